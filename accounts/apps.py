@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from config.navigation import NavItem, register
+
+        register(NavItem("Team", "accounts:team", order=90, roles=("owner",), section="admin"))

@@ -1,0 +1,64 @@
+"""Users of a tenant: create, change role, deactivate. Runs in the current tenant schema."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts.models import User
+
+
+def _other_active_owners(user: User) -> bool:
+    return User.objects.filter(role=User.Role.OWNER, is_active=True).exclude(pk=user.pk).exists()
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, role: str, name: str = "") -> User:
+    """Add a user to the current tenant. Emails are unique per tenant, case-insensitively."""
+    email = email.strip().lower()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        errors["email"] = list(exc.messages)
+    else:
+        if User.objects.filter(email__iexact=email).exists():
+            errors["email"] = ["A user with this email already exists."]
+    if role not in User.Role.values:
+        errors["role"] = [f"Choose one of: {', '.join(User.Role.values)}."]
+    try:
+        validate_password(password, user=User(email=email, name=name))
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    return User.objects.create_user(email, password, name=name.strip(), role=role)
+
+
+@transaction.atomic
+def user_change_role(*, user: User, role: str, acting_user: User) -> User:
+    """Change a user's role. A tenant always keeps at least one active owner."""
+    if role not in User.Role.values:
+        raise ValidationError({"role": [f"Choose one of: {', '.join(User.Role.values)}."]})
+    if user.pk == acting_user.pk and role != user.role:
+        raise ValidationError({"role": ["You cannot change your own role."]})
+    if user.role == User.Role.OWNER and role != User.Role.OWNER and not _other_active_owners(user):
+        raise ValidationError({"role": ["The account needs at least one owner."]})
+    user.role = role
+    user.save(update_fields=["role"])
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user: User, is_active: bool, acting_user: User) -> User:
+    """Deactivate (or re-activate) a user; deactivated users cannot sign in or use the API."""
+    if not is_active:
+        if user.pk == acting_user.pk:
+            raise ValidationError({"is_active": ["You cannot deactivate yourself."]})
+        if user.role == User.Role.OWNER and not _other_active_owners(user):
+            raise ValidationError({"is_active": ["The account needs at least one owner."]})
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    return user

@@ -1,0 +1,87 @@
+"""Sign-in, sign-out and the owner's team page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.decorators import owner_required
+from accounts.forms import EmailAuthenticationForm, RoleForm, UserCreateForm
+from accounts.models import User
+
+
+class TenantLoginView(LoginView):
+    """Checks the password against this tenant's own user table only."""
+
+    form_class = EmailAuthenticationForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("login")
+
+
+def _flash_errors(request: HttpRequest, exc: ValidationError) -> None:
+    for field_messages in exc.message_dict.values():
+        for message in field_messages:
+            messages.error(request, message)
+
+
+@owner_required
+def team_view(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(**form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"{user.email} can now sign in as {user.get_role_display()}.")
+            return redirect("accounts:team")
+    users = User.objects.order_by("-is_active", "role", "email")
+    return render(
+        request, "accounts/team.html", {"form": form, "users": users, "roles": User.Role.choices}
+    )
+
+
+@owner_required
+@require_POST
+def user_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=user_id)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_change_role(
+                user=user, role=form.cleaned_data["role"], acting_user=request.user
+            )
+            messages.success(request, f"{user.email} is now {user.get_role_display()}.")
+        except ValidationError as exc:
+            _flash_errors(request, exc)
+    return redirect("accounts:team")
+
+
+@owner_required
+@require_POST
+def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=user_id)
+    try:
+        services.user_set_active(
+            user=user, is_active=request.POST.get("is_active") == "1", acting_user=request.user
+        )
+        state = "re-activated" if user.is_active else "deactivated"
+        messages.success(request, f"{user.email} is {state}.")
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    return redirect("accounts:team")

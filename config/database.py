@@ -1,0 +1,53 @@
+"""Where the database is: ``DATABASE_URL``, or an embedded PostgreSQL from ``pgserver``.
+
+With no ``DATABASE_URL`` the project starts (or reuses) a PostgreSQL 16 server from the
+``pgserver`` package, with its data under ``.data/postgres`` in the project (git-ignored),
+so a fresh clone runs with zero set-up. The server keeps running after the process exits,
+so later commands reuse it; ``make db-stop`` stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+EMBEDDED_DATA_DIR = Path(os.environ.get("EMBEDDED_PG_DIR", BASE_DIR / ".data" / "postgres"))
+EMBEDDED_DB_NAME = "dispatch"
+
+
+def embedded_database_url() -> str:
+    """Start (or reuse) the embedded server and return a URL for the project's database."""
+    import pgserver  # imported lazily: only the embedded path needs it
+
+    EMBEDDED_DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode=None)
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DB_NAME}';"  # noqa: S608 - a constant
+    exists = server.psql(query).strip()
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {EMBEDDED_DB_NAME};")
+    return server.get_uri(EMBEDDED_DB_NAME)
+
+
+def _local_postgres_listening(host: str = "127.0.0.1", port: int = 5432) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def database_url(*, prefer_local_server: bool = False) -> str:
+    """The URL to use: ``DATABASE_URL`` if set, else (for tests) a local server, else embedded.
+
+    ``prefer_local_server`` is for the test run: a PostgreSQL already listening on
+    127.0.0.1:5432 (trust auth, user ``postgres``) is used when present, since it is faster
+    to start against; where none listens, the embedded server is used instead.
+    """
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    if prefer_local_server and _local_postgres_listening():
+        return "postgres://postgres@127.0.0.1:5432/dispatch"
+    return embedded_database_url()

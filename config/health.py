@@ -1,0 +1,61 @@
+"""`/healthz` (the process answers) and `/readyz` (database reachable, migrations applied).
+
+Answered before tenant resolution, on any host, so load balancers and the container's
+health check can call them by IP address.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_tenants.utils import schema_exists
+
+_migrations_ok = False
+
+
+def _readiness() -> tuple[bool, dict[str, str]]:
+    global _migrations_ok
+    checks: dict[str, str] = {}
+    try:
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        checks["database"] = f"unreachable: {exc.__class__.__name__}"
+        return False, checks
+    if not _migrations_ok:
+        # Once applied, migrations stay applied for this process's code; check once.
+        from django.db.migrations.executor import MigrationExecutor
+
+        from tenants.services import _schema_is_current
+
+        plan = MigrationExecutor(connection).migration_plan(
+            MigrationExecutor(connection).loader.graph.leaf_nodes()
+        )
+        template = settings.TENANT_BASE_SCHEMA
+        _migrations_ok = not plan and schema_exists(template) and _schema_is_current(template)
+    checks["migrations"] = "ok" if _migrations_ok else "pending"
+    return _migrations_ok, checks
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return JsonResponse({"status": "ok"})
+        if request.path == "/readyz":
+            started = time.perf_counter()
+            ready, checks = _readiness()
+            checks["elapsed_ms"] = f"{(time.perf_counter() - started) * 1000:.1f}"
+            return JsonResponse(
+                {"status": "ready" if ready else "not ready", "checks": checks},
+                status=200 if ready else 503,
+            )
+        return self.get_response(request)

@@ -1,0 +1,62 @@
+"""The dashboard's navigation. Each app registers its pages in its AppConfig.ready().
+
+    from config.navigation import NavItem, register
+    register(NavItem("Orders", "dispatch:orders", order=20))
+
+A page is listed for a user whose role is in `roles`; the current page is marked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+DISPATCH_ROLES = ("owner", "dispatcher")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    order: int = 50
+    roles: tuple[str, ...] = DISPATCH_ROLES
+    section: str = "main"  # "main" (left of the bar) or "admin" (the owner's menu)
+
+
+_items: dict[str, NavItem] = {}
+
+
+def register(item: NavItem) -> None:
+    _items[item.url_name] = item
+
+
+def items_for(request: HttpRequest) -> list[dict[str, object]]:
+    user = getattr(request, "user", None)
+    role = getattr(user, "role", None) if user and user.is_authenticated else None
+    if role is None or getattr(request, "tenant", None) is None:
+        return []
+    current = getattr(getattr(request, "resolver_match", None), "view_name", None)
+    entries = []
+    for item in sorted(_items.values(), key=lambda i: (i.order, i.label)):
+        if role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:  # the page is not routed on this host
+            continue
+        entries.append(
+            {
+                "label": item.label,
+                "url": url,
+                "section": item.section,
+                "active": current == item.url_name,
+            }
+        )
+    return entries
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """Template context processor: `nav_items` for the base layout."""
+    return {"nav_items": items_for(request), "current_tenant": getattr(request, "tenant", None)}

@@ -1,0 +1,19 @@
+"""Test settings: the real PostgreSQL (a local server when one listens, else embedded)."""
+
+import os
+
+from config.database import database_url
+
+# Decide the server before the main settings read DATABASE_URL, so that a test run on a
+# machine with PostgreSQL on 127.0.0.1:5432 does not also start the embedded one.
+os.environ["DATABASE_URL"] = database_url(prefer_local_server=True)
+os.environ.setdefault("DEBUG", "1")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
+
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_dispatch")}
+
+# Fast hashing: tests create many users; production keeps Django's PBKDF2 default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

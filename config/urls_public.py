@@ -1,0 +1,31 @@
+"""URLs on the public host: sign-up (page and API), the operators' admin, the API schema."""
+
+import django.contrib.auth.admin  # noqa: F401 - registers Group
+import django_q.admin  # noqa: F401 - background jobs, for operators
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+import accounts.admin  # noqa: F401
+import tenants.admin  # noqa: F401
+from tenants.api.views import SignupApi
+from tenants.views import signup_view
+
+urlpatterns = [
+    path("", signup_view, name="signup"),
+    path("admin/", admin.site.urls),
+    path("api/v1/signup", SignupApi.as_view(), name="api-signup"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(urlconf="config.urls_public"),
+        name="public-api-schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="public-api-schema"),
+        name="public-api-docs",
+    ),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,0 +1,21 @@
+"""URLs on a tenant's host (<slug>.<TENANT_BASE_DOMAIN>): dashboard, API, websockets' HTTP side."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+
+urlpatterns = [
+    path("login/", account_views.TenantLoginView.as_view(), name="login"),
+    path("logout/", account_views.logout_view, name="logout"),
+    path("", include("dispatch.urls")),
+    path("team/", include("accounts.urls")),
+    path("settings/", include("tenants.urls")),
+    path("api/v1/", include("tenants.api.urls")),
+    path("api/v1/", include("accounts.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

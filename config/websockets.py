@@ -1,0 +1,3 @@
+"""Websocket routes. The tracking app adds the driver, dispatcher and customer sockets."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,64 @@
+"""Create (or reuse) the demo tenant with its logins, and print how to sign in."""
+
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from accounts.services import user_create
+from tenants.models import ApiKey, Tenant
+from tenants.services import api_key_create, public_tenant_ensure, tenant_host, tenant_provision
+
+DEMO_SLUG = "demo"
+DEMO_USERS = [
+    ("owner@demo.test", "Olivia Owner", User.Role.OWNER),
+    ("dispatcher@demo.test", "Dan Dispatcher", User.Role.DISPATCHER),
+    ("driver@demo.test", "Dora Driver", User.Role.DRIVER),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenant (host demo.<TENANT_BASE_DOMAIN>) with owner, dispatcher, driver."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+
+    def handle(self, *args, **options) -> None:
+        password = os.environ.get("DEMO_PASSWORD", "demo-dispatch-2026")
+        public_tenant_ensure()
+        tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+        if tenant is None:
+            result = tenant_provision(
+                name="Demo Deliveries",
+                slug=DEMO_SLUG,
+                owner_email=DEMO_USERS[0][0],
+                owner_name=DEMO_USERS[0][1],
+                owner_password=password,
+                country="GB",
+                time_zone="Europe/London",
+                create_api_key=False,
+            )
+            tenant = result.tenant
+            self.stdout.write(f"created the demo tenant in {result.seconds * 1000:.0f} ms")
+        with schema_context(tenant.schema_name):
+            for email, name, role in DEMO_USERS[1:]:
+                if not User.objects.filter(email=email).exists():
+                    user_create(email=email, password=password, role=role, name=name)
+        api_key = ""
+        if not ApiKey.objects.filter(tenant=tenant, name="Demo key").exists():
+            _, api_key = api_key_create(tenant=tenant, name="Demo key")
+        port = options["port"]
+        host = tenant_host(DEMO_SLUG)
+        lines = [
+            "",
+            f"  Dashboard:  http://{host}:{port}/",
+            f"  Sign-up:    http://{settings.PUBLIC_HOST}:{port}/",
+            f"  API docs:   http://{host}:{port}/api/docs/",
+            f"  Logins (password '{password}'):",
+            *[f"    {role:<10} {email}" for email, _, role in DEMO_USERS],
+        ]
+        if api_key:
+            lines.append(f"  Demo API key (shown once): {api_key}")
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)))

@@ -1,0 +1,67 @@
+import zoneinfo
+
+from rest_framework import serializers
+
+from tenants.models import ApiKey
+
+
+class SignupInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text="The business's name.")
+    slug = serializers.CharField(
+        max_length=40, help_text="Becomes the host: <slug>.<base domain>. a-z, 0-9 and hyphens."
+    )
+    owner_email = serializers.EmailField()
+    owner_password = serializers.CharField(write_only=True, max_length=128)
+    owner_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    time_zone = serializers.ChoiceField(
+        choices=sorted(zoneinfo.available_timezones()), required=False, default="UTC"
+    )
+    country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2.")
+    locale = serializers.CharField(max_length=16, required=False, default="en")
+
+    def validate_slug(self, value: str) -> str:
+        return value.strip().lower()
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+
+class SignupOutputSerializer(serializers.Serializer):
+    tenant = serializers.CharField(help_text="The slug.")
+    url = serializers.URLField(help_text="The dashboard and API host of the new tenant.")
+    login_url = serializers.URLField()
+    owner_email = serializers.EmailField()
+    api_key = serializers.CharField(help_text="Shown once; store it now.")
+    provisioning_ms = serializers.FloatField()
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    display = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "display",
+            "scope",
+            "created_by_email",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+
+class ApiKeyCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ_WRITE)
+
+
+class ApiKeyCreatedOutputSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret: shown once, never again.")
+
+    class Meta(ApiKeyOutputSerializer.Meta):
+        fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
+        read_only_fields = fields

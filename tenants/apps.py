@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    name = "tenants"
+    verbose_name = "Tenants"
+
+    def ready(self) -> None:
+        from config.navigation import NavItem, register
+
+        register(
+            NavItem("API keys", "tenants:api-keys", order=91, roles=("owner",), section="admin")
+        )
+        register(
+            NavItem("Settings", "tenants:settings", order=92, roles=("owner",), section="admin")
+        )

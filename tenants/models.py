@@ -1,0 +1,112 @@
+"""Tenants, their hosts and their API keys. These tables live in the public schema."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+import phonenumbers
+from django.conf.locale import LANG_INFO
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known IANA time zone.")
+
+
+def validate_country(value: str) -> None:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 country code.")
+
+
+def validate_locale(value: str) -> None:
+    if value.lower() not in LANG_INFO:
+        raise ValidationError(f"'{value}' is not a supported locale (for example en, en-gb, de).")
+
+
+class Tenant(TenantMixin):
+    """A delivery business. Its data lives in the PostgreSQL schema `schema_name`."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=40, unique=True, help_text="The first label of the host.")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    country = models.CharField(
+        max_length=2, validators=[validate_country], help_text="ISO 3166-1 alpha-2, upper case."
+    )
+    locale = models.CharField(max_length=16, default="en", validators=[validate_locale])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    suspended_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Schemas are created by tenants.services.provisioning (cloned from a template), not on save.
+    auto_create_schema = False
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended"]), name="tenant_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Domain(DomainMixin):
+    """A host name that resolves to a tenant (or to the public schema)."""
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class ApiKey(models.Model):
+    """An API key of one tenant. Only a SHA-256 digest of the secret is stored.
+
+    The key is shown once when created: ``dsp_<prefix>_<secret>``. The prefix is stored in
+    clear so the key can be found and named in logs; the digest is compared in constant time.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        READ_WRITE = "read_write", "Read and write"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_sha256 = models.CharField(max_length=64)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.READ_WRITE)
+    created_by_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=["read", "read_write"]), name="api_key_scope_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (dsp_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.READ_WRITE

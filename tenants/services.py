@@ -1,0 +1,350 @@
+"""Tenant provisioning, suspension and API keys: the only writers of the public tables."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.loader import MigrationLoader
+from django.utils import timezone
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_context, schema_exists
+
+from tenants.models import ApiKey, Domain, Tenant
+
+logger = logging.getLogger(__name__)
+
+# Host labels nobody may sign up with: infrastructure names, and names that would
+# confuse customers or collide with the schemas the platform uses itself.
+RESERVED_SLUGS = frozenset(
+    {
+        "www",
+        "public",
+        "api",
+        "admin",
+        "app",
+        "apps",
+        "auth",
+        "login",
+        "signup",
+        "static",
+        "media",
+        "assets",
+        "cdn",
+        "mail",
+        "email",
+        "smtp",
+        "imap",
+        "pop",
+        "ftp",
+        "ns",
+        "ns1",
+        "ns2",
+        "dns",
+        "status",
+        "health",
+        "help",
+        "support",
+        "docs",
+        "blog",
+        "dashboard",
+        "track",
+        "tracking",
+        "t",
+        "ws",
+        "wss",
+        "dev",
+        "test",
+        "stage",
+        "staging",
+        "prod",
+        "production",
+        "demo-template",
+        "tenant-template",
+        "information-schema",
+        "pg",
+        "postgres",
+        "root",
+        "system",
+        "operator",
+        "billing",
+        "security",
+        "localhost",
+    }
+)
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+API_KEY_PATTERN = re.compile(r"^dsp_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def schema_name_for_slug(slug: str) -> str:
+    """Slugs use hyphens (host labels), schemas use underscores; slugs hold no underscore."""
+    return slug.replace("-", "_")
+
+
+def tenant_host(slug: str) -> str:
+    return f"{slug}.{settings.TENANT_BASE_DOMAIN}"
+
+
+def slug_validate(slug: str) -> None:
+    """Raise ValidationError unless `slug` is well-formed, not reserved and not taken."""
+    if not SLUG_PATTERN.match(slug):
+        raise ValidationError(
+            "Use 3 to 40 lower-case letters, digits and hyphens, starting with a letter "
+            "and not ending with a hyphen.",
+            code="invalid",
+        )
+    if slug in RESERVED_SLUGS or slug.startswith("pg-") or "--" in slug:
+        raise ValidationError("This name is reserved.", code="reserved")
+    schema = schema_name_for_slug(slug)
+    if (
+        Tenant.objects.filter(slug=slug).exists()
+        or Domain.objects.filter(domain=tenant_host(slug)).exists()
+        or schema == settings.TENANT_BASE_SCHEMA
+        or schema_exists(schema)
+    ):
+        raise ValidationError("This name is already taken.", code="taken")
+
+
+@cache
+def _latest_migrations() -> frozenset[tuple[str, str]]:
+    """The leaf migration of every app, read from disk once per process."""
+    return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes())
+
+
+def _schema_is_current(schema: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations"  # noqa: S608
+        )
+        applied = set(cursor.fetchall())
+    return _latest_migrations() <= applied
+
+
+def template_schema_ensure(*, verbosity: int = 0) -> bool:
+    """Create or migrate the template schema new tenants are cloned from.
+
+    Returns True if anything had to be migrated. Run after every deploy's migrations
+    (`manage.py migrate_platform` does), so provisioning can clone a current schema.
+    """
+    template = settings.TENANT_BASE_SCHEMA
+    if schema_exists(template) and _schema_is_current(template):
+        return False
+    if not schema_exists(template):
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(template)}")
+    call_command("migrate_schemas", schema_name=template, interactive=False, verbosity=verbosity)
+    connection.set_schema_to_public()
+    return True
+
+
+def tenant_schema_create(schema: str) -> None:
+    """Create a tenant's schema: a copy of the template, or by migrations when there is none.
+
+    Cloning copies tables, indexes, sequences and the template's rows (migration records,
+    content types, permissions), which is far faster than running every migration. A
+    template that lags behind the code is caught up by migrating the new schema after it.
+    """
+    template = settings.TENANT_BASE_SCHEMA
+    connection.set_schema_to_public()
+    if schema_exists(template):
+        CloneSchema().clone_schema(template, schema, "DATA", set_connection=False)
+        if _schema_is_current(schema):
+            return
+        logger.warning("template schema %s is behind the code; migrating %s", template, schema)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE SCHEMA {connection.ops.quote_name(schema)}")
+    call_command("migrate_schemas", schema_name=schema, interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+
+
+def public_tenant_ensure() -> Tenant:
+    """The row that routes PUBLIC_HOST to the public schema (sign-up, admin). Idempotent."""
+    tenant, _ = Tenant.objects.get_or_create(
+        schema_name="public", defaults={"name": "Platform", "slug": "public", "country": ""}
+    )
+    Domain.objects.get_or_create(
+        domain=settings.PUBLIC_HOST, defaults={"tenant": tenant, "is_primary": True}
+    )
+    return tenant
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    tenant: Tenant
+    domain: Domain
+    owner_email: str
+    api_key: ApiKey | None
+    api_key_secret: str | None
+    seconds: float
+
+
+def _owner_validate(*, email: str, password: str, name: str) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        errors["owner_email"] = list(exc.messages)
+    user_model = get_user_model()
+    try:
+        validate_password(password, user=user_model(email=email, name=name))
+    except ValidationError as exc:
+        errors["owner_password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def tenant_provision(
+    *,
+    name: str,
+    slug: str,
+    owner_email: str,
+    owner_password: str,
+    owner_name: str = "",
+    time_zone: str = "UTC",
+    country: str,
+    locale: str = "en",
+    create_api_key: bool = True,
+) -> ProvisionedTenant:
+    """Create a tenant with its schema, host, owner login and (optionally) first API key.
+
+    Everything happens in one transaction (PostgreSQL DDL is transactional), so a failure
+    at any step leaves nothing behind: no row, no schema, no host.
+    """
+    started = time.perf_counter()
+    connection.set_schema_to_public()  # tenant rows live in public, whatever ran before
+    owner_email = owner_email.strip().lower()
+    tenant = Tenant(
+        name=name.strip(),
+        slug=slug,
+        schema_name=schema_name_for_slug(slug),
+        time_zone=time_zone,
+        country=country.upper(),
+        locale=locale,
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        slug_validate(slug)
+    except ValidationError as exc:
+        errors["slug"] = list(exc.messages)
+    try:
+        tenant.full_clean(exclude=["slug", "schema_name"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        _owner_validate(email=owner_email, password=owner_password, name=owner_name)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+    try:
+        with transaction.atomic():
+            tenant.save()
+            domain = Domain.objects.create(domain=tenant_host(slug), tenant=tenant, is_primary=True)
+            tenant_schema_create(tenant.schema_name)
+            with schema_context(tenant.schema_name):
+                get_user_model().objects.create_user(
+                    owner_email, owner_password, name=owner_name, role="owner"
+                )
+            api_key, secret = (
+                api_key_create(tenant=tenant, name="First key", created_by_email=owner_email)
+                if create_api_key
+                else (None, None)
+            )
+    except (IntegrityError, ValidationError) as exc:
+        # Lost a race with a concurrent sign-up for the same name (the clone refuses an
+        # existing schema with a ValidationError, the tables with an IntegrityError).
+        connection.set_schema_to_public()
+        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError({"slug": ["This name is already taken."]}) from exc
+    return ProvisionedTenant(
+        tenant=tenant,
+        domain=domain,
+        owner_email=owner_email,
+        api_key=api_key,
+        api_key_secret=secret,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def tenant_set_status(*, tenant: Tenant, status: str, reason: str = "") -> Tenant:
+    """Suspend or re-activate a tenant. A suspended tenant's hosts answer 403."""
+    if status not in Tenant.Status.values:
+        raise ValidationError({"status": [f"'{status}' is not a valid status."]})
+    tenant.status = status
+    tenant.suspended_reason = reason if status == Tenant.Status.SUSPENDED else ""
+    tenant.save(update_fields=["status", "suspended_reason"])
+    return tenant
+
+
+def _digest(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(
+    *, tenant: Tenant, name: str, scope: str = ApiKey.Scope.READ_WRITE, created_by_email: str = ""
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is never stored and never shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["Give the key a name, such as the store it is for."]})
+    if scope not in ApiKey.Scope.values:
+        raise ValidationError({"scope": [f"Choose one of: {', '.join(ApiKey.Scope.values)}."]})
+    prefix = secrets.token_hex(6)
+    raw = f"dsp_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name[:100],
+        prefix=prefix,
+        secret_sha256=_digest(raw),
+        scope=scope,
+        created_by_email=created_by_email,
+    )
+    return key, raw
+
+
+def api_key_revoke(*, tenant: Tenant, key_id: int) -> ApiKey:
+    """Revoke one of `tenant`'s keys; revoking twice is harmless."""
+    key = ApiKey.objects.get(tenant=tenant, pk=key_id)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(*, raw_key: str, tenant: Tenant) -> ApiKey | None:
+    """The active key of `tenant` that `raw_key` is, or None.
+
+    A key of another tenant is refused like an unknown one. The digest is compared in
+    constant time; `last_used_at` is written at most once a minute per key.
+    """
+    match = API_KEY_PATTERN.match(raw_key)
+    if not match:
+        return None
+    key = ApiKey.objects.filter(prefix=match.group(1)).select_related("tenant").first()
+    if key is None or not hmac.compare_digest(key.secret_sha256, _digest(raw_key)):
+        return None
+    if key.tenant_id != tenant.pk or not key.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > API_KEY_TOUCH_INTERVAL:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

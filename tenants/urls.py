@@ -1,0 +1,10 @@
+from django.urls import path
+
+from tenants import views
+
+app_name = "tenants"
+urlpatterns = [
+    path("", views.settings_view, name="settings"),
+    path("api-keys/", views.api_keys_view, name="api-keys"),
+    path("api-keys/<int:key_id>/revoke/", views.api_key_revoke_view, name="api-key-revoke"),
+]

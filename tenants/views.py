@@ -1,0 +1,84 @@
+"""Sign-up (public host) and the owner's account pages: API keys and settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import owner_required
+from tenants import services
+from tenants.api.views import tenant_base_url
+from tenants.forms import ApiKeyForm, SignupForm, TenantSettingsForm
+from tenants.models import ApiKey
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+def signup_view(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.tenant_provision(**form.cleaned_data, create_api_key=False)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            login_url = f"{tenant_base_url(request, result.domain.domain)}/login/"
+            return render(
+                request, "tenants/signup_done.html", {"result": result, "login_url": login_url}
+            )
+    return render(request, "tenants/signup.html", {"form": form})
+
+
+@owner_required
+def api_keys_view(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    created_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, created_secret = services.api_key_create(
+                tenant=connection.tenant, created_by_email=request.user.email, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            form = ApiKeyForm()
+            messages.success(
+                request, f"API key '{key.name}' created. Copy it now: it is shown once."
+            )
+    keys = ApiKey.objects.filter(tenant=connection.tenant)
+    return render(
+        request,
+        "tenants/api_keys.html",
+        {"form": form, "keys": keys, "created_secret": created_secret},
+    )
+
+
+@owner_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    try:
+        key = services.api_key_revoke(tenant=connection.tenant, key_id=key_id)
+    except ApiKey.DoesNotExist:
+        messages.error(request, "No such API key.")
+    else:
+        messages.success(request, f"API key '{key.name}' is revoked.")
+    return redirect("tenants:api-keys")
+
+
+@owner_required
+def settings_view(request: HttpRequest) -> HttpResponse:
+    tenant = connection.tenant
+    form = TenantSettingsForm(request.POST or None, instance=tenant)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("tenants:settings")
+    return render(request, "tenants/settings.html", {"form": form, "tenant": tenant})

@@ -1,0 +1,122 @@
+"""Test set-up: one real PostgreSQL test database, its tenant schemas created once per session.
+
+Two tenants, alpha and beta, are provisioned once (committed) and reused by every test.
+Their users are created in the same order, so row ids repeat across the two schemas, as
+they will in production. Each test runs in a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@dataclass
+class TenantFixture:
+    """A provisioned tenant with one user per role and two API keys (read, read-write)."""
+
+    tenant: object
+    host: str
+    owner_email: str
+    dispatcher_email: str
+    driver_email: str
+    api_key: str
+    read_key: str
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> str:
+        return self.tenant.schema_name
+
+
+def _provision(slug: str) -> TenantFixture:
+    from accounts.models import User
+    from accounts.services import user_create
+    from tenants.services import api_key_create, tenant_provision
+
+    result = tenant_provision(
+        name=f"{slug.title()} Deliveries",
+        slug=slug,
+        owner_email=f"owner@{slug}.test",
+        owner_password=PASSWORD,
+        country="GB",
+        time_zone="Europe/London",
+    )
+    read_key = api_key_create(tenant=result.tenant, name="Read only", scope="read")[1]
+    fixture = TenantFixture(
+        tenant=result.tenant,
+        host=result.domain.domain,
+        owner_email=result.owner_email,
+        dispatcher_email=f"dispatcher@{slug}.test",
+        driver_email=f"driver@{slug}.test",
+        api_key=result.api_key_secret,
+        read_key=read_key,
+    )
+    with schema_context(result.tenant.schema_name):
+        user_create(email=fixture.dispatcher_email, password=PASSWORD, role="dispatcher")
+        user_create(email=fixture.driver_email, password=PASSWORD, role="driver")
+        # The same address in both tenants, with a password of each tenant's own.
+        user_create(email="shared@example.test", password=f"{slug}-{PASSWORD}", role="dispatcher")
+        fixture.user_ids = dict(User.objects.values_list("email", "id"))
+    return fixture
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[dict[str, TenantFixture]]:
+    from tenants.services import public_tenant_ensure, template_schema_ensure
+
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        template_schema_ensure()
+        tenants = {slug: _provision(slug) for slug in ("alpha", "beta")}
+    yield tenants
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests() -> Iterator[None]:
+    """A request leaves the connection in its tenant's schema; start every test in public."""
+    from django.db import connection
+
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenants(django_db_setup, db) -> dict[str, TenantFixture]:
+    return django_db_setup
+
+
+@pytest.fixture
+def alpha(tenants) -> TenantFixture:
+    return tenants["alpha"]
+
+
+@pytest.fixture
+def beta(tenants) -> TenantFixture:
+    return tenants["beta"]
+
+
+def host_client(host: str) -> Client:
+    return Client(HTTP_HOST=host)
+
+
+def api_client(host: str, key: str | None = None) -> APIClient:
+    client = APIClient(HTTP_HOST=host)
+    if key:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+def login_client(host: str, email: str, password: str = PASSWORD) -> Client:
+    client = host_client(host)
+    response = client.post("/login/", {"username": email, "password": password})
+    assert response.status_code == 302, f"login of {email} on {host} failed"
+    return client
