@@ -9,8 +9,8 @@ from config.database import database_url
 os.environ["DATABASE_URL"] = database_url(prefer_local_server=True)
 os.environ.setdefault("DEBUG", "1")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import DATABASES  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES
 
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_dispatch")}
 

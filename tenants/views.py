@@ -37,27 +37,33 @@ def signup_view(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/signup.html", {"form": form})
 
 
+NEW_KEY_SESSION = "new_api_key"
+
+
 @owner_required
 def api_keys_view(request: HttpRequest) -> HttpResponse:
+    """List and create keys. A new key's secret is shown on the next page view only.
+
+    The POST redirects (so a reload cannot create a second key), carrying the secret in
+    the session, from which the page takes it once.
+    """
     form = ApiKeyForm(request.POST or None)
-    created_secret = None
     if request.method == "POST" and form.is_valid():
         try:
-            key, created_secret = services.api_key_create(
+            key, secret = services.api_key_create(
                 tenant=connection.tenant, created_by_email=request.user.email, **form.cleaned_data
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            form = ApiKeyForm()
-            messages.success(
-                request, f"API key '{key.name}' created. Copy it now: it is shown once."
-            )
+            request.session[NEW_KEY_SESSION] = secret
+            messages.success(request, f"API key '{key.name}' created. Copy it now: it is shown once.")
+            return redirect("tenants:api-keys")
     keys = ApiKey.objects.filter(tenant=connection.tenant)
     return render(
         request,
         "tenants/api_keys.html",
-        {"form": form, "keys": keys, "created_secret": created_secret},
+        {"form": form, "keys": keys, "created_secret": request.session.pop(NEW_KEY_SESSION, None)},
     )
 
 

@@ -69,14 +69,30 @@ def _provision(slug: str) -> TenantFixture:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[dict[str, TenantFixture]]:
+def django_db_setup(
+    django_test_environment, django_db_blocker
+) -> Iterator[dict[str, TenantFixture]]:
+    """Create the test database (always: browser tests use it without the `db` marker)."""
+    from django.test.utils import setup_databases, teardown_databases
+
     from tenants.services import public_tenant_ensure, template_schema_ensure
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         public_tenant_ensure()
         template_schema_ensure()
         tenants = {slug: _provision(slug) for slug in ("alpha", "beta")}
     yield tenants
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        # Servers started by the end-to-end tests may still be closing their connections.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(db_cfg, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

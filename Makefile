@@ -1,0 +1,71 @@
+# Two commands matter: `make run` (set up everything and serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint format check migrate demo serve worker bench bench-provisioning db-stop clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+## run: install, start the database, migrate, create the demo tenant, serve HTTP + websockets and the worker
+run: $(VENV)/.installed-run migrate demo
+	@echo "Serving on http://localhost:$(PORT)/ (Ctrl-C stops the web server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+## migrate: the public schema, the tenant template and every tenant schema
+migrate: $(VENV)/.installed-run
+	$(PY) manage.py migrate_platform -v0
+
+demo: $(VENV)/.installed-run
+	$(PY) manage.py seed_demo --port $(PORT)
+
+serve: $(VENV)/.installed-run
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+worker: $(VENV)/.installed-run
+	$(PY) manage.py qcluster
+
+## test: lint, Django's checks, missing migrations, then the whole pytest suite
+test: $(VENV)/.installed-dev lint check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py check --fail-level WARNING
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
+
+## bench: every benchmark; each prints a table with medians
+bench: bench-provisioning
+
+bench-provisioning: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
+
+## db-stop: stop the embedded PostgreSQL (data stays in .data/postgres)
+db-stop:
+	$(PY) -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'), cleanup_mode='stop')"
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

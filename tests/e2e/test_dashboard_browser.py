@@ -1,0 +1,106 @@
+"""The foundation's flows, clicked through in headless Chromium against a running daphne."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from urllib.error import HTTPError
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def api_status(url: str, key: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
+    slug = f"e2e-{secrets.token_hex(3)}"
+    port = live_server_url.rsplit(":", 1)[1]
+
+    page.goto(f"{live_server_url}/")
+    page.get_by_label("Business name").fill("E2E Couriers")
+    page.get_by_label("Address").fill(slug)
+    page.get_by_label("Your name").fill("Erin")
+    page.get_by_label("Your email").fill("erin@e2e.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Time zone").select_option("Europe/Paris")
+    page.get_by_label("Country").fill("FR")
+    page.get_by_role("button", name="Create account").click()
+
+    login_link = page.locator("#tenant-login")
+    assert login_link.get_attribute("href") == f"http://{slug}.localhost:{port}/login/"
+    login_link.click()
+
+    page.get_by_label("Email").fill("erin@e2e.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Good to see you, Erin").wait_for()
+    assert "E2E Couriers" in page.title()
+
+    page.locator(".account summary").click()
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("Shopify store")
+    page.get_by_label("Scope").select_option("read")
+    page.get_by_role("button", name="Create key").click()
+
+    secret = page.locator("#new-api-key").inner_text()
+    tenant_api = f"http://{slug}.localhost:{port}/api/v1/me"
+    status, body = api_status(tenant_api.replace(f"{slug}.localhost", "127.0.0.1"), secret)
+    assert status == 404  # no tenant on a bare IP: the key only works on its own host
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/me",
+        headers={"Authorization": f"Bearer {secret}", "Host": f"{slug}.localhost:{port}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.loads(response.read())["scope"] == "read"
+
+    page.reload()
+    assert page.locator("#new-api-key").count() == 0  # shown once
+    row = page.locator("tr", has_text="Shopify store")
+    assert "Active" in row.inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Revoke").click()
+    page.get_by_text("API key 'Shopify store' is revoked.").wait_for()
+    assert "Revoked" in page.locator("tr", has_text="Shopify store").inner_text()
+
+    page.locator(".account summary").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in to E2E Couriers").wait_for()
+
+
+def test_a_driver_is_kept_out_of_the_dashboard(live_server_url, page, django_db_blocker):
+    from django_tenants.utils import schema_context
+
+    from accounts.services import user_create
+    from tenants.services import tenant_provision
+
+    slug = f"e2e-{secrets.token_hex(3)}"
+    with django_db_blocker.unblock():
+        result = tenant_provision(
+            name="Driver Check",
+            slug=slug,
+            owner_email="o@driver-check.test",
+            owner_password=PASSWORD,
+            country="US",
+            create_api_key=False,
+        )
+        with schema_context(result.tenant.schema_name):
+            user_create(email="d@driver-check.test", password=PASSWORD, role="driver")
+    port = live_server_url.rsplit(":", 1)[1]
+
+    page.goto(f"http://{slug}.localhost:{port}/login/")
+    page.get_by_label("Email").fill("d@driver-check.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Drivers use the driver app").wait_for()
+    assert page.get_by_role("link", name="Team").count() == 0
