@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
 os.environ.setdefault("TEST_DATABASE_NAME", "bench_dispatch")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -60,13 +60,15 @@ def main() -> None:
         services.public_tenant_ensure()
         template_ms = timed(services.template_schema_ensure)
         migrate = [timed(lambda i=i: by_migrations(f"bench_migrate_{i}")) for i in range(N)]
-        clone = [timed(lambda i=i: services.tenant_schema_create(f"bench_clone_{i}")) for i in range(N)]
+        clone = [
+            timed(lambda i=i: services.tenant_schema_create(f"bench_clone_{i}")) for i in range(N)
+        ]
         full = [
             services.tenant_provision(
                 name=f"Bench {i}",
                 slug=f"bench-full-{i}",
                 owner_email=f"owner{i}@bench.test",
-                owner_password="a-long-bench-password-42",
+                owner_password="a-long-bench-password-42",  # noqa: S106 - a throwaway
                 country="GB",
             ).seconds
             * 1000

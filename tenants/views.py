@@ -57,7 +57,9 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             request.session[NEW_KEY_SESSION] = secret
-            messages.success(request, f"API key '{key.name}' created. Copy it now: it is shown once.")
+            messages.success(
+                request, f"API key '{key.name}' created. Copy it now: it is shown once."
+            )
             return redirect("tenants:api-keys")
     keys = ApiKey.objects.filter(tenant=connection.tenant)
     return render(

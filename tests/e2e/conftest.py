@@ -31,7 +31,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _database_url(settings_dict: dict) -> str:
+def database_url_of_test_db() -> str:
+    """A URL for the session's test database, for server and worker subprocesses."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
     user, password = settings_dict["USER"], settings_dict.get("PASSWORD") or ""
     host, port, name = (
         settings_dict["HOST"] or "",
@@ -56,13 +60,11 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup) -> Iterator[str]:
     """`http://localhost:<port>`: daphne serving HTTP and websockets from the test database."""
-    from django.db import connection
-
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url_of_test_db(),
         "DEBUG": "1",
     }
     log = open(ROOT / ".data" / f"daphne-e2e-{port}.log", "w")  # noqa: SIM115 - closed below

@@ -14,8 +14,12 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-def api_status(url: str, key: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+def api_me(port: str, host: str, key: str) -> tuple[int, dict]:
+    """GET /api/v1/me on `host` (sent as the Host header to the loopback server)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/me",
+        headers={"Authorization": f"Bearer {key}", "Host": host},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -54,15 +58,9 @@ def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
     page.get_by_role("button", name="Create key").click()
 
     secret = page.locator("#new-api-key").inner_text()
-    tenant_api = f"http://{slug}.localhost:{port}/api/v1/me"
-    status, body = api_status(tenant_api.replace(f"{slug}.localhost", "127.0.0.1"), secret)
-    assert status == 404  # no tenant on a bare IP: the key only works on its own host
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/me",
-        headers={"Authorization": f"Bearer {secret}", "Host": f"{slug}.localhost:{port}"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert json.loads(response.read())["scope"] == "read"
+    status, body = api_me(port, f"{slug}.localhost:{port}", secret)
+    assert (status, body["scope"]) == (200, "read")
+    assert api_me(port, f"alpha.localhost:{port}", secret)[0] == 401  # another tenant's host
 
     page.reload()
     assert page.locator("#new-api-key").count() == 0  # shown once
@@ -72,6 +70,7 @@ def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
     row.get_by_role("button", name="Revoke").click()
     page.get_by_text("API key 'Shopify store' is revoked.").wait_for()
     assert "Revoked" in page.locator("tr", has_text="Shopify store").inner_text()
+    assert api_me(port, f"{slug}.localhost:{port}", secret)[0] == 401
 
     page.locator(".account summary").click()
     page.get_by_role("button", name="Sign out").click()

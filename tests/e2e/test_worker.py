@@ -1,0 +1,53 @@
+"""A real django-q2 worker (ORM broker) runs tenant jobs in the right schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.e2e.conftest import ROOT, database_url_of_test_db, wait_until
+
+
+def test_worker_process_runs_each_tenants_job_in_its_own_schema(django_db_setup, django_db_blocker):
+    from django_q.tasks import result
+
+    from tenants.tasks import enqueue_for_tenant
+
+    alpha, beta = django_db_setup["alpha"], django_db_setup["beta"]
+    with django_db_blocker.unblock():
+        ids = {
+            slug: enqueue_for_tenant("tests.jobs.where_am_i", slug, schema_name=slug)
+            for slug in ("alpha", "beta")
+        }
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": database_url_of_test_db(),
+        "Q_WORKERS": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with django_db_blocker.unblock():
+            outcomes = wait_until(
+                lambda: (
+                    all(result(task_id) for task_id in ids.values())
+                    and {slug: result(task_id) for slug, task_id in ids.items()}
+                ),
+                timeout=60,
+                interval=0.5,
+            )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert outcomes["alpha"]["schema"] == "alpha"
+    assert alpha.owner_email in outcomes["alpha"]["emails"]
+    assert beta.owner_email not in outcomes["alpha"]["emails"]
+    assert outcomes["beta"]["schema"] == "beta"
+    assert beta.owner_email in outcomes["beta"]["emails"]
