@@ -65,7 +65,7 @@ bench-provisioning: $(VENV)/.installed-dev
 
 ## db-stop: stop the embedded PostgreSQL (data stays in .data/postgres)
 db-stop:
-	$(PY) -c "import pgserver, pathlib; pgserver.get_server(pathlib.Path('.data/postgres'), cleanup_mode='stop')"
+	$(PY) -c "from config.database import embedded_stop; embedded_stop()"
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -8,8 +8,10 @@ so later commands reuse it; ``make db-stop`` stops it.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import warnings
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,15 +21,32 @@ EMBEDDED_DB_NAME = "dispatch"
 
 def embedded_database_url() -> str:
     """Start (or reuse) the embedded server and return a URL for the project's database."""
-    import pgserver  # imported lazily: only the embedded path needs it
-
-    EMBEDDED_DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode=None)
+    server = _embedded_server()
     query = f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DB_NAME}';"  # noqa: S608 - a constant
     exists = server.psql(query).strip()
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {EMBEDDED_DB_NAME};")
     return server.get_uri(EMBEDDED_DB_NAME)
+
+
+def _embedded_server():  # -> pgserver.PostgresServer
+    # pgserver logs every start and exit at INFO, and platformdirs warns about an unset
+    # XDG_RUNTIME_DIR on servers; neither says anything a user needs.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    EMBEDDED_DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only the embedded path needs it
+
+        return pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode=None)
+
+
+def embedded_stop() -> None:
+    """Stop the embedded server (`make db-stop`); its data stays for the next start."""
+    from pgserver._commands import pg_ctl  # pgserver has no public "stop" for a kept server
+
+    server = _embedded_server()
+    pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
 def _local_postgres_listening(host: str = "127.0.0.1", port: int = 5432) -> bool:

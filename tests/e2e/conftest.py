@@ -37,14 +37,11 @@ def database_url_of_test_db() -> str:
 
     settings_dict = connection.settings_dict
     user, password = settings_dict["USER"], settings_dict.get("PASSWORD") or ""
-    host, port, name = (
-        settings_dict["HOST"] or "",
-        settings_dict.get("PORT") or "",
-        settings_dict["NAME"],
-    )
+    name, port = settings_dict["NAME"], settings_dict.get("PORT") or 5432
+    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
     if host.startswith("/"):  # a unix socket (the embedded server)
         return f"postgresql://{user}:{password}@/{name}?host={host}"
-    return f"postgresql://{user}:{password}@{host}:{port or 5432}/{name}"
+    return f"postgresql://{user}:{password}@{host or '127.0.0.1'}:{port}/{name}"
 
 
 def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
@@ -67,6 +64,7 @@ def live_server_url(django_db_setup) -> Iterator[str]:
         "DATABASE_URL": database_url_of_test_db(),
         "DEBUG": "1",
     }
+    (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / f"daphne-e2e-{port}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
