@@ -14,24 +14,29 @@ def _other_active_owners(user: User) -> bool:
     return User.objects.filter(role=User.Role.OWNER, is_active=True).exclude(pk=user.pk).exists()
 
 
-@transaction.atomic
-def user_create(*, email: str, password: str, role: str, name: str = "") -> User:
-    """Add a user to the current tenant. Emails are unique per tenant, case-insensitively."""
-    email = email.strip().lower()
+def credential_errors(*, email: str, password: str, name: str = "") -> dict[str, list[str]]:
+    """Field errors of a new user's email and password (Django's password validators)."""
     errors: dict[str, list[str]] = {}
     try:
         validate_email(email)
     except ValidationError as exc:
         errors["email"] = list(exc.messages)
-    else:
-        if User.objects.filter(email__iexact=email).exists():
-            errors["email"] = ["A user with this email already exists."]
-    if role not in User.Role.values:
-        errors["role"] = [f"Choose one of: {', '.join(User.Role.values)}."]
     try:
         validate_password(password, user=User(email=email, name=name))
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
+    return errors
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str, role: str, name: str = "") -> User:
+    """Add a user to the current tenant. Emails are unique per tenant, case-insensitively."""
+    email = email.strip().lower()
+    errors = credential_errors(email=email, password=password, name=name)
+    if "email" not in errors and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["A user with this email already exists."]
+    if role not in User.Role.values:
+        errors["role"] = [f"Choose one of: {', '.join(User.Role.values)}."]
     if errors:
         raise ValidationError(errors)
     return User.objects.create_user(email, password, name=name.strip(), role=role)

@@ -14,6 +14,7 @@ from accounts import services
 from accounts.decorators import owner_required
 from accounts.forms import EmailAuthenticationForm, RoleForm, UserCreateForm
 from accounts.models import User
+from config.forms import form_add_service_errors
 
 
 class TenantLoginView(LoginView):
@@ -44,9 +45,7 @@ def team_view(request: HttpRequest) -> HttpResponse:
         try:
             user = services.user_create(**form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, f"{user.email} can now sign in as {user.get_role_display()}.")
             return redirect("accounts:team")

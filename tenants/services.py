@@ -14,16 +14,15 @@ from functools import cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
+from accounts.services import credential_errors
 from tenants.models import ApiKey, Domain, Tenant
 
 logger = logging.getLogger(__name__)
@@ -194,21 +193,6 @@ class ProvisionedTenant:
     seconds: float
 
 
-def _owner_validate(*, email: str, password: str, name: str) -> None:
-    errors: dict[str, list[str]] = {}
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        errors["owner_email"] = list(exc.messages)
-    user_model = get_user_model()
-    try:
-        validate_password(password, user=user_model(email=email, name=name))
-    except ValidationError as exc:
-        errors["owner_password"] = list(exc.messages)
-    if errors:
-        raise ValidationError(errors)
-
-
 def tenant_provision(
     *,
     name: str,
@@ -246,10 +230,8 @@ def tenant_provision(
         tenant.full_clean(exclude=["slug", "schema_name"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    try:
-        _owner_validate(email=owner_email, password=owner_password, name=owner_name)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    owner_errors = credential_errors(email=owner_email, password=owner_password, name=owner_name)
+    errors.update({f"owner_{field}": messages for field, messages in owner_errors.items()})
     if errors:
         raise ValidationError(errors)
 

@@ -10,16 +10,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
+from config.forms import form_add_service_errors
 from tenants import services
 from tenants.api.views import tenant_base_url
 from tenants.forms import ApiKeyForm, SignupForm, TenantSettingsForm
 from tenants.models import ApiKey
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
 
 
 def signup_view(request: HttpRequest) -> HttpResponse:
@@ -28,7 +23,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
         try:
             result = services.tenant_provision(**form.cleaned_data, create_api_key=False)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             login_url = f"{tenant_base_url(request, result.domain.domain)}/login/"
             return render(
@@ -54,7 +49,7 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
                 tenant=connection.tenant, created_by_email=request.user.email, **form.cleaned_data
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_add_service_errors(form, exc)
         else:
             request.session[NEW_KEY_SESSION] = secret
             messages.success(

@@ -37,3 +37,24 @@ def test_readyz_is_503_when_the_database_is_unreachable(tenants, monkeypatch):
         response = host_client("127.0.0.1").get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"].startswith("unreachable")
+
+
+def test_operators_admin_is_on_the_public_host_only(alpha):
+    assert host_client("localhost").get("/admin/login/").status_code == 200
+    assert host_client(alpha.host).get("/admin/").status_code == 404
+
+
+def test_operator_suspends_a_tenant_from_the_admin(alpha):
+    from accounts.models import User
+    from tenants.models import Tenant
+
+    User.objects.create_superuser("ops@platform.test", "ops-password-123")  # public schema
+    client = host_client("localhost")
+    client.force_login(User.objects.get(email="ops@platform.test"))
+    response = client.post(
+        "/admin/tenants/tenant/",
+        {"action": "suspend", "_selected_action": [alpha.tenant.pk]},
+    )
+    assert response.status_code == 302
+    assert Tenant.objects.get(pk=alpha.tenant.pk).status == "suspended"
+    assert host_client(alpha.host).get("/login/").status_code == 403
