@@ -57,6 +57,18 @@ def user_change_role(*, user: User, role: str, acting_user: User) -> User:
 
 
 @transaction.atomic
+def user_update(
+    *, user: User, acting_user: User, role: str | None = None, is_active: bool | None = None
+) -> User:
+    """Change role and/or active state together: both apply, or neither does."""
+    if role is not None:
+        user_change_role(user=user, role=role, acting_user=acting_user)
+    if is_active is not None:
+        user_set_active(user=user, is_active=is_active, acting_user=acting_user)
+    return user
+
+
+@transaction.atomic
 def user_set_active(*, user: User, is_active: bool, acting_user: User) -> User:
     """Deactivate (or re-activate) a user; deactivated users cannot sign in or use the API."""
     if not is_active:

@@ -14,6 +14,7 @@ from accounts import services
 from accounts.decorators import owner_required
 from accounts.forms import EmailAuthenticationForm, RoleForm, UserCreateForm
 from accounts.models import User
+from accounts.selectors import users_for_team
 from config.forms import form_add_service_errors
 
 
@@ -49,9 +50,10 @@ def team_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{user.email} can now sign in as {user.get_role_display()}.")
             return redirect("accounts:team")
-    users = User.objects.order_by("-is_active", "role", "email")
     return render(
-        request, "accounts/team.html", {"form": form, "users": users, "roles": User.Role.choices}
+        request,
+        "accounts/team.html",
+        {"form": form, "users": users_for_team(), "roles": User.Role.choices},
     )
 
 

@@ -34,9 +34,8 @@ def _readiness() -> tuple[bool, dict[str, str]]:
 
         from tenants.services import _schema_is_current
 
-        plan = MigrationExecutor(connection).migration_plan(
-            MigrationExecutor(connection).loader.graph.leaf_nodes()
-        )
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         template = settings.TENANT_BASE_SCHEMA
         _migrations_ok = not plan and schema_exists(template) and _schema_is_current(template)
     checks["migrations"] = "ok" if _migrations_ok else "pending"

@@ -26,6 +26,11 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tenants are created by provisioning (signup or `provision_tenant`)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # Deleting the row drops the schema with all the tenant's data; until an export-
+        # then-delete flow exists, operators suspend instead.
+        return False
+
     @admin.action(description="Suspend selected tenants")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         for tenant in queryset:

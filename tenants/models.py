@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():

@@ -277,6 +277,21 @@ def tenant_set_status(*, tenant: Tenant, status: str, reason: str = "") -> Tenan
     return tenant
 
 
+def tenant_settings_update(
+    *, tenant: Tenant, name: str, time_zone: str, country: str, locale: str
+) -> Tenant:
+    """Change what the owner may change of their tenant; nothing is saved if any field is bad."""
+    tenant.name, tenant.time_zone = name.strip(), time_zone
+    tenant.country, tenant.locale = country.strip().upper(), locale.strip().lower()
+    try:
+        tenant.full_clean(exclude=["slug", "schema_name"])
+    except ValidationError:
+        tenant.refresh_from_db()
+        raise
+    tenant.save(update_fields=["name", "time_zone", "country", "locale"])
+    return tenant
+
+
 def _digest(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 

@@ -15,6 +15,7 @@ from tenants import services
 from tenants.api.views import tenant_base_url
 from tenants.forms import ApiKeyForm, SignupForm, TenantSettingsForm
 from tenants.models import ApiKey
+from tenants.selectors import api_keys_of
 
 
 def signup_view(request: HttpRequest) -> HttpResponse:
@@ -56,11 +57,14 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
                 request, f"API key '{key.name}' created. Copy it now: it is shown once."
             )
             return redirect("tenants:api-keys")
-    keys = ApiKey.objects.filter(tenant=connection.tenant)
     return render(
         request,
         "tenants/api_keys.html",
-        {"form": form, "keys": keys, "created_secret": request.session.pop(NEW_KEY_SESSION, None)},
+        {
+            "form": form,
+            "keys": api_keys_of(tenant=connection.tenant),
+            "created_secret": request.session.pop(NEW_KEY_SESSION, None),
+        },
     )
 
 
@@ -79,9 +83,14 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
 @owner_required
 def settings_view(request: HttpRequest) -> HttpResponse:
     tenant = connection.tenant
-    form = TenantSettingsForm(request.POST or None, instance=tenant)
+    current = {field: getattr(tenant, field) for field in TenantSettingsForm.base_fields}
+    form = TenantSettingsForm(request.POST or None, initial=current)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Settings saved.")
-        return redirect("tenants:settings")
+        try:
+            services.tenant_settings_update(tenant=tenant, **form.cleaned_data)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("tenants:settings")
     return render(request, "tenants/settings.html", {"form": form, "tenant": tenant})

@@ -31,10 +31,6 @@ class TenantFixture:
     read_key: str
     user_ids: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def schema(self) -> str:
-        return self.tenant.schema_name
-
 
 def _provision(slug: str) -> TenantFixture:
     from accounts.models import User

@@ -70,11 +70,5 @@ class UserDetailApi(APIView):
         user = get_object_or_404(User, pk=user_id)
         serializer = UserUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        if "role" in data:
-            services.user_change_role(user=user, role=data["role"], acting_user=request.user)
-        if "is_active" in data:
-            services.user_set_active(
-                user=user, is_active=data["is_active"], acting_user=request.user
-            )
+        services.user_update(user=user, acting_user=request.user, **serializer.validated_data)
         return Response(UserOutputSerializer(user).data)

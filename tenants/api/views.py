@@ -3,6 +3,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -19,6 +20,7 @@ from tenants.api.serializers import (
 )
 from tenants.models import ApiKey
 from tenants.permissions import IsOwner
+from tenants.selectors import api_keys_of
 from tenants.throttling import SignupRateThrottle
 
 
@@ -58,7 +60,7 @@ class ApiKeyListApi(GenericAPIView):
     serializer_class = ApiKeyOutputSerializer
 
     def get_queryset(self) -> QuerySet[ApiKey]:
-        return ApiKey.objects.filter(tenant=connection.tenant)
+        return api_keys_of(tenant=connection.tenant)
 
     @extend_schema(responses=ApiKeyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -85,12 +87,14 @@ class ApiKeyDetailApi(APIView):
 
     @extend_schema(responses=ApiKeyOutputSerializer)
     def get(self, request: Request, key_id: int) -> Response:
-        key = get_object_or_404(ApiKey, tenant=connection.tenant, pk=key_id)
+        key = get_object_or_404(api_keys_of(tenant=connection.tenant), pk=key_id)
         return Response(ApiKeyOutputSerializer(key).data)
 
     @extend_schema(responses=ApiKeyOutputSerializer)
     def delete(self, request: Request, key_id: int) -> Response:
         """Revoke the key (kept, marked revoked, for the record)."""
-        get_object_or_404(ApiKey, tenant=connection.tenant, pk=key_id)
-        key = services.api_key_revoke(tenant=connection.tenant, key_id=key_id)
+        try:
+            key = services.api_key_revoke(tenant=connection.tenant, key_id=key_id)
+        except ApiKey.DoesNotExist as exc:
+            raise NotFound() from exc
         return Response(ApiKeyOutputSerializer(key).data)

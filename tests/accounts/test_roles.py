@@ -117,6 +117,36 @@ def test_users_api_validates_and_creates(alpha):
     assert again.status_code == 400
 
 
+def test_a_refused_change_leaves_the_user_as_it_was(alpha):
+    owner = login_client(alpha.host, alpha.owner_email)
+    owner_id = alpha.user_ids[alpha.owner_email]
+    # Role would change, but deactivating oneself is refused: neither may stick.
+    response = owner.patch(
+        f"/api/v1/users/{owner_id}",
+        {"role": "owner", "is_active": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "is_active" in response.json()["errors"]
+    driver_id = alpha.user_ids[alpha.driver_email]
+    response = owner.patch(
+        f"/api/v1/users/{driver_id}",
+        {"role": "dispatcher", "is_active": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert (response.json()["role"], response.json()["is_active"]) == ("dispatcher", False)
+
+
+def test_user_list_is_paginated_with_a_cursor(alpha):
+    owner = login_client(alpha.host, alpha.owner_email)
+    first = owner.get("/api/v1/users?page_size=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = owner.get(first["next"]).json()
+    emails = {row["email"] for row in first["results"] + second["results"]}
+    assert len(emails) == 4 and second["next"] is None
+
+
 def test_logout_ends_the_session(alpha):
     client = login_client(alpha.host, alpha.owner_email)
     assert client.post("/logout/").status_code == 302
