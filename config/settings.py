@@ -237,6 +237,13 @@ LEAFLET_CONFIG = {
     "ATTRIBUTION_PREFIX": "&copy; OpenStreetMap contributors",
 }
 
+# Geocoding of order addresses: "nominatim" (any Nominatim-compatible server), "none",
+# or the dotted path of a class with geocode(*, query, country) -> GeocodeResult.
+GEOCODER = os.environ.get("GEOCODER", "nominatim")
+GEOCODER_URL = os.environ.get("GEOCODER_URL", "https://nominatim.openstreetmap.org")
+GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
+GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "dispatch-platform/0.1")
+
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

@@ -1,0 +1,103 @@
+"""Records that make intake safe to repeat: idempotency keys, webhook events, CSV imports."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class IdempotencyRecord(models.Model):
+    """The answer given to a create request with an `Idempotency-Key`, replayed on repeats.
+
+    A key is scoped to the client that sent it (`principal`: an API key prefix or a user
+    id) and to the endpoint; the request body's digest tells a retry from a different
+    request that reuses the key (409).
+    """
+
+    principal = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=200)
+    request_sha256 = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["principal", "endpoint", "key"], name="idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.endpoint} {self.key}"
+
+
+class ShopifyIntegration(models.Model):
+    """A tenant's Shopify store. The client secret signs the store's webhooks (HMAC-SHA256)."""
+
+    shop_domain = models.CharField(max_length=255, unique=True, help_text="<shop>.myshopify.com")
+    client_secret = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.shop_domain
+
+
+class WebhookEvent(models.Model):
+    """A webhook delivery received once. Its unique id makes repeated deliveries harmless."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=16, default="shopify")
+    event_id = models.CharField(max_length=100)
+    topic = models.CharField(max_length=100)
+    shop_domain = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    detail = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="webhook_event_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.topic} {self.event_id}"
+
+
+class CsvImport(models.Model):
+    """An uploaded CSV on its way in: mapped, previewed, then imported (once)."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        PREVIEWED = "previewed", "Previewed"
+        IMPORTED = "imported", "Imported"
+
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+    mapping = models.JSONField(default=dict, help_text="order field → CSV column")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    row_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, help_text='[{"line": 3, "errors": {...}}, ...]')
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"

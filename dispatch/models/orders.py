@@ -1,0 +1,114 @@
+"""Orders (one delivery each) and their recorded status history."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from dispatch.models.base import Address, TimeStamped, validate_e164
+
+
+class OrderStatus(models.TextChoices):
+    UNASSIGNED = "unassigned", "Unassigned"
+    PLANNED = "planned", "Planned"
+    DISPATCHED = "dispatched", "Dispatched"
+    EN_ROUTE = "en_route", "En route"
+    ARRIVED = "arrived", "Arrived"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+
+
+class Order(Address, TimeStamped):
+    class Source(models.TextChoices):
+        API = "api", "API"
+        CSV = "csv", "CSV import"
+        SHOPIFY = "shopify", "Shopify"
+        DASHBOARD = "dashboard", "Dashboard"
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    class GeocodeStatus(models.TextChoices):
+        PROVIDED = "provided", "Coordinates provided"
+        PENDING = "pending", "Waiting to be geocoded"
+        OK = "ok", "Geocoded"
+        FAILED = "failed", "Could not be geocoded"
+
+    external_id = models.CharField(
+        max_length=100, blank=True, help_text="The order's id in the system it came from."
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+    customer_name = models.CharField(max_length=150)
+    customer_phone = models.CharField(max_length=20, blank=True, validators=[validate_e164])
+    customer_email = models.EmailField(blank=True)
+    geocode_status = models.CharField(
+        max_length=16, choices=GeocodeStatus.choices, default=GeocodeStatus.PENDING
+    )
+    geocode_error = models.CharField(max_length=200, blank=True)
+    delivery_date = models.DateField(db_index=True)
+    time_windows = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Local times on the delivery date: [{"start": "09:00", "end": "12:00"}, ...]. '
+        "Empty: any time.",
+    )
+    service_s = models.PositiveIntegerField(default=300, help_text="Time at the door, seconds.")
+    weight_kg = models.DecimalField(
+        max_digits=9, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    volume_l = models.DecimalField(
+        max_digits=9, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    items = models.PositiveIntegerField(default=1)
+    required_skills = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    notes = models.TextField(blank=True, max_length=2000)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.UNASSIGNED, editable=False
+    )
+    source_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the source last changed it (stale updates lose)."
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="order_unique_external_id_per_source",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["delivery_date", "status"])]
+
+    def __str__(self) -> str:
+        ref = self.external_id or f"#{self.pk}"
+        return f"{ref} {self.customer_name}"
+
+
+class OrderEvent(models.Model):
+    """One change of an order's status: who, when, why. Written only by order_transition."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    actor = models.CharField(max_length=150, help_text="user:<email>, api_key:<prefix>, system…")
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '∅'} → {self.to_status}"
