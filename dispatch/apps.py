@@ -9,3 +9,11 @@ class DispatchConfig(AppConfig):
         from config.navigation import NavItem, register
 
         register(NavItem("Overview", "dashboard:home", order=10))
+        register(NavItem("Orders", "dashboard:order-list", order=20))
+        register(NavItem("Import", "dashboard:csv-import", order=30))
+        register(NavItem("Depots", "dashboard:depot-list", order=40))
+        register(NavItem("Vehicles", "dashboard:vehicle-list", order=41))
+        register(NavItem("Drivers", "dashboard:driver-list", order=42))
+        register(
+            NavItem("Shopify", "dashboard:shopify", order=93, roles=("owner",), section="admin")
+        )

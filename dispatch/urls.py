@@ -1,8 +1,12 @@
-from django.urls import path
+from django.urls import include, path
 
 from dispatch import views
 
 app_name = "dashboard"
 urlpatterns = [
     path("", views.home_view, name="home"),
+    path("orders/", include("dispatch.views.orders_urls")),
+    path("fleet/", include("dispatch.views.fleet_urls")),
+    path("imports/", include("dispatch.views.csv_urls")),
+    path("integrations/", include("dispatch.views.shopify_urls")),
 ]

@@ -1,0 +1,3 @@
+"""API routes for csv (under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes for fleet (under /api/v1/)."""
+
+urlpatterns: list = []

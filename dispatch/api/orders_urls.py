@@ -1,0 +1,3 @@
+"""API routes for orders (under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes for shopify (under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Dashboard routes for csv (in the "dashboard" namespace)."""
+
+urlpatterns: list = []

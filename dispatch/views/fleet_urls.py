@@ -1,0 +1,3 @@
+"""Dashboard routes for fleet (in the "dashboard" namespace)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Dashboard routes for orders (in the "dashboard" namespace)."""
+
+urlpatterns: list = []

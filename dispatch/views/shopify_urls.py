@@ -1,0 +1,3 @@
+"""Dashboard routes for shopify (in the "dashboard" namespace)."""
+
+urlpatterns: list = []
