@@ -17,3 +17,8 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 # Fast hashing: tests create many users; production keeps Django's PBKDF2 default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# No calls to a public geocoder from tests: tests that geocode start a local fake server.
+GEOCODER = os.environ.get("GEOCODER", "none")
+# Q_SYNC=1 (set for the end-to-end servers) runs queued jobs inline, inside the request.
+Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC") == "1"}  # noqa: F405

@@ -63,6 +63,7 @@ def live_server_url(django_db_setup) -> Iterator[str]:
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DATABASE_URL": database_url_of_test_db(),
         "DEBUG": "1",
+        "Q_SYNC": "1",
     }
     (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / f"daphne-e2e-{port}.log", "w")  # noqa: SIM115 - closed below
