@@ -49,6 +49,16 @@ def embedded_stop() -> None:
     pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
+def url_of(settings_dict: dict) -> str:
+    """A URL for a Django database settings dict (to hand the database to a subprocess)."""
+    user, password = settings_dict["USER"], settings_dict.get("PASSWORD") or ""
+    name, port = settings_dict["NAME"], settings_dict.get("PORT") or 5432
+    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
+    if host.startswith("/"):  # a unix socket (the embedded server)
+        return f"postgresql://{user}:{password}@/{name}?host={host}"
+    return f"postgresql://{user}:{password}@{host or '127.0.0.1'}:{port}/{name}"
+
+
 def _local_postgres_listening(host: str = "127.0.0.1", port: int = 5432) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

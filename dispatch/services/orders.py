@@ -420,10 +420,11 @@ def order_update(
         errors.setdefault("external_id", ["The external id cannot change."])
     if errors:
         raise ValidationError(errors)
-    for name, value in clean.items():
-        setattr(order, name, value)
-    if {"lat", "lng", "address_line1", "city", "postcode", "country"} & set(clean):
-        if "lat" not in clean:  # address changed without coordinates: find them again
+    changed = {name for name, value in clean.items() if getattr(order, name) != value}
+    for name in changed:
+        setattr(order, name, clean[name])
+    if {"lat", "lng", "address_line1", "city", "postcode", "country"} & changed:
+        if not {"lat", "lng"} & changed:  # address changed, coordinates not: find them again
             order.lat = order.lng = None
         for name, value in _geocode_state({"lat": order.lat, "lng": order.lng}).items():
             setattr(order, name, value)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from config.database import url_of
+
 # Playwright's sync API keeps an event loop in this thread; the ORM calls made by these
 # tests' fixtures are plain synchronous calls between browser steps.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -35,13 +37,7 @@ def database_url_of_test_db() -> str:
     """A URL for the session's test database, for server and worker subprocesses."""
     from django.db import connection
 
-    settings_dict = connection.settings_dict
-    user, password = settings_dict["USER"], settings_dict.get("PASSWORD") or ""
-    name, port = settings_dict["NAME"], settings_dict.get("PORT") or 5432
-    host = settings_dict.get("HOST") or settings_dict.get("OPTIONS", {}).get("host", "")
-    if host.startswith("/"):  # a unix socket (the embedded server)
-        return f"postgresql://{user}:{password}@/{name}?host={host}"
-    return f"postgresql://{user}:{password}@{host or '127.0.0.1'}:{port}/{name}"
+    return url_of(connection.settings_dict)
 
 
 def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):

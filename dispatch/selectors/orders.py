@@ -1,0 +1,47 @@
+"""Queries of orders for the API and the dashboard."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from dispatch.models import Order, OrderEvent, OrderStatus
+
+
+class OrderFilter(django_filters.FilterSet):
+    """The filters of the order list, shared by the API and the dashboard's table."""
+
+    delivery_date = django_filters.DateFilter()
+    date_from = django_filters.DateFilter(field_name="delivery_date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="delivery_date", lookup_expr="lte")
+    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
+    source = django_filters.ChoiceFilter(choices=Order.Source.choices)
+    geocode_status = django_filters.ChoiceFilter(choices=Order.GeocodeStatus.choices)
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(customer_name__icontains=value)
+            | Q(external_id__iexact=value)
+            | Q(customer_email__icontains=value)
+            | Q(customer_phone__contains=value)
+            | Q(address_line1__icontains=value)
+            | Q(postcode__iexact=value)
+            | Q(city__icontains=value)
+        )
+
+
+def orders_list() -> QuerySet[Order]:
+    return Order.objects.all()
+
+
+def order_history(*, order: Order) -> QuerySet[OrderEvent]:
+    return OrderEvent.objects.filter(order=order).order_by("created_at", "id")

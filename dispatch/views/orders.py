@@ -1,0 +1,105 @@
+"""The dispatcher's order pages: the filtered table, create / edit, detail with history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import dispatcher_required
+from dispatch.forms import OrderForm
+from dispatch.models import Order, OrderStatus
+from dispatch.selectors.orders import OrderFilter, order_history, orders_list
+from dispatch.services import orders as order_services
+
+PAGE_SIZE = 50
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.email}"
+
+
+@dispatcher_required
+def order_list_view(request: HttpRequest) -> HttpResponse:
+    filters = OrderFilter(request.GET or None, queryset=orders_list())
+    queryset = filters.qs if filters.is_valid() else orders_list().none()
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "dispatch/orders/list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "statuses": OrderStatus.choices,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@dispatcher_required
+def order_create_view(request: HttpRequest) -> HttpResponse:
+    form = OrderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_services.order_create(
+                form.to_order_data(), source=Order.Source.DASHBOARD, actor=_actor(request)
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc.message_dict)
+        except order_services.OrderConflict as conflict:
+            form.add_error("external_id", f"Order #{conflict.order_id} already has this reference.")
+        else:
+            messages.success(request, f"Order #{order.pk} for {order.customer_name} created.")
+            return redirect("dashboard:order-detail", order_id=order.pk)
+    return render(request, "dispatch/orders/form.html", {"form": form, "order": None})
+
+
+@dispatcher_required
+def order_edit_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_object_or_404(Order, pk=order_id)
+    form = OrderForm(request.POST or None, initial=OrderForm.initial_from(order))
+    if request.method == "POST" and form.is_valid():
+        try:
+            order_services.order_update(
+                order=order, data=form.to_order_data(), actor=_actor(request)
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc.message_dict)
+        else:
+            messages.success(request, "Order saved.")
+            return redirect("dashboard:order-detail", order_id=order.pk)
+    return render(request, "dispatch/orders/form.html", {"form": form, "order": order})
+
+
+@dispatcher_required
+def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_object_or_404(Order, pk=order_id)
+    return render(
+        request,
+        "dispatch/orders/detail.html",
+        {"order": order, "events": order_history(order=order)},
+    )
+
+
+@dispatcher_required
+@require_POST
+def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_object_or_404(Order, pk=order_id)
+    try:
+        order_services.order_transition(
+            order=order,
+            to=OrderStatus.CANCELLED,
+            actor=_actor(request),
+            reason=request.POST.get("reason", "")[:300],
+        )
+    except ValidationError as exc:
+        for message in exc.message_dict.get("status", []):
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Order #{order.pk} is cancelled.")
+    return redirect("dashboard:order-detail", order_id=order.pk)
