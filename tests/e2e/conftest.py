@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,9 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
     raise TimeoutError(f"condition not met within {timeout}s")
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> Iterator[str]:
-    """`http://localhost:<port>`: daphne serving HTTP and websockets from the test database."""
+@contextmanager
+def running_daphne() -> Iterator[str]:
+    """A daphne process serving the test database; yields `http://localhost:<port>`."""
     port = _free_port()
     env = {
         **os.environ,
@@ -63,17 +64,9 @@ def live_server_url(django_db_setup) -> Iterator[str]:
     }
     (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / f"daphne-e2e-{port}.log", "w")  # noqa: SIM115 - closed below
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
+        [*command, "config.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -96,6 +89,21 @@ def live_server_url(django_db_setup) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup) -> Iterator[str]:
+    """`http://localhost:<port>`: daphne serving HTTP and websockets from the test database."""
+    with running_daphne() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def second_live_server_url(django_db_setup) -> Iterator[str]:
+    """Another daphne process on the same database. Django runs a process's sync views one
+    at a time, so tests of truly concurrent requests spread them over two processes."""
+    with running_daphne() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
