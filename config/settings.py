@@ -86,6 +86,10 @@ ROOT_URLCONF = "config.urls_tenant"
 # `migrate` make target keeps it migrated (see tenants/services/provisioning.py).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue `SET search_path` when the schema changes, not before every statement (it halves
+# the statements of a typical API request). Code that changes search_path behind
+# django-tenants' back must call connection.set_schema*() afterwards (provisioning does).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",

@@ -163,6 +163,8 @@ def tenant_schema_create(schema: str) -> None:
     connection.set_schema_to_public()
     if schema_exists(template):
         CloneSchema().clone_schema(template, schema, "DATA", set_connection=False)
+        # The clone function sets search_path itself: make django-tenants set it again.
+        connection.set_schema_to_public()
         if _schema_is_current(schema):
             return
         logger.warning("template schema %s is behind the code; migrating %s", template, schema)

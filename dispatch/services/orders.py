@@ -302,6 +302,7 @@ class BulkResult:
     status: str  # created | exists | invalid
     id: int | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    order: Order | None = None  # the new order, when created
 
 
 def orders_create(
@@ -345,23 +346,22 @@ def orders_create(
             to_create.append((index, Order(source=source, **clean, **_geocode_state(clean))))
         try:
             with transaction.atomic():
-                created = Order.objects.bulk_create([order for _, order in to_create])
+                Order.objects.bulk_create([order for _, order in to_create])
         except IntegrityError:
             # A concurrent request created some of the same external ids in between:
             # fall back to one at a time, each deciding created/exists on its own.
-            created = []
             for index, order in to_create:
+                order.pk = None  # bulk_create may have set ids before the rollback
                 try:
                     with transaction.atomic():
                         order.save()
-                    created.append(order)
                 except IntegrityError:
                     other = Order.objects.get(source=source, external_id=order.external_id)
                     results[index].status, results[index].id = "exists", other.pk
                     order.pk = None
         created_by_index = {index: order for index, order in to_create if order.pk}
         for index, order in created_by_index.items():
-            results[index].id = order.pk
+            results[index].id, results[index].order = order.pk, order
         OrderEvent.objects.bulk_create(
             OrderEvent(order=order, from_status="", to_status=order.status, actor=actor)
             for order in created_by_index.values()
@@ -385,7 +385,7 @@ def order_create(data: Mapping[str, Any], *, source: str, actor: str) -> Order:
         raise ValidationError(result.errors)
     if result.status == "exists":
         raise OrderConflict(result.id)
-    return Order.objects.get(pk=result.id)
+    return result.order
 
 
 @transaction.atomic
