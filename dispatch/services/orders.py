@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 
+from config.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
 
@@ -333,11 +334,7 @@ def orders_create(
 
     externals = [clean["external_id"] for _, clean in valid if clean["external_id"]]
     with transaction.atomic():
-        existing = dict(
-            Order.objects.filter(source=source, external_id__in=externals).values_list(
-                "external_id", "id"
-            )
-        )
+        existing = _existing_ids(source=source, external_ids=externals)
         to_create = []
         for index, clean in valid:
             if clean["external_id"] in existing:
@@ -346,7 +343,7 @@ def orders_create(
             to_create.append((index, Order(source=source, **clean, **_geocode_state(clean))))
         try:
             with transaction.atomic():
-                Order.objects.bulk_create([order for _, order in to_create])
+                copy_insert(Order, [order for _, order in to_create])
         except IntegrityError:
             # A concurrent request created some of the same external ids in between:
             # fall back to one at a time, each deciding created/exists on its own.
@@ -362,14 +359,26 @@ def orders_create(
         created_by_index = {index: order for index, order in to_create if order.pk}
         for index, order in created_by_index.items():
             results[index].id, results[index].order = order.pk, order
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order=order, from_status="", to_status=order.status, actor=actor)
-            for order in created_by_index.values()
+        copy_insert(
+            OrderEvent,
+            [
+                OrderEvent(order=order, from_status="", to_status=order.status, actor=actor)
+                for order in created_by_index.values()
+            ],
         )
         pending = [o.pk for o in created_by_index.values() if o.geocode_status == "pending"]
         if pending:
             transaction.on_commit(lambda: _queue_geocoding(pending))
     return results
+
+
+def _existing_ids(*, source: str, external_ids: list[str]) -> dict[str, int]:
+    """external id → order id, of those already known for `source`."""
+    return dict(
+        Order.objects.filter(source=source, external_id__in=external_ids).values_list(
+            "external_id", "id"
+        )
+    )
 
 
 def _queue_geocoding(order_ids: list[int]) -> None:

@@ -301,3 +301,26 @@ def test_read_only_key_and_drivers_cannot_create(alpha):
     driver = login_client(alpha.host, alpha.driver_email)
     assert post(driver, "/api/v1/orders", ORDER).status_code == 403
     assert driver.get("/api/v1/orders").status_code == 403
+
+
+def test_an_order_created_meanwhile_by_someone_else_is_reported_as_existing(alpha, monkeypatch):
+    """The race the bulk path guards against: between its check and its insert, another
+    request creates one of the same external ids. The others are still created."""
+    from dispatch.services import orders as order_services
+
+    with schema_context("alpha"):
+        Order.objects.create(
+            source="api",
+            external_id="R-2",
+            customer_name="Other request",
+            address_line1="x",
+            delivery_date=dt.date(2026, 12, 1),
+        )
+    # The check ran before the other request committed, so it saw nothing.
+    monkeypatch.setattr(order_services, "_existing_ids", lambda **kwargs: {})
+    items = [{**ORDER, "external_id": f"R-{n}"} for n in range(1, 4)]
+    response = post(api_client(alpha.host, alpha.api_key), "/api/v1/orders/bulk", {"orders": items})
+    assert [r["status"] for r in response.json()["results"]] == ["created", "exists", "created"]
+    with schema_context("alpha"):
+        assert Order.objects.filter(external_id__startswith="R-").count() == 3
+        assert OrderEvent.objects.filter(order__external_id__startswith="R-").count() == 2
