@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from config.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
+from tenants.selectors import current_tenant
 
 # The state machine: from each status, where an order may go next.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -292,7 +293,7 @@ def _geocode_state(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tenant_country() -> str:
-    return getattr(getattr(connection, "tenant", None), "country", "") or ""
+    return current_tenant().country
 
 
 @dataclass

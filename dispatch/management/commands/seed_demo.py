@@ -8,6 +8,9 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import user_create
+from dispatch import demo_data
+from dispatch.models import Depot, Driver, Order, Vehicle
+from dispatch.services.orders import orders_create
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_create, public_tenant_ensure, tenant_host, tenant_provision
 
@@ -46,6 +49,7 @@ class Command(BaseCommand):
             for email, name, role in DEMO_USERS[1:]:
                 if not User.objects.filter(email=email).exists():
                     user_create(email=email, password=password, role=role, name=name)
+            created = self._fleet_and_orders(tenant)
         api_key = ""
         if not ApiKey.objects.filter(tenant=tenant, name="Demo key").exists():
             _, api_key = api_key_create(tenant=tenant, name="Demo key")
@@ -61,4 +65,40 @@ class Command(BaseCommand):
         ]
         if api_key:
             lines.append(f"  Demo API key (shown once): {api_key}")
+        lines.append(
+            f"  Sample data: 1 depot, 3 vehicles, 2 drivers, {created} new orders in London"
+        )
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
+
+    def _fleet_and_orders(self, tenant: Tenant) -> int:
+        """The depot, vans, drivers and orders of the demo; returns how many orders are new."""
+        depot, _ = Depot.objects.get_or_create(
+            name=demo_data.DEPOT["name"], defaults=demo_data.DEPOT
+        )
+        vehicles = [
+            Vehicle.objects.get_or_create(
+                name=spec["name"], defaults={**spec, "start_depot": depot}
+            )[0]
+            for spec in demo_data.VEHICLES
+        ]
+        driver_user = User.objects.get(email=DEMO_USERS[2][0])
+        Driver.objects.get_or_create(
+            name=DEMO_USERS[2][1],
+            defaults={
+                "user": driver_user,
+                "phone": "+442079460001",
+                "default_vehicle": vehicles[0],
+            },
+        )
+        Driver.objects.get_or_create(
+            name="Sam Second", defaults={"phone": "+442079460002", "default_vehicle": vehicles[1]}
+        )
+        results = orders_create(
+            demo_data.demo_orders(time_zone=tenant.time_zone),
+            source=Order.Source.API,
+            actor="system:demo",
+        )
+        invalid = [r for r in results if r.status == "invalid"]
+        if invalid:
+            self.stderr.write(f"demo orders refused: {invalid[:3]}")
+        return sum(r.status == "created" for r in results)
