@@ -6,6 +6,7 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
+        import tenants.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
         from config.navigation import NavItem, register
 
         register(

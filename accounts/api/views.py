@@ -2,7 +2,7 @@ from django.db import connection
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,15 +40,12 @@ class MeApi(APIView):
         return Response(MeOutputSerializer(data).data)
 
 
-class UserListApi(GenericAPIView):
+class UserListApi(ListAPIView):
+    """Team members (GET, paginated) and adding one (POST)."""
+
     permission_classes = [IsOwner]
     serializer_class = UserOutputSerializer
     queryset = User.objects.all()
-
-    @extend_schema(responses=UserOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(UserOutputSerializer(page, many=True).data)
 
     @extend_schema(request=UserCreateInputSerializer, responses={201: UserOutputSerializer})
     def post(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,16 +49,14 @@ def _json_object(request: Request) -> dict:
     return request.data
 
 
-class OrderListApi(GenericAPIView):
+class OrderListApi(ListAPIView):
+    """Orders, newest first, filtered by date, status, search text or `updated_since`
+    (GET); creating one (POST)."""
+
     queryset = orders_list()
     serializer_class = OrderOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = OrderFilter
-
-    def get(self, request: Request) -> Response:
-        """Orders, newest first; filter by date, status, search text, `updated_since`."""
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
 
     @extend_schema(
         request=OrderInputSerializer,
