@@ -40,3 +40,37 @@ def run_in_schema(schema_name: str, func_path: str, *args: Any, **kwargs: Any) -
     """The worker's side: enter the tenant's schema, run the job, leave it again."""
     with schema_context(schema_name):
         return import_string(func_path)(*args, **kwargs)
+
+
+def run_for_every_tenant(func_path: str) -> int:
+    """Queue `func_path()` once per active tenant, each in its own schema (scheduled
+    housekeeping runs this from the public schema). Returns how many were queued."""
+    from tenants.models import Tenant
+
+    schemas = Tenant.objects.exclude(schema_name="public").filter(status="active")
+    count = 0
+    for schema_name in schemas.values_list("schema_name", flat=True):
+        enqueue_for_tenant(func_path, schema_name=schema_name)
+        count += 1
+    return count
+
+
+SCHEDULES = {
+    # name: (dotted path run in every tenant, django-q2 schedule type)
+    "purge old idempotency keys": ("dispatch.services.retention.idempotency_records_purge", "D"),
+}
+
+
+def schedules_ensure() -> None:
+    """Create or update the platform's recurring jobs (idempotent; migrate_platform runs it)."""
+    from django_q.models import Schedule
+
+    for name, (func_path, schedule_type) in SCHEDULES.items():
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": "tenants.tasks.run_for_every_tenant",
+                "args": repr(func_path),
+                "schedule_type": schedule_type,
+            },
+        )

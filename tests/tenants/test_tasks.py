@@ -21,3 +21,42 @@ def test_job_runs_in_the_schema_it_was_enqueued_for(alpha, beta):
 def test_unknown_schema_is_refused_before_queueing(tenants):
     with pytest.raises(ValueError, match="no schema"):
         enqueue_for_tenant("tests.jobs.where_am_i", "x", schema_name="nope")
+
+
+def test_housekeeping_runs_in_every_active_tenant_and_purges_old_keys(alpha, beta):
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_q.models import Schedule
+    from django_tenants.utils import schema_context
+
+    from dispatch.models import IdempotencyRecord
+    from tenants.services import tenant_set_status
+    from tenants.tasks import run_for_every_tenant, schedules_ensure
+
+    for schema in ("alpha", "beta"):
+        with schema_context(schema):
+            old = IdempotencyRecord.objects.create(
+                principal="p", key="old", endpoint="e", request_sha256="x"
+            )
+            IdempotencyRecord.objects.filter(pk=old.pk).update(
+                created_at=timezone.now() - dt.timedelta(days=2)
+            )
+            IdempotencyRecord.objects.create(
+                principal="p", key="new", endpoint="e", request_sha256="x"
+            )
+    tenant_set_status(tenant=beta.tenant, status="suspended")
+    from django_q.conf import Conf
+
+    original_sync, Conf.SYNC = Conf.SYNC, True  # run the queued jobs inline
+    try:
+        assert run_for_every_tenant("dispatch.services.retention.idempotency_records_purge") == 1
+    finally:
+        Conf.SYNC = original_sync
+    with schema_context("alpha"):
+        assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    with schema_context("beta"):  # suspended: left alone
+        assert IdempotencyRecord.objects.count() == 2
+    schedules_ensure()
+    schedules_ensure()
+    assert Schedule.objects.filter(name="purge old idempotency keys").count() == 1

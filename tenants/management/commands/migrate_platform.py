@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from tenants.services import public_tenant_ensure, template_schema_ensure
+from tenants.tasks import schedules_ensure
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         public_tenant_ensure()
         changed = template_schema_ensure(verbosity=verbosity)
         self.stdout.write(f"template schema {'migrated' if changed else 'already current'}")
+        schedules_ensure()
         call_command(
             "migrate_schemas",
             tenant=True,
