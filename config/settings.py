@@ -233,6 +233,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "dispatch.models.orders.OrderStatus"},
 }
 
+# Request bodies up to 6 MB: a 1,000-order bulk request or a 5 MB CSV sent as text/csv.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
 LEAFLET_CONFIG = {
     "TILES": os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
     "ATTRIBUTION_PREFIX": "&copy; OpenStreetMap contributors",

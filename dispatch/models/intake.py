@@ -85,10 +85,16 @@ class CsvImport(models.Model):
 
     filename = models.CharField(max_length=255)
     content = models.TextField()
+    delimiter = models.CharField(max_length=1, default=",")
     mapping = models.JSONField(default=dict, help_text="order field → CSV column")
+    default_delivery_date = models.DateField(
+        null=True, blank=True, help_text="For rows whose date column is empty (or not mapped)."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
     row_count = models.PositiveIntegerField(default=0)
+    valid_count = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
+    existing_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, help_text='[{"line": 3, "errors": {...}}, ...]')
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
