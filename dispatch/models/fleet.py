@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
@@ -14,19 +16,22 @@ class Depot(Address, TimeStamped):
     """Where vehicles load and start. Opening hours are local times in the tenant's zone."""
 
     name = models.CharField(max_length=100, unique=True)
-    opens_at = models.TimeField(default="07:00")
-    closes_at = models.TimeField(default="20:00")
+    opens_at = models.TimeField(default=dt.time(7, 0))
+    closes_at = models.TimeField(default=dt.time(20, 0))
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(opens_at__lt=models.F("closes_at")), name="depot_hours_order"
+                condition=models.Q(opens_at__lt=models.F("closes_at")),
+                name="depot_hours_order",
+                violation_error_message="The depot must open before it closes.",
             ),
             models.CheckConstraint(
                 condition=models.Q(lat__isnull=False, lng__isnull=False),
                 name="depot_has_location",
+                violation_error_message="A depot needs its coordinates (lat and lng).",
             ),
         ]
 
@@ -84,8 +89,8 @@ class Driver(TimeStamped):
     default_vehicle = models.ForeignKey(
         Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    shift_start = models.TimeField(default="08:00")
-    shift_end = models.TimeField(default="17:00")
+    shift_start = models.TimeField(default=dt.time(8, 0))
+    shift_end = models.TimeField(default=dt.time(17, 0))
     break_start = models.TimeField(null=True, blank=True, help_text="Earliest start of the break.")
     break_duration_s = models.PositiveIntegerField(default=0)
     skills = ArrayField(models.CharField(max_length=40), default=list, blank=True)
@@ -95,7 +100,9 @@ class Driver(TimeStamped):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(shift_start__lt=models.F("shift_end")), name="driver_shift_order"
+                condition=models.Q(shift_start__lt=models.F("shift_end")),
+                name="driver_shift_order",
+                violation_error_message="The shift must start before it ends.",
             ),
         ]
 

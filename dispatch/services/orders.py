@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from config.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
+from dispatch.services.phones import phone_e164
 from tenants.selectors import current_tenant
 
 # The state machine: from each status, where an order may go next.
@@ -112,17 +113,11 @@ def _coordinate(value: Any, name: str, limit: int, errors: dict) -> float | None
 
 
 def _phone(value: Any, default_region: str, errors: dict) -> str:
-    text = "" if value is None else str(value).strip()
-    if not text:
-        return ""
     try:
-        number = phonenumbers.parse(text, default_region or None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        errors["customer_phone"] = [f"'{text}' is not a valid phone number."]
+        return phone_e164(value, region=default_region)
+    except ValidationError as exc:
+        errors["customer_phone"] = exc.messages
         return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _time_windows(value: Any, errors: dict) -> list[dict[str, str]]:

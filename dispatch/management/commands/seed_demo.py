@@ -10,6 +10,7 @@ from accounts.models import User
 from accounts.services import user_create
 from dispatch import demo_data
 from dispatch.models import Depot, Driver, Order, Vehicle
+from dispatch.services.fleet import depot_save, driver_save, vehicle_save
 from dispatch.services.orders import orders_create
 from tenants.models import ApiKey, Tenant
 from tenants.services import api_key_create, public_tenant_ensure, tenant_host, tenant_provision
@@ -72,27 +73,23 @@ class Command(BaseCommand):
 
     def _fleet_and_orders(self, tenant: Tenant) -> int:
         """The depot, vans, drivers and orders of the demo; returns how many orders are new."""
-        depot, _ = Depot.objects.get_or_create(
-            name=demo_data.DEPOT["name"], defaults=demo_data.DEPOT
+        depot = Depot.objects.filter(name=demo_data.DEPOT["name"]).first() or depot_save(
+            data=demo_data.DEPOT
         )
         vehicles = [
-            Vehicle.objects.get_or_create(
-                name=spec["name"], defaults={**spec, "start_depot": depot}
-            )[0]
+            Vehicle.objects.filter(name=spec["name"]).first()
+            or vehicle_save(data={**spec, "start_depot": depot})
             for spec in demo_data.VEHICLES
         ]
-        driver_user = User.objects.get(email=DEMO_USERS[2][0])
-        Driver.objects.get_or_create(
-            name=DEMO_USERS[2][1],
-            defaults={
-                "user": driver_user,
-                "phone": "+442079460001",
-                "default_vehicle": vehicles[0],
-            },
-        )
-        Driver.objects.get_or_create(
-            name="Sam Second", defaults={"phone": "+442079460002", "default_vehicle": vehicles[1]}
-        )
+        drivers = [
+            {"name": DEMO_USERS[2][1], "user": User.objects.get(email=DEMO_USERS[2][0])},
+            {"name": "Sam Second"},
+        ]
+        for number, (spec, vehicle) in enumerate(zip(drivers, vehicles, strict=False), start=1):
+            if not Driver.objects.filter(name=spec["name"]).exists():
+                driver_save(
+                    data={**spec, "phone": f"020 7946 {number:04d}", "default_vehicle": vehicle}
+                )
         results = orders_create(
             demo_data.demo_orders(time_zone=tenant.time_zone),
             source=Order.Source.API,
