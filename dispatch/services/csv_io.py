@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from dispatch.models import CsvImport, Order
 from dispatch.services.orders import order_clean, orders_create
+from dispatch.services.parsing import calendar_date, time_of_day
 from tenants.selectors import current_tenant
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -56,7 +57,6 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "instructions", "delivery instructions", "comments"),
 }
 EXPORT_COLUMNS = [*TARGETS, "status", "id"]
-TIME_PATTERN = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*([ap]\.?m\.?)?\s*$", re.IGNORECASE)
 
 
 def _normalise_header(header: str) -> str:
@@ -177,34 +177,6 @@ def csv_import_set_mapping(
     return csv_import
 
 
-def _time(value: str) -> str:
-    """'9', '9:30', '9am', '2:30 PM' → 'HH:MM'; anything else is passed on for order_clean
-    to refuse with its message."""
-    match = TIME_PATTERN.match(value)
-    if not match:
-        return value.strip()
-    hour, minute, meridiem = int(match.group(1)), int(match.group(2) or 0), match.group(3)
-    if meridiem:
-        if not 1 <= hour <= 12:
-            return value.strip()
-        hour = hour % 12 + (12 if meridiem.lower().startswith("p") else 0)
-    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else value.strip()
-
-
-def _date(value: str, *, month_first: bool) -> str:
-    """ISO dates pass; 25/12/2026 (or 12/25/2026 where months come first) become ISO."""
-    value = value.strip()
-    match = re.match(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$", value)
-    if not match:
-        return value
-    first, second, year = (int(g) for g in match.groups())
-    month, day = (first, second) if month_first else (second, first)
-    try:
-        return dt.date(year, month, day).isoformat()
-    except ValueError:
-        return value
-
-
 @dataclass
 class RowOutcome:
     line: int
@@ -233,7 +205,10 @@ def _rows(csv_import: CsvImport) -> list[RowOutcome]:
         for start, end in (("window_start", "window_end"), ("window2_start", "window2_end")):
             if values.get(start) or values.get(end):
                 windows.append(
-                    {"start": _time(values.get(start, "")), "end": _time(values.get(end, ""))}
+                    {
+                        "start": time_of_day(values.get(start, "")),
+                        "end": time_of_day(values.get(end, "")),
+                    }
                 )
         data["time_windows"] = windows
         if values.get("service_minutes"):
@@ -244,7 +219,7 @@ def _rows(csv_import: CsvImport) -> list[RowOutcome]:
         date = values.get("delivery_date") or ""
         if not date and csv_import.default_delivery_date:
             date = csv_import.default_delivery_date.isoformat()
-        data["delivery_date"] = _date(date, month_first=month_first)
+        data["delivery_date"] = calendar_date(date, month_first=month_first)
         _, errors = order_clean(data, default_country=tenant.country)
         reference = data.get("external_id", "")
         if reference and not errors:
