@@ -15,7 +15,7 @@ from accounts.decorators import owner_required
 from accounts.forms import EmailAuthenticationForm, RoleForm, UserCreateForm
 from accounts.models import User
 from accounts.selectors import users_for_team
-from config.forms import form_add_service_errors
+from config.forms import flash_service_errors, form_add_service_errors
 
 
 class TenantLoginView(LoginView):
@@ -31,12 +31,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, "You are signed out.")
     return redirect("login")
-
-
-def _flash_errors(request: HttpRequest, exc: ValidationError) -> None:
-    for field_messages in exc.message_dict.values():
-        for message in field_messages:
-            messages.error(request, message)
 
 
 @owner_required
@@ -69,7 +63,7 @@ def user_role_view(request: HttpRequest, user_id: int) -> HttpResponse:
             )
             messages.success(request, f"{user.email} is now {user.get_role_display()}.")
         except ValidationError as exc:
-            _flash_errors(request, exc)
+            flash_service_errors(request, exc)
     return redirect("accounts:team")
 
 
@@ -84,5 +78,5 @@ def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
         state = "re-activated" if user.is_active else "deactivated"
         messages.success(request, f"{user.email} is {state}.")
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        flash_service_errors(request, exc)
     return redirect("accounts:team")

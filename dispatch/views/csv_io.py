@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
-from config.forms import form_add_service_errors
+from config.forms import flash_service_errors, form_add_service_errors
 from dispatch.api.csv_io import csv_download
 from dispatch.models import CsvImport
 from dispatch.selectors.orders import OrderFilter, orders_list
@@ -131,9 +131,7 @@ def csv_import_commit_view(request: HttpRequest, import_id: int) -> HttpResponse
             csv_import=csv_import, actor=f"user:{request.user.email}"
         )
     except ValidationError as exc:
-        for errors in exc.message_dict.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_service_errors(request, exc)
     else:
         messages.success(
             request,

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from accounts.models import User
-from config.forms import form_add_service_errors
+from config.forms import flash_service_errors, form_add_service_errors
 from dispatch.models import Depot, Driver, Vehicle
 from dispatch.services import fleet as fleet_services
 
@@ -146,9 +146,7 @@ def fleet_active_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     try:
         fleet_services.fleet_set_active(item=item, is_active=request.POST.get("is_active") == "1")
     except ValidationError as exc:
-        for errors in exc.message_dict.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_service_errors(request, exc)
     else:
         messages.success(request, f"{item} is {'active' if item.is_active else 'deactivated'}.")
     return redirect(f"dashboard:{kind}-list")

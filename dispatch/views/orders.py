@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
+from config.forms import flash_service_errors
 from dispatch.forms import OrderForm
 from dispatch.models import Order, OrderStatus
 from dispatch.selectors.orders import OrderFilter, order_history, orders_list
@@ -98,8 +99,7 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
             reason=request.POST.get("reason", "")[:300],
         )
     except ValidationError as exc:
-        for message in exc.message_dict.get("status", []):
-            messages.error(request, message)
+        flash_service_errors(request, exc)
     else:
         messages.success(request, f"Order #{order.pk} is cancelled.")
     return redirect("dashboard:order-detail", order_id=order.pk)

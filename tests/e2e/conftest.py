@@ -7,6 +7,7 @@ browser test needs must be committed (these tests do not use the rolled-back `db
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +107,62 @@ def second_live_server_url(django_db_setup) -> Iterator[str]:
     at a time, so tests of truly concurrent requests spread them over two processes."""
     with running_daphne() as url:
         yield url
+
+
+@dataclass
+class LiveTenant:
+    """A tenant provisioned (committed) for tests that talk to a running server."""
+
+    provisioned: Any  # tenants.services.ProvisionedTenant
+    port: str
+    owner_email: str
+
+    @property
+    def schema(self) -> str:
+        return self.provisioned.tenant.schema_name
+
+    @property
+    def host(self) -> str:
+        return f"{self.provisioned.domain.domain}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+
+def live_tenant(
+    django_db_blocker, server_url: str, prefix: str, *, users: tuple[tuple[str, str], ...] = ()
+) -> LiveTenant:
+    """Provision `<prefix>-<random>` with an owner (`owner@<prefix>.test`) and `users`
+    ((email, role) pairs), all with the test password, committed for the server to see."""
+    from django_tenants.utils import schema_context
+
+    from accounts.services import user_create
+    from tenants.services import tenant_provision
+    from tests.conftest import PASSWORD
+
+    owner = f"owner@{prefix}.test"
+    with django_db_blocker.unblock():
+        provisioned = tenant_provision(
+            name=f"{prefix.title()} Co",
+            slug=f"{prefix}-{secrets.token_hex(3)}",
+            owner_email=owner,
+            owner_password=PASSWORD,
+            country="GB",
+        )
+        with schema_context(provisioned.tenant.schema_name):
+            for email, role in users:
+                user_create(email=email, password=PASSWORD, role=role)
+    return LiveTenant(provisioned, server_url.rsplit(":", 1)[1], owner)
+
+
+def sign_in(page, tenant: LiveTenant, email: str) -> None:
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{tenant.url}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import live_tenant, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,28 +20,12 @@ CSV = (
 
 
 def test_dispatcher_imports_a_csv_with_two_bad_rows(live_server_url, page, django_db_blocker):
-    from accounts.services import user_create
     from dispatch.models import Order
-    from tenants.services import tenant_provision
 
-    slug = f"csv-{secrets.token_hex(3)}"
-    with django_db_blocker.unblock():
-        tenant = tenant_provision(
-            name="CSV Couriers",
-            slug=slug,
-            owner_email="o@csv.test",
-            owner_password=PASSWORD,
-            country="GB",
-            create_api_key=False,
-        ).tenant
-        with schema_context(tenant.schema_name):
-            user_create(email="d@csv.test", password=PASSWORD, role="dispatcher")
-    port = live_server_url.rsplit(":", 1)[1]
-
-    page.goto(f"http://{slug}.localhost:{port}/login/")
-    page.get_by_label("Email").fill("d@csv.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    tenant = live_tenant(
+        django_db_blocker, live_server_url, "csv", users=(("d@csv.test", "dispatcher"),)
+    )
+    sign_in(page, tenant, "d@csv.test")
     page.get_by_role("link", name="Import").first.click()
 
     page.get_by_label("CSV file").set_input_files(
@@ -66,5 +48,5 @@ def test_dispatcher_imports_a_csv_with_two_bad_rows(live_server_url, page, djang
     assert page.locator("#created-count").inner_text() == "3"
     page.get_by_text("3 orders imported, 2 lines skipped.").wait_for()
 
-    with django_db_blocker.unblock(), schema_context(tenant.schema_name):
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
         assert sorted(Order.objects.values_list("external_id", flat=True)) == ["W-1", "W-3", "W-5"]

@@ -10,6 +10,7 @@ from urllib.error import HTTPError
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import live_tenant, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -78,28 +79,12 @@ def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
 
 
 def test_a_driver_is_kept_out_of_the_dashboard(live_server_url, page, django_db_blocker):
-    from django_tenants.utils import schema_context
-
-    from accounts.services import user_create
-    from tenants.services import tenant_provision
-
-    slug = f"e2e-{secrets.token_hex(3)}"
-    with django_db_blocker.unblock():
-        result = tenant_provision(
-            name="Driver Check",
-            slug=slug,
-            owner_email="o@driver-check.test",
-            owner_password=PASSWORD,
-            country="US",
-            create_api_key=False,
-        )
-        with schema_context(result.tenant.schema_name):
-            user_create(email="d@driver-check.test", password=PASSWORD, role="driver")
-    port = live_server_url.rsplit(":", 1)[1]
-
-    page.goto(f"http://{slug}.localhost:{port}/login/")
-    page.get_by_label("Email").fill("d@driver-check.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    tenant = live_tenant(
+        django_db_blocker,
+        live_server_url,
+        "drivercheck",
+        users=(("d@driver-check.test", "driver"),),
+    )
+    sign_in(page, tenant, "d@driver-check.test")
     page.get_by_text("Drivers use the driver app").wait_for()
     assert page.get_by_role("link", name="Team").count() == 0

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import live_tenant, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_dispatcher_sets_up_depot_vehicle_and_driver(live_server_url, page, django_db_blocker):
-    from accounts.services import user_create
     from dispatch.models import Driver, Vehicle
-    from tenants.services import tenant_provision
 
-    slug = f"fleet-{secrets.token_hex(3)}"
-    with django_db_blocker.unblock():
-        tenant = tenant_provision(
-            name="Fleet Co", slug=slug, owner_email="o@fleet.test", owner_password=PASSWORD,
-            country="GB", create_api_key=False,
-        ).tenant  # fmt: skip
-        with schema_context(tenant.schema_name):
-            user_create(email="d@fleet.test", password=PASSWORD, role="dispatcher")
-    port = live_server_url.rsplit(":", 1)[1]
-    page.goto(f"http://{slug}.localhost:{port}/login/")
-    page.get_by_label("Email").fill("d@fleet.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    tenant = live_tenant(
+        django_db_blocker, live_server_url, "fleet", users=(("d@fleet.test", "dispatcher"),)
+    )
+    sign_in(page, tenant, "d@fleet.test")
 
     page.get_by_role("link", name="Depots").click()
     page.get_by_role("link", name="New depot").click()
@@ -61,6 +48,6 @@ def test_dispatcher_sets_up_depot_vehicle_and_driver(live_server_url, page, djan
     page.get_by_text("Dora saved.").wait_for()
     assert "+442079460999" in page.locator("table").inner_text()
 
-    with django_db_blocker.unblock(), schema_context(tenant.schema_name):
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
         assert Vehicle.objects.get().skills == ["fridge"]
         assert Driver.objects.get().default_vehicle.name == "Van 1"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import secrets
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.error import HTTPError
 
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD
+from tests.e2e.conftest import live_tenant
 
 ORDER = {
     "customer_name": "Concurrent Customer",
@@ -19,19 +18,6 @@ ORDER = {
     "lng": -0.12,
     "delivery_date": "2026-12-01",
 }
-
-
-def _tenant(django_db_blocker):
-    from tenants.services import tenant_provision
-
-    with django_db_blocker.unblock():
-        return tenant_provision(
-            name="Race",
-            slug=f"race-{secrets.token_hex(3)}",
-            owner_email="o@race.test",
-            owner_password=PASSWORD,
-            country="GB",
-        )
 
 
 def _post(port: str, host: str, key: str, path: str, body: dict, headers=None) -> tuple[int, dict]:
@@ -60,7 +46,7 @@ def _ports(*urls: str) -> list[str]:
 def test_same_idempotency_key_sent_five_times_at_once_creates_one_order(
     live_server_url, second_live_server_url, django_db_blocker
 ):
-    result = _tenant(django_db_blocker)
+    result = live_tenant(django_db_blocker, live_server_url, "race").provisioned
     ports = _ports(live_server_url, second_live_server_url)
 
     def send(n):
@@ -83,7 +69,7 @@ def test_same_idempotency_key_sent_five_times_at_once_creates_one_order(
 def test_overlapping_bulk_requests_at_once_create_each_external_id_once(
     live_server_url, second_live_server_url, django_db_blocker
 ):
-    result = _tenant(django_db_blocker)
+    result = live_tenant(django_db_blocker, live_server_url, "race").provisioned
     ports = _ports(live_server_url, second_live_server_url)
     batch = [{**ORDER, "external_id": f"X-{n}"} for n in range(50)]
 

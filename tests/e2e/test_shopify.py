@@ -3,7 +3,6 @@ page in the browser."""
 
 from __future__ import annotations
 
-import secrets
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.error import HTTPError
@@ -11,18 +10,8 @@ from urllib.error import HTTPError
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.conftest import PASSWORD
 from tests.dispatch import shopify_payloads as sp
-
-
-def _tenant(django_db_blocker, prefix: str):
-    from tenants.services import tenant_provision
-
-    with django_db_blocker.unblock():
-        return tenant_provision(
-            name="Shop", slug=f"{prefix}-{secrets.token_hex(3)}", owner_email="o@shop.test",
-            owner_password=PASSWORD, country="GB", create_api_key=False,
-        )  # fmt: skip
+from tests.e2e.conftest import live_tenant, sign_in
 
 
 def test_one_event_delivered_five_times_at_once_creates_one_order(
@@ -31,9 +20,8 @@ def test_one_event_delivered_five_times_at_once_creates_one_order(
     from dispatch.models import Order, WebhookEvent
     from dispatch.services.shopify import integration_save
 
-    result = _tenant(django_db_blocker, "shop")
-    tenant = result.tenant
-    with django_db_blocker.unblock(), schema_context(tenant.schema_name):
+    tenant = live_tenant(django_db_blocker, live_server_url, "shop")
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
         integration_save(shop_domain=sp.SHOP, client_secret=sp.SECRET)
     raw = sp.body(sp.order())
     headers = {
@@ -48,7 +36,7 @@ def test_one_event_delivered_five_times_at_once_creates_one_order(
             f"http://127.0.0.1:{port}/api/v1/integrations/shopify/webhooks",
             data=raw,
             method="POST",
-            headers={**headers, "Host": f"{result.domain.domain}:{port}",
+            headers={**headers, "Host": f"{tenant.provisioned.domain.domain}:{port}",
                      "Content-Type": "application/json"},
         )  # fmt: skip
         try:
@@ -60,7 +48,7 @@ def test_one_event_delivered_five_times_at_once_creates_one_order(
     with ThreadPoolExecutor(5) as pool:
         statuses = list(pool.map(deliver, range(5)))
     assert statuses == [200] * 5
-    with django_db_blocker.unblock(), schema_context(tenant.schema_name):
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
         assert WebhookEvent.objects.count() == 1
         assert WebhookEvent.objects.get().status == "processed"  # jobs run inline (Q_SYNC)
         assert Order.objects.filter(source="shopify").count() == 1
@@ -68,13 +56,9 @@ def test_one_event_delivered_five_times_at_once_creates_one_order(
 
 @pytest.mark.browser
 def test_owner_connects_a_store_in_the_browser(live_server_url, page, django_db_blocker):
-    result = _tenant(django_db_blocker, "shoppage")
-    port = live_server_url.rsplit(":", 1)[1]
-    host = f"{result.domain.domain}:{port}"
-    page.goto(f"http://{host}/login/")
-    page.get_by_label("Email").fill("o@shop.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    tenant = live_tenant(django_db_blocker, live_server_url, "shoppage")
+    host = tenant.host
+    sign_in(page, tenant, tenant.owner_email)
     page.locator(".account summary").click()
     page.get_by_role("link", name="Shopify").click()
     assert page.locator("#webhook-url").inner_text() == (
