@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
 
@@ -27,6 +30,9 @@ class TenantMiddleware(TenantMainMiddleware):
         if response is not None:
             return response
         tenant = getattr(request, "tenant", None)
+        # Times on the tenant's pages are shown in the tenant's time zone (stored in UTC).
+        zone = getattr(tenant, "time_zone", "") or "UTC"
+        timezone.activate(zoneinfo.ZoneInfo(zone))
         if tenant is not None and getattr(tenant, "status", "active") != "active":
             if _wants_json(request):
                 return JsonResponse(

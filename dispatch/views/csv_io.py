@@ -146,7 +146,7 @@ def csv_import_commit_view(request: HttpRequest, import_id: int) -> HttpResponse
 @dispatcher_required
 def orders_export_view(request: HttpRequest) -> HttpResponse:
     """The order table's current filters, as a CSV download."""
-    filters = OrderFilter(request.GET or None, queryset=orders_list())
+    filters = OrderFilter(request.GET, queryset=orders_list())
     orders = filters.qs if filters.is_valid() else orders_list().none()
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return csv_download(

@@ -25,7 +25,7 @@ def _actor(request: HttpRequest) -> str:
 
 @dispatcher_required
 def order_list_view(request: HttpRequest) -> HttpResponse:
-    filters = OrderFilter(request.GET or None, queryset=orders_list())
+    filters = OrderFilter(request.GET, queryset=orders_list())
     queryset = filters.qs if filters.is_valid() else orders_list().none()
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -1,5 +1,7 @@
 import datetime as dt
+import zoneinfo
 
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from dispatch.models import Order
@@ -66,6 +68,30 @@ def test_list_filters_by_date_status_and_search(alpha):
     page = client.get("/orders/?delivery_date=2026-12-03&status=unassigned&search=kept").content
     assert b"Kept Customer" in page and b"Other Day" not in page
     assert client.get("/orders/?delivery_date=nonsense").status_code == 200
+
+
+def test_the_unfiltered_list_and_export_show_every_order(alpha):
+    _order("alpha", customer_name="Unfiltered Customer")
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    assert b"Unfiltered Customer" in client.get("/orders/").content
+    assert b"Unfiltered Customer" in b"".join(client.get("/imports/export/").streaming_content)
+
+
+def test_times_are_shown_in_the_tenants_time_zone(alpha):
+    from tenants.models import Tenant
+    from tenants.services import tenant_settings_update
+
+    tenant_settings_update(  # on a copy: the session's alpha object stays as it was
+        tenant=Tenant.objects.get(pk=alpha.tenant.pk), name=alpha.tenant.name, time_zone="Asia/Tokyo", country="GB",
+        locale="en",
+    )  # fmt: skip
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    created = client.post("/orders/new/", FORM)
+    page = client.get(created["Location"]).content.decode()
+    with schema_context("alpha"):
+        event = Order.objects.get(customer_name="Grace Hopper").events.get()
+    tokyo = timezone.localtime(event.created_at, zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert tokyo.strftime("%Y-%m-%d %H:%M") in page
 
 
 def test_edit_and_cancel_from_the_pages(alpha):
