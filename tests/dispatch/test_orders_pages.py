@@ -81,10 +81,10 @@ def test_times_are_shown_in_the_tenants_time_zone(alpha):
     from tenants.models import Tenant
     from tenants.services import tenant_settings_update
 
-    tenant_settings_update(  # on a copy: the session's alpha object stays as it was
-        tenant=Tenant.objects.get(pk=alpha.tenant.pk), name=alpha.tenant.name, time_zone="Asia/Tokyo", country="GB",
-        locale="en",
-    )  # fmt: skip
+    copy = Tenant.objects.get(pk=alpha.tenant.pk)  # the session's alpha object stays as it was
+    tenant_settings_update(
+        tenant=copy, name=copy.name, time_zone="Asia/Tokyo", country="GB", locale="en"
+    )
     client = login_client(alpha.host, alpha.dispatcher_email)
     created = client.post("/orders/new/", FORM)
     page = client.get(created["Location"]).content.decode()
