@@ -308,6 +308,11 @@ def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
     if email:
         matches = matches | Order.objects.filter(source=Order.Source.SHOPIFY, customer_email=email)
     count = _redact(Order.objects.filter(pk__in=matches.values("pk")))
+    # The stored webhook bodies of those orders hold the same personal data.
+    raw_ids = [i for i in event.payload.get("orders_to_redact") or [] if isinstance(i, int)]
+    WebhookEvent.objects.filter(
+        source="shopify", shop_domain=event.shop_domain, payload__id__in=raw_ids
+    ).update(payload={})
     return "processed", f"{count} orders redacted."
 
 

@@ -182,6 +182,8 @@ def test_customers_redact_forgets_that_customer_only_in_this_tenant(alpha, beta,
             "Redacted", "", "", None,
         )  # fmt: skip
         assert Order.objects.get(external_id="2").customer_email == "other@example.com"
+        assert WebhookEvent.objects.get(event_id="ev-1").payload == {}  # its body forgotten too
+        assert WebhookEvent.objects.get(event_id="ev-2").payload["id"] == 2
     with schema_context("beta"):
         assert Order.objects.get(external_id="820982911946154508").customer_name == "Jon Snow"
 
