@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -20,37 +28,69 @@ from dispatch.api.common import actor_for
 from dispatch.models import CsvImport
 from dispatch.selectors.orders import OrderFilter, orders_list
 from dispatch.services import csv_io
+from tenants.models import ApiKey
+from tenants.permissions import HasApiAccess
+
+
+class CanImport(HasApiAccess):
+    """Imports hold customers' details and end in writes: a read-write key or a
+    dispatcher, even to read them."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if isinstance(request.auth, ApiKey) and not request.auth.can_write:
+            self.message = "This API key is read-only."
+            return False
+        return super().has_permission(request, view)
 
 
 class CsvTextParser(BaseParser):
-    """A raw `text/csv` body, handed on as bytes."""
+    """A raw `text/csv` body, handed on as bytes (one byte past the limit at most, so
+    that an oversized body is refused without being read whole)."""
 
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None) -> bytes:
-        return stream.read()
+        return stream.read(csv_io.MAX_BYTES + 1) if stream is not None else b""
+
+
+class PlainTextParser(CsvTextParser):
+    media_type = "text/plain"
 
 
 class ImportErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="Line in the file; the header is line 1.")
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="order field (or `row`) → messages",
+    )
 
 
 class CsvImportOutputSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: another enum named "status" beside the orders' one
+    # would need a naming override in the settings.
+    status = serializers.CharField(help_text="uploaded → previewed → imported")
     headers = serializers.SerializerMethodField()
-    errors = ImportErrorSerializer(many=True)
+    mapping = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="order field → column; after the upload, the suggestion from the headers",
+    )
+    invalid_count = serializers.SerializerMethodField()
+    errors = ImportErrorSerializer(many=True, help_text="The bad lines (after a preview).")
 
     class Meta:
         model = CsvImport
         fields = [
-            "id", "filename", "status", "headers", "mapping", "default_delivery_date",
-            "row_count", "valid_count", "created_count", "existing_count", "errors",
-            "created_at", "imported_at",
+            "id", "filename", "status", "delimiter", "headers", "mapping",
+            "default_delivery_date", "row_count", "valid_count", "invalid_count",
+            "created_count", "existing_count", "errors", "created_at", "imported_at",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_headers(self, csv_import: CsvImport) -> list[str]:
         return csv_io.csv_headers(csv_import)
+
+    def get_invalid_count(self, csv_import: CsvImport) -> int:
+        return len(csv_import.errors)
 
 
 class CsvUploadSerializer(serializers.Serializer):
@@ -60,16 +100,58 @@ class CsvUploadSerializer(serializers.Serializer):
 class CsvMappingInputSerializer(serializers.Serializer):
     mapping = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
-        help_text="order field → column header; fields: " + ", ".join(csv_io.TARGETS),
+        help_text='order field → column header ("" or left out: not imported); fields: '
+        + ", ".join(csv_io.TARGETS),
     )
-    default_delivery_date = serializers.DateField(required=False, allow_null=True)
+    default_delivery_date = serializers.DateField(
+        required=False, allow_null=True, help_text="For rows without a date."
+    )
+
+
+class PreviewRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    values = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), help_text="order field → the cell"
+    )
+    data = serializers.DictField(help_text="The order as it will be sent to validation.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
 class CsvPreviewSerializer(serializers.Serializer):
     row_count = serializers.IntegerField()
     valid = serializers.IntegerField()
-    errors = ImportErrorSerializer(many=True)
-    sample = serializers.ListField(child=serializers.DictField())
+    invalid = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True, help_text="Every bad line.")
+    sample = PreviewRowSerializer(many=True, help_text=f"The first {csv_io.SAMPLE_ROWS} lines.")
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What could create orders twice (the same file imported before, no "
+        "reference column).",
+    )
+
+
+class LineResultSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    status = serializers.CharField(help_text="created | exists (same reference) | invalid")
+    id = serializers.IntegerField(allow_null=True, help_text="The order (created or existing).")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class CsvCommitOutputSerializer(CsvImportOutputSerializer):
+    replayed = serializers.SerializerMethodField()
+    results = serializers.SerializerMethodField()
+
+    class Meta(CsvImportOutputSerializer.Meta):
+        fields = [*CsvImportOutputSerializer.Meta.fields, "replayed", "results"]
+        read_only_fields = fields
+
+    def get_replayed(self, csv_import: CsvImport) -> bool:
+        return self.context["result"].replayed
+
+    @extend_schema_field(LineResultSerializer(many=True, allow_null=True))
+    def get_results(self, csv_import: CsvImport) -> list[dict] | None:
+        """Every line's outcome, in the first answer; null in a replayed one."""
+        return self.context["result"].lines
 
 
 def _import(import_id: int) -> CsvImport:
@@ -77,16 +159,26 @@ def _import(import_id: int) -> CsvImport:
 
 
 class CsvImportListApi(APIView):
-    parser_classes = [MultiPartParser, CsvTextParser]
+    permission_classes = [CanImport]
+    parser_classes = [MultiPartParser, CsvTextParser, PlainTextParser]
 
     @extend_schema(
-        request={"multipart/form-data": CsvUploadSerializer, "text/csv": OpenApiTypes.BINARY},
+        request={
+            "multipart/form-data": CsvUploadSerializer,
+            "text/csv": OpenApiTypes.BINARY,
+        },
+        parameters=[
+            OpenApiParameter("filename", str, description="The file's name, for a text/csv body.")
+        ],
         responses={201: CsvImportOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        """Upload a CSV of orders; the answer suggests which column fills which field."""
-        if isinstance(request.data, bytes):
-            filename, content = "upload.csv", request.data
+        """Upload a CSV of orders (≤ 5 MB, ≤ 10,000 rows); the answer has its columns and a
+        suggested mapping."""
+        if isinstance(request.data, bytes) or request.content_type.startswith("text/"):
+            # (DRF hands an empty body over as {} without asking the parser.)
+            content = request.data if isinstance(request.data, bytes) else b""
+            filename = request.query_params.get("filename", "upload.csv")
         else:
             upload = request.data.get("file")
             if upload is None or isinstance(upload, str):
@@ -97,12 +189,17 @@ class CsvImportListApi(APIView):
 
 
 class CsvImportDetailApi(APIView):
+    permission_classes = [CanImport]
+
     @extend_schema(responses=CsvImportOutputSerializer)
     def get(self, request: Request, import_id: int) -> Response:
+        """An upload: its columns, mapping, status and (after a preview) its bad lines."""
         return Response(CsvImportOutputSerializer(_import(import_id)).data)
 
 
 class CsvImportMappingApi(APIView):
+    permission_classes = [CanImport]
+
     @extend_schema(request=CsvMappingInputSerializer, responses=CsvImportOutputSerializer)
     def put(self, request: Request, import_id: int) -> Response:
         """Choose the columns (a field left out or mapped to "" is not imported)."""
@@ -116,27 +213,42 @@ class CsvImportMappingApi(APIView):
 
 
 class CsvImportPreviewApi(APIView):
+    permission_classes = [CanImport]
+
     @extend_schema(responses=CsvPreviewSerializer)
     def get(self, request: Request, import_id: int) -> Response:
-        """Every row checked: the errors by line, and the first rows as they will be read."""
+        """Check every row with the mapping: the bad lines with their errors, and the first
+        rows as they will be read. Needed once before the commit."""
         preview = csv_io.csv_import_preview(csv_import=_import(import_id))
         return Response(CsvPreviewSerializer(preview).data)
 
 
 class CsvImportCommitApi(APIView):
-    @extend_schema(request=None, responses=CsvImportOutputSerializer)
+    permission_classes = [CanImport]
+
+    @extend_schema(request=None, responses=CsvCommitOutputSerializer)
     def post(self, request: Request, import_id: int) -> Response:
-        """Create the good rows' orders (once: committing again answers the same)."""
-        csv_import = csv_io.csv_import_commit(
-            csv_import=_import(import_id), actor=actor_for(request)
+        """Create the good rows' orders, once: committing again creates nothing and
+        answers the stored counts and bad lines (`replayed`)."""
+        result = csv_io.csv_import_commit(csv_import=_import(import_id), actor=actor_for(request))
+        return Response(
+            CsvCommitOutputSerializer(result.csv_import, context={"result": result}).data
         )
-        return Response(CsvImportOutputSerializer(csv_import).data)
 
 
-def csv_download(rows, *, name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+def csv_download(lines: Iterable[str], *, name: str) -> StreamingHttpResponse:
+    """A streamed CSV attachment called `name` (which must be a plain file name)."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def export_name(delivery_date: str | None = None) -> str:
+    """orders-2026-12-01.csv for a day's orders, else orders-<now>.csv."""
+    try:
+        return f"orders-{dt.date.fromisoformat(delivery_date or ''):%Y-%m-%d}.csv"
+    except ValueError:
+        return f"orders-{timezone.localtime():%Y%m%d-%H%M}.csv"
 
 
 class OrderExportApi(GenericAPIView):
@@ -149,5 +261,5 @@ class OrderExportApi(GenericAPIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         """The filtered orders as CSV, in the columns the importer reads back."""
         orders = self.filter_queryset(self.get_queryset()).order_by("delivery_date", "id")
-        stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        return csv_download(csv_io.orders_csv(orders), name=f"orders-{stamp}.csv")
+        name = export_name(request.query_params.get("delivery_date"))
+        return csv_download(csv_io.orders_csv(orders), name=name)

@@ -2,14 +2,18 @@
 
 Rows are validated by the same order_clean as the API, so a CSV order and an API order
 obey the same rules. Bad rows are reported by their line in the file (the header is line
-1) and never stop the good rows; importing twice creates nothing twice.
+1; a quoted value over several lines counts them all) and never stop the good rows;
+importing twice creates nothing twice.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import itertools
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,65 +26,143 @@ from django.utils import timezone
 
 from dispatch.models import CsvImport, Order
 from dispatch.services.orders import order_clean, orders_create
-from dispatch.services.parsing import calendar_date, time_of_day
+from dispatch.services.parsing import calendar_date, time_of_day, time_window
 from tenants.selectors import current_tenant
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
-SAMPLE_ROWS = 20
+SAMPLE_ROWS = 50
+DELIMITERS = (",", ";", "\t", "|")
+WINDOW_COLUMNS = (
+    ("window_start", "window_end"),
+    ("window2_start", "window2_end"),
+    ("window3_start", "window3_end"),
+    ("window4_start", "window4_end"),
+)
 
-# The columns a CSV can fill, in the order of the export, with the header names people use.
+# What a column can fill, with the header names people use for it. Headers are compared
+# without case, spaces or punctuation ("Postal code" = "postal_code" = "POSTALCODE").
 TARGETS: dict[str, tuple[str, ...]] = {
-    "external_id": ("external id", "order id", "order", "order number", "reference", "ref", "id"),
-    "customer_name": ("customer name", "customer", "name", "recipient", "full name", "contact"),
-    "customer_phone": ("customer phone", "phone", "mobile", "telephone", "tel", "phone number"),
-    "customer_email": ("customer email", "email", "e mail", "email address"),
-    "address_line1": ("address line1", "address", "address1", "address 1", "street", "line 1"),
-    "address_line2": ("address line2", "address2", "address 2", "line 2", "apartment", "flat"),
-    "city": ("city", "town", "locality"),
-    "postcode": ("postcode", "zip", "zip code", "postal code", "post code"),
-    "region": ("region", "state", "county", "province"),
-    "country": ("country", "country code"),
-    "lat": ("lat", "latitude"),
-    "lng": ("lng", "lon", "long", "longitude"),
-    "delivery_date": ("delivery date", "date", "delivery day", "day"),
-    "window_start": ("window start", "from", "time from", "earliest", "start"),
-    "window_end": ("window end", "to", "until", "time to", "latest", "end"),
-    "window2_start": ("window2 start", "second window start"),
-    "window2_end": ("window2 end", "second window end"),
-    "service_minutes": ("service minutes", "service time", "minutes", "service"),
-    "weight_kg": ("weight kg", "weight", "kg"),
-    "volume_l": ("volume l", "volume", "litres", "liters"),
-    "items": ("items", "quantity", "qty", "parcels", "packages"),
-    "required_skills": ("required skills", "skills"),
-    "priority": ("priority",),
-    "notes": ("notes", "note", "instructions", "delivery instructions", "comments"),
-}
-EXPORT_COLUMNS = [*TARGETS, "status", "id"]
+    "external_id": (
+        "order id", "order number", "order no", "order ref", "reference", "ref", "id", "order",
+    ),
+    "customer_name": (
+        "customer", "name", "recipient", "full name", "contact", "contact name", "client",
+        "consignee",
+    ),
+    "customer_phone": (
+        "phone", "mobile", "tel", "telephone", "phone number", "mobile number", "cell",
+        "contact number",
+    ),
+    "customer_email": ("email", "e mail", "email address", "mail"),
+    "address_line1": (
+        "address", "address1", "address line 1", "street", "street address", "line 1", "addr",
+    ),
+    "address_line2": (
+        "address2", "address line 2", "line 2", "apartment", "flat", "suite", "unit", "building",
+    ),
+    "city": ("town", "locality", "suburb"),
+    "postcode": ("zip", "zip code", "postal code", "post code", "zip postal code", "postal"),
+    "region": ("state", "county", "province", "state province"),
+    "country": ("country code",),
+    "lat": ("latitude",),
+    "lng": ("lon", "long", "longitude"),
+    "delivery_date": ("delivery date", "date", "delivery day", "day", "due date", "ship date"),
+    "window_start": (
+        "from", "start", "earliest", "time from", "start time", "window from", "from time",
+    ),
+    "window_end": ("to", "until", "end", "latest", "time to", "end time", "window to", "till"),
+    "window2_start": ("second window start",),
+    "window2_end": ("second window end",),
+    "window3_start": (),
+    "window3_end": (),
+    "window4_start": (),
+    "window4_end": (),
+    # One column with whole windows: "09:00-12:00", "9am - 12pm; 2pm - 4pm".
+    "time_windows": (
+        "time window", "window", "windows", "delivery window", "time slot", "slot",
+        "delivery slot", "delivery time",
+    ),
+    "service_minutes": (
+        "service", "service time", "minutes", "duration", "stop time", "stop duration",
+    ),
+    "weight_kg": ("weight", "kg"),
+    "volume_l": ("volume", "litres", "liters"),
+    "items": ("quantity", "qty", "parcels", "packages", "pieces", "boxes"),
+    "required_skills": ("skills", "skill", "requirements"),
+    "priority": ("urgency",),
+    "notes": (
+        "note", "instructions", "delivery instructions", "comments", "comment", "remarks",
+    ),
+}  # fmt: skip
+# "Delivery Address", "Shipping City", "Recipient Phone": the same names behind a prefix.
+HEADER_PREFIXES = ("delivery", "shipping", "shipto", "recipient", "customer", "consignee")
+NUMERIC_TARGETS = frozenset({"lat", "lng", "weight_kg", "volume_l", "service_minutes"})
+EXPORT_COLUMNS = [*(t for t in TARGETS if t != "time_windows"), "status", "id"]
+# Order fields whose errors come from a column of another name.
+ERROR_TARGETS = {"service_s": "service_minutes", "time_windows": "window_start"}
 
 
-def _normalise_header(header: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", header.lower()).split())
+def _key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", header.lower())
 
 
 def suggest_mapping(headers: Iterable[str]) -> dict[str, str]:
-    """target → column, for the columns whose header names a target (first match wins)."""
-    by_name = {}
+    """target → column, for the columns whose header names a target. An exact field name
+    beats a synonym, a synonym beats a prefixed synonym ("Delivery Postcode"); each
+    column is used once."""
+    exact: dict[str, str] = {}
+    prefixed: dict[str, str] = {}
     for header in headers:
-        by_name.setdefault(_normalise_header(header), header)
+        key = _key(header)
+        if not key:
+            continue
+        exact.setdefault(key, header)
+        for prefix in HEADER_PREFIXES:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                prefixed.setdefault(key[len(prefix) :], header)
+    passes = (
+        (exact, lambda target: (target,)),
+        (exact, lambda target: TARGETS[target]),
+        # "Customer ID" is not the order's reference.
+        (prefixed, lambda target: () if target == "external_id" else TARGETS[target]),
+    )
     mapping: dict[str, str] = {}
     used: set[str] = set()
-    for target, names in TARGETS.items():
-        for name in (_normalise_header(target), *names):
-            header = by_name.get(name)
-            if header and header not in used:
-                mapping[target] = header
-                used.add(header)
-                break
+    for lookup, names_of in passes:
+        for target in TARGETS:
+            if target in mapping:
+                continue
+            for name in names_of(target):
+                header = lookup.get(_key(name))
+                if header and header not in used:
+                    mapping[target] = header
+                    used.add(header)
+                    break
     return mapping
 
 
+# --- reading the file --------------------------------------------------------------------
+
+
 def _decode(content: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16/32 with a BOM (Excel's "Unicode text"), else
+    Windows-1252, else Latin-1 (which reads any byte)."""
+    if content.startswith(b"PK\x03\x04"):
+        raise ValidationError(
+            {"file": ["This is a spreadsheet (.xlsx), not CSV: save it as CSV and upload that."]}
+        )
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if content.startswith(bom):
+            try:
+                return content.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ValidationError({"file": [f"This is not readable {encoding} text."]}) from exc
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return content.decode(encoding)
@@ -89,194 +171,461 @@ def _decode(content: bytes) -> str:
     return content.decode("latin-1")
 
 
+def _reader(text: str, delimiter: str) -> Any:
+    # Universal newlines: old Mac exports end lines with a lone CR.
+    return csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
+
+
 def _sniff_delimiter(text: str) -> str:
-    try:
-        return csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+    """The separator that splits the header into the most columns and the lines below it
+    into the same number (csv.Sniffer guesses wrong on short files and decimal commas)."""
+    sample = text[:65_536]
+    if len(sample) < len(text):
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [row for row in itertools.islice(_reader(sample, delimiter), 100) if row]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:] or rows
+        score = (sum(len(row) == width for row in body) / len(body), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
-def _read(text: str, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and the data rows with the line each starts on (quoted fields may span
-    lines). Blank rows are skipped."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+def _is_sep_hint(row: list[str]) -> bool:
+    """Excel's "sep=;" first line, which names the separator."""
+    return bool(row) and row[0].strip().lower() == "sep=" and not any(c.strip() for c in row[1:])
+
+
+def _read(
+    text: str, delimiter: str, *, limit: int | None = None
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the data rows (the first `limit`), each with the line it starts on
+    (quoted values may span lines). Blank lines are skipped but counted."""
+    reader = _reader(text, delimiter)
     header: list[str] = []
     rows: list[tuple[int, list[str]]] = []
     line = 1
     for row in reader:
-        if header and any(cell.strip() for cell in row):
-            rows.append((line, row))
-        elif not header:
+        if header:
+            if limit is not None and len(rows) >= limit:
+                break
+            if any(cell.strip() for cell in row):
+                rows.append((line, row))
+        elif any(cell.strip() for cell in row) and not _is_sep_hint(row):
             header = [cell.strip() for cell in row]
         line = reader.line_num + 1
     return header, rows
 
 
-def csv_import_start(*, filename: str, content: bytes, user: Any = None) -> CsvImport:
-    """Check and store an uploaded CSV, with a suggested column mapping."""
-    if len(content) > MAX_BYTES:
+def _delimiter_of(text: str) -> str:
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    match = re.fullmatch(r"(?i)sep=(.)", first_line)
+    if match and match.group(1) in DELIMITERS:
+        return match.group(1)
+    return _sniff_delimiter(text)
+
+
+def csv_headers(csv_import: CsvImport) -> list[str]:
+    """The file's column names (blank ones left out: they cannot be chosen)."""
+    header, _ = _read(csv_import.content, csv_import.delimiter, limit=0)
+    return [name for name in header if name]
+
+
+def csv_column_examples(csv_import: CsvImport) -> dict[str, str]:
+    """column → its first non-empty value, to help choosing the mapping."""
+    header, rows = _read(csv_import.content, csv_import.delimiter, limit=SAMPLE_ROWS)
+    examples: dict[str, str] = {}
+    for _, row in rows:
+        for name, value in zip(header, row, strict=False):
+            if name and name not in examples and value.strip():
+                examples[name] = value.strip()
+    return examples
+
+
+@transaction.atomic
+def csv_import_start(*, filename: str, content: bytes | str, user: Any = None) -> CsvImport:
+    """Check and store an uploaded CSV, with a suggested column mapping.
+
+    Refuses (field `file`) what is empty, has no orders, is over 5 MB or 10,000 rows, or
+    is not text.
+    """
+    raw = content.encode() if isinstance(content, str) else content
+    if len(raw) > MAX_BYTES:
         raise ValidationError({"file": [f"The file is over {MAX_BYTES // (1024 * 1024)} MB."]})
-    text = _decode(content)
+    text = _decode(raw)
+    if "\x00" in text:
+        raise ValidationError({"file": ["This is not a text file: save it as CSV."]})
     if not text.strip():
         raise ValidationError({"file": ["The file is empty."]})
-    delimiter = _sniff_delimiter(text)
+    delimiter = _delimiter_of(text)
     try:
         header, rows = _read(text, delimiter)
     except csv.Error as exc:
         raise ValidationError({"file": [f"This is not a readable CSV file: {exc}."]}) from exc
-    if not any(header):
+    names = [name for name in header if name]
+    if not names:
         raise ValidationError({"file": ["The first line must name the columns."]})
-    if len(set(header)) != len(header):
-        raise ValidationError({"file": ["Two columns have the same name."]})
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValidationError({"file": [f"Two columns have the same name: {', '.join(repeated)}."]})
     if not rows:
         raise ValidationError({"file": ["The file has a header but no orders."]})
     if len(rows) > MAX_ROWS:
-        raise ValidationError({"file": [f"At most {MAX_ROWS:,} orders per file."]})
+        raise ValidationError(
+            {"file": [f"At most {MAX_ROWS:,} orders per file; this one has {len(rows):,}."]}
+        )
     return CsvImport.objects.create(
-        filename=(filename or "upload.csv")[:255],
+        filename=os.path.basename((filename or "").replace("\\", "/"))[:255] or "upload.csv",
         content=text,
         delimiter=delimiter,
-        mapping=suggest_mapping(header),
+        mapping=suggest_mapping(names),
         row_count=len(rows),
         created_by=user if getattr(user, "pk", None) else None,
     )
 
 
-def csv_headers(csv_import: CsvImport) -> list[str]:
-    return _read(csv_import.content, csv_import.delimiter)[0]
+# --- choosing the columns ----------------------------------------------------------------
 
 
-def csv_import_set_mapping(
-    *, csv_import: CsvImport, mapping: dict[str, str], default_delivery_date: dt.date | None = None
-) -> CsvImport:
-    """Say which column fills which order field. Allowed until the import is done."""
-    if csv_import.status == CsvImport.Status.IMPORTED:
-        raise ValidationError({"mapping": ["This file is already imported."]})
-    headers = set(csv_headers(csv_import))
-    if not isinstance(mapping, dict):
-        raise ValidationError({"mapping": ["Send an object of field → column."]})
-    mapping = {target: column for target, column in mapping.items() if column}
-    errors: dict[str, list[str]] = {}
+def _mapping_errors(
+    headers: list[str], mapping: dict[str, str], default_delivery_date: dt.date | None
+) -> dict[str, list[str]]:
+    problems: list[str] = []
     for target, column in mapping.items():
         if target not in TARGETS:
-            errors.setdefault("mapping", []).append(f"'{target}' is not an order field.")
-        elif column not in headers:
-            errors.setdefault("mapping", []).append(f"The file has no column '{column}'.")
+            problems.append(f"'{target}' is not an order field.")
+        elif not isinstance(column, str) or column not in headers:
+            problems.append(f"The file has no column '{column}'.")
     if "customer_name" not in mapping:
-        errors.setdefault("mapping", []).append("Choose the column with the customer's name.")
+        problems.append("Choose the column with the customer's name.")
+    if "address_line1" not in mapping and not {"lat", "lng"} <= set(mapping):
+        problems.append("Choose the address column, or the lat and lng columns.")
+    for start, end in WINDOW_COLUMNS:
+        if (start in mapping) != (end in mapping):
+            problems.append(f"Choose both {start} and {end}, or neither.")
+    errors: dict[str, list[str]] = {"mapping": problems} if problems else {}
     if "delivery_date" not in mapping and default_delivery_date is None:
         errors["default_delivery_date"] = ["Choose the date column, or a date for every order."]
-    if "address_line1" not in mapping and not {"lat", "lng"} <= set(mapping):
-        errors.setdefault("mapping", []).append("Choose the address column, or lat and lng.")
+    return errors
+
+
+@transaction.atomic
+def csv_import_set_mapping(
+    *,
+    csv_import: CsvImport,
+    mapping: dict[str, str],
+    default_delivery_date: dt.date | None = None,
+) -> CsvImport:
+    """Say which column fills which order field (a field mapped to "" is left out), and a
+    date for rows without one. Allowed until the file is imported; the preview is then
+    due again."""
+    # Locked and read again: an import done meanwhile must not be made importable again.
+    locked = CsvImport.objects.select_for_update().get(pk=csv_import.pk)
+    if locked.status == CsvImport.Status.IMPORTED:
+        raise ValidationError({"mapping": ["This file is already imported."]})
+    if not isinstance(mapping, dict):
+        raise ValidationError({"mapping": ["Send an object of order field → column."]})
+    mapping = {target: column for target, column in mapping.items() if column}
+    errors = _mapping_errors(csv_headers(locked), mapping, default_delivery_date)
     if errors:
         raise ValidationError(errors)
-    csv_import.mapping = mapping
+    locked.mapping = mapping
+    locked.default_delivery_date = default_delivery_date
+    locked.status = CsvImport.Status.UPLOADED
+    locked.save(update_fields=["mapping", "default_delivery_date", "status"])
+    csv_import.mapping, csv_import.status = locked.mapping, locked.status
     csv_import.default_delivery_date = default_delivery_date
-    csv_import.status = CsvImport.Status.UPLOADED
-    csv_import.save(update_fields=["mapping", "default_delivery_date", "status"])
     return csv_import
+
+
+# --- rows into orders --------------------------------------------------------------------
 
 
 @dataclass
 class RowOutcome:
+    """One data line: its values by target, the order input made of them, its problems."""
+
     line: int
+    values: dict[str, str]
     data: dict[str, Any]
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _rows(csv_import: CsvImport) -> list[RowOutcome]:
-    """Every data row as order input, validated; duplicates of a reference are errors."""
-    header, rows = _read(csv_import.content, csv_import.delimiter)
-    index = {name: position for position, name in enumerate(header)}
-    tenant = current_tenant()
-    month_first = tenant.country == "US"
+DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+TIME_WITH_SECONDS = re.compile(r"^(\d{1,2}[:.]\d{2})[:.]00(\s*[apAP]\.?[mM]\.?)?$")
+DATE_WITH_MIDNIGHT = re.compile(r"^(\S+)[ T]0?0:00(:00)?$")
+
+
+def _time(value: str) -> str:
+    """time_of_day, also for spreadsheets' "09:00:00"."""
+    match = TIME_WITH_SECONDS.match(value)
+    return time_of_day(match.group(1) + (match.group(2) or "") if match else value)
+
+
+def _order_input(
+    values: dict[str, str], csv_import: CsvImport, *, month_first: bool
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """One row's values (by target) as order_clean's input, and the problems found on the
+    way (a window or a number that cannot be read)."""
+    errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {
+        target: value
+        for target, value in values.items()
+        if target in TARGETS and target != "time_windows" and target != "service_minutes"
+        and not target.startswith("window")
+    }  # fmt: skip
+    if csv_import.delimiter != ",":
+        # Where ";" separates the values, "2,5" is two and a half.
+        for target in NUMERIC_TARGETS & set(data):
+            if DECIMAL_COMMA.match(data[target]):
+                data[target] = data[target].replace(",", ".")
+    windows = []
+    for start, end in WINDOW_COLUMNS:
+        if values.get(start) or values.get(end):
+            windows.append(
+                {"start": _time(values.get(start, "")), "end": _time(values.get(end, ""))}
+            )
+    for part in re.split(r"[;,]", values.get("time_windows", "")):
+        if part.strip():
+            window = time_window(part)
+            if window is None:
+                errors["time_windows"] = [f"'{part.strip()}' is not a window like 09:00-12:00."]
+            else:
+                windows.append(window)
+    data["time_windows"] = windows
+    minutes = values.get("service_minutes", "")
+    if minutes:
+        try:
+            data["service_s"] = round(float(minutes.replace(",", ".")) * 60)
+        except (ValueError, OverflowError):  # "abc", "nan", "inf"
+            errors["service_s"] = [f"'{minutes}' is not a number of minutes."]
+    date = values.get("delivery_date", "")
+    match = DATE_WITH_MIDNIGHT.match(date)
+    date = match.group(1) if match else date
+    if not date and csv_import.default_delivery_date:
+        date = csv_import.default_delivery_date.isoformat()
+    data["delivery_date"] = calendar_date(date, month_first=month_first)
+    return data, errors
+
+
+def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome]:
+    """The data rows (the first `limit`) as order input, with the problems of reading them
+    (not yet checked by order_clean)."""
+    header, rows = _read(csv_import.content, csv_import.delimiter, limit=limit)
+    index = {name: position for position, name in enumerate(header) if name}
+    width = len(header)
+    month_first = current_tenant().country == "US"
     outcomes: list[RowOutcome] = []
-    seen: dict[str, int] = {}
     for line, row in rows:
         values = {
             target: _undefuse(row[index[column]].strip()) if index[column] < len(row) else ""
             for target, column in csv_import.mapping.items()
+            if column in index
         }
-        data: dict[str, Any] = {
-            k: v for k, v in values.items() if k in TARGETS and not k.startswith("window")
-        }
-        data.pop("service_minutes", None)
-        windows = []
-        for start, end in (("window_start", "window_end"), ("window2_start", "window2_end")):
-            if values.get(start) or values.get(end):
-                windows.append(
-                    {
-                        "start": time_of_day(values.get(start, "")),
-                        "end": time_of_day(values.get(end, "")),
-                    }
-                )
-        data["time_windows"] = windows
-        if values.get("service_minutes"):
-            try:
-                data["service_s"] = round(float(values["service_minutes"]) * 60)
-            except ValueError:
-                data["service_s"] = values["service_minutes"]
-        date = values.get("delivery_date") or ""
-        if not date and csv_import.default_delivery_date:
-            date = csv_import.default_delivery_date.isoformat()
-        data["delivery_date"] = calendar_date(date, month_first=month_first)
-        _, errors = order_clean(data, default_country=tenant.country)
-        reference = data.get("external_id", "")
-        if reference and not errors:
-            if reference in seen:
-                errors = {"external_id": [f"Same reference as line {seen[reference]}."]}
-            else:
-                seen[reference] = line
-        outcomes.append(RowOutcome(line=line, data=data, errors=errors))
+        data, errors = _order_input(values, csv_import, month_first=month_first)
+        if any(cell.strip() for cell in row[width:]):
+            # A separator inside an unquoted value shifts every value after it.
+            errors["row"] = [
+                f"This line has {len(row)} values but the header names {width} columns "
+                f"(a '{csv_import.delimiter}' inside a value without quotes?)."
+            ]
+        outcomes.append(RowOutcome(line=line, values=values, data=data, errors=errors))
     return outcomes
+
+
+def _in_csv_terms(
+    errors: dict[str, list[str]], outcome: RowOutcome, *, country: str
+) -> dict[str, list[str]]:
+    """order_clean's messages, where a file is read more liberally than the API."""
+    raw_date = outcome.values.get("delivery_date", "")
+    if raw_date and "delivery_date" in errors:
+        example = "12/01/2026" if country == "US" else "01/12/2026"
+        errors = {
+            **errors,
+            "delivery_date": [f"'{raw_date}' is not a date: write 2026-12-01 or {example}."],
+        }
+    return errors
+
+
+def _check(outcomes: list[RowOutcome], *, country: str) -> None:
+    """Validate each row as an order; a reference already used by a good row is an error."""
+    seen: dict[str, int] = {}
+    for outcome in outcomes:
+        clean, errors = order_clean(outcome.data, default_country=country)
+        outcome.errors = _in_csv_terms({**errors, **outcome.errors}, outcome, country=country)
+        reference = clean.get("external_id", "")
+        if reference and not outcome.errors:
+            if reference in seen:
+                outcome.errors = {"external_id": [f"Same reference as line {seen[reference]}."]}
+            else:
+                seen[reference] = outcome.line
 
 
 @dataclass
 class Preview:
     row_count: int
     valid: int
-    errors: list[dict[str, Any]]
-    sample: list[dict[str, Any]]
+    errors: list[dict[str, Any]]  # every bad line: {"line", "errors": {field: [...]}}
+    sample: list[RowOutcome]  # the first SAMPLE_ROWS lines
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> int:
+        return self.row_count - self.valid
+
+
+def _require_mapping(csv_import: CsvImport) -> None:
+    errors = _mapping_errors(
+        csv_headers(csv_import), csv_import.mapping, csv_import.default_delivery_date
+    )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _warnings(csv_import: CsvImport) -> list[str]:
+    """What could make orders twice: the same file imported before, rows without a
+    reference (only a reference tells an order already imported)."""
+    warnings = []
+    earlier = (
+        CsvImport.objects.filter(status=CsvImport.Status.IMPORTED, content=csv_import.content)
+        .exclude(pk=csv_import.pk)
+        .order_by("-imported_at")
+        .first()
+    )
+    if earlier is not None:
+        warnings.append(
+            f"This file was imported before ({earlier.filename}, "
+            f"{timezone.localtime(earlier.imported_at):%Y-%m-%d %H:%M}): rows with a "
+            "reference will be skipped, rows without one created again."
+        )
+    if "external_id" not in csv_import.mapping:
+        warnings.append(
+            "No reference column: if this file is imported again, its orders will be created again."
+        )
+    return warnings
 
 
 def csv_import_preview(*, csv_import: CsvImport) -> Preview:
-    """Validate every row with the chosen mapping; store and return the errors by line."""
-    if not csv_import.mapping:
-        raise ValidationError({"mapping": ["Choose the columns first."]})
+    """Check every row with the chosen columns; store and return the errors by line."""
+    _require_mapping(csv_import)
     outcomes = _rows(csv_import)
+    _check(outcomes, country=current_tenant().country)
     errors = [{"line": o.line, "errors": o.errors} for o in outcomes if o.errors]
-    if csv_import.status != CsvImport.Status.IMPORTED:
-        csv_import.errors = errors
-        csv_import.valid_count = len(outcomes) - len(errors)
+    # Stored unless the file is imported (a conditional update: the instance may be stale).
+    stored = (
+        CsvImport.objects.filter(
+            pk=csv_import.pk,
+            mapping=csv_import.mapping,
+            default_delivery_date=csv_import.default_delivery_date,
+        )
+        .exclude(status=CsvImport.Status.IMPORTED)
+        .update(
+            errors=errors,
+            valid_count=len(outcomes) - len(errors),
+            status=CsvImport.Status.PREVIEWED,
+        )
+    )
+    if stored:
+        csv_import.errors, csv_import.valid_count = errors, len(outcomes) - len(errors)
         csv_import.status = CsvImport.Status.PREVIEWED
-        csv_import.save(update_fields=["errors", "valid_count", "status"])
-    sample = [{"line": o.line, **o.data} for o in outcomes[:SAMPLE_ROWS]]
-    return Preview(len(outcomes), len(outcomes) - len(errors), errors, sample)
+    valid = len(outcomes) - len(errors)
+    return Preview(
+        len(outcomes), valid, errors, outcomes[:SAMPLE_ROWS], warnings=_warnings(csv_import)
+    )
 
 
-def csv_import_commit(*, csv_import: CsvImport, actor: str) -> CsvImport:
-    """Create the orders of the good rows. Committing again returns the first result."""
+def csv_import_last_preview(*, csv_import: CsvImport) -> Preview:
+    """The stored result of the last preview, with the first rows read again (cheap: a
+    page view does not check 10,000 rows again)."""
+    sample = _rows(csv_import, limit=SAMPLE_ROWS)
+    errors_by_line = {e["line"]: e["errors"] for e in csv_import.errors}
+    for outcome in sample:
+        outcome.errors = errors_by_line.get(outcome.line, {})
+    return Preview(
+        csv_import.row_count,
+        csv_import.valid_count,
+        csv_import.errors,
+        sample,
+        warnings=_warnings(csv_import),
+    )
+
+
+# --- importing ---------------------------------------------------------------------------
+
+
+@dataclass
+class CommitResult:
+    """The import, and on the first commit what became of each line: `created`,
+    `exists` (same reference imported before) or `invalid`, with the order id."""
+
+    csv_import: CsvImport
+    lines: list[dict[str, Any]] | None
+    replayed: bool = False
+
+
+def csv_import_commit(*, csv_import: CsvImport, actor: str) -> CommitResult:
+    """Create the orders of the good rows, after a preview. Committing again changes
+    nothing and answers the stored counts and bad lines (`replayed`)."""
     with transaction.atomic():
         csv_import = CsvImport.objects.select_for_update().get(pk=csv_import.pk)
         if csv_import.status == CsvImport.Status.IMPORTED:
-            return csv_import
+            return CommitResult(csv_import, None, replayed=True)
         if csv_import.status != CsvImport.Status.PREVIEWED:
             raise ValidationError({"status": ["Look at the preview before importing."]})
         outcomes = _rows(csv_import)
-        good = [o for o in outcomes if not o.errors]
-        results = orders_create([o.data for o in good], source=Order.Source.CSV, actor=actor)
-        errors = [{"line": o.line, "errors": o.errors} for o in outcomes if o.errors]
-        for outcome, result in zip(good, results, strict=True):
-            if result.status == "invalid":
-                errors.append({"line": outcome.line, "errors": result.errors})
-        csv_import.errors = sorted(errors, key=lambda e: e["line"])
-        csv_import.created_count = sum(r.status == "created" for r in results)
-        csv_import.existing_count = sum(r.status == "exists" for r in results)
+        country = current_tenant().country
+        readable = [o for o in outcomes if not o.errors]
+        # orders_create validates again (the rows are read afresh) and skips references
+        # it has already seen in this file or imported before.
+        results = orders_create([o.data for o in readable], source=Order.Source.CSV, actor=actor)
+        accepted: dict[str, int] = {}
+        lines: dict[int, dict[str, Any]] = {
+            o.line: {"line": o.line, "status": "invalid", "id": None, "errors": o.errors}
+            for o in outcomes
+            if o.errors
+        }
+        for outcome, result in zip(readable, results, strict=True):
+            reference = str(outcome.data.get("external_id") or "").strip()
+            errors = _in_csv_terms(result.errors, outcome, country=country)
+            if result.status == "invalid" and set(errors) == {"external_id"}:
+                if reference in accepted:
+                    errors = {"external_id": [f"Same reference as line {accepted[reference]}."]}
+            elif result.status != "invalid" and reference:
+                accepted.setdefault(reference, outcome.line)
+            lines[outcome.line] = {
+                "line": outcome.line,
+                "status": result.status,
+                "id": result.id,
+                "errors": errors,
+            }
+        ordered = [lines[line] for line in sorted(lines)]
+        csv_import.errors = [
+            {"line": r["line"], "errors": r["errors"]} for r in ordered if r["status"] == "invalid"
+        ]
+        csv_import.created_count = sum(r["status"] == "created" for r in ordered)
+        csv_import.existing_count = sum(r["status"] == "exists" for r in ordered)
+        csv_import.valid_count = csv_import.created_count + csv_import.existing_count
         csv_import.status = CsvImport.Status.IMPORTED
         csv_import.imported_at = timezone.now()
         csv_import.save()
-    return csv_import
+    return CommitResult(csv_import, ordered)
 
+
+def csv_imports_purge(*, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:
+    """Forget uploaded files older than `older_than` (they hold customers' details);
+    returns how many. The orders they created stay. Runs in the current tenant schema."""
+    deleted, _ = CsvImport.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+# --- export ------------------------------------------------------------------------------
 
 FORMULA_START = re.compile(r"^(=|@|\t|\r|[+-](?![\d. ]))")
 
@@ -294,25 +643,25 @@ def _undefuse(value: str) -> str:
 
 
 def _export_row(order: Order) -> list[Any]:
-    windows = order.time_windows + [{"start": "", "end": ""}] * 2
-    values = {
+    values: dict[str, Any] = {
         **{name: getattr(order, name) for name in TARGETS if hasattr(order, name)},
         "lat": "" if order.lat is None else order.lat,
         "lng": "" if order.lng is None else order.lng,
-        "window_start": windows[0]["start"],
-        "window_end": windows[0]["end"],
-        "window2_start": windows[1]["start"],
-        "window2_end": windows[1]["end"],
         "service_minutes": f"{order.service_s / 60:g}",
         "required_skills": ", ".join(order.required_skills),
         "status": order.status,
         "id": order.pk,
     }
+    windows = list(order.time_windows)
+    for number, (start, end) in enumerate(WINDOW_COLUMNS):
+        window = windows[number] if number < len(windows) else {"start": "", "end": ""}
+        values[start], values[end] = window["start"], window["end"]
     return [_defuse(values[column]) for column in EXPORT_COLUMNS]
 
 
 def orders_csv(orders: QuerySet[Order]) -> Iterator[str]:
-    """The orders as CSV text, a line at a time (for streaming), in the importer's format."""
+    """The orders as CSV text, a line at a time (for streaming), in the columns the
+    importer suggests back (`status` and `id` are for reading only)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from config.forms import flash_service_errors, form_add_service_errors
-from dispatch.api.csv_io import csv_download
+from dispatch.api.csv_io import csv_download, export_name
 from dispatch.models import CsvImport
 from dispatch.selectors.orders import OrderFilter, orders_list
 from dispatch.services import csv_io
@@ -37,6 +39,11 @@ TARGET_LABELS = {
     "window_end": "Window until",
     "window2_start": "Second window from",
     "window2_end": "Second window until",
+    "window3_start": "Third window from",
+    "window3_end": "Third window until",
+    "window4_start": "Fourth window from",
+    "window4_end": "Fourth window until",
+    "time_windows": "Time windows in one column",
     "service_minutes": "Minutes at the door",
     "weight_kg": "Weight (kg)",
     "volume_l": "Volume (l)",
@@ -45,32 +52,139 @@ TARGET_LABELS = {
     "priority": "Priority",
     "notes": "Notes",
 }
+# Names of the fields an error can be about, in the dispatcher's words.
+ERROR_LABELS = {
+    **TARGET_LABELS,
+    "time_windows": "Time window",
+    "service_s": "Minutes at the door",
+    "row": "Line",
+    "non_field_errors": "Order",
+}
+
+
+# The mapping form in fieldsets; the last one folded away unless it is in use.
+FIELD_GROUPS = (
+    ("Order and customer", ("external_id", "customer_name", "customer_phone", "customer_email")),
+    (
+        "Where",
+        ("address_line1", "address_line2", "city", "postcode", "region", "country", "lat", "lng"),
+    ),
+    (
+        "When",
+        ("delivery_date", "default_delivery_date", "window_start", "window_end", "time_windows"),
+    ),
+    (
+        "What and how long",
+        ("weight_kg", "volume_l", "items", "required_skills", "service_minutes", "priority",
+         "notes"),
+    ),
+    (
+        "More time windows",
+        ("window2_start", "window2_end", "window3_start", "window3_end", "window4_start",
+         "window4_end"),
+    ),
+)  # fmt: skip
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file", widget=forms.ClearableFileInput({"accept": ".csv,text/csv"})
+        label="CSV file",
+        help_text="Up to 5 MB and 10,000 orders; comma, semicolon or tab separated.",
+        widget=forms.ClearableFileInput({"accept": ".csv,.txt,text/csv"}),
     )
 
 
-def mapping_form(headers: list[str], data=None, initial=None) -> forms.Form:
-    """A select per order field listing the file's columns."""
-    choices = [("", "— not in the file —"), *((h, h) for h in headers)]
-    fields = {
+def mapping_form(
+    headers: list[str], examples: dict[str, str], data: Any = None, initial: Any = None
+) -> forms.Form:
+    """A select per order field listing the file's columns (with an example value)."""
+
+    def label(header: str) -> str:
+        example = examples.get(header, "")
+        if len(example) > 30:
+            example = example[:29] + "…"
+        return f"{header} (e.g. {example})" if example else header
+
+    choices = [("", "— not in the file —"), *((h, label(h)) for h in headers)]
+    fields: dict[str, forms.Field] = {
         target: forms.ChoiceField(label=TARGET_LABELS[target], choices=choices, required=False)
         for target in csv_io.TARGETS
     }
+    fields["time_windows"].help_text = "Cells like 09:00-12:00 or 9am-12pm; 14:00-16:00."
     fields["default_delivery_date"] = forms.DateField(
         label="Date for rows without one",
         required=False,
         widget=forms.DateInput({"type": "date"}),
     )
     form_class = type("MappingForm", (forms.Form,), fields)
-    return form_class(data=data, initial=initial)
+    return form_class(data=data, initial=initial, label_suffix="")
+
+
+def _fieldsets(form: forms.Form, mapping: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "legend": legend,
+            "fields": [form[name] for name in names],
+            "folded": index == len(FIELD_GROUPS) - 1 and not (set(names) & set(mapping)),
+        }
+        for index, (legend, names) in enumerate(FIELD_GROUPS)
+    ]
+
+
+def _problems(errors: dict[str, list[str]], mapping: dict[str, str]) -> list[dict[str, Any]]:
+    """A line's errors as (what, which column, messages), for the tables."""
+    problems = []
+    for name, texts in errors.items():
+        target = csv_io.ERROR_TARGETS.get(name, name)
+        column = mapping.get(target) or (
+            mapping.get("time_windows") if name == "time_windows" else ""
+        )
+        problems.append(
+            {
+                "field": name,
+                "label": ERROR_LABELS.get(name, name),
+                "column": column,
+                "messages": texts,
+            }
+        )
+    return problems
+
+
+def _preview_table(preview: csv_io.Preview, mapping: dict[str, str]) -> dict[str, Any]:
+    """The first rows' values in the mapped columns (dates and windows as they are read)."""
+    windows = [t for t in mapping if t.startswith("window") or t == "time_windows"]
+    columns = [t for t in csv_io.TARGETS if t in mapping and t not in windows]
+    if windows:
+        at = columns.index("delivery_date") + 1 if "delivery_date" in columns else len(columns)
+        columns.insert(at, "time_windows")
+    rows = []
+    for outcome in preview.sample:
+        cells = []
+        for target in columns:
+            if target == "time_windows":
+                value = ", ".join(
+                    f"{w.get('start', '')}\u2013{w.get('end', '')}"
+                    for w in outcome.data.get("time_windows", [])
+                )
+            elif target == "delivery_date":
+                value = outcome.data.get("delivery_date", "")
+            else:
+                value = outcome.values.get(target, "")
+            cells.append(value)
+        rows.append({"line": outcome.line, "cells": cells, "bad": bool(outcome.errors)})
+    labels = [
+        ERROR_LABELS["time_windows"] if c == "time_windows" else TARGET_LABELS[c] for c in columns
+    ]
+    return {"labels": labels, "rows": rows}
+
+
+def _bad_lines(errors: list[dict[str, Any]], mapping: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"line": e["line"], "problems": _problems(e["errors"], mapping)} for e in errors]
 
 
 @dispatcher_required
 def csv_import_view(request: HttpRequest) -> HttpResponse:
+    """Step 1: upload a file (and the last files uploaded)."""
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -88,12 +202,22 @@ def csv_import_view(request: HttpRequest) -> HttpResponse:
 
 @dispatcher_required
 def csv_import_detail_view(request: HttpRequest, import_id: int) -> HttpResponse:
-    """Choose the columns; after that, the preview with every bad line; or the result."""
+    """Step 2: choose the columns; step 3: the preview with every bad line; or the result."""
     csv_import = get_object_or_404(CsvImport, pk=import_id)
+    if csv_import.status == CsvImport.Status.IMPORTED:
+        return render(
+            request,
+            "dispatch/csv_result.html",
+            {
+                "csv_import": csv_import,
+                "bad_lines": _bad_lines(csv_import.errors, csv_import.mapping),
+            },
+        )
     headers = csv_io.csv_headers(csv_import)
     initial = {**csv_import.mapping, "default_delivery_date": csv_import.default_delivery_date}
-    form = mapping_form(headers, request.POST or None, initial)
-    preview = None
+    form = mapping_form(
+        headers, csv_io.csv_column_examples(csv_import), request.POST or None, initial
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         default_date: dt.date | None = data.pop("default_delivery_date")
@@ -101,23 +225,28 @@ def csv_import_detail_view(request: HttpRequest, import_id: int) -> HttpResponse
             csv_io.csv_import_set_mapping(
                 csv_import=csv_import, mapping=data, default_delivery_date=default_date
             )
+            csv_io.csv_import_preview(csv_import=csv_import)
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            csv_io.csv_import_preview(csv_import=csv_import)
-            return redirect("dashboard:csv-import-detail", import_id=csv_import.pk)
-    elif csv_import.status == CsvImport.Status.PREVIEWED:
-        # The columns were confirmed: show every row as it will be read.
-        preview = csv_io.csv_import_preview(csv_import=csv_import)
+            url = reverse("dashboard:csv-import-detail", kwargs={"import_id": csv_import.pk})
+            return redirect(f"{url}#preview")
+    preview = table = bad_lines = None
+    if csv_import.status == CsvImport.Status.PREVIEWED and request.method == "GET":
+        preview = csv_io.csv_import_last_preview(csv_import=csv_import)
+        table = _preview_table(preview, csv_import.mapping)
+        bad_lines = _bad_lines(preview.errors, csv_import.mapping)
     return render(
         request,
         "dispatch/csv_detail.html",
         {
             "csv_import": csv_import,
             "form": form,
+            "fieldsets": _fieldsets(form, csv_import.mapping),
             "preview": preview,
+            "table": table,
+            "bad_lines": bad_lines,
             "headers": headers,
-            "labels": TARGET_LABELS,
         },
     )
 
@@ -125,30 +254,32 @@ def csv_import_detail_view(request: HttpRequest, import_id: int) -> HttpResponse
 @dispatcher_required
 @require_POST
 def csv_import_commit_view(request: HttpRequest, import_id: int) -> HttpResponse:
+    """Step 4: import the good rows (once; the result page after that)."""
     csv_import = get_object_or_404(CsvImport, pk=import_id)
     try:
-        csv_import = csv_io.csv_import_commit(
-            csv_import=csv_import, actor=f"user:{request.user.email}"
-        )
+        result = csv_io.csv_import_commit(csv_import=csv_import, actor=f"user:{request.user.email}")
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        messages.success(
-            request,
-            f"{csv_import.created_count} orders imported"
-            + (f", {csv_import.existing_count} already known" if csv_import.existing_count else "")
-            + (f", {len(csv_import.errors)} lines skipped" if csv_import.errors else "")
-            + ".",
-        )
+        done = result.csv_import
+        if not result.replayed:
+            messages.success(
+                request,
+                f"{done.created_count} order{'s' if done.created_count != 1 else ''} imported"
+                + (f", {done.existing_count} already known" if done.existing_count else "")
+                + (f", {len(done.errors)} lines skipped" if done.errors else "")
+                + ".",
+            )
     return redirect("dashboard:csv-import-detail", import_id=csv_import.pk)
 
 
 @dispatcher_required
 def orders_export_view(request: HttpRequest) -> HttpResponse:
-    """The order table's current filters, as a CSV download."""
+    """The order table's current filters, as a CSV download (with a BOM, so that Excel
+    reads it as UTF-8; the importer skips it)."""
     filters = OrderFilter(request.GET, queryset=orders_list())
     orders = filters.qs if filters.is_valid() else orders_list().none()
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    lines = csv_io.orders_csv(orders.order_by("delivery_date", "id"))
     return csv_download(
-        csv_io.orders_csv(orders.order_by("delivery_date", "id")), name=f"orders-{stamp}.csv"
+        itertools.chain(["\ufeff"], lines), name=export_name(request.GET.get("delivery_date"))
     )
