@@ -1,7 +1,13 @@
-"""The endpoint a Shopify store's webhooks are sent to, on the tenant's host."""
+"""Shopify over HTTP: the endpoint a store's webhooks are sent to (on the tenant's host),
+and the owner's API to connect a store. Rules live in dispatch.services.shopify."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -10,7 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dispatch.models import ShopifyIntegration
 from dispatch.services import shopify
+from tenants.permissions import IsOwner
+
+# --- the webhook endpoint -----------------------------------------------------------------
 
 
 class WebhookAnswerSerializer(serializers.Serializer):
@@ -30,6 +40,10 @@ HEADERS = [
 ]
 
 
+def _error(detail: str, code: str, http_status: int) -> Response:
+    return Response({"detail": detail, "code": code}, status=http_status)
+
+
 class ShopifyWebhookApi(APIView):
     """Shopify webhooks (orders/create, orders/updated, orders/cancelled, customers/redact,
     shop/redact). Signed with the app's client secret; answered at once, applied in the
@@ -44,24 +58,117 @@ class ShopifyWebhookApi(APIView):
         parameters=HEADERS,
         responses={
             200: WebhookAnswerSerializer,
-            400: OpenApiResponse(description="Signed, but not a JSON object."),
+            400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
             401: OpenApiResponse(description="Unknown store or wrong signature: nothing kept."),
+            503: OpenApiResponse(description="Kept, but not queued: send it again."),
         },
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        body = request.body  # the raw bytes, before anything parses them
+        body = request.body  # the raw bytes the signature covers, before anything parses them
         try:
             receipt = shopify.webhook_receive(headers=request.headers, body=body)
         except shopify.WebhookRefused:
-            return Response(
-                {"detail": "Not a webhook of a store connected here.", "code": "invalid_signature"},
-                status=status.HTTP_401_UNAUTHORIZED,
+            return _error(
+                "Not a webhook of a store connected here.",
+                "invalid_signature",
+                status.HTTP_401_UNAUTHORIZED,
             )
         except shopify.WebhookMalformed:
-            return Response(
-                {"detail": "The body is not a JSON object.", "code": "parse_error"},
-                status=status.HTTP_400_BAD_REQUEST,
+            return _error(
+                "The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST
+            )
+        except shopify.WebhookQueueFailed:
+            return _error(
+                "Received, but not queued; send it again.",
+                "unavailable",
+                status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         answer = "duplicate" if receipt.duplicate else "accepted"
         return Response({"status": answer, "event_id": receipt.event_id})
+
+
+# --- the owner's configuration ------------------------------------------------------------
+
+
+class IntegrationInputSerializer(serializers.Serializer):
+    shop_domain = serializers.CharField(max_length=255, help_text="<store>.myshopify.com")
+    client_secret = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="The app's client secret (API secret key); empty or absent: keep the saved one.",
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        unknown = sorted(set(data) - set(self.fields))
+        value = super().to_internal_value(data)
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return value
+
+
+class IntegrationOutputSerializer(serializers.ModelSerializer):
+    secret_set = serializers.SerializerMethodField(help_text="The secret itself is never shown.")
+
+    class Meta:
+        model = ShopifyIntegration
+        fields = ["id", "shop_domain", "is_active", "secret_set", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_secret_set(self, integration: ShopifyIntegration) -> bool:
+        return bool(integration.client_secret)
+
+
+class IntegrationOverviewSerializer(serializers.Serializer):
+    webhook_url = serializers.URLField(help_text="Where the store's webhooks are to be sent.")
+    topics = serializers.ListField(child=serializers.CharField())
+    stores = IntegrationOutputSerializer(many=True)
+
+
+class ShopifyIntegrationApi(APIView):
+    """The tenant's Shopify stores (GET) and connecting one or changing its secret (PUT,
+    by store address: repeating it is harmless). Owners only."""
+
+    permission_classes = [IsOwner]
+
+    @extend_schema(operation_id="shopify_overview", responses=IntegrationOverviewSerializer)
+    def get(self, request: Request) -> Response:
+        body = {
+            "webhook_url": request.build_absolute_uri(reverse("api-shopify-webhooks")),
+            "topics": list(shopify.TOPICS),
+            "stores": ShopifyIntegration.objects.order_by("shop_domain"),
+        }
+        return Response(IntegrationOverviewSerializer(body).data)
+
+    @extend_schema(
+        operation_id="shopify_store_save",
+        request=IntegrationInputSerializer,
+        responses=IntegrationOutputSerializer,
+    )
+    def put(self, request: Request) -> Response:
+        serializer = IntegrationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        integration = shopify.integration_save(**serializer.validated_data)
+        return Response(IntegrationOutputSerializer(integration).data)
+
+
+class ShopifyIntegrationDetailApi(APIView):
+    """One connected store (GET); DELETE disconnects it (kept, for its history)."""
+
+    permission_classes = [IsOwner]
+
+    @extend_schema(operation_id="shopify_store_retrieve", responses=IntegrationOutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        integration = get_object_or_404(ShopifyIntegration, pk=pk)
+        return Response(IntegrationOutputSerializer(integration).data)
+
+    @extend_schema(operation_id="shopify_store_disconnect", responses=IntegrationOutputSerializer)
+    def delete(self, request: Request, pk: int) -> Response:
+        integration = shopify.integration_deactivate(
+            integration=get_object_or_404(ShopifyIntegration, pk=pk)
+        )
+        return Response(IntegrationOutputSerializer(integration).data)

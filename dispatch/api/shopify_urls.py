@@ -10,4 +10,10 @@ urlpatterns = [
         shopify.ShopifyWebhookApi.as_view(),
         name="api-shopify-webhooks",
     ),
+    path("integrations/shopify", shopify.ShopifyIntegrationApi.as_view(), name="api-shopify"),
+    path(
+        "integrations/shopify/<int:pk>",
+        shopify.ShopifyIntegrationDetailApi.as_view(),
+        name="api-shopify-store",
+    ),
 ]

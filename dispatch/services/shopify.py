@@ -4,6 +4,10 @@ A webhook is checked (HMAC-SHA256 of the raw body with the app's client secret, 
 constant time) before anything is parsed or stored; it is stored once per event id (so
 Shopify's retries and parallel deliveries are harmless) and processed in a background
 job, which is itself safe to run twice.
+
+Which store an order came from is not a column of Order: it is the actor of the order's
+creation event (`shopify:<shop>`), which is what scopes the compliance redactions to
+one store when a tenant connects several.
 """
 
 from __future__ import annotations
@@ -18,26 +22,50 @@ import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dispatch.models import Order, OrderStatus, ShopifyIntegration, WebhookEvent
 from dispatch.models.orders import FINAL_STATUSES
-from dispatch.services.orders import order_transition, order_update, orders_create
+from dispatch.services.orders import (
+    ALLOWED_TRANSITIONS,
+    TIME_PATTERN,
+    order_clean,
+    order_transition,
+    order_update,
+    orders_create,
+)
 from dispatch.services.parsing import calendar_date, time_window
+from dispatch.services.phones import phone_e164
 from tenants.selectors import current_tenant
 
 logger = logging.getLogger(__name__)
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
 TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "customers/redact", "shop/redact")
-DATE_KEYS = {"delivery date", "delivery day", "delivery-date", "delivery_date", "date"}
-WINDOW_KEYS = {"delivery time", "delivery window", "time window", "time_window", "delivery slot"}
+# Note attribute and tag names, compared once lower-cased with "-", "_" and spaces as one
+# space: "Delivery-Date", "delivery_date" and "Delivery Date" are the same name.
+DATE_KEYS = {"delivery date", "delivery day", "date", "delivery"}
+WINDOW_KEYS = {
+    "delivery time", "delivery window", "time window", "delivery slot", "time slot",
+    "delivery time slot", "window",
+}  # fmt: skip
 ACTOR = "shopify:{shop}"
+MAX_SECRET_LENGTH = ShopifyIntegration._meta.get_field("client_secret").max_length
+# A stored event still waiting after this long had its job lost (worker down, queue
+# unreachable): the store's next retry of it queues it again.
+REQUEUE_AFTER = dt.timedelta(minutes=2)
+PROCESSED, IGNORED, FAILED = (
+    WebhookEvent.Status.PROCESSED,
+    WebhookEvent.Status.IGNORED,
+    WebhookEvent.Status.FAILED,
+)
 
 
 class WebhookRefused(Exception):
@@ -45,36 +73,60 @@ class WebhookRefused(Exception):
 
 
 class WebhookMalformed(Exception):
-    """Signed by the store, but not JSON (answer 400)."""
+    """Signed by the store, but not a JSON object we can keep (answer 400)."""
+
+
+class WebhookQueueFailed(Exception):
+    """Stored, but its job could not be queued (answer 503: the store retries, and the
+    retry queues it again)."""
 
 
 # --- the integration ----------------------------------------------------------------
 
 
+def _shop_domain(value: str) -> str:
+    value = (value or "").strip().lower()
+    for prefix in ("https://", "http://"):
+        value = value.removeprefix(prefix)
+    return value.rstrip("/")
+
+
 @transaction.atomic
 def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyIntegration:
-    """Connect a store (or change its secret). An empty secret keeps the stored one."""
-    shop_domain = shop_domain.strip().lower().removeprefix("https://").rstrip("/")
+    """Connect a store, or change its secret, or reconnect it (create or update by its
+    domain). An empty secret keeps the stored one."""
+    shop_domain = _shop_domain(shop_domain)
     errors: dict[str, list[str]] = {}
     if not SHOP_DOMAIN.match(shop_domain):
         errors["shop_domain"] = ["Use the store's address, like your-store.myshopify.com."]
-    integration = ShopifyIntegration.objects.filter(shop_domain=shop_domain).first()
-    secret = client_secret.strip()
-    if not secret and integration is None:
+    integration = (
+        ShopifyIntegration.objects.select_for_update().filter(shop_domain=shop_domain).first()
+    )
+    secret = (client_secret or "").strip()
+    if not secret and (integration is None or not integration.client_secret):
         errors["client_secret"] = ["Paste the app's client secret (API secret key)."]
     elif secret and len(secret) < 16:
         errors["client_secret"] = ["That is too short to be a Shopify client secret."]
+    elif len(secret) > MAX_SECRET_LENGTH:
+        errors["client_secret"] = [f"At most {MAX_SECRET_LENGTH} characters."]
     if errors:
         raise ValidationError(errors)
     integration = integration or ShopifyIntegration(shop_domain=shop_domain)
     if secret:
         integration.client_secret = secret
     integration.is_active = True
-    integration.save()
+    try:
+        with transaction.atomic():
+            integration.save()
+    except IntegrityError as exc:  # the same store connected at the same moment
+        raise ValidationError({"shop_domain": ["This store is being connected already."]}) from exc
     return integration
 
 
+@transaction.atomic
 def integration_deactivate(*, integration: ShopifyIntegration) -> ShopifyIntegration:
+    """Stop taking the store's webhooks (they answer 401); its secret is kept for a
+    reconnect, its orders and events stay."""
     integration.is_active = False
     integration.save(update_fields=["is_active", "updated_at"])
     return integration
@@ -84,6 +136,7 @@ def integration_deactivate(*, integration: ShopifyIntegration) -> ShopifyIntegra
 
 
 def signature_valid(*, secret: str, body: bytes, signature: str) -> bool:
+    """Shopify signs the raw body: base64(HMAC-SHA256(client secret, body))."""
     digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
     return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
 
@@ -94,9 +147,27 @@ class Receipt:
     duplicate: bool
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # PostgreSQL's jsonb refuses NaN and Infinity
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise WebhookMalformed() from exc
+    if not isinstance(payload, dict):
+        raise WebhookMalformed()
+    return payload
+
+
 def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
-    """Verify, store once, and queue a webhook delivery. Raises WebhookRefused before
-    storing anything when the store or signature is wrong."""
+    """Verify, store once, and queue a webhook delivery of this tenant's store.
+
+    Raises WebhookRefused (unknown store, missing or wrong signature) or WebhookMalformed
+    (signed, but not a JSON object) before anything is stored. A repeated event id answers
+    a duplicate receipt and changes nothing.
+    """
     shop = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     signature = headers.get("X-Shopify-Hmac-Sha256", "")
     integration = (
@@ -106,27 +177,32 @@ def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
     )
     if (
         integration is None
+        or not integration.client_secret
         or not signature
         or not signature_valid(secret=integration.client_secret, body=body, signature=signature)
     ):
         raise WebhookRefused()
-    topic = headers.get("X-Shopify-Topic", "").strip()
+    payload = _parse(body)
+    topic = headers.get("X-Shopify-Topic", "").strip()[:100]
     event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or ""
     event_id = event_id.strip()[:100] or hashlib.sha256(body).hexdigest()
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise WebhookMalformed() from exc
-    if not isinstance(payload, dict):
-        raise WebhookMalformed()
+    schema = connection.schema_name
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 source="shopify", event_id=event_id, topic=topic, shop_domain=shop, payload=payload
             )
     except IntegrityError:
+        stored = WebhookEvent.objects.filter(source="shopify", event_id=event_id).first()
+        if (
+            stored is not None
+            and stored.status == WebhookEvent.Status.RECEIVED
+            and stored.received_at < timezone.now() - REQUEUE_AFTER
+        ):
+            _queue(schema, stored.pk)
         return Receipt(event_id=event_id, duplicate=True)
-    schema = connection.schema_name
+    except DataError as exc:  # e.g. "\u0000" in a string, which jsonb cannot hold
+        raise WebhookMalformed() from exc
     transaction.on_commit(lambda: _queue(schema, event.pk))
     return Receipt(event_id=event_id, duplicate=False)
 
@@ -134,154 +210,325 @@ def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
 def _queue(schema_name: str, event_pk: int) -> None:
     from tenants.tasks import enqueue_for_tenant
 
-    enqueue_for_tenant(
-        "dispatch.services.shopify.webhook_event_process",
-        event_pk,
-        schema_name=schema_name,
-        task_name="shopify_webhook",
-    )
+    try:
+        enqueue_for_tenant(
+            "dispatch.services.shopify.webhook_event_process",
+            event_pk,
+            schema_name=schema_name,
+            task_name="shopify_webhook",
+        )
+    except Exception as exc:
+        logger.exception("could not queue Shopify webhook event %s in %s", event_pk, schema_name)
+        raise WebhookQueueFailed() from exc
 
 
 # --- processing ---------------------------------------------------------------------
 
 
+def _describe(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{name}: {' '.join(m)}" for name, m in exc.message_dict.items())
+    return "; ".join(exc.messages)
+
+
 def webhook_event_process(event_pk: int) -> str:
-    """Apply a stored webhook (in the current tenant schema). Runs once per event even if
-    queued twice; returns the event's final status."""
+    """Apply a stored webhook (in the current tenant schema) and record what became of it
+    (processed, ignored, failed, with a detail). Runs once per event even if queued twice;
+    returns the event's status."""
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        event = WebhookEvent.objects.select_for_update().filter(pk=event_pk).first()
+        if event is None:
+            return "missing"
         if event.status != WebhookEvent.Status.RECEIVED:
             return event.status
         handler = HANDLERS.get(event.topic)
         try:
-            status, detail = (
-                handler(event) if handler else ("ignored", f"Topic {event.topic!r} is not used.")
-            )
+            with transaction.atomic():  # a failure undoes the handler's writes, not the record
+                if handler is None:
+                    status, detail = IGNORED, f"Topic {event.topic!r} is not used."
+                else:
+                    status, detail = handler(event)
         except ValidationError as exc:
-            status, detail = "ignored", "; ".join(exc.messages)[:500]
+            status, detail = FAILED, _describe(exc)
+        except Exception as exc:  # kept on the event for the owner to see, and logged
+            logger.exception("Shopify webhook event %s could not be applied", event_pk)
+            status, detail = FAILED, f"Could not be applied ({type(exc).__name__})."
         event.status, event.detail = status, detail[:500]
         event.processed_at = timezone.now()
-        event.save(update_fields=["status", "detail", "processed_at"])
+        event.save(update_fields=["status", "detail", "processed_at", "payload"])
     return event.status
 
 
-def _next_day(tz_name: str) -> str:
-    return (dt.datetime.now(zoneinfo.ZoneInfo(tz_name)).date() + dt.timedelta(days=1)).isoformat()
+# --- mapping Shopify's order JSON (pure) ----------------------------------------------
 
 
-def _delivery_hints(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, str]]]:
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _amount(value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+    return number if number.is_finite() and number > 0 else Decimal(0)
+
+
+def _key(name: Any) -> str:
+    return re.sub(r"[\s_-]+", " ", str(name or "")).strip().lower()
+
+
+def _valid_date(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        return ""
+
+
+def _valid_window(value: str) -> dict[str, str] | None:
+    window = time_window(value)
+    if (
+        window
+        and TIME_PATTERN.match(window["start"])
+        and TIME_PATTERN.match(window["end"])
+        and window["start"] < window["end"]
+    ):
+        return window
+    return None
+
+
+@dataclass(frozen=True)
+class DeliveryHints:
+    date: str  # ISO, or "" when none was given (or none understood)
+    windows: list[dict[str, str]]
+    remarks: list[str]  # values given but not understood, for the dispatcher to see
+
+
+def delivery_hints(payload: Mapping[str, Any]) -> DeliveryHints:
     """A delivery date and window from note attributes ("Delivery Date", "Delivery Time")
-    or tags ("delivery:2026-12-01", "window:09:00-12:00"), as apps like Zapiet write them."""
-    date, windows = "", []
-    attributes = payload.get("note_attributes") or []
+    or tags ("delivery:2026-12-01", "window:09:00-12:00"), as local-delivery apps write
+    them. Dates: ISO, 25/11/2026 or "November 25, 2026"; windows: "09:00-12:00" or
+    "9:00 AM - 12:00 PM"."""
     pairs = [
-        (str(a.get("name", "")).strip().lower(), str(a.get("value", "")).strip())
-        for a in attributes
+        (_key(a.get("name")), str(a.get("value") or "").strip())
+        for a in payload.get("note_attributes") or []
         if isinstance(a, Mapping)
     ]
-    for tag in str(payload.get("tags") or "").split(","):
+    tags = payload.get("tags")
+    for tag in tags.split(",") if isinstance(tags, str) else []:
         name, _, value = tag.partition(":")
-        pairs.append((name.strip().lower(), value.strip()))
+        pairs.append((_key(name), value.strip()))
+    date, windows, remarks = "", [], []
     for name, value in pairs:
         if not value:
             continue
-        if name in DATE_KEYS or name == "delivery":
-            date = date or calendar_date(value)
-        elif name in WINDOW_KEYS or name == "window":
-            window = time_window(value)
-            if window and not windows:
+        if name in DATE_KEYS and not date:
+            date = _valid_date(calendar_date(value))
+            if not date:
+                remarks.append(f"Shopify delivery date {value!r} not understood.")
+        elif name in WINDOW_KEYS and not windows:
+            window = _valid_window(value)
+            if window:
                 windows = [window]
-    return date, windows
+            else:
+                remarks.append(f"Shopify delivery time {value!r} not understood.")
+    return DeliveryHints(date=date, windows=windows, remarks=remarks)
+
+
+def _next_day(tz_name: str) -> str:
+    try:
+        zone = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return (dt.datetime.now(zone).date() + dt.timedelta(days=1)).isoformat()
+
+
+def _phone(candidates: list[Any], region: str) -> str:
+    """The first of the order's phones that reads as a number (national numbers in the
+    destination's country); else the first given, for order_clean to judge."""
+    given = [str(c).strip() for c in candidates if c and str(c).strip()]
+    for text in given:
+        try:
+            return phone_e164(text, region=region)
+        except ValidationError:
+            continue
+    return given[0] if given else ""
 
 
 def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -> dict[str, Any]:
-    """Shopify's order JSON (REST Admin API) → our order input, for order_clean."""
-    address = payload.get("shipping_address") or {}
-    customer = payload.get("customer") or {}
+    """Shopify's order JSON (REST Admin API) → our order input, for order_clean.
+
+    Items that need no shipping (gift cards, digital goods) are not counted. Without a
+    delivery date the order is for the next day in the tenant's time zone.
+    """
+    address = _obj(payload.get("shipping_address"))
+    billing = _obj(payload.get("billing_address"))
+    customer = _obj(payload.get("customer"))
+
+    def full_name(*parts: Any) -> str:
+        return " ".join(str(p).strip() for p in parts if p and str(p).strip())
+
     name = (
-        address.get("name")
-        or " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p)
-        or " ".join(p for p in (customer.get("first_name"), customer.get("last_name")) if p)
+        full_name(address.get("name"))
+        or full_name(address.get("first_name"), address.get("last_name"))
+        or full_name(customer.get("first_name"), customer.get("last_name"))
+        or full_name(billing.get("name"))
+        or full_name(payload.get("email"), payload.get("contact_email"))
+        or f"Shopify order {payload.get('name') or payload.get('id') or ''}".strip()
     )
     line_items = [i for i in payload.get("line_items") or [] if isinstance(i, Mapping)]
-    shipped = [i for i in line_items if i.get("requires_shipping", True)] or line_items
-    grams = sum((i.get("quantity") or 0) * (i.get("grams") or 0) for i in shipped)
-    date, windows = _delivery_hints(payload)
+    shipped = [i for i in line_items if i.get("requires_shipping", True) is not False]
+    grams = sum((_amount(i.get("quantity")) * _amount(i.get("grams")) for i in shipped), Decimal(0))
+    items = int(sum((_amount(i.get("quantity")) for i in shipped), Decimal(0)))
+    hints = delivery_hints(payload)
+    country = str(address.get("country_code") or "").strip().upper()
+    phones = [address, payload, customer, billing]  # where Shopify may hold a phone, best first
+    notes = "\n".join(p for p in (str(payload.get("note") or "").strip(), *hints.remarks) if p)
     data = {
-        "external_id": str(payload.get("id", "")),
-        "customer_name": (name or payload.get("email") or "").strip(),
-        "customer_phone": address.get("phone") or payload.get("phone") or customer.get("phone"),
-        "customer_email": payload.get("email") or payload.get("contact_email") or "",
+        "external_id": str(payload.get("id") or ""),
+        "customer_name": name[:150],
+        "customer_phone": _phone([p.get("phone") for p in phones], country),
+        "customer_email": str(payload.get("email") or payload.get("contact_email") or ""),
         "address_line1": address.get("address1") or "",
         "address_line2": address.get("address2") or "",
         "city": address.get("city") or "",
         "postcode": address.get("zip") or "",
         "region": address.get("province") or "",
-        "country": address.get("country_code") or "",
-        "delivery_date": date or _next_day(tenant_tz),
-        "time_windows": windows,
-        "weight_kg": round(grams / 1000, 2),
-        "items": sum(i.get("quantity") or 0 for i in shipped) or 1,
-        "notes": str(payload.get("note") or "")[:2000],
+        "country": country,
+        "delivery_date": hints.date or _next_day(tenant_tz),
+        "time_windows": hints.windows,
+        "weight_kg": (grams / 1000).quantize(Decimal("0.01")),
+        "items": items or 1,
+        "notes": notes[:2000],
     }
-    if address.get("latitude") is not None and address.get("longitude") is not None:
-        data["lat"], data["lng"] = address["latitude"], address["longitude"]
+    coordinates = _coordinates(address.get("latitude"), address.get("longitude"))
+    if coordinates:
+        data["lat"], data["lng"] = coordinates
     return data
+
+
+def _coordinates(lat: Any, lng: Any) -> tuple[float, float] | None:
+    """Shopify's own geocoding of the address, when it has one; unusable ones are left
+    out (the order is geocoded instead)."""
+    try:
+        lat, lng = float(lat), float(lng)
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or (lat, lng) == (0.0, 0.0):
+        return None
+    return lat, lng
+
+
+# --- applying the order topics ----------------------------------------------------------
 
 
 def _updated_at(payload: Mapping[str, Any]) -> dt.datetime | None:
     value = payload.get("updated_at")
-    return parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed and timezone.is_aware(parsed) else None
 
 
-def _apply_order(event: WebhookEvent) -> tuple[str, str]:
+def _drop_bad_contact(data: dict[str, Any], *, country: str) -> list[str]:
+    """A phone or email the store let through but we cannot use is left out rather than
+    refusing the delivery; says what was left out."""
+    contact = {k: data[k] for k in ("customer_phone", "customer_email") if data.get(k)}
+    _, errors = order_clean(contact, default_country=country, partial=True)
+    dropped = []
+    for name in errors:
+        dropped.append(f"{name.replace('_', ' ')} {data.pop(name)!r} left out (not valid)")
+    return dropped
+
+
+def _shopify_order(external_id: str) -> Order | None:
+    return Order.objects.filter(source=Order.Source.SHOPIFY, external_id=external_id).first()
+
+
+def _create(event: WebhookEvent, data: dict[str, Any]) -> tuple[Order, bool]:
+    """Create the order; (order, False) when another job created it meanwhile."""
+    (result,) = orders_create(
+        [data], source=Order.Source.SHOPIFY, actor=ACTOR.format(shop=event.shop_domain)
+    )
+    if result.status == "invalid":
+        raise ValidationError(result.errors)
+    if result.status == "exists":
+        return Order.objects.get(pk=result.id), False
+    # orders_create does not take the source's clock; set once, on the new row.
+    Order.objects.filter(pk=result.id).update(source_updated_at=_updated_at(event.payload))
+    return Order.objects.get(pk=result.id), True
+
+
+def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str]:
+    """orders/create, orders/updated, orders/cancelled: create the order, or bring it up to
+    date unless the change is older than the one applied, and cancel it if Shopify did."""
     payload = event.payload
-    if not payload.get("shipping_address"):
-        return "ignored", "The order has no shipping address (nothing to deliver)."
-    actor = ACTOR.format(shop=event.shop_domain)
-    data = shopify_order_to_order_data(payload, tenant_tz=current_tenant().time_zone)
-    updated_at = _updated_at(payload)
-    order = Order.objects.filter(
-        source=Order.Source.SHOPIFY, external_id=data["external_id"]
-    ).first()
+    tenant = current_tenant()
+    external_id = str(payload.get("id") or "").strip()
+    if not external_id:
+        return IGNORED, "The order has no id."
+    has_address = bool(_obj(payload.get("shipping_address")))
+    order = _shopify_order(external_id)
+    if order is None and not has_address:
+        return IGNORED, "The order has no shipping address (nothing to deliver)."
+    data = shopify_order_to_order_data(payload, tenant_tz=tenant.time_zone)
+    dropped = _drop_bad_contact(data, country=tenant.country)
+    details: list[str] = []
+    changed = created = False
     if order is None:
-        (result,) = orders_create([data], source=Order.Source.SHOPIFY, actor=actor)
-        if result.status == "invalid":
-            raise ValidationError([f"{k}: {' '.join(v)}" for k, v in result.errors.items()])
-        order = Order.objects.get(pk=result.id)
-        Order.objects.filter(pk=order.pk).update(source_updated_at=updated_at)
-        outcome = ("processed", f"Order {order.pk} created.")
-    elif order.status in FINAL_STATUSES:
-        return "ignored", f"Order {order.pk} is {order.status}."
-    else:
-        if order.source_updated_at and updated_at and updated_at <= order.source_updated_at:
-            return "ignored", f"Older than what order {order.pk} already has."
-        data.pop("external_id")
-        order_update(order=order, data=data, actor=actor, source_updated_at=updated_at)
-        outcome = ("processed", f"Order {order.pk} updated.")
-    if payload.get("cancelled_at"):
-        order_transition(
-            order=order, to=OrderStatus.CANCELLED, actor=actor,
-            reason=f"Cancelled in Shopify ({payload.get('cancel_reason') or 'no reason'})",
-        )  # fmt: skip
-    return outcome
+        order, created = _create(event, data)
+        changed = created
+        if created:
+            details = [f"Order {order.pk} created", *dropped]
+    if not created:
+        updated_at = _updated_at(payload)
+        if order.status in FINAL_STATUSES:
+            return IGNORED, f"Order {order.pk} is already {order.status}."
+        if order.status in (OrderStatus.EN_ROUTE, OrderStatus.ARRIVED):
+            details = [f"Order {order.pk} is out for delivery: details not changed"]
+        elif not has_address:
+            details = [f"No shipping address: order {order.pk} not changed"]
+        elif order.source_updated_at and updated_at and updated_at <= order.source_updated_at:
+            details = [f"Older than what order {order.pk} already has"]
+        else:
+            hints = delivery_hints(payload)
+            data.pop("external_id")
+            if not hints.date:  # keep the date it has, rather than "tomorrow" again
+                data.pop("delivery_date")
+            if not hints.windows:
+                data.pop("time_windows")
+            order = order_update(
+                order=order,
+                data=data,
+                actor=ACTOR.format(shop=event.shop_domain),
+                source_updated_at=updated_at,
+            )
+            changed = True
+            details = [f"Order {order.pk} updated", *dropped]
+    if cancel or payload.get("cancelled_at"):
+        if OrderStatus.CANCELLED in ALLOWED_TRANSITIONS[order.status]:
+            reason = payload.get("cancel_reason") or "no reason"
+            order_transition(
+                order=order,
+                to=OrderStatus.CANCELLED,
+                actor=ACTOR.format(shop=event.shop_domain),
+                reason=f"Cancelled in Shopify ({reason})",
+            )
+            changed = True
+            details.append(f"order {order.pk} cancelled")
+        else:
+            details.append(f"order {order.pk} is {order.status} and cannot be cancelled now")
+    return (PROCESSED if changed else IGNORED), "; ".join(details) + "."
 
 
 def _cancel_order(event: WebhookEvent) -> tuple[str, str]:
-    external_id = str(event.payload.get("id", ""))
-    order = Order.objects.filter(source=Order.Source.SHOPIFY, external_id=external_id).first()
-    if order is None:
-        return "ignored", f"No order with Shopify id {external_id}."
-    if order.status in FINAL_STATUSES:
-        return "ignored", f"Order {order.pk} is already {order.status}."
-    order_transition(
-        order=order,
-        to=OrderStatus.CANCELLED,
-        actor=ACTOR.format(shop=event.shop_domain),
-        reason=f"Cancelled in Shopify ({event.payload.get('cancel_reason') or 'no reason'})",
-    )
-    return "processed", f"Order {order.pk} cancelled."
+    """orders/cancelled (its body is the whole order): cancel it, creating it first if the
+    cancellation overtook the creation."""
+    return _apply_order(event, cancel=True)
 
+
+# --- compliance (GDPR) topics -----------------------------------------------------------
 
 REDACTED = {
     "customer_name": "Redacted",
@@ -290,42 +537,75 @@ REDACTED = {
     "address_line1": "",
     "address_line2": "",
     "notes": "",
+    # Coordinates go too: with them the address can be found again.
+    "lat": None,
+    "lng": None,
+    "geocode_status": Order.GeocodeStatus.FAILED,
+    "geocode_error": "Redacted at the store's request.",
 }
 
 
-def _redact(orders) -> int:
-    # Coordinates go too: with them an address can be found again.
-    return orders.update(**REDACTED, lat=None, lng=None, geocode_status="failed",
-                         geocode_error="Redacted at the store's request.")  # fmt: skip
+def _shop_orders(shop: str) -> QuerySet[Order]:
+    """The orders this store created (the actor of their first event)."""
+    return Order.objects.filter(
+        source=Order.Source.SHOPIFY, events__from_status="", events__actor=ACTOR.format(shop=shop)
+    )
+
+
+def _redact(orders: QuerySet[Order]) -> int:
+    # update() skips auto_now: set updated_at so API clients syncing changes see it.
+    return Order.objects.filter(pk__in=orders.values("pk")).update(
+        **REDACTED, updated_at=timezone.now()
+    )
+
+
+def _forget_payloads(shop: str, external_ids: list[str]) -> None:
+    """The stored webhook bodies of those orders hold the same personal data."""
+    ids: list[Any] = [*external_ids, *(int(i) for i in external_ids if i.isdigit())]
+    if ids:
+        WebhookEvent.objects.filter(source="shopify", shop_domain=shop, payload__id__in=ids).update(
+            payload={}
+        )
 
 
 def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
-    """customers/redact: forget a customer's personal data on this shop's orders."""
-    customer = event.payload.get("customer") or {}
-    order_ids = [str(i) for i in event.payload.get("orders_to_redact") or []]
-    matches = Order.objects.filter(source=Order.Source.SHOPIFY, external_id__in=order_ids)
+    """customers/redact: forget a customer's personal data on this store's orders (the
+    orders named, and any with the customer's email or phone)."""
+    payload = event.payload
+    customer = _obj(payload.get("customer"))
+    raw_ids = payload.get("orders_to_redact")
+    raw_ids = raw_ids if isinstance(raw_ids, list) else []
+    named = [str(i) for i in raw_ids if isinstance(i, int | str)]
+    match = Q(external_id__in=named)
     email = str(customer.get("email") or "").strip().lower()
     if email:
-        matches = matches | Order.objects.filter(source=Order.Source.SHOPIFY, customer_email=email)
-    count = _redact(Order.objects.filter(pk__in=matches.values("pk")))
-    # The stored webhook bodies of those orders hold the same personal data.
-    raw_ids = [i for i in event.payload.get("orders_to_redact") or [] if isinstance(i, int)]
-    WebhookEvent.objects.filter(
-        source="shopify", shop_domain=event.shop_domain, payload__id__in=raw_ids
-    ).update(payload={})
-    return "processed", f"{count} orders redacted."
+        match |= Q(customer_email=email)
+    try:
+        phone = phone_e164(customer.get("phone"), region=current_tenant().country)
+    except ValidationError:
+        phone = ""
+    if phone:
+        match |= Q(customer_phone=phone)
+    orders = _shop_orders(event.shop_domain).filter(match)
+    external_ids = sorted({*named, *orders.values_list("external_id", flat=True)})
+    count = _redact(orders)
+    _forget_payloads(event.shop_domain, external_ids)
+    # The request itself names the customer: keep only the ids.
+    event.payload = {"customer": {"id": customer.get("id")}, "orders_to_redact": named}
+    return PROCESSED, f"{count} orders redacted."
 
 
 def _redact_shop(event: WebhookEvent) -> tuple[str, str]:
-    """shop/redact (48 h after uninstall): disconnect and forget the store's customers."""
+    """shop/redact (48 h after the app is uninstalled): disconnect the store and forget its
+    customers' personal data; other stores of the tenant keep theirs."""
     ShopifyIntegration.objects.filter(shop_domain=event.shop_domain).update(
-        is_active=False, client_secret=""
+        is_active=False, client_secret="", updated_at=timezone.now()
     )
-    count = _redact(Order.objects.filter(source=Order.Source.SHOPIFY))
-    WebhookEvent.objects.filter(shop_domain=event.shop_domain).exclude(pk=event.pk).update(
-        payload={}
-    )
-    return "processed", f"Store disconnected, {count} orders redacted."
+    count = _redact(_shop_orders(event.shop_domain))
+    WebhookEvent.objects.filter(source="shopify", shop_domain=event.shop_domain).exclude(
+        pk=event.pk
+    ).update(payload={})
+    return PROCESSED, f"Store disconnected, {count} orders redacted."
 
 
 HANDLERS = {

@@ -30,6 +30,8 @@ class IntegrationForm(forms.Form):
 
 @owner_required
 def shopify_view(request: HttpRequest) -> HttpResponse:
+    """Connect a store (or change its secret); shows where to point its webhooks and the
+    last 50 received, with what became of each."""
     form = IntegrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -55,6 +57,7 @@ def shopify_view(request: HttpRequest) -> HttpResponse:
 @owner_required
 @require_POST
 def shopify_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Disconnect a store: its webhooks are refused from now on."""
     integration = shopify.integration_deactivate(
         integration=get_object_or_404(ShopifyIntegration, pk=pk)
     )

@@ -94,3 +94,40 @@ def headers(body: bytes, *, topic: str, event_id: str, shop: str = SHOP, secret:
 
 def body(payload: dict) -> bytes:
     return json.dumps(payload).encode()
+
+
+def http_headers(raw: bytes, *, topic: str, event_id: str, **kwargs) -> dict[str, str]:
+    """The same headers as `headers`, named as they travel over HTTP (for real servers)."""
+    return {
+        key.removeprefix("HTTP_").replace("_", "-").title(): value
+        for key, value in headers(raw, topic=topic, event_id=event_id, **kwargs).items()
+    }
+
+
+def redact_customer(*, email: str = "jon@example.com", phone: str | None = None, ids=()) -> dict:
+    """A customers/redact body as Shopify documents it."""
+    return {
+        "shop_id": 954889,
+        "shop_domain": SHOP,
+        "customer": {"id": ORDER["customer"]["id"], "email": email, "phone": phone},
+        "orders_to_redact": list(ids),
+    }
+
+
+def deliver_over_http(port: str, domain: str, raw: bytes, headers: dict[str, str]):
+    """POST a webhook to a loopback server (end-to-end tests), the tenant's host in the Host
+    header; answers (status, JSON body)."""
+    import urllib.request
+    from urllib.error import HTTPError
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/integrations/shopify/webhooks",
+        data=raw,
+        method="POST",
+        headers={**headers, "Host": f"{domain}:{port}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as exc:
+        return exc.code, json.loads(exc.read())
