@@ -1,4 +1,6 @@
-"""Depots, vehicles and drivers pages: one list and one form per kind, same behaviour."""
+"""Depots, vehicles and drivers pages: a table and a create / edit form for each, and
+deactivate / re-activate buttons. The forms only read typed values; the rules are in
+dispatch.services.fleet, whose field errors are shown on the form."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model
-from django.forms.models import fields_for_model
+from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,134 +21,268 @@ from accounts.decorators import dispatcher_required
 from accounts.models import User
 from config.forms import flash_service_errors, form_add_service_errors
 from dispatch.models import Depot, Driver, Vehicle
+from dispatch.selectors import fleet as fleet_selectors
 from dispatch.services import fleet as fleet_services
+
+PAGE_SIZE = 100
+TIME_WIDGET = {"widget": forms.TimeInput({"type": "time"}, format="%H:%M")}
 
 
 class SkillsField(forms.CharField):
     """Skills typed as "fridge, 2-person"."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "Comma separated, e.g. fridge, tail-lift.")
+        super().__init__(required=False, max_length=1000, **kwargs)
+
     def prepare_value(self, value: Any) -> str:
-        return ", ".join(value) if isinstance(value, list) else (value or "")
+        return ", ".join(value) if isinstance(value, list | tuple) else (value or "")
 
     def to_python(self, value: Any) -> list[str]:
-        return [part.strip() for part in (value or "").split(",") if part.strip()]
+        return [part.strip() for part in super().to_python(value).split(",") if part.strip()]
+
+
+class NamedChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Model) -> str:
+        if hasattr(obj, "email"):
+            return f"{obj.name} ({obj.email})" if obj.name else obj.email
+        return str(obj) if getattr(obj, "is_active", True) else f"{obj} (deactivated)"
+
+
+class FleetForm(forms.Form):
+    """A form whose fields are named like the service's, except for `renamed` ones."""
+
+    renamed: dict[str, str] = {}  # service field → form field
+
+    def __init__(self, *args: Any, item: Model | None = None, **kwargs: Any) -> None:
+        if item is not None and "initial" not in kwargs:
+            kwargs["initial"] = self.initial_from(item)
+        super().__init__(*args, **kwargs)
+
+    def initial_from(self, item: Model) -> dict[str, Any]:
+        return {name: getattr(item, name) for name in self.base_fields if hasattr(item, name)}
+
+    def to_service_data(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        errors = {self.renamed.get(name, name): msgs for name, msgs in exc.message_dict.items()}
+        form_add_service_errors(self, ValidationError(errors))
+
+
+class DepotForm(FleetForm):
+    name = forms.CharField(max_length=100)
+    address_line1 = forms.CharField(label="Address", required=False, max_length=200)
+    address_line2 = forms.CharField(label="Address line 2", required=False, max_length=200)
+    postcode = forms.CharField(required=False, max_length=20)
+    city = forms.CharField(required=False, max_length=100)
+    region = forms.CharField(label="Region or state", required=False, max_length=100)
+    country = forms.CharField(
+        required=False, max_length=2, help_text="Two letters, e.g. GB. Empty: your country."
+    )
+    lat = forms.FloatField(
+        label="Latitude",
+        required=False,
+        help_text="Leave latitude and longitude empty to locate the address.",
+    )
+    lng = forms.FloatField(label="Longitude", required=False)
+    opens_at = forms.TimeField(label="Opens at", initial="07:00", **TIME_WIDGET)
+    closes_at = forms.TimeField(label="Closes at", initial="20:00", **TIME_WIDGET)
+
+
+class VehicleForm(FleetForm):
+    renamed = {"max_route_duration_s": "max_route_minutes"}
+
+    name = forms.CharField(max_length=100)
+    start_depot = NamedChoiceField(queryset=Depot.objects.none(), label="Starts from")
+    end_depot = NamedChoiceField(
+        queryset=Depot.objects.none(),
+        label="Ends at",
+        required=False,
+        empty_label="Back at the start depot",
+    )
+    capacity_weight_kg = forms.DecimalField(
+        label="Capacity (kg)", required=False, help_text="Empty: no limit."
+    )
+    capacity_volume_l = forms.DecimalField(
+        label="Capacity (litres)", required=False, help_text="Empty: no limit."
+    )
+    capacity_items = forms.IntegerField(
+        label="Capacity (items)", required=False, help_text="Empty: no limit."
+    )
+    skills = SkillsField()
+    cost_per_km = forms.DecimalField(label="Cost per km", required=False, initial=0)
+    cost_per_hour = forms.DecimalField(label="Cost per hour", required=False, initial=0)
+    fixed_cost = forms.DecimalField(label="Fixed cost per route", required=False, initial=0)
+    max_stops = forms.IntegerField(
+        label="Most stops per route", required=False, help_text="Empty: no limit."
+    )
+    max_route_minutes = forms.IntegerField(
+        label="Longest route (minutes)",
+        required=False,
+        max_value=fleet_services.MAX_ROUTE_DURATION_S // 60,
+        help_text="Empty: no limit.",
+    )
+
+    def __init__(self, *args: Any, item: Vehicle | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, item=item, **kwargs)
+        for name in ("start_depot", "end_depot"):
+            current = getattr(item, name) if item else None
+            self.fields[name].queryset = fleet_selectors.depots_choosable(current=current)
+
+    def initial_from(self, item: Vehicle) -> dict[str, Any]:
+        initial = super().initial_from(item)
+        seconds = item.max_route_duration_s
+        initial["max_route_minutes"] = None if seconds is None else seconds // 60
+        return initial
+
+    def to_service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        minutes = data.pop("max_route_minutes")
+        data["max_route_duration_s"] = None if minutes is None else minutes * 60
+        for name in ("cost_per_km", "cost_per_hour", "fixed_cost"):
+            if data[name] is None:
+                data[name] = 0
+        return data
+
+
+class DriverForm(FleetForm):
+    renamed = {"break_duration_s": "break_minutes"}
+
+    name = forms.CharField(max_length=150)
+    phone = forms.CharField(
+        required=False,
+        max_length=40,
+        help_text="National numbers are read as in your country.",
+        widget=forms.TextInput({"type": "tel", "autocomplete": "off"}),
+    )
+    user = NamedChoiceField(
+        queryset=User.objects.none(),
+        label="Driver login",
+        required=False,
+        empty_label="No login",
+        help_text="Team members with the driver role. Add them on the Team page.",
+    )
+    default_vehicle = NamedChoiceField(
+        queryset=Vehicle.objects.none(), label="Usual vehicle", required=False, empty_label="None"
+    )
+    shift_start = forms.TimeField(label="Shift starts", initial="08:00", **TIME_WIDGET)
+    shift_end = forms.TimeField(label="Shift ends", initial="17:00", **TIME_WIDGET)
+    break_start = forms.TimeField(
+        label="Break from", required=False, help_text="Earliest start of the break.", **TIME_WIDGET
+    )
+    break_minutes = forms.IntegerField(
+        label="Break (minutes)", required=False, min_value=0, max_value=24 * 60, initial=0
+    )
+    skills = SkillsField()
+
+    def __init__(self, *args: Any, item: Driver | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, item=item, **kwargs)
+        self.fields["user"].queryset = fleet_selectors.driver_logins_available(driver=item)
+        self.fields["default_vehicle"].queryset = fleet_selectors.vehicles_choosable(
+            current=item.default_vehicle if item else None
+        )
+
+    def initial_from(self, item: Driver) -> dict[str, Any]:
+        initial = super().initial_from(item)
+        initial["break_minutes"] = item.break_duration_s // 60
+        return initial
+
+    def to_service_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["break_duration_s"] = (data.pop("break_minutes") or 0) * 60
+        return data
 
 
 @dataclass(frozen=True)
-class Kind:
+class FleetKind:
+    """What differs between the depot, vehicle and driver pages."""
+
     noun: str
     plural: str
     model: type[Model]
-    fields: list[str]
-    columns: list[tuple[str, str]]  # (attribute, heading)
-    save: Callable[..., Model]
-
-    def form(self, data: Any = None, instance: Model | None = None) -> forms.Form:
-        fields = fields_for_model(self.model, fields=self.fields)
-        for name, field in fields.items():
-            if name in ("skills",):
-                fields[name] = SkillsField(required=False, help_text="Comma separated.")
-            elif isinstance(field, forms.TimeField):
-                field.widget = forms.TimeInput({"type": "time"}, format="%H:%M")
-        if "user" in fields:
-            fields["user"].queryset = User.objects.filter(role=User.Role.DRIVER, is_active=True)
-        if "phone" in fields:
-            fields["phone"] = forms.CharField(required=False, max_length=40, label="Phone")
-        for name in ("start_depot", "end_depot"):
-            if name in fields:
-                fields[name].queryset = Depot.objects.filter(is_active=True)
-        form_class = type(f"{self.model.__name__}Form", (forms.Form,), fields)
-        initial = {name: getattr(instance, name) for name in self.fields} if instance else None
-        return form_class(data=data, initial=initial)
+    form: type[FleetForm]
+    items: Callable[[], QuerySet]
+    filters: type[fleet_selectors.FleetFilter]
+    create: Callable[..., Model]
+    update: Callable[..., Model]
+    deactivate: Callable[..., Model]
 
 
 KINDS = {
-    "depot": Kind(
-        "depot", "depots", Depot,
-        ["name", "address_line1", "address_line2", "postcode", "city", "country", "lat", "lng",
-         "opens_at", "closes_at"],
-        [("name", "Name"), ("address_text", "Address"), ("opens_at", "Opens"),
-         ("closes_at", "Closes")],
-        fleet_services.depot_save,
+    "depot": FleetKind(
+        "depot", "depots", Depot, DepotForm, fleet_selectors.depots_all,
+        fleet_selectors.DepotFilter,
+        fleet_services.depot_create, fleet_services.depot_update,
+        fleet_services.depot_deactivate,
     ),
-    "vehicle": Kind(
-        "vehicle", "vehicles", Vehicle,
-        ["name", "start_depot", "end_depot", "capacity_weight_kg", "capacity_volume_l",
-         "capacity_items", "skills", "cost_per_km", "cost_per_hour", "fixed_cost", "max_stops",
-         "max_route_duration_s"],
-        [("name", "Name"), ("start_depot", "Starts at"), ("capacity_weight_kg", "Max kg"),
-         ("capacity_volume_l", "Max litres"), ("capacity_items", "Max items"),
-         ("skills", "Skills")],
-        fleet_services.vehicle_save,
+    "vehicle": FleetKind(
+        "vehicle", "vehicles", Vehicle, VehicleForm, fleet_selectors.vehicles_all,
+        fleet_selectors.VehicleFilter,
+        fleet_services.vehicle_create, fleet_services.vehicle_update,
+        fleet_services.vehicle_deactivate,
     ),
-    "driver": Kind(
-        "driver", "drivers", Driver,
-        ["name", "phone", "user", "default_vehicle", "shift_start", "shift_end", "break_start",
-         "break_duration_s", "skills"],
-        [("name", "Name"), ("phone", "Phone"), ("default_vehicle", "Vehicle"),
-         ("shift_start", "From"), ("shift_end", "Until"), ("user", "Login")],
-        fleet_services.driver_save,
+    "driver": FleetKind(
+        "driver", "drivers", Driver, DriverForm, fleet_selectors.drivers_all,
+        fleet_selectors.DriverFilter,
+        fleet_services.driver_create, fleet_services.driver_update,
+        fleet_services.driver_deactivate,
     ),
 }  # fmt: skip
 
 
-def _row(kind: Kind, item: Model) -> list[str]:
-    """The table cells of `item`, as text ("—" for nothing)."""
-    cells = []
-    for attribute, _ in kind.columns:
-        value = getattr(item, attribute)
-        value = value() if callable(value) else value
-        if isinstance(value, list):
-            value = ", ".join(value)
-        elif hasattr(value, "strftime"):
-            value = value.strftime("%H:%M")
-        cells.append(str(value) if value not in (None, "") else "—")
-    return cells
-
-
 @dispatcher_required
 def fleet_list_view(request: HttpRequest, kind: str) -> HttpResponse:
+    """The table of depots, vehicles or drivers, active first; filtered like the API's
+    lists (`search` on the name, `active`)."""
     spec = KINDS[kind]
-    items = spec.model.objects.order_by("-is_active", "name")
-    return render(
-        request,
-        "dispatch/fleet/list.html",
-        {
-            "kind": spec,
-            "rows": [(item, _row(spec, item)) for item in items],
-            "headings": [heading for _, heading in spec.columns],
-        },
-    )
+    filters = spec.filters(request.GET, queryset=spec.items())
+    items = filters.qs if filters.is_valid() else spec.items().none()
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    search = filters.form.cleaned_data.get("search", "") if filters.is_valid() else ""
+    context: dict[str, Any] = {"kind": spec, "page": page, "search": search, "filters": filters}
+    if kind == "depot":
+        context["depot_points"] = fleet_selectors.depot_map_points()
+        # Leaflet's "reset view" would zoom out to the whole world: the map fits the depots.
+        context["map_settings"] = {"RESET_VIEW": False}
+    return render(request, f"dispatch/fleet/{kind}_list.html", context)
 
 
 @dispatcher_required
 def fleet_form_view(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
+    """Create (no `pk`) or edit one item; the service's refusals show on the form."""
     spec = KINDS[kind]
-    instance = get_object_or_404(spec.model, pk=pk) if pk else None
-    form = spec.form(request.POST or None, instance)
+    item = get_object_or_404(spec.items(), pk=pk) if pk is not None else None
+    form = spec.form(request.POST or None, item=item)
     if request.method == "POST" and form.is_valid():
+        data = form.to_service_data()
         try:
-            kwargs = {spec.noun: instance} if instance else {}
-            item = spec.save(data=form.cleaned_data, **kwargs)
+            if item is None:
+                item = spec.create(**data)
+            else:
+                item = spec.update(**{spec.noun: item, "data": data})
         except ValidationError as exc:
-            form_add_service_errors(form, exc)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"{item} saved.")
             return redirect(f"dashboard:{kind}-list")
-    return render(
-        request, "dispatch/fleet/form.html", {"kind": spec, "form": form, "item": instance}
-    )
+    return render(request, "dispatch/fleet/form.html", {"kind": spec, "form": form, "item": item})
 
 
 @dispatcher_required
 @require_POST
-def fleet_active_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def fleet_active_view(request: HttpRequest, kind: str, pk: int, is_active: bool) -> HttpResponse:
+    """Deactivate (kept for history, out of planning) or re-activate one item."""
     spec = KINDS[kind]
-    item = get_object_or_404(spec.model, pk=pk)
+    item = get_object_or_404(spec.items(), pk=pk)
     try:
-        fleet_services.fleet_set_active(item=item, is_active=request.POST.get("is_active") == "1")
+        if is_active:
+            item = spec.update(**{spec.noun: item, "data": {"is_active": True}})
+        else:
+            item = spec.deactivate(**{spec.noun: item})
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        messages.success(request, f"{item} is {'active' if item.is_active else 'deactivated'}.")
+        state = "active again" if item.is_active else "deactivated"
+        messages.success(request, f"{item} is {state}.")
     return redirect(f"dashboard:{kind}-list")

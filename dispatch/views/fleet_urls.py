@@ -1,4 +1,5 @@
-"""Dashboard routes for depots, vehicles and drivers (in the "dashboard" namespace)."""
+"""Dashboard routes for depots, vehicles and drivers (in the "dashboard" namespace):
+`<kind>-list`, `<kind>-create`, `<kind>-edit`, `<kind>-deactivate`, `<kind>-reactivate`."""
 
 from django.urls import path
 
@@ -11,9 +12,15 @@ for kind, plural in (("depot", "depots"), ("vehicle", "vehicles"), ("driver", "d
         path(f"{plural}/new/", fleet.fleet_form_view, {"kind": kind}, name=f"{kind}-create"),
         path(f"{plural}/<int:pk>/", fleet.fleet_form_view, {"kind": kind}, name=f"{kind}-edit"),
         path(
-            f"{plural}/<int:pk>/active/",
+            f"{plural}/<int:pk>/deactivate/",
             fleet.fleet_active_view,
-            {"kind": kind},
-            name=f"{kind}-active",
+            {"kind": kind, "is_active": False},
+            name=f"{kind}-deactivate",
+        ),
+        path(
+            f"{plural}/<int:pk>/reactivate/",
+            fleet.fleet_active_view,
+            {"kind": kind, "is_active": True},
+            name=f"{kind}-reactivate",
         ),
     ]
