@@ -248,6 +248,21 @@ GEOCODER_URL = os.environ.get("GEOCODER_URL", "https://nominatim.openstreetmap.o
 GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
 GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "dispatch-platform/0.1")
 
+# Travel times for the route optimiser (routing/matrix.py): "straight" (great-circle distance
+# times a detour factor, at a speed profile; offline) or "osrm" (an OSRM server's table service).
+# Matrices are cached per tenant for ROUTING_MATRIX_CACHE_TTL_S seconds (0: not cached).
+ROUTING_MATRIX_PROVIDER = os.environ.get("ROUTING_MATRIX_PROVIDER", "straight").strip()
+if ROUTING_MATRIX_PROVIDER not in {"straight", "osrm"}:
+    raise ImproperlyConfigured(
+        f"ROUTING_MATRIX_PROVIDER must be 'straight' or 'osrm', not {ROUTING_MATRIX_PROVIDER!r}."
+    )
+ROUTING_DETOUR_FACTOR = float(os.environ.get("ROUTING_DETOUR_FACTOR", "1.3"))
+ROUTING_OSRM_URL = os.environ.get("ROUTING_OSRM_URL", "http://127.0.0.1:5000")
+ROUTING_OSRM_PROFILE = os.environ.get("ROUTING_OSRM_PROFILE", "driving")
+ROUTING_OSRM_TIMEOUT_S = float(os.environ.get("ROUTING_OSRM_TIMEOUT_S", "30"))
+ROUTING_OSRM_MAX_TABLE_SIZE = int(os.environ.get("ROUTING_OSRM_MAX_TABLE_SIZE", "100"))
+ROUTING_MATRIX_CACHE_TTL_S = int(os.environ.get("ROUTING_MATRIX_CACHE_TTL_S", "86400"))
+
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
