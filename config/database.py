@@ -77,6 +77,8 @@ def database_url(*, prefer_local_server: bool = False) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         return url
+    if os.environ.get("DISPATCH_DATABASE_FREE"):
+        return "postgres://unused@127.0.0.1:1/unused"  # a command that never connects
     if prefer_local_server and _local_postgres_listening():
         return "postgres://postgres@127.0.0.1:5432/dispatch"
     return embedded_database_url()

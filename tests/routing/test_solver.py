@@ -1,0 +1,68 @@
+"""The race: which engines run, what happens when one fails, over-constrained days."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from routing import solver
+from routing.problem import Break, Job, Problem, TimeWindow, UnassignedReason, Vehicle
+from routing.solver import EngineRun, RaceReport
+
+
+def line_problem(*, jobs: int = 6, capacity: int = 10, breaks=()) -> Problem:
+    """Stops on a line, 1 km (and 100 s) apart; the depot at 0."""
+    pos = np.arange(jobs + 1)
+    matrix = np.abs(pos[:, None] - pos[None, :])
+    return Problem(
+        durations_s=matrix * 100,
+        distances_m=matrix * 1000,
+        vehicles=[
+            Vehicle(f"v{k}", start=0, end=0, capacity=(capacity,), breaks=breaks) for k in range(2)
+        ],
+        jobs=[Job(f"j{i}", location=i, delivery=(3,)) for i in range(1, jobs + 1)],
+    )
+
+
+def test_pyvrp_races_itself_when_it_can_state_the_problem():
+    report = RaceReport()
+    solution = solver.solve(line_problem(), seconds=1, workers=2, report=report)
+    assert [(r.engine, r.relaxed) for r in report.runs] == [("pyvrp", False), ("pyvrp", True)]
+    assert all(r.error is None and r.objective is not None for r in report.runs)
+    assert report.winner in report.runs
+    assert solution.feasible and not solution.unassigned
+    # 6 stops of 3 units, 10 per van: two vans, out to stop 6 and to stop 3 (or 2 and 4 ...)
+    assert len(solution.routes) == 2 and solution.distance_m == 18_000
+
+
+def test_breaks_send_the_problem_to_or_tools():
+    lunch = (Break(TimeWindow(200, 400), 300),)
+    runs = solver.entries_for(line_problem(breaks=lunch), seed=1, workers=2)
+    assert {r.engine for r in runs} == {"ortools"}
+    assert {r.variant for r in runs} == {0, 1}
+
+
+def test_an_over_constrained_day_still_gets_the_best_partial_plan():
+    problem = line_problem(jobs=8, capacity=9)  # room for 6 of the 8 stops
+    solution = solver.solve(problem, seconds=1, workers=2)
+    assert solution.feasible
+    assert len(solution.unassigned) == 2
+    assert {u.reason for u in solution.unassigned} == {UnassignedReason.NO_ROOM}
+
+
+def test_a_crashing_engine_does_not_lose_the_others_answer(monkeypatch):
+    monkeypatch.setattr(
+        solver,
+        "entries_for",
+        lambda problem, seed, workers: [EngineRun("nonsense", seed), EngineRun("pyvrp", seed)],
+    )
+    report = RaceReport()
+    solution = solver.solve(line_problem(), seconds=1, report=report)
+    assert "unknown engine" in report.runs[0].error
+    assert report.winner is report.runs[1]
+    assert not solution.unassigned
+
+
+def test_nothing_to_do_is_an_empty_plan():
+    problem = line_problem()
+    problem.jobs = ()
+    assert solver.solve(problem, seconds=1).routes == []
