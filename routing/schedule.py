@@ -15,7 +15,7 @@ waiting without making any stop later than its window allows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from .problem import (
     REQUIRED_PENALTY,
@@ -268,58 +268,61 @@ def solution_of(problem: Problem, plans: list[RoutePlan], *, engine: str) -> Sol
     stop_kinds = ("job", "pickup", "delivery")
     served = {v.id for r in routes for v in r.visits if v.kind in stop_kinds}
     used = {p.vehicle for p in plans if p.steps}
-    unassigned = [
-        Unassigned(item.id, unassigned_reason(problem, item, used))
-        for item in (*problem.jobs, *problem.shipments)
-        if item.id not in served
-    ]
+    unassigned = []
+    for steps, item in items_with_steps(problem):
+        if item.id in served:
+            continue
+        able, reason = alone(problem, steps)
+        if able:
+            optional = item.penalty is not None and item.penalty < REQUIRED_PENALTY
+            idle = any(v not in used for v in able)
+            reason = (
+                UnassignedReason.NOT_WORTH_IT if optional and idle else UnassignedReason.NO_ROOM
+            )
+        unassigned.append(Unassigned(item.id, reason))
     return Solution(routes, unassigned, engine)
 
 
-def unassigned_reason(problem: Problem, item, used_vehicles: set[int]) -> UnassignedReason:
-    """Why `item` (a Job or Shipment) is not served: the first rule it fails on every vehicle.
+def items_with_steps(problem: Problem):
+    """Every job and shipment with the steps that serve it: `(steps, item)`."""
+    for index, job in enumerate(problem.jobs):
+        yield [Step(StepKind.JOB, index)], job
+    for index, shipment in enumerate(problem.shipments):
+        yield [Step(StepKind.PICKUP, index), Step(StepKind.DELIVERY, index)], shipment
 
-    Each vehicle is tried with `item` alone on its route. If some vehicle could serve it
-    alone, the routes are full (`no_room`), unless an optional item simply costs more
-    than its penalty and a vehicle stood idle (`not_worth_it`).
-    """
-    from .problem import Job
 
-    if isinstance(item, Job):
-        steps = [Step(StepKind.JOB, problem.jobs.index(item))]
-    else:
-        index = problem.shipments.index(item)
-        steps = [Step(StepKind.PICKUP, index), Step(StepKind.DELIVERY, index)]
-    order = [
-        "skills",
-        "capacity",
-        "unreachable",
-        "time_window",
-        "shift",
-        "max_duration",
-        "max_distance",
-        "break",
-        "max_stops",
-    ]
-    furthest = -1  # the vehicle that gets furthest down `order` before failing decides
+#: The order in which a lone job's failures are reported: the vehicle that gets furthest
+#: down this list before failing decides the reason.
+_ORDER = ("skills", "capacity", "unreachable", "time_window", "shift", "max_duration",
+          "max_distance", "break", "max_stops")  # fmt: skip
+_REASON = {
+    "skills": UnassignedReason.SKILLS,
+    "capacity": UnassignedReason.CAPACITY,
+    "unreachable": UnassignedReason.UNREACHABLE,
+    "time_window": UnassignedReason.TIME_WINDOW,
+    "shift": UnassignedReason.TIME_WINDOW,
+    "max_duration": UnassignedReason.MAX_DURATION,
+    "max_distance": UnassignedReason.MAX_DISTANCE,
+}
+
+
+def alone(problem: Problem, steps: list[Step]) -> tuple[list[int], UnassignedReason]:
+    """The vehicles that could serve `steps` on a route of their own, and, when there is
+    none, the reason: the first rule broken by the vehicle that came closest."""
+    able: list[int] = []
+    furthest = -1
+    verdicts: dict[tuple, set[str]] = {}  # vehicles equal but for their id agree
     for v_index, vehicle in enumerate(problem.vehicles):
-        plan_steps = list(steps)
-        plan_steps += [Step(StepKind.BREAK, b) for b in range(len(vehicle.breaks))]
-        route = route_of(problem, RoutePlan(v_index, plan_steps))
-        codes = {v.code for v in route.violations}
+        key = astuple(vehicle)[1:]
+        if key not in verdicts:
+            breaks = [Step(StepKind.BREAK, b) for b in range(len(vehicle.breaks))]
+            route = route_of(problem, RoutePlan(v_index, [*steps, *breaks]))
+            verdicts[key] = {v.code for v in route.violations}
+        codes = verdicts[key]
         if not codes:
-            optional = item.penalty is not None and item.penalty < REQUIRED_PENALTY
-            idle = v_index not in used_vehicles
-            return UnassignedReason.NOT_WORTH_IT if optional and idle else UnassignedReason.NO_ROOM
-        first = min(order.index(c) if c in order else len(order) for c in codes)
+            able.append(v_index)
+            continue
+        first = min(_ORDER.index(c) if c in _ORDER else len(_ORDER) for c in codes)
         furthest = max(furthest, first)
-    code = order[furthest] if 0 <= furthest < len(order) else "no_room"
-    return {
-        "skills": UnassignedReason.SKILLS,
-        "capacity": UnassignedReason.CAPACITY,
-        "unreachable": UnassignedReason.UNREACHABLE,
-        "time_window": UnassignedReason.TIME_WINDOW,
-        "shift": UnassignedReason.TIME_WINDOW,
-        "max_duration": UnassignedReason.MAX_DURATION,
-        "max_distance": UnassignedReason.MAX_DISTANCE,
-    }.get(code, UnassignedReason.NO_ROOM)
+    code = _ORDER[furthest] if 0 <= furthest < len(_ORDER) else "no_room"
+    return able, _REASON.get(code, UnassignedReason.NO_ROOM)

@@ -3,9 +3,10 @@
 Which engines race is decided by the problem and by measurement (docs/benchmarks.md):
 
 * PyVRP can state the whole problem: one PyVRP search per core with different seeds.
-  The first is strict (every required job must be served); the others are relaxed
-  (required jobs carry a prohibitive prize instead), so that an over-constrained day
-  still yields the best partial plan in the same time rather than nothing.
+  When the day's load comes close to what the fleet can carry, only the first search is
+  strict (every required job served); the others are relaxed (required jobs carry a
+  prohibitive prize instead), so an over-constrained day still yields the best partial
+  plan in the same time rather than nothing.
 * Otherwise (breaks, a maximum number of stops, ...): OR-Tools, one differently
   configured search per core.
 
@@ -21,12 +22,13 @@ import pickle
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .engines.pyvrp_engine import penalty_of, unsupported
-from .problem import Problem, RoutePlan, Solution
-from .schedule import solution_of
+from .problem import Problem, RoutePlan, Solution, Step, StepKind, capacity_of, padded
+from .schedule import alone, items_with_steps, solution_of
 
 #: Seconds a worker needs beyond its search to start, build its model and answer.
 _GRACE_S = 5.0
@@ -62,11 +64,35 @@ def workers_available() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def entries_for(problem: Problem, *, seed: int, workers: int) -> list[EngineRun]:
-    """The engine configurations to race for `problem` on `workers` cores."""
+def entries_for(
+    problem: Problem, *, seed: int, workers: int, tight: bool = False
+) -> list[EngineRun]:
+    """The engine configurations to race for `problem` on `workers` cores.
+
+    PyVRP searches differ by seed. When the fleet may be too small for the day (`tight`),
+    all but the first are relaxed, so a partial plan is ready if the full one is not.
+    """
     if unsupported(problem) is None:
-        return [EngineRun("pyvrp", seed + k, relaxed=k > 0) for k in range(workers)]
+        return [EngineRun("pyvrp", seed + k, relaxed=tight and k > 0) for k in range(workers)]
     return [EngineRun("ortools", seed + k, variant=k % 2) for k in range(workers)]
+
+
+def is_tight(problem: Problem, margin: float = 0.97) -> bool:
+    """Whether the day's load comes close to (or beyond) what the whole fleet can carry."""
+    dims = problem.dimensions
+    if not dims:
+        return False
+    load = [0] * dims
+    for job in problem.jobs:
+        for k, (d, p) in enumerate(
+            zip(padded(job.delivery, dims), padded(job.pickup, dims), strict=True)
+        ):
+            load[k] += max(d, p)
+    for shipment in problem.shipments:
+        for k, a in enumerate(padded(shipment.amount, dims)):
+            load[k] += a
+    room = [sum(capacity_of(v, dims)[k] for v in problem.vehicles) for k in range(dims)]
+    return any(need > margin * have for need, have in zip(load, room, strict=True))
 
 
 def objective(problem: Problem, solution: Solution) -> float:
@@ -91,37 +117,80 @@ def solve(
     started = time.perf_counter()
     workers = workers or workers_available()
     report = report if report is not None else RaceReport()
-    if not problem.jobs and not problem.shipments:
-        return Solution([], [], "none")
-    runs = entries_for(problem, seed=seed, workers=workers)
-    results = _race(problem, runs, seconds=seconds)
+    # Jobs that no vehicle could serve even on a route of its own are left out before the
+    # search (solution_of gives their reason): they only slow the engines down, and a
+    # strict PyVRP search could never finish them.
+    keep = [(steps, item) for steps, item in items_with_steps(problem) if alone(problem, steps)[0]]
+    work, back = _subset(problem, keep)
+    if not work.jobs and not work.shipments:
+        return solution_of(problem, [], engine="none")
+    tight = is_tight(work)
+    runs = entries_for(work, seed=seed, workers=workers, tight=tight)
+    results = _race(work, runs, seconds=seconds - (time.perf_counter() - started))
     report.runs.extend(runs)
-    best: tuple[float, Solution, EngineRun] | None = None
+    best = _best(problem, runs, [back(p) for p in results])
+    if best is None:
+        # No engine answered with a feasible plan (a day PyVRP states but cannot serve in
+        # full, without a relaxed run to fall back on). A second, shorter race: relaxed
+        # PyVRP and OR-Tools, both always able to leave jobs out.
+        remaining = max(1.0, seconds / 2)
+        fallback = [EngineRun("ortools", seed, variant=0)]
+        if unsupported(work) is None:
+            fallback.insert(0, EngineRun("pyvrp", seed, relaxed=True))
+        fallback = fallback[: max(workers, 1)]
+        results = _race(work, fallback, seconds=remaining)
+        report.runs.extend(fallback)
+        best = _best(problem, fallback, [back(p) for p in results])
+    if best is None:
+        errors = "; ".join(f"{r.engine}: {r.error}" for r in report.runs)
+        raise RuntimeError(f"no engine produced a plan ({errors})")
+    _, solution, report.winner = best
+    solution.seconds = time.perf_counter() - started
+    return solution
+
+
+def _best(problem: Problem, runs: list[EngineRun], results: list) -> tuple | None:
+    best = None
     for run, plans in zip(runs, results, strict=True):
         if plans is None:
             continue
         solution = solution_of(problem, plans, engine=run.engine)
         if not solution.feasible:
-            run.error = f"infeasible answer: {solution.routes[0].violations[:1]}"
+            broken = [v for r in solution.routes for v in r.violations]
+            run.error = f"infeasible answer: {broken[0].message}"
             continue
         run.objective = objective(problem, solution)
         if best is None or run.objective < best[0]:
             best = (run.objective, solution, run)
-    if best is None:
-        # every PyVRP search failed (a problem it states but cannot serve in full and a
-        # relaxed run that crashed): OR-Tools always returns a partial plan
-        remaining = max(1.0, seconds - (time.perf_counter() - started))
-        fallback = [EngineRun("ortools", seed, variant=0)]
-        plans = _race(problem, fallback, seconds=remaining)[0]
-        report.runs.extend(fallback)
+    return best
+
+
+def _subset(problem: Problem, keep: list) -> tuple[Problem, Callable]:
+    """`problem` with only the items in `keep`, and a function that maps a plan of the
+    subset back to the indexes of `problem`."""
+    if len(keep) == len(problem.jobs) + len(problem.shipments):
+        return problem, lambda plans: plans
+    jobs = [steps[0].index for steps, _ in keep if steps[0].kind is StepKind.JOB]
+    shipments = [steps[0].index for steps, _ in keep if steps[0].kind is not StepKind.JOB]
+    subset = Problem(
+        durations_s=problem.durations_s,
+        distances_m=problem.distances_m,
+        vehicles=problem.vehicles,
+        jobs=[problem.jobs[i] for i in jobs],
+        shipments=[problem.shipments[i] for i in shipments],
+    )
+
+    def back(plans: list[RoutePlan] | None) -> list[RoutePlan] | None:
         if plans is None:
-            errors = "; ".join(f"{r.engine}: {r.error}" for r in report.runs)
-            raise RuntimeError(f"no engine produced a plan ({errors})")
-        solution = solution_of(problem, plans, engine="ortools")
-        best = (objective(problem, solution), solution, fallback[0])
-    _, solution, report.winner = best
-    solution.seconds = time.perf_counter() - started
-    return solution
+            return None
+        origin = {StepKind.JOB: jobs, StepKind.PICKUP: shipments, StepKind.DELIVERY: shipments}
+        return [
+            RoutePlan(p.vehicle, [s if s.kind is StepKind.BREAK
+                                  else Step(s.kind, origin[s.kind][s.index]) for s in p.steps])
+            for p in plans
+        ]  # fmt: skip
+
+    return subset, back
 
 
 def _race(problem: Problem, runs: list[EngineRun], *, seconds: float) -> list:

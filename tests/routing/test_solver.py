@@ -26,7 +26,10 @@ def line_problem(*, jobs: int = 6, capacity: int = 10, breaks=()) -> Problem:
 def test_pyvrp_races_itself_when_it_can_state_the_problem():
     report = RaceReport()
     solution = solver.solve(line_problem(), seconds=1, workers=2, report=report)
-    assert [(r.engine, r.relaxed) for r in report.runs] == [("pyvrp", False), ("pyvrp", True)]
+    assert [(r.engine, r.seed, r.relaxed) for r in report.runs] == [
+        ("pyvrp", 1, False),
+        ("pyvrp", 2, False),
+    ]
     assert all(r.error is None and r.objective is not None for r in report.runs)
     assert report.winner in report.runs
     assert solution.feasible and not solution.unassigned
@@ -43,7 +46,11 @@ def test_breaks_send_the_problem_to_or_tools():
 
 def test_an_over_constrained_day_still_gets_the_best_partial_plan():
     problem = line_problem(jobs=8, capacity=9)  # room for 6 of the 8 stops
-    solution = solver.solve(problem, seconds=1, workers=2)
+    assert solver.is_tight(problem)
+    report = RaceReport()
+    solution = solver.solve(problem, seconds=1, workers=2, report=report)
+    assert [r.relaxed for r in report.runs] == [False, True]
+    assert report.winner.relaxed
     assert solution.feasible
     assert len(solution.unassigned) == 2
     assert {u.reason for u in solution.unassigned} == {UnassignedReason.NO_ROOM}
@@ -53,13 +60,26 @@ def test_a_crashing_engine_does_not_lose_the_others_answer(monkeypatch):
     monkeypatch.setattr(
         solver,
         "entries_for",
-        lambda problem, seed, workers: [EngineRun("nonsense", seed), EngineRun("pyvrp", seed)],
+        lambda problem, seed, workers, tight: [
+            EngineRun("nonsense", seed),
+            EngineRun("pyvrp", seed),
+        ],
     )
     report = RaceReport()
     solution = solver.solve(line_problem(), seconds=1, report=report)
     assert "unknown engine" in report.runs[0].error
     assert report.winner is report.runs[1]
     assert not solution.unassigned
+
+
+def test_jobs_no_vehicle_can_serve_alone_are_left_out_before_the_search():
+    problem = line_problem(jobs=4)
+    problem.jobs = (*problem.jobs, Job("huge", location=2, delivery=(50,)))
+    report = RaceReport()
+    solution = solver.solve(problem, seconds=1, workers=1, report=report)
+    assert [(u.id, u.reason) for u in solution.unassigned] == [("huge", UnassignedReason.CAPACITY)]
+    assert not report.runs[0].relaxed  # the rest fits: a strict search, not a fallback
+    assert report.winner is report.runs[0]
 
 
 def test_nothing_to_do_is_an_empty_plan():
