@@ -21,6 +21,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,9 @@ from .engines.pyvrp_engine import penalty_of, unsupported
 from .problem import Problem, RoutePlan, Solution, Step, StepKind, capacity_of, padded
 from .schedule import alone, items_with_steps, solution_of
 
+#: Parts the budget is cut into; between parts every search restarts from the best plan
+#: found so far (measured in docs/benchmarks.md).
+PHASES = 2
 #: Seconds a worker needs beyond its search to start, build its model and answer.
 _GRACE_S = 5.0
 
@@ -107,12 +111,14 @@ def solve(
     seconds: float,
     seed: int = 1,
     workers: int | None = None,
+    phases: int = PHASES,
     report: RaceReport | None = None,
 ) -> Solution:
     """The best plan found for `problem` within about `seconds` of wall-clock time.
 
     Never raises for a hard problem: jobs that cannot be served come back unassigned
-    with their reason. `report`, when given, is filled with what each engine did.
+    with their reason. `phases` > 1 shares the best plan between the searches that many
+    times (see `_race`). `report`, when given, is filled with what each engine did.
     """
     started = time.perf_counter()
     workers = workers or workers_available()
@@ -126,7 +132,8 @@ def solve(
         return solution_of(problem, [], engine="none")
     tight = is_tight(work)
     runs = entries_for(work, seed=seed, workers=workers, tight=tight)
-    results = _race(work, runs, seconds=seconds - (time.perf_counter() - started))
+    remaining = seconds - (time.perf_counter() - started)
+    results = _race(work, runs, seconds=remaining, phases=phases if len(runs) > 1 else 1)
     report.runs.extend(runs)
     best = _best(problem, runs, [back(p) for p in results])
     if best is None:
@@ -193,49 +200,102 @@ def _subset(problem: Problem, keep: list) -> tuple[Problem, Callable]:
     return subset, back
 
 
-def _race(problem: Problem, runs: list[EngineRun], *, seconds: float) -> list:
-    """Start every run in its own process at once; collect each one's plans (or None)."""
-    processes = []
-    deadline = time.time() + seconds
-    for run in runs:
-        request = {
-            "problem": problem,
-            "engine": run.engine,
-            "deadline": deadline,
-            "seed": run.seed,
-            "variant": run.variant,
-            "relaxed": run.relaxed,
-        }
+def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: int = 1) -> list:
+    """Run every entry in its own process at once; each one's final plans (or None).
+
+    With `phases` > 1 the budget is cut in parts; after each part every process starts
+    the next from the best plan any of them has found so far (a new seed each time), so a
+    search stuck in a poor region is not wasted.
+    """
+    started = time.time()
+    cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    workers = []
+    for _ in runs:
+        # stderr to a file, not a pipe: a chatty engine cannot block; closed below
+        err = tempfile.TemporaryFile()  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "routing.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            stderr=err,
+            cwd=cwd,
         )
-        processes.append((proc, pickle.dumps(request)))
-    timeout = seconds + _GRACE_S + max(len(p) for _, p in processes) / 5e7
-    with ThreadPoolExecutor(len(processes)) as pool:  # feed and drain every pipe at once
-        answers = list(pool.map(lambda pp: _collect(*pp, timeout=timeout), processes))
-    results: list[list[RoutePlan] | None] = []
-    for run, (answer, error) in zip(runs, answers, strict=True):
-        if answer is None:
-            run.error = error
-            results.append(None)
-            continue
-        run.seconds, run.peak_rss_kb = answer["seconds"], answer["peak_rss_kb"]
-        run.error = answer["error"]
-        results.append(answer["plans"])
+        workers.append((proc, err))
+    results: list[list[RoutePlan] | None] = [None] * len(runs)
+    incumbent: tuple[float, list[RoutePlan]] | None = None
+    try:
+        with ThreadPoolExecutor(len(runs)) as pool:
+            for phase in range(phases):
+                deadline = started + seconds * (phase + 1) / phases
+                requests = []
+                for run in runs:
+                    request = {
+                        "engine": run.engine,
+                        "deadline": deadline,
+                        "seed": run.seed + 1000 * phase,
+                        "variant": run.variant,
+                        "relaxed": run.relaxed,
+                    }
+                    if phase == 0:
+                        request["problem"] = problem
+                    elif incumbent is not None:
+                        request["initial"] = incumbent[1]
+                    requests.append(pickle.dumps(request))
+                timeout = deadline - time.time() + _GRACE_S + len(requests[0]) / 5e7
+                calls = [
+                    pool.submit(_ask, proc, payload)
+                    for (proc, _), payload in zip(workers, requests, strict=True)
+                ]
+                for k, (run, call) in enumerate(zip(runs, calls, strict=True)):
+                    answer, error = _answer(call, workers[k], timeout)
+                    if answer is None:
+                        run.error = run.error or error
+                        continue
+                    run.seconds += answer["seconds"]
+                    run.peak_rss_kb = max(run.peak_rss_kb, answer["peak_rss_kb"])
+                    run.error = answer["error"]
+                    if answer["plans"] is None:
+                        continue
+                    results[k] = answer["plans"]
+                    value = _value(problem, answer["plans"])
+                    if value is not None and (incumbent is None or value < incumbent[0]):
+                        incumbent = (value, answer["plans"])
+                if all(proc.poll() is not None for proc, _ in workers):
+                    break
+    finally:
+        for proc, err in workers:
+            if proc.poll() is None:
+                proc.stdin.close()
+                try:
+                    proc.wait(timeout=_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            err.close()
     return results
 
 
-def _collect(proc: subprocess.Popen, payload: bytes, *, timeout: float):
+def _ask(proc: subprocess.Popen, payload: bytes) -> dict:
+    proc.stdin.write(payload)
+    proc.stdin.flush()
+    return pickle.load(proc.stdout)  # noqa: S301 - written by our own worker process
+
+
+def _answer(call, worker, timeout: float) -> tuple[dict | None, str | None]:
+    proc, err = worker
     try:
-        out, err = proc.communicate(payload, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        return call.result(timeout=max(timeout, 0.1)), None
+    except TimeoutError:
+        proc.kill()  # unblocks the reading thread
         return None, "timed out"
-    if proc.returncode != 0 or not out:
-        return None, f"exit {proc.returncode}: {err.decode(errors='replace')[-500:]}"
-    return pickle.loads(out), None  # noqa: S301 - written by our own worker process
+    except (EOFError, OSError, pickle.UnpicklingError):
+        proc.wait()
+        err.seek(0)
+        tail = err.read().decode(errors="replace")[-500:]
+        return None, f"exit {proc.returncode}: {tail}"
+
+
+def _value(problem: Problem, plans: list[RoutePlan]) -> float | None:
+    """The objective of `plans`, or None when they break a constraint."""
+    solution = solution_of(problem, plans, engine="")
+    return objective(problem, solution) if solution.feasible else None

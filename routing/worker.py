@@ -1,8 +1,10 @@
-"""One engine run in its own process: a pickled request on stdin, a pickled answer on stdout.
+"""One engine in its own process, answering the race's requests over its pipes.
 
-The race in `routing.solver` starts one of these per core. A plain subprocess, not
-`multiprocessing`, because the solver is called from django-q2 workers, which are
-daemonic processes and may not have children of their own through `multiprocessing`.
+The race in `routing.solver` starts one of these per core and sends pickled requests on
+stdin: the first carries the problem, later ones (the next phase) only a seed, a deadline
+and the plans to start from. Each answer is pickled to stdout; end of input ends the
+process. A plain subprocess, not `multiprocessing`, because the solver is called from
+django-q2 workers, which are daemonic and may not have `multiprocessing` children.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import time
 _ANSWER_S = 0.1
 
 
-def run(request: dict) -> dict:
+def run(problem, request: dict, cache: dict) -> dict:
     started = time.perf_counter()
-    problem, engine = request["problem"], request["engine"]
+    engine = request["engine"]
     # the parent's deadline (wall clock, shared by all processes) less the time to answer
     seconds = request["deadline"] - time.time() - _ANSWER_S
     plans, error = None, None
@@ -25,9 +27,13 @@ def run(request: dict) -> dict:
         if engine == "pyvrp":
             from .engines import pyvrp_engine
 
-            relaxed = request.get("relaxed", False)
             plans = pyvrp_engine.solve(
-                problem, seconds=seconds, seed=request["seed"], relaxed=relaxed
+                problem,
+                seconds=seconds,
+                seed=request["seed"],
+                relaxed=request.get("relaxed", False),
+                initial=request.get("initial"),
+                cache=cache,
             )
         elif engine == "ortools":
             from .engines import ortools_engine
@@ -52,10 +58,16 @@ def run(request: dict) -> dict:
 
 
 def main() -> None:
-    request = pickle.load(sys.stdin.buffer)  # noqa: S301 - written by our own parent process
-    answer = run(request)
-    sys.stdout.buffer.write(pickle.dumps(answer))
-    sys.stdout.buffer.flush()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    problem, cache = None, {}
+    while True:
+        try:
+            request = pickle.load(stdin)  # noqa: S301 - written by our own parent process
+        except EOFError:
+            return
+        problem = request.get("problem", problem)
+        pickle.dump(run(problem, request, cache), stdout)
+        stdout.flush()
 
 
 if __name__ == "__main__":

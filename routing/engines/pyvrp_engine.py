@@ -243,20 +243,32 @@ def build(problem: Problem, *, relaxed: bool = False):
 
 
 def solve(
-    problem: Problem, *, seconds: float, seed: int = 1, relaxed: bool = False
+    problem: Problem,
+    *,
+    seconds: float,
+    seed: int = 1,
+    relaxed: bool = False,
+    initial: list[RoutePlan] | None = None,
+    cache: dict | None = None,
 ) -> list[RoutePlan] | None:
     """PyVRP's best sequences within `seconds`, or None when its best is infeasible (in the
-    strict form, when some required job could not be served)."""
+    strict form, when some required job could not be served).
+
+    `initial` warm-starts the search from another run's plans; `cache` (a dict the caller
+    keeps between calls on the same problem) saves building the model again.
+    """
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
     started = time.perf_counter()
-    data, client_job, members = build(problem, relaxed=relaxed)
+    cache = {} if cache is None else cache
+    if relaxed not in cache:
+        cache[relaxed] = build(problem, relaxed=relaxed)
+    data, client_job, members = cache[relaxed]
+    warm = _solution_of(pyvrp, data, client_job, members, initial) if initial else None
     remaining = seconds - (time.perf_counter() - started)
-    result = pyvrp.solve(
-        data, stop=MaxRuntime(max(remaining, 0.05)), seed=seed, collect_stats=False
-    )
-    best = result.best
+    stop = MaxRuntime(max(remaining, 0.05))
+    best = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, initial_solution=warm).best
     if not best.is_feasible():
         return None
     used = [0] * len(members)
@@ -275,3 +287,29 @@ def solve(
                 steps.append(Step(StepKind.DELIVERY, activity.idx))
         plans.append(RoutePlan(vehicle, steps))
     return plans
+
+
+def _solution_of(pyvrp, data, client_job, members, plans: list[RoutePlan]):
+    """Our plans as a PyVRP solution of `data` (a job with several windows takes the copy
+    whose window opens first; PyVRP moves it if another suits better)."""
+    first_client: dict[int, int] = {}
+    for client, job in enumerate(client_job):
+        first_client.setdefault(job, client)
+    type_of = {vehicle: t for t, vehicles in enumerate(members) for vehicle in vehicles}
+    kinds = {
+        StepKind.JOB: pyvrp.ActivityType.CLIENT,
+        StepKind.PICKUP: pyvrp.ActivityType.PICKUP,
+        StepKind.DELIVERY: pyvrp.ActivityType.DELIVERY,
+    }
+    routes = []
+    for plan in plans:
+        activities = [
+            pyvrp.Activity(
+                kinds[s.kind], first_client[s.index] if s.kind is StepKind.JOB else s.index
+            )
+            for s in plan.steps
+            if s.kind in kinds
+        ]
+        if activities:
+            routes.append(pyvrp.Route(data, activities, type_of[plan.vehicle]))
+    return pyvrp.Solution(data, routes)

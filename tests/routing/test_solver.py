@@ -86,3 +86,27 @@ def test_nothing_to_do_is_an_empty_plan():
     problem = line_problem()
     problem.jobs = ()
     assert solver.solve(problem, seconds=1).routes == []
+
+
+def test_phases_restart_every_search_from_the_best_plan_so_far():
+    report = RaceReport()
+    solution = solver.solve(line_problem(), seconds=1.5, workers=2, phases=3, report=report)
+    assert solution.feasible and solution.distance_m == 18_000
+    assert all(r.error is None for r in report.runs)
+
+
+def test_pyvrp_warm_start_keeps_a_good_initial_plan():
+    from routing.engines import pyvrp_engine
+    from routing.problem import RoutePlan, Step, StepKind
+
+    problem = line_problem()
+    initial = [
+        RoutePlan(0, [Step(StepKind.JOB, i) for i in (0, 1, 2)]),
+        RoutePlan(1, [Step(StepKind.JOB, i) for i in (3, 4, 5)]),
+    ]
+    cache: dict = {}
+    plans = pyvrp_engine.solve(problem, seconds=0.2, initial=initial, cache=cache)
+    again = pyvrp_engine.solve(problem, seconds=0.2, initial=plans, cache=cache, seed=7)
+    assert list(cache) == [False]  # the model was built once
+    for answer in (plans, again):
+        assert sum(len(p.steps) for p in answer) == 6
