@@ -268,6 +268,7 @@ def solution_of(problem: Problem, plans: list[RoutePlan], *, engine: str) -> Sol
     stop_kinds = ("job", "pickup", "delivery")
     served = {v.id for r in routes for v in r.visits if v.kind in stop_kinds}
     used = {p.vehicle for p in plans if p.steps}
+    budget = [20_000]  # insertion trials for telling "no room" from "not worth it"
     unassigned = []
     for steps, item in items_with_steps(problem):
         if item.id in served:
@@ -275,12 +276,26 @@ def solution_of(problem: Problem, plans: list[RoutePlan], *, engine: str) -> Sol
         able, reason = alone(problem, steps)
         if able:
             optional = item.penalty is not None and item.penalty < REQUIRED_PENALTY
-            idle = any(v not in used for v in able)
-            reason = (
-                UnassignedReason.NOT_WORTH_IT if optional and idle else UnassignedReason.NO_ROOM
+            fits = optional and (
+                any(v not in used for v in able) or _fits_somewhere(problem, plans, steps, budget)
             )
+            reason = UnassignedReason.NOT_WORTH_IT if fits else UnassignedReason.NO_ROOM
         unassigned.append(Unassigned(item.id, reason))
     return Solution(routes, unassigned, engine)
+
+
+def _fits_somewhere(problem: Problem, plans: list[RoutePlan], steps: list[Step], budget) -> bool:
+    """Whether `steps` (kept together) could join one of `plans` without breaking any rule;
+    `budget` (a one-item list) caps the routes timed across all calls, for huge days."""
+    for plan in plans:
+        for at in range(len(plan.steps) + 1):
+            if budget[0] <= 0:
+                return False
+            budget[0] -= 1
+            trial = RoutePlan(plan.vehicle, [*plan.steps[:at], *steps, *plan.steps[at:]])
+            if not route_of(problem, trial).violations:
+                return True
+    return False
 
 
 def items_with_steps(problem: Problem):
@@ -315,9 +330,11 @@ def alone(problem: Problem, steps: list[Step]) -> tuple[list[int], UnassignedRea
     for v_index, vehicle in enumerate(problem.vehicles):
         key = astuple(vehicle)[1:]
         if key not in verdicts:
+            # breaks after the stops, else before them (a lunch that must come early)
             breaks = [Step(StepKind.BREAK, b) for b in range(len(vehicle.breaks))]
-            route = route_of(problem, RoutePlan(v_index, [*steps, *breaks]))
-            verdicts[key] = {v.code for v in route.violations}
+            orders = [[*steps, *breaks], [*breaks, *steps]] if breaks else [steps]
+            tried = [route_of(problem, RoutePlan(v_index, order)) for order in orders]
+            verdicts[key] = min(({v.code for v in r.violations} for r in tried), key=len)
         codes = verdicts[key]
         if not codes:
             able.append(v_index)

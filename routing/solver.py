@@ -139,12 +139,12 @@ def solve(
     if best is None:
         # No engine answered with a feasible plan (a day PyVRP states but cannot serve in
         # full, without a relaxed run to fall back on). A second, shorter race: relaxed
-        # PyVRP and OR-Tools, both always able to leave jobs out.
+        # PyVRP and OR-Tools, both always able to leave jobs out (both run even on one
+        # core: this is the path where one engine has already failed).
         remaining = max(1.0, seconds / 2)
         fallback = [EngineRun("ortools", seed, variant=0)]
         if unsupported(work) is None:
             fallback.insert(0, EngineRun("pyvrp", seed, relaxed=True))
-        fallback = fallback[: max(workers, 1)]
         results = _race(work, fallback, seconds=remaining)
         report.runs.extend(fallback)
         best = _best(problem, fallback, [back(p) for p in results])

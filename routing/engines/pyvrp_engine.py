@@ -50,8 +50,11 @@ def unsupported(problem: Problem) -> str | None:
     skills_at: dict[int, set[frozenset[str]]] = {}
     for j in problem.jobs:
         skills_at.setdefault(j.location, set()).add(j.skills)
-    if any(len(sets) > 1 for sets in skills_at.values()) or any(
-        s.skills for s in problem.shipments
+    depots = {v.start for v in problem.vehicles} | {v.end for v in problem.vehicles}
+    if (
+        any(len(sets) > 1 for sets in skills_at.values())
+        or any(s.skills for s in problem.shipments)
+        or any(j.skills and j.location in depots for j in problem.jobs)
     ):
         return "skills that the locations alone cannot tell apart"
     return None
@@ -147,10 +150,13 @@ def build(problem: Problem, *, relaxed: bool = False):
     )
 
     def prize_of(item: Job | Shipment) -> int:
+        # An optional job worth more than any detour is served whenever it fits, so its
+        # prize is capped there; a relaxed required job is worth twice that, so it stays
+        # in before any optional one.
         scale = 1 + max(item.priority, 0) / 10
         if item.penalty is None:
-            return round(dearest * scale)
-        return round(penalty_of(item) * _COST_SCALE) // divisor
+            return round(2 * dearest * scale)
+        return min(round(penalty_of(item) * _COST_SCALE) // divisor, round(dearest * scale))
 
     # --- clients: a job with several windows is a required group of exclusive copies
     clients, client_job, client_groups = [], [], []
@@ -226,6 +232,8 @@ def build(problem: Problem, *, relaxed: bool = False):
             dist, dur = base_dist.copy(), base_dur.copy()
             dist[:, cols] = _FORBIDDEN
             dur[:, cols] = _FORBIDDEN
+            np.fill_diagonal(dist, 0)
+            np.fill_diagonal(dur, 0)
             distance_matrices.append(dist)
             duration_matrices.append(dur)
 
@@ -268,7 +276,14 @@ def solve(
     warm = _solution_of(pyvrp, data, client_job, members, initial) if initial else None
     remaining = seconds - (time.perf_counter() - started)
     stop = MaxRuntime(max(remaining, 0.05))
-    best = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, initial_solution=warm).best
+    best = pyvrp.solve(
+        data,
+        stop=stop,
+        seed=seed,
+        collect_stats=False,
+        initial_solution=warm,
+        params=_params_for(data),
+    ).best
     if not best.is_feasible():
         return None
     used = [0] * len(members)
@@ -287,6 +302,20 @@ def solve(
                 steps.append(Step(StepKind.DELIVERY, activity.idx))
         plans.append(RoutePlan(vehicle, steps))
     return plans
+
+
+def _params_for(data):
+    """PyVRP's defaults, but with room for penalties above the largest prize: PyVRP caps
+    its penalty per unit of overload or lateness (1e5 by default), and below a prize that
+    cap makes an overloaded plan look better than leaving a job out."""
+    from pyvrp import SolveParams
+    from pyvrp.PenaltyManager import PenaltyParams
+
+    prizes = [c.prize for c in data.clients()] + [s.prize for s in data.shipments()]
+    default = PenaltyParams()
+    if max(prizes, default=0) <= default.max_penalty:
+        return SolveParams()
+    return SolveParams(penalty=PenaltyParams(max_penalty=min(10.0 * max(prizes), 1e12)))
 
 
 def _solution_of(pyvrp, data, client_job, members, plans: list[RoutePlan]):
