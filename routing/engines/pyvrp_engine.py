@@ -315,7 +315,10 @@ def _params_for(data):
     default = PenaltyParams()
     if max(prizes, default=0) <= default.max_penalty:
         return SolveParams()
-    return SolveParams(penalty=PenaltyParams(max_penalty=min(10.0 * max(prizes), 1e12)))
+    # ... but not so much that a penalty times a forbidden arc's 1e9 overflows 64 bits
+    # (PyVRP's local search then never returns); above that, the race falls back.
+    ceiling = 2**62 // (4 * _FORBIDDEN)
+    return SolveParams(penalty=PenaltyParams(max_penalty=min(10.0 * max(prizes), ceiling)))
 
 
 def _solution_of(pyvrp, data, client_job, members, plans: list[RoutePlan]):
