@@ -162,6 +162,13 @@ def capacity_of(vehicle: Vehicle, dimensions: int) -> tuple[int, ...]:
     return tuple(vehicle.capacity) + (huge,) * (dimensions - len(vehicle.capacity))
 
 
+def penalty_of(item: Job | Shipment) -> float:
+    """The cost of leaving `item` out; each point of priority adds 10%, so that among jobs
+    that do not all fit the higher priority stays in."""
+    base = REQUIRED_PENALTY if item.penalty is None else item.penalty
+    return base * (1 + max(item.priority, 0) / 10)
+
+
 # --- what an engine returns -------------------------------------------------------------
 
 

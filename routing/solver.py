@@ -27,8 +27,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .engines.pyvrp_engine import penalty_of, unsupported
-from .problem import Problem, RoutePlan, Solution, Step, StepKind, capacity_of, padded
+from .engines.pyvrp_engine import unsupported
+from .problem import Problem, RoutePlan, Solution, Step, StepKind, capacity_of, padded, penalty_of
 from .schedule import alone, items_with_steps, solution_of
 
 #: Parts the budget is cut into; between parts every search restarts from the best plan

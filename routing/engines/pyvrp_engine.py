@@ -22,7 +22,6 @@ import numpy as np
 
 from ..problem import (
     HORIZON_S,
-    REQUIRED_PENALTY,
     Job,
     Problem,
     RoutePlan,
@@ -32,6 +31,7 @@ from ..problem import (
     Vehicle,
     capacity_of,
     padded,
+    penalty_of,
 )
 
 #: Costs are made integers at this scale (cost units per metre x 3.6e5 = per km x 360).
@@ -58,12 +58,6 @@ def unsupported(problem: Problem) -> str | None:
     ):
         return "skills that the locations alone cannot tell apart"
     return None
-
-
-def penalty_of(item: Job | Shipment) -> float:
-    """The cost of leaving `item` out; priority scales it so higher priority stays in."""
-    base = REQUIRED_PENALTY if item.penalty is None else item.penalty
-    return base * (1 + max(item.priority, 0) / 10)
 
 
 def _type_key(v: Vehicle) -> tuple:
