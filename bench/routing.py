@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ from routing import instances, solomon  # noqa: E402
 from routing.checker import check  # noqa: E402
 from routing.problem import Problem, RoutePlan, Step, StepKind  # noqa: E402
 from routing.schedule import solution_of  # noqa: E402
+from routing.worker import peak_rss_kb  # noqa: E402
 
 SOLOMON_DIR = ROOT.parent / "shared" / "data" / "solomon"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -64,6 +64,20 @@ def run_project(problem: Problem, seconds: float) -> dict:
     relaxed = "-relaxed" if winner.relaxed else ""
     note = f"{winner.engine}{relaxed} seed {winner.seed}"
     return {"plans": plans, "extra_rss_kb": report.peak_rss_kb, "note": note}
+
+
+def run_ortools(problem: Problem, seconds: float) -> dict:
+    """The project's OR-Tools engine alone (its two variants raced on the two cores): what a
+    day with breaks or a stop limit, which PyVRP cannot state, gets."""
+    from routing import solver
+
+    runs = [
+        solver.EngineRun("ortools", SEED, variant=0),
+        solver.EngineRun("ortools", SEED + 1, variant=1),
+    ]
+    results = solver._race(problem, runs, seconds=seconds)
+    best = solver._best(problem, runs, results)
+    return {"plans": _plans_of(problem, best[1]) if best else None, "note": ""}
 
 
 def run_pyvrp(problem: Problem, seconds: float) -> dict:
@@ -141,7 +155,7 @@ def _child(target, problem, seconds, conn) -> None:
     except Exception as exc:  # noqa: BLE001 - a crashed solver is a row in the table
         answer = {"plans": None, "note": f"{type(exc).__name__}: {exc}"}
     answer["seconds"] = time.perf_counter() - started
-    answer["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    answer["rss_kb"] = peak_rss_kb()
     conn.send(answer)
     conn.close()
 
@@ -206,21 +220,27 @@ def fmt(x, digits=2) -> str:
 
 def main() -> None:
     reference = solomon.best_known(SOLOMON_DIR / "REFERENCE.md")
-    ratios_pyvrp, ratios_vroom, gaps = [], [], []
+    ratios_pyvrp, ratios_vroom, ratios_ortools, gaps = [], [], [], []
     header = (
         "| instance | stops | budget s | project | veh | PyVRP | veh | VROOM | veh "
         "| gap to ref | gap to lit. | ÷ PyVRP | ÷ VROOM | s (proj/PyVRP/VROOM) "
-        "| peak MB (proj/PyVRP/VROOM) | project's winner |"
+        "| peak MB (proj/PyVRP/VROOM) | project's winner | our OR-Tools engine alone | ÷ PyVRP |"
     )
-    lines = [header, "|" + "---|" * 16]
+    lines = [header, "|" + "---|" * 18]
     print(header, flush=True)
     for name, problem, instance, seconds in cases():
         result = {}
-        for label, target in (("project", run_project), ("pyvrp", run_pyvrp), ("vroom", run_vroom)):
+        solvers = [("project", run_project), ("pyvrp", run_pyvrp), ("vroom", run_vroom)]
+        solvers.append(("ortools", run_ortools))
+        for label, target in solvers:
             answer = measured(target, problem, seconds)
             result[label] = (answer, score(problem, answer, instance))
         (pa, ps), (ya, ys), (va, vs) = result["project"], result["pyvrp"], result["vroom"]
         ratio = lambda a, b: a["distance"] / b["distance"] if a["ok"] and b["ok"] else None  # noqa: E731
+        os_ = result["ortools"][1]
+        r_ortools = ratio(os_, ys)
+        if r_ortools:
+            ratios_ortools.append(r_ortools)
         r_pyvrp, r_vroom = ratio(ps, ys), ratio(ps, vs)
         ref = reference.get(name)
         gap_ref = (ps["distance"] / ref - 1) * 100 if ref and ps["ok"] else None
@@ -241,18 +261,20 @@ def main() -> None:
             f"| {fmt(gap_ref)}% | {fmt(gap_lit)}% | {fmt(r_pyvrp, 4)} | {fmt(r_vroom, 4)} "
             f"| {pa['seconds']:.1f} / {ya['seconds']:.1f} / {va['seconds']:.1f} "
             f"| {pa['peak_mb']:.0f} / {ya['peak_mb']:.0f} / {va['peak_mb']:.0f} "
-            f"| {pa.get('note', '')} |"
+            f"| {pa.get('note', '')} | {fmt(os_['distance'])}{flag(os_)} | {fmt(r_ortools, 4)} |"
         )
         print(line, flush=True)
         lines.append(line)
     median = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
     summary = (
         f"| **median** | | | | | | | | | {fmt(median(gaps))}% | | "
-        f"**{fmt(median(ratios_pyvrp), 4)}** | **{fmt(median(ratios_vroom), 4)}** | | | |"
+        f"**{fmt(median(ratios_pyvrp), 4)}** | **{fmt(median(ratios_vroom), 4)}** | | | | "
+        f"| **{fmt(median(ratios_ortools), 4)}** |"
     )
     worst = (
         f"| **worst** | | | | | | | | | | | {fmt(max(ratios_pyvrp, default=None), 4)} "
-        f"| {fmt(max(ratios_vroom, default=None), 4)} | | | |"
+        f"| {fmt(max(ratios_vroom, default=None), 4)} | | | | "
+        f"| {fmt(max(ratios_ortools, default=None), 4)} |"
     )
     lines += [summary, worst]
     print(summary)
