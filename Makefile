@@ -66,7 +66,7 @@ bench-provisioning: $(VENV)/.installed-dev
 bench-intake: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/intake.py
 
-## bench-routing: the optimiser against PyVRP and VROOM (about 12 minutes; writes docs/benchmarks.md)
+## bench-routing: the optimiser against PyVRP and VROOM (about 20 minutes; writes docs/benchmarks.md)
 bench-routing: $(VENV)/.installed-dev
 	$(PY) bench/routing.py
 
