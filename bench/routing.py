@@ -31,7 +31,7 @@ from routing.problem import Problem, RoutePlan, Step, StepKind  # noqa: E402
 from routing.schedule import solution_of  # noqa: E402
 from routing.worker import peak_rss_kb  # noqa: E402
 
-SOLOMON_DIR = ROOT.parent / "shared" / "data" / "solomon"
+SOLOMON_DIR = Path(os.environ.get("SOLOMON_DIR", ROOT.parent / "shared" / "data" / "solomon"))
 DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- routing:begin -->", "<!-- routing:end -->"
 SEED = 1
@@ -202,6 +202,8 @@ def cases() -> list[tuple[str, Problem, object, float]]:
     only = {x for x in os.environ.get("BENCH_ROUTING_ONLY", "").split(",") if x}
     scale = float(os.environ.get("BENCH_ROUTING_SCALE", "1"))
     out = []
+    if not SOLOMON_DIR.is_dir():
+        print(f"no Solomon instances at {SOLOMON_DIR} (set SOLOMON_DIR): city instances only")
     for path in sorted(SOLOMON_DIR.glob("*.txt")):
         if only and path.stem not in only:
             continue
@@ -219,7 +221,8 @@ def fmt(x, digits=2) -> str:
 
 
 def main() -> None:
-    reference = solomon.best_known(SOLOMON_DIR / "REFERENCE.md")
+    ref_file = SOLOMON_DIR / "REFERENCE.md"
+    reference = solomon.best_known(ref_file) if ref_file.exists() else {}
     ratios_pyvrp, ratios_vroom, ratios_ortools, gaps = [], [], [], []
     header = (
         "| instance | stops | budget s | project | veh | PyVRP | veh | VROOM | veh "

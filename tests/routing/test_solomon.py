@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from routing import solomon
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "solomon"
+DATA = Path(__file__).resolve().parent / "data"  # C101 and R101, copied from the set
 
 
 def small_file(tmp_path: Path, customers: int = 8, vehicles: int = 3) -> Path:
