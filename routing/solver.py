@@ -117,9 +117,10 @@ def solve(
 ) -> Solution:
     """The best plan found for `problem` within about `seconds` of wall-clock time.
 
-    Never raises for a hard problem: jobs that cannot be served come back unassigned
-    with their reason. `phases` > 1 shares the best plan between the searches that many
-    times (see `_race`). `report`, when given, is filled with what each engine did.
+    A hard problem never raises: jobs that cannot be served come back unassigned with
+    their reason (RuntimeError only when every engine crashed). `phases` > 1 shares the
+    best plan between the searches that many times (see `_race`). `report`, when given,
+    is filled with what each engine did.
     """
     started = time.perf_counter()
     workers = workers or workers_available()
