@@ -28,12 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
+from ..mend import checked
 from ..problem import (
     HORIZON_S,
-    Job,
     Problem,
     RoutePlan,
-    Shipment,
     Step,
     StepKind,
     TimeWindow,
@@ -41,7 +40,6 @@ from ..problem import (
     padded,
     penalty_of,
 )
-from ..schedule import route_of
 
 #: Cost units per currency unit (as in the PyVRP engine): per second at 1/hour is 100,
 #: per metre at 1/km is 360, so rounding the per-second span coefficient loses < 1 %.
@@ -481,62 +479,3 @@ def _merged(windows: tuple[TimeWindow, ...]) -> list[TimeWindow]:
         else:
             out.append(w)
     return out
-
-
-def checked(problem: Problem, plan: RoutePlan) -> RoutePlan:
-    """`plan` as the schedule times it without violations: breaks moved if need be, and
-    failing that, stops left out (their jobs become unassigned with a reason)."""
-    if not route_of(problem, plan).violations:
-        return plan
-    plan = _breaks_moved(problem, plan)
-    while route_of(problem, plan).violations:
-        stops = [s for s in plan.steps if s.kind is not StepKind.BREAK]
-        if not stops:
-            return RoutePlan(plan.vehicle, [])
-        plan = _breaks_moved(problem, _without(plan, _worst_stop(problem, plan)))
-    return plan
-
-
-def _breaks_moved(problem: Problem, plan: RoutePlan) -> RoutePlan:
-    """`plan` with each break, in turn, at the position where the route breaks least."""
-    steps = list(plan.steps)
-    for step in [s for s in steps if s.kind is StepKind.BREAK]:
-        steps.remove(step)
-        best = None
-        for position in range(len(steps) + 1):
-            trial = RoutePlan(plan.vehicle, [*steps[:position], step, *steps[position:]])
-            route = route_of(problem, trial)
-            key = (len(route.violations), route.duration_s)
-            if best is None or key < best[0]:
-                best = (key, position)
-        steps.insert(best[1], step)
-    return RoutePlan(plan.vehicle, steps)
-
-
-def _worst_stop(problem: Problem, plan: RoutePlan) -> Step:
-    """The stop to give up: of those whose removal mends something, the cheapest to lose
-    (then the one that shortens the route most); else the one that mends most."""
-    broken = len(route_of(problem, plan).violations)
-    trials = []
-    for stop in plan.steps:
-        if stop.kind in (StepKind.JOB, StepKind.PICKUP):
-            route = route_of(problem, _without(plan, stop))
-            penalty = penalty_of(_item_of(problem, stop))
-            trials.append((len(route.violations), penalty, route.duration_s, stop))
-    mending = [t for t in trials if t[0] < broken]
-    if mending:
-        return min(mending, key=lambda t: t[1:3])[3]
-    return min(trials, key=lambda t: t[:3])[3]
-
-
-def _item_of(problem: Problem, step: Step) -> Job | Shipment:
-    return problem.jobs[step.index] if step.kind is StepKind.JOB else problem.shipments[step.index]
-
-
-def _without(plan: RoutePlan, stop: Step) -> RoutePlan:
-    """`plan` without `stop` (and without its partner, for a shipment)."""
-    if stop.kind is StepKind.JOB:
-        gone = {stop}
-    else:
-        gone = {Step(StepKind.PICKUP, stop.index), Step(StepKind.DELIVERY, stop.index)}
-    return RoutePlan(plan.vehicle, [s for s in plan.steps if s not in gone])
