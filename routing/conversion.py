@@ -1,0 +1,146 @@
+"""The Django side of the optimiser: a day's orders and crews as a `Problem`.
+
+Read-only: it takes model instances the caller selected (the plan decides which orders,
+depots and crews take part) and returns the problem with the maps needed to turn the
+solution back into models. Times are seconds from local midnight of the plan's day in
+the tenant's time zone (a day with a daylight-saving change is off by that hour after
+the change; the planning layer converts back with the same rule).
+
+Units of the capacity dimensions: weight in tens of grams, volume in decilitres, items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .matrix import Matrix
+from .problem import Break, Job, Problem, TimeWindow, Vehicle
+
+UNLIMITED = 2**40
+#: A driver's break may start this long after its earliest start.
+BREAK_SLACK_S = 2 * 3600
+
+
+@dataclass(frozen=True)
+class Crew:
+    """A driver and the vehicle they drive today."""
+
+    driver: object  # dispatch.models.Driver
+    vehicle: object  # dispatch.models.Vehicle
+
+
+@dataclass
+class DayProblem:
+    problem: Problem
+    orders: list  # job i of the problem is orders[i]
+    crews: list[Crew]  # vehicle i of the problem is crews[i]
+    not_geocoded: list = field(default_factory=list)  # orders left out: no coordinates
+
+
+def crews_for(drivers: Iterable, vehicles: Iterable) -> list[Crew]:
+    """Each active driver with their default vehicle, when it is active and not already
+    taken by a driver earlier in `drivers`; drivers without a vehicle do not drive."""
+    available = {v.pk: v for v in vehicles if v.is_active}
+    crews = []
+    for driver in drivers:
+        vehicle = available.pop(driver.default_vehicle_id, None) if driver.is_active else None
+        if vehicle is not None:
+            crews.append(Crew(driver, vehicle))
+    return crews
+
+
+def seconds_of(value: dt.time | str) -> int:
+    """Seconds from midnight of a local time ("09:30" or a `time`)."""
+    if isinstance(value, str):
+        value = dt.time.fromisoformat(value)
+    return value.hour * 3600 + value.minute * 60 + value.second
+
+
+def _units(value: Decimal | float | int | None, per_unit: int) -> int:
+    return UNLIMITED if value is None else round(Decimal(value) * per_unit)
+
+
+def problem_for_day(
+    *,
+    orders: Sequence,
+    crews: Sequence[Crew],
+    matrix_of: Callable[[list[tuple[float, float]]], Matrix],
+) -> DayProblem:
+    """The optimiser's problem for `orders` served by `crews`.
+
+    `matrix_of` gives travel times between (lat, lng) points (`routing.services
+    .travel_matrix` in production: cached per tenant). Orders without coordinates are
+    returned in `not_geocoded` instead of becoming jobs.
+    """
+    located = [o for o in orders if o.lat is not None and o.lng is not None]
+    missing = [o for o in orders if o.lat is None or o.lng is None]
+    points: list[tuple[float, float]] = []
+    index: dict[tuple[float, float], int] = {}
+
+    def location(lat: float, lng: float) -> int:
+        key = (round(lat, 6), round(lng, 6))
+        if key not in index:
+            index[key] = len(points)
+            points.append(key)
+        return index[key]
+
+    vehicles = []
+    for crew in crews:
+        driver, van = crew.driver, crew.vehicle
+        start, end = van.start_depot, van.end_depot or van.start_depot
+        shift_start = max(seconds_of(driver.shift_start), seconds_of(start.opens_at))
+        shift_end = min(seconds_of(driver.shift_end), seconds_of(end.closes_at))
+        breaks: tuple[Break, ...] = ()
+        if driver.break_start is not None and driver.break_duration_s:
+            earliest = seconds_of(driver.break_start)
+            latest = max(
+                earliest, min(earliest + BREAK_SLACK_S, shift_end - driver.break_duration_s)
+            )
+            breaks = (Break(TimeWindow(earliest, latest), driver.break_duration_s),)
+        vehicles.append(
+            Vehicle(
+                id=f"{driver.pk}:{van.pk}",
+                start=location(start.lat, start.lng),
+                end=location(end.lat, end.lng),
+                shift=TimeWindow(shift_start, max(shift_start, shift_end)),
+                capacity=(
+                    _units(van.capacity_weight_kg, 100),
+                    _units(van.capacity_volume_l, 10),
+                    _units(van.capacity_items, 1),
+                ),
+                skills=frozenset(van.skills) | frozenset(driver.skills),
+                breaks=breaks,
+                max_stops=van.max_stops,
+                max_duration_s=van.max_route_duration_s,
+                cost_per_km=float(van.cost_per_km),
+                cost_per_hour=float(van.cost_per_hour),
+                fixed_cost=float(van.fixed_cost),
+            )
+        )
+    jobs = [
+        Job(
+            id=str(order.pk),
+            location=location(order.lat, order.lng),
+            service_s=order.service_s,
+            windows=tuple(
+                TimeWindow(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows
+            ),
+            delivery=(_units(order.weight_kg, 100), _units(order.volume_l, 10), order.items),
+            skills=frozenset(order.required_skills),
+            priority=max(order.priority - 1, 0),
+        )
+        for order in located
+    ]
+    if not points:
+        points = [(0.0, 0.0)]
+    matrix = matrix_of(points)
+    problem = Problem(
+        durations_s=matrix.durations_s,
+        distances_m=matrix.distances_m,
+        vehicles=vehicles,
+        jobs=jobs,
+    )
+    return DayProblem(problem, list(located), list(crews), missing)
