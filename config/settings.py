@@ -230,7 +230,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "dispatch.models.orders.OrderStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "dispatch.models.orders.OrderStatus",
+        "PlanStatusEnum": "routing.models.Plan.Status",
+    },
 }
 
 # Request bodies up to 6 MB: a 1,000-order bulk request or a 5 MB CSV sent as text/csv.
