@@ -22,7 +22,12 @@ class PlanInputSerializer(serializers.Serializer):
     depot = serializers.PrimaryKeyRelatedField(
         queryset=Depot.objects.all(), required=False, allow_null=True
     )
-    seconds = serializers.FloatField(required=False, default=10.0, min_value=1, max_value=600)
+    seconds = serializers.FloatField(
+        required=False,
+        default=10.0,
+        min_value=services.PLAN_SECONDS_RANGE[0],
+        max_value=services.PLAN_SECONDS_RANGE[1],
+    )
 
 
 class PlanStopSerializer(serializers.ModelSerializer):
