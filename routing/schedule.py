@@ -30,6 +30,7 @@ from .problem import (
     UnassignedReason,
     Vehicle,
     Violation,
+    Visit,
     capacity_of,
     padded,
 )
@@ -47,7 +48,7 @@ class _Stop:
     delta: tuple[int, ...]  # change of the load on board when served
 
 
-def _stop_of(problem: Problem, vehicle: Vehicle, step: Step, dims: int) -> _Stop:
+def _stop_of(problem: Problem, step: Step, dims: int) -> _Stop:
     if step.kind is StepKind.JOB:
         j = problem.jobs[step.index]
         pickup, delivery = padded(j.pickup, dims), padded(j.delivery, dims)
@@ -87,8 +88,6 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
     `depart_s` fixes the departure (a route already on the road); otherwise the latest
     departure that removes avoidable waiting is chosen.
     """
-    from .problem import Visit
-
     vehicle = problem.vehicles[plan.vehicle]
     dims = problem.dimensions
     cap = capacity_of(vehicle, dims)
@@ -98,7 +97,7 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
     stops = []
     for step in plan.steps:
         is_break = step.kind is StepKind.BREAK
-        stops.append(None if is_break else _stop_of(problem, vehicle, step, dims))
+        stops.append(None if is_break else _stop_of(problem, step, dims))
 
     start_load = [0] * dims
     for stop in stops:
@@ -165,7 +164,7 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
     depart = vehicle.shift.start_s if depart_s is None else depart_s
     visits, distance, _ = simulate(depart)
     if depart_s is None and plan.steps:
-        depart += _removable_wait(problem, plan, visits, stops, vehicle)
+        depart += _removable_wait(plan, visits, stops, vehicle)
         visits, distance, _ = simulate(depart)
 
     # --- which constraints the timed route breaks
@@ -213,7 +212,7 @@ def _next_location(stops: list, k: int, vehicle: Vehicle) -> int | None:
     return vehicle.end
 
 
-def _removable_wait(problem, plan, visits, stops, vehicle) -> int:
+def _removable_wait(plan: RoutePlan, visits: list, stops: list, vehicle: Vehicle) -> int:
     """How far the departure can move later without making any visit late (see module doc)."""
     waited = 0
     delay = vehicle.shift.end_s - visits[0].departure_s

@@ -259,6 +259,8 @@ def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: in
                     if answer["plans"] is None:
                         continue
                     results[k] = answer["plans"]
+                    if phase == phases - 1:
+                        continue  # the last phase: no one starts from the incumbent
                     value = _value(problem, answer["plans"])
                     if value is not None and (incumbent is None or value < incumbent[0]):
                         incumbent = (value, answer["plans"])

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -67,12 +68,15 @@ class PlanDetailSerializer(PlanOutputSerializer):
         fields = [*PlanOutputSerializer.Meta.fields, "routes", "unassigned"]
 
 
-class PlanListApi(APIView):
+class PlanListApi(GenericAPIView):
+    queryset = Plan.objects.all()
+    serializer_class = PlanOutputSerializer
+
     @extend_schema(operation_id="plans_list", responses=PlanOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        """The 50 most recent plans, newest first."""
-        plans = Plan.objects.all()[:50]
-        return Response(PlanOutputSerializer(plans, many=True).data)
+        """Plans, newest first, in cursor pages like every list."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         operation_id="plans_create", request=PlanInputSerializer, responses=PlanOutputSerializer

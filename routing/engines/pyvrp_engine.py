@@ -87,14 +87,13 @@ def build(problem: Problem, *, relaxed: bool = False):
     locations = [pyvrp.Location(0, 0) for _ in range(size)]
 
     depots: list = []
-    depot_index: dict[tuple[int, int, int], int] = {}
+    depot_index: dict[int, int] = {}  # location -> depot (shifts belong to vehicle types)
 
     def depot_of(location: int) -> int:
-        key = (location, 0, HORIZON_S)
-        if key not in depot_index:
-            depot_index[key] = len(depots)
+        if location not in depot_index:
+            depot_index[location] = len(depots)
             depots.append(pyvrp.Depot(location=location))
-        return depot_index[key]
+        return depot_index[location]
 
     # --- vehicle types, one per group of identical vehicles, one profile per skill set
     groups: dict[tuple, list[int]] = {}

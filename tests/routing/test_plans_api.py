@@ -28,7 +28,7 @@ def test_a_plan_is_queued_then_read_with_its_routes(alpha):
     served = [s["order"] for r in body["routes"] for s in r["stops"] if not s["is_break"]]
     assert sorted(served) == sorted(o.pk for o in orders)
     assert body["unassigned"] == [{"order": lost.pk, "reason": "not_geocoded"}]
-    assert [p["id"] for p in client.get("/api/v1/plans").json()][:1] == [plan_id]
+    assert [p["id"] for p in client.get("/api/v1/plans").json()["results"]][:1] == [plan_id]
 
 
 @pytest.mark.parametrize(
@@ -57,4 +57,4 @@ def test_another_tenants_plan_is_not_found(alpha, beta):
     with schema_context(alpha.tenant.schema_name):
         plan = Plan.objects.create(date=DAY)
     assert api_client(beta.host, beta.api_key).get(f"/api/v1/plans/{plan.pk}").status_code == 404
-    assert api_client(beta.host, beta.api_key).get("/api/v1/plans").json() == []
+    assert api_client(beta.host, beta.api_key).get("/api/v1/plans").json()["results"] == []

@@ -63,7 +63,7 @@ def test_travel_times_round_up_so_integer_feasible_means_feasible():
 def test_exact_check_catches_a_late_customer_and_a_missing_one():
     instance = solomon.read(DATA / "C101.txt")
     everyone = [c.number for c in instance.customers]
-    # one customer per route in file order is feasible for C101 except for the fleet size
+    # all 100 customers on one route: windows missed and the van overloaded
     problems = solomon.exact_violations(instance, [everyone])
     assert any("served at" in p for p in problems)  # one route cannot make every window
     assert any("over capacity" in p for p in problems)
