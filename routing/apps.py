@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class RoutingConfig(AppConfig):
     name = "routing"
     verbose_name = "Routing"
+
+    def ready(self) -> None:
+        from config.navigation import NavItem, register
+        from dispatch.signals import order_status_changed
+        from routing.services.live import on_order_status_changed
+
+        order_status_changed.connect(on_order_status_changed, dispatch_uid="routing-drop-stop")
+        register(NavItem("Plans", "dashboard:plans", order=25))

@@ -12,7 +12,7 @@ Units of the capacity dimensions: weight in tens of grams, volume in decilitres,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,10 +26,19 @@ BREAK_SLACK_S = 2 * 3600
 
 @dataclass(frozen=True)
 class Crew:
-    """A driver and the vehicle they drive today."""
+    """A driver and the vehicle they drive today.
+
+    A route already on the road resumes at `start_at` (lat, lng) no earlier than
+    `ready_s`, with its break behind it when `break_done`; `pin` is a skill only this crew
+    has, given to the orders that must stay on its route (locked or promised stops).
+    """
 
     driver: object  # dispatch.models.Driver
     vehicle: object  # dispatch.models.Vehicle
+    start_at: tuple[float, float] | None = None
+    ready_s: int | None = None
+    break_done: bool = False
+    pin: str | None = None
 
 
 @dataclass
@@ -38,6 +47,7 @@ class DayProblem:
     orders: list  # job i of the problem is orders[i]
     crews: list[Crew]  # vehicle i of the problem is crews[i]
     not_geocoded: list = field(default_factory=list)  # orders left out: no coordinates
+    routes: list = field(default_factory=list)  # a re-solve: vehicle i is routes[i]
 
 
 def crews_for(drivers: Iterable, vehicles: Iterable) -> list[Crew]:
@@ -68,13 +78,16 @@ def problem_for_day(
     orders: Sequence,
     crews: Sequence[Crew],
     matrix_of: Callable[[list[tuple[float, float]]], Matrix],
+    pins: Mapping[int, str] | None = None,
 ) -> DayProblem:
     """The optimiser's problem for `orders` served by `crews`.
 
     `matrix_of` gives travel times between (lat, lng) points (`routing.services
     .travel_matrix` in production: cached per tenant). Orders without coordinates are
-    returned in `not_geocoded` instead of becoming jobs.
+    returned in `not_geocoded` instead of becoming jobs. `pins` maps an order's pk to
+    the `pin` of the crew it must stay with.
     """
+    pins = pins or {}
     located = [o for o in orders if o.lat is not None and o.lng is not None]
     missing = [o for o in orders if o.lat is None or o.lng is None]
     points: list[tuple[float, float]] = []
@@ -92,10 +105,12 @@ def problem_for_day(
         driver, van = crew.driver, crew.vehicle
         start, end = van.start_depot, van.end_depot or van.start_depot
         shift_start = max(seconds_of(driver.shift_start), seconds_of(start.opens_at))
+        if crew.ready_s is not None:
+            shift_start = max(shift_start, crew.ready_s)
         shift_end = min(seconds_of(driver.shift_end), seconds_of(end.closes_at))
         breaks: tuple[Break, ...] = ()
-        if driver.break_start is not None and driver.break_duration_s:
-            earliest = seconds_of(driver.break_start)
+        if driver.break_start is not None and driver.break_duration_s and not crew.break_done:
+            earliest = max(seconds_of(driver.break_start), crew.ready_s or 0)  # late: now
             latest = max(
                 earliest, min(earliest + BREAK_SLACK_S, shift_end - driver.break_duration_s)
             )
@@ -103,7 +118,7 @@ def problem_for_day(
         vehicles.append(
             Vehicle(
                 id=f"{driver.pk}:{van.pk}",
-                start=location(start.lat, start.lng),
+                start=location(*(crew.start_at or (start.lat, start.lng))),
                 end=location(end.lat, end.lng),
                 shift=TimeWindow(shift_start, max(shift_start, shift_end)),
                 capacity=(
@@ -111,7 +126,9 @@ def problem_for_day(
                     _units(van.capacity_volume_l, 10),
                     _units(van.capacity_items, 1),
                 ),
-                skills=frozenset(van.skills) | frozenset(driver.skills),
+                skills=frozenset(van.skills)
+                | frozenset(driver.skills)
+                | (frozenset({crew.pin}) if crew.pin else frozenset()),
                 breaks=breaks,
                 max_stops=van.max_stops,
                 max_duration_s=van.max_route_duration_s,
@@ -129,7 +146,8 @@ def problem_for_day(
                 TimeWindow(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows
             ),
             delivery=(_units(order.weight_kg, 100), _units(order.volume_l, 10), order.items),
-            skills=frozenset(order.required_skills),
+            skills=frozenset(order.required_skills)
+            | (frozenset({pins[order.pk]}) if order.pk in pins else frozenset()),
             priority=max(order.priority - 1, 0),
         )
         for order in located

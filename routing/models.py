@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from dispatch.models import Depot, Driver, Order, Vehicle
 
@@ -29,13 +30,35 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When solving began.")
     solved_at = models.DateTimeField(null=True, blank=True)
+    matrix_s = models.FloatField(default=0, help_text="Seconds spent on travel times.")
+    solve_s = models.FloatField(default=0, help_text="Seconds spent by the optimiser.")
+    save_s = models.FloatField(default=0, help_text="Seconds spent storing the routes.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Plan {self.pk} for {self.date} ({self.status})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.SOLVING)
+
+    @property
+    def progress(self) -> int:
+        """Per cent of the time budget used while solving (the search stops at its end)."""
+        if self.status != self.Status.SOLVING or self.started_at is None:
+            return 100 if self.status == self.Status.DONE else 0
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return max(0, min(99, round(100 * elapsed / max(self.seconds, 0.001))))
 
 
 class PlanRoute(models.Model):
@@ -47,6 +70,11 @@ class PlanRoute(models.Model):
     distance_m = models.PositiveBigIntegerField()
     duration_s = models.PositiveBigIntegerField()
     waiting_s = models.PositiveBigIntegerField(default=0)
+    locked = models.BooleanField(default=False, help_text="Re-solving keeps this route as it is.")
+    violations = models.JSONField(
+        default=list, help_text='Rules the stop order breaks: [{"kind", "detail", "sequence"}].'
+    )
+    version = models.PositiveIntegerField(default=0, help_text="0 until published.")
 
     class Meta:
         ordering = ["plan", "id"]
@@ -67,11 +95,16 @@ class PlanStop(models.Model):
     departs_at = models.DateTimeField()
     waiting_s = models.PositiveIntegerField(default=0)
     load = models.JSONField(default=list, help_text="On board after the stop: [10 g, dl, items].")
+    locked = models.BooleanField(default=False, help_text="Re-solving keeps it on this route.")
 
     class Meta:
         ordering = ["route", "sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["route", "sequence"], name="plan_stop_sequence"),
+            models.UniqueConstraint(
+                fields=["route", "sequence"],
+                name="plan_stop_sequence",
+                deferrable=models.Deferrable.DEFERRED,  # renumbering checks at commit
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,6 +120,33 @@ class PlanUnassigned(models.Model):
 
     class Meta:
         ordering = ["plan", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "order"], name="plan_unassigned_once"),
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.order_id} left out of plan {self.plan_id}: {self.reason}"
+
+
+class RouteVersion(models.Model):
+    """What the driver was given: the stop order of a published route at one moment, and
+    what changed since the version before (the driver app shows both)."""
+
+    route = models.ForeignKey(PlanRoute, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    reason = models.CharField(max_length=200)
+    actor = models.CharField(max_length=150, blank=True)
+    stops = models.JSONField(help_text='[{"order", "sequence", "starts_at"}] in driving order.')
+    changes = models.JSONField(
+        default=dict, help_text='{"added": [order ids], "removed": [...], "moved": [...]}.'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["route", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["route", "number"], name="route_version_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Route {self.route_id} v{self.number}"

@@ -21,6 +21,7 @@ from config.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
 from dispatch.services.phones import phone_e164
+from dispatch.signals import order_status_changed
 from tenants.selectors import current_tenant
 
 # The state machine: from each status, where an order may go next.
@@ -460,6 +461,9 @@ def order_transition(*, order: Order, to: str, actor: str, reason: str = "") -> 
     OrderEvent.objects.create(
         order=order, from_status=order.status, to_status=to, actor=actor, reason=reason[:300]
     )
-    order.status = to
+    from_status, order.status = order.status, to
     order.save(update_fields=["status", "updated_at"])
+    order_status_changed.send(
+        sender=Order, order=order, from_status=from_status, to_status=to, actor=actor, reason=reason
+    )
     return order

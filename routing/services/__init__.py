@@ -1,0 +1,325 @@
+"""Travel matrices for the optimiser (the provider named in the settings, cached per
+tenant), and plans: a day's orders optimised in the background and stored.
+
+Settings: ROUTING_MATRIX_PROVIDER ("straight" or "osrm"), ROUTING_DETOUR_FACTOR (straight
+line), ROUTING_OSRM_URL, ROUTING_OSRM_PROFILE, ROUTING_OSRM_TIMEOUT_S,
+ROUTING_OSRM_MAX_TABLE_SIZE (OSRM) and ROUTING_MATRIX_CACHE_TTL_S (0: no cache).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from routing import models
+from routing.matrix import (
+    CachedProvider,
+    Matrix,
+    MatrixProvider,
+    OsrmProvider,
+    StraightLineProvider,
+)
+
+MATRIX_PROVIDERS = ("straight", "osrm")
+
+
+def matrix_provider() -> MatrixProvider:
+    """The travel-matrix provider the settings name (uncached)."""
+    name = settings.ROUTING_MATRIX_PROVIDER
+    try:
+        if name == "straight":
+            return StraightLineProvider(detour_factor=settings.ROUTING_DETOUR_FACTOR)
+        if name == "osrm":
+            return OsrmProvider(
+                settings.ROUTING_OSRM_URL,
+                profile=settings.ROUTING_OSRM_PROFILE,
+                timeout_s=settings.ROUTING_OSRM_TIMEOUT_S,
+                max_table_size=settings.ROUTING_OSRM_MAX_TABLE_SIZE,
+            )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"ROUTING_* settings: {exc}") from exc
+    raise ImproperlyConfigured(
+        f"ROUTING_MATRIX_PROVIDER must be one of {', '.join(MATRIX_PROVIDERS)}, not {name!r}."
+    )
+
+
+def travel_matrix(points: Sequence[tuple[float, float]]) -> Matrix:
+    """Durations and distances between (lat, lng) points, cached under the current schema.
+
+    Call it inside the tenant's schema (a request, or `schema_context` in a task): the
+    cache key carries `connection.schema_name`. Raises `routing.matrix.MatrixError` when
+    the routing server fails.
+    """
+    provider = matrix_provider()
+    ttl_s = settings.ROUTING_MATRIX_CACHE_TTL_S
+    if ttl_s > 0:
+        provider = CachedProvider(provider, cache, namespace=connection.schema_name, ttl_s=ttl_s)
+    return provider.matrix(points)
+
+
+# --- plans ------------------------------------------------------------------------------
+
+PLAN_SECONDS_RANGE = (1.0, 600.0)
+
+
+def _queue_solve(plan: models.Plan, *, name: str, **options) -> None:
+    from tenants.tasks import enqueue_for_tenant
+
+    schema = connection.schema_name
+    transaction.on_commit(
+        lambda: enqueue_for_tenant(
+            "routing.services.plan_solve", plan.pk, schema_name=schema, task_name=name, **options
+        )
+    )
+
+
+def plan_create(
+    *, date: dt.date, depot=None, seconds: float = 10.0, created_by=None
+) -> models.Plan:
+    """Queue the optimisation of `date`'s open orders (optionally one depot's vans);
+    the worker runs `plan_solve` in this tenant's schema."""
+    low, high = PLAN_SECONDS_RANGE
+    if not low <= seconds <= high:
+        raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+    plan = models.Plan.objects.create(
+        date=date, depot=depot, seconds=seconds, created_by=created_by
+    )
+    _queue_solve(plan, name=f"plan-{plan.pk}")
+    return plan
+
+
+@transaction.atomic
+def plan_resolve(
+    *, plan: models.Plan, allow_reassign: bool = True, seconds: float | None = None
+) -> models.Plan:
+    """Queue a new solve of a solved plan: locked routes stay as they are, locked stops
+    stay on their route, and on a published plan the stops drivers already reached stay
+    behind them. `allow_reassign` False keeps every stop promised to a driver (published)
+    on that driver's route; only the order changes."""
+    plan = models.Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.is_busy:
+        raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
+    if plan.solved_at is None:
+        raise ValidationError({"plan": "The plan has not been solved yet."})
+    if seconds is not None:
+        low, high = PLAN_SECONDS_RANGE
+        if not low <= seconds <= high:
+            raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+        plan.seconds = seconds
+    plan.status, plan.error = models.Plan.Status.QUEUED, ""
+    plan.save(update_fields=["status", "error", "seconds"])
+    stamp = int(timezone.now().timestamp() * 1000)
+    _queue_solve(plan, name=f"plan-{plan.pk}-again-{stamp}", allow_reassign=allow_reassign)
+    return plan
+
+
+def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
+    """Solve a queued plan and store its routes; a plan already taken is left alone (a
+    task delivered twice solves once). A plan solved before is re-solved around what is
+    locked or already behind the drivers (`plan_resolve`). Returns the final status."""
+    from routing.solver import solve
+
+    with transaction.atomic():
+        plan = models.Plan.objects.select_for_update().get(pk=plan_id)
+        if plan.status != models.Plan.Status.QUEUED:
+            return plan.status
+        plan.status = models.Plan.Status.SOLVING
+        plan.started_at = timezone.now()
+        plan.save(update_fields=["status", "started_at"])
+    try:
+        first = plan.solved_at is None
+        began = time.perf_counter()
+        if first:
+            day = _first_problem(plan)
+        else:
+            day, kept = _resolve_problem(plan, allow_reassign=allow_reassign)
+        matrix_s = time.perf_counter() - began
+        solution = solve(day.problem, seconds=plan.seconds)
+        solve_s = time.perf_counter() - began - matrix_s
+        if first:
+            _plan_store(plan, day, solution)
+        else:
+            _plan_restore(plan, day, solution, kept)
+        save_s = time.perf_counter() - began - matrix_s - solve_s
+        models.Plan.objects.filter(pk=plan.pk).update(
+            matrix_s=matrix_s, solve_s=solve_s, save_s=save_s
+        )
+    except Exception as exc:
+        models.Plan.objects.filter(pk=plan.pk).update(
+            status=models.Plan.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    return models.Plan.Status.DONE
+
+
+def _first_problem(plan: models.Plan):
+    from dispatch.models import Driver, Order, OrderStatus, Vehicle
+    from routing.conversion import crews_for, problem_for_day
+
+    orders = list(
+        Order.objects.filter(delivery_date=plan.date, status=OrderStatus.UNASSIGNED).order_by("pk")
+    )
+    vehicles = Vehicle.objects.select_related("start_depot", "end_depot")
+    if plan.depot_id:
+        vehicles = vehicles.filter(start_depot_id=plan.depot_id)
+    crews = crews_for(Driver.objects.filter(is_active=True).order_by("name", "pk"), vehicles)
+    return problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix)
+
+
+def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
+    """The problem of a re-solve, and per route the stops it keeps in front (reached)."""
+    from routing.conversion import Crew, problem_for_day
+
+    from .routes import midnight_of, route_timeline
+
+    now = timezone.now()
+    midnight = midnight_of(plan)
+    crews, pins, orders, kept = [], {}, [], {}
+    routes = plan.routes.select_related("driver", "vehicle__start_depot", "vehicle__end_depot")
+    for route in routes.filter(locked=False):
+        stops = list(route.stops.select_related("order").order_by("sequence"))
+        reached = route_timeline(route, now=now).reached if route.version else 0
+        kept[route.pk] = stops[:reached]
+        pin = f"route:{route.pk}"
+        crew = Crew(route.driver, route.vehicle, pin=pin)
+        if reached:
+            last = next(s for s in reversed(stops[:reached]) if s.order is not None)
+            ready = max(now, last.departs_at)
+            crew = Crew(
+                route.driver,
+                route.vehicle,
+                start_at=(last.order.lat, last.order.lng),
+                ready_s=int((ready - midnight).total_seconds()),
+                break_done=any(s.is_break for s in stops[:reached]),
+                pin=pin,
+            )
+        crews.append((route, crew))
+        for stop in stops[reached:]:
+            if stop.order is None:
+                continue
+            orders.append(stop.order)
+            if stop.locked or (route.version and not allow_reassign):
+                pins[stop.order_id] = pin
+    pool = plan.unassigned.select_related("order").filter(order__status="unassigned")
+    orders += [u.order for u in pool]
+    day = problem_for_day(
+        orders=orders, crews=[c for _, c in crews], matrix_of=travel_matrix, pins=pins
+    )
+    day.routes = [r for r, _ in crews]
+    return day, kept
+
+
+@transaction.atomic
+def _plan_store(plan: models.Plan, day, solution) -> None:
+    from .routes import midnight_of
+
+    midnight = midnight_of(plan)
+    at = lambda seconds: midnight + dt.timedelta(seconds=seconds)  # noqa: E731
+    orders = {str(o.pk): o for o in day.orders}
+    crews = {v.id: crew for v, crew in zip(day.problem.vehicles, day.crews, strict=True)}
+    for route in solution.routes:
+        crew = crews[route.vehicle_id]
+        stored = models.PlanRoute.objects.create(
+            plan=plan,
+            driver=crew.driver,
+            vehicle=crew.vehicle,
+            starts_at=at(route.visits[0].departure_s),
+            ends_at=at(route.visits[-1].arrival_s),
+            distance_m=route.distance_m,
+            duration_s=route.duration_s,
+            waiting_s=route.waiting_s,
+        )
+        stops = [v for v in route.visits if v.kind in ("job", "break")]
+        models.PlanStop.objects.bulk_create(
+            models.PlanStop(
+                route=stored,
+                sequence=k,
+                order=orders.get(v.id) if v.kind == "job" else None,
+                is_break=v.kind == "break",
+                arrives_at=at(v.arrival_s),
+                starts_at=at(v.start_s),
+                departs_at=at(v.departure_s),
+                waiting_s=v.waiting_s,
+                load=list(v.load),
+            )
+            for k, v in enumerate(stops, start=1)
+        )
+    used = {r.vehicle_id for r in solution.routes}
+    for vehicle, crew in zip(day.problem.vehicles, day.crews, strict=True):
+        if vehicle.id not in used:  # idle today: listed, so stops can be moved to it
+            models.PlanRoute.objects.create(
+                plan=plan, driver=crew.driver, vehicle=crew.vehicle,
+                starts_at=at(vehicle.shift.start_s), ends_at=at(vehicle.shift.start_s),
+                distance_m=0, duration_s=0,
+            )  # fmt: skip
+    left_out = [(orders[u.id], u.reason.value) for u in solution.unassigned]
+    left_out += [(order, "not_geocoded") for order in day.not_geocoded]
+    models.PlanUnassigned.objects.bulk_create(
+        models.PlanUnassigned(plan=plan, order=order, reason=reason) for order, reason in left_out
+    )
+    plan.status = models.Plan.Status.DONE
+    plan.engine = solution.engine
+    plan.distance_m, plan.duration_s = solution.distance_m, solution.duration_s
+    plan.solved_at = timezone.now()
+    plan.save()
+
+
+@transaction.atomic
+def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
+    """Store a re-solve: each unlocked route becomes its kept stops followed by the
+    solver's sequence; orders that left or joined a published route change status."""
+    from .publish import order_dispatch, order_release
+    from .routes import route_retime
+
+    orders = {str(o.pk): o for o in day.orders}
+    by_vehicle = {r.vehicle_id: r for r in solution.routes}
+    published = plan.is_published
+    for route, vehicle in zip(day.routes, day.problem.vehicles, strict=True):
+        before = set(route.stops.filter(order__isnull=False).values_list("order_id", flat=True))
+        keep = kept[route.pk]
+        route.stops.exclude(pk__in=[s.pk for s in keep]).delete()
+        solved = by_vehicle.get(vehicle.id)
+        visits = [v for v in solved.visits if v.kind in ("job", "break")] if solved else []
+        route.stops.bulk_create(
+            models.PlanStop(
+                route=route,
+                sequence=len(keep) + k,
+                order=orders.get(v.id) if v.kind == "job" else None,
+                is_break=v.kind == "break",
+                arrives_at=route.starts_at,
+                starts_at=route.starts_at,
+                departs_at=route.starts_at,
+            )
+            for k, v in enumerate(visits, start=1)
+        )
+        after = {int(v.id) for v in visits if v.kind == "job"} | {
+            s.order_id for s in keep if s.order_id
+        }
+        if published:
+            for order in (orders[str(pk)] for pk in after - before):
+                order_dispatch(order, actor="system:re-optimise")
+        route_retime(route, reason="Re-optimised", actor="system:re-optimise")
+    placed = {v.id for r in solution.routes for v in r.visits if v.kind == "job"}
+    models.PlanUnassigned.objects.filter(plan=plan, order_id__in=[int(i) for i in placed]).delete()
+    for u in solution.unassigned:
+        order = orders[u.id]
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": u.reason.value}
+        )
+        if published:
+            order_release(order, actor="system:re-optimise")
+    for order in day.not_geocoded:
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": "not_geocoded"}
+        )
+    plan.status = models.Plan.Status.DONE
+    plan.engine = solution.engine
+    plan.solved_at = timezone.now()
+    plan.save(update_fields=["status", "engine", "solved_at"])

@@ -1,0 +1,196 @@
+"""The dispatcher's edits of a solved plan: move or reorder stops, send a stop back to
+the pool, lock stops and routes, add or remove a vehicle.
+
+Every edit re-times the routes it touches and stores the rules they now break
+(`route_retime`): a move that makes a stop late is flagged, not refused. On a published
+plan the orders follow (dispatched when they join a route, unassigned when they leave)
+and every changed route gets a new version for its driver. Stops the driver already
+reached cannot move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from dispatch.models import Driver, OrderStatus, Vehicle
+from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+
+from .publish import order_dispatch, order_release
+from .routes import REACHED, midnight_of, plan_totals, route_retime
+
+#: Order statuses that pin a stop where it is on a published route.
+PINNED = REACHED | {OrderStatus.EN_ROUTE}
+
+
+def _editable(plan: Plan) -> Plan:
+    """The plan locked for this transaction; refused while it is being solved."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.is_busy:
+        raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
+    if plan.status == Plan.Status.FAILED and plan.solved_at is None:
+        raise ValidationError({"plan": "The plan failed to solve; there is nothing to edit."})
+    return plan
+
+
+def _route(plan: Plan, route_id: int) -> PlanRoute:
+    route = PlanRoute.objects.filter(plan=plan, pk=route_id).first()
+    if route is None:
+        raise ValidationError({"route": f"Route {route_id} is not in this plan."})
+    return route
+
+
+def _reached(route: PlanRoute) -> int:
+    """How many stops at the head of a published route the driver has reached."""
+    if not route.version:
+        return 0
+    statuses = route.stops.order_by("sequence").values_list("order__status", flat=True)
+    reached = 0
+    for k, status in enumerate(statuses, start=1):
+        if status in PINNED:
+            reached = k
+    return reached
+
+
+@transaction.atomic
+def stop_move(
+    *, plan: Plan, order_id: int, route_id: int | None, position: int | None = None,
+    actor: str = "",
+) -> PlanRoute | None:  # fmt: skip
+    """Put order `order_id` (on a route of the plan or in its pool) at `position`
+    (1-based; None: last) of route `route_id`, or back in the pool when `route_id` is
+    None. Returns the route it joined."""
+    plan = _editable(plan)
+    stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).select_related(
+        "order", "route"
+    )
+    stop = stop.first()
+    pooled = PlanUnassigned.objects.filter(plan=plan, order_id=order_id).select_related("order")
+    pooled = pooled.first()
+    if stop is None and pooled is None:
+        raise ValidationError({"order": f"Order {order_id} is not in this plan."})
+    order = stop.order if stop else pooled.order
+    source = stop.route if stop else None
+    if stop is not None and stop.route.version and order.status in PINNED:
+        raise ValidationError({"order": "The driver has already reached this stop."})
+    target = _route(plan, route_id) if route_id is not None else None
+    if target is None:
+        if stop is None:
+            return None  # already in the pool
+        stop.delete()
+        PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": "manual"}
+        )
+        route_retime(source, reason=f"Order #{order.pk} taken off", actor=actor)
+        if source.version:
+            order_release(order, actor=actor)
+        return None
+    if order.lat is None or order.lng is None:
+        raise ValidationError({"order": "The order has no coordinates; geocode it first."})
+    if target.locked:
+        raise ValidationError({"route": "The route is locked; unlock it to change it."})
+    if pooled is not None and order.status != OrderStatus.UNASSIGNED:
+        raise ValidationError({"order": f"The order is {order.status}; it cannot be planned."})
+    count = target.stops.exclude(pk=stop.pk if stop else None).count()
+    earliest = _reached(target) + 1
+    position = count + 1 if position is None else position
+    if not earliest <= position <= count + 1:
+        raise ValidationError({"position": f"Between {earliest} and {count + 1} on this route."})
+    if stop is not None:
+        stop.delete()
+        if source.pk != target.pk:
+            route_retime(source, reason=f"Order #{order.pk} moved away", actor=actor)
+    else:
+        pooled.delete()
+    # make room: the unique (route, sequence) check waits for the commit
+    stops = list(target.stops.order_by("sequence"))
+    if position <= len(stops):
+        sequence = stops[position - 1].sequence
+    else:
+        sequence = stops[-1].sequence + 1 if stops else 1
+    target.stops.filter(sequence__gte=sequence).update(sequence=F("sequence") + 1)
+    at = target.starts_at
+    PlanStop.objects.create(
+        route=target, order=order, sequence=sequence, arrives_at=at, starts_at=at,
+        departs_at=at, locked=stop.locked if stop else False,
+    )  # fmt: skip
+    target.refresh_from_db()
+    route_retime(target, reason=f"Order #{order.pk} moved here", actor=actor)
+    if target.version:
+        order_dispatch(order, actor=actor)
+    elif source is not None and source.version:  # from a published route to a draft one
+        order_release(order, actor=actor)
+    return target
+
+
+@transaction.atomic
+def stop_lock(*, plan: Plan, order_id: int, locked: bool) -> PlanStop:
+    """Keep (or stop keeping) a stop on its route when the plan is re-solved."""
+    _editable(plan)
+    stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).first()
+    if stop is None:
+        raise ValidationError({"order": f"Order {order_id} is on no route of this plan."})
+    stop.locked = locked
+    stop.save(update_fields=["locked"])
+    return stop
+
+
+@transaction.atomic
+def route_lock(*, plan: Plan, route_id: int, locked: bool) -> PlanRoute:
+    """Keep (or stop keeping) a whole route as it is when the plan is re-solved."""
+    _editable(plan)
+    route = _route(plan, route_id)
+    route.locked = locked
+    route.save(update_fields=["locked"])
+    return route
+
+
+@transaction.atomic
+def route_add(*, plan: Plan, driver_id: int, vehicle_id: int, actor: str = "") -> PlanRoute:
+    """An empty route for a driver and vehicle not yet in the plan; moves or a re-solve
+    fill it."""
+    plan = _editable(plan)
+    errors = {}
+    driver = Driver.objects.filter(pk=driver_id, is_active=True).first()
+    vehicle = Vehicle.objects.filter(pk=vehicle_id, is_active=True).select_related("start_depot")
+    vehicle = vehicle.first()
+    if driver is None:
+        errors["driver"] = "No active driver with this id."
+    elif plan.routes.filter(driver=driver).exists():
+        errors["driver"] = "This driver already has a route in the plan."
+    if vehicle is None:
+        errors["vehicle"] = "No active vehicle with this id."
+    elif plan.routes.filter(vehicle=vehicle).exists():
+        errors["vehicle"] = "This vehicle already has a route in the plan."
+    if errors:
+        raise ValidationError(errors)
+    start = dt.datetime.combine(plan.date, driver.shift_start, tzinfo=midnight_of(plan).tzinfo)
+    route = PlanRoute.objects.create(
+        plan=plan, driver=driver, vehicle=vehicle, starts_at=start, ends_at=start,
+        distance_m=0, duration_s=0,
+    )  # fmt: skip
+    route_retime(route, actor=actor)
+    return route
+
+
+@transaction.atomic
+def route_remove(*, plan: Plan, route_id: int, actor: str = "") -> None:
+    """Take a vehicle out of the plan; its stops go to the pool (reason
+    "vehicle_removed"). Refused once its driver has reached a stop."""
+    plan = _editable(plan)
+    route = _route(plan, route_id)
+    if _reached(route):
+        raise ValidationError({"route": "The driver is on the way; move the stops instead."})
+    orders = [s.order for s in route.stops.select_related("order") if s.order is not None]
+    published = route.version > 0
+    route.delete()
+    for order in orders:
+        PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": "vehicle_removed"}
+        )
+        if published:
+            order_release(order, actor=actor, reason="Its vehicle left the plan")
+    plan_totals(plan)

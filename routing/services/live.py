@@ -1,0 +1,159 @@
+"""The day as it happens: urgent orders put into running routes, failed or cancelled
+stops back in the pool, and each order's ETA from the route's live progress.
+
+Re-optimising the rest of the day is `plan_resolve` on a published plan: the stops
+drivers reached stay behind them, and `allow_reassign` decides whether stops already
+promised to one driver may go to another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from dispatch.models import Order, OrderStatus
+from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+
+from .edits import _reached, stop_move
+from .routes import DROPPED, route_retime, route_timeline
+
+
+def _cost(route: PlanRoute, timeline) -> float:
+    vehicle = route.vehicle
+    return (
+        timeline.distance_m * float(vehicle.cost_per_km) / 1000
+        + timeline.duration_s * float(vehicle.cost_per_hour) / 3600
+    )
+
+
+@transaction.atomic
+def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRoute | None:
+    """Put `order` where it costs least on the plan's routes without breaking a rule
+    they keep and without touching the stops drivers reached. Returns the route, or None
+    when it fits nowhere (it waits in the pool with reason "no_room")."""
+    if order.delivery_date != plan.date:
+        raise ValidationError(
+            {"order": f"The order is for {order.delivery_date}, not {plan.date}."}
+        )
+    if order.status != OrderStatus.UNASSIGNED:
+        raise ValidationError({"order": f"The order is {order.status}; only open orders go in."})
+    if order.lat is None or order.lng is None:
+        raise ValidationError({"order": "The order has no coordinates; geocode it first."})
+    if PlanStop.objects.filter(route__plan=plan, order=order).exists():
+        return None  # already on a route of this plan: a retried request
+    PlanUnassigned.objects.update_or_create(plan=plan, order=order, defaults={"reason": "urgent"})
+    now = timezone.now()
+    best = None  # (extra cost, route, position)
+    routes = plan.routes.filter(locked=False).select_related("vehicle", "driver", "plan")
+    for route in routes:
+        baseline = route_timeline(route, now=now)
+        allowed = {(v["kind"], v["order"]) for v in baseline.violations}
+        stops = list(route.stops.order_by("sequence"))
+        for position in range(_reached(route) + 1, len(stops) + 2):
+            timeline = _trial(route, stops, order, position, now)
+            broken = {(v["kind"], v["order"]) for v in timeline.violations} - allowed
+            if broken:
+                continue
+            extra = _cost(route, timeline) - _cost(route, baseline)
+            if best is None or extra < best[0]:
+                best = (extra, route, position)
+    if best is None:
+        PlanUnassigned.objects.filter(plan=plan, order=order).update(reason="no_room")
+        return None
+    _, route, position = best
+    return stop_move(
+        plan=plan, order_id=order.pk, route_id=route.pk, position=position, actor=actor
+    )
+
+
+def _trial(route: PlanRoute, stops: list[PlanStop], order: Order, position: int, now):
+    """The route timed with `order` at `position`, nothing written (a savepoint rolled back)."""
+    sid = transaction.savepoint()
+    try:
+        for stop in stops[position - 1 :]:
+            PlanStop.objects.filter(pk=stop.pk).update(sequence=stop.sequence + 1)
+        at = route.starts_at
+        PlanStop.objects.create(
+            route=route, order=order, sequence=position if position <= len(stops) else
+            len(stops) + 1, arrives_at=at, starts_at=at, departs_at=at,
+        )  # fmt: skip
+        return route_timeline(route, now=now)
+    finally:
+        transaction.savepoint_rollback(sid)
+
+
+@transaction.atomic
+def order_left_routes(*, order: Order, reason: str, actor: str = "") -> list[PlanRoute]:
+    """Take a failed, cancelled or unplanned order off every route it is on; it waits in
+    each plan's pool with `reason`, and the routes are re-timed (a new version for a
+    published route's driver)."""
+    stops = list(PlanStop.objects.filter(order=order).select_related("route__plan"))
+    routes = []
+    for stop in stops:
+        route = stop.route
+        stop.delete()
+        PlanUnassigned.objects.update_or_create(
+            plan=route.plan, order=order, defaults={"reason": reason}
+        )
+        route_retime(route, reason=f"Order #{order.pk} {reason}", actor=actor)
+        routes.append(route)
+    return routes
+
+
+def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
+    """Receiver of `dispatch.signals.order_status_changed`: an order that fails, is
+    cancelled or goes back to unassigned leaves its routes."""
+    if to_status in DROPPED:
+        reason = {OrderStatus.UNASSIGNED: "manual"}.get(to_status, to_status)
+        order_left_routes(order=order, reason=str(reason), actor=actor)
+
+
+@dataclass
+class Eta:
+    order: int
+    status: str
+    plan: int | None = None
+    route: int | None = None
+    route_version: int | None = None
+    driver: str | None = None
+    stops_before: int | None = None
+    planned_arrival: dt.datetime | None = None  # as published (the route's last version)
+    eta: dt.datetime | None = None  # planned, moved by the driver's progress
+    windows: list | None = None
+
+
+def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
+    """Where `order` stands: its published route, how many stops come first, the
+    arrival as published and as expected now."""
+    result = Eta(order=order.pk, status=order.status, windows=order.time_windows)
+    stop = (
+        PlanStop.objects.filter(order=order, route__version__gt=0)
+        .select_related("route__plan", "route__driver", "route__vehicle")
+        .order_by("-route__plan__published_at")
+        .first()
+    )
+    if stop is None:
+        return result
+    route = stop.route
+    version = route.versions.order_by("-number").first()
+    published = next((s for s in version.stops if s["order"] == order.pk), None)
+    result.plan, result.route, result.route_version = route.plan_id, route.pk, route.version
+    result.driver = route.driver.name
+    result.planned_arrival = (
+        dt.datetime.fromisoformat(published["starts_at"]) if published else None
+    )
+    if order.status in (OrderStatus.DELIVERED,):
+        return result
+    timeline = route_timeline(route, now=now or timezone.now())
+    ordered = list(route.stops.order_by("sequence").values_list("pk", "order_id"))
+    index = next(k for k, (_, oid) in enumerate(ordered) if oid == order.pk)
+    result.stops_before = sum(
+        1 for k, (_, oid) in enumerate(ordered[:index]) if oid and k >= timeline.reached
+    )
+    times = timeline.stops.get(stop.pk)
+    result.eta = times.arrives_at if times else None
+    return result

@@ -1,0 +1,277 @@
+"""A stored route's times, recomputed from its stop order, and its published versions.
+
+Every change to a route (a manual move, a re-solve, an urgent order, a failed stop) ends
+in `route_retime`, which times the stops with the optimiser's own rules
+(`routing.schedule.route_of`) and stores the rules the order breaks instead of refusing
+it; a published route then gets a new `RouteVersion` for the driver.
+
+Live progress: on a published route the stops up to the last one the driver reached
+(arrived or delivered) are behind; the rest is timed from there, no earlier than now, so
+a late driver pushes every later arrival back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from dispatch.models import OrderEvent, OrderStatus
+from routing.conversion import Crew, problem_for_day
+from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
+from routing.problem import RoutePlan, Step, StepKind
+from routing.schedule import route_of
+
+#: Order statuses that put a stop behind the driver (the route resumes after it).
+REACHED = frozenset({OrderStatus.ARRIVED, OrderStatus.DELIVERED})
+#: Order statuses that take a stop off its route and back to the plan's pool.
+DROPPED = frozenset({OrderStatus.FAILED, OrderStatus.CANCELLED, OrderStatus.UNASSIGNED})
+
+VIOLATION_LABELS = {
+    "time_window": "outside its time window",
+    "capacity": "over the vehicle's capacity",
+    "skills": "needs a skill this vehicle and driver lack",
+    "unreachable": "no road to this stop",
+    "shift": "the route ends after the driver's shift",
+    "max_duration": "the route is longer than the vehicle allows",
+    "max_distance": "the route drives further than the vehicle allows",
+    "max_stops": "more stops than the vehicle allows",
+    "break": "the driver's break cannot start in its window",
+}
+
+
+def midnight_of(plan: Plan) -> dt.datetime:
+    """Local midnight of the plan's day: the origin of the optimiser's seconds."""
+    from tenants.selectors import current_tenant
+
+    return dt.datetime.combine(plan.date, dt.time(), tzinfo=ZoneInfo(current_tenant().time_zone))
+
+
+@dataclass
+class StopTimes:
+    arrives_at: dt.datetime
+    starts_at: dt.datetime
+    departs_at: dt.datetime
+    waiting_s: int
+    load: list[int]
+
+
+@dataclass
+class Timeline:
+    """A route timed from its current stop order (see the module doc)."""
+
+    stops: dict[int, StopTimes] = field(default_factory=dict)  # PlanStop pk → times
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
+    distance_m: int = 0
+    duration_s: int = 0
+    waiting_s: int = 0
+    violations: list[dict] = field(default_factory=list)
+    reached: int = 0  # stops behind the driver
+
+
+def _event_times(order_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
+    """When each order last entered each status."""
+    events = OrderEvent.objects.filter(order_id__in=order_ids).order_by("created_at", "id")
+    return {(e.order_id, e.to_status): e.created_at for e in events}
+
+
+def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timeline:
+    """Time `route`'s stops in their stored order. With `now` (a published route during
+    its day), stops the driver reached keep their times and the rest starts from the
+    last of them, no earlier than `now`."""
+    plan = route.plan
+    midnight = midnight_of(plan)
+    seconds = lambda at: int((at - midnight).total_seconds())  # noqa: E731
+    at = lambda s: midnight + dt.timedelta(seconds=s)  # noqa: E731
+    stops = list(route.stops.select_related("order").order_by("sequence"))
+    live = now is not None and route.version > 0
+    reached = 0
+    if live:
+        for k, stop in enumerate(stops):
+            if stop.order is not None and stop.order.status in REACHED:
+                reached = k + 1
+    behind, ahead = stops[:reached], stops[reached:]
+    crew = Crew(route.driver, route.vehicle)
+    depart_s = seconds(route.starts_at) if route.version > 0 else None
+    events = _event_times([s.order_id for s in stops if s.order_id]) if live else {}
+    if behind:
+        last = next(s for s in reversed(behind) if s.order is not None)
+        order = last.order
+        if order.status == OrderStatus.DELIVERED:
+            left = events.get((order.pk, OrderStatus.DELIVERED), last.departs_at)
+        else:  # still there: leaves after serving, no earlier than now
+            arrived = events.get((order.pk, OrderStatus.ARRIVED), last.arrives_at)
+            left = max(arrived + dt.timedelta(seconds=order.service_s), now)
+        nxt = ahead[0].order if ahead and ahead[0].order is not None else None
+        if nxt is None or nxt.status != OrderStatus.EN_ROUTE:
+            left = max(left, now)  # not on the way yet
+        else:
+            left = events.get((nxt.pk, OrderStatus.EN_ROUTE), left)
+        depart_s = seconds(left)
+        crew = Crew(
+            route.driver,
+            route.vehicle,
+            start_at=(order.lat, order.lng),
+            ready_s=depart_s,
+            break_done=any(s.is_break for s in behind),
+        )
+    timeline = Timeline(reached=reached)
+    orders = [s.order for s in ahead if s.order is not None]
+    day = problem_for_day(orders=orders, crews=[crew], matrix_of=_travel_matrix())
+    index = {o.pk: k for k, o in enumerate(day.orders)}
+    has_break = bool(day.problem.vehicles[0].breaks)
+    steps, timed = [], []
+    for stop in ahead:
+        if stop.is_break:
+            if has_break:
+                steps.append(Step(StepKind.BREAK, 0))
+                timed.append(stop)
+        elif stop.order_id in index:
+            steps.append(Step(StepKind.JOB, index[stop.order_id]))
+            timed.append(stop)
+    timed_route = route_of(day.problem, RoutePlan(0, steps), depart_s=depart_s)
+    if live and steps:
+        first = timed_route.visits[1]
+        late_by = seconds(now) - first.arrival_s
+        if late_by > 0:  # a stop not reached yet cannot be reached in the past
+            depart_s = timed_route.visits[0].departure_s + late_by
+            timed_route = route_of(day.problem, RoutePlan(0, steps), depart_s=depart_s)
+    for stop in behind:
+        timeline.stops[stop.pk] = StopTimes(
+            stop.arrives_at, stop.starts_at, stop.departs_at, stop.waiting_s, list(stop.load)
+        )
+    for stop, visit in zip(timed, timed_route.visits[1 : 1 + len(steps)], strict=True):
+        timeline.stops[stop.pk] = StopTimes(
+            at(visit.arrival_s), at(visit.start_s), at(visit.departure_s),
+            visit.waiting_s, list(visit.load),
+        )  # fmt: skip
+    for v in timed_route.violations:
+        stop = timed[v.step - 1] if v.step else None
+        label = VIOLATION_LABELS.get(v.code, v.code.replace("_", " "))
+        timeline.violations.append(
+            {
+                "kind": v.code,
+                "sequence": stop.sequence if stop else None,
+                "order": stop.order_id if stop else None,
+                "detail": f"Order #{stop.order_id}: {label}" if stop and stop.order_id else label,
+            }
+        )
+    first_departure = behind[0].arrives_at if behind else at(timed_route.visits[0].departure_s)
+    timeline.starts_at = route.starts_at if behind else first_departure
+    timeline.ends_at = at(timed_route.visits[-1].arrival_s)
+    timeline.distance_m = timed_route.distance_m
+    if behind:  # what lies behind was driven as planned; what lies ahead as timed now
+        timeline.distance_m += _driven_distance(route, behind)
+    timeline.duration_s = int((timeline.ends_at - timeline.starts_at).total_seconds())
+    timeline.waiting_s = sum(t.waiting_s for t in timeline.stops.values())
+    return timeline
+
+
+def _driven_distance(route: PlanRoute, behind: list[PlanStop]) -> int:
+    """Planned distance from the depot through the stops already reached."""
+    orders = [s.order for s in behind if s.order is not None]
+    day = problem_for_day(
+        orders=orders, crews=[Crew(route.driver, route.vehicle)], matrix_of=_travel_matrix()
+    )
+    dist = day.problem.distances_m
+    here, total = day.problem.vehicles[0].start, 0
+    for job in day.problem.jobs:
+        total += int(dist[here, job.location])
+        here = job.location
+    return total
+
+
+def _travel_matrix():
+    from routing.services import travel_matrix
+
+    return travel_matrix
+
+
+@transaction.atomic
+def route_retime(
+    route: PlanRoute, *, now: dt.datetime | None = None, reason: str = "", actor: str = ""
+) -> Timeline:
+    """Renumber `route`'s stops 1..n in their order, store their times and the rules the
+    order breaks; a published route gets a new version with `reason`."""
+    stops = list(route.stops.order_by("sequence", "pk"))
+    for k, stop in enumerate(stops, start=1):
+        stop.sequence = k
+    PlanStop.objects.bulk_update(stops, ["sequence"])  # the unique check waits for commit
+    if route.version > 0 and now is None:
+        now = timezone.now()
+    timeline = route_timeline(route, now=now)
+    for stop in stops:
+        t = timeline.stops.get(stop.pk)
+        if t is not None:
+            stop.arrives_at, stop.starts_at, stop.departs_at = (
+                t.arrives_at,
+                t.starts_at,
+                t.departs_at,
+            )
+            stop.waiting_s, stop.load = t.waiting_s, t.load
+    PlanStop.objects.bulk_update(
+        stops, ["arrives_at", "starts_at", "departs_at", "waiting_s", "load"]
+    )
+    route.starts_at, route.ends_at = timeline.starts_at, timeline.ends_at
+    route.distance_m, route.duration_s = timeline.distance_m, timeline.duration_s
+    route.waiting_s, route.violations = timeline.waiting_s, timeline.violations
+    route.save()
+    plan_totals(route.plan)
+    if route.version > 0:
+        version_create(route, reason=reason or "Route changed", actor=actor)
+    return timeline
+
+
+def plan_totals(plan: Plan) -> None:
+    """The plan's distance and duration: the sums over its routes."""
+    routes = list(PlanRoute.objects.filter(plan=plan).values_list("distance_m", "duration_s"))
+    plan.distance_m = sum(d for d, _ in routes)
+    plan.duration_s = sum(s for _, s in routes)
+    Plan.objects.filter(pk=plan.pk).update(distance_m=plan.distance_m, duration_s=plan.duration_s)
+
+
+def _snapshot(route: PlanRoute) -> list[dict]:
+    return [
+        {
+            "order": s.order_id,
+            "sequence": s.sequence,
+            "is_break": s.is_break,
+            "starts_at": s.starts_at.isoformat(),
+        }
+        for s in route.stops.order_by("sequence")
+    ]
+
+
+def version_create(route: PlanRoute, *, reason: str, actor: str = "") -> RouteVersion | None:
+    """A new version of a published route when its stop order changed since the last
+    one (times alone do not make a version); None when nothing changed."""
+    stops = _snapshot(route)
+    previous = route.versions.order_by("-number").first()
+    before = [s["order"] for s in previous.stops if not s["is_break"]] if previous else []
+    after = [s["order"] for s in stops if not s["is_break"]]
+    if previous is not None and before == after:
+        previous.stops = stops  # same order, new times: the driver's list stays current
+        previous.save(update_fields=["stops"])
+        return None
+    kept_before = [o for o in before if o in after]
+    kept_after = [o for o in after if o in before]
+    changes = {
+        "added": [o for o in after if o not in before],
+        "removed": [o for o in before if o not in after],
+        "moved": [o for k, o in enumerate(kept_after) if kept_before[k] != o],
+    }
+    number = (previous.number if previous else 0) + 1
+    version = RouteVersion.objects.create(
+        route=route, number=number, reason=reason[:200], actor=actor[:150], stops=stops,
+        changes=changes if previous else {},
+    )  # fmt: skip
+    PlanRoute.objects.filter(pk=route.pk).update(version=number)
+    route.version = number
+    from routing.signals import route_version_created
+
+    route_version_created.send(sender=RouteVersion, version=version)
+    return version
