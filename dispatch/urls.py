@@ -9,4 +9,5 @@ urlpatterns = [
     path("fleet/", include("dispatch.views.fleet_urls")),
     path("imports/", include("dispatch.views.csv_urls")),
     path("integrations/", include("dispatch.views.shopify_urls")),
+    path("plans/", include("routing.urls")),
 ]

@@ -1,0 +1,138 @@
+"""Read-only queries of plans for the dashboard and the route sheets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils.timezone import localtime
+
+from dispatch.models import Driver, Vehicle
+from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+
+#: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles).
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
+           "#e377c2", "#7f7f7f", "#bcbd22")  # fmt: skip
+
+REASON_LABELS = {
+    "capacity": "Too big for every vehicle",
+    "time_window": "No vehicle can make its time window",
+    "skills": "Needs a skill no driver or vehicle has",
+    "unreachable": "Unreachable by road",
+    "max_duration": "Too far for the longest route allowed",
+    "max_distance": "Too far for the distance allowed",
+    "no_room": "No room left on any route",
+    "not_worth_it": "Costs more to serve than its priority is worth",
+    "not_geocoded": "No coordinates (address not geocoded)",
+    "manual": "Taken off by the dispatcher",
+    "vehicle_removed": "Its vehicle left the plan",
+    "failed": "Delivery failed",
+    "cancelled": "Cancelled",
+    "urgent": "Urgent, waiting for a place",
+}
+
+
+def plans_list() -> QuerySet[Plan]:
+    return Plan.objects.select_related("depot").annotate(route_count=Count("routes"))
+
+
+def plan_routes(plan: Plan) -> list[PlanRoute]:
+    """The plan's routes with their stops (and orders) in driving order."""
+    stops = PlanStop.objects.select_related("order").order_by("sequence")
+    routes = (
+        plan.routes.select_related("driver", "vehicle")
+        .prefetch_related(Prefetch("stops", queryset=stops))
+        .order_by("pk")
+    )
+    return list(routes)
+
+
+def plan_pool(plan: Plan) -> list[PlanUnassigned]:
+    return list(plan.unassigned.select_related("order").order_by("order_id"))
+
+
+def crews_not_in(plan: Plan) -> tuple[list[Driver], list[Vehicle]]:
+    """Active drivers and vehicles without a route in the plan (to add one)."""
+    drivers = Driver.objects.filter(is_active=True).exclude(pk__in=plan.routes.values("driver_id"))
+    vehicles = Vehicle.objects.filter(is_active=True).exclude(
+        pk__in=plan.routes.values("vehicle_id")
+    )
+    return list(drivers.order_by("name")), list(vehicles.order_by("name"))
+
+
+@dataclass
+class Bar:
+    """A block on a route's timeline: left and width in % of the day's span."""
+
+    left: float
+    width: float
+    label: str
+    kind: str  # "drive", "stop", "break", "wait"
+
+
+def map_data(plan: Plan, routes: list[PlanRoute], pool: list[PlanUnassigned]) -> dict:
+    """What the plan's map draws: per route its colour, depot and stops; the pool."""
+    out = {"routes": [], "pool": []}
+    for k, route in enumerate(routes):
+        depot = route.vehicle.start_depot
+        out["routes"].append(
+            {
+                "id": route.pk,
+                "name": f"{route.driver.name} · {route.vehicle.name}",
+                "colour": PALETTE[k % len(PALETTE)],
+                "depot": [depot.lat, depot.lng],
+                "stops": [
+                    {
+                        "order": s.order_id,
+                        "sequence": s.sequence,
+                        "lat": s.order.lat,
+                        "lng": s.order.lng,
+                        "name": s.order.customer_name,
+                        "at": s.starts_at.isoformat(),
+                    }
+                    for s in route.stops.all()
+                    if s.order is not None and s.order.lat is not None
+                ],
+            }
+        )
+    for item in pool:
+        if item.order.lat is not None:
+            out["pool"].append(
+                {
+                    "order": item.order_id,
+                    "lat": item.order.lat,
+                    "lng": item.order.lng,
+                    "name": item.order.customer_name,
+                    "reason": REASON_LABELS.get(item.reason, item.reason),
+                }
+            )
+    return out
+
+
+def timelines(routes: list[PlanRoute]) -> dict[int, list[Bar]]:
+    """Per route, its day as blocks placed on one shared time axis."""
+    starts = [r.starts_at for r in routes if r.stops.all()]
+    ends = [r.ends_at for r in routes if r.stops.all()]
+    if not starts:
+        return {}
+    first, last = min(starts), max(ends)
+    span = max((last - first).total_seconds(), 1.0)
+
+    def pct(at) -> float:
+        return round(100 * (at - first).total_seconds() / span, 2)
+
+    bars: dict[int, list[Bar]] = {}
+    for route in routes:
+        blocks = []
+        for stop in route.stops.all():
+            if stop.waiting_s:
+                blocks.append(Bar(pct(stop.arrives_at), pct(stop.starts_at) - pct(stop.arrives_at),
+                                  f"waits {stop.waiting_s // 60} min", "wait"))  # fmt: skip
+            label = "Break" if stop.is_break else f"#{stop.sequence} {stop.order.customer_name}"
+            label += f" {localtime(stop.starts_at):%H:%M}"
+            blocks.append(
+                Bar(pct(stop.starts_at), max(pct(stop.departs_at) - pct(stop.starts_at), 0.3),
+                    label, "break" if stop.is_break else "stop")
+            )  # fmt: skip
+        bars[route.pk] = blocks
+    return bars

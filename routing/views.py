@@ -1,0 +1,229 @@
+"""The dispatcher's planning pages: plans, one plan's map, timeline and edits, route
+sheets (printable and CSV). Rules live in routing.services; these views translate."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import dispatcher_required
+from config.forms import flash_service_errors
+from dispatch.models import Depot, Order
+from routing import selectors, services
+from routing.models import Plan, PlanRoute
+from routing.services import edits, live, publish
+
+
+class PlanForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    depot = forms.ModelChoiceField(
+        queryset=Depot.objects.filter(is_active=True),
+        required=False,
+        empty_label="Every depot",
+    )
+    seconds = forms.FloatField(
+        initial=10,
+        min_value=services.PLAN_SECONDS_RANGE[0],
+        max_value=services.PLAN_SECONDS_RANGE[1],
+        label="Optimiser time (seconds)",
+    )
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.email}"
+
+
+@dispatcher_required
+def plan_list_view(request: HttpRequest) -> HttpResponse:
+    form = PlanForm(request.POST or None, initial={"date": timezone.localdate() + dt.timedelta(1)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.plan_create(**form.cleaned_data, created_by=request.user)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            return redirect("dashboard:plan-detail", plan_id=plan.pk)
+    page = Paginator(selectors.plans_list(), 25).get_page(request.GET.get("page"))
+    return render(request, "routing/plan_list.html", {"form": form, "page": page})
+
+
+def _plan_context(plan: Plan) -> dict:
+    routes = selectors.plan_routes(plan)
+    pool = selectors.plan_pool(plan)
+    bars = selectors.timelines(routes)
+    drivers, vehicles = selectors.crews_not_in(plan)
+    for k, route in enumerate(routes):
+        route.colour = selectors.PALETTE[k % len(selectors.PALETTE)]
+        route.bars = bars.get(route.pk, [])
+        route.stop_list = list(route.stops.all())
+        route.flags = {v["sequence"]: v["detail"] for v in route.violations if v["sequence"]}
+        route.route_flags = [v["detail"] for v in route.violations if not v["sequence"]]
+    for item in pool:
+        item.label = selectors.REASON_LABELS.get(item.reason, item.reason)
+    return {
+        "plan": plan,
+        "routes": routes,
+        "pool": pool,
+        "map": selectors.map_data(plan, routes, pool),
+        "free_drivers": drivers,
+        "free_vehicles": vehicles,
+        "urgent_orders": Order.objects.filter(delivery_date=plan.date, status="unassigned")
+        .exclude(pk__in=[p.order_id for p in pool])
+        .exclude(planstop__route__plan=plan)
+        .order_by("pk")[:200]
+        if plan.is_published
+        else [],
+        "map_settings": {"RESET_VIEW": False},
+    }
+
+
+@dispatcher_required
+def plan_detail_view(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_object_or_404(Plan.objects.select_related("depot"), pk=plan_id)
+    return render(request, "routing/plan_detail.html", _plan_context(plan))
+
+
+@dispatcher_required
+def plan_status_view(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The status line, polled while the plan is being solved; when the solve ends the
+    page reloads to show the routes."""
+    plan = get_object_or_404(Plan, pk=plan_id)
+    response = render(request, "routing/_plan_status.html", {"plan": plan})
+    if not plan.is_busy and request.GET.get("was") == "busy":
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _int(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError({name: "Not a number."}) from None
+
+
+@dispatcher_required
+@require_POST
+def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpResponse:
+    """Every edit of the plan page: a POST that calls one service and returns to the page."""
+    plan = get_object_or_404(Plan, pk=plan_id)
+    data, actor = request.POST, _actor(request)
+    try:
+        if action == "move":
+            route = data.get("route")
+            edits.stop_move(
+                plan=plan,
+                order_id=_int(data.get("order"), "order"),
+                route_id=None if route == "pool" else _int(route, "route"),
+                position=_int(data.get("position"), "position"),
+                actor=actor,
+            )
+            done = "Stop moved."
+        elif action == "lock-stop":
+            locked = data.get("locked") == "1"
+            edits.stop_lock(plan=plan, order_id=_int(data.get("order"), "order"), locked=locked)
+            done = "Stop locked to its route." if locked else "Stop unlocked."
+        elif action == "lock-route":
+            locked = data.get("locked") == "1"
+            edits.route_lock(plan=plan, route_id=_int(data.get("route"), "route"), locked=locked)
+            done = "Route locked." if locked else "Route unlocked."
+        elif action == "add-route":
+            edits.route_add(
+                plan=plan,
+                driver_id=_int(data.get("driver"), "driver"),
+                vehicle_id=_int(data.get("vehicle"), "vehicle"),
+                actor=actor,
+            )
+            done = "Vehicle added to the plan."
+        elif action == "remove-route":
+            edits.route_remove(plan=plan, route_id=_int(data.get("route"), "route"), actor=actor)
+            done = "Vehicle removed; its stops are in the pool."
+        elif action == "resolve":
+            services.plan_resolve(plan=plan, allow_reassign=data.get("allow_reassign") != "0")
+            done = "Re-solving; locked stops and routes stay."
+        elif action == "publish":
+            publish.plan_publish(plan=plan, actor=actor)
+            done = "Published: drivers have their routes."
+        elif action == "urgent":
+            order = get_object_or_404(Order, pk=_int(data.get("order"), "order"))
+            route = live.order_insert_urgent(plan=plan, order=order, actor=actor)
+            done = (
+                f"Order #{order.pk} added to {route.driver.name}'s route."
+                if route
+                else f"Order #{order.pk} fits on no route without breaking a rule: it waits "
+                "in the pool."
+            )
+        else:
+            return HttpResponse(status=404)
+    except ValidationError as exc:
+        flash_service_errors(request, exc)
+    else:
+        messages.success(request, done)
+    return redirect("dashboard:plan-detail", plan_id=plan.pk)
+
+
+@dispatcher_required
+def route_sheet_view(request: HttpRequest, plan_id: int, route_id: int) -> HttpResponse:
+    """A driver's printable sheet: stops in order with times, windows, items and notes."""
+    route = get_object_or_404(
+        PlanRoute.objects.select_related("plan", "driver", "vehicle__start_depot"),
+        plan_id=plan_id,
+        pk=route_id,
+    )
+    stops = route.stops.select_related("order").order_by("sequence")
+    return render(request, "routing/route_sheet.html", {"route": route, "stops": stops})
+
+
+SHEET_COLUMNS = ["route", "driver", "vehicle", "sequence", "order", "external_id", "customer",
+                 "phone", "address", "postcode", "arrives", "starts", "departs", "windows",
+                 "items", "weight_kg", "notes"]  # fmt: skip
+
+
+@dispatcher_required
+def plan_csv_view(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """Every route's stops as CSV (one route with ?route=<id>)."""
+    plan = get_object_or_404(Plan, pk=plan_id)
+    routes = plan.routes.select_related("driver", "vehicle").order_by("pk")
+    if request.GET.get("route"):
+        routes = routes.filter(pk=_safe_int(request.GET["route"]))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="plan-{plan.pk}-{plan.date}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(SHEET_COLUMNS)
+    for route in routes:
+        for stop in route.stops.select_related("order").order_by("sequence"):
+            order = stop.order
+            times = [localtime(t).strftime("%H:%M") for t in (stop.arrives_at, stop.starts_at,
+                                                               stop.departs_at)]  # fmt: skip
+            if order is None:
+                writer.writerow([route.pk, route.driver.name, route.vehicle.name, stop.sequence,
+                                 "", "", "Break", "", "", "", *times, "", "", "", ""])  # fmt: skip
+                continue
+            windows = " ".join(f"{w['start']}-{w['end']}" for w in order.time_windows)
+            writer.writerow(
+                [route.pk, route.driver.name, route.vehicle.name, stop.sequence, order.pk,
+                 order.external_id, order.customer_name, order.customer_phone,
+                 ", ".join(p for p in (order.address_line1, order.address_line2, order.city) if p),
+                 order.postcode, *times, windows, order.items,
+                 order.weight_kg if order.weight_kg is not None else "", order.notes]
+            )  # fmt: skip
+    return response
+
+
+def _safe_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return -1

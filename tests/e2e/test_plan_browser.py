@@ -1,0 +1,60 @@
+"""The dispatcher plans a day in the browser: 60 orders, 4 vans, routes on the map, a
+stop moved by hand, the plan published."""
+
+from __future__ import annotations
+
+import re
+
+from django_tenants.utils import schema_context
+
+from tests.e2e.conftest import live_tenant, sign_in
+from tests.routing.factories import DAY, make_fleet_day
+
+
+def test_plan_a_day_see_the_routes_move_a_stop_and_publish(
+    live_server_url, django_db_blocker, page
+):
+    from dispatch.models import Order, OrderStatus
+    from routing.models import Plan, PlanStop
+
+    tenant = live_tenant(django_db_blocker, live_server_url, "planner")
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
+        # 35 items per van and about 120 items in all: the day needs every van
+        fleet = make_fleet_day("pb", vans=4, orders=60, capacity_items=35, spread=0.06)
+    sign_in(page, tenant, tenant.owner_email)
+    page.get_by_role("link", name="Plans").click()
+    page.get_by_label("Date").fill(DAY.isoformat())
+    page.get_by_label("Depot").select_option(label=fleet.depot.name)
+    page.get_by_label("Optimiser time (seconds)").fill("2")
+    page.get_by_role("button", name="Plan", exact=True).click()
+
+    page.locator("#plan-status").get_by_text("Done").wait_for(timeout=60_000)
+    page.locator("#plan-map[data-routes-drawn='4']").wait_for()  # Leaflet drew 4 routes
+    assert page.locator("path.route-line").count() == 4
+    assert page.locator(".map-marker").count() == 60  # one numbered marker per stop
+    assert page.locator(".timeline").count() == 4
+
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
+        plan = Plan.objects.get()
+        routes = list(plan.routes.order_by("pk"))
+        source, target = routes[0], routes[1]
+        moving = source.stops.exclude(order=None).order_by("sequence").first().order_id
+
+    row = page.locator(f"#route-{source.pk} #stop-{moving}")
+    row.get_by_label(f"Move order #{moving} to").select_option(str(target.pk))
+    row.get_by_label("at position").fill("1")
+    row.get_by_role("button", name="Move").click()
+    page.get_by_text("Stop moved.").wait_for()
+    first_row = page.locator(f"#route-{target.pk} tbody tr").first
+    assert first_row.get_attribute("id") == f"stop-{moving}"
+
+    page.get_by_role("button", name="Publish to drivers").click()
+    page.get_by_text("Published: drivers have their routes.").wait_for()
+    assert page.locator(f"#route-{target.pk}").get_by_text(re.compile(r"Version 1")).count() == 1
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
+        on_routes = PlanStop.objects.filter(route__plan=plan).exclude(order=None)
+        assert on_routes.count() == 60
+        assert PlanStop.objects.get(route=target, sequence=1).order_id == moving
+        statuses = set(Order.objects.filter(pk__in=on_routes.values("order")).values_list(
+            "status", flat=True))  # fmt: skip
+        assert statuses == {OrderStatus.DISPATCHED}
