@@ -7,4 +7,16 @@ from routing.api import views
 urlpatterns = [
     path("plans", views.PlanListApi.as_view(), name="api-plans"),
     path("plans/<int:plan_id>", views.PlanDetailApi.as_view(), name="api-plan"),
+    path("plans/<int:plan_id>/resolve", views.PlanResolveApi.as_view(), name="api-plan-resolve"),
+    path("plans/<int:plan_id>/publish", views.PlanPublishApi.as_view(), name="api-plan-publish"),
+    path("plans/<int:plan_id>/moves", views.PlanMoveApi.as_view(), name="api-plan-moves"),
+    path("plans/<int:plan_id>/locks", views.PlanLockApi.as_view(), name="api-plan-locks"),
+    path("plans/<int:plan_id>/routes", views.PlanRoutesApi.as_view(), name="api-plan-routes"),
+    path(
+        "plans/<int:plan_id>/routes/<int:route_id>",
+        views.PlanRouteApi.as_view(),
+        name="api-plan-route",
+    ),
+    path("plans/<int:plan_id>/urgent", views.PlanUrgentApi.as_view(), name="api-plan-urgent"),
+    path("orders/<int:order_id>/eta", views.OrderEtaApi.as_view(), name="api-order-eta"),
 ]

@@ -3,7 +3,10 @@ routing.services; this module only translates HTTP."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -13,9 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from dispatch.models import Depot
+from dispatch.models import Depot, Order
 from routing import services
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+from routing.services import edits, live, publish
 
 
 class PlanInputSerializer(serializers.Serializer):
@@ -35,7 +39,7 @@ class PlanStopSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlanStop
         fields = ["sequence", "order", "is_break", "arrives_at", "starts_at", "departs_at",
-                  "waiting_s", "load"]  # fmt: skip
+                  "waiting_s", "load", "locked"]  # fmt: skip
 
 
 class PlanRouteSerializer(serializers.ModelSerializer):
@@ -44,7 +48,7 @@ class PlanRouteSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlanRoute
         fields = ["id", "driver", "vehicle", "starts_at", "ends_at", "distance_m", "duration_s",
-                  "waiting_s", "stops"]  # fmt: skip
+                  "waiting_s", "locked", "version", "violations", "stops"]  # fmt: skip
 
 
 class PlanUnassignedSerializer(serializers.ModelSerializer):
@@ -54,10 +58,13 @@ class PlanUnassignedSerializer(serializers.ModelSerializer):
 
 
 class PlanOutputSerializer(serializers.ModelSerializer):
+    progress = serializers.IntegerField(read_only=True, help_text="% of the time budget used.")
+
     class Meta:
         model = Plan
-        fields = ["id", "date", "depot", "status", "seconds", "error", "engine", "distance_m",
-                  "duration_s", "created_at", "solved_at"]  # fmt: skip
+        fields = ["id", "date", "depot", "status", "progress", "seconds", "error", "engine",
+                  "distance_m", "duration_s", "matrix_s", "solve_s", "save_s", "created_at",
+                  "started_at", "solved_at", "published_at"]  # fmt: skip
 
 
 class PlanDetailSerializer(PlanOutputSerializer):
@@ -93,13 +100,208 @@ class PlanListApi(GenericAPIView):
         return Response(PlanOutputSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
 
+def _plan(plan_id: int) -> Plan:
+    plan = Plan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise Http404
+    return plan
+
+
+def _actor(request: Request) -> str:
+    if isinstance(request.user, User):
+        return f"user:{request.user.email}"
+    return f"api_key:{getattr(request.auth, 'prefix', '?')}"
+
+
+def _run(call, *args, **kwargs):
+    """A service call whose refusals become 400s with field errors."""
+    try:
+        return call(*args, **kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from exc
+
+
 class PlanDetailApi(APIView):
     @extend_schema(operation_id="plans_retrieve", responses=PlanDetailSerializer)
     def get(self, request: Request, plan_id: int) -> Response:
         """A plan with its routes, their stops in order, and the orders left out (why)."""
-        plan = (
-            Plan.objects.prefetch_related("routes__stops", "unassigned").filter(pk=plan_id).first()
-        )
+        plan = _plan_detail(plan_id)
         if plan is None:
             raise Http404
         return Response(PlanDetailSerializer(plan).data)
+
+
+class ResolveSerializer(serializers.Serializer):
+    allow_reassign = serializers.BooleanField(
+        default=True, help_text="Published plans: may stops promised to a driver change driver?"
+    )
+    seconds = serializers.FloatField(
+        required=False,
+        min_value=services.PLAN_SECONDS_RANGE[0],
+        max_value=services.PLAN_SECONDS_RANGE[1],
+    )
+
+
+class PlanResolveApi(APIView):
+    @extend_schema(
+        operation_id="plans_resolve", request=ResolveSerializer, responses=PlanOutputSerializer
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        """Re-solve (202): locked routes and stops stay; on a published plan the stops
+        drivers reached stay behind them (re-optimise the rest of the day)."""
+        body = ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = _run(services.plan_resolve, plan=_plan(plan_id), **body.validated_data)
+        return Response(PlanOutputSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PlanPublishApi(APIView):
+    @extend_schema(operation_id="plans_publish", request=None, responses=PlanOutputSerializer)
+    def post(self, request: Request, plan_id: int) -> Response:
+        """Hand the routes to their drivers; orders become dispatched. Repeating is harmless."""
+        plan = _run(publish.plan_publish, plan=_plan(plan_id), actor=_actor(request))
+        return Response(PlanOutputSerializer(plan).data)
+
+
+class MoveSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    route = serializers.IntegerField(allow_null=True, help_text="null: back to the pool")
+    position = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="1-based; empty: last"
+    )
+
+
+class PlanMoveApi(APIView):
+    @extend_schema(
+        operation_id="plans_move", request=MoveSerializer, responses=PlanDetailSerializer
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        """Move a stop (or a left-out order) to a route and position, or to the pool. The
+        routes are re-timed; rules the move breaks are listed in `violations`."""
+        body = MoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        plan = _plan(plan_id)
+        _run(edits.stop_move, plan=plan, order_id=data["order"], route_id=data["route"],
+             position=data.get("position"), actor=_actor(request))  # fmt: skip
+        return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
+
+
+class LockSerializer(serializers.Serializer):
+    order = serializers.IntegerField(required=False)
+    route = serializers.IntegerField(required=False)
+    locked = serializers.BooleanField()
+
+    def validate(self, data: dict) -> dict:
+        if ("order" in data) == ("route" in data):
+            raise serializers.ValidationError({"order": "Give either an order or a route."})
+        return data
+
+
+class PlanLockApi(APIView):
+    @extend_schema(
+        operation_id="plans_lock", request=LockSerializer, responses=PlanDetailSerializer
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        """Lock a stop to its route, or a whole route, for the next re-solve (or unlock)."""
+        body = LockSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data, plan = body.validated_data, _plan(plan_id)
+        if "order" in data:
+            _run(edits.stop_lock, plan=plan, order_id=data["order"], locked=data["locked"])
+        else:
+            _run(edits.route_lock, plan=plan, route_id=data["route"], locked=data["locked"])
+        return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
+
+
+class RouteAddSerializer(serializers.Serializer):
+    driver = serializers.IntegerField()
+    vehicle = serializers.IntegerField()
+
+
+class PlanRoutesApi(APIView):
+    @extend_schema(
+        operation_id="plans_routes_create",
+        request=RouteAddSerializer,
+        responses=PlanRouteSerializer,
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        """Add a driver and vehicle to the plan: an empty route to move stops to."""
+        body = RouteAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        route = _run(edits.route_add, plan=_plan(plan_id), driver_id=body.validated_data["driver"],
+                     vehicle_id=body.validated_data["vehicle"], actor=_actor(request))  # fmt: skip
+        return Response(PlanRouteSerializer(route).data, status=status.HTTP_201_CREATED)
+
+
+class PlanRouteApi(APIView):
+    @extend_schema(operation_id="plans_routes_destroy", request=None, responses={204: None})
+    def delete(self, request: Request, plan_id: int, route_id: int) -> Response:
+        """Take a vehicle out of the plan; its stops go to the pool."""
+        plan = _plan(plan_id)
+        if not plan.routes.filter(pk=route_id).exists():
+            raise Http404
+        _run(edits.route_remove, plan=plan, route_id=route_id, actor=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UrgentSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+
+
+class UrgentOutputSerializer(serializers.Serializer):
+    route = serializers.IntegerField(allow_null=True, help_text="null: it fits nowhere (pool)")
+
+
+class PlanUrgentApi(APIView):
+    @extend_schema(
+        operation_id="plans_urgent", request=UrgentSerializer, responses=UrgentOutputSerializer
+    )
+    def post(self, request: Request, plan_id: int) -> Response:
+        """Insert an open order into the running routes where it costs least, after the
+        stops drivers reached, breaking no rule; repeating is harmless."""
+        body = UrgentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = Order.objects.filter(pk=body.validated_data["order"]).first()
+        if order is None:
+            raise serializers.ValidationError({"order": "No such order."})
+        route = _run(live.order_insert_urgent, plan=_plan(plan_id), order=order,
+                     actor=_actor(request))  # fmt: skip
+        if route is None:
+            stop = PlanStop.objects.filter(route__plan_id=plan_id, order=order).first()
+            route = stop.route if stop else None
+        return Response({"route": route.pk if route else None})
+
+
+class EtaSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    status = serializers.CharField()
+    plan = serializers.IntegerField(allow_null=True)
+    route = serializers.IntegerField(allow_null=True)
+    route_version = serializers.IntegerField(allow_null=True)
+    driver = serializers.CharField(allow_null=True)
+    stops_before = serializers.IntegerField(allow_null=True)
+    planned_arrival = serializers.DateTimeField(allow_null=True)
+    eta = serializers.DateTimeField(allow_null=True)
+    windows = serializers.ListField(child=serializers.DictField(), allow_null=True)
+
+
+class OrderEtaApi(APIView):
+    @extend_schema(operation_id="orders_eta", responses=EtaSerializer)
+    def get(self, request: Request, order_id: int) -> Response:
+        """An order's expected arrival: as published, and as the driver's progress moves it."""
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        return Response(EtaSerializer(asdict(live.order_eta(order))).data)
+
+
+def _plan_detail(plan_id: int) -> Plan:
+    stops = PlanStop.objects.order_by("sequence")
+    return (
+        Plan.objects.prefetch_related(
+            Prefetch("routes__stops", queryset=stops), "routes", "unassigned"
+        )
+        .filter(pk=plan_id)
+        .first()
+    )
