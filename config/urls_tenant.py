@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("dispatch.urls")),
     path("team/", include("accounts.urls")),
     path("settings/", include("tenants.urls")),
+    path("driver/", include("routing.driver_urls")),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("dispatch.api.urls")),

@@ -12,3 +12,4 @@ class RoutingConfig(AppConfig):
 
         order_status_changed.connect(on_order_status_changed, dispatch_uid="routing-drop-stop")
         register(NavItem("Plans", "dashboard:plans", order=25))
+        register(NavItem("My route", "driver:route", order=10, roles=("driver",)))

@@ -33,7 +33,8 @@ REASON_LABELS = {
 
 
 def plans_list() -> QuerySet[Plan]:
-    return Plan.objects.select_related("depot").annotate(route_count=Count("routes"))
+    plans = Plan.objects.select_related("depot").annotate(route_count=Count("routes"))
+    return plans.order_by("-created_at", "-pk")
 
 
 def plan_routes(plan: Plan) -> list[PlanRoute]:
