@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format check migrate demo serve worker bench bench-provisioning bench-intake bench-routing db-stop clean
+.PHONY: run test lint format check migrate demo serve worker bench bench-provisioning bench-intake bench-planning bench-routing db-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,13 +58,17 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-intake bench-routing
+bench: bench-provisioning bench-intake bench-planning bench-routing
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
 
 bench-intake: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/intake.py
+
+## bench-planning: plan to stored routes for 100, 500 and 1,000 orders (about 3 minutes; writes docs/benchmarks.md)
+bench-planning: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/planning.py
 
 ## bench-routing: the optimiser against PyVRP and VROOM (about 20 minutes; writes docs/benchmarks.md)
 bench-routing: $(VENV)/.installed-dev
