@@ -175,37 +175,42 @@ def _first_problem(plan: models.Plan):
 
 def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
     """The problem of a re-solve, and per route the stops it keeps in front (reached)."""
+    from dispatch.models import OrderStatus
     from routing.conversion import Crew, problem_for_day
 
-    from .routes import midnight_of, route_timeline
+    from .routes import _event_times, midnight_of, split_reached
 
     now = timezone.now()
     midnight = midnight_of(plan)
+    now_s = int((now - midnight).total_seconds())
     crews, pins, orders, kept = [], {}, [], {}
     routes = plan.routes.select_related("driver", "vehicle__start_depot", "vehicle__end_depot")
     for route in routes.filter(locked=False):
         stops = list(route.stops.select_related("order").order_by("sequence"))
-        reached = route_timeline(route, now=now).reached if route.version else 0
-        kept[route.pk] = stops[:reached]
         pin = f"route:{route.pk}"
         crew = Crew(route.driver, route.vehicle, pin=pin)
-        if reached:
-            last = next(s for s in reversed(stops[:reached]) if s.order is not None)
-            ready = max(now, last.departs_at)
+        keep: list = []
+        if plan.is_published:  # the rest of the day: from now, and from where the van is
+            events = _event_times([s.order_id for s in stops if s.order_id])
+            behind, ahead, last, _ = split_reached(stops, events)
+            going = [s for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
+            keep = [s for s in stops if s in behind or s in going]
+            resume = going[-1] if going else last
+            ready_s, start_at = now_s, None
+            if resume is not None:
+                start_at = (resume.order.lat, resume.order.lng)
+                ready_s = max(now_s, int((resume.departs_at - midnight).total_seconds()))
             crew = Crew(
-                route.driver,
-                route.vehicle,
-                start_at=(last.order.lat, last.order.lng),
-                ready_s=int((ready - midnight).total_seconds()),
-                break_done=any(s.is_break for s in stops[:reached]),
-                pin=pin,
-            )
+                route.driver, route.vehicle, start_at=start_at, ready_s=ready_s,
+                break_done=any(s.is_break for s in keep), pin=pin,
+            )  # fmt: skip
+        kept[route.pk] = keep
         crews.append((route, crew))
-        for stop in stops[reached:]:
-            if stop.order is None:
+        for stop in stops:
+            if stop.order is None or stop in keep:
                 continue
             orders.append(stop.order)
-            if stop.locked or (route.version and not allow_reassign):
+            if stop.locked or (plan.is_published and not allow_reassign):
                 pins[stop.order_id] = pin
     pool = plan.unassigned.select_related("order").filter(order__status="unassigned")
     orders += [u.order for u in pool]
@@ -287,10 +292,11 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
         route.stops.exclude(pk__in=[s.pk for s in keep]).delete()
         solved = by_vehicle.get(vehicle.id)
         visits = [v for v in solved.visits if v.kind in ("job", "break")] if solved else []
+        after_kept = max((s.sequence for s in keep), default=0)
         route.stops.bulk_create(
             models.PlanStop(
                 route=route,
-                sequence=len(keep) + k,
+                sequence=after_kept + k,
                 order=orders.get(v.id) if v.kind == "job" else None,
                 is_break=v.kind == "break",
                 arrives_at=route.starts_at,

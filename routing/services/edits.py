@@ -44,13 +44,14 @@ def _route(plan: Plan, route_id: int) -> PlanRoute:
 
 
 def _reached(route: PlanRoute) -> int:
-    """How many stops at the head of a published route the driver has reached."""
-    if not route.version:
+    """The position just after the furthest stop the driver reached or is heading to, on
+    a published plan: nothing may be put before it."""
+    if not route.plan.is_published:
         return 0
-    statuses = route.stops.order_by("sequence").values_list("order__status", flat=True)
+    stops = list(route.stops.select_related("order").order_by("sequence"))
     reached = 0
-    for k, status in enumerate(statuses, start=1):
-        if status in PINNED:
+    for k, stop in enumerate(stops, start=1):
+        if stop.order is not None and stop.order.status in PINNED:
             reached = k
     return reached
 
@@ -74,7 +75,7 @@ def stop_move(
         raise ValidationError({"order": f"Order {order_id} is not in this plan."})
     order = stop.order if stop else pooled.order
     source = stop.route if stop else None
-    if stop is not None and stop.route.version and order.status in PINNED:
+    if stop is not None and plan.is_published and order.status in PINNED:
         raise ValidationError({"order": "The driver has already reached this stop."})
     target = _route(plan, route_id) if route_id is not None else None
     if target is None:
@@ -85,7 +86,7 @@ def stop_move(
             plan=plan, order=order, defaults={"reason": "manual"}
         )
         route_retime(source, reason=f"Order #{order.pk} taken off", actor=actor)
-        if source.version:
+        if plan.is_published:
             order_release(order, actor=actor)
         return None
     if order.lat is None or order.lng is None:
@@ -105,6 +106,8 @@ def stop_move(
             route_retime(source, reason=f"Order #{order.pk} moved away", actor=actor)
     else:
         pooled.delete()
+    if plan.is_published:  # first: a failed order passes through unassigned on its way
+        order_dispatch(order, actor=actor)
     # make room: the unique (route, sequence) check waits for the commit
     stops = list(target.stops.order_by("sequence"))
     if position <= len(stops):
@@ -119,10 +122,6 @@ def stop_move(
     )  # fmt: skip
     target.refresh_from_db()
     route_retime(target, reason=f"Order #{order.pk} moved here", actor=actor)
-    if target.version:
-        order_dispatch(order, actor=actor)
-    elif source is not None and source.version:  # from a published route to a draft one
-        order_release(order, actor=actor)
     return target
 
 
@@ -185,7 +184,7 @@ def route_remove(*, plan: Plan, route_id: int, actor: str = "") -> None:
     if _reached(route):
         raise ValidationError({"route": "The driver is on the way; move the stops instead."})
     orders = [s.order for s in route.stops.select_related("order") if s.order is not None]
-    published = route.version > 0
+    published = plan.is_published
     route.delete()
     for order in orders:
         PlanUnassigned.objects.update_or_create(

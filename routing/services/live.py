@@ -35,6 +35,9 @@ def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRou
     """Put `order` where it costs least on the plan's routes without breaking a rule
     they keep and without touching the stops drivers reached. Returns the route, or None
     when it fits nowhere (it waits in the pool with reason "no_room")."""
+    existing = PlanStop.objects.filter(route__plan=plan, order=order).select_related("route")
+    if existing.exists():
+        return existing.first().route  # already on a route of this plan: a retried request
     if order.delivery_date != plan.date:
         raise ValidationError(
             {"order": f"The order is for {order.delivery_date}, not {plan.date}."}
@@ -43,8 +46,6 @@ def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRou
         raise ValidationError({"order": f"The order is {order.status}; only open orders go in."})
     if order.lat is None or order.lng is None:
         raise ValidationError({"order": "The order has no coordinates; geocode it first."})
-    if PlanStop.objects.filter(route__plan=plan, order=order).exists():
-        return None  # already on a route of this plan: a retried request
     PlanUnassigned.objects.update_or_create(plan=plan, order=order, defaults={"reason": "urgent"})
     now = timezone.now()
     best = None  # (extra cost, route, position)
@@ -87,11 +88,16 @@ def _trial(route: PlanRoute, stops: list[PlanStop], order: Order, position: int,
 
 
 @transaction.atomic
-def order_left_routes(*, order: Order, reason: str, actor: str = "") -> list[PlanRoute]:
-    """Take a failed, cancelled or unplanned order off every route it is on; it waits in
-    each plan's pool with `reason`, and the routes are re-timed (a new version for a
-    published route's driver)."""
-    stops = list(PlanStop.objects.filter(order=order).select_related("route__plan"))
+def order_left_routes(
+    *, order: Order, reason: str, actor: str = "", published_only: bool = False
+) -> list[PlanRoute]:
+    """Take a failed, cancelled or unplanned order off every route it is on (of published
+    plans only, with `published_only`); it waits in each plan's pool with `reason`, and
+    the routes are re-timed (a new version for a published route's driver)."""
+    stops = PlanStop.objects.filter(order=order).select_related("route__plan")
+    if published_only:
+        stops = stops.filter(route__plan__published_at__isnull=False)
+    stops = list(stops)
     routes = []
     for stop in stops:
         route = stop.route
@@ -106,10 +112,16 @@ def order_left_routes(*, order: Order, reason: str, actor: str = "") -> list[Pla
 
 def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
     """Receiver of `dispatch.signals.order_status_changed`: an order that fails, is
-    cancelled or goes back to unassigned leaves its routes."""
+    cancelled leaves every route; one sent back to unassigned leaves published routes
+    (a draft plan keeps it: it is open again)."""
     if to_status in DROPPED:
-        reason = {OrderStatus.UNASSIGNED: "manual"}.get(to_status, to_status)
-        order_left_routes(order=order, reason=str(reason), actor=actor)
+        unassigned = to_status == OrderStatus.UNASSIGNED
+        order_left_routes(
+            order=order,
+            reason="manual" if unassigned else str(to_status),
+            actor=actor,
+            published_only=unassigned,
+        )
 
 
 @dataclass
@@ -121,8 +133,9 @@ class Eta:
     route_version: int | None = None
     driver: str | None = None
     stops_before: int | None = None
+    # Both are when service starts (the driver at the door, after waiting for the window).
     planned_arrival: dt.datetime | None = None  # as published (the route's last version)
-    eta: dt.datetime | None = None  # planned, moved by the driver's progress
+    eta: dt.datetime | None = None  # as expected now: moved by the driver's progress
     windows: list | None = None
 
 
@@ -131,7 +144,7 @@ def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
     arrival as published and as expected now."""
     result = Eta(order=order.pk, status=order.status, windows=order.time_windows)
     stop = (
-        PlanStop.objects.filter(order=order, route__version__gt=0)
+        PlanStop.objects.filter(order=order, route__plan__published_at__isnull=False)
         .select_related("route__plan", "route__driver", "route__vehicle")
         .order_by("-route__plan__published_at")
         .first()
@@ -140,7 +153,8 @@ def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
         return result
     route = stop.route
     version = route.versions.order_by("-number").first()
-    published = next((s for s in version.stops if s["order"] == order.pk), None)
+    stops = version.stops if version else []
+    published = next((s for s in stops if s["order"] == order.pk), None)
     result.plan, result.route, result.route_version = route.plan_id, route.pk, route.version
     result.driver = route.driver.name
     result.planned_arrival = (
@@ -151,9 +165,7 @@ def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
     timeline = route_timeline(route, now=now or timezone.now())
     ordered = list(route.stops.order_by("sequence").values_list("pk", "order_id"))
     index = next(k for k, (_, oid) in enumerate(ordered) if oid == order.pk)
-    result.stops_before = sum(
-        1 for k, (_, oid) in enumerate(ordered[:index]) if oid and k >= timeline.reached
-    )
+    result.stops_before = sum(1 for pk, oid in ordered[:index] if oid and pk not in timeline.behind)
     times = timeline.stops.get(stop.pk)
-    result.eta = times.arrives_at if times else None
+    result.eta = times.starts_at if times else None
     return result

@@ -70,7 +70,8 @@ class Timeline:
     duration_s: int = 0
     waiting_s: int = 0
     violations: list[dict] = field(default_factory=list)
-    reached: int = 0  # stops behind the driver
+    reached: int = 0  # the position just after the furthest stop reached
+    behind: set[int] = field(default_factory=set)  # PlanStop pks the driver reached
 
 
 def _event_times(order_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
@@ -79,38 +80,55 @@ def _event_times(order_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
     return {(e.order_id, e.to_status): e.created_at for e in events}
 
 
+def split_reached(
+    stops: list[PlanStop], events: dict[tuple[int, str], dt.datetime]
+) -> tuple[list[PlanStop], list[PlanStop], PlanStop | None, int]:
+    """`(behind, ahead, last, position)`: the stops whose orders the driver reached (and a
+    break placed before the last of them), the rest in their order (a stop the driver
+    skipped included), the stop reached last, and the position just after the furthest
+    reached stop (nothing may be put before it)."""
+    reached = [s for s in stops if s.order is not None and s.order.status in REACHED]
+    if not reached:
+        return [], list(stops), None, 0
+
+    def when(stop: PlanStop) -> dt.datetime:
+        return (
+            events.get((stop.order_id, OrderStatus.DELIVERED))
+            or events.get((stop.order_id, OrderStatus.ARRIVED))
+            or stop.departs_at
+        )
+
+    last = max(reached, key=when)
+    position = max(stops.index(s) for s in reached) + 1
+    behind = [s for k, s in enumerate(stops) if s in reached or (s.is_break and k < position)]
+    return behind, [s for s in stops if s not in behind], last, position
+
+
 def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timeline:
-    """Time `route`'s stops in their stored order. With `now` (a published route during
+    """Time `route`'s stops in their stored order. With `now` (a published plan during
     its day), stops the driver reached keep their times and the rest starts from the
-    last of them, no earlier than `now`."""
+    one reached last, no earlier than `now`."""
     plan = route.plan
     midnight = midnight_of(plan)
     seconds = lambda at: int((at - midnight).total_seconds())  # noqa: E731
     at = lambda s: midnight + dt.timedelta(seconds=s)  # noqa: E731
     stops = list(route.stops.select_related("order").order_by("sequence"))
-    live = now is not None and route.version > 0
-    reached = 0
-    if live:
-        for k, stop in enumerate(stops):
-            if stop.order is not None and stop.order.status in REACHED:
-                reached = k + 1
-    behind, ahead = stops[:reached], stops[reached:]
-    crew = Crew(route.driver, route.vehicle)
-    depart_s = seconds(route.starts_at) if route.version > 0 else None
+    live = now is not None and plan.is_published
     events = _event_times([s.order_id for s in stops if s.order_id]) if live else {}
-    if behind:
-        last = next(s for s in reversed(behind) if s.order is not None)
+    behind, ahead, last, reached = split_reached(stops, events)
+    crew = Crew(route.driver, route.vehicle)
+    depart_s = seconds(route.starts_at) if plan.is_published else None
+    if last is not None:
         order = last.order
         if order.status == OrderStatus.DELIVERED:
             left = events.get((order.pk, OrderStatus.DELIVERED), last.departs_at)
         else:  # still there: leaves after serving, no earlier than now
             arrived = events.get((order.pk, OrderStatus.ARRIVED), last.arrives_at)
             left = max(arrived + dt.timedelta(seconds=order.service_s), now)
-        nxt = ahead[0].order if ahead and ahead[0].order is not None else None
-        if nxt is None or nxt.status != OrderStatus.EN_ROUTE:
-            left = max(left, now)  # not on the way yet
-        else:
-            left = events.get((nxt.pk, OrderStatus.EN_ROUTE), left)
+        going = [s.order for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
+        # on the way since it set off; otherwise not on the way yet
+        on_way = events.get((going[0].pk, OrderStatus.EN_ROUTE), left) if going else None
+        left = on_way if going else max(left, now)
         depart_s = seconds(left)
         crew = Crew(
             route.driver,
@@ -119,7 +137,7 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
             ready_s=depart_s,
             break_done=any(s.is_break for s in behind),
         )
-    timeline = Timeline(reached=reached)
+    timeline = Timeline(reached=reached, behind={s.pk for s in behind})
     orders = [s.order for s in ahead if s.order is not None]
     day = problem_for_day(orders=orders, crews=[crew], matrix_of=_travel_matrix())
     index = {o.pk: k for k, o in enumerate(day.orders)}
@@ -160,7 +178,7 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
                 "detail": f"Order #{stop.order_id}: {label}" if stop and stop.order_id else label,
             }
         )
-    first_departure = behind[0].arrives_at if behind else at(timed_route.visits[0].departure_s)
+    first_departure = at(timed_route.visits[0].departure_s)
     timeline.starts_at = route.starts_at if behind else first_departure
     timeline.ends_at = at(timed_route.visits[-1].arrival_s)
     timeline.distance_m = timed_route.distance_m
@@ -201,7 +219,7 @@ def route_retime(
     for k, stop in enumerate(stops, start=1):
         stop.sequence = k
     PlanStop.objects.bulk_update(stops, ["sequence"])  # the unique check waits for commit
-    if route.version > 0 and now is None:
+    if route.plan.is_published and now is None:
         now = timezone.now()
     timeline = route_timeline(route, now=now)
     for stop in stops:
@@ -221,7 +239,7 @@ def route_retime(
     route.waiting_s, route.violations = timeline.waiting_s, timeline.violations
     route.save()
     plan_totals(route.plan)
-    if route.version > 0:
+    if route.plan.is_published and (route.version or stops):
         version_create(route, reason=reason or "Route changed", actor=actor)
     return timeline
 
@@ -240,6 +258,7 @@ def _snapshot(route: PlanRoute) -> list[dict]:
             "order": s.order_id,
             "sequence": s.sequence,
             "is_break": s.is_break,
+            "arrives_at": s.arrives_at.isoformat(),
             "starts_at": s.starts_at.isoformat(),
         }
         for s in route.stops.order_by("sequence")
@@ -247,16 +266,15 @@ def _snapshot(route: PlanRoute) -> list[dict]:
 
 
 def version_create(route: PlanRoute, *, reason: str, actor: str = "") -> RouteVersion | None:
-    """A new version of a published route when its stop order changed since the last
-    one (times alone do not make a version); None when nothing changed."""
+    """A new version of a published route when its stops or their order changed since
+    the last one; None when nothing did. Versions are never edited: each keeps the times
+    promised when it was made (the ETA compares against them)."""
     stops = _snapshot(route)
     previous = route.versions.order_by("-number").first()
     before = [s["order"] for s in previous.stops if not s["is_break"]] if previous else []
     after = [s["order"] for s in stops if not s["is_break"]]
     if previous is not None and before == after:
-        previous.stops = stops  # same order, new times: the driver's list stays current
-        previous.save(update_fields=["stops"])
-        return None
+        return None  # same order, new times: what was promised stays as it was
     kept_before = [o for o in before if o in after]
     kept_after = [o for o in after if o in before]
     changes = {
