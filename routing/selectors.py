@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -110,12 +111,13 @@ def map_data(plan: Plan, routes: list[PlanRoute], pool: list[PlanUnassigned]) ->
     return out
 
 
-def timelines(routes: list[PlanRoute]) -> dict[int, list[Bar]]:
-    """Per route, its day as blocks placed on one shared time axis."""
+def timelines(routes: list[PlanRoute]) -> tuple[dict[int, list[Bar]], list[tuple[float, str]]]:
+    """Per route, its day as blocks placed on one shared time axis; and the axis' hour
+    marks as (left %, "HH:00")."""
     starts = [r.starts_at for r in routes if r.stops.all()]
     ends = [r.ends_at for r in routes if r.stops.all()]
     if not starts:
-        return {}
+        return {}, []
     first, last = min(starts), max(ends)
     span = max((last - first).total_seconds(), 1.0)
 
@@ -136,4 +138,9 @@ def timelines(routes: list[PlanRoute]) -> dict[int, list[Bar]]:
                     label, "break" if stop.is_break else "stop")
             )  # fmt: skip
         bars[route.pk] = blocks
-    return bars
+    hour = localtime(first).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    ticks = []
+    while hour < last:
+        ticks.append((pct(hour), f"{hour:%H:%M}"))
+        hour += dt.timedelta(hours=1)
+    return bars, ticks

@@ -61,7 +61,7 @@ def plan_list_view(request: HttpRequest) -> HttpResponse:
 def _plan_context(plan: Plan) -> dict:
     routes = selectors.plan_routes(plan)
     pool = selectors.plan_pool(plan)
-    bars = selectors.timelines(routes)
+    bars, ticks = selectors.timelines(routes)
     drivers, vehicles = selectors.crews_not_in(plan)
     for k, route in enumerate(routes):
         route.colour = selectors.PALETTE[k % len(selectors.PALETTE)]
@@ -76,6 +76,7 @@ def _plan_context(plan: Plan) -> dict:
         "routes": routes,
         "pool": pool,
         "map": selectors.map_data(plan, routes, pool),
+        "ticks": ticks,
         "free_drivers": drivers,
         "free_vehicles": vehicles,
         "urgent_orders": Order.objects.filter(delivery_date=plan.date, status="unassigned")

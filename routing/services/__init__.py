@@ -221,6 +221,15 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
     return day, kept
 
 
+def _gone_while_solving(orders: list) -> dict[int, str]:
+    """The orders cancelled or failed since the solve read them: pk → status."""
+    from dispatch.models import Order, OrderStatus
+
+    ended = (OrderStatus.CANCELLED, OrderStatus.FAILED)
+    rows = Order.objects.filter(pk__in=[o.pk for o in orders], status__in=ended)
+    return dict(rows.values_list("pk", "status"))
+
+
 @transaction.atomic
 def _plan_store(plan: models.Plan, day, solution) -> None:
     from .routes import midnight_of
@@ -274,6 +283,21 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
     plan.distance_m, plan.duration_s = solution.distance_m, solution.duration_s
     plan.solved_at = timezone.now()
     plan.save()
+    gone = _gone_while_solving(day.orders)
+    if gone:  # cancelled during the search: to the pool, and the routes re-timed
+        from .routes import route_retime
+
+        touched = set()
+        for stop in models.PlanStop.objects.filter(route__plan=plan, order_id__in=gone):
+            touched.add(stop.route_id)
+            stop.delete()
+        models.PlanUnassigned.objects.filter(plan=plan, order_id__in=gone).delete()
+        models.PlanUnassigned.objects.bulk_create(
+            models.PlanUnassigned(plan=plan, order_id=pk, reason=status)
+            for pk, status in gone.items()
+        )
+        for route in models.PlanRoute.objects.filter(pk__in=touched):
+            route_retime(route)
 
 
 @transaction.atomic
@@ -283,7 +307,8 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
     from .publish import order_dispatch, order_release
     from .routes import route_retime
 
-    orders = {str(o.pk): o for o in day.orders}
+    gone = _gone_while_solving(day.orders)
+    orders = {str(o.pk): o for o in day.orders if o.pk not in gone}
     by_vehicle = {r.vehicle_id: r for r in solution.routes}
     published = plan.is_published
     for route, vehicle in zip(day.routes, day.problem.vehicles, strict=True):
@@ -291,7 +316,11 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
         keep = kept[route.pk]
         route.stops.exclude(pk__in=[s.pk for s in keep]).delete()
         solved = by_vehicle.get(vehicle.id)
-        visits = [v for v in solved.visits if v.kind in ("job", "break")] if solved else []
+        visits = [
+            v
+            for v in (solved.visits if solved else [])
+            if v.kind == "break" or (v.kind == "job" and v.id in orders)
+        ]
         after_kept = max((s.sequence for s in keep), default=0)
         route.stops.bulk_create(
             models.PlanStop(
@@ -314,8 +343,14 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
         route_retime(route, reason="Re-optimised", actor="system:re-optimise")
     placed = {v.id for r in solution.routes for v in r.visits if v.kind == "job"}
     models.PlanUnassigned.objects.filter(plan=plan, order_id__in=[int(i) for i in placed]).delete()
+    for pk, status in gone.items():
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order_id=pk, defaults={"reason": status}
+        )
     for u in solution.unassigned:
-        order = orders[u.id]
+        order = orders.get(u.id)
+        if order is None:
+            continue
         models.PlanUnassigned.objects.update_or_create(
             plan=plan, order=order, defaults={"reason": u.reason.value}
         )

@@ -136,3 +136,32 @@ def test_a_vehicle_removed_leaves_its_stops_in_the_pool_and_one_added_can_take_t
         assert orders_on(added) == [stops[0]]
         assert not PlanUnassigned.objects.filter(plan=plan, order_id=stops[0]).exists()
         assert Order.objects.get(pk=stops[0]).status == OrderStatus.UNASSIGNED  # a draft
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("again", [False, True], ids=["first solve", "re-solve"])
+def test_an_order_cancelled_during_the_search_is_not_stored_on_a_route(alpha, monkeypatch, again):
+    from dispatch.services.orders import order_transition
+    from routing import solver
+
+    with schema_context(alpha.tenant.schema_name):
+        day = make_fleet_day("gone", vans=1, orders=5)
+        plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
+        if again:
+            assert services.plan_solve(plan.pk) == Plan.Status.DONE
+            plan.refresh_from_db()
+            services.plan_resolve(plan=plan)
+        victim = day.orders[2]
+        real = solver.solve
+
+        def solve_while_a_customer_cancels(problem, **kwargs):
+            order_transition(order=victim, to=OrderStatus.CANCELLED, actor="customer")
+            return real(problem, **kwargs)
+
+        monkeypatch.setattr(solver, "solve", solve_while_a_customer_cancels)
+        assert services.plan_solve(plan.pk) == Plan.Status.DONE
+        route = plan.routes.get()
+        assert victim.pk not in orders_on(route) and len(orders_on(route)) == 4
+        assert plan.unassigned.get(order=victim).reason == "cancelled"
+        stops = list(route.stops.order_by("sequence"))
+        assert [s.sequence for s in stops] == list(range(1, len(stops) + 1))

@@ -159,3 +159,16 @@ def test_the_driver_sees_the_published_route_and_what_changed(alpha):
     assert f"Version {busy.version}" in page and "Your route changed" in page
     assert f"Added: #{order}" in page
     assert login_client(alpha.host, alpha.dispatcher_email).get("/driver/").status_code == 403
+
+
+@pytest.mark.parametrize(("ticked", "allowed"), [(["0"], False), (["0", "1"], True)])
+def test_the_re_optimise_box_decides_whether_stops_may_change_driver(
+    alpha, monkeypatch, ticked, allowed
+):
+    seen = {}
+    monkeypatch.setattr(services, "plan_resolve", lambda **kwargs: seen.update(kwargs))
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    with schema_context(alpha.tenant.schema_name):
+        plan, _ = _solved("box", vans=1, orders=1)
+    client.post(f"/plans/{plan.pk}/resolve", {"allow_reassign": ticked})
+    assert seen["allow_reassign"] is allowed

@@ -72,7 +72,7 @@ def _solved(prefix: str, **fleet) -> tuple[int, object]:
 def test_edit_publish_and_eta_through_the_api(alpha):
     client = api_client(alpha.host, alpha.api_key)
     with schema_context(alpha.tenant.schema_name):
-        plan_id, day = _solved("apied", vans=2, orders=6)
+        plan_id, _ = _solved("apied", vans=2, orders=6)
     body = client.get(f"/api/v1/plans/{plan_id}").json()
     busy = max(body["routes"], key=lambda r: len(r["stops"]))
     idle = next(r for r in body["routes"] if r["id"] != busy["id"])
@@ -108,7 +108,8 @@ def test_edit_publish_and_eta_through_the_api(alpha):
     ("path", "payload", "field"),
     [("moves", {"order": 1}, "route"), ("moves", {"order": "x", "route": None}, "order"),
      ("moves", {"order": 10**6, "route": None}, "order"),
-     ("locks", {"locked": True}, "order"), ("routes", {"driver": 10**6, "vehicle": 10**6}, "driver"),
+     ("locks", {"locked": True}, "order"),
+     ("routes", {"driver": 10**6, "vehicle": 10**6}, "driver"),
      ("urgent", {"order": 10**6}, "order"), ("resolve", {"seconds": 0}, "seconds")],
 )  # fmt: skip
 def test_bad_edits_get_field_errors(alpha, path, payload, field):
