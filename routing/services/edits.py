@@ -78,6 +78,8 @@ def stop_move(
     if stop is not None and plan.is_published and order.status in PINNED:
         raise ValidationError({"order": "The driver has already reached this stop."})
     target = _route(plan, route_id) if route_id is not None else None
+    if source is not None and source.locked and target != source:
+        raise ValidationError({"order": "Its route is locked; unlock it to take stops off."})
     if target is None:
         if stop is None:
             return None  # already in the pool
@@ -93,7 +95,11 @@ def stop_move(
         raise ValidationError({"order": "The order has no coordinates; geocode it first."})
     if target.locked:
         raise ValidationError({"route": "The route is locked; unlock it to change it."})
-    if pooled is not None and order.status != OrderStatus.UNASSIGNED:
+    # a failed delivery may be tried again the same day once the plan is out
+    open_statuses = {OrderStatus.UNASSIGNED} | (
+        {OrderStatus.FAILED} if plan.is_published else set()
+    )
+    if pooled is not None and order.status not in open_statuses:
         raise ValidationError({"order": f"The order is {order.status}; it cannot be planned."})
     count = target.stops.exclude(pk=stop.pk if stop else None).count()
     earliest = _reached(target) + 1

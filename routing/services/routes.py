@@ -126,9 +126,8 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
             arrived = events.get((order.pk, OrderStatus.ARRIVED), last.arrives_at)
             left = max(arrived + dt.timedelta(seconds=order.service_s), now)
         going = [s.order for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
-        # on the way since it set off; otherwise not on the way yet
-        on_way = events.get((going[0].pk, OrderStatus.EN_ROUTE), left) if going else None
-        left = on_way if going else max(left, now)
+        # on the way to the next stop since it set off; otherwise not on the way yet
+        left = events.get((going[0].pk, OrderStatus.EN_ROUTE), left) if going else max(left, now)
         depart_s = seconds(left)
         crew = Crew(
             route.driver,

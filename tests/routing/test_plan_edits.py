@@ -111,6 +111,9 @@ def test_locks_survive_a_re_solve(alpha):
             edits.stop_move(plan=plan, order_id=order, route_id=third.pk)
         edits.route_lock(plan=plan, route_id=third.pk, locked=True)
         kept = orders_on(third)
+        with pytest.raises(ValidationError) as exc:  # a locked route gives nothing away
+            edits.stop_move(plan=plan, order_id=kept[0], route_id=None)
+        assert "order" in exc.value.message_dict
         resolve(plan)
         assert moved in orders_on(PlanRoute.objects.get(pk=first.pk))
         assert orders_on(PlanRoute.objects.get(pk=third.pk)) == kept

@@ -286,6 +286,14 @@ def test_failed_and_cancelled_stops_go_back_to_the_pool(alpha):
         placed = PlanStop.objects.filter(route__plan=plan, order__isnull=False).count()
         assert placed == 8 and plan.unassigned.count() == 2
 
+        # the failed delivery is tried again later the same day: back on a route, dispatched
+        edits.stop_move(plan=plan, order_id=failing, route_id=second.pk, actor=ACTOR)
+        assert orders_on(PlanRoute.objects.get(pk=second.pk))[-1] == failing
+        assert status_of(failing) == OrderStatus.DISPATCHED
+        assert not PlanUnassigned.objects.filter(plan=plan, order_id=failing).exists()
+        with pytest.raises(ValidationError):  # a cancelled order is never planned again
+            edits.stop_move(plan=plan, order_id=cancelled, route_id=second.pk, actor=ACTOR)
+
 
 # --- the day as it happens ------------------------------------------------------------------
 
