@@ -147,6 +147,11 @@ CHANNEL_LAYERS = {
     )
 }
 
+# The driver app's token (websocket and offline batches) lasts a shift and a bit.
+DRIVER_TOKEN_MAX_AGE_S = int(os.environ.get("DRIVER_TOKEN_MAX_AGE_S", str(14 * 3600)))
+# How often each web process writes the GPS fixes it received (and fans them out).
+TRACKING_FLUSH_S = float(os.environ.get("TRACKING_FLUSH_S", "0.05"))
+
 Q_CLUSTER = {
     "name": "dispatch",
     "workers": int(os.environ.get("Q_WORKERS", "2")),

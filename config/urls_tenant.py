@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("dispatch.api.urls")),
     path("api/v1/", include("routing.api.urls")),
+    path("api/v1/", include("tracking.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from dispatch import views
+from tracking import views as tracking_views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -10,4 +11,5 @@ urlpatterns = [
     path("imports/", include("dispatch.views.csv_urls")),
     path("integrations/", include("dispatch.views.shopify_urls")),
     path("plans/", include("routing.urls")),
+    path("live/", tracking_views.live_map_view, name="live-map"),
 ]

@@ -31,8 +31,19 @@ def _driver(request: HttpRequest) -> Driver | None:
 
 @driver_required
 def driver_route_view(request: HttpRequest) -> HttpResponse:
-    route = current_route(_driver(request))
-    context: dict = {"route": route, "driver": _driver(request)}
+    from django.db import connection
+
+    from tracking.services import is_on_duty
+    from tracking.tokens import driver_token
+
+    driver = _driver(request)
+    route = current_route(driver)
+    on_duty = driver is not None and is_on_duty(driver.pk)
+    context: dict = {"route": route, "driver": driver, "on_duty": on_duty}
+    if on_duty:
+        context["token"] = driver_token(
+            schema=connection.schema_name, driver_id=driver.pk, user_id=request.user.pk
+        )
     if route is not None:
         version = route.versions.order_by("-number").first()
         changes = version.changes if version else {}

@@ -44,6 +44,9 @@ class Tenant(TenantMixin):
     locale = models.CharField(max_length=16, default="en", validators=[validate_locale])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.CharField(max_length=200, blank=True)
+    location_retention_days = models.PositiveIntegerField(
+        default=30, help_text="Drivers' GPS history older than this many days is deleted."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Schemas are created by tenants.services.provisioning (cloned from a template), not on save.
@@ -112,3 +115,21 @@ class ApiKey(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.READ_WRITE
+
+
+class TrackingLink(models.Model):
+    """The public tracking link of one order: a random token (256 bits) that tells
+    nothing about the tenant, resolved here in the public schema to the tenant and order."""
+
+    token = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    order_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "order_id"], name="tracking_link_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tracking link of order {self.order_id} ({self.tenant_id})"

@@ -55,7 +55,7 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
 
 
 @contextmanager
-def running_daphne() -> Iterator[str]:
+def running_daphne(**extra_env: str) -> Iterator[str]:
     """A daphne process serving the test database; yields `http://localhost:<port>`."""
     port = _free_port()
     env = {
@@ -64,6 +64,7 @@ def running_daphne() -> Iterator[str]:
         "DATABASE_URL": database_url_of_test_db(),
         "DEBUG": "1",
         "Q_SYNC": "1",
+        **extra_env,
     }
     (ROOT / ".data").mkdir(exist_ok=True)
     log = open(ROOT / ".data" / f"daphne-e2e-{port}.log", "w")  # noqa: SIM115 - closed below

@@ -1,0 +1,10 @@
+"""The tracking API under /api/v1/."""
+
+from django.urls import path
+
+from tracking.api import views
+
+urlpatterns = [
+    path("driver/pings", views.PingBatchApi.as_view(), name="api-driver-pings"),
+    path("positions", views.PositionsApi.as_view(), name="api-positions"),
+]

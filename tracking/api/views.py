@@ -1,0 +1,128 @@
+"""Tracking over HTTP: the phone's offline batches, and the snapshot a reconnecting map
+starts from."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import authentication, exceptions, serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispatch.models import Driver
+from tracking import services
+from tracking.hub import fan_out
+from tracking.tokens import BadToken, read_driver_token
+
+
+class DriverPrincipal:
+    """`request.user` for a request made with a driver token."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    can_dispatch = False
+    pk = None
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+        self.email = f"driver:{driver.pk}"
+
+
+class DriverTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Driver <token>`: the driver app's token, for this host's tenant."""
+
+    keyword = "Driver"
+
+    def authenticate(self, request: Request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0] != self.keyword:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization: Driver <token>.")
+        try:
+            claim = read_driver_token(header[1], schema=connection.schema_name)
+        except BadToken as exc:
+            raise exceptions.AuthenticationFailed(f"Driver token refused: {exc}.") from exc
+        driver = Driver.objects.filter(
+            pk=claim.driver_id, user_id=claim.user_id, is_active=True, user__is_active=True
+        ).first()
+        if driver is None:
+            raise exceptions.AuthenticationFailed("This token's driver is no longer active.")
+        return DriverPrincipal(driver), claim
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class IsDriver(BasePermission):
+    message = "This endpoint takes a driver token."
+
+    def has_permission(self, request: Request, view) -> bool:
+        return isinstance(request.user, DriverPrincipal)
+
+
+class PingBatchApi(APIView):
+    authentication_classes = [DriverTokenAuthentication]
+    permission_classes = [IsDriver]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="driver_pings_batch",
+        request=inline_serializer(
+            "PingBatch", {"fixes": serializers.ListField(child=serializers.DictField())}
+        ),
+        responses=inline_serializer(
+            "PingBatchResult",
+            {
+                "received": serializers.IntegerField(),
+                "stored": serializers.IntegerField(),
+                "duplicates": serializers.IntegerField(),
+                "rejected": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        examples=[OpenApiExample("Two fixes", value={"fixes": [
+            {"t": "2026-12-01T09:00:00+00:00", "lat": 51.5, "lng": -0.12, "accuracy_m": 8},
+            {"t": 1796202060000, "lat": 51.501, "lng": -0.121, "speed_mps": 6.5}]})],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        """Fixes the phone collected while offline, in any order: each stored once (by
+        driver and phone time), the map moved only by newer ones. Bad fixes are listed in
+        `rejected` (by index) and the rest stored; the phone drops both."""
+        driver = request.user.driver
+        if not services.is_on_duty(driver.pk):
+            raise exceptions.PermissionDenied("You are off duty.")
+        try:
+            good, bad = services.fixes_clean(request.data.get("fixes") if isinstance(
+                request.data, dict) else None)  # fmt: skip
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        stored = services.fixes_store((driver.pk, fix, services.next_seq()) for fix in good)
+        if stored.new:
+            heading = {driver.pk: services.heading_to(driver.pk)}
+            async_to_sync(fan_out)(
+                connection.schema_name, stored, heading, (), {driver.pk: driver.name}
+            )
+        return Response(
+            {"received": len(good) + len(bad), "stored": len(stored.new),
+             "duplicates": len(good) - len(stored.new), "rejected": bad}
+        )  # fmt: skip
+
+
+class PositionsApi(APIView):
+    @extend_schema(
+        operation_id="positions_snapshot",
+        responses=inline_serializer(
+            "PositionsSnapshot",
+            {"positions": serializers.ListField(child=serializers.DictField()),
+             "seq": serializers.IntegerField()},
+        ),
+    )  # fmt: skip
+    def get(self, request: Request) -> Response:
+        """Every driver's latest position, and the newest sequence number: a map that
+        (re)connects starts here and ignores socket messages older than what it has."""
+        return Response(services.positions_snapshot())

@@ -1,0 +1,286 @@
+"""The three websockets. Each resolves the tenant from the host (or, for customers, from
+the public tracking token) and enters that schema itself; groups carry the schema name.
+
+Refusals: the socket is accepted, told why (`{"type": "error", "code"}`) and closed with
+4401 (no or bad token, not signed in), 4403 (not allowed: off duty, wrong role, another
+tenant's token) or 4404 (unknown tracking link).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django_tenants.utils import remove_www, schema_context
+
+from tracking import services
+from tracking.hub import Item, dispatch_group, hub, order_group
+from tracking.tokens import BadToken, read_driver_token
+
+log = logging.getLogger(__name__)
+
+
+def _host(scope: dict) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            return remove_www(value.decode("latin-1").split(":")[0].lower())
+    return ""
+
+
+def tenant_for_host(host: str):
+    """The active tenant served at `host`, or None (the public host included)."""
+    from tenants.models import Domain
+
+    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    if domain is None or domain.tenant.schema_name == "public":
+        return None
+    return domain.tenant if domain.tenant.status == "active" else None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: int
+    reason: str
+
+
+class RefusingConsumer(AsyncJsonWebsocketConsumer):
+    async def refuse(self, refusal: Refusal) -> None:
+        code, reason = refusal.code, refusal.reason
+        await self.accept()
+        await self.send_json({"type": "error", "code": reason})
+        await self.close(code=code)
+
+    async def send_event(self, event: dict) -> None:
+        """Group messages go to the client as they are, without the routing `type` key
+        renamed: `positions`, `position`, `eta`, `stop`, `status`."""
+        await self.send_json(event)
+
+    positions = position = eta = stop = status = send_event
+
+
+class DriverConsumer(RefusingConsumer):
+    """`/ws/driver/?token=…`: the phone streams fixes and reports stops."""
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = (query.get("token") or [""])[0]
+        verdict = await database_sync_to_async(self._authorise)(_host(self.scope), token)
+        if isinstance(verdict, Refusal):
+            await self.refuse(verdict)
+            return
+        self.schema, self.driver, self.heading = verdict
+        await self.accept()
+        await self.send_json(
+            {"type": "hello", "driver": self.driver.pk, "heading_to": self.heading}
+        )
+
+    def _authorise(self, host: str, token: str):
+        tenant = tenant_for_host(host)
+        if tenant is None:
+            return Refusal(4404, "unknown_host")
+        try:
+            claim = read_driver_token(token, schema=tenant.schema_name)
+        except BadToken as exc:
+            return Refusal(4401, str(exc).replace(" ", "_").replace("'", ""))
+        with schema_context(tenant.schema_name):
+            from dispatch.models import Driver
+
+            driver = Driver.objects.filter(
+                pk=claim.driver_id, user_id=claim.user_id, is_active=True, user__is_active=True
+            ).first()
+            if driver is None:
+                return Refusal(4403, "not_a_driver")
+            if not services.is_on_duty(driver.pk):
+                return Refusal(4403, "off_duty")
+            return tenant.schema_name, driver, services.heading_to(driver.pk)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "fixes":
+            await self._fixes(content.get("fixes"))
+        elif kind == "stop":
+            await self._stop(content)
+        else:
+            await self.send_json({"type": "error", "code": "unknown_type",
+                                  "detail": "Send {type: fixes} or {type: stop}."})  # fmt: skip
+
+    async def _fixes(self, raw: Any) -> None:
+        try:
+            good, bad = services.fixes_clean(raw)
+        except ValidationError as exc:
+            await self.send_json({"type": "error", "code": "invalid", "errors": exc.message_dict})
+            return
+        ids = [item.get("id") if isinstance(item, dict) else None for item in raw]
+        bad_indexes = {b["index"] for b in bad}
+        good_ids = [i for k, i in enumerate(ids) if k not in bad_indexes]
+        items = [
+            Item(
+                self.driver.pk,
+                fix,
+                services.next_seq(),
+                client_id,
+                self,
+                self.heading,
+                self.driver.name,
+            )
+            for fix, client_id in zip(good, good_ids, strict=True)
+        ]
+        if bad:  # refused for good: the phone drops them, nothing else is held up
+            await self.send_json(
+                {"type": "rejected", "fixes": [{"id": ids[b["index"]], **b} for b in bad]}
+            )
+        if items:
+            hub.add(self.schema, items)
+
+    async def _stop(self, content: dict) -> None:
+        try:
+            order = await database_sync_to_async(self._stop_event)(content)
+        except ValidationError as exc:
+            await self.send_json({"type": "error", "code": "invalid", "errors": exc.message_dict})
+            return
+        self.heading = await database_sync_to_async(self._heading)()
+        await self.send_json(
+            {"type": "stop_ok", "order": order.pk, "status": order.status,
+             "heading_to": self.heading}
+        )  # fmt: skip
+
+    def _stop_event(self, content: dict):
+        with schema_context(self.schema):
+            return services.stop_event(
+                driver=self.driver,
+                order_id=content.get("order"),
+                event=content.get("event"),
+                reason=content.get("reason", ""),
+            )
+
+    def _heading(self):
+        with schema_context(self.schema):
+            return services.heading_to(self.driver.pk)
+
+    async def ack(self, ids: list) -> None:
+        await self.send_json({"type": "ack", "ids": ids})
+
+
+def _session_user(schema: str, session_key: str | None):
+    """The user signed in to `schema` with this session, or None."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    if not session_key:
+        return None
+    with schema_context(schema):
+        session = SessionStore(session_key=session_key)
+        user_id = session.get("_auth_user_id")
+        if user_id is None:
+            return None
+        return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+
+
+class DispatchConsumer(RefusingConsumer):
+    """`/ws/dispatch/`: a signed-in dispatcher receives every position, stop event and
+    ETA change of their tenant."""
+
+    async def connect(self) -> None:
+        cookies = SimpleCookie()
+        for name, value in self.scope.get("headers", []):
+            if name == b"cookie":
+                cookies.load(value.decode("latin-1"))
+        morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+        verdict = await database_sync_to_async(self._authorise)(
+            _host(self.scope), morsel.value if morsel else None
+        )
+        if isinstance(verdict, Refusal):
+            await self.refuse(verdict)
+            return
+        self.schema = verdict
+        self.group = dispatch_group(self.schema)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello"})
+
+    def _authorise(self, host: str, session_key: str | None):
+        tenant = tenant_for_host(host)
+        if tenant is None:
+            return Refusal(4404, "unknown_host")
+        user = _session_user(tenant.schema_name, session_key)
+        if user is None:
+            return Refusal(4401, "not_signed_in")
+        if not user.can_dispatch:
+            return Refusal(4403, "not_a_dispatcher")
+        return tenant.schema_name
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        pass  # listen only
+
+
+class TrackConsumer(RefusingConsumer):
+    """`/ws/track/<token>/`: the customer of one order; the driver's position only while
+    the driver is on the way to them, and their order's status and ETA. Nothing else."""
+
+    async def connect(self) -> None:
+        token = self.scope["url_route"]["kwargs"]["token"]
+        verdict = await database_sync_to_async(self._authorise)(token)
+        if verdict is None:
+            await self.refuse(Refusal(4404, "unknown_link"))
+            return
+        self.schema, self.order_id, snapshot = verdict
+        self.group = order_group(self.schema, self.order_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "snapshot", **snapshot})
+
+    def _authorise(self, token: str):
+        from tenants.models import TrackingLink
+
+        link = TrackingLink.objects.select_related("tenant").filter(token=token).first()
+        if link is None or link.tenant.status != "active":
+            return None
+        with schema_context(link.tenant.schema_name):
+            snapshot = customer_snapshot(link.order_id)
+            if snapshot is None:
+                return None
+            return link.tenant.schema_name, link.order_id, snapshot
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        pass  # listen only
+
+
+def customer_snapshot(order_id: int) -> dict | None:
+    """What the customer's page may show of their order right now (current schema)."""
+    from dispatch.models import Order, OrderStatus
+    from routing.services.live import order_eta
+    from tracking.models import DriverPosition
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return None
+    eta = order_eta(order)
+    snapshot: dict[str, Any] = {
+        "status": order.status,
+        "eta": eta.eta.isoformat() if eta.eta else None,
+        "windows": order.time_windows,
+        "position": None,
+    }
+    if order.status == OrderStatus.EN_ROUTE and eta.route is not None:
+        from routing.models import PlanRoute
+
+        route = PlanRoute.objects.filter(pk=eta.route).only("driver_id").first()
+        position = DriverPosition.objects.filter(driver_id=route.driver_id).first()
+        if position is not None:
+            snapshot["position"] = {"lat": position.lat, "lng": position.lng, "seq": position.seq}
+    return snapshot

@@ -1,0 +1,145 @@
+"""The web process's GPS pipeline: fixes from every driver socket are gathered and, every
+TRACKING_FLUSH_S, written in one statement per tenant; only then are they acknowledged
+to the phones (which keep a fix until it is acknowledged, so nothing is lost when a
+process dies) and fanned out, as one message per tenant, to the dispatchers' group, and
+to the customer of the order each driver is heading to.
+
+Groups carry the schema name: `<schema>.dispatch`, `<schema>.order.<id>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from tracking import services
+from tracking.services import Fix
+
+log = logging.getLogger(__name__)
+
+#: A driver's ETA is recomputed from their position at most this often.
+ETA_EVERY_S = 10.0
+#: Fixes kept for a retry while the database is away, per process; older ones are dropped
+#: (unacknowledged: the phones send them again).
+MAX_PENDING = 200_000
+
+
+def dispatch_group(schema: str) -> str:
+    return f"{schema}.dispatch"
+
+
+def order_group(schema: str, order_id: int) -> str:
+    return f"{schema}.order.{order_id}"
+
+
+@dataclass(slots=True)
+class Item:
+    driver_id: int
+    fix: Fix
+    seq: int
+    client_id: Any
+    consumer: Any  # the driver's consumer, to acknowledge to (None: an HTTP batch)
+    heading_to: int | None
+    name: str = ""
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.pending: dict[str, list[Item]] = defaultdict(list)
+        self.task: asyncio.Task | None = None
+        self.last_eta: dict[tuple[str, int], float] = {}
+
+    def add(self, schema: str, items: list[Item]) -> None:
+        self.pending[schema].extend(items)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self.pending:
+            await asyncio.sleep(settings.TRACKING_FLUSH_S)
+            batch, self.pending = self.pending, defaultdict(list)
+            for schema, items in batch.items():
+                try:
+                    await self.flush(schema, items)
+                except Exception:
+                    log.exception("storing %d fixes of %s failed; retrying", len(items), schema)
+                    kept = self.pending[schema]
+                    kept[:0] = items[-MAX_PENDING:]
+                    await asyncio.sleep(1.0)
+
+    async def flush(self, schema: str, items: list[Item]) -> None:
+        stored, etas = await database_sync_to_async(self._store, thread_sensitive=False)(
+            schema, items
+        )
+        acks: dict[Any, list] = defaultdict(list)
+        for item in items:
+            if item.consumer is not None:
+                acks[item.consumer].append(item.client_id)
+        for consumer, ids in acks.items():
+            await consumer.ack(ids)
+        heading = {i.driver_id: i.heading_to for i in items}
+        await fan_out(schema, stored, heading, etas, {i.driver_id: i.name for i in items})
+
+    def _store(self, schema: str, items: list[Item]):
+        with schema_context(schema):
+            stored = services.fixes_store((i.driver_id, i.fix, i.seq) for i in items)
+            etas = []
+            now = time.monotonic()
+            newest = {d: (f, s) for d, f, s in sorted(stored.new, key=lambda x: x[1].recorded_at)}
+            for item in items:
+                key = (schema, item.driver_id)
+                if item.heading_to is None or item.driver_id not in newest:
+                    continue
+                if now - self.last_eta.get(key, 0) < ETA_EVERY_S:
+                    continue
+                self.last_eta[key] = now
+                fix, seq = newest[item.driver_id]
+                eta = services.eta_from(fix, item.heading_to)
+                if eta is not None:
+                    etas.append((item.driver_id, item.heading_to, eta, seq))
+            return stored, etas
+
+
+async def fan_out(
+    schema: str, stored, heading: dict[int, int | None], etas=(), names: dict | None = None
+) -> None:
+    """Newly stored fixes to the tenant's dispatchers (one message) and each driver's
+    newest fix to the customer they are heading to; ETAs to both."""
+    layer = get_channel_layer()
+    names = names or {}
+    if stored.new:
+        positions = [
+            {**fix.as_message(driver, seq), "name": names.get(driver, "")}
+            for driver, fix, seq in stored.new
+        ]
+        await layer.group_send(
+            dispatch_group(schema), {"type": "positions", "positions": positions}
+        )
+    newest: dict[int, tuple[Fix, int]] = {}
+    for driver, fix, seq in stored.new:
+        if driver not in newest or newest[driver][0].recorded_at < fix.recorded_at:
+            newest[driver] = (fix, seq)
+    for driver, (fix, seq) in newest.items():
+        order_id = heading.get(driver)
+        if order_id is not None and driver in stored.moved:
+            await layer.group_send(
+                order_group(schema, order_id),
+                {"type": "position", "lat": fix.lat, "lng": fix.lng, "seq": seq,
+                 "t": fix.recorded_at.isoformat()},
+            )  # fmt: skip
+    for driver, order_id, eta, seq in etas:
+        message = {"type": "eta", "order": order_id, "eta": eta.isoformat(), "seq": seq}
+        await layer.group_send(dispatch_group(schema), {**message, "driver": driver})
+        await layer.group_send(order_group(schema, order_id), message)
+
+
+hub = Hub()

@@ -1,0 +1,348 @@
+"""Tracking rules: checking and storing GPS fixes, duty, stop events from the driver app,
+live ETAs, retention. Synchronous; the websocket hub calls them in threads, inside the
+tenant's schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from dispatch.models import Driver, Order, OrderStatus
+from tracking.models import DriverPosition, Duty, LocationPing
+
+#: A batch from a phone that was offline for a long shift fits; larger ones are refused.
+MAX_BATCH = 5000
+#: Clocks drift; a fix stamped further ahead than this is refused.
+FUTURE_SLACK = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    recorded_at: dt.datetime
+    lat: float
+    lng: float
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+
+    def as_message(self, driver_id: int, seq: int) -> dict[str, Any]:
+        return {
+            "driver": driver_id,
+            "lat": self.lat,
+            "lng": self.lng,
+            "accuracy_m": self.accuracy_m,
+            "speed_mps": self.speed_mps,
+            "heading_deg": self.heading_deg,
+            "t": self.recorded_at.isoformat(),
+            "seq": seq,
+        }
+
+
+_last_seq = 0
+
+
+def next_seq() -> int:
+    """A server sequence number: microseconds since the epoch, strictly increasing in
+    this process (a driver streams through one process at a time)."""
+    global _last_seq
+    _last_seq = max(_last_seq + 1, time.time_ns() // 1000)
+    return _last_seq
+
+
+def _number(value: Any, name: str, low: float, high: float, errors: dict, *, required: bool):
+    if value is None:
+        if required:
+            errors[name] = "Required."
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        errors[name] = "Must be a number."
+        return None
+    if not low <= value <= high:
+        errors[name] = f"Between {low:g} and {high:g}."
+        return None
+    return float(value)
+
+
+def _timestamp(value: Any, errors: dict, now: dt.datetime) -> dt.datetime | None:
+    """`t`: ISO 8601 with an offset, or milliseconds since the epoch (what JS gives)."""
+    at = None
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        try:
+            at = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            at = None
+    elif isinstance(value, str):
+        try:
+            at = dt.datetime.fromisoformat(value)
+        except ValueError:
+            at = None
+        if at is not None and at.tzinfo is None:
+            errors["t"] = "Needs a UTC offset."
+            return None
+    if at is None:
+        errors["t"] = "Required: ISO 8601 with an offset, or milliseconds since the epoch."
+        return None
+    if at > now + FUTURE_SLACK:
+        errors["t"] = "In the future: check the phone's clock."
+        return None
+    return at
+
+
+def fix_clean(data: Any, *, now: dt.datetime | None = None) -> Fix:
+    """A checked fix from what the phone sent; ValidationError with field errors."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({"fix": "Must be an object."})
+    errors: dict[str, str] = {}
+    now = now or timezone.now()
+    at = _timestamp(data.get("t"), errors, now)
+    lat = _number(data.get("lat"), "lat", -90, 90, errors, required=True)
+    lng = _number(data.get("lng"), "lng", -180, 180, errors, required=True)
+    accuracy = _number(data.get("accuracy_m"), "accuracy_m", 0, 100_000, errors, required=False)
+    speed = _number(data.get("speed_mps"), "speed_mps", 0, 100, errors, required=False)
+    heading = _number(data.get("heading_deg"), "heading_deg", 0, 360, errors, required=False)
+    if errors:
+        raise ValidationError(errors)
+    return Fix(at, lat, lng, accuracy, speed, heading)
+
+
+def fixes_clean(items: Any) -> tuple[list[Fix], list[dict]]:
+    """The good fixes of a batch, and for each bad one `{"index", "errors"}`."""
+    if not isinstance(items, list):
+        raise ValidationError({"fixes": "Must be a list."})
+    if len(items) > MAX_BATCH:
+        raise ValidationError({"fixes": f"At most {MAX_BATCH} per request."})
+    good, bad, now = [], [], timezone.now()
+    for index, item in enumerate(items):
+        try:
+            good.append(fix_clean(item, now=now))
+        except ValidationError as exc:
+            bad.append({"index": index, "errors": exc.message_dict})
+    return good, bad
+
+
+_INSERT = """
+    INSERT INTO tracking_locationping
+        (driver_id, recorded_at, received_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
+    VALUES {values}
+    ON CONFLICT (driver_id, recorded_at) DO NOTHING
+    RETURNING driver_id, recorded_at
+"""
+_UPSERT = """
+    INSERT INTO tracking_driverposition
+        (driver_id, recorded_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
+    VALUES {values}
+    ON CONFLICT (driver_id) DO UPDATE SET
+        recorded_at = EXCLUDED.recorded_at, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+        accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
+        heading_deg = EXCLUDED.heading_deg, seq = EXCLUDED.seq
+    WHERE tracking_driverposition.recorded_at < EXCLUDED.recorded_at
+    RETURNING driver_id
+"""
+_CHUNK = 5000
+
+
+@dataclass
+class Stored:
+    new: list[tuple[int, Fix, int]]  # (driver, fix, seq) first seen now
+    moved: set[int]  # drivers whose latest position changed
+
+
+def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
+    """Store `(driver_id, fix, seq)` in the current schema: duplicates (same driver and
+    phone time) are kept once; each driver's position moves only to a newer fix, so a
+    late batch never takes a map back. One transaction."""
+    items = list(items)
+    new: list[tuple[int, Fix, int]] = []
+    moved: set[int] = set()
+    if not items:
+        return Stored(new, moved)
+    received = timezone.now()
+    by_key = {(d, f.recorded_at): (d, f, s) for d, f, s in items}
+    latest: dict[int, tuple[Fix, int]] = {}
+    for driver, fix, seq in by_key.values():
+        if driver not in latest or latest[driver][0].recorded_at < fix.recorded_at:
+            latest[driver] = (fix, seq)
+    with transaction.atomic(), connection.cursor() as cursor:
+        rows = list(by_key.values())
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            params = [
+                x
+                for d, f, s in chunk
+                for x in (
+                    d,
+                    f.recorded_at,
+                    received,
+                    f.lat,
+                    f.lng,
+                    f.accuracy_m,
+                    f.speed_mps,
+                    f.heading_deg,
+                    s,
+                )
+            ]
+            cursor.execute(_INSERT.format(values=values), params)
+            for driver, at in cursor.fetchall():
+                new.append(by_key[(driver, at)])
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(latest))
+        params = [
+            x
+            for d, (f, s) in latest.items()
+            for x in (d, f.recorded_at, f.lat, f.lng, f.accuracy_m, f.speed_mps, f.heading_deg, s)
+        ]
+        cursor.execute(_UPSERT.format(values=values), params)
+        moved = {row[0] for row in cursor.fetchall()}
+    return Stored(new, moved)
+
+
+# --- duty -------------------------------------------------------------------------------
+
+
+def is_on_duty(driver_id: int) -> bool:
+    return Duty.objects.filter(driver_id=driver_id, on_duty=True).exists()
+
+
+def duty_set(*, driver: Driver, on_duty: bool) -> Duty:
+    """Start or end the driver's shift (the phone streams only while on duty)."""
+    duty, _ = Duty.objects.update_or_create(driver=driver, defaults={"on_duty": on_duty})
+    return duty
+
+
+# --- stop events from the driver app --------------------------------------------------------
+
+#: What the driver's buttons mean for the order.
+STOP_EVENTS = {
+    "en_route": OrderStatus.EN_ROUTE,
+    "arrived": OrderStatus.ARRIVED,
+    "departed": OrderStatus.DELIVERED,  # served and gone
+    "delivered": OrderStatus.DELIVERED,
+    "failed": OrderStatus.FAILED,
+}
+
+
+def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -> Order:
+    """The driver reports a stop: only orders on this driver's published routes, in the
+    order the state machine allows (en route → arrived → delivered or failed). A repeat
+    (a double tap, a resend after a reconnect) changes nothing."""
+    from dispatch.services.orders import order_transition
+    from routing.models import PlanStop
+
+    if event not in STOP_EVENTS:
+        raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
+    if isinstance(order_id, bool) or not isinstance(order_id, int):
+        raise ValidationError({"order": "Must be an order id."})
+    on_route = PlanStop.objects.filter(
+        order_id=order_id, route__driver=driver, route__plan__published_at__isnull=False
+    ).select_related("order")
+    stop = on_route.first()
+    if stop is None:
+        raise ValidationError({"order": "This order is not on your route."})
+    order, target = stop.order, STOP_EVENTS[event]
+    if order.status == target:
+        return order
+    actor = f"driver:{driver.pk}"
+    steps = {
+        OrderStatus.ARRIVED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED],
+        OrderStatus.DELIVERED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.DELIVERED],
+        OrderStatus.FAILED: [OrderStatus.EN_ROUTE, OrderStatus.FAILED],
+        OrderStatus.EN_ROUTE: [OrderStatus.EN_ROUTE],
+    }[target]
+    # a driver who taps "delivered" straight away passed the steps before it
+    if order.status in steps:
+        steps = steps[steps.index(order.status) + 1 :]
+    elif order.status == OrderStatus.ARRIVED and target == OrderStatus.FAILED:
+        steps = [OrderStatus.FAILED]
+    reason = str(reason or "")[:300]
+    with transaction.atomic():
+        for status in steps:
+            order = order_transition(order=order, to=status, actor=actor, reason=reason)
+    return order
+
+
+def heading_to(driver_id: int) -> int | None:
+    """The order the driver is on the way to (en route), on a published route."""
+    from routing.models import PlanStop
+
+    stop = (
+        PlanStop.objects.filter(
+            route__driver_id=driver_id,
+            route__plan__published_at__isnull=False,
+            order__status=OrderStatus.EN_ROUTE,
+        )
+        .order_by("-route__plan__date")
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    return stop
+
+
+def eta_from(fix: Fix, order_id: int) -> dt.datetime | None:
+    """When the driver at `fix` should reach the order, by the straight-line travel
+    model the plans use (a routing server's time when OSRM is configured)."""
+    from routing.services import travel_matrix
+
+    order = Order.objects.filter(pk=order_id).only("lat", "lng").first()
+    if order is None or order.lat is None:
+        return None
+    matrix = travel_matrix([(fix.lat, fix.lng), (order.lat, order.lng)])
+    return max(fix.recorded_at, timezone.now()) + dt.timedelta(
+        seconds=int(matrix.durations_s[0][1])
+    )
+
+
+# --- snapshot and retention -----------------------------------------------------------------
+
+
+def positions_snapshot() -> dict[str, Any]:
+    """Every driver's latest position in the current schema, and the newest sequence
+    number among them: a client that reconnects starts from here and ignores messages
+    older than what it has."""
+    rows = DriverPosition.objects.select_related("driver").order_by("driver__name")
+    positions = [
+        {
+            "driver": p.driver_id,
+            "name": p.driver.name,
+            "lat": p.lat,
+            "lng": p.lng,
+            "accuracy_m": p.accuracy_m,
+            "speed_mps": p.speed_mps,
+            "heading_deg": p.heading_deg,
+            "t": p.recorded_at.isoformat(),
+            "seq": p.seq,
+        }
+        for p in rows
+    ]
+    return {"positions": positions, "seq": max((p["seq"] for p in positions), default=0)}
+
+
+def locations_purge(*, days: int | None = None) -> int:
+    """Delete GPS history older than the tenant's retention setting; returns how many."""
+    from tenants.selectors import current_tenant
+
+    days = current_tenant().location_retention_days if days is None else days
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    deleted, _ = LocationPing.objects.filter(recorded_at__lt=cutoff).delete()
+    return deleted
+
+
+def tracking_link_for(order: Order) -> str:
+    """The order's public tracking token (created once; 256 random bits)."""
+    import secrets
+
+    from tenants.models import TrackingLink
+    from tenants.selectors import current_tenant
+
+    link, _ = TrackingLink.objects.get_or_create(
+        tenant=current_tenant(), order_id=order.pk,
+        defaults={"token": secrets.token_urlsafe(32)},
+    )  # fmt: skip
+    return link.token
