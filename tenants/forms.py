@@ -34,3 +34,9 @@ class TenantSettingsForm(forms.Form):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
     country = forms.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
     locale = forms.CharField(max_length=16, help_text="e.g. en, en-gb, de.")
+    location_retention_days = forms.IntegerField(
+        min_value=1,
+        max_value=3650,
+        label="Keep drivers' GPS history (days)",
+        help_text="Older positions are deleted every night.",
+    )

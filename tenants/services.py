@@ -280,17 +280,20 @@ def tenant_set_status(*, tenant: Tenant, status: str, reason: str = "") -> Tenan
 
 
 def tenant_settings_update(
-    *, tenant: Tenant, name: str, time_zone: str, country: str, locale: str
-) -> Tenant:
+    *, tenant: Tenant, name: str, time_zone: str, country: str, locale: str,
+    location_retention_days: int | None = None,
+) -> Tenant:  # fmt: skip
     """Change what the owner may change of their tenant; nothing is saved if any field is bad."""
     tenant.name, tenant.time_zone = name.strip(), time_zone
     tenant.country, tenant.locale = country.strip().upper(), locale.strip().lower()
+    if location_retention_days is not None:
+        tenant.location_retention_days = location_retention_days
     try:
         tenant.full_clean(exclude=["slug", "schema_name"])
     except ValidationError:
         tenant.refresh_from_db()
         raise
-    tenant.save(update_fields=["name", "time_zone", "country", "locale"])
+    tenant.save(update_fields=["name", "time_zone", "country", "locale", "location_retention_days"])
     return tenant
 
 

@@ -58,6 +58,7 @@ def run_for_every_tenant(func_path: str) -> int:
 SCHEDULES = {
     # name: (dotted path run in every tenant, django-q2 schedule type)
     "purge old idempotency keys": ("dispatch.services.retention.idempotency_records_purge", "D"),
+    "purge old GPS history": ("tracking.services.locations_purge", "D"),
 }
 
 

@@ -1,8 +1,9 @@
 """The web process's GPS pipeline: fixes from every driver socket are gathered and, every
 TRACKING_FLUSH_S, written in one statement per tenant; only then are they acknowledged
 to the phones (which keep a fix until it is acknowledged, so nothing is lost when a
-process dies) and fanned out, as one message per tenant, to the dispatchers' group, and
-to the customer of the order each driver is heading to.
+process dies) and each driver's newest position is fanned out, as one message per
+tenant, to the dispatchers' group, and to the customer of the order the driver is heading
+to.
 
 Groups carry the schema name: `<schema>.dispatch`, `<schema>.order.<id>`.
 """
@@ -112,25 +113,27 @@ class Hub:
 async def fan_out(
     schema: str, stored, heading: dict[int, int | None], etas=(), names: dict | None = None
 ) -> None:
-    """Newly stored fixes to the tenant's dispatchers (one message) and each driver's
-    newest fix to the customer they are heading to; ETAs to both."""
+    """Each driver's newest fix, when it moved their position (an old fix from a late
+    offline batch is history, not news), to the tenant's dispatchers in one message and
+    to the customer the driver is heading to; ETAs to both."""
     layer = get_channel_layer()
     names = names or {}
-    if stored.new:
-        positions = [
-            {**fix.as_message(driver, seq), "name": names.get(driver, "")}
-            for driver, fix, seq in stored.new
-        ]
-        await layer.group_send(
-            dispatch_group(schema), {"type": "positions", "positions": positions}
-        )
     newest: dict[int, tuple[Fix, int]] = {}
     for driver, fix, seq in stored.new:
         if driver not in newest or newest[driver][0].recorded_at < fix.recorded_at:
             newest[driver] = (fix, seq)
-    for driver, (fix, seq) in newest.items():
+    moved = {d: fs for d, fs in newest.items() if d in stored.moved}
+    if moved:
+        positions = [
+            {**fix.as_message(driver, seq), "name": names.get(driver, "")}
+            for driver, (fix, seq) in moved.items()
+        ]
+        await layer.group_send(
+            dispatch_group(schema), {"type": "positions", "positions": positions}
+        )
+    for driver, (fix, seq) in moved.items():
         order_id = heading.get(driver)
-        if order_id is not None and driver in stored.moved:
+        if order_id is not None:
             await layer.group_send(
                 order_group(schema, order_id),
                 {"type": "position", "lat": fix.lat, "lng": fix.lng, "seq": seq,

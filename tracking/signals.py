@@ -3,11 +3,15 @@ tenant's dispatchers and the order's customer once the change is committed."""
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
 from tracking.hub import dispatch_group, order_group
+
+_sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
 
 
 def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
@@ -15,9 +19,19 @@ def on_order_status_changed(sender, *, order, from_status, to_status, actor, **k
     stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status}
     status = {"type": "status", "status": to_status}
 
-    def send() -> None:
+    async def broadcast() -> None:
         layer = get_channel_layer()
-        async_to_sync(layer.group_send)(dispatch_group(schema), stop)
-        async_to_sync(layer.group_send)(order_group(schema, order.pk), status)
+        await layer.group_send(dispatch_group(schema), stop)
+        await layer.group_send(order_group(schema, order.pk), status)
+
+    def send() -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a sync thread (a request, a task, a consumer's ORM call)
+            async_to_sync(broadcast)()
+        else:  # called on an event loop's own thread: do not block it
+            task = loop.create_task(broadcast())
+            _sending.add(task)
+            task.add_done_callback(_sending.discard)
 
     transaction.on_commit(send)

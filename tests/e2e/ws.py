@@ -59,3 +59,26 @@ async def refusal(host: str, path: str, **kwargs) -> tuple[str, int]:
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def run(coroutine):
+    """`asyncio.run(coroutine)` on a thread of its own: Playwright's sync API keeps an
+    event loop on the test thread once a browser test has run in the session."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=120)
+    if thread.is_alive():
+        raise TimeoutError("the websocket scenario did not finish in 120 s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

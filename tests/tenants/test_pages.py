@@ -33,8 +33,10 @@ def test_revoke_page_action_only_reaches_own_keys(alpha, beta):
 def test_settings_page_validates_time_zone_and_country(alpha):
     owner = login_client(alpha.host, alpha.owner_email)
     response = owner.post(
-        "/settings/", {"name": "Alpha", "time_zone": "UTC", "country": "XX", "locale": "xx-yy"}
-    )
+        "/settings/",
+        {"name": "Alpha", "time_zone": "UTC", "country": "XX", "locale": "xx-yy",
+         "location_retention_days": 30},
+    )  # fmt: skip
     assert response.status_code == 200
     assert b"is not an ISO 3166-1 alpha-2 country code" in response.content
     assert b"is not a supported locale" in response.content
@@ -43,8 +45,9 @@ def test_settings_page_validates_time_zone_and_country(alpha):
     assert alpha.tenant.country == "GB"  # nothing of the bad submission was saved
     saved = owner.post(
         "/settings/",
-        {"name": "Alpha Deliveries", "time_zone": "Europe/Dublin", "country": "ie", "locale": "EN"},
-    )
+        {"name": "Alpha Deliveries", "time_zone": "Europe/Dublin", "country": "ie", "locale": "EN",
+         "location_retention_days": 14},
+    )  # fmt: skip
     assert saved.status_code == 302
     connection.set_schema_to_public()
     alpha.tenant.refresh_from_db()  # the test's transaction undoes this change afterwards
@@ -53,3 +56,4 @@ def test_settings_page_validates_time_zone_and_country(alpha):
         "IE",
         "en",
     )
+    assert alpha.tenant.location_retention_days == 14
