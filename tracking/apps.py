@@ -6,6 +6,7 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self) -> None:
+        import tracking.schema  # noqa: F401 - registers the driver token with drf-spectacular
         from config.navigation import NavItem, register
         from dispatch.signals import order_status_changed
         from tracking.signals import on_order_status_changed
