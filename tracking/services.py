@@ -285,7 +285,7 @@ def heading_to(driver_id: int) -> int | None:
     return stop
 
 
-def eta_from(fix: Fix, order_id: int) -> dt.datetime | None:
+def eta_from(fix: Fix, order_id: int, *, now: dt.datetime | None = None) -> dt.datetime | None:
     """When the driver at `fix` should reach the order, by the straight-line travel
     model the plans use (a routing server's time when OSRM is configured)."""
     from routing.services import travel_matrix
@@ -294,7 +294,7 @@ def eta_from(fix: Fix, order_id: int) -> dt.datetime | None:
     if order is None or order.lat is None:
         return None
     matrix = travel_matrix([(fix.lat, fix.lng), (order.lat, order.lng)])
-    return max(fix.recorded_at, timezone.now()) + dt.timedelta(
+    return max(fix.recorded_at, now or timezone.now()) + dt.timedelta(
         seconds=int(matrix.durations_s[0][1])
     )
 

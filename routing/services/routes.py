@@ -153,9 +153,13 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
     timed_route = route_of(day.problem, RoutePlan(0, steps), depart_s=depart_s)
     if live and steps:
         first = timed_route.visits[1]
-        late_by = seconds(now) - first.arrival_s
-        if late_by > 0:  # a stop not reached yet cannot be reached in the past
-            depart_s = timed_route.visits[0].departure_s + late_by
+        # the phone's position decides when the van reaches the stop it is heading to;
+        # without one, a stop not reached yet cannot be reached in the past
+        target = _gps_arrival_s(route, timed[0], now, seconds)
+        if target is None and seconds(now) > first.arrival_s:
+            target = seconds(now)
+        if target is not None and target != first.arrival_s:
+            depart_s = timed_route.visits[0].departure_s + target - first.arrival_s
             timed_route = route_of(day.problem, RoutePlan(0, steps), depart_s=depart_s)
     for stop in behind:
         timeline.stops[stop.pk] = StopTimes(
@@ -186,6 +190,26 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
     timeline.duration_s = int((timeline.ends_at - timeline.starts_at).total_seconds())
     timeline.waiting_s = sum(t.waiting_s for t in timeline.stops.values())
     return timeline
+
+
+#: A phone position older than this says nothing about where the van is now.
+GPS_FRESH = dt.timedelta(minutes=5)
+
+
+def _gps_arrival_s(route: PlanRoute, stop: PlanStop, now: dt.datetime, seconds) -> int | None:
+    """When the van reaches `stop` from the driver's latest phone position, if the driver
+    is on the way to it and the position is fresh."""
+    from tracking.models import DriverPosition
+    from tracking.services import Fix, eta_from
+
+    if stop.order is None or stop.order.status != OrderStatus.EN_ROUTE:
+        return None
+    position = DriverPosition.objects.filter(driver_id=route.driver_id).first()
+    if position is None or position.recorded_at < now - GPS_FRESH:
+        return None
+    fix = Fix(position.recorded_at, position.lat, position.lng)
+    eta = eta_from(fix, stop.order_id, now=now)
+    return seconds(eta) if eta is not None else None
 
 
 def _driven_distance(route: PlanRoute, behind: list[PlanStop]) -> int:
