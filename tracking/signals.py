@@ -10,14 +10,17 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
 from tracking.hub import dispatch_group, order_group
+from tracking.services import next_seq
 
 _sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
 
 
 def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
     schema = connection.schema_name
-    stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status}
-    status = {"type": "status", "status": to_status}
+    seq = next_seq()
+    stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status,
+            "seq": seq}  # fmt: skip
+    status = {"type": "status", "status": to_status, "seq": seq}
 
     async def broadcast() -> None:
         layer = get_channel_layer()

@@ -237,7 +237,8 @@ def test_stop_events_move_the_order_and_reach_dispatchers_and_the_customer(world
     ok, stop, status, refused = run(scenario())
     assert ok["status"] == "en_route" and ok["order"] == a.other
     assert (stop["order"], stop["status"]) == (a.other, "en_route")
-    assert status == {"type": "status", "status": "en_route"}
+    assert (status["type"], status["status"]) == ("status", "en_route")
+    assert status["seq"] == stop["seq"] > 0
     assert "order" in refused["errors"]
 
 
