@@ -26,7 +26,7 @@ def current_route(driver: Driver | None) -> PlanRoute | None:
 
 
 def _driver(request: HttpRequest) -> Driver | None:
-    return Driver.objects.filter(user=request.user).first()
+    return Driver.objects.filter(user=request.user, is_active=True).first()
 
 
 @driver_required

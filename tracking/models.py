@@ -26,7 +26,7 @@ class LocationPing(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["driver", "recorded_at"], name="ping_once"),
         ]
-        indexes = [models.Index(fields=["received_at"], name="ping_received")]
+        indexes = [models.Index(fields=["recorded_at"], name="ping_recorded")]  # retention
 
     def __str__(self) -> str:
         return f"{self.driver_id} at {self.recorded_at}: {self.lat}, {self.lng}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,14 +48,26 @@ class Fix:
 
 
 _last_seq = 0
+_seq_lock = threading.Lock()
 
 
 def next_seq() -> int:
     """A server sequence number: microseconds since the epoch, strictly increasing in
-    this process (a driver streams through one process at a time)."""
+    this process (a driver streams through one process at a time), from any thread."""
     global _last_seq
-    _last_seq = max(_last_seq + 1, time.time_ns() // 1000)
-    return _last_seq
+    with _seq_lock:
+        _last_seq = max(_last_seq + 1, time.time_ns() // 1000)
+        return _last_seq
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number that is a real, finite float (not a bool, not a 400-digit integer)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _number(value: Any, name: str, low: float, high: float, errors: dict, *, required: bool):
@@ -62,7 +75,7 @@ def _number(value: Any, name: str, low: float, high: float, errors: dict, *, req
         if required:
             errors[name] = "Required."
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _finite(value):
         errors[name] = "Must be a number."
         return None
     if not low <= value <= high:
@@ -74,7 +87,7 @@ def _number(value: Any, name: str, low: float, high: float, errors: dict, *, req
 def _timestamp(value: Any, errors: dict, now: dt.datetime) -> dt.datetime | None:
     """`t`: ISO 8601 with an offset, or milliseconds since the epoch (what JS gives)."""
     at = None
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if _finite(value):
         try:
             at = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
         except (OverflowError, OSError, ValueError):
@@ -165,7 +178,9 @@ def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
     if not items:
         return Stored(new, moved)
     received = timezone.now()
-    by_key = {(d, f.recorded_at): (d, f, s) for d, f, s in items}
+    by_key: dict[tuple[int, dt.datetime], tuple[int, Fix, int]] = {}
+    for driver, fix, seq in items:  # of copies sent together, the first one counts
+        by_key.setdefault((driver, fix.recorded_at), (driver, fix, seq))
     latest: dict[int, tuple[Fix, int]] = {}
     for driver, fix, seq in by_key.values():
         if driver not in latest or latest[driver][0].recorded_at < fix.recorded_at:
@@ -236,10 +251,15 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     from dispatch.services.orders import order_transition
     from routing.models import PlanStop
 
-    if event not in STOP_EVENTS:
+    if not isinstance(event, str) or event not in STOP_EVENTS:
         raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
     if isinstance(order_id, bool) or not isinstance(order_id, int):
         raise ValidationError({"order": "Must be an order id."})
+    actor = f"driver:{driver.pk}"
+    done = Order.objects.filter(pk=order_id, status=STOP_EVENTS[event]).first()
+    last = done.events.order_by("-created_at", "-id").first() if done else None
+    if last is not None and last.actor == actor:
+        return done  # a repeat (a double tap, a resend): a failed stop has left the route
     on_route = PlanStop.objects.filter(
         order_id=order_id, route__driver=driver, route__plan__published_at__isnull=False
     ).select_related("order")
@@ -249,7 +269,6 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     order, target = stop.order, STOP_EVENTS[event]
     if order.status == target:
         return order
-    actor = f"driver:{driver.pk}"
     steps = {
         OrderStatus.ARRIVED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED],
         OrderStatus.DELIVERED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.DELIVERED],

@@ -182,8 +182,9 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
             }
         )
     first_departure = at(timed_route.visits[0].departure_s)
-    timeline.starts_at = route.starts_at if behind else first_departure
     timeline.ends_at = at(timed_route.visits[-1].arrival_s)
+    # a driver who set off early may be done before the planned start
+    timeline.starts_at = min(route.starts_at, timeline.ends_at) if behind else first_departure
     timeline.distance_m = timed_route.distance_m
     if behind:  # what lies behind was driven as planned; what lies ahead as timed now
         timeline.distance_m += _driven_distance(route, behind)
