@@ -86,9 +86,15 @@ class Hub:
             if item.consumer is not None:
                 acks[item.consumer].append(item.client_id)
         for consumer, ids in acks.items():
-            await consumer.ack(ids)
+            try:
+                await consumer.ack(ids)
+            except Exception:  # noqa: BLE001 - the phone left; it resends what it lacks
+                log.debug("ack to a closed driver socket dropped")
         heading = {i.driver_id: i.heading_to for i in items}
-        await fan_out(schema, stored, heading, etas, {i.driver_id: i.name for i in items})
+        try:
+            await fan_out(schema, stored, heading, etas, {i.driver_id: i.name for i in items})
+        except Exception:  # stored and acknowledged: maps catch up from the snapshot
+            log.exception("fan-out of %d fixes of %s failed", len(stored.new), schema)
 
     def _store(self, schema: str, items: list[Item]):
         with schema_context(schema):
