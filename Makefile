@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format check migrate demo serve worker bench bench-provisioning bench-intake bench-planning bench-routing db-stop clean
+.PHONY: run test lint format check migrate demo serve worker bench bench-provisioning bench-intake bench-planning bench-routing bench-tracking db-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-intake bench-planning bench-routing
+bench: bench-provisioning bench-intake bench-planning bench-routing bench-tracking
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
@@ -73,6 +73,10 @@ bench-planning: $(VENV)/.installed-dev
 ## bench-routing: the optimiser against PyVRP and VROOM (about 20 minutes; writes docs/benchmarks.md)
 bench-routing: $(VENV)/.installed-dev
 	$(PY) bench/routing.py
+
+## bench-tracking: drivers pinging once a second to dispatchers' sockets, 250 to 2,000 drivers (about 5 minutes; writes docs/benchmarks.md)
+bench-tracking: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/tracking.py
 
 ## db-stop: stop the embedded PostgreSQL (data stays in .data/postgres)
 db-stop:

@@ -141,7 +141,12 @@ CACHES = {"default": {**_cache_backend, "KEY_FUNCTION": "django_tenants.cache.ma
 
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 gives up on a read after 5 s, as long as channels-redis blocks
+            # waiting for a message: without this, a socket idle for 5 s dies (1011).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        }
         if REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )

@@ -11,6 +11,7 @@ Groups carry the schema name: `<schema>.dispatch`, `<schema>.order.<id>`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import defaultdict
@@ -134,9 +135,9 @@ async def fan_out(
             {**fix.as_message(driver, seq), "name": names.get(driver, "")}
             for driver, (fix, seq) in moved.items()
         ]
-        await layer.group_send(
-            dispatch_group(schema), {"type": "positions", "positions": positions}
-        )
+        # encoded once here, not once per dispatcher socket (and cheap for the layer to copy)
+        text = json.dumps({"type": "positions", "positions": positions})
+        await layer.group_send(dispatch_group(schema), {"type": "positions", "text": text})
     for driver, (fix, seq) in moved.items():
         order_id = heading.get(driver)
         if order_id is not None:

@@ -141,17 +141,25 @@ def fixes_clean(items: Any) -> tuple[list[Fix], list[dict]]:
     return good, bad
 
 
+# One statement text whatever the batch size (arrays, not a VALUES list), so PostgreSQL
+# and psycopg reuse it instead of parsing a new one every flush.
 _INSERT = """
     INSERT INTO tracking_locationping
         (driver_id, recorded_at, received_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
-    VALUES {values}
+    SELECT d, r, %s, la, ln, ac, sp, hd, sq FROM unnest(
+        %s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[],
+        %s::float8[], %s::float8[], %s::bigint[]
+    ) AS t(d, r, la, ln, ac, sp, hd, sq)
     ON CONFLICT (driver_id, recorded_at) DO NOTHING
     RETURNING driver_id, recorded_at
 """
 _UPSERT = """
     INSERT INTO tracking_driverposition
         (driver_id, recorded_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
-    VALUES {values}
+    SELECT * FROM unnest(
+        %s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[],
+        %s::float8[], %s::float8[], %s::bigint[]
+    )
     ON CONFLICT (driver_id) DO UPDATE SET
         recorded_at = EXCLUDED.recorded_at, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
         accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
@@ -159,7 +167,19 @@ _UPSERT = """
     WHERE tracking_driverposition.recorded_at < EXCLUDED.recorded_at
     RETURNING driver_id
 """
-_CHUNK = 5000
+
+
+def _columns(rows: list[tuple[int, Fix, int]]) -> list[list]:
+    return [
+        [d for d, _, _ in rows],
+        [f.recorded_at for _, f, _ in rows],
+        [f.lat for _, f, _ in rows],
+        [f.lng for _, f, _ in rows],
+        [f.accuracy_m for _, f, _ in rows],
+        [f.speed_mps for _, f, _ in rows],
+        [f.heading_deg for _, f, _ in rows],
+        [s for _, _, s in rows],
+    ]
 
 
 @dataclass
@@ -186,35 +206,9 @@ def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
         if driver not in latest or latest[driver][0].recorded_at < fix.recorded_at:
             latest[driver] = (fix, seq)
     with transaction.atomic(), connection.cursor() as cursor:
-        rows = list(by_key.values())
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start : start + _CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params = [
-                x
-                for d, f, s in chunk
-                for x in (
-                    d,
-                    f.recorded_at,
-                    received,
-                    f.lat,
-                    f.lng,
-                    f.accuracy_m,
-                    f.speed_mps,
-                    f.heading_deg,
-                    s,
-                )
-            ]
-            cursor.execute(_INSERT.format(values=values), params)
-            for driver, at in cursor.fetchall():
-                new.append(by_key[(driver, at)])
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(latest))
-        params = [
-            x
-            for d, (f, s) in latest.items()
-            for x in (d, f.recorded_at, f.lat, f.lng, f.accuracy_m, f.speed_mps, f.heading_deg, s)
-        ]
-        cursor.execute(_UPSERT.format(values=values), params)
+        cursor.execute(_INSERT, [received, *_columns(list(by_key.values()))])
+        new = [by_key[(driver, at)] for driver, at in cursor.fetchall()]
+        cursor.execute(_UPSERT, _columns([(d, f, s) for d, (f, s) in latest.items()]))
         moved = {row[0] for row in cursor.fetchall()}
     return Stored(new, moved)
 

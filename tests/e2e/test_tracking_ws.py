@@ -3,6 +3,7 @@ each socket sees, and that a fix is stored before it is acknowledged."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket as _socket
 import time
@@ -266,6 +267,7 @@ def test_two_web_processes_share_messages_through_redis(worlds, django_db_blocke
             ):
                 await receive(watch, kind="hello")
                 await receive(phone, kind="hello")
+                await asyncio.sleep(6)  # an idle map outlives the Redis client's read timeout
                 await phone.send(_json({"type": "fixes", "fixes": [fix(20, lat=51.54)]}))
                 await receive(phone, kind="ack")
                 return await receive(watch, kind="positions", timeout=10)
