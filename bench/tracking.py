@@ -29,7 +29,7 @@ A step saturates when fan-out p99 > 250 ms, anything is lost or coalesced, or st
 < 98 % of the offered rate.
 
 Usage: make bench-tracking
-  BENCH_TRACKING_SIZES=250,500,1000,2000  drivers per step
+  BENCH_TRACKING_SIZES=250,500,1000,2000,3000  drivers per step
   BENCH_TRACKING_SECONDS=30               measured window (after the warm-up)
   BENCH_TRACKING_WARMUP=5                 seconds of sending before the window
   BENCH_TRACKING_DISPATCHERS=5            dispatcher sockets
@@ -67,7 +67,7 @@ BEGIN, END = "<!-- tracking:begin -->", "<!-- tracking:end -->"
 GOAL_DRIVERS = 2000
 GOAL_P99_MS = 250.0
 
-DEFAULT_SIZES = (250, 500, 1000, 2000)
+DEFAULT_SIZES = (250, 500, 1000, 2000, 3000)  # past the goal, to show where it saturates
 SIZES = (
     tuple(int(x) for x in os.environ.get("BENCH_TRACKING_SIZES", "").split(",") if x.strip())
     or DEFAULT_SIZES

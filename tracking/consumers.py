@@ -8,6 +8,7 @@ tenant's token) or 4404 (unknown tracking link).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -61,6 +62,18 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
+        """JSON text frames only; anything else is answered, not a crash."""
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        if content is None:
+            await self.send_json({"type": "error", "code": "not_json",
+                                  "detail": "Send JSON text frames."})  # fmt: skip
+            return
+        await self.receive_json(content)
 
     async def refuse(self, refusal: Refusal) -> None:
         code, reason = refusal.code, refusal.reason

@@ -233,6 +233,13 @@ def test_stop_events_move_the_order_and_reach_dispatchers_and_the_customer(world
             status = await receive(customer, kind="status")
             await phone.send(_json({"type": "stop", "order": 10**9, "event": "arrived"}))
             refused = await receive(phone, kind="error")
+            await phone.send("{not json")
+            garbled = await receive(phone, kind="error")
+            await phone.send(b"\x00\x01")
+            binary = await receive(phone, kind="error")
+            assert garbled["code"] == binary["code"] == "not_json"
+            await phone.send(_json({"type": "stop", "order": a.other, "event": "en_route"}))
+            assert (await receive(phone, kind="stop_ok"))["status"] == "en_route"  # still up
             return ok, stop, status, refused
 
     ok, stop, status, refused = run(scenario())
