@@ -157,6 +157,20 @@ DRIVER_TOKEN_MAX_AGE_S = int(os.environ.get("DRIVER_TOKEN_MAX_AGE_S", str(14 * 3
 # How often each web process writes the GPS fixes it received (and fans them out).
 TRACKING_FLUSH_S = float(os.environ.get("TRACKING_FLUSH_S", "0.05"))
 
+# SMS to customers: "twilio", "console" (development), "memory" (tests) or a dotted path.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "twilio")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com")
+# Base URL Twilio reports message statuses to, `{host}` being the tenant's host, e.g.
+# "https://{host}"; empty: no status callbacks.
+TWILIO_CALLBACK_BASE = os.environ.get("TWILIO_CALLBACK_BASE", "")
+# Retries of a message the provider could not take: attempts, and the first delay (doubled).
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6"))
+NOTIFY_RETRY_BASE_S = float(os.environ.get("NOTIFY_RETRY_BASE_S", "30"))
+
 Q_CLUSTER = {
     "name": "dispatch",
     "workers": int(os.environ.get("Q_WORKERS", "2")),

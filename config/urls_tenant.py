@@ -12,6 +12,7 @@ urlpatterns = [
     path("team/", include("accounts.urls")),
     path("settings/", include("tenants.urls")),
     path("driver/", include("routing.driver_urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("dispatch.api.urls")),

@@ -1,0 +1,80 @@
+"""Messages to customers: one record per (order, event, channel), so a message is sent
+at most once however often the event fires; every attempt is kept for the dispatcher."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from dispatch.models import Order
+
+
+class Notification(models.Model):
+    class Event(models.TextChoices):
+        CONFIRMED = "confirmed", "Order confirmed"
+        OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+        ARRIVING_SOON = "arriving_soon", "Arriving soon"
+        ETA_CHANGED = "eta_changed", "ETA changed"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Delivery failed"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        EMAIL = "email", "Email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # queued here, not yet handed to the provider
+        SENDING = "sending", "Sending"  # handed over; the outcome is not known yet
+        SENT = "sent", "Sent"  # the provider accepted it
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"  # opted out, no address: never sent
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    event = models.CharField(max_length=32, choices=Event.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    to = models.CharField(max_length=254)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "event", "channel"], name="notification_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.event} for order {self.order_id}: {self.status}"
+
+
+class NotificationAttempt(models.Model):
+    """One try at sending, or one status the provider reported."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="attempts_made"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=32)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.outcome}"
+
+
+class SmsOptOut(models.Model):
+    """A number that answered STOP: no SMS goes to it until it answers START."""
+
+    phone = models.CharField(max_length=20, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.phone

@@ -1,0 +1,44 @@
+"""Twilio's webhooks on the tenant's host: message statuses and inbound SMS (STOP /
+START). Each request must carry a valid `X-Twilio-Signature` for the URL Twilio called;
+behind a proxy that terminates TLS, that URL is rebuilt from X-Forwarded-Proto and the
+Host header (SECURE_PROXY_SSL_HEADER), as Twilio saw it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from notifications import services
+
+
+def _signed(request: HttpRequest) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not settings.TWILIO_AUTH_TOKEN:
+        return False
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    return validator.validate(request.build_absolute_uri(), request.POST.dict(), signature)
+
+
+@csrf_exempt
+@require_POST
+def twilio_status_view(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponse("Bad signature.", status=403)
+    services.provider_status(
+        provider_id=request.POST.get("MessageSid", ""),
+        status=request.POST.get("MessageStatus", ""),
+        error_code=request.POST.get("ErrorCode", ""),
+    )
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound_view(request: HttpRequest) -> HttpResponse:
+    if not _signed(request):
+        return HttpResponse("Bad signature.", status=403)
+    services.inbound_sms(phone=request.POST.get("From", ""), body=request.POST.get("Body", ""))
+    return HttpResponse("<Response/>", content_type="application/xml")

@@ -1,0 +1,65 @@
+"""A local stand-in for Twilio's Messages endpoint, for the real `twilio` client: it
+answers like Twilio (201 with a message resource; errors as Twilio's JSON) and keeps every
+request it got."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class FakeTwilio:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+        self.failures: list[tuple[int, int]] = []  # (HTTP status, Twilio code), used in turn
+        self.auth: list[str] = []
+        self._ids = itertools.count(1)
+
+    def fail_next(self, status: int, code: int) -> None:
+        self.failures.append((status, code))
+
+
+@contextmanager
+def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
+    fake = FakeTwilio()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            fake.auth.append(self.headers.get("Authorization", ""))
+            if not self.path.endswith("/Messages.json"):
+                return self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
+            if fake.failures:
+                status, code = fake.failures.pop(0)
+                return self._answer(status, {"code": code, "message": f"error {code}",
+                                             "more_info": "", "status": status})  # fmt: skip
+            fake.messages.append(form)
+            sid = f"SM{next(fake._ids):032d}"
+            self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"),
+                               "from": form.get("From"), "body": form.get("Body")})  # fmt: skip
+
+        def _answer(self, status: int, payload: dict) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

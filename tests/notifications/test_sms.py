@@ -1,0 +1,196 @@
+"""SMS through the real `twilio` client against a local fake of Twilio's Messages API:
+sent once, retried with backoff, never retried when permanent; status callbacks and
+STOP / START verified by signature."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+import pytest
+from django.test import override_settings
+from django_tenants.utils import schema_context
+from twilio.request_validator import RequestValidator
+
+from dispatch.models import Order
+from notifications import services
+from notifications.models import Notification, SmsOptOut
+from tests.conftest import host_client
+from tests.notifications.fake_twilio import running_fake_twilio
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "test-auth-token-0123456789abcdef"
+PHONE = "+447700900123"
+
+
+@pytest.fixture
+def twilio(settings):
+    with running_fake_twilio() as (fake, url):
+        settings.SMS_BACKEND = "twilio"
+        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+        settings.TWILIO_AUTH_TOKEN = TOKEN
+        settings.TWILIO_FROM = "+447700900000"
+        settings.TWILIO_API_URL = url
+        settings.TWILIO_CALLBACK_BASE = "https://{host}"
+        settings.NOTIFY_MAX_ATTEMPTS = 3
+        yield fake
+
+
+def _order(prefix: str, phone: str = PHONE) -> Order:
+    return Order.objects.create(
+        customer_name=f"{prefix} customer", customer_phone=phone, delivery_date=dt.date.today()
+    )
+
+
+def _send(order: Order, captured) -> Notification:
+    with captured(execute=False) as callbacks:
+        notification = services.notify(
+            order=order, event="out_for_delivery", channel="sms", body="Your parcel is coming"
+        )
+    assert len(callbacks) <= 1  # at most the one job, after the commit
+    return notification
+
+
+def test_a_message_goes_out_once_through_the_twilio_client(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.tenant.schema_name):
+        order = _order("once")
+        notification = _send(order, django_capture_on_commit_callbacks)
+        assert services.deliver(notification.pk) == "sent"
+        again = services.notify(order=order, event="out_for_delivery", channel="sms", body="x")
+        assert again.pk == notification.pk
+        assert services.deliver(notification.pk) == "sent"  # a duplicate job sends nothing
+        notification.refresh_from_db()
+    assert len(twilio.messages) == 1
+    sent = twilio.messages[0]
+    assert (sent["To"], sent["From"], sent["Body"]) == (PHONE, "+447700900000",
+                                                        "Your parcel is coming")  # fmt: skip
+    assert sent["StatusCallback"] == f"https://{alpha.host}/notifications/twilio/status"
+    assert twilio.auth[0].startswith("Basic ")
+    assert notification.status == "sent" and notification.provider_id.startswith("SM")
+    assert notification.attempts == 1
+
+
+def test_a_transient_error_is_retried_later_then_given_up(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    from django_q.models import Schedule
+
+    with schema_context(alpha.tenant.schema_name):
+        notification = _send(_order("retry"), django_capture_on_commit_callbacks)
+        twilio.fail_next(500, 20500)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.deliver(notification.pk) == "pending"
+        retry = Schedule.objects.get(name=f"{alpha.tenant.schema_name}:notify-{notification.pk}-1")
+        assert retry.schedule_type == Schedule.ONCE and retry.next_run > dt.datetime.now(dt.UTC)
+        twilio.fail_next(429, 20429)
+        twilio.fail_next(503, 20503)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.deliver(notification.pk) == "pending"
+            assert services.deliver(notification.pk) == "failed"  # the third attempt
+        notification.refresh_from_db()
+        outcomes = list(notification.attempts_made.values_list("outcome", flat=True))
+    assert notification.status == "failed" and "gave up after 3 attempts" in notification.error
+    assert outcomes == ["retry", "retry", "retry", "failed"]
+    assert twilio.messages == []
+
+
+@pytest.mark.parametrize("code", [21610, 21211])
+def test_a_permanent_error_is_not_retried(alpha, twilio, django_capture_on_commit_callbacks, code):
+    with schema_context(alpha.tenant.schema_name):
+        notification = _send(_order(f"perm{code}"), django_capture_on_commit_callbacks)
+        twilio.fail_next(400, code)
+        assert services.deliver(notification.pk) == "failed"
+        assert services.deliver(notification.pk) == "failed"
+        notification.refresh_from_db()
+    assert str(code) in notification.error and notification.attempts == 1
+
+
+def test_a_worker_that_died_while_sending_never_causes_a_second_message(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.tenant.schema_name):
+        notification = _send(_order("died"), django_capture_on_commit_callbacks)
+        Notification.objects.filter(pk=notification.pk).update(status="sending", attempts=1)
+        assert services.deliver(notification.pk) == "failed"
+        notification.refresh_from_db()
+    assert "outcome unknown" in notification.error
+    assert twilio.messages == []
+
+
+def _signed_post(client, url: str, params: dict, *, signed_url: str | None = None, **extra):
+    signature = RequestValidator(TOKEN).compute_signature(signed_url or url, params)
+    return client.post(url, urlencode(params), content_type="application/x-www-form-urlencoded",
+                       HTTP_X_TWILIO_SIGNATURE=signature, **extra)  # fmt: skip
+
+
+def test_status_callbacks_need_the_signature_and_never_go_backwards(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.tenant.schema_name):
+        notification = _send(_order("cb"), django_capture_on_commit_callbacks)
+        services.deliver(notification.pk)
+        notification.refresh_from_db()
+    client = host_client(alpha.host)
+    url = f"http://{alpha.host}/notifications/twilio/status"
+    sid = notification.provider_id
+    forged = client.post(url, {"MessageSid": sid, "MessageStatus": "delivered"},
+                         HTTP_X_TWILIO_SIGNATURE="forged")  # fmt: skip
+    assert forged.status_code == 403
+    assert client.post(url, {"MessageSid": sid, "MessageStatus": "delivered"}).status_code == 403
+    for status in ("delivered", "sent", "queued"):  # the later ones arrive late
+        assert (
+            _signed_post(client, url, {"MessageSid": sid, "MessageStatus": status}).status_code
+            == 204
+        )
+    notification.refresh_from_db()
+    assert notification.status == "delivered"
+    with schema_context(alpha.tenant.schema_name):
+        outcomes = list(notification.attempts_made.values_list("outcome", flat=True))
+    assert outcomes == ["sent", "delivered", "ignored sent", "ignored queued"]
+
+
+@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+def test_a_signature_made_for_https_is_valid_behind_a_proxy_that_ended_tls(alpha, twilio):
+    client = host_client(alpha.host)
+    path = "/notifications/twilio/inbound"
+    params = {"From": PHONE, "Body": "STOP"}
+    https = f"https://{alpha.host}{path}"
+    # Twilio signed the https URL; the proxy forwarded plain http with X-Forwarded-Proto
+    response = _signed_post(client, f"http://{alpha.host}{path}", params, signed_url=https,
+                            HTTP_X_FORWARDED_PROTO="https")  # fmt: skip
+    assert response.status_code == 200
+    without = _signed_post(client, f"http://{alpha.host}{path}", params, signed_url=https)
+    assert without.status_code == 403  # the same request without the header: wrong URL
+
+
+def test_stop_and_start_keep_the_opt_out_list_and_stop_sending(
+    alpha, beta, twilio, django_capture_on_commit_callbacks
+):
+    client = host_client(alpha.host)
+    url = f"http://{alpha.host}/notifications/twilio/inbound"
+    assert _signed_post(client, url, {"From": PHONE, "Body": " stop "}).status_code == 200
+    with schema_context(beta.tenant.schema_name):
+        assert not SmsOptOut.objects.exists()  # another business's customers are its own
+    with schema_context(alpha.tenant.schema_name):
+        assert SmsOptOut.objects.filter(phone=PHONE).exists()
+        notification = _send(_order("optout"), django_capture_on_commit_callbacks)
+        assert services.deliver(notification.pk) == "skipped"
+    assert twilio.messages == []
+    assert _signed_post(client, url, {"From": PHONE, "Body": "START"}).status_code == 200
+    with schema_context(alpha.tenant.schema_name):
+        assert not SmsOptOut.objects.filter(phone=PHONE).exists()
+
+
+def test_an_order_without_a_phone_is_skipped_not_queued(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    with (
+        schema_context(alpha.tenant.schema_name),
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+    ):
+        notification = services.notify(order=_order("nophone", phone=""), event="delivered",
+                                           channel="sms", body="x")  # fmt: skip
+    assert notification.status == "skipped" and callbacks == []
