@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from dispatch.signals import order_status_changed, orders_created
+        from notifications import services
+
+        order_status_changed.connect(services.on_status_changed, dispatch_uid="notify-status")
+        orders_created.connect(services.on_orders_created, dispatch_uid="notify-created")

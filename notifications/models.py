@@ -3,6 +3,7 @@ at most once however often the event fires; every attempt is kept for the dispat
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db import models
 
 from dispatch.models import Order
@@ -78,3 +79,47 @@ class SmsOptOut(models.Model):
 
     def __str__(self) -> str:
         return self.phone
+
+
+def _default_sms_events() -> list[str]:
+    return ["out_for_delivery", "arriving_soon", "delivered", "failed"]
+
+
+def _default_email_events() -> list[str]:
+    return ["confirmed", "out_for_delivery", "delivered", "failed", "rescheduled"]
+
+
+class NotificationSettings(models.Model):
+    """The tenant's choices (one row): which events go by SMS and email, who they come
+    from, the templates, quiet hours and the monthly SMS cap; and what the tracking page
+    shows."""
+
+    sms_events = models.JSONField(default=_default_sms_events)
+    email_events = models.JSONField(default=_default_email_events)
+    sms_sender = models.CharField(
+        max_length=20, blank=True, help_text="Sender number or ID; empty: the platform's."
+    )
+    email_from_name = models.CharField(max_length=100, blank=True)
+    brand_colour = models.CharField(
+        max_length=7,
+        default="#0b63ce",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #0b63ce.")],
+    )
+    templates = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Overrides: {"<event>.sms": "...", "<event>.email": "..."}.',
+    )
+    quiet_start = models.TimeField(null=True, blank=True, help_text="No SMS from…")
+    quiet_end = models.TimeField(null=True, blank=True, help_text="…until (local time).")
+    monthly_sms_cap = models.PositiveIntegerField(default=0, help_text="0: no cap.")
+    arriving_soon_stops = models.PositiveIntegerField(default=2)
+    tracking_show_map = models.BooleanField(default=True)
+    tracking_show_driver_name = models.BooleanField(default=True)
+    tracking_show_stops_before = models.BooleanField(default=True)
+    tracking_link_ttl_hours = models.PositiveIntegerField(
+        default=24, help_text="The tracking link stops working this long after the delivery."
+    )
+
+    def __str__(self) -> str:
+        return "Notification settings"

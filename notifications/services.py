@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -35,9 +36,11 @@ STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT
 START_WORDS = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
 
 
-def notify(*, order: Order, event: str, channel: str, body: str) -> Notification:
-    """Queue one message; calling it again for the same order, event and channel returns
-    the first record and sends nothing more."""
+def notify(
+    *, order: Order, event: str, channel: str, body: str, at: dt.datetime | None = None
+) -> Notification:
+    """Queue one message (at `at`: after quiet hours); calling it again for the same
+    order, event and channel returns the first record and sends nothing more."""
     to = order.customer_phone if channel == Notification.Channel.SMS else order.customer_email
     notification, created = Notification.objects.get_or_create(
         order=order, event=event, channel=channel, defaults={"to": to or "", "body": body}
@@ -46,7 +49,7 @@ def notify(*, order: Order, event: str, channel: str, body: str) -> Notification
         if not to:
             _finish(notification, "skipped", "no address for this channel")
         else:
-            _queue(notification)
+            _queue(notification, at=at)
     return notification
 
 
@@ -142,13 +145,34 @@ def _send(notification: Notification) -> str:
             status_callback=status_callback_url(notification),
         )
         return sent.provider_id
-    from django.core.mail import EmailMultiAlternatives
+    import re
 
-    message = EmailMultiAlternatives(
-        subject=notification.get_event_display(),
-        body=notification.body,
-        to=[notification.to],
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    from tenants.selectors import current_tenant
+
+    row = notification_settings()
+    business = current_tenant().name
+    subject = f"{business}: {notification.get_event_display()}"
+    sender = settings.DEFAULT_FROM_EMAIL
+    if row.email_from_name:
+        sender = formataddr((row.email_from_name, parseaddr(sender)[1]))
+    link = re.search(r"https?://\S+/t/\S+", notification.body)
+    html = render_to_string(
+        "notifications/email.html",
+        {
+            "subject": subject,
+            "business": business,
+            "colour": row.brand_colour,
+            "paragraphs": [p for p in notification.body.split("\n\n") if p.strip()],
+            "link": link.group(0) if link else "",
+        },
     )
+    message = EmailMultiAlternatives(
+        subject=subject, body=notification.body, from_email=sender, to=[notification.to]
+    )
+    message.attach_alternative(html, "text/html")
     try:
         message.send()
     except OSError as exc:
@@ -209,3 +233,153 @@ def inbound_sms(*, phone: str, body: str) -> str | None:
         SmsOptOut.objects.filter(phone=phone).delete()
         return "opted_in"
     return None
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def notification_settings():
+    from notifications.models import NotificationSettings
+
+    row, _ = NotificationSettings.objects.get_or_create(pk=1)
+    return row
+
+
+def tracking_url(order: Order) -> str:
+    from tracking.services import tracking_link_for
+
+    return f"{settings.PUBLIC_BASE_URL}/t/{tracking_link_for(order)}"
+
+
+def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
+    """(may send, postpone until, why not): the monthly cap and the quiet hours."""
+    if row.monthly_sms_cap:
+        month = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        used = Notification.objects.filter(
+            channel="sms", created_at__gte=month,
+            status__in=["sending", "sent", "delivered", "undelivered"],
+        ).count()  # fmt: skip
+        if used >= row.monthly_sms_cap:
+            return False, None, f"monthly SMS cap of {row.monthly_sms_cap} reached"
+    if row.quiet_start is not None and row.quiet_end is not None:
+        local = timezone.localtime(now)
+        start, end, t = row.quiet_start, row.quiet_end, local.time()
+        quiet = start <= t < end if start < end else (t >= start or t < end)
+        if quiet:
+            until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+            if until <= local:
+                until += dt.timedelta(days=1)
+            return True, until, ""
+    return True, None, ""
+
+
+def notify_event(order: Order, event: str, **context) -> list[Notification]:
+    """Render and queue `event` for `order` on every channel the tenant chose for it."""
+    from notifications.messages import context_for, render, template_for
+
+    row = notification_settings()
+    made = []
+    values = context_for(order, link=tracking_url(order), settings_row=row, **context)
+    for channel, events in (("sms", row.sms_events), ("email", row.email_events)):
+        if event not in events:
+            continue
+        try:
+            body = render(template_for(row, event, channel), values, one_line=channel == "sms")
+        except ValueError as exc:  # a broken template: the dispatcher sees why
+            log.warning("template %s.%s: %s", event, channel, exc)
+            body = render(template_for(type(row)(), event, channel), values,
+                          one_line=channel == "sms")  # fmt: skip
+        postpone = None
+        if channel == "sms":
+            allowed, postpone, why = _sms_allowed(row, timezone.now())
+            if not allowed:
+                notification, created = Notification.objects.get_or_create(
+                    order=order, event=event, channel=channel,
+                    defaults={"to": order.customer_phone, "body": body},
+                )  # fmt: skip
+                if created:
+                    _finish(notification, "skipped", why)
+                made.append(notification)
+                continue
+        made.append(notify(order=order, event=event, channel=channel, body=body, at=postpone))
+    return made
+
+
+def notify_orders(order_ids: list[int], event: str) -> int:
+    """The job behind a batch of orders (an import, a route setting off)."""
+    count = 0
+    for order in Order.objects.filter(pk__in=order_ids):
+        count += len(notify_event(order, event))
+    return count
+
+
+def on_order_status(order_id: int, status: str) -> int:
+    """The job after an order's status changed: delivered and failed to its customer;
+    a driver setting off tells everyone on the route (out for delivery, once each) and
+    the next customers that the van is close."""
+    from dispatch.models import OrderStatus
+    from routing.models import PlanStop
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return 0
+    if status == OrderStatus.DELIVERED:
+        return len(notify_event(order, "delivered"))
+    if status == OrderStatus.FAILED:
+        last = order.events.filter(to_status="failed").order_by("-created_at").first()
+        return len(notify_event(order, "failed", reason=last.reason if last else ""))
+    if status != OrderStatus.EN_ROUTE:
+        return 0
+    stop = (
+        PlanStop.objects.filter(order=order, route__plan__published_at__isnull=False)
+        .select_related("route__driver")
+        .first()
+    )
+    if stop is None:
+        return 0
+    ahead = list(
+        stop.route.stops.filter(sequence__gte=stop.sequence, order__isnull=False)
+        .exclude(order__status__in=["delivered", "failed", "cancelled"])
+        .select_related("order")
+        .order_by("sequence")
+    )
+    count = 0
+    for stop_k in PlanStop.objects.filter(route=stop.route, order__isnull=False).select_related(
+        "order"
+    ):
+        if stop_k.order.status in ("dispatched", "en_route"):
+            count += len(notify_event(stop_k.order, "out_for_delivery",
+                                      driver=stop.route.driver.name))  # fmt: skip
+    row = notification_settings()
+    for k, next_stop in enumerate(ahead[: row.arriving_soon_stops]):
+        count += len(notify_event(next_stop.order, "arriving_soon", driver=stop.route.driver.name,
+                                  stops_before=k))  # fmt: skip
+    return count
+
+
+def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> None:
+    """Receiver of `order_status_changed`: the work goes to a job after the commit."""
+    from tenants.tasks import enqueue_for_tenant
+
+    if to_status not in ("en_route", "delivered", "failed"):
+        return
+    schema, pk = connection.schema_name, order.pk
+    transaction.on_commit(
+        lambda: enqueue_for_tenant(
+            "notifications.services.on_order_status", pk, str(to_status), schema_name=schema,
+            task_name=f"notify-{to_status}-{pk}",
+        )
+    )  # fmt: skip
+
+
+def on_orders_created(sender, *, order_ids, **kwargs) -> None:
+    """Receiver of `orders_created`: one job confirms the whole batch."""
+    from tenants.tasks import enqueue_for_tenant
+
+    schema = connection.schema_name
+    transaction.on_commit(
+        lambda: enqueue_for_tenant(
+            "notifications.services.notify_orders", list(order_ids), "confirmed",
+            schema_name=schema, task_name="notify-confirmed",
+        )
+    )  # fmt: skip

@@ -21,7 +21,7 @@ from config.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
 from dispatch.services.phones import phone_e164
-from dispatch.signals import order_status_changed
+from dispatch.signals import order_status_changed, orders_created
 from tenants.selectors import current_tenant
 
 # The state machine: from each status, where an order may go next.
@@ -366,6 +366,8 @@ def orders_create(
         pending = [o.pk for o in created_by_index.values() if o.geocode_status == "pending"]
         if pending:
             transaction.on_commit(lambda: _queue_geocoding(pending))
+        if created_by_index:
+            orders_created.send(sender=Order, order_ids=[o.pk for o in created_by_index.values()])
     return results
 
 

@@ -1,0 +1,122 @@
+"""What customers read: templates per event and channel (the tenant's, else these), in
+Django's template language over a plain context of strings (no objects, so a template
+can reach nothing else), and the SMS segment count the dashboard shows.
+
+The context (documented in the README):
+  business        the tenant's name
+  customer        the customer's first name
+  order           the order's reference (external id, else #id)
+  date            the delivery day, e.g. "Tuesday 1 December"
+  window          the promised window, e.g. "09:00-12:00" ("" when none)
+  eta             the expected arrival, e.g. "10:40" ("" when unknown)
+  link            the tracking page's address
+  driver          the driver's first name ("" when the tenant hides it)
+  stops_before    stops before this one, as text ("" when hidden or unknown)
+  reason          why a delivery failed ("" otherwise)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.template import Context, Engine, TemplateSyntaxError
+
+DEFAULTS = {
+    "confirmed.sms": (
+        "{{ business }}: order {{ order }} is booked for {{ date }}"
+        "{% if window %}, {{ window }}{% endif %}. Track it: {{ link }}"
+    ),
+    "out_for_delivery.sms": (
+        "{{ business }}: your order {{ order }} is on its way"
+        "{% if eta %}, expected around {{ eta }}{% endif %}. Track it: {{ link }}"
+    ),
+    "arriving_soon.sms": (
+        "{{ business }}: {% if driver %}{{ driver }}{% else %}your driver{% endif %} is "
+        "{% if stops_before and stops_before != '0' %}{{ stops_before }} stop(s) away"
+        "{% else %}on the way to you{% endif %}{% if eta %}, around {{ eta }}{% endif %}. "
+        "{{ link }}"
+    ),
+    "eta_changed.sms": (
+        "{{ business }}: order {{ order }} now expected around {{ eta }}. {{ link }}"
+    ),
+    "delivered.sms": "{{ business }}: order {{ order }} was delivered. Thank you!",
+    "failed.sms": (
+        "{{ business }}: we could not deliver order {{ order }}"
+        "{% if reason %} ({{ reason }}){% endif %}. We will be in touch to arrange another time."
+    ),
+    "rescheduled.sms": (
+        "{{ business }}: order {{ order }} is now booked for {{ date }}"
+        "{% if window %}, {{ window }}{% endif %}. {{ link }}"
+    ),
+}
+for _key in list(DEFAULTS):
+    DEFAULTS[_key.replace(".sms", ".email")] = (
+        "Hello {{ customer }},\n\n" + DEFAULTS[_key].split(": ", 1)[1] + "\n\n{{ business }}"
+    )
+
+SAMPLE = {
+    "business": "Acme Flowers", "customer": "Sam", "order": "#1042",
+    "date": "Tuesday 1 December", "window": "09:00-12:00", "eta": "10:40",
+    "link": "https://example.com/t/abc", "driver": "Dana", "stops_before": "2", "reason": "",
+}  # fmt: skip
+
+_engine = Engine(autoescape=False)  # default filters only; no custom tags, no loaders
+
+
+def render(source: str, context: dict[str, str], *, one_line: bool = True) -> str:
+    """`source` rendered with `context` (an SMS on one line; an email keeps its lines); a
+    broken template raises ValueError."""
+    try:
+        text = _engine.from_string(source).render(Context(context))
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"Template error: {exc}") from exc
+    return " ".join(text.split()) if one_line else text.strip()
+
+
+def template_for(settings_row, event: str, channel: str) -> str:
+    key = f"{event}.{channel}"
+    return (settings_row.templates or {}).get(key) or DEFAULTS[key]
+
+
+#: GSM 03.38: characters that fit a 7-bit SMS (the extension ones count twice).
+_GSM = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> tuple[int, str]:
+    """How many SMS a text takes, and its encoding ("GSM-7" or "UCS-2")."""
+    if all(c in _GSM or c in _GSM_EXTENDED for c in text):
+        units = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
+        return (1 if units <= 160 else -(-units // 153)), "GSM-7"
+    units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)  # UTF-16 code units
+    return (1 if units <= 70 else -(-units // 67)), "UCS-2"
+
+
+def context_for(
+    order, *, link: str, settings_row, eta: dt.datetime | None = None, driver: str = "",
+    stops_before: int | None = None, reason: str = "",
+) -> dict:  # fmt: skip
+    from django.utils import formats, timezone
+
+    from tenants.selectors import current_tenant
+
+    windows = order.time_windows or []
+    # a hyphen, not a dash: a dash is not GSM-7 and would halve what one SMS holds
+    window = f"{windows[0]['start']}-{windows[0]['end']}" if windows else ""
+    return {
+        "business": current_tenant().name,
+        "customer": (order.customer_name or "").split(" ")[0],
+        "order": order.external_id or f"#{order.pk}",
+        "date": formats.date_format(order.delivery_date, "l j F") if order.delivery_date else "",
+        "window": window,
+        "eta": timezone.localtime(eta).strftime("%H:%M") if eta else "",
+        "link": link,
+        "driver": driver.split(" ")[0] if driver and settings_row.tracking_show_driver_name else "",
+        "stops_before": str(stops_before)
+        if stops_before is not None and settings_row.tracking_show_stops_before
+        else "",
+        "reason": reason,
+    }
