@@ -169,6 +169,8 @@ TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com")
 TWILIO_CALLBACK_BASE = os.environ.get("TWILIO_CALLBACK_BASE", "")
 # Where customers' tracking links point (the public host, as customers reach it).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://{PUBLIC_HOST}:8000").rstrip("/")
+# Unknown tracking tokens one client may try in ten minutes before getting 429.
+TRACKING_GUESS_LIMIT = int(os.environ.get("TRACKING_GUESS_LIMIT", "30"))
 # Retries of a message the provider could not take: attempts, and the first delay (doubled).
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6"))
 NOTIFY_RETRY_BASE_S = float(os.environ.get("NOTIFY_RETRY_BASE_S", "30"))

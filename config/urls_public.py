@@ -8,12 +8,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import accounts.admin  # noqa: F401
 import tenants.admin  # noqa: F401
+from notifications.tracking_page import tracking_page_view
 from tenants.api.views import SignupApi
 from tenants.views import signup_view
 
 urlpatterns = [
     path("", signup_view, name="signup"),
     path("admin/", admin.site.urls),
+    path("t/<str:token>", tracking_page_view, name="track"),
     path("api/v1/signup", SignupApi.as_view(), name="api-signup"),
     path(
         "api/schema/",

@@ -8,6 +8,7 @@ tenant's token) or 4404 (unknown tracking link).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -273,16 +274,25 @@ class TrackConsumer(RefusingConsumer):
         await self.send_json({"type": "snapshot", **snapshot})
 
     def _authorise(self, token: str):
-        from tenants.models import TrackingLink
+        from notifications.services import notification_settings
+        from notifications.tracking_page import link_state
 
-        link = TrackingLink.objects.select_related("tenant").filter(token=token).first()
-        if link is None or link.tenant.status != "active":
+        state = link_state(token)
+        if state is None or state.expired:
             return None
-        with schema_context(link.tenant.schema_name):
-            snapshot = customer_snapshot(link.order_id)
+        with schema_context(state.schema):
+            row = notification_settings()
+            snapshot = customer_snapshot(state.order_id, settings_row=row)
             if snapshot is None:
                 return None
-            return link.tenant.schema_name, link.order_id, snapshot
+            self.show_map = row.tracking_show_map
+            return state.schema, state.order_id, snapshot
+
+    async def position(self, event: dict) -> None:
+        """The driver's position, only while they head here (the hub sends it only then)
+        and only when the business shows the map."""
+        if getattr(self, "show_map", False):
+            await self.send_json(event)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
@@ -292,23 +302,50 @@ class TrackConsumer(RefusingConsumer):
         pass  # listen only
 
 
-def customer_snapshot(order_id: int) -> dict | None:
-    """What the customer's page may show of their order right now (current schema)."""
+#: The ETA shown to customers is a window this wide around the estimate.
+ETA_SPREAD = dt.timedelta(minutes=15)
+
+
+def _round5(at: dt.datetime) -> dt.datetime:
+    return at - dt.timedelta(minutes=at.minute % 5, seconds=at.second, microseconds=at.microsecond)
+
+
+def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
+    """What the customer's page may show of their order right now (current schema): the
+    status, an arrival window around the estimate, and, only while the driver is on the
+    way to this customer and the business shows it, the driver's position; the driver's
+    first name and the stops before theirs when the business allows."""
     from dispatch.models import Order, OrderStatus
+    from notifications.services import notification_settings
     from routing.services.live import order_eta
     from tracking.models import DriverPosition
 
+    row = settings_row or notification_settings()
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return None
-    eta = order_eta(order)
+    eta = order_eta(order) if order.status not in ("delivered", "failed", "cancelled") else None
     snapshot: dict[str, Any] = {
         "status": order.status,
-        "eta": eta.eta.isoformat() if eta.eta else None,
+        "eta": eta.eta.isoformat() if eta and eta.eta else None,
+        "eta_from": _round5(eta.eta - ETA_SPREAD).isoformat() if eta and eta.eta else None,
+        "eta_to": _round5(eta.eta + ETA_SPREAD + dt.timedelta(minutes=4)).isoformat()
+        if eta and eta.eta
+        else None,
         "windows": order.time_windows,
         "position": None,
+        "driver": (eta.driver or "").split(" ")[0]
+        if eta and eta.driver and row.tracking_show_driver_name
+        else None,
+        "stops_before": eta.stops_before if eta and row.tracking_show_stops_before else None,
+        "destination": [order.lat, order.lng] if order.lat is not None else None,
     }
-    if order.status == OrderStatus.EN_ROUTE and eta.route is not None:
+    if (
+        row.tracking_show_map
+        and order.status == OrderStatus.EN_ROUTE
+        and eta is not None
+        and eta.route is not None
+    ):
         from routing.models import PlanRoute
 
         route = PlanRoute.objects.filter(pk=eta.route).only("driver_id").first()

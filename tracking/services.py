@@ -291,7 +291,7 @@ def heading_to(driver_id: int) -> int | None:
             route__plan__published_at__isnull=False,
             order__status=OrderStatus.EN_ROUTE,
         )
-        .order_by("-route__plan__date")
+        .order_by("-route__plan__date", "-order__updated_at")  # the one set off for last
         .values_list("order_id", flat=True)
         .first()
     )

@@ -1,0 +1,59 @@
+// The customer's tracking page: the driver's marker moves while they head here, the
+// expected time follows the ETA, and a change of status (delivered, say) reloads the page.
+(function () {
+  "use strict";
+  var token = document.getElementById("track-config").dataset.token;
+  var snapshot = JSON.parse(document.getElementById("track-snapshot").textContent);
+  var map = null, marker = null, seq = 0, retry = 1000;
+
+  function show(position) {
+    if (!map || !position || position.seq <= seq) { return; }
+    seq = position.seq;
+    if (!marker) {
+      marker = L.circleMarker([position.lat, position.lng], {radius: 9, color: "#0b63ce", fillOpacity: 0.9, className: "driver-position"}).addTo(map);
+    } else {
+      marker.setLatLng([position.lat, position.lng]);
+    }
+    var el = document.getElementById("track-map");
+    el.dataset.lat = position.lat; el.dataset.lng = position.lng;
+    var points = [[position.lat, position.lng]];
+    if (snapshot.destination) { points.push(snapshot.destination); }
+    map.fitBounds(points, {maxZoom: 15, padding: [40, 40]});
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/ws/track/" + encodeURIComponent(token) + "/");
+    socket.onopen = function () { retry = 1000; };
+    socket.onmessage = function (event) {
+      var m = JSON.parse(event.data);
+      if (m.type === "snapshot") {
+        if (m.status !== snapshot.status) { location.reload(); return; }
+        show(m.position);
+      } else if (m.type === "position") { show(m); }
+      else if (m.type === "status") { location.reload(); }
+      else if (m.type === "eta") {
+        var eta = document.getElementById("track-eta");
+        if (eta) {
+          var at = new Date(m.eta);
+          eta.textContent = "Expected around " + at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+        }
+      }
+    };
+    socket.onclose = function (event) {
+      if (event.code === 4404) { return; }  // expired or unknown: nothing more to follow
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    };
+  }
+
+  window.startTracking = function (leafletMap) {
+    map = leafletMap;
+    if (snapshot.destination) {
+      L.marker(snapshot.destination, {title: "You", alt: "Your address"}).addTo(map);
+      map.setView(snapshot.destination, 14);
+    }
+    show(snapshot.position);
+  };
+  connect();
+}());

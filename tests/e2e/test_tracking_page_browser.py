@@ -1,0 +1,67 @@
+"""The customer's tracking page through a whole delivery, in Chromium: booked and out for
+delivery, the driver on the way (the marker moves), delivered (no more position), and the
+link expired afterwards."""
+
+from __future__ import annotations
+
+import json
+
+from django_tenants.utils import schema_context
+
+from tests.e2e.test_tracking_ws import fix, make_world
+from tests.e2e.ws import receive, run, socket
+
+MAP_AT = "lat => Number(document.getElementById('track-map').dataset.lat) === lat"
+
+
+def drive(host: str, token: str, messages: list[dict]) -> list[dict]:
+    """The driver's phone sends `messages` and waits for each answer."""
+    answers = []
+
+    async def phone() -> None:
+        async with socket(host, f"/ws/driver/?token={token}") as ws:
+            await receive(ws, kind="hello")
+            for message in messages:
+                await ws.send(json.dumps(message))
+                kind = "ack" if message["type"] == "fixes" else "stop_ok"
+                answers.append(await receive(ws, kind=kind))
+
+    run(phone())
+    return answers
+
+
+def test_the_tracking_page_follows_a_delivery_to_the_end(live_server_url, django_db_blocker, page):
+    from notifications.models import NotificationSettings
+
+    world = make_world(django_db_blocker, live_server_url, "trackpage")
+    host, token = world.tenant.host, world.token
+    # the driver finishes the stop before (this customer's order is the next one)
+    drive(host, token, [{"type": "stop", "order": world.heading, "event": "delivered"}])
+    public = live_server_url  # http://localhost:<port>: the public host
+    url = f"{public}/t/{world.other_link}"
+
+    response = page.goto(url)
+    assert response.status == 200
+    page.get_by_role("heading", name="Out for delivery today").wait_for()
+    assert page.locator("#track-map").count() == 0  # no position before the driver sets off
+
+    drive(host, token, [{"type": "stop", "order": world.other, "event": "en_route"}])
+    page.get_by_role("heading", name="On the way to you").wait_for()  # reloaded by the socket
+    page.locator("#track-map.leaflet-container").wait_for()
+    first, later = fix(30, lat=51.50), {**fix(31, lat=51.505), "t": fix(30)["t"] + 5000}
+    drive(host, token, [{"type": "fixes", "fixes": [first]}])
+    page.wait_for_function(MAP_AT, arg=first["lat"])
+    drive(host, token, [{"type": "fixes", "fixes": [later]}])
+    page.wait_for_function(MAP_AT, arg=later["lat"])
+
+    drive(host, token, [{"type": "stop", "order": world.other, "event": "delivered"}])
+    page.get_by_role("heading", name="Delivered").wait_for()
+    assert page.locator("#track-map").count() == 0  # no live location after the delivery
+
+    with django_db_blocker.unblock(), schema_context(world.tenant.schema):
+        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})
+    expired = page.goto(url)
+    assert expired.status == 410
+    assert page.get_by_role("heading", name="This delivery is over").count() == 1
+    missing = page.goto(f"{public}/t/not-a-real-token")
+    assert missing.status == 404

@@ -1,0 +1,76 @@
+"""The public tracking page: found by its token only, expires after the delivery, hides
+what the business hides, and slows down token guessers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django_tenants.utils import schema_context
+
+from dispatch.models import Order
+from dispatch.services.orders import order_transition
+from notifications.models import NotificationSettings
+from notifications.tracking_page import link_state
+from tests.conftest import host_client
+from tracking.services import tracking_link_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_guess_counts():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _order(name: str, **fields) -> Order:
+    return Order.objects.create(customer_name=name, delivery_date=dt.date(2026, 12, 1),
+                                lat=51.5, lng=-0.1, **fields)  # fmt: skip
+
+
+def test_the_page_shows_its_own_order_only_and_expires_after_the_delivery(alpha, beta):
+    with schema_context(alpha.tenant.schema_name):
+        mine = _order(
+            "Gil Mine", external_id="A-1", time_windows=[{"start": "09:00", "end": "12:00"}]
+        )
+        token = tracking_link_for(mine)
+    with schema_context(beta.tenant.schema_name):
+        theirs = _order("Hal Theirs", external_id="B-1")
+        other_token = tracking_link_for(theirs)
+    public = host_client("localhost")
+    page = public.get(f"/t/{token}").content.decode()
+    assert "Order A-1" in page and alpha.tenant.name in page and "09:00\u201312:00" in page
+    assert "B-1" not in page and beta.tenant.name not in page
+    assert len(token) >= 43 and token != other_token  # 256 random bits each
+    assert host_client(alpha.host).get(f"/t/{token}").status_code == 404  # public host only
+
+    with schema_context(alpha.tenant.schema_name):
+        for status in ("planned", "dispatched", "en_route", "arrived", "delivered"):
+            mine = order_transition(order=mine, to=status, actor="t")
+        assert not link_state(token).expired
+        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})
+        assert link_state(token).expired
+    assert public.get(f"/t/{token}").status_code == 410
+
+
+def test_the_map_is_not_offered_when_the_business_hides_it(alpha):
+    with schema_context(alpha.tenant.schema_name):
+        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_show_map": False})
+        order = _order("Ivy Hidden")
+        for status in ("planned", "dispatched", "en_route"):
+            order = order_transition(order=order, to=status, actor="t")
+        token = tracking_link_for(order)
+    page = host_client("localhost").get(f"/t/{token}").content.decode()
+    assert "On the way to you" in page and 'id="track-map"' not in page
+
+
+def test_token_guessers_are_slowed_down(alpha, settings):
+    settings.TRACKING_GUESS_LIMIT = 3
+    public = host_client("localhost")
+    assert [public.get(f"/t/guess-{k}").status_code for k in range(4)] == [404, 404, 404, 429]
+    with schema_context(alpha.tenant.schema_name):
+        token = tracking_link_for(_order("Jo Real"))
+    assert public.get(f"/t/{token}").status_code == 429  # until the window passes
