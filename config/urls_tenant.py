@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", account_views.logout_view, name="logout"),
     path("", include("dispatch.urls")),
     path("team/", include("accounts.urls")),
+    path("settings/messages/", include("notifications.urls_dashboard")),
     path("settings/", include("tenants.urls")),
     path("driver/", include("routing.driver_urls")),
     path("notifications/", include("notifications.urls")),

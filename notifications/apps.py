@@ -6,8 +6,13 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from config.navigation import NavItem, register
         from dispatch.signals import order_status_changed, orders_created
         from notifications import services
 
         order_status_changed.connect(services.on_status_changed, dispatch_uid="notify-status")
         orders_created.connect(services.on_orders_created, dispatch_uid="notify-created")
+        register(
+            NavItem("Customer messages", "notification-settings", order=93, roles=("owner",),
+                    section="admin")
+        )  # fmt: skip

@@ -94,8 +94,8 @@ class NotificationSettings(models.Model):
     from, the templates, quiet hours and the monthly SMS cap; and what the tracking page
     shows."""
 
-    sms_events = models.JSONField(default=_default_sms_events)
-    email_events = models.JSONField(default=_default_email_events)
+    sms_events = models.JSONField(default=_default_sms_events, blank=True)
+    email_events = models.JSONField(default=_default_email_events, blank=True)
     sms_sender = models.CharField(
         max_length=20, blank=True, help_text="Sender number or ID; empty: the platform's."
     )

@@ -383,3 +383,31 @@ def on_orders_created(sender, *, order_ids, **kwargs) -> None:
             schema_name=schema, task_name="notify-confirmed",
         )
     )  # fmt: skip
+
+
+def settings_update(**values) -> object:
+    """Save the tenant's notification settings; every template is tried on sample data
+    first, and a broken one is refused by name (nothing is saved)."""
+    from django.core.exceptions import ValidationError
+
+    from notifications.messages import SAMPLE, render
+
+    row = notification_settings()
+    templates = {k: v for k, v in (values.pop("templates", None) or {}).items() if v.strip()}
+    errors = {}
+    for key, source in templates.items():
+        try:
+            render(source, SAMPLE)
+        except ValueError as exc:
+            errors[f"template_{key.replace('.', '_')}"] = str(exc)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.templates = templates
+    try:
+        row.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    row.save()
+    return row

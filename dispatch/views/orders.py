@@ -83,7 +83,11 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(
         request,
         "dispatch/orders/detail.html",
-        {"order": order, "events": order_history(order=order)},
+        {
+            "order": order,
+            "events": order_history(order=order),
+            "notifications": order.notifications.prefetch_related("attempts_made"),
+        },
     )
 
 

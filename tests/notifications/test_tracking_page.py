@@ -74,3 +74,41 @@ def test_token_guessers_are_slowed_down(alpha, settings):
     with schema_context(alpha.tenant.schema_name):
         token = tracking_link_for(_order("Jo Real"))
     assert public.get(f"/t/{token}").status_code == 429  # until the window passes
+
+
+def test_the_owner_sets_templates_with_a_preview_and_broken_ones_are_refused(alpha):
+    from tests.conftest import login_client
+
+    owner = login_client(alpha.host, alpha.owner_email)
+    assert owner.get("/settings/messages/").status_code == 200
+    assert (
+        login_client(alpha.host, alpha.dispatcher_email).get("/settings/messages/").status_code
+        == 403
+    )
+    preview = owner.post(
+        "/settings/messages/preview",
+        {"key": "delivered.sms", "template_delivered_sms": "Hi {{ customer }}! " * 24},
+    )
+    assert b"Hi Sam!" in preview.content and b"2 SMS segments (GSM-7)" in preview.content
+    base = {
+        "sms_events": ["delivered"],
+        "email_events": [],
+        "brand_colour": "#112233",
+        "monthly_sms_cap": 0,
+        "arriving_soon_stops": 2,
+        "tracking_link_ttl_hours": 24,
+        "tracking_show_map": "on",
+    }
+    bad = owner.post("/settings/messages/", {**base, "template_failed_sms": "{% if %}"})
+    assert bad.status_code == 200 and b"Template error" in bad.content
+    with schema_context(alpha.tenant.schema_name):
+        assert not NotificationSettings.objects.filter(brand_colour="#112233").exists()
+    good = owner.post("/settings/messages/", {**base, "template_delivered_sms": "Done {{ order }}"})
+    assert good.status_code == 302, good.content.decode()[-3000:]
+    with schema_context(alpha.tenant.schema_name):
+        row = NotificationSettings.objects.get()
+    assert row.sms_events == ["delivered"] and row.email_events == []
+    assert row.templates == {"delivered.sms": "Done {{ order }}"}
+    assert not row.tracking_show_driver_name and row.tracking_show_map
+    colour = owner.post("/settings/messages/", {**base, "brand_colour": "red;}"})
+    assert colour.status_code == 200 and b"A colour like #0b63ce." in colour.content
