@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,13 +13,15 @@ from tests.e2e.conftest import ROOT, database_url_of_test_db, wait_until
 
 
 @contextmanager
-def running_worker() -> Iterator[None]:
-    """A real `manage.py qcluster` (one worker, ORM broker) on the test database."""
+def running_worker(**extra_env: str) -> Iterator[subprocess.Popen]:
+    """A real `manage.py qcluster` (one worker, ORM broker) on the test database, in a
+    process group of its own (so that a test can kill the cluster and its workers)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DATABASE_URL": database_url_of_test_db(),
         "Q_WORKERS": "1",
+        **extra_env,
     }
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
@@ -26,12 +29,18 @@ def running_worker() -> Iterator[None]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
-        yield
+        yield worker
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
 
 
 def test_worker_process_runs_each_tenants_job_in_its_own_schema(django_db_setup, django_db_blocker):

@@ -19,6 +19,8 @@ class FakeTwilio:
         self.failures: list[tuple[int, int]] = []  # (HTTP status, Twilio code), used in turn
         self.auth: list[str] = []
         self._ids = itertools.count(1)
+        self.hold = threading.Event()  # set: take the message, then answer only on release
+        self.release = threading.Event()
 
     def fail_next(self, status: int, code: int) -> None:
         self.failures.append((status, code))
@@ -40,6 +42,8 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
                 return self._answer(status, {"code": code, "message": f"error {code}",
                                              "more_info": "", "status": status})  # fmt: skip
             fake.messages.append(form)
+            if fake.hold.is_set():  # the message is with the provider; the answer is late
+                fake.release.wait(timeout=60)
             sid = f"SM{next(fake._ids):032d}"
             self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"),
                                "from": form.get("From"), "body": form.get("Body")})  # fmt: skip
