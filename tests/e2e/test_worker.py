@@ -35,7 +35,7 @@ def running_worker(**extra_env: str) -> Iterator[subprocess.Popen]:
         yield worker
     finally:
         if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
+            worker.terminate()  # the cluster stops its own workers
             try:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
