@@ -33,7 +33,9 @@ class Sent:
 
 
 class SmsSender(Protocol):
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent: ...
+    def send(
+        self, *, to: str, body: str, status_callback: str | None, sender: str | None = None
+    ) -> Sent: ...
 
 
 class TwilioSender:
@@ -46,11 +48,14 @@ class TwilioSender:
         self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
         self.client.api.base_url = settings.TWILIO_API_URL
 
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
+    def send(
+        self, *, to: str, body: str, status_callback: str | None, sender: str | None = None
+    ) -> Sent:
+        """`sender`: the tenant's own number or sender ID, else the platform's."""
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
-        options = {"to": to, "body": body, "from_": settings.TWILIO_FROM}
-        if settings.TWILIO_MESSAGING_SERVICE_SID:
+        options = {"to": to, "body": body, "from_": sender or settings.TWILIO_FROM}
+        if settings.TWILIO_MESSAGING_SERVICE_SID and not sender:
             options = {"to": to, "body": body,
                        "messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}  # fmt: skip
         if status_callback:
@@ -69,8 +74,10 @@ class TwilioSender:
 
 
 class ConsoleSender:
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
-        log.warning("SMS to %s: %s", to, body)
+    def send(
+        self, *, to: str, body: str, status_callback: str | None, sender: str | None = None
+    ) -> Sent:
+        log.warning("SMS from %s to %s: %s", sender or "the platform", to, body)
         return Sent(f"console-{abs(hash((to, body)))}", "sent")
 
 
@@ -79,8 +86,12 @@ class MemorySender:
 
     outbox: list[dict] = []
 
-    def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
-        self.outbox.append({"to": to, "body": body, "status_callback": status_callback})
+    def send(
+        self, *, to: str, body: str, status_callback: str | None, sender: str | None = None
+    ) -> Sent:
+        self.outbox.append(
+            {"to": to, "body": body, "status_callback": status_callback, "sender": sender}
+        )
         return Sent(f"memory-{len(self.outbox)}", "sent")
 
 

@@ -143,6 +143,7 @@ def _send(notification: Notification) -> str:
             to=notification.to,
             body=notification.body,
             status_callback=status_callback_url(notification),
+            sender=notification_settings().sms_sender or None,
         )
         return sent.provider_id
     import re

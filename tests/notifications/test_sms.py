@@ -73,6 +73,18 @@ def test_a_message_goes_out_once_through_the_twilio_client(
     assert notification.attempts == 1
 
 
+def test_a_tenant_sends_from_its_own_sender_when_it_has_one(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    from notifications.models import NotificationSettings
+
+    with schema_context(alpha.tenant.schema_name):
+        NotificationSettings.objects.update_or_create(pk=1, defaults={"sms_sender": "AlphaFlwrs"})
+        notification = _send(_order("sender"), django_capture_on_commit_callbacks)
+        assert services.deliver(notification.pk) == "sent"
+    assert twilio.messages[0]["From"] == "AlphaFlwrs"
+
+
 def test_a_transient_error_is_retried_later_then_given_up(
     alpha, twilio, django_capture_on_commit_callbacks
 ):
