@@ -55,7 +55,6 @@ from routing.services import PLAN_SECONDS_RANGE, plan_create, plan_solve  # noqa
 from tenants import services as tenant_services  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- planning:begin -->", "<!-- planning:end -->"
 SEED = 1
 FIRST_DAY = dt.date(2026, 12, 1)
 ORDERS_PER_VAN = 50
@@ -283,21 +282,18 @@ def notes() -> list[str]:
 
 
 def write_docs(lines: list[str]) -> None:
-    block = "\n".join([BEGIN, *lines, END])
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        intro = (
+    from bench.docs import write_section
+
+    write_section(
+        "planning",
+        lines,
+        intro=(
             "## Planning end to end\n\n"
             "`make bench-planning` (`bench/planning.py`): from asking for a plan to its "
             "routes stored, for one day of 100, 500 and 1,000 orders, split into travel "
             "matrix, optimiser and saving.\n\n"
-        )
-        text = text.rstrip() + "\n\n" + intro + block + "\n"
-    DOCS.write_text(text)
-    print(f"written to {DOCS.relative_to(ROOT)}")
+        ),
+    )
 
 
 def main() -> None:

@@ -32,8 +32,6 @@ from routing.schedule import solution_of  # noqa: E402
 from routing.worker import peak_rss_kb  # noqa: E402
 
 SOLOMON_DIR = Path(os.environ.get("SOLOMON_DIR", ROOT.parent / "shared" / "data" / "solomon"))
-DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- routing:begin -->", "<!-- routing:end -->"
 SEED = 1
 
 #: Best-known total distances under the same conventions (distance objective, double
@@ -287,25 +285,11 @@ def main() -> None:
 
 
 def write_docs(lines: list[str]) -> None:
+    from bench.docs import write_section
+
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    block = "\n".join(
-        [
-            BEGIN,
-            f"Command: `make bench-routing` — run on {time.strftime('%Y-%m-%d')}, {machine}.",
-            "",
-            *lines,
-            END,
-        ]
-    )
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Route optimiser\n\n" + block + "\n"
-    DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text(text)
-    print(f"written to {DOCS.relative_to(ROOT)}")
+    command = f"Command: `make bench-routing` — run on {time.strftime('%Y-%m-%d')}, {machine}."
+    write_section("routing", [command, "", *lines], intro="## Route optimiser\n\n")
 
 
 if __name__ == "__main__":

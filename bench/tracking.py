@@ -63,7 +63,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- tracking:begin -->", "<!-- tracking:end -->"
 GOAL_DRIVERS = 2000
 GOAL_P99_MS = 250.0
 
@@ -806,23 +805,20 @@ def provision(sizes: tuple[int, ...]) -> dict:
 
 
 def write_docs(lines: list[str]) -> None:
-    block = "\n".join([BEGIN, *lines, END])
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        intro = (
+    from bench.docs import write_section
+
+    write_section(
+        "tracking",
+        lines,
+        intro=(
             "## Live tracking over websockets\n\n"
             "`make bench-tracking` (`bench/tracking.py`): drivers' phones sending one GPS fix "
             "a second and dispatchers' live maps watching, over real websockets to daphne on "
             "loopback; fixes stored per second, fan-out latency from the driver's send to the "
             "dispatcher's receive, anything lost, and the CPU and memory it takes, for 250 to "
-            "2,000 drivers. Goal: 2,000 drivers with p99 ≤ 250 ms and nothing lost.\n\n"
-        )
-        text = text.rstrip() + "\n\n" + intro + block + "\n"
-    DOCS.write_text(text)
-    print(f"written to {DOCS.relative_to(ROOT)}")
+            "3,000 drivers. Goal: 2,000 drivers with p99 ≤ 250 ms and nothing lost.\n\n"
+        ),
+    )
 
 
 def print_profile(path: str) -> None:
