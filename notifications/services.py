@@ -276,7 +276,7 @@ def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
 
 def notify_event(order: Order, event: str, **context) -> list[Notification]:
     """Render and queue `event` for `order` on every channel the tenant chose for it."""
-    from notifications.messages import context_for, render, template_for
+    from notifications.messages import DEFAULTS, context_for, render, template_for
 
     row = notification_settings()
     made = []
@@ -288,7 +288,7 @@ def notify_event(order: Order, event: str, **context) -> list[Notification]:
             body = render(template_for(row, event, channel), values, one_line=channel == "sms")
         except ValueError as exc:  # a broken template: the dispatcher sees why
             log.warning("template %s.%s: %s", event, channel, exc)
-            body = render(template_for(type(row)(), event, channel), values,
+            body = render(DEFAULTS[f"{event}.{channel}"], values,
                           one_line=channel == "sms")  # fmt: skip
         postpone = None
         if channel == "sms":

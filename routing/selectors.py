@@ -144,3 +144,15 @@ def timelines(routes: list[PlanRoute]) -> tuple[dict[int, list[Bar]], list[tuple
         ticks.append((pct(hour), f"{hour:%H:%M}"))
         hour += dt.timedelta(hours=1)
     return bars, ticks
+
+
+def urgent_candidates(plan: Plan, limit: int = 200) -> QuerySet:
+    """Open orders of the plan's day that are neither on its routes nor in its pool."""
+    from dispatch.models import Order
+
+    return (
+        Order.objects.filter(delivery_date=plan.date, status="unassigned")
+        .exclude(pk__in=plan.unassigned.values("order_id"))
+        .exclude(planstop__route__plan=plan)
+        .order_by("pk")[:limit]
+    )

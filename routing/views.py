@@ -79,12 +79,7 @@ def _plan_context(plan: Plan) -> dict:
         "ticks": ticks,
         "free_drivers": drivers,
         "free_vehicles": vehicles,
-        "urgent_orders": Order.objects.filter(delivery_date=plan.date, status="unassigned")
-        .exclude(pk__in=[p.order_id for p in pool])
-        .exclude(planstop__route__plan=plan)
-        .order_by("pk")[:200]
-        if plan.is_published
-        else [],
+        "urgent_orders": selectors.urgent_candidates(plan) if plan.is_published else [],
         "map_settings": {"RESET_VIEW": False},
     }
 

@@ -267,9 +267,6 @@ class PlanUrgentApi(APIView):
             raise serializers.ValidationError({"order": "No such order."})
         route = _run(live.order_insert_urgent, plan=_plan(plan_id), order=order,
                      actor=_actor(request))  # fmt: skip
-        if route is None:
-            stop = PlanStop.objects.filter(route__plan_id=plan_id, order=order).first()
-            route = stop.route if stop else None
         return Response({"route": route.pk if route else None})
 
 
