@@ -174,6 +174,9 @@ TRACKING_GUESS_LIMIT = int(os.environ.get("TRACKING_GUESS_LIMIT", "30"))
 # Retries of a message the provider could not take: attempts, and the first delay (doubled).
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6"))
 NOTIFY_RETRY_BASE_S = float(os.environ.get("NOTIFY_RETRY_BASE_S", "30"))
+# No send takes longer (the provider's HTTP timeout); a message "sending" for longer has
+# lost its worker and is reconciled with the provider.
+NOTIFY_SEND_TIMEOUT_S = float(os.environ.get("NOTIFY_SEND_TIMEOUT_S", "30"))
 
 Q_CLUSTER = {
     "name": "dispatch",

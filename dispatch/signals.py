@@ -9,3 +9,7 @@ order_status_changed = Signal()
 #: Orders were created (sent by `orders_create` inside its transaction, once per batch):
 #: kwargs `order_ids`.
 orders_created = Signal()
+
+#: An order's delivery day or time windows changed (sent by `order_update` inside its
+#: transaction): kwargs `order`, `old_date`, `old_windows`, `actor`.
+order_rescheduled = Signal()

@@ -9,6 +9,8 @@ The context (documented in the README):
   date            the delivery day, e.g. "Tuesday 1 December"
   window          the promised window, e.g. "09:00-12:00" ("" when none)
   eta             the expected arrival, e.g. "10:40" ("" when unknown)
+  eta_window      the arrival window promised around it, e.g. "10:15-11:15" ("" when
+                  unknown; its width is a setting)
   link            the tracking page's address
   driver          the driver's first name ("" when the tenant hides it)
   stops_before    stops before this one, as text ("" when hidden or unknown)
@@ -28,7 +30,8 @@ DEFAULTS = {
     ),
     "out_for_delivery.sms": (
         "{{ business }}: your order {{ order }} is on its way"
-        "{% if eta %}, expected around {{ eta }}{% endif %}. Track it: {{ link }}"
+        "{% if eta_window %}, expected {{ eta_window }}{% elif eta %}, expected around {{ eta }}"
+        "{% endif %}. Track it: {{ link }}"
     ),
     "arriving_soon.sms": (
         "{{ business }}: {% if driver %}{{ driver }}{% else %}your driver{% endif %} is "
@@ -37,7 +40,8 @@ DEFAULTS = {
         "{{ link }}"
     ),
     "eta_changed.sms": (
-        "{{ business }}: order {{ order }} now expected around {{ eta }}. {{ link }}"
+        "{{ business }}: order {{ order }} is now expected {% if eta_window %}{{ eta_window }}"
+        "{% else %}around {{ eta }}{% endif %}. Sorry for the change. {{ link }}"
     ),
     "delivered.sms": "{{ business }}: order {{ order }} was delivered. Thank you!",
     "failed.sms": (
@@ -57,6 +61,7 @@ for _key in list(DEFAULTS):
 SAMPLE = {
     "business": "Acme Flowers", "customer": "Sam", "order": "#1042",
     "date": "Tuesday 1 December", "window": "09:00-12:00", "eta": "10:40",
+    "eta_window": "10:15-11:15",
     "link": "https://example.com/t/abc", "driver": "Dana", "stops_before": "2", "reason": "",
 }  # fmt: skip
 
@@ -71,6 +76,15 @@ def render(source: str, context: dict[str, str], *, one_line: bool = True) -> st
     except TemplateSyntaxError as exc:
         raise ValueError(f"Template error: {exc}") from exc
     return " ".join(text.split()) if one_line else text.strip()
+
+
+def eta_window(eta: dt.datetime, minutes: int) -> tuple[dt.datetime, dt.datetime]:
+    """The window promised around `eta`: `minutes` wide, centred on it, starting on a
+    five-minute mark (10:40 with 60 minutes gives 10:10-11:10)."""
+    start = eta - dt.timedelta(minutes=minutes / 2)
+    start = start.replace(second=0, microsecond=0)
+    start -= dt.timedelta(minutes=start.minute % 5)
+    return start, start + dt.timedelta(minutes=minutes)
 
 
 def template_for(settings_row, event: str, channel: str) -> str:
@@ -98,6 +112,7 @@ def sms_segments(text: str) -> tuple[int, str]:
 def context_for(
     order, *, link: str, settings_row, eta: dt.datetime | None = None, driver: str = "",
     stops_before: int | None = None, reason: str = "",
+    eta_window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> dict:  # fmt: skip
     from django.utils import formats, timezone
 
@@ -113,6 +128,9 @@ def context_for(
         "date": formats.date_format(order.delivery_date, "l j F") if order.delivery_date else "",
         "window": window,
         "eta": timezone.localtime(eta).strftime("%H:%M") if eta else "",
+        "eta_window": "-".join(timezone.localtime(t).strftime("%H:%M") for t in eta_window)
+        if eta_window
+        else "",
         "link": link,
         "driver": driver.split(" ")[0] if driver and settings_row.tracking_show_driver_name else "",
         "stops_before": str(stops_before)

@@ -3,7 +3,7 @@ at most once however often the event fires; every attempt is kept for the dispat
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from dispatch.models import Order
@@ -36,6 +36,9 @@ class Notification(models.Model):
     event = models.CharField(max_length=32, choices=Event.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     to = models.CharField(max_length=254)
+    #: Which time of the event this is, for events that may happen again (a reschedule to
+    #: another day, an ETA that moves again): the new day or window. Empty for the rest.
+    occasion = models.CharField(max_length=64, blank=True, default="")
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -47,7 +50,9 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "event", "channel"], name="notification_once"),
+            models.UniqueConstraint(
+                fields=["order", "event", "channel", "occasion"], name="notification_once"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -82,7 +87,8 @@ class SmsOptOut(models.Model):
 
 
 def _default_sms_events() -> list[str]:
-    return ["out_for_delivery", "arriving_soon", "delivered", "failed"]
+    return ["out_for_delivery", "arriving_soon", "eta_changed", "delivered", "failed",
+            "rescheduled"]  # fmt: skip
 
 
 def _default_email_events() -> list[str]:
@@ -113,7 +119,22 @@ class NotificationSettings(models.Model):
     quiet_start = models.TimeField(null=True, blank=True, help_text="No SMS from…")
     quiet_end = models.TimeField(null=True, blank=True, help_text="…until (local time).")
     monthly_sms_cap = models.PositiveIntegerField(default=0, help_text="0: no cap.")
-    arriving_soon_stops = models.PositiveIntegerField(default=2)
+    arriving_soon_stops = models.PositiveIntegerField(
+        default=2, help_text="Tell a customer when the van is this many stops away (0: off)."
+    )
+    arriving_soon_minutes = models.PositiveIntegerField(
+        default=0, help_text="…or when it is expected within this many minutes (0: off)."
+    )
+    eta_window_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(240)],
+        help_text="How wide the arrival window promised to the customer is.",
+    )
+    eta_changes_max = models.PositiveIntegerField(
+        default=2,
+        validators=[MaxValueValidator(10)],
+        help_text="At most this many 'ETA changed' messages per order (0: none).",
+    )
     tracking_show_map = models.BooleanField(default=True)
     tracking_show_driver_name = models.BooleanField(default=True)
     tracking_show_stops_before = models.BooleanField(default=True)
@@ -123,3 +144,17 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return "Notification settings"
+
+
+class EtaPromise(models.Model):
+    """The arrival window the customer was last told (with "out for delivery", then with
+    each "ETA changed"): a live ETA outside it is worth a message."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="eta_promise")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    changes = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"

@@ -37,7 +37,16 @@ class NotificationSettingsForm(forms.Form):
     )
     monthly_sms_cap = forms.IntegerField(min_value=0, label="Monthly SMS cap (0: none)")
     arriving_soon_stops = forms.IntegerField(
-        min_value=1, max_value=20, label="'Arriving soon' this many stops ahead"
+        min_value=0, max_value=20, label="'Arriving soon' this many stops ahead (0: off)"
+    )
+    arriving_soon_minutes = forms.IntegerField(
+        min_value=0, max_value=240, label="…or this many minutes ahead (0: off)"
+    )
+    eta_window_minutes = forms.IntegerField(
+        min_value=10, max_value=240, label="Arrival window promised (minutes wide)"
+    )
+    eta_changes_max = forms.IntegerField(
+        min_value=0, max_value=10, label="'ETA changed' at most this often per order"
     )
     tracking_show_map = forms.BooleanField(required=False, label="Tracking page: live map")
     tracking_show_driver_name = forms.BooleanField(

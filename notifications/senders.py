@@ -4,6 +4,7 @@ may fix and `Permanent` for what it never will."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -38,14 +39,25 @@ class SmsSender(Protocol):
     ) -> Sent: ...
 
 
+class Findable(Protocol):
+    """A sender that can say whether it already has a message (reconciliation)."""
+
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None: ...
+
+
 class TwilioSender:
     """The `twilio` package's client; TWILIO_API_URL points it at another endpoint (a
     regional edge, or a local fake in tests)."""
 
     def __init__(self) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=settings.NOTIFY_SEND_TIMEOUT_S),
+        )
         self.client.api.base_url = settings.TWILIO_API_URL
 
     def send(
@@ -72,6 +84,22 @@ class TwilioSender:
             raise Transient(f"Twilio unreachable: {exc}") from exc
         return Sent(message.sid, message.status or "queued")
 
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        """The message to `to` with this body created since `since`, if Twilio has one
+        (its message list, newest first; the newest 50 to that number are enough)."""
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            for message in self.client.messages.list(to=to, limit=50):
+                created = message.date_created
+                if created is not None and created < since:
+                    break
+                if message.body == body:
+                    return Sent(message.sid, message.status or "queued")
+        except (TwilioException, OSError) as exc:
+            raise Transient(f"Twilio unreachable: {exc}") from exc
+        return None
+
 
 class ConsoleSender:
     def send(
@@ -93,6 +121,12 @@ class MemorySender:
             {"to": to, "body": body, "status_callback": status_callback, "sender": sender}
         )
         return Sent(f"memory-{len(self.outbox)}", "sent")
+
+    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
+        for k, sent in enumerate(self.outbox, start=1):
+            if sent["to"] == to and sent["body"] == body:
+                return Sent(f"memory-{k}", "sent")
+        return None
 
 
 SENDERS = {

@@ -37,14 +37,16 @@ START_WORDS = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
 
 
 def notify(
-    *, order: Order, event: str, channel: str, body: str, at: dt.datetime | None = None
-) -> Notification:
+    *, order: Order, event: str, channel: str, body: str, at: dt.datetime | None = None,
+    occasion: str = "",
+) -> Notification:  # fmt: skip
     """Queue one message (at `at`: after quiet hours); calling it again for the same
-    order, event and channel returns the first record and sends nothing more."""
+    order, event, channel and occasion returns the first record and sends nothing more."""
     to = order.customer_phone if channel == Notification.Channel.SMS else order.customer_email
     notification, created = Notification.objects.get_or_create(
-        order=order, event=event, channel=channel, defaults={"to": to or "", "body": body}
-    )
+        order=order, event=event, channel=channel, occasion=occasion,
+        defaults={"to": to or "", "body": body},
+    )  # fmt: skip
     if created:
         if not to:
             _finish(notification, "skipped", "no address for this channel")
@@ -53,13 +55,13 @@ def notify(
     return notification
 
 
-def _queue(notification: Notification, *, at: dt.datetime | None = None) -> None:
+def _queue(notification: Notification, *, at: dt.datetime | None = None, name: str = "") -> None:
     from django_q.models import Schedule
 
     from tenants.tasks import enqueue_for_tenant
 
     schema, pk = connection.schema_name, notification.pk
-    name = f"notify-{pk}-{notification.attempts}"
+    name = f"notify-{pk}-{notification.attempts}{'-' + name if name else ''}"
     if at is None:
         transaction.on_commit(
             lambda: enqueue_for_tenant(
@@ -108,9 +110,14 @@ def deliver(notification_id: int) -> str:
         if notification is None:
             return "locked"  # another worker has it right now
         if notification.status == Notification.Status.SENDING:
-            # an earlier job handed it over and died before recording the answer
-            _finish(notification, "failed", "outcome unknown: the worker stopped while sending")
-            return notification.status
+            wait = notification.updated_at + dt.timedelta(seconds=settings.NOTIFY_SEND_TIMEOUT_S)
+            if wait > timezone.now():  # its worker may still be waiting for the answer
+                _queue(notification, at=wait + dt.timedelta(seconds=1), name="check")
+                return notification.status
+            # the job that handed it over died before recording the answer
+            outcome = _reconcile(notification)
+            if outcome != Notification.Status.PENDING:
+                return outcome
         if notification.status != Notification.Status.PENDING:
             return notification.status  # a duplicate job: already done
         if (
@@ -135,6 +142,51 @@ def deliver(notification_id: int) -> str:
     NotificationAttempt.objects.create(notification=notification, outcome="sent",
                                        detail=provider_id)  # fmt: skip
     return "sent"
+
+
+def _reconcile(notification: Notification) -> str:
+    """A message found `sending` (under its row lock): its worker died with it in hand.
+    The provider is asked whether it has it: found, it is `sent` with the provider's id;
+    not there, nobody sent it, so it goes back to `pending` to be sent now. Where nobody
+    can tell (email; a provider with no look-up) it is failed, "outcome unknown", for the
+    dispatcher: a customer texted twice is worse off than one texted not at all."""
+    finder = sms_sender() if notification.channel == Notification.Channel.SMS else None
+    if finder is None or not hasattr(finder, "find"):
+        _finish(notification, "failed", "outcome unknown: the worker stopped while sending")
+        return notification.status
+    try:
+        found = finder.find(
+            to=notification.to,
+            body=notification.body,
+            since=notification.updated_at - dt.timedelta(minutes=1),  # clocks differ a little
+        )
+    except Transient as exc:  # ask again on the next sweep
+        NotificationAttempt.objects.create(notification=notification, outcome="look-up failed",
+                                           detail=str(exc)[:500])  # fmt: skip
+        return notification.status
+    if found is not None:
+        notification.status, notification.provider_id = "sent", found.provider_id
+        notification.save(update_fields=["status", "provider_id", "updated_at"])
+        NotificationAttempt.objects.create(
+            notification=notification, outcome="reconciled",
+            detail=f"the provider has it: {found.provider_id}",
+        )  # fmt: skip
+        return notification.status
+    notification.status = Notification.Status.PENDING
+    notification.save(update_fields=["status", "updated_at"])
+    NotificationAttempt.objects.create(
+        notification=notification, outcome="reconciled",
+        detail="the provider never got it: sending it now",
+    )  # fmt: skip
+    return notification.status
+
+
+def sending_reconcile(now: dt.datetime | None = None) -> int:
+    """The scheduled sweep: messages `sending` for longer than any send takes lost their
+    worker; each is reconciled (and sent if the provider never got it)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=2 * settings.NOTIFY_SEND_TIMEOUT_S)
+    stuck = Notification.objects.filter(status="sending", updated_at__lt=cutoff)
+    return sum(1 for pk in stuck.values_list("pk", flat=True) if deliver(pk) != "sending")
 
 
 def _send(notification: Notification) -> str:
@@ -274,8 +326,9 @@ def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
     return True, None, ""
 
 
-def notify_event(order: Order, event: str, **context) -> list[Notification]:
-    """Render and queue `event` for `order` on every channel the tenant chose for it."""
+def notify_event(order: Order, event: str, *, occasion: str = "", **context) -> list[Notification]:
+    """Render and queue `event` for `order` on every channel the tenant chose for it
+    (`occasion`: which time of an event that may come again)."""
     from notifications.messages import DEFAULTS, context_for, render, template_for
 
     row = notification_settings()
@@ -295,14 +348,15 @@ def notify_event(order: Order, event: str, **context) -> list[Notification]:
             allowed, postpone, why = _sms_allowed(row, timezone.now())
             if not allowed:
                 notification, created = Notification.objects.get_or_create(
-                    order=order, event=event, channel=channel,
+                    order=order, event=event, channel=channel, occasion=occasion,
                     defaults={"to": order.customer_phone, "body": body},
                 )  # fmt: skip
                 if created:
                     _finish(notification, "skipped", why)
                 made.append(notification)
                 continue
-        made.append(notify(order=order, event=event, channel=channel, body=body, at=postpone))
+        made.append(notify(order=order, event=event, channel=channel, body=body, at=postpone,
+                           occasion=occasion))  # fmt: skip
     return made
 
 
@@ -316,46 +370,132 @@ def notify_orders(order_ids: list[int], event: str) -> int:
 
 def on_order_status(order_id: int, status: str) -> int:
     """The job after an order's status changed: delivered and failed to its customer;
-    a driver setting off tells everyone on the route (out for delivery, once each) and
-    the next customers that the van is close."""
+    a driver setting off tells everyone on the route (out for delivery, once each, with
+    the window promised) and the next customers that the van is close; and any stop on
+    the route whose ETA has left its promised window hears so."""
     from dispatch.models import OrderStatus
-    from routing.models import PlanStop
 
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return 0
+    count = 0
     if status == OrderStatus.DELIVERED:
-        return len(notify_event(order, "delivered"))
-    if status == OrderStatus.FAILED:
+        count += len(notify_event(order, "delivered"))
+    elif status == OrderStatus.FAILED:
         last = order.events.filter(to_status="failed").order_by("-created_at").first()
-        return len(notify_event(order, "failed", reason=last.reason if last else ""))
-    if status != OrderStatus.EN_ROUTE:
-        return 0
+        count += len(notify_event(order, "failed", reason=last.reason if last else ""))
+    route = _published_route_of(order)
+    if route is not None:
+        count += route_watch(route, setting_off=order if status == OrderStatus.EN_ROUTE else None)
+    return count
+
+
+def _published_route_of(order: Order):
+    from routing.models import PlanStop
+
     stop = (
         PlanStop.objects.filter(order=order, route__plan__published_at__isnull=False)
-        .select_related("route__driver")
+        .select_related("route__plan", "route__driver", "route__vehicle")
+        .order_by("-route__plan__published_at")
         .first()
     )
-    if stop is None:
-        return 0
-    ahead = list(
-        stop.route.stops.filter(sequence__gte=stop.sequence, order__isnull=False)
-        .exclude(order__status__in=["delivered", "failed", "cancelled"])
-        .select_related("order")
-        .order_by("sequence")
-    )
-    count = 0
-    for stop_k in PlanStop.objects.filter(route=stop.route, order__isnull=False).select_related(
-        "order"
-    ):
-        if stop_k.order.status in ("dispatched", "en_route"):
-            count += len(notify_event(stop_k.order, "out_for_delivery",
-                                      driver=stop.route.driver.name))  # fmt: skip
+    return stop.route if stop else None
+
+
+#: Orders still to be delivered on a route that set off.
+_WAITING = ("dispatched", "en_route")
+
+
+def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | None = None) -> int:
+    """Time `route` as it stands now and tell its customers what changed for them:
+    out for delivery (when the driver sets off to `setting_off`), arriving soon (within
+    N stops of `setting_off`, or expected within M minutes), and ETA changed (the live
+    ETA left the window last promised; at most `eta_changes_max` times per order).
+    Every message is once per order, event and occasion, so running it again is harmless."""
+    from notifications.messages import eta_window
+    from notifications.models import EtaPromise
+    from routing.services.routes import route_timeline
+
     row = notification_settings()
-    for k, next_stop in enumerate(ahead[: row.arriving_soon_stops]):
-        count += len(notify_event(next_stop.order, "arriving_soon", driver=stop.route.driver.name,
-                                  stops_before=k))  # fmt: skip
+    now = now or timezone.now()
+    timeline = route_timeline(route, now=now)
+    driver = route.driver.name
+    on_route = route.stops.filter(order__isnull=False).select_related("order").order_by("sequence")
+    stops = [s for s in on_route if s.pk not in timeline.behind and s.order.status in _WAITING]
+    promises = {
+        p.order_id: p for p in EtaPromise.objects.filter(order_id__in=[s.order_id for s in stops])
+    }
+    width = row.eta_window_minutes
+    start = next((k for k, s in enumerate(stops) if setting_off and s.order_id == setting_off.pk),
+                 None)  # fmt: skip
+    count = 0
+    for position, stop in enumerate(stops):
+        order, times = stop.order, timeline.stops.get(stop.pk)
+        eta = times.starts_at if times else None
+        context = {"driver": driver, "eta": eta, "stops_before": position}
+        if eta is not None:
+            context["eta_window"] = eta_window(eta, width)
+        if setting_off is not None:
+            sent = notify_event(order, "out_for_delivery", **context)
+            count += len(sent)
+            if eta is not None and any(n.status != "skipped" for n in sent):
+                promise, _ = EtaPromise.objects.get_or_create(
+                    order=order,
+                    defaults={"starts_at": context["eta_window"][0],
+                              "ends_at": context["eta_window"][1]},
+                )  # fmt: skip
+                promises[order.pk] = promise
+        ahead = position - start if start is not None else -1
+        near = 0 <= ahead < row.arriving_soon_stops
+        soon = bool(row.arriving_soon_minutes and eta is not None
+                    and eta - now <= dt.timedelta(minutes=row.arriving_soon_minutes))  # fmt: skip
+        if near or soon:
+            told = {**context, "stops_before": ahead if near else position}
+            count += len(notify_event(order, "arriving_soon", **told))
+        promise = promises.get(order.pk)
+        if eta is None or promise is None or promise.starts_at <= eta <= promise.ends_at:
+            continue
+        count += _eta_changed(promise, order, eta, row, context)
     return count
+
+
+def _eta_changed(promise, order: Order, eta: dt.datetime, row, context: dict) -> int:
+    """The live ETA left the promised window: promise a new one around it and say so."""
+    from notifications.models import EtaPromise
+
+    if promise.changes >= row.eta_changes_max:
+        return 0
+    with transaction.atomic():
+        promise = EtaPromise.objects.select_for_update().get(pk=promise.pk)
+        if promise.starts_at <= eta <= promise.ends_at or promise.changes >= row.eta_changes_max:
+            return 0  # another job promised a window that holds it
+        promise.starts_at, promise.ends_at = context["eta_window"]
+        promise.changes += 1
+        promise.save()
+        occasion = f"{promise.changes}:{promise.starts_at:%H%M}"
+        return len(notify_event(order, "eta_changed", occasion=occasion, **context))
+
+
+def eta_watch(now: dt.datetime | None = None) -> int:
+    """The scheduled job (every minute, per tenant): `route_watch` for today's published
+    routes that have set off and still have customers waiting."""
+    from routing.models import PlanRoute
+
+    row = notification_settings()
+    if not (row.arriving_soon_minutes or row.eta_changes_max):
+        return 0
+    now = now or timezone.now()
+    routes = (
+        PlanRoute.objects.filter(
+            plan__published_at__isnull=False,
+            plan__date=timezone.localdate(now),
+            stops__order__status__in=["en_route", "arrived", "delivered"],
+        )
+        .filter(stops__order__status__in=_WAITING)
+        .select_related("plan", "driver", "vehicle")
+        .distinct()
+    )
+    return sum(route_watch(route, now=now) for route in routes)
 
 
 def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> None:
@@ -384,6 +524,55 @@ def on_orders_created(sender, *, order_ids, **kwargs) -> None:
             schema_name=schema, task_name="notify-confirmed",
         )
     )  # fmt: skip
+
+
+def on_route_version(sender, *, version, **kwargs) -> None:
+    """Receiver of `route_version_created` (a stop moved, an urgent order, a failed stop):
+    the route's customers are checked against what they were promised, after the commit."""
+    from tenants.tasks import enqueue_for_tenant
+
+    schema, route_id = connection.schema_name, version.route_id
+    transaction.on_commit(
+        lambda: enqueue_for_tenant(
+            "notifications.services.route_watch_by_id", route_id, schema_name=schema,
+            task_name=f"route-watch-{route_id}",
+        )
+    )  # fmt: skip
+
+
+def route_watch_by_id(route_id: int) -> int:
+    """The job behind `on_route_version`: only a route that has set off has promises to keep."""
+    from routing.models import PlanRoute
+
+    route = PlanRoute.objects.filter(pk=route_id).select_related("plan", "driver").first()
+    return route_watch(route) if route is not None and route.plan.is_published else 0
+
+
+def on_rescheduled(sender, *, order, **kwargs) -> None:
+    """Receiver of `order_rescheduled`: the customer hears the new day and window, once
+    per new day and window."""
+    from tenants.tasks import enqueue_for_tenant
+
+    schema, pk = connection.schema_name, order.pk
+    transaction.on_commit(
+        lambda: enqueue_for_tenant(
+            "notifications.services.notify_rescheduled", pk, schema_name=schema,
+            task_name=f"notify-rescheduled-{pk}",
+        )
+    )  # fmt: skip
+
+
+def notify_rescheduled(order_id: int) -> int:
+    """The job behind `on_rescheduled`; the occasion is the day and window as they are now
+    (a second reschedule to another day is another message; the job run twice is not)."""
+    from notifications.models import EtaPromise
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.status in ("delivered", "cancelled", "en_route", "arrived"):
+        return 0
+    EtaPromise.objects.filter(order=order).delete()  # a new day: a new promise when it sets off
+    windows = ",".join(f"{w['start']}-{w['end']}" for w in order.time_windows or [])
+    return len(notify_event(order, "rescheduled", occasion=f"{order.delivery_date}|{windows}"[:64]))
 
 
 def settings_update(**values) -> object:

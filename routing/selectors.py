@@ -30,6 +30,7 @@ REASON_LABELS = {
     "failed": "Delivery failed",
     "cancelled": "Cancelled",
     "urgent": "Urgent, waiting for a place",
+    "rescheduled": "Moved to another day",
 }
 
 

@@ -56,9 +56,17 @@ def run_for_every_tenant(func_path: str) -> int:
 
 
 SCHEDULES = {
-    # name: (dotted path run in every tenant, django-q2 schedule type)
-    "purge old idempotency keys": ("dispatch.services.retention.idempotency_records_purge", "D"),
-    "purge old GPS history": ("tracking.services.locations_purge", "D"),
+    # name: (dotted path run in every tenant, django-q2 schedule type, minutes for "I")
+    "purge old idempotency keys": (
+        "dispatch.services.retention.idempotency_records_purge",
+        "D",
+        None,
+    ),
+    "purge old GPS history": ("tracking.services.locations_purge", "D", None),
+    # customers hear when the live ETA leaves the window promised, or is minutes away
+    "watch ETAs": ("notifications.services.eta_watch", "I", 1),
+    # messages whose worker died while sending: asked of the provider, not sent twice
+    "reconcile messages": ("notifications.services.sending_reconcile", "I", 5),
 }
 
 
@@ -66,12 +74,13 @@ def schedules_ensure() -> None:
     """Create or update the platform's recurring jobs (idempotent; migrate_platform runs it)."""
     from django_q.models import Schedule
 
-    for name, (func_path, schedule_type) in SCHEDULES.items():
+    for name, (func_path, schedule_type, minutes) in SCHEDULES.items():
         Schedule.objects.update_or_create(
             name=name,
             defaults={
                 "func": "tenants.tasks.run_for_every_tenant",
                 "args": repr(func_path),
                 "schedule_type": schedule_type,
+                "minutes": minutes,
             },
         )

@@ -302,12 +302,16 @@ class TrackConsumer(RefusingConsumer):
         pass  # listen only
 
 
-#: The ETA shown to customers is a window this wide around the estimate.
-ETA_SPREAD = dt.timedelta(minutes=15)
+def promised_window(order, eta: dt.datetime, row) -> tuple[dt.datetime, dt.datetime]:
+    """The arrival window to show: the one the customer was last told while the estimate
+    keeps to it (so the page agrees with the SMS), else the tenant's width around it."""
+    from notifications.messages import eta_window
+    from notifications.models import EtaPromise
 
-
-def _round5(at: dt.datetime) -> dt.datetime:
-    return at - dt.timedelta(minutes=at.minute % 5, seconds=at.second, microseconds=at.microsecond)
+    promise = EtaPromise.objects.filter(order=order).first()
+    if promise is not None and promise.starts_at <= eta <= promise.ends_at:
+        return promise.starts_at, promise.ends_at
+    return eta_window(eta, row.eta_window_minutes)
 
 
 def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
@@ -325,13 +329,12 @@ def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
     if order is None:
         return None
     eta = order_eta(order) if order.status not in ("delivered", "failed", "cancelled") else None
+    window = promised_window(order, eta.eta, row) if eta and eta.eta else None
     snapshot: dict[str, Any] = {
         "status": order.status,
         "eta": eta.eta.isoformat() if eta and eta.eta else None,
-        "eta_from": _round5(eta.eta - ETA_SPREAD).isoformat() if eta and eta.eta else None,
-        "eta_to": _round5(eta.eta + ETA_SPREAD + dt.timedelta(minutes=4)).isoformat()
-        if eta and eta.eta
-        else None,
+        "eta_from": window[0].isoformat() if window else None,
+        "eta_to": window[1].isoformat() if window else None,
         "windows": order.time_windows,
         "position": None,
         "driver": (eta.driver or "").split(" ")[0]

@@ -24,6 +24,7 @@ from dispatch.api.orders_serializers import (
     OrderEventSerializer,
     OrderInputSerializer,
     OrderOutputSerializer,
+    OrderRescheduleInputSerializer,
 )
 from dispatch.models import Order, OrderStatus
 from dispatch.selectors.orders import OrderFilter, order_history, orders_list
@@ -144,6 +145,27 @@ class OrderCancelApi(APIView):
             to=OrderStatus.CANCELLED,
             actor=actor_for(request),
             reason=serializer.validated_data["reason"],
+        )
+        return Response(OrderOutputSerializer(order).data)
+
+
+class OrderRescheduleApi(APIView):
+    @extend_schema(request=OrderRescheduleInputSerializer, responses=OrderOutputSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        """Book an order for another day (and windows): a failed delivery to be tried
+        again, or a customer's request. It leaves the routes of its old day and the
+        customer is told. Repeating it changes nothing more."""
+        order = get_object_or_404(Order, pk=order_id)
+        serializer = OrderRescheduleInputSerializer(data=_json_object(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        windows = data.get("time_windows")
+        order = order_services.order_reschedule(
+            order=order,
+            delivery_date=data["delivery_date"],
+            time_windows=None if windows is None else [dict(w) for w in windows],
+            actor=actor_for(request),
+            reason=data["reason"],
         )
         return Response(OrderOutputSerializer(order).data)
 

@@ -85,6 +85,16 @@ class OrderCancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
 
+class OrderRescheduleInputSerializer(serializers.Serializer):
+    """Checked for shape only; the service checks the meaning (and answers field errors)."""
+
+    delivery_date = serializers.CharField(help_text="YYYY-MM-DD, today or later")
+    time_windows = TimeWindowSerializer(
+        many=True, required=False, help_text="Omitted: the windows it has."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
 class OrderConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()

@@ -9,5 +9,10 @@ urlpatterns = [
     path("orders/bulk", orders.OrderBulkApi.as_view(), name="api-orders-bulk"),
     path("orders/<int:order_id>", orders.OrderDetailApi.as_view(), name="api-order"),
     path("orders/<int:order_id>/cancel", orders.OrderCancelApi.as_view(), name="api-order-cancel"),
+    path(
+        "orders/<int:order_id>/reschedule",
+        orders.OrderRescheduleApi.as_view(),
+        name="api-order-reschedule",
+    ),
     path("orders/<int:order_id>/events", orders.OrderEventsApi.as_view(), name="api-order-events"),
 ]

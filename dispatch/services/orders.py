@@ -16,12 +16,13 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from config.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
 from dispatch.services.phones import phone_e164
-from dispatch.signals import order_status_changed, orders_created
+from dispatch.signals import order_rescheduled, order_status_changed, orders_created
 from tenants.selectors import current_tenant
 
 # The state machine: from each status, where an order may go next.
@@ -429,6 +430,7 @@ def order_update(
     if errors:
         raise ValidationError(errors)
     changed = {name for name, value in clean.items() if getattr(order, name) != value}
+    old_date, old_windows = order.delivery_date, order.time_windows
     for name in changed:
         setattr(order, name, clean[name])
     if {"lat", "lng", "address_line1", "city", "postcode", "country"} & changed:
@@ -441,6 +443,49 @@ def order_update(
     if source_updated_at:
         order.source_updated_at = source_updated_at
     order.save()
+    if "delivery_date" in changed and order.status in (OrderStatus.PLANNED, OrderStatus.DISPATCHED):
+        # planned for the old day: back to the pool, to be planned on the new one
+        order = order_transition(
+            order=order, to=OrderStatus.UNASSIGNED, actor=actor,
+            reason=f"rescheduled to {order.delivery_date:%Y-%m-%d}",
+        )  # fmt: skip
+    if {"delivery_date", "time_windows"} & changed:
+        order_rescheduled.send(
+            sender=Order, order=order, old_date=old_date, old_windows=old_windows, actor=actor
+        )
+    return order
+
+
+@transaction.atomic
+def order_reschedule(
+    *, order: Order, delivery_date: Any, time_windows: Any = None, actor: str, reason: str = ""
+) -> Order:
+    """Book an order for another day (and windows): a failed delivery to be tried again, or
+    one the customer asked to move. It leaves the routes of the old day and its customer
+    is told (the `order_rescheduled` signal). Rescheduling to what it already has changes
+    nothing."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    data: dict[str, Any] = {"delivery_date": delivery_date}
+    if time_windows is not None:
+        data["time_windows"] = time_windows
+    clean, errors = order_clean(data, default_country=_tenant_country(), partial=True)
+    if clean.get("delivery_date") and clean["delivery_date"] < timezone.localdate():
+        errors["delivery_date"] = ["The new day is in the past."]
+    if errors:
+        raise ValidationError(errors)
+    failed = order.status == OrderStatus.FAILED
+    if failed:
+        order = order_transition(
+            order=order, to=OrderStatus.UNASSIGNED, actor=actor,
+            reason=reason or f"rescheduled to {clean['delivery_date']:%Y-%m-%d}",
+        )  # fmt: skip
+    same = order.delivery_date == clean["delivery_date"] and order.time_windows == clean.get(
+        "time_windows", order.time_windows
+    )
+    order = order_update(order=order, data=clean, actor=actor)
+    if failed and same:  # tried again on the same day, in the same window: still news
+        order_rescheduled.send(sender=Order, order=order, old_date=order.delivery_date,
+                               old_windows=order.time_windows, actor=actor)  # fmt: skip
     return order
 
 

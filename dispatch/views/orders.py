@@ -107,3 +107,26 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Order #{order.pk} is cancelled.")
     return redirect("dashboard:order-detail", order_id=order.pk)
+
+
+@dispatcher_required
+@require_POST
+def order_reschedule_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Another day (and window) for an order: a failed delivery tried again, or a
+    customer's request. The customer is told."""
+    order = get_object_or_404(Order, pk=order_id)
+    start, end = request.POST.get("window_start", ""), request.POST.get("window_end", "")
+    try:
+        order = order_services.order_reschedule(
+            order=order,
+            delivery_date=request.POST.get("delivery_date", ""),
+            time_windows=[{"start": start, "end": end}] if start or end else [],
+            actor=_actor(request),
+            reason=request.POST.get("reason", "")[:300],
+        )
+    except ValidationError as exc:
+        flash_service_errors(request, exc)
+    else:
+        day = f"{order.delivery_date:%A %d %B}"
+        messages.success(request, f"Order #{order.pk} is booked for {day}.")
+    return redirect("dashboard:order-detail", order_id=order.pk)

@@ -110,6 +110,25 @@ def order_left_routes(
     return routes
 
 
+def on_order_rescheduled(sender, *, order, actor="", **kwargs) -> None:
+    """Receiver of `dispatch.signals.order_rescheduled`: an order moved to another day
+    leaves the plans of every other day (it waits in their pools as `rescheduled`); one
+    whose windows changed on the same day has its routes re-timed."""
+    for stop in PlanStop.objects.filter(order=order).select_related("route__plan"):
+        route = stop.route
+        if route.plan.date != order.delivery_date:
+            stop.delete()
+            PlanUnassigned.objects.update_or_create(
+                plan=route.plan, order=order, defaults={"reason": "rescheduled"}
+            )
+            route_retime(route, reason=f"Order #{order.pk} rescheduled", actor=actor)
+        else:
+            route_retime(route, reason=f"Order #{order.pk} time window changed", actor=actor)
+    PlanUnassigned.objects.filter(order=order).exclude(plan__date=order.delivery_date).update(
+        reason="rescheduled"
+    )
+
+
 def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
     """Receiver of `dispatch.signals.order_status_changed`: an order that fails, is
     cancelled leaves every route; one sent back to unassigned leaves published routes

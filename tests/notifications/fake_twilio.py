@@ -1,6 +1,6 @@
 """A local stand-in for Twilio's Messages endpoint, for the real `twilio` client: it
-answers like Twilio (201 with a message resource; errors as Twilio's JSON) and keeps every
-request it got."""
+answers like Twilio (201 with a message resource; errors as Twilio's JSON; the message list
+newest first, filtered by `To`) and keeps every request it got."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 class FakeTwilio:
@@ -41,12 +42,29 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
                 status, code = fake.failures.pop(0)
                 return self._answer(status, {"code": code, "message": f"error {code}",
                                              "more_info": "", "status": status})  # fmt: skip
+            form["sid"] = f"SM{next(fake._ids):032d}"
+            form["date_created"] = formatdate(usegmt=True)  # RFC 2822, as Twilio writes it
             fake.messages.append(form)
             if fake.hold.is_set():  # the message is with the provider; the answer is late
                 fake.release.wait(timeout=60)
-            sid = f"SM{next(fake._ids):032d}"
-            self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"),
-                               "from": form.get("From"), "body": form.get("Body")})  # fmt: skip
+            self._answer(201, self._resource(form))
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if not url.path.endswith("/Messages.json"):
+                return self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            found = [self._resource(m) for m in reversed(fake.messages)
+                     if "To" not in query or m.get("To") == query["To"]]  # fmt: skip
+            self._answer(200, {"messages": found, "page": 0, "page_size": 50, "start": 0,
+                               "end": len(found), "uri": url.path, "first_page_uri": url.path,
+                               "next_page_uri": None, "previous_page_uri": None})  # fmt: skip
+
+        @staticmethod
+        def _resource(form: dict) -> dict:
+            return {"sid": form["sid"], "status": "queued", "to": form.get("To"),
+                    "from": form.get("From"), "body": form.get("Body"),
+                    "date_created": form["date_created"]}  # fmt: skip
 
         def _answer(self, status: int, payload: dict) -> None:
             body = json.dumps(payload).encode()

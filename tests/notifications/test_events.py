@@ -115,7 +115,7 @@ def test_delivered_and_failed_reach_their_customer_with_the_reason(alpha, memory
 
 def test_templates_render_over_plain_strings_and_count_segments():
     text = render(DEFAULTS["out_for_delivery.sms"], SAMPLE)
-    assert text.startswith("Acme Flowers: your order #1042 is on its way, expected around 10:40.")
+    assert text.startswith("Acme Flowers: your order #1042 is on its way, expected 10:15-11:15.")
     assert sms_segments("a" * 160) == (1, "GSM-7")
     assert sms_segments("a" * 161) == (2, "GSM-7")
     assert sms_segments("€" * 80) == (1, "GSM-7")  # two units each

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from twilio.request_validator import RequestValidator
 
@@ -120,16 +121,91 @@ def test_a_permanent_error_is_not_retried(alpha, twilio, django_capture_on_commi
     assert str(code) in notification.error and notification.attempts == 1
 
 
-def test_a_worker_that_died_while_sending_never_causes_a_second_message(
+def _died_while_sending(notification: Notification, *, ago_s: float = 300) -> None:
+    """As a worker that marked it `sending` `ago_s` seconds ago and then died leaves it."""
+    Notification.objects.filter(pk=notification.pk).update(
+        status="sending", attempts=1, updated_at=timezone.now() - dt.timedelta(seconds=ago_s)
+    )
+
+
+def test_a_message_twilio_got_before_its_worker_died_is_reconciled_not_sent_again(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    from notifications.senders import TwilioSender
+
+    with schema_context(alpha.tenant.schema_name):
+        notification = _send(_order("died"), django_capture_on_commit_callbacks)
+        other = _send(_order("other", phone="+447700900999"), django_capture_on_commit_callbacks)
+        # the worker handed both over; Twilio has them; then it died before the answer
+        for note in (notification, other):
+            TwilioSender().send(to=note.to, body=note.body, status_callback=None)
+            _died_while_sending(note)
+        assert services.deliver(notification.pk) == "sent"
+        assert services.deliver(notification.pk) == "sent"  # and again: nothing more
+        assert services.sending_reconcile() == 1  # the sweep finds the other one
+        notification.refresh_from_db()
+        other.refresh_from_db()
+        outcomes = list(notification.attempts_made.values_list("outcome", flat=True))
+    assert len(twilio.messages) == 2, "no message went twice"
+    assert notification.status == "sent" and notification.provider_id == twilio.messages[0]["sid"]
+    assert other.status == "sent" and other.provider_id == twilio.messages[1]["sid"]
+    assert outcomes == ["reconciled"]
+
+
+def test_a_message_twilio_never_got_is_sent_once_after_its_worker_died(
     alpha, twilio, django_capture_on_commit_callbacks
 ):
     with schema_context(alpha.tenant.schema_name):
-        notification = _send(_order("died"), django_capture_on_commit_callbacks)
-        Notification.objects.filter(pk=notification.pk).update(status="sending", attempts=1)
+        # the same words went to this number before: an older message is not this one
+        earlier = _send(_order("earlier"), django_capture_on_commit_callbacks)
+        assert services.deliver(earlier.pk) == "sent"
+        Notification.objects.filter(pk=earlier.pk).update(status="delivered")
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+        twilio.messages[0]["date_created"] = old.strftime("%a, %d %b %Y %H:%M:%S +0000")
+        notification = _send(_order("never"), django_capture_on_commit_callbacks)
+        _died_while_sending(notification)
+        assert services.deliver(notification.pk) == "sent"
+        notification.refresh_from_db()
+        outcomes = list(notification.attempts_made.values_list("outcome", "detail"))
+    assert len(twilio.messages) == 2 and twilio.messages[1]["To"] == PHONE
+    assert notification.provider_id == twilio.messages[1]["sid"]
+    assert outcomes[0] == ("reconciled", "the provider never got it: sending it now")
+    assert outcomes[1][0] == "sent" and notification.attempts == 2
+
+
+def test_a_message_still_in_its_workers_hands_is_left_alone_and_looked_at_later(
+    alpha, twilio, django_capture_on_commit_callbacks
+):
+    from django_q.models import Schedule
+
+    with schema_context(alpha.tenant.schema_name):
+        notification = _send(_order("busy"), django_capture_on_commit_callbacks)
+        _died_while_sending(notification, ago_s=1)  # its worker may still be waiting
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.deliver(notification.pk) == "sending"
+        assert services.sending_reconcile() == 0  # too young for the sweep too
+    check = Schedule.objects.get(
+        name=f"{alpha.tenant.schema_name}:notify-{notification.pk}-1-check"
+    )
+    assert check.next_run > timezone.now()
+    assert twilio.messages == []
+
+
+def test_an_email_whose_worker_died_is_failed_as_unknown_never_sent_twice(
+    alpha, mailoutbox, django_capture_on_commit_callbacks
+):
+    with schema_context(alpha.tenant.schema_name):
+        order = _order("mail")
+        order.customer_email = "mail@example.com"
+        order.save()
+        with django_capture_on_commit_callbacks(execute=False):
+            notification = services.notify(order=order, event="delivered", channel="email",
+                                           body="Delivered")  # fmt: skip
+        _died_while_sending(notification)
         assert services.deliver(notification.pk) == "failed"
         notification.refresh_from_db()
     assert "outcome unknown" in notification.error
-    assert twilio.messages == []
+    assert mailoutbox == []
 
 
 def _signed_post(client, url: str, params: dict, *, signed_url: str | None = None, **extra):

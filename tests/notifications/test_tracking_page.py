@@ -96,6 +96,9 @@ def test_the_owner_sets_templates_with_a_preview_and_broken_ones_are_refused(alp
         "brand_colour": "#112233",
         "monthly_sms_cap": 0,
         "arriving_soon_stops": 2,
+        "arriving_soon_minutes": 0,
+        "eta_window_minutes": 60,
+        "eta_changes_max": 2,
         "tracking_link_ttl_hours": 24,
         "tracking_show_map": "on",
     }

@@ -110,7 +110,7 @@ def test_the_worker_purges_in_the_tenants_schema(alpha, retention):
 def test_the_purge_is_scheduled_daily_for_every_tenant():
     from tenants.tasks import SCHEDULES
 
-    jobs = {path: kind for path, kind in SCHEDULES.values()}
+    jobs = {path: kind for path, kind, _ in SCHEDULES.values()}
     assert "tracking.services.locations_purge" in jobs, "purge of GPS history not scheduled"
     assert jobs["tracking.services.locations_purge"] == "D"
 
