@@ -75,6 +75,7 @@ TENANT_APPS = [
     "routing",
     "tracking",
     "notifications",
+    "proofs",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -225,7 +226,23 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
-MEDIA_URL = "/media/"
+MEDIA_URL = "/media/"  # never served as such: proof files go through views that check access
+# Proof-of-delivery files on S3 (or any S3-compatible store: MinIO, R2, …) when a bucket is
+# set; the local disk under MEDIA_ROOT otherwise. Credentials come from boto3's usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance's role).
+if os.environ.get("S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["S3_BUCKET"],
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+PROOF_MAX_UPLOAD_BYTES = int(os.environ.get("PROOF_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,6 +1,7 @@
 """Test settings: the real PostgreSQL (a local server when one listens, else embedded)."""
 
 import os
+from pathlib import Path
 
 from config.database import database_url
 
@@ -22,3 +23,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 GEOCODER = os.environ.get("GEOCODER", "none")
 # Q_SYNC=1 (set for the end-to-end servers) runs queued jobs inline, inside the request.
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC") == "1"}  # noqa: F405
+# Proof-of-delivery files from tests (and the end-to-end servers) stay out of media/.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media-test"))  # noqa: F405

@@ -138,6 +138,9 @@ class NotificationSettings(models.Model):
     tracking_show_map = models.BooleanField(default=True)
     tracking_show_driver_name = models.BooleanField(default=True)
     tracking_show_stops_before = models.BooleanField(default=True)
+    tracking_show_proof = models.BooleanField(
+        default=True, help_text="The delivery photo, signature and recipient's name."
+    )
     tracking_link_ttl_hours = models.PositiveIntegerField(
         default=24, help_text="The tracking link stops working this long after the delivery."
     )

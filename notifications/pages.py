@@ -55,6 +55,9 @@ class NotificationSettingsForm(forms.Form):
     tracking_show_stops_before = forms.BooleanField(
         required=False, label="Tracking page: stops before yours"
     )
+    tracking_show_proof = forms.BooleanField(
+        required=False, label="Tracking page: proof of delivery (photo, signature, name)"
+    )
     tracking_link_ttl_hours = forms.IntegerField(
         min_value=0, max_value=24 * 90, label="Tracking link lasts (hours after delivery)"
     )

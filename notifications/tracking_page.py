@@ -87,6 +87,33 @@ def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/track.html", page_context(state, token))
 
 
+def tracking_proof_view(request: HttpRequest, token: str, proof_id: int, kind: str):
+    """A picture of this order's own delivery, for the holder of its link: only once it
+    is delivered, only while the link lasts, only when the business shows proof."""
+    from django.http import Http404
+
+    from notifications.services import notification_settings
+    from proofs.models import DeliveryProof
+    from proofs.views import proof_file_response
+
+    if guessing_too_much(request):
+        return HttpResponse("Too many tries.", status=429, content_type="text/plain")
+    state = link_state(token)
+    if state is None:
+        count_a_guess(request)
+        raise Http404("Link not found.")
+    if state.expired:
+        return HttpResponse("This delivery is over.", status=410, content_type="text/plain")
+    with schema_context(state.schema):
+        proof = DeliveryProof.objects.filter(
+            pk=proof_id, order_id=state.order_id, outcome="delivered",
+            order__status="delivered",
+        ).first()  # fmt: skip
+        if proof is None or not notification_settings().tracking_show_proof:
+            raise Http404("No such picture.")
+        return proof_file_response(proof, kind)
+
+
 def page_context(state: LinkState, token: str) -> dict:
     from dispatch.models import Order
     from notifications.services import notification_settings
@@ -105,7 +132,16 @@ def page_context(state: LinkState, token: str) -> dict:
                 for k in ("eta_from", "eta_to")
             )
             eta_text = f"{start} and {end}"
+        proof, proof_at = None, ""
+        if order.status == "delivered" and row.tracking_show_proof:
+            proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
+        if proof is not None:
+            from django.utils import formats
+
+            proof_at = formats.date_format(timezone.localtime(proof.created_at), "l j F, H:i")
         return {
+            "proof": proof,
+            "proof_at": proof_at,
             "eta_text": eta_text,
             "business": tenant.name,
             "colour": row.brand_colour,

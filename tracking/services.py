@@ -263,6 +263,12 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     order, target = stop.order, STOP_EVENTS[event]
     if order.status == target:
         return order
+    if target in (OrderStatus.DELIVERED, OrderStatus.FAILED):
+        from proofs.services import proof_missing
+
+        missing = proof_missing(order, target)
+        if missing:
+            raise ValidationError({"proof": missing})
     steps = {
         OrderStatus.ARRIVED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED],
         OrderStatus.DELIVERED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.DELIVERED],

@@ -87,6 +87,7 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
             "order": order,
             "events": order_history(order=order),
             "notifications": order.notifications.prefetch_related("attempts_made"),
+            "proofs": order.proofs.select_related("driver"),
         },
     )
 

@@ -95,10 +95,8 @@
 
   document.querySelectorAll("[data-event]").forEach(function (button) {
     button.addEventListener("click", function () {
+      // delivered and failed go through the proof form; these are en route and arrived
       var reason = "";
-      if (button.dataset.event === "failed") {
-        reason = window.prompt("Why could the delivery not be made?", "Nobody home") || "";
-      }
       var message = {type: "stop", order: Number(button.dataset.order), event: button.dataset.event, reason: reason};
       button.disabled = true;
       if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(message)); return; }

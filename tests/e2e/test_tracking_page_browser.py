@@ -1,6 +1,7 @@
 """The customer's tracking page through a whole delivery, in Chromium: booked and out for
-delivery, the driver on the way (the marker moves), delivered (no more position), and the
-link expired afterwards."""
+delivery, the driver on the way (the marker moves), delivered by the driver with a photo
+and a signature in the driver app (the proof shown to the customer and the dispatcher, no
+more position), and the link expired afterwards."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 
 from django_tenants.utils import schema_context
 
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_tracking_ws import fix, make_world
 from tests.e2e.ws import receive, run, socket
 
@@ -30,7 +32,46 @@ def drive(host: str, token: str, messages: list[dict]) -> list[dict]:
     return answers
 
 
-def test_the_tracking_page_follows_a_delivery_to_the_end(live_server_url, django_db_blocker, page):
+def _photo(path) -> str:
+    from PIL import Image
+
+    Image.new("RGB", (1200, 900), (40, 120, 200)).save(path, "JPEG")
+    return str(path)
+
+
+def _loaded(page, selector: str) -> None:
+    """The picture arrived and decoded (not a broken image)."""
+    script = "s => { const i = document.querySelector(s); return i && i.naturalWidth > 0; }"
+    page.wait_for_function(script, arg=selector)
+
+
+def driver_delivers_with_proof(browser, world, email: str, order_id: int, photo: str) -> None:
+    """The driver, on their phone: Delivered → photo, name, signature → Finish."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.set_default_timeout(15_000)
+    try:
+        sign_in(phone, world.tenant, email)
+        phone.goto(f"{world.tenant.url}/driver/")
+        phone.locator(f"#driver-stop-{order_id}").get_by_role("link", name="Delivered").click()
+        phone.get_by_label("Photo").set_input_files(photo)
+        phone.get_by_label("Received by").fill("Robin Porch")
+        pad = phone.locator("#signature-pad").bounding_box()
+        phone.mouse.move(pad["x"] + 30, pad["y"] + 120)
+        phone.mouse.down()
+        for k in range(1, 12):
+            phone.mouse.move(pad["x"] + 30 + 25 * k, pad["y"] + 120 - (k % 3) * 30, steps=3)
+        phone.mouse.up()
+        phone.get_by_role("button", name="Finish the stop").click()
+        phone.get_by_text("delivered.").wait_for()
+        assert phone.url.endswith("/driver/")
+    finally:
+        context.close()
+
+
+def test_the_tracking_page_follows_a_delivery_to_the_end(
+    live_server_url, django_db_blocker, page, browser, tmp_path
+):
     from notifications.models import NotificationSettings
 
     world = make_world(django_db_blocker, live_server_url, "trackpage")
@@ -54,9 +95,23 @@ def test_the_tracking_page_follows_a_delivery_to_the_end(live_server_url, django
     drive(host, token, [{"type": "fixes", "fixes": [later]}])
     page.wait_for_function(MAP_AT, arg=later["lat"])
 
-    drive(host, token, [{"type": "stop", "order": world.other, "event": "delivered"}])
+    photo = _photo(tmp_path / "door.jpg")
+    driver_delivers_with_proof(browser, world, "driver@trackpage.test", world.other, photo)
     page.get_by_role("heading", name="Delivered").wait_for()
     assert page.locator("#track-map").count() == 0  # no live location after the delivery
+    proof = page.locator("#track-proof")
+    assert "received by Robin Porch" in proof.inner_text()
+    _loaded(page, "#track-proof img[alt='Photo of your delivery']")
+    _loaded(page, "#track-proof img[alt='Signature']")
+
+    office = browser.new_context()
+    dispatcher = office.new_page()
+    sign_in(dispatcher, world.tenant, "dispatcher@trackpage.test")
+    dispatcher.goto(f"{world.tenant.url}/orders/{world.other}/")
+    assert "Robin Porch" in dispatcher.locator("#order-proofs").inner_text()
+    _loaded(dispatcher, "#order-proofs img[alt='Delivery photo']")
+    _loaded(dispatcher, "#order-proofs img[alt='Signature of Robin Porch']")
+    office.close()
 
     with django_db_blocker.unblock(), schema_context(world.tenant.schema):
         NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})

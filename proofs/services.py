@@ -1,0 +1,148 @@
+"""Recording proof of delivery: checked against the tenant's rules, pictures cleaned,
+stored through Django's storage API, and the stop completed through the order state
+machine in the same transaction (no proof without the status, no status without the proof
+the business requires). Sending the same submission again is harmless."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from dispatch.models import Driver, Order
+from proofs.images import photo_clean, signature_clean
+from proofs.models import DeliveryProof, ProofSettings
+
+
+def proof_settings() -> ProofSettings:
+    row, _ = ProofSettings.objects.get_or_create(pk=1)
+    return row
+
+
+def proof_missing(order: Order, outcome: str) -> str | None:
+    """Why `order` cannot be marked `outcome` without a proof form (None: it can): a stop
+    event over the socket must not get round the business's rules."""
+    row = proof_settings()
+    needs = (
+        row.require_photo or row.require_signature or row.require_recipient_name
+        if outcome == "delivered"
+        else row.require_failure_photo
+    )
+    if not needs or DeliveryProof.objects.filter(order=order, outcome=outcome).exists():
+        return None
+    return "This business needs proof for this: use the form on the stop."
+
+
+def _read(upload: Any) -> bytes | None:
+    if upload in (None, ""):
+        return None
+    if isinstance(upload, UploadedFile):
+        return upload.read()
+    if isinstance(upload, bytes):
+        return upload
+    raise ValidationError({"photo": "Send the picture as a file."})
+
+
+def proof_submit(
+    *, driver: Driver, order_id: int, outcome: str, key: Any, photo: Any = None,
+    signature: Any = None, recipient_name: str = "", notes: str = "", reason: str = "",
+) -> DeliveryProof:  # fmt: skip
+    """Record what the driver captured and complete the stop (delivered or failed).
+
+    Every problem is reported at once, by field. `key` is the phone's id for this
+    submission: the same key again returns the proof already recorded."""
+    from tracking.models import DriverPosition
+    from tracking.services import stop_event
+
+    errors: dict[str, list[str]] = {}
+    try:
+        key = uuid.UUID(str(key))
+    except ValueError:
+        errors["key"] = ["Must be a UUID made by the phone."]
+    else:
+        done = DeliveryProof.objects.filter(key=key).first()
+        if done is not None:
+            if done.order_id != order_id or done.driver_id != driver.pk:
+                raise ValidationError({"key": ["This key belongs to another submission."]})
+            return done
+    if outcome not in DeliveryProof.Outcome.values:
+        raise ValidationError({"outcome": ["Either delivered or failed."]})
+    row = proof_settings()
+    recipient_name = str(recipient_name or "").strip()[:150]
+    notes, reason = str(notes or "").strip(), str(reason or "").strip()
+    if len(notes) > 1000:
+        errors["notes"] = ["At most 1,000 characters."]
+    files = {}
+    photo_bytes = _read(photo)
+    if photo_bytes is not None:
+        try:
+            files["photo"] = photo_clean(photo_bytes)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if signature not in (None, ""):
+        try:
+            data = signature if isinstance(signature, str) else _read(signature)
+            files["signature"] = signature_clean(data)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if outcome == DeliveryProof.Outcome.DELIVERED:
+        if row.require_photo and "photo" not in files and "photo" not in errors:
+            errors["photo"] = ["A photo of the delivery is required."]
+        if row.require_signature and "signature" not in files and "signature" not in errors:
+            errors["signature"] = ["The recipient's signature is required."]
+        if row.require_recipient_name and not recipient_name:
+            errors["recipient_name"] = ["The recipient's name is required."]
+    else:
+        if not reason:
+            errors["reason"] = ["Say why the delivery could not be made."]
+        elif row.failure_reasons and reason not in row.failure_reasons:
+            errors["reason"] = [f"One of: {', '.join(row.failure_reasons)}."]
+        if row.require_failure_photo and "photo" not in files and "photo" not in errors:
+            errors["photo"] = ["A photo of the place is required."]
+    if errors:
+        raise ValidationError(errors)
+    position = DriverPosition.objects.filter(driver=driver).first()
+    proof = DeliveryProof(
+        key=key, order_id=order_id, driver=driver, outcome=outcome,
+        recipient_name=recipient_name, notes=notes,
+        reason=reason if outcome == DeliveryProof.Outcome.FAILED else "",
+        lat=position.lat if position else None, lng=position.lng if position else None,
+    )  # fmt: skip
+    stored = []
+    try:
+        with transaction.atomic():
+            for name, content in files.items():
+                getattr(proof, name).save(content.name, content, save=False)
+                stored.append(getattr(proof, name).name)
+            proof.save()
+            stop_event(driver=driver, order_id=order_id, event=outcome, reason=reason)
+    except Exception:
+        from django.core.files.storage import default_storage
+
+        for name in stored:  # nothing was recorded: keep no files either
+            default_storage.delete(name)
+        raise
+    return proof
+
+
+def proofs_of(order: Order):
+    return DeliveryProof.objects.filter(order=order).select_related("driver")
+
+
+def settings_update(*, failure_reasons: list[str], **flags: bool) -> ProofSettings:
+    row = proof_settings()
+    reasons = []
+    for reason in failure_reasons:
+        reason = reason.strip()
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    if any(len(r) > 100 for r in reasons) or len(reasons) > 30:
+        raise ValidationError({"failure_reasons": ["Up to 30 reasons of 100 characters each."]})
+    for name, value in flags.items():
+        setattr(row, name, bool(value))
+    row.failure_reasons = reasons
+    row.save()
+    return row

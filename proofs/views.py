@@ -1,0 +1,122 @@
+"""Proof of delivery pages: the driver's form at the door, the files for the dispatcher
+(and, through the tracking page, for the order's own customer), and the owner's rules."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from accounts.decorators import dispatcher_required, owner_required, role_required
+from dispatch.models import Driver, Order
+from proofs import services
+from proofs.models import DeliveryProof
+
+driver_required = role_required("driver")
+KINDS = ("photo", "signature")
+
+
+def proof_file_response(proof: DeliveryProof, kind: str) -> FileResponse:
+    """One of a proof's pictures, streamed from storage (local disk or S3), never cached
+    by shared caches."""
+    if kind not in KINDS or not getattr(proof, kind):
+        raise Http404("No such picture.")
+    field = getattr(proof, kind)
+    try:
+        handle = default_storage.open(field.name, "rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The picture is gone.") from None
+    response = FileResponse(handle, content_type=mimetypes.guess_type(field.name)[0])
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@driver_required
+def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The driver finishes a stop: delivered (photo, signature, name, notes) or not
+    (a reason from the business's list, notes, a photo)."""
+    driver = Driver.objects.filter(user=request.user, is_active=True).first()
+    order = Order.objects.filter(
+        pk=order_id,
+        planstop__route__driver=driver,
+        planstop__route__plan__published_at__isnull=False,
+    ).first() if driver else None  # fmt: skip
+    if order is None:
+        raise Http404("This order is not on your route.")
+    row = services.proof_settings()
+    errors: dict[str, list[str]] = {}
+    values = {"outcome": request.GET.get("outcome", "delivered"), "key": uuid.uuid4().hex}
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "") for name in
+                  ("outcome", "key", "recipient_name", "notes", "reason")}  # fmt: skip
+        try:
+            services.proof_submit(
+                driver=driver,
+                order_id=order.pk,
+                outcome=values["outcome"],
+                key=values["key"],
+                photo=request.FILES.get("photo"),
+                signature=request.FILES.get("signature") or request.POST.get("signature_data"),
+                recipient_name=values["recipient_name"],
+                notes=values["notes"],
+                reason=values["reason"],
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            done = "delivered" if values["outcome"] == "delivered" else "marked as not delivered"
+            messages.success(request, f"{order.customer_name}: {done}.")
+            return redirect("driver:route")
+    return render(
+        request,
+        "proofs/complete.html",
+        {"order": order, "settings": row, "values": values, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+@dispatcher_required
+def dispatcher_file_view(request: HttpRequest, order_id: int, proof_id: int, kind: str):
+    proof = get_object_or_404(DeliveryProof, pk=proof_id, order_id=order_id)
+    return proof_file_response(proof, kind)
+
+
+class ProofSettingsForm(forms.Form):
+    require_photo = forms.BooleanField(required=False, label="A photo of every delivery")
+    require_signature = forms.BooleanField(required=False, label="The recipient's signature")
+    require_recipient_name = forms.BooleanField(required=False, label="The recipient's name")
+    require_failure_photo = forms.BooleanField(
+        required=False, label="A photo when a delivery fails"
+    )
+    failure_reasons = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 7}),
+        label="Reasons a driver picks from when a delivery fails (one per line)",
+    )
+
+
+@owner_required
+def settings_view(request: HttpRequest) -> HttpResponse:
+    row = services.proof_settings()
+    initial = {name: getattr(row, name) for name in ProofSettingsForm.base_fields}
+    initial["failure_reasons"] = "\n".join(row.failure_reasons)
+    form = ProofSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        reasons = data.pop("failure_reasons").splitlines()
+        try:
+            services.settings_update(failure_reasons=reasons, **data)
+        except ValidationError as exc:
+            for name, problems in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(request, "Proof of delivery settings saved.")
+            return redirect("proof-settings")
+    return render(request, "proofs/settings.html", {"form": form})
