@@ -15,6 +15,7 @@ The context (documented in the README):
   driver          the driver's first name ("" when the tenant hides it)
   stops_before    stops before this one, as text ("" when hidden or unknown)
   reason          why a delivery failed ("" otherwise)
+  recipient       who took the parcel, from the proof of delivery ("" when not recorded)
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ DEFAULTS = {
         "{{ business }}: order {{ order }} is now expected {% if eta_window %}{{ eta_window }}"
         "{% else %}around {{ eta }}{% endif %}. Sorry for the change. {{ link }}"
     ),
-    "delivered.sms": "{{ business }}: order {{ order }} was delivered. Thank you!",
+    "delivered.sms": (
+        "{{ business }}: order {{ order }} was delivered"
+        "{% if recipient %} to {{ recipient }}{% endif %}. Proof of delivery: {{ link }}"
+    ),
     "failed.sms": (
         "{{ business }}: we could not deliver order {{ order }}"
         "{% if reason %} ({{ reason }}){% endif %}. We will be in touch to arrange another time."
@@ -63,6 +67,7 @@ SAMPLE = {
     "date": "Tuesday 1 December", "window": "09:00-12:00", "eta": "10:40",
     "eta_window": "10:15-11:15",
     "link": "https://example.com/t/abc", "driver": "Dana", "stops_before": "2", "reason": "",
+    "recipient": "Sam Porch",
 }  # fmt: skip
 
 _engine = Engine(autoescape=False)  # default filters only; no custom tags, no loaders
@@ -112,7 +117,7 @@ def sms_segments(text: str) -> tuple[int, str]:
 def context_for(
     order, *, link: str, settings_row, eta: dt.datetime | None = None, driver: str = "",
     stops_before: int | None = None, reason: str = "",
-    eta_window: tuple[dt.datetime, dt.datetime] | None = None,
+    eta_window: tuple[dt.datetime, dt.datetime] | None = None, recipient: str = "",
 ) -> dict:  # fmt: skip
     from django.utils import formats, timezone
 
@@ -137,4 +142,5 @@ def context_for(
         if stops_before is not None and settings_row.tracking_show_stops_before
         else "",
         "reason": reason,
+        "recipient": recipient,
     }

@@ -380,7 +380,9 @@ def on_order_status(order_id: int, status: str) -> int:
         return 0
     count = 0
     if status == OrderStatus.DELIVERED:
-        count += len(notify_event(order, "delivered"))
+        proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
+        count += len(notify_event(order, "delivered",
+                                  recipient=proof.recipient_name if proof else ""))  # fmt: skip
     elif status == OrderStatus.FAILED:
         last = order.events.filter(to_status="failed").order_by("-created_at").first()
         count += len(notify_event(order, "failed", reason=last.reason if last else ""))

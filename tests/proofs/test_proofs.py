@@ -275,3 +275,16 @@ def test_api_clients_read_the_proofs_of_their_own_orders(alpha, beta):
     assert theirs.get(f"/api/v1/orders/{first}/proofs").json() == []
     assert theirs.get(f"/api/v1/orders/{first}/proofs/{proof.pk}/photo").status_code == 404
     assert api_client(alpha.host).get(f"/api/v1/orders/{first}/proofs").status_code == 401
+
+
+def test_the_delivered_message_names_the_recipient_and_links_the_proof(alpha, settings):
+    from notifications import services as notify
+    from notifications.models import Notification
+
+    settings.SMS_BACKEND, settings.PUBLIC_BASE_URL = "memory", "https://track.example"
+    with schema_context(alpha.tenant.schema_name):
+        _, first, _ = _delivered_with_proof(alpha, "told")
+        Order.objects.filter(pk=first).update(customer_phone="+447700900444")
+        assert notify.on_order_status(first, "delivered") >= 1
+        sms = Notification.objects.get(order_id=first, event="delivered", channel="sms")
+    assert "was delivered to Robin. Proof of delivery: https://track.example/t/" in sms.body
