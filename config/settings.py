@@ -76,6 +76,7 @@ TENANT_APPS = [
     "tracking",
     "notifications",
     "proofs",
+    "webhooks",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -242,6 +243,13 @@ if os.environ.get("S3_BUCKET"):
             "file_overwrite": False,
         },
     }
+# Outgoing webhooks: public addresses only (loopback only where a test or a single-machine
+# set-up allows it), https only outside DEBUG, tries doubling from WEBHOOK_RETRY_BASE_S.
+WEBHOOK_ALLOW_LOOPBACK = os.environ.get("WEBHOOK_ALLOW_LOOPBACK") == "1"
+WEBHOOK_REQUIRE_HTTPS = os.environ.get("WEBHOOK_REQUIRE_HTTPS", "0" if DEBUG else "1") == "1"
+WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_RETRY_BASE_S = float(os.environ.get("WEBHOOK_RETRY_BASE_S", "30"))
 PROOF_MAX_UPLOAD_BYTES = int(os.environ.get("PROOF_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
 REST_FRAMEWORK = {

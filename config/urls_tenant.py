@@ -12,6 +12,7 @@ urlpatterns = [
     path("team/", include("accounts.urls")),
     path("settings/messages/", include("notifications.urls_dashboard")),
     path("", include("proofs.urls_dashboard")),
+    path("settings/webhooks/", include("webhooks.urls_dashboard")),
     path("settings/", include("tenants.urls")),
     path("driver/", include("routing.driver_urls")),
     path("notifications/", include("notifications.urls")),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("routing.api.urls")),
     path("api/v1/", include("tracking.api.urls")),
     path("api/v1/", include("proofs.api_urls")),
+    path("api/v1/", include("webhooks.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -474,6 +474,12 @@ def _eta_changed(promise, order: Order, eta: dt.datetime, row, context: dict) ->
         promise.starts_at, promise.ends_at = context["eta_window"]
         promise.changes += 1
         promise.save()
+        from notifications.signals import eta_window_changed
+
+        eta_window_changed.send(
+            sender=EtaPromise, order=order, starts_at=promise.starts_at,
+            ends_at=promise.ends_at, eta=eta, changes=promise.changes,
+        )  # fmt: skip
         occasion = f"{promise.changes}:{promise.starts_at:%H%M}"
         return len(notify_event(order, "eta_changed", occasion=occasion, **context))
 

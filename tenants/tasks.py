@@ -67,6 +67,8 @@ SCHEDULES = {
     "watch ETAs": ("notifications.services.eta_watch", "I", 1),
     # messages whose worker died while sending: asked of the provider, not sent twice
     "reconcile messages": ("notifications.services.sending_reconcile", "I", 5),
+    # webhook retries that are due (and any first try whose job was lost)
+    "send due webhooks": ("webhooks.services.deliveries_due", "I", 1),
 }
 
 

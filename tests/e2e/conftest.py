@@ -97,8 +97,9 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup) -> Iterator[str]:
-    """`http://localhost:<port>`: daphne serving HTTP and websockets from the test database."""
-    with running_daphne() as url:
+    """`http://localhost:<port>`: daphne serving HTTP and websockets from the test database
+    (webhooks may go to loopback: the tests' receivers listen there)."""
+    with running_daphne(WEBHOOK_ALLOW_LOOPBACK="1") as url:
         yield url
 
 

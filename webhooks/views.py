@@ -1,0 +1,77 @@
+"""The owner's webhooks page: subscriptions (add, pause, remove, see the secret) and the
+delivery log with replays."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import owner_required
+from webhooks import services
+from webhooks.models import Delivery, Event, Subscription
+
+
+class SubscriptionForm(forms.Form):
+    url = forms.CharField(max_length=500, label="URL")
+    events = forms.MultipleChoiceField(
+        choices=Event.choices, widget=forms.CheckboxSelectMultiple, label="Events"
+    )
+    description = forms.CharField(max_length=200, required=False)
+
+
+@owner_required
+def webhook_settings_view(request: HttpRequest) -> HttpResponse:
+    form = SubscriptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscription = services.subscription_create(
+                actor=f"user:{request.user.email}", **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for name, problems in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(request, f"Webhook to {subscription.url} added.")
+            return redirect("webhook-detail", subscription_id=subscription.pk)
+    return render(
+        request,
+        "webhooks/list.html",
+        {"form": form, "subscriptions": Subscription.objects.all()},
+        status=400 if form.errors else 200,
+    )
+
+
+@owner_required
+def webhook_detail_view(request: HttpRequest, subscription_id: int) -> HttpResponse:
+    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    deliveries = subscription.deliveries.prefetch_related("tries").order_by("-id")
+    page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
+    return render(request, "webhooks/detail.html", {"subscription": subscription, "page": page})
+
+
+@owner_required
+@require_POST
+def webhook_action_view(request: HttpRequest, subscription_id: int) -> HttpResponse:
+    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    action = request.POST.get("action")
+    if action == "delete":
+        subscription.delete()
+        messages.success(request, "Webhook removed.")
+        return redirect("webhook-settings")
+    if action in ("pause", "resume"):
+        services.subscription_update(subscription=subscription, data={"active": action == "resume"})
+        messages.success(request, "Webhook paused." if action == "pause" else "Webhook resumed.")
+    elif action == "replay":
+        delivery = get_object_or_404(
+            Delivery, pk=request.POST.get("delivery") or 0, subscription=subscription
+        )
+        services.delivery_replay(delivery=delivery)
+        messages.success(request, f"Delivery {delivery.message_id} queued again.")
+    else:
+        messages.error(request, "Unknown action.")
+    return redirect("webhook-detail", subscription_id=subscription.pk)
