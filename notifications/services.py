@@ -34,6 +34,8 @@ PROGRESS = {"pending": 0, "sending": 1, "queued": 1, "accepted": 1, "sent": 2,
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
                         "OPTOUT"})  # fmt: skip
 START_WORDS = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
+#: News that is worthless later: during quiet hours it is skipped, not postponed.
+TIME_SENSITIVE = frozenset({"out_for_delivery", "arriving_soon", "eta_changed"})
 
 
 def notify(
@@ -346,6 +348,9 @@ def notify_event(order: Order, event: str, *, occasion: str = "", **context) -> 
         postpone = None
         if channel == "sms":
             allowed, postpone, why = _sms_allowed(row, timezone.now())
+            if postpone is not None and event in TIME_SENSITIVE:
+                # "two stops away" at 08:00 for a van that came at 21:30 would mislead
+                allowed, why = False, "quiet hours: this news would be stale by morning"
             if not allowed:
                 notification, created = Notification.objects.get_or_create(
                     order=order, event=event, channel=channel, occasion=occasion,

@@ -167,6 +167,8 @@ def test_quiet_hours_postpone_sms_and_the_monthly_cap_stops_them(
             run.next_run.date() > late.date()
             or timezone.localtime(run.next_run).date() > late.date()
         )
+        soon = _sms(services.notify_event(order, "arriving_soon", stops_before=1))
+        assert soon.status == "skipped" and "quiet hours" in soon.error  # stale by morning
 
         NotificationSettings.objects.filter(pk=1).update(quiet_start=None, quiet_end=None,
                                                          monthly_sms_cap=1)  # fmt: skip
