@@ -77,6 +77,7 @@ TENANT_APPS = [
     "notifications",
     "proofs",
     "webhooks",
+    "reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

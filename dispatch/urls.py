@@ -11,5 +11,6 @@ urlpatterns = [
     path("imports/", include("dispatch.views.csv_urls")),
     path("integrations/", include("dispatch.views.shopify_urls")),
     path("plans/", include("routing.urls")),
+    path("reports/", include("reports.urls")),
     path("live/", tracking_views.live_map_view, name="live-map"),
 ]

@@ -157,6 +157,9 @@ class EtaPromise(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     changes = models.PositiveIntegerField(default=0)
+    #: The window first promised (reports measure punctuality against it).
+    first_starts_at = models.DateTimeField(null=True, blank=True)
+    first_ends_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

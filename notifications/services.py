@@ -449,7 +449,9 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
                 promise, _ = EtaPromise.objects.get_or_create(
                     order=order,
                     defaults={"starts_at": context["eta_window"][0],
-                              "ends_at": context["eta_window"][1]},
+                              "ends_at": context["eta_window"][1],
+                              "first_starts_at": context["eta_window"][0],
+                              "first_ends_at": context["eta_window"][1]},
                 )  # fmt: skip
                 promises[order.pk] = promise
         ahead = position - start if start is not None else -1

@@ -75,6 +75,9 @@ class PlanRoute(models.Model):
         default=list, help_text='Rules the stop order breaks: [{"kind", "detail", "sequence"}].'
     )
     version = models.PositiveIntegerField(default=0, help_text="0 until published.")
+    #: The distance and time as published (reports compare them with what was driven).
+    planned_distance_m = models.PositiveBigIntegerField(null=True, blank=True)
+    planned_duration_s = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["plan", "id"]

@@ -66,6 +66,8 @@ def plan_publish(*, plan: Plan, actor: str) -> Plan:
         order_dispatch(stop.order, actor=actor)
     routes = list(plan.routes.filter(stops__isnull=False).distinct())
     for route in routes:
+        route.planned_distance_m, route.planned_duration_s = route.distance_m, route.duration_s
+        route.save(update_fields=["planned_distance_m", "planned_duration_s"])
         version_create(route, reason="Published", actor=actor)
     plan.published_at, plan.published_by = timezone.now(), actor[:150]
     plan.save(update_fields=["published_at", "published_by"])

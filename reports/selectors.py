@@ -1,0 +1,213 @@
+"""Delivery reports (read-only): per day, driver or route, over published routes.
+
+Definitions (the README repeats them):
+- An order counts for the route it was last on while published: the newest route version
+  listing it (a stop moved between drivers counts for the second; a failed stop, which
+  leaves its route, still counts for it).
+- Delivered and failed: the order's status; failure reasons from its last "failed" event.
+- On time: the driver's arrival (the "arrived" event, else "delivered") inside the window
+  promised: the order's own time windows when it has them, else the arrival window first
+  promised with "out for delivery". Orders with neither are not counted either way.
+- Stops per hour: delivered and failed stops over the hours on the road, from the first
+  "en route" of the route's orders to the last delivered or failed one.
+- Planned distance and time: the route as published. Driven: the length of the driver's
+  GPS track over those hours, and those hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from dispatch.models import Order, OrderEvent
+from routing.models import PlanRoute, RouteVersion
+
+GROUPS = ("day", "driver", "route")
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass
+class OrderFact:
+    order: int
+    route: int
+    outcome: str  # delivered, failed, open
+    reason: str = ""
+    arrived_at: dt.datetime | None = None
+    done_at: dt.datetime | None = None
+    on_time: bool | None = None
+
+
+@dataclass
+class RouteFact:
+    route: PlanRoute
+    orders: list[OrderFact] = field(default_factory=list)
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    driven_m: int = 0
+
+    @property
+    def hours(self) -> float:
+        if self.started_at is None or self.ended_at is None:
+            return 0.0
+        return max((self.ended_at - self.started_at).total_seconds(), 0) / 3600
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    stops: int = 0
+    delivered: int = 0
+    failed: int = 0
+    on_time: int = 0
+    with_window: int = 0
+    hours: float = 0.0
+    planned_m: int = 0
+    driven_m: int = 0
+    planned_s: int = 0
+    driven_s: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.with_window if self.with_window else None
+
+    @property
+    def stops_per_hour(self) -> float | None:
+        done = self.delivered + self.failed
+        return done / self.hours if self.hours else None
+
+
+def _in_windows(at: dt.datetime, day: dt.date, windows: list[dict]) -> bool:
+    local = timezone.localtime(at)
+    for window in windows:
+        start = dt.time.fromisoformat(window["start"])
+        end = dt.time.fromisoformat(window["end"])
+        if local.date() == day and start <= local.time() <= end:
+            return True
+    return False
+
+
+def track_length_m(points: list[tuple[float, float]]) -> float:
+    """The length of a GPS track (haversine between consecutive fixes)."""
+    total = 0.0
+    for (lat1, lng1), (lat2, lng2) in itertools.pairwise(points):
+        p1, p2 = math.radians(lat1), math.radians(lat2)
+        dp, dl = p2 - p1, math.radians(lng2 - lng1)
+        h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        total += 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return total
+
+
+def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
+    """Every published route of the days from `date_from` to `date_to`, with its orders."""
+    from notifications.models import EtaPromise
+    from tracking.models import LocationPing
+
+    routes = {
+        r.pk: RouteFact(r)
+        for r in PlanRoute.objects.filter(
+            plan__published_at__isnull=False, plan__date__range=(date_from, date_to)
+        ).select_related("plan", "driver", "vehicle")
+    }
+    owner: dict[int, tuple[dt.datetime, int]] = {}  # order → (version time, route)
+    versions = RouteVersion.objects.filter(route_id__in=routes).only(
+        "route_id", "stops", "created_at"
+    )
+    for version in versions:
+        for stop in version.stops:
+            seen = owner.get(stop["order"])
+            if seen is None or seen[0] <= version.created_at:
+                owner[stop["order"]] = (version.created_at, version.route_id)
+    orders = Order.objects.in_bulk(list(owner))
+    events: dict[int, dict[str, OrderEvent]] = defaultdict(dict)
+    for event in OrderEvent.objects.filter(order_id__in=list(owner)).order_by("created_at", "id"):
+        events[event.order_id][event.to_status] = event  # the last of each
+    promises = {p.order_id: p for p in EtaPromise.objects.filter(order_id__in=list(owner))}
+    for order_id, (_, route_id) in owner.items():
+        order, fact = orders.get(order_id), routes[route_id]
+        if order is None:
+            continue
+        mine = events[order_id]
+        outcome = order.status if order.status in ("delivered", "failed") else "open"
+        if order.status == "cancelled":
+            continue
+        row = OrderFact(order_id, route_id, outcome)
+        if outcome == "failed":
+            row.reason = (mine["failed"].reason if "failed" in mine else "") or "No reason given"
+        arrived = mine.get("arrived") or mine.get("delivered")
+        row.arrived_at = arrived.created_at if arrived else None
+        done = mine.get(outcome)
+        row.done_at = done.created_at if done else None
+        if row.arrived_at is not None and outcome == "delivered":
+            promise = promises.get(order_id)
+            if order.time_windows:
+                row.on_time = _in_windows(row.arrived_at, fact.route.plan.date, order.time_windows)
+            elif promise is not None and promise.first_starts_at is not None:
+                row.on_time = promise.first_starts_at <= row.arrived_at <= promise.first_ends_at
+        fact.orders.append(row)
+        set_off = mine.get("en_route")
+        if set_off is not None and (
+            fact.started_at is None or set_off.created_at < fact.started_at
+        ):
+            fact.started_at = set_off.created_at
+        if row.done_at is not None and (fact.ended_at is None or row.done_at > fact.ended_at):
+            fact.ended_at = row.done_at
+    for fact in routes.values():
+        if fact.started_at and fact.ended_at:
+            points = list(
+                LocationPing.objects.filter(
+                    driver_id=fact.route.driver_id,
+                    recorded_at__range=(fact.started_at, fact.ended_at),
+                )
+                .order_by("recorded_at")
+                .values_list("lat", "lng")
+            )
+            fact.driven_m = round(track_length_m(points))
+    return sorted(
+        routes.values(), key=lambda f: (f.route.plan.date, f.route.driver.name, f.route.pk)
+    )
+
+
+def _key(fact: RouteFact, group: str) -> tuple[str, str]:
+    route = fact.route
+    if group == "day":
+        return route.plan.date.isoformat(), f"{route.plan.date:%a %d %b %Y}"
+    if group == "driver":
+        return f"driver-{route.driver_id}", route.driver.name
+    return (
+        f"route-{route.pk}",
+        f"{route.plan.date:%d %b} · {route.driver.name} · {route.vehicle.name}",
+    )
+
+
+def report(date_from: dt.date, date_to: dt.date, group: str = "day") -> tuple[list[Row], Row]:
+    """The rows of one grouping and their total."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}")
+    rows: dict[str, Row] = {}
+    total = Row("total", "Total")
+    for fact in route_facts(date_from, date_to):
+        key, label = _key(fact, group)
+        row = rows.setdefault(key, Row(key, label))
+        for target in (row, total):
+            target.stops += len(fact.orders)
+            for order in fact.orders:
+                target.delivered += order.outcome == "delivered"
+                target.failed += order.outcome == "failed"
+                if order.on_time is not None:
+                    target.with_window += 1
+                    target.on_time += order.on_time
+                if order.reason:
+                    target.reasons[order.reason] += 1
+            target.hours += fact.hours
+            target.planned_m += fact.route.planned_distance_m or fact.route.distance_m
+            target.planned_s += fact.route.planned_duration_s or fact.route.duration_s
+            target.driven_m += fact.driven_m
+            target.driven_s += round(fact.hours * 3600)
+    return list(rows.values()), total

@@ -1,0 +1,119 @@
+"""The reports page (tables and bar charts) and a CSV of each table."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.decorators import dispatcher_required
+from reports.selectors import GROUPS, Row, report
+
+MAX_DAYS = 366
+
+
+class ReportForm(forms.Form):
+    date_from = forms.DateField(label="From", widget=forms.DateInput({"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput({"type": "date"}))
+    group = forms.ChoiceField(
+        label="Per", choices=[("day", "Day"), ("driver", "Driver"), ("route", "Route")]
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", "The last day comes before the first.")
+            elif (end - start).days >= MAX_DAYS:
+                self.add_error("date_to", f"At most {MAX_DAYS} days at a time.")
+        return data
+
+
+def _form(request: HttpRequest) -> ReportForm:
+    today = timezone.localdate()
+    initial = {"date_from": today - dt.timedelta(days=6), "date_to": today, "group": "day"}
+    return ReportForm({**initial, **request.GET.dict()} if request.GET else initial)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+COLUMNS = [
+    ("Stops", lambda r: r.stops),
+    ("Delivered", lambda r: r.delivered),
+    ("Failed", lambda r: r.failed),
+    ("On time %", lambda r: _pct(r.on_time_rate)),
+    ("With a window", lambda r: r.with_window),
+    ("Stops per hour", lambda r: _num(r.stops_per_hour)),
+    ("Planned km", lambda r: _num(r.planned_m / 1000)),
+    ("Driven km", lambda r: _num(r.driven_m / 1000)),
+    ("Planned h", lambda r: _num(r.planned_s / 3600, 2)),
+    ("Driven h", lambda r: _num(r.driven_s / 3600, 2)),
+]
+
+
+def _bars(rows: list[Row], value, *, scale: float | None = None) -> list[dict]:
+    values = [value(r) or 0 for r in rows]
+    top = scale or max(values, default=0) or 1
+    return [{"label": r.label, "value": v, "width": round(100 * v / top, 1)}
+            for r, v in zip(rows, values, strict=True)]  # fmt: skip
+
+
+@dispatcher_required
+def reports_view(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    context: dict = {"form": form, "groups": GROUPS}
+    if form.is_valid():
+        data = form.cleaned_data
+        rows, total = report(data["date_from"], data["date_to"], data["group"])
+        reasons = total.reasons.most_common()
+        context.update(
+            rows=rows, total=total, reasons=reasons, query=request.GET.urlencode(),
+            columns=[name for name, _ in COLUMNS],
+            table=[(r, [get(r) for _, get in COLUMNS]) for r in [*rows, total]],
+            delivered_bars=_bars(rows, lambda r: r.delivered),
+            on_time_bars=_bars(rows, lambda r: (r.on_time_rate or 0) * 100, scale=100),
+            reason_bars=[{"label": k, "value": v, "width": round(100 * v / reasons[0][1], 1)}
+                         for k, v in reasons],
+        )  # fmt: skip
+    return render(request, "reports/reports.html", context, status=200 if form.is_valid() else 400)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@dispatcher_required
+def reports_csv_view(request: HttpRequest, table: str) -> HttpResponse:
+    """`summary`: the table per day, driver or route; `reasons`: failed deliveries by reason
+    and group."""
+    form = _form(request)
+    if table not in ("summary", "reasons") or not form.is_valid():
+        return HttpResponse("Bad report request.", status=400, content_type="text/plain")
+    data = form.cleaned_data
+    rows, total = report(data["date_from"], data["date_to"], data["group"])
+    from dispatch.services.csv_io import _defuse  # a driver named "=cmd()" stays text
+
+    writer = csv.writer(_Echo())
+    if table == "summary":
+        lines = [[data["group"], *[name for name, _ in COLUMNS]]]
+        lines += [[r.label, *[get(r) for _, get in COLUMNS]] for r in [*rows, total]]
+    else:
+        lines = [[data["group"], "reason", "failed"]]
+        lines += [[r.label, reason, n] for r in rows for reason, n in r.reasons.most_common()]
+    name = f"{table}-{data['group']}-{data['date_from']}-{data['date_to']}.csv"
+    out = (writer.writerow([_defuse(v) for v in line]) for line in lines)
+    response = StreamingHttpResponse(out, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
