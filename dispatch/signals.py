@@ -13,3 +13,7 @@ orders_created = Signal()
 #: An order's delivery day or time windows changed (sent by `order_update` inside its
 #: transaction): kwargs `order`, `old_date`, `old_windows`, `actor`.
 order_rescheduled = Signal()
+
+#: Orders' personal data was erased (a store's customers/redact or shop/redact): kwargs
+#: `order_ids`. Every app that keeps personal data about an order forgets it too.
+orders_redacted = Signal()

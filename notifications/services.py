@@ -616,3 +616,13 @@ def settings_update(**values) -> object:
         raise ValidationError(errors)
     row.save()
     return row
+
+
+def on_orders_redacted(sender, *, order_ids, **kwargs) -> None:
+    """Receiver of `orders_redacted`: the messages' addresses and texts (which hold the
+    customer's name, number and links) are forgotten, and the tracking links stop working."""
+    from tenants.models import TrackingLink
+    from tenants.selectors import current_tenant
+
+    Notification.objects.filter(order_id__in=order_ids).update(to="", body="[redacted]")
+    TrackingLink.objects.filter(tenant=current_tenant(), order_id__in=order_ids).delete()

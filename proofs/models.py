@@ -27,6 +27,11 @@ class ProofSettings(models.Model):
         default=False, help_text="A photo of the door or place when a delivery fails."
     )
     failure_reasons = models.JSONField(default=default_failure_reasons, blank=True)
+    retention_days = models.PositiveIntegerField(
+        default=365,
+        help_text="Photos, signatures and recipients' names are deleted after this many days "
+        "(0: kept).",
+    )
 
     def __str__(self) -> str:
         return "Proof of delivery settings"

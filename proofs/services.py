@@ -141,8 +141,50 @@ def settings_update(*, failure_reasons: list[str], **flags: bool) -> ProofSettin
             reasons.append(reason)
     if any(len(r) > 100 for r in reasons) or len(reasons) > 30:
         raise ValidationError({"failure_reasons": ["Up to 30 reasons of 100 characters each."]})
+    if "retention_days" in flags:
+        row.retention_days = int(flags.pop("retention_days"))
     for name, value in flags.items():
         setattr(row, name, bool(value))
     row.failure_reasons = reasons
     row.save()
     return row
+
+
+def _forget(proofs) -> int:
+    """Delete the pictures and the recipient's name and notes of `proofs` (the outcome,
+    time and failure reason stay: they are the business's record, not personal data)."""
+    from django.core.files.storage import default_storage
+
+    count = 0
+    for proof in proofs:
+        for name in (proof.photo.name, proof.signature.name):
+            if name:
+                default_storage.delete(name)
+        proof.photo, proof.signature, proof.recipient_name, proof.notes = "", "", "", ""
+        proof.lat = proof.lng = None
+        proof.save(update_fields=["photo", "signature", "recipient_name", "notes", "lat", "lng"])
+        count += 1
+    return count
+
+
+def on_orders_redacted(sender, *, order_ids, **kwargs) -> None:
+    """Receiver of `orders_redacted`: the proof of delivery of those orders is forgotten."""
+    _forget(DeliveryProof.objects.filter(order_id__in=order_ids))
+
+
+def proofs_purge() -> int:
+    """The nightly job: proof older than the tenant's `proof_retention_days` loses its
+    pictures, recipient's name and notes (0 days: kept)."""
+    import datetime as dt
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    days = proof_settings().retention_days
+    if not days:
+        return 0
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    old = DeliveryProof.objects.filter(created_at__lt=cutoff).filter(
+        ~Q(photo="") | ~Q(signature="") | ~Q(recipient_name="") | ~Q(notes="")
+    )
+    return _forget(old)

@@ -95,6 +95,9 @@ class ProofSettingsForm(forms.Form):
     require_failure_photo = forms.BooleanField(
         required=False, label="A photo when a delivery fails"
     )
+    retention_days = forms.IntegerField(
+        min_value=0, max_value=3650, label="Keep photos, signatures and names for (days, 0: always)"
+    )
     failure_reasons = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 7}),

@@ -63,6 +63,7 @@ SCHEDULES = {
         None,
     ),
     "purge old GPS history": ("tracking.services.locations_purge", "D", None),
+    "purge old proof of delivery": ("proofs.services.proofs_purge", "D", None),
     # customers hear when the live ETA leaves the window promised, or is minutes away
     "watch ETAs": ("notifications.services.eta_watch", "I", 1),
     # messages whose worker died while sending: asked of the provider, not sent twice

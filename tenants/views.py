@@ -94,3 +94,40 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Settings saved.")
             return redirect("tenants:settings")
     return render(request, "tenants/settings.html", {"form": form, "tenant": tenant})
+
+
+@owner_required
+def export_view(request: HttpRequest) -> HttpResponse:
+    """Everything the business keeps here, as one zip file (see tenants.lifecycle)."""
+    import tempfile
+
+    from django.http import FileResponse
+    from django.utils import timezone
+
+    from tenants.lifecycle import tenant_export
+
+    tenant = connection.tenant
+    spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
+    tenant_export(tenant, spool)
+    spool.seek(0)
+    name = f"{tenant.slug}-export-{timezone.localdate():%Y-%m-%d}.zip"
+    return FileResponse(spool, as_attachment=True, filename=name, content_type="application/zip")
+
+
+@owner_required
+@require_POST
+def delete_view(request: HttpRequest) -> HttpResponse:
+    """Delete the business and everything it keeps here; the owner types its address
+    name to confirm. There is no undo."""
+    from django.contrib.auth import logout
+
+    from tenants.lifecycle import tenant_delete
+
+    tenant = connection.tenant
+    if request.POST.get("confirm", "").strip() != tenant.slug:
+        messages.error(request, f"Type {tenant.slug} to confirm. Nothing was deleted.")
+        return redirect("tenants:settings")
+    name = tenant.name
+    logout(request)  # the session lives in the schema about to go
+    tenant_delete(tenant)
+    return render(request, "tenants/deleted.html", {"name": name})

@@ -553,10 +553,14 @@ def _shop_orders(shop: str) -> QuerySet[Order]:
 
 
 def _redact(orders: QuerySet[Order]) -> int:
+    from dispatch.signals import orders_redacted
+
+    ids = list(orders.values_list("pk", flat=True))
     # update() skips auto_now: set updated_at so API clients syncing changes see it.
-    return Order.objects.filter(pk__in=orders.values("pk")).update(
-        **REDACTED, updated_at=timezone.now()
-    )
+    count = Order.objects.filter(pk__in=ids).update(**REDACTED, updated_at=timezone.now())
+    # what other apps keep of these customers (messages, proof of delivery, tracking links)
+    orders_redacted.send(sender=Order, order_ids=ids)
+    return count
 
 
 def _forget_payloads(shop: str, external_ids: list[str]) -> None:

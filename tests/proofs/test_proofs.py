@@ -242,14 +242,15 @@ def test_the_owner_sets_the_rules(alpha):
     owner = login_client(alpha.host, alpha.owner_email)
     assert owner.get("/settings/proof/").status_code == 200
     reasons = "Nobody home\n\nRefused\nRefused"
-    saved = owner.post("/settings/proof/", {"require_photo": "on", "failure_reasons": reasons})
+    saved = owner.post("/settings/proof/", {"require_photo": "on", "failure_reasons": reasons,
+                                            "retention_days": 90})  # fmt: skip
     assert saved.status_code == 302
-    too_long = owner.post("/settings/proof/", {"failure_reasons": "x" * 101})
+    too_long = owner.post("/settings/proof/", {"failure_reasons": "x" * 101, "retention_days": 9})
     assert too_long.status_code == 200 and b"Up to 30 reasons" in too_long.content
     with schema_context(alpha.tenant.schema_name):
         row = ProofSettings.objects.get(pk=1)
     assert row.require_photo and not row.require_signature
-    assert row.failure_reasons == ["Nobody home", "Refused"]
+    assert row.failure_reasons == ["Nobody home", "Refused"] and row.retention_days == 90
     dispatcher = login_client(alpha.host, alpha.dispatcher_email)
     assert dispatcher.get("/settings/proof/").status_code == 403
 

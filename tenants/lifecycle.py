@@ -1,0 +1,135 @@
+"""A tenant's data, whole: exported as one zip file, or deleted completely (its schema,
+its rows in the public schema, its files, its queued jobs). Both run from the owner's
+settings page and from `manage.py tenant_export` / `tenant_delete`."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from typing import IO
+
+from django.apps import apps
+from django.core import serializers
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import schema_context, schema_exists
+
+from tenants.models import Tenant
+
+log = logging.getLogger(__name__)
+
+#: The apps whose tables live in every tenant's schema and hold the business's data.
+DATA_APPS = ("accounts", "dispatch", "routing", "tracking", "notifications", "proofs", "webhooks")
+#: Never exported: credentials (a password hash, a store's secret, a webhook's signing key).
+SECRET_FIELDS = {
+    "accounts.User": {"password"},
+    "dispatch.ShopifyIntegration": {"client_secret"},
+    "webhooks.Subscription": {"secret"},
+}
+README = """Everything {name} kept on the dispatch platform, exported {at}.
+
+data/<app>.<model>.jsonl   one JSON object per line (Django's serialization: model, pk, fields)
+files/                     proof-of-delivery photos and signatures, by their storage names
+tenant.json                the business, its host names and its API keys (names and
+                           prefixes only; secrets are never stored, so never exported)
+Passwords, a store's client secret and webhook signing secrets are left out.
+"""
+
+
+def _models():
+    for label in DATA_APPS:
+        yield from apps.get_app_config(label).get_models()
+
+
+def _files(prefix: str):
+    """Every storage name under `prefix` (local disk or S3)."""
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        yield f"{prefix}/{name}"
+    for folder in folders:
+        yield from _files(f"{prefix}/{folder}")
+
+
+def tenant_export(tenant: Tenant, out: IO[bytes]) -> dict[str, int]:
+    """Write the tenant's zip to `out`; returns the number of rows per model and files."""
+    counts: dict[str, int] = {}
+    at = timezone.now()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", README.format(name=tenant.name, at=at.isoformat()))
+        public = {
+            "name": tenant.name, "slug": tenant.slug, "country": tenant.country,
+            "time_zone": tenant.time_zone, "locale": tenant.locale,
+            "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
+            "domains": list(tenant.domains.values_list("domain", flat=True)),
+            "api_keys": [
+                {"name": k.name, "prefix": k.prefix, "scope": k.scope,
+                 "created_at": k.created_at.isoformat(),
+                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                for k in tenant.api_keys.all()
+            ],
+        }  # fmt: skip
+        archive.writestr("tenant.json", json.dumps(public, indent=2))
+        with schema_context(tenant.schema_name):
+            for model in _models():
+                label = model._meta.label
+                hidden = SECRET_FIELDS.get(label, set())
+                fields = [f.name for f in model._meta.concrete_fields
+                          if not f.primary_key and f.name not in hidden]  # fmt: skip
+                counted = [0]
+
+                def rows(model=model, counted=counted):
+                    for obj in model.objects.order_by("pk").iterator(chunk_size=2000):
+                        counted[0] += 1
+                        yield obj
+
+                with archive.open(f"data/{label.lower()}.jsonl", "w") as raw:
+                    text = io.TextIOWrapper(raw, encoding="utf-8")
+                    serializers.serialize("jsonl", rows(), fields=fields, stream=text)
+                    text.flush()
+                    text.detach()
+                counts[label] = counted[0]
+            files = 0
+            for name in _files(f"proofs/{tenant.schema_name}"):
+                with (
+                    default_storage.open(name, "rb") as source,
+                    archive.open(f"files/{name}", "w") as target,
+                ):
+                    while chunk := source.read(1 << 20):
+                        target.write(chunk)
+                files += 1
+            counts["files"] = files
+    return counts
+
+
+def tenant_delete(tenant: Tenant) -> dict[str, int]:
+    """Delete the tenant completely: its files, its queued and scheduled jobs, its schema
+    (every table in it) and its rows in the public schema (host names, API keys, tracking
+    links, the tenant). Returns what was removed."""
+    from django_q.models import OrmQ, Schedule, Task
+
+    if tenant.schema_name in ("public", "tenant_template"):
+        raise ValueError("the platform's own schemas are not a tenant's to delete")
+    schema = tenant.schema_name
+    removed = {"files": 0}
+    for name in list(_files(f"proofs/{schema}")):
+        default_storage.delete(name)
+        removed["files"] += 1
+    prefix = f"{schema}:"
+    removed["scheduled"] = Schedule.objects.filter(name__startswith=prefix).delete()[0]
+    removed["task_results"] = Task.objects.filter(name__startswith=prefix).delete()[0]
+    queued = [q.pk for q in OrmQ.objects.all() if (q.name() or "").startswith(prefix)]
+    removed["queued"] = OrmQ.objects.filter(pk__in=queued).delete()[0]
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        # deferred foreign-key checks still pending in this transaction would block the drop
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    tenant.delete(force_drop=True)  # django-tenants drops the schema (CASCADE)
+    removed["schema"] = int(not schema_exists(schema))
+    log.warning("tenant %s deleted: %s", schema, removed)
+    return removed
