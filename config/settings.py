@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "dispatch.models.orders.OrderStatus",
         "PlanStatusEnum": "routing.models.Plan.Status",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
+from config.forms import form_add_service_errors
 from notifications import services
 from notifications.messages import DEFAULTS, SAMPLE, sms_segments
 from notifications.messages import render as render_message
@@ -89,8 +90,7 @@ def notification_settings_view(request: HttpRequest) -> HttpResponse:
         try:
             services.settings_update(**data)
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, "Notification settings saved.")
             return redirect("notification-settings")

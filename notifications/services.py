@@ -515,44 +515,29 @@ def eta_watch(now: dt.datetime | None = None) -> int:
 
 def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> None:
     """Receiver of `order_status_changed`: the work goes to a job after the commit."""
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
     if to_status not in ("en_route", "delivered", "failed"):
         return
-    schema, pk = connection.schema_name, order.pk
-    transaction.on_commit(
-        lambda: enqueue_for_tenant(
-            "notifications.services.on_order_status", pk, str(to_status), schema_name=schema,
-            task_name=f"notify-{to_status}-{pk}",
-        )
-    )  # fmt: skip
+    enqueue_after_commit("notifications.services.on_order_status", order.pk, str(to_status),
+                         task_name=f"notify-{to_status}-{order.pk}")  # fmt: skip
 
 
 def on_orders_created(sender, *, order_ids, **kwargs) -> None:
     """Receiver of `orders_created`: one job confirms the whole batch."""
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: enqueue_for_tenant(
-            "notifications.services.notify_orders", list(order_ids), "confirmed",
-            schema_name=schema, task_name="notify-confirmed",
-        )
-    )  # fmt: skip
+    enqueue_after_commit("notifications.services.notify_orders", list(order_ids), "confirmed",
+                         task_name="notify-confirmed")  # fmt: skip
 
 
 def on_route_version(sender, *, version, **kwargs) -> None:
     """Receiver of `route_version_created` (a stop moved, an urgent order, a failed stop):
     the route's customers are checked against what they were promised, after the commit."""
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
-    schema, route_id = connection.schema_name, version.route_id
-    transaction.on_commit(
-        lambda: enqueue_for_tenant(
-            "notifications.services.route_watch_by_id", route_id, schema_name=schema,
-            task_name=f"route-watch-{route_id}",
-        )
-    )  # fmt: skip
+    enqueue_after_commit("notifications.services.route_watch_by_id", version.route_id,
+                         task_name=f"route-watch-{version.route_id}")  # fmt: skip
 
 
 def route_watch_by_id(route_id: int) -> int:
@@ -566,15 +551,10 @@ def route_watch_by_id(route_id: int) -> int:
 def on_rescheduled(sender, *, order, **kwargs) -> None:
     """Receiver of `order_rescheduled`: the customer hears the new day and window, once
     per new day and window."""
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
-    schema, pk = connection.schema_name, order.pk
-    transaction.on_commit(
-        lambda: enqueue_for_tenant(
-            "notifications.services.notify_rescheduled", pk, schema_name=schema,
-            task_name=f"notify-rescheduled-{pk}",
-        )
-    )  # fmt: skip
+    enqueue_after_commit("notifications.services.notify_rescheduled", order.pk,
+                         task_name=f"notify-rescheduled-{order.pk}")  # fmt: skip
 
 
 def notify_rescheduled(order_id: int) -> int:

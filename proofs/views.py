@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.decorators import dispatcher_required, owner_required, role_required
+from config.forms import form_add_service_errors
 from dispatch.models import Driver, Order
 from proofs import services
 from proofs.models import DeliveryProof
@@ -117,8 +118,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         try:
             services.settings_update(failure_reasons=reasons, **data)
         except ValidationError as exc:
-            for name, problems in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, problems)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, "Proof of delivery settings saved.")
             return redirect("proof-settings")

@@ -36,6 +36,17 @@ def enqueue_for_tenant(
     )
 
 
+def enqueue_after_commit(func_path: str, *args: Any, task_name: str) -> None:
+    """Queue `func_path(*args)` in the current schema once the current transaction commits
+    (nothing is queued for a change that was rolled back)."""
+    from django.db import connection, transaction
+
+    schema = connection.schema_name
+    transaction.on_commit(
+        lambda: enqueue_for_tenant(func_path, *args, schema_name=schema, task_name=task_name)
+    )
+
+
 def run_in_schema(schema_name: str, func_path: str, *args: Any, **kwargs: Any) -> Any:
     """The worker's side: enter the tenant's schema, run the job, leave it again."""
     with schema_context(schema_name):

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
+from config.forms import form_add_service_errors
 from webhooks import services
 from webhooks.models import Delivery, Event, Subscription
 
@@ -33,8 +34,7 @@ def webhook_settings_view(request: HttpRequest) -> HttpResponse:
                 actor=f"user:{request.user.email}", **form.cleaned_data
             )
         except ValidationError as exc:
-            for name, problems in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, problems)
+            form_add_service_errors(form, exc)
         else:
             messages.success(request, f"Webhook to {subscription.url} added.")
             return redirect("webhook-detail", subscription_id=subscription.pk)

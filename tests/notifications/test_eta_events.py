@@ -21,17 +21,6 @@ from tests.routing.test_plan_live import busy_routes, freeze, published, walk
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def memory_sms(settings):
-    from notifications.senders import MemorySender
-
-    settings.SMS_BACKEND = "memory"
-    settings.PUBLIC_BASE_URL = "https://track.example"
-    MemorySender.outbox.clear()
-    yield MemorySender.outbox
-    MemorySender.outbox.clear()
-
-
 def _set_off(monkeypatch, prefix: str, *, orders: int = 8):
     """A published day whose longest route sets off for its first stop 10 minutes early."""
     plan, day = published(prefix, orders=orders)

@@ -19,20 +19,10 @@ from dispatch.services.orders import order_transition, orders_create
 from notifications import services
 from notifications.messages import DEFAULTS, SAMPLE, render, sms_segments
 from notifications.models import Notification, NotificationSettings
-from notifications.senders import MemorySender
 from routing.services import publish
 from tests.routing.test_plan_live import busy_routes, planned
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def memory_sms(settings):
-    settings.SMS_BACKEND = "memory"
-    settings.PUBLIC_BASE_URL = "https://track.example"
-    MemorySender.outbox.clear()
-    yield MemorySender.outbox
-    MemorySender.outbox.clear()
 
 
 def _sms(notifications: list[Notification]) -> Notification:
