@@ -1,0 +1,383 @@
+"""The authorization matrix: every URL the project routes, for every kind of caller, on its
+own tenant and on another tenant, against the answer it should get.
+
+A route missing from MATRIX (or PUBLIC_MATRIX) fails `test_every_route_is_in_the_matrix`:
+adding a URL means deciding who may use it. Each request runs in a savepoint that is rolled
+back, so a DELETE or POST that is allowed changes nothing for the next one.
+
+Allowed means the view ran for the caller: any answer but 401, 403, 404, 405 or a redirect
+to a login page (a 400 for an empty body is allowed: the caller got to the validation).
+Denied means 401, 403 or a redirect to the login page, and, on another tenant, also 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_tenants.utils import schema_context
+from rest_framework.test import APIClient
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "driver", "dispatcher", "owner", "key_read", "key_write")
+ALL = frozenset(ROLES)
+NOBODY: frozenset[str] = frozenset()
+STAFF = frozenset({"dispatcher", "owner"})
+POLICIES: dict[str, frozenset[str]] = {
+    "public": ALL,
+    "dashboard": STAFF,  # dispatchers and owners, signed in
+    "owner": frozenset({"owner"}),  # the account owner, signed in (never a key)
+    "driver": frozenset({"driver"}),  # the driver app
+    "api_read": STAFF | {"key_read", "key_write"},
+    "api_write": STAFF | {"key_write"},
+    "api_import": STAFF | {"key_write"},
+    "api_webhooks": frozenset({"owner", "key_write"}),
+    "api_any": frozenset({"driver", "dispatcher", "owner", "key_read", "key_write"}),
+    "signed": NOBODY,  # provider webhooks: only with the provider's signature
+    "to_login": NOBODY,  # signing out: everyone lands on the login page
+    "driver_token": NOBODY,  # the phone's signed driver token only (tests/tracking)
+}
+
+
+@dataclass
+class World:
+    """Real objects of alpha for the URLs' ids."""
+
+    order: int
+    plan: int
+    route: int
+    depot: int
+    vehicle: int
+    driver: int
+    csv_import: int
+    shopify: int
+    proof: int
+    proof_order: int
+    subscription: int
+    delivery: int
+    api_key: int
+    user: int
+    token: str
+
+
+def _world(alpha) -> World:
+    from dispatch.models import Order, ShopifyIntegration
+    from dispatch.services.csv_io import csv_import_start
+    from proofs.services import proof_submit
+    from tenants.models import ApiKey
+    from tests.proofs.test_proofs import jpeg, png_signature
+    from tests.tracking.helpers import orders_on, solved_day
+    from tracking.services import tracking_link_for
+    from webhooks.models import Delivery, Subscription
+
+    with schema_context(alpha.tenant.schema_name):
+        day = solved_day("matrix", alpha.user_ids[alpha.driver_email])
+        first, second, *_ = orders_on(day.mine)
+        proof = proof_submit(
+            driver=day.driver, order_id=second, outcome="delivered", key=uuid.uuid4(),
+            photo=jpeg(64, 48), signature=png_signature(),
+        )  # fmt: skip
+        csv = csv_import_start(filename="o.csv", content="name,address\nA,1 High St\n")
+        store = ShopifyIntegration.objects.create(shop_domain="matrix.myshopify.com",
+                                                  client_secret="s" * 32)  # fmt: skip
+        subscription = Subscription.objects.create(url="https://hooks.example.com/x",
+                                                   events=["order.created"])  # fmt: skip
+        delivery = Delivery.objects.create(subscription=subscription, event="order.created",
+                                           key="k", message_id="msg_1", payload={},
+                                           next_attempt_at=proof.created_at)  # fmt: skip
+        return World(
+            order=first, plan=day.plan.pk, route=day.mine.pk, depot=day.mine.vehicle.start_depot_id,
+            vehicle=day.mine.vehicle_id, driver=day.driver.pk, csv_import=csv.pk,
+            shopify=store.pk, proof=proof.pk, proof_order=second, subscription=subscription.pk,
+            delivery=delivery.pk,
+            api_key=ApiKey.objects.filter(tenant=alpha.tenant).values_list("pk", flat=True)[0],
+            user=alpha.user_ids[alpha.dispatcher_email],
+            token=tracking_link_for(Order.objects.get(pk=first)),
+        )  # fmt: skip
+
+
+def K(**names):  # reads like a table
+    """The URL's arguments from the World's fields: K(order_id="order")."""
+    return lambda w: {arg: getattr(w, field) for arg, field in names.items()}
+
+
+NO_ARGS = K()
+# name: ({method: policy}, arguments)
+MATRIX: dict[str, tuple[dict[str, str], object]] = {
+    "login": ({"GET": "public", "POST": "public"}, NO_ARGS),
+    "logout": ({"POST": "to_login"}, NO_ARGS),
+    "dashboard:home": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:order-list": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:order-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:order-detail": ({"GET": "dashboard"}, K(order_id="order")),
+    "dashboard:order-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(order_id="order")),
+    "dashboard:order-cancel": ({"POST": "dashboard"}, K(order_id="order")),
+    "dashboard:order-reschedule": ({"POST": "dashboard"}, K(order_id="order")),
+    "dashboard:depot-list": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:depot-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:depot-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(pk="depot")),
+    "dashboard:depot-deactivate": ({"POST": "dashboard"}, K(pk="depot")),
+    "dashboard:depot-reactivate": ({"POST": "dashboard"}, K(pk="depot")),
+    "dashboard:vehicle-list": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:vehicle-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:vehicle-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(pk="vehicle")),
+    "dashboard:vehicle-deactivate": ({"POST": "dashboard"}, K(pk="vehicle")),
+    "dashboard:vehicle-reactivate": ({"POST": "dashboard"}, K(pk="vehicle")),
+    "dashboard:driver-list": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:driver-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:driver-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(pk="driver")),
+    "dashboard:driver-deactivate": ({"POST": "dashboard"}, K(pk="driver")),
+    "dashboard:driver-reactivate": ({"POST": "dashboard"}, K(pk="driver")),
+    "dashboard:csv-import": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:orders-export": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:csv-import-detail": ({"GET": "dashboard", "POST": "dashboard"},
+                                    K(import_id="csv_import")),
+    "dashboard:csv-import-commit": ({"POST": "dashboard"}, K(import_id="csv_import")),
+    "dashboard:shopify": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "dashboard:shopify-disconnect": ({"POST": "owner"}, K(pk="shopify")),
+    "dashboard:plans": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:plan-detail": ({"GET": "dashboard"}, K(plan_id="plan")),
+    "dashboard:plan-status": ({"GET": "dashboard"}, K(plan_id="plan")),
+    "dashboard:plan-csv": ({"GET": "dashboard"}, K(plan_id="plan")),
+    "dashboard:route-sheet": ({"GET": "dashboard"}, K(plan_id="plan", route_id="route")),
+    "dashboard:plan-action": ({"POST": "dashboard"},
+                              lambda w: {"plan_id": w.plan, "action": "lock-route"}),
+    "dashboard:reports": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:reports-csv": ({"GET": "dashboard"}, lambda w: {"table": "summary"}),
+    "dashboard:live-map": ({"GET": "dashboard"}, NO_ARGS),
+    "accounts:team": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "accounts:user-role": ({"POST": "owner"}, K(user_id="user")),
+    "accounts:user-active": ({"POST": "owner"}, K(user_id="user")),
+    "notification-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "notification-preview": ({"POST": "owner"}, NO_ARGS),
+    "proof-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "proof-file": ({"GET": "dashboard"},
+                   lambda w: {"order_id": w.proof_order, "proof_id": w.proof, "kind": "photo"}),
+    "webhook-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
+    "webhook-action": ({"POST": "owner"}, K(subscription_id="subscription")),
+    "tenants:settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "tenants:export": ({"GET": "owner"}, NO_ARGS),
+    "tenants:delete": ({"POST": "owner"}, NO_ARGS),
+    "tenants:api-keys": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "tenants:api-key-revoke": ({"POST": "owner"}, K(key_id="api_key")),
+    "driver:route": ({"GET": "driver"}, NO_ARGS),
+    "driver:version": ({"GET": "driver"}, NO_ARGS),
+    "driver:duty": ({"POST": "driver"}, NO_ARGS),
+    "driver:stop": ({"POST": "driver"}, NO_ARGS),
+    "driver:complete": ({"GET": "driver", "POST": "driver"}, K(order_id="order")),
+    "twilio-status": ({"POST": "signed"}, NO_ARGS),
+    "twilio-inbound": ({"POST": "signed"}, NO_ARGS),
+    "api-keys": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "api-key": ({"GET": "owner", "DELETE": "owner"}, K(key_id="api_key")),
+    "api-me": ({"GET": "api_any"}, NO_ARGS),
+    "api-users": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "api-user": ({"GET": "owner", "PATCH": "owner"}, K(user_id="user")),
+    "api-orders": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-orders-bulk": ({"POST": "api_write"}, NO_ARGS),
+    "api-order": ({"GET": "api_read", "PATCH": "api_write"}, K(order_id="order")),
+    "api-order-cancel": ({"POST": "api_write"}, K(order_id="order")),
+    "api-order-reschedule": ({"POST": "api_write"}, K(order_id="order")),
+    "api-order-events": ({"GET": "api_read"}, K(order_id="order")),
+    "api-depots": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-depot": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
+                  K(pk="depot")),
+    "api-vehicles": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-vehicle": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
+                    K(pk="vehicle")),
+    "api-drivers": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-driver": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
+                   K(pk="driver")),
+    "api-imports": ({"POST": "api_import"}, NO_ARGS),
+    "api-import": ({"GET": "api_import"}, K(import_id="csv_import")),
+    "api-import-mapping": ({"PUT": "api_import"}, K(import_id="csv_import")),
+    "api-import-preview": ({"GET": "api_import"}, K(import_id="csv_import")),
+    "api-import-commit": ({"POST": "api_import"}, K(import_id="csv_import")),
+    "api-orders-export": ({"GET": "api_read"}, NO_ARGS),
+    "api-shopify-webhooks": ({"POST": "signed"}, NO_ARGS),
+    "api-shopify": ({"GET": "owner", "PUT": "owner"}, NO_ARGS),
+    "api-shopify-store": ({"GET": "owner", "DELETE": "owner"}, K(pk="shopify")),
+    "api-plans": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-plan": ({"GET": "api_read"}, K(plan_id="plan")),
+    "api-plan-resolve": ({"POST": "api_write"}, K(plan_id="plan")),
+    "api-plan-publish": ({"POST": "api_write"}, K(plan_id="plan")),
+    "api-plan-moves": ({"POST": "api_write"}, K(plan_id="plan")),
+    "api-plan-locks": ({"POST": "api_write"}, K(plan_id="plan")),
+    "api-plan-routes": ({"POST": "api_write"}, K(plan_id="plan")),
+    "api-plan-route": ({"DELETE": "api_write"}, K(plan_id="plan", route_id="route")),
+    "api-plan-urgent": ({"POST": "api_write"}, K(plan_id="plan")),
+    "api-order-eta": ({"GET": "api_read"}, K(order_id="order")),
+    "api-driver-pings": ({"POST": "driver_token"}, NO_ARGS),
+    "api-positions": ({"GET": "api_read"}, NO_ARGS),
+    "api-order-proofs": ({"GET": "api_read"}, K(order_id="order")),
+    "api-order-proof-file": ({"GET": "api_read"},
+                             lambda w: {"order_id": w.proof_order, "proof_id": w.proof,
+                                        "kind": "signature"}),
+    "api-webhooks": ({"GET": "api_webhooks", "POST": "api_webhooks"}, NO_ARGS),
+    "api-webhook": ({"GET": "api_webhooks", "PATCH": "api_webhooks",
+                     "DELETE": "api_webhooks"}, K(subscription_id="subscription")),
+    "api-webhook-deliveries": ({"GET": "api_webhooks"}, K(subscription_id="subscription")),
+    "api-webhook-replay": ({"POST": "api_webhooks"},
+                           K(subscription_id="subscription", delivery_id="delivery")),
+    "api-schema": ({"GET": "public"}, NO_ARGS),
+    "api-docs": ({"GET": "public"}, NO_ARGS),
+}  # fmt: skip
+
+# The public host: no tenant roles exist there; every tenant caller is anonymous on it.
+PUBLIC_MATRIX: dict[str, str] = {
+    "signup": "public",
+    "admin": "platform staff only",  # every admin:* route, and the admin's catch-all
+    "track": "the link's token",
+    "track-proof": "the link's token",
+    "api-signup": "public",
+    "public-api-schema": "public",
+    "public-api-docs": "public",
+}
+
+
+def _routes(urlconf: str):
+    def walk(resolver, prefix="", ns=""):
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(
+                    p, prefix + str(p.pattern), ns + (f"{p.namespace}:" if p.namespace else "")
+                )
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern), (ns + p.name) if p.name else None
+
+    return list(walk(get_resolver(urlconf)))
+
+
+def test_every_route_is_in_the_matrix():
+    tenant_names = {name for _, name in _routes("config.urls_tenant")}
+    assert None not in tenant_names, "every tenant route needs a name to be in the matrix"
+    assert tenant_names == set(MATRIX), (
+        f"not in the matrix: {sorted(tenant_names - set(MATRIX))}; "
+        f"gone from the code: {sorted(set(MATRIX) - tenant_names)}"
+    )
+    public = {"admin" if path.startswith("admin/") else name
+              for path, name in _routes("config.urls_public")}  # fmt: skip
+    assert public == set(PUBLIC_MATRIX), (
+        f"public routes not in the matrix: {public - set(PUBLIC_MATRIX)}"
+    )
+
+
+def _callers(fixture) -> dict[str, tuple[str, str]]:
+    """role → (kind, credential): a session cookie, or an API key."""
+    from django.test import Client
+
+    callers = {"anonymous": ("none", "")}
+    for role, email in (("driver", fixture.driver_email), ("dispatcher", fixture.dispatcher_email),
+                        ("owner", fixture.owner_email)):  # fmt: skip
+        client = Client(HTTP_HOST=fixture.host)
+        assert client.post("/login/", {"username": email, "password": PASSWORD}).status_code == 302
+        callers[role] = ("session", client.cookies["sessionid"].value)
+    callers["key_read"] = ("key", fixture.read_key)
+    callers["key_write"] = ("key", fixture.api_key)
+    return callers
+
+
+def _request(host: str, caller: tuple[str, str], method: str, path: str):
+    kind, credential = caller
+    client = APIClient(HTTP_HOST=host, enforce_csrf_checks=False)
+    if kind == "session":
+        client.cookies = SimpleCookie({"sessionid": credential})
+    elif kind == "key":
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {credential}")
+    with transaction.atomic():
+        response = getattr(client, method.lower())(path, {}, format="json") if method != "GET" \
+            else client.get(path)  # fmt: skip
+        transaction.set_rollback(True)
+    return response
+
+
+def _verdict(response) -> str:
+    status = response.status_code
+    if status in (401, 403):
+        return "denied"
+    if status in (301, 302) and "/login/" in response.get("Location", ""):
+        return "denied"
+    if status == 404:
+        return "not found"
+    if status == 405:
+        return "method not allowed"
+    return "allowed"
+
+
+def test_every_route_answers_every_caller_as_the_matrix_says(alpha, beta):
+    from django.urls import reverse, set_urlconf
+
+    world = _world(alpha)
+    callers = _callers(alpha)
+    wrong: list[str] = []
+    set_urlconf("config.urls_tenant")
+    try:
+        for name, (methods, arguments) in MATRIX.items():
+            path = reverse(name, kwargs=arguments(world), urlconf="config.urls_tenant")
+            for method, policy in methods.items():
+                for role, caller in callers.items():
+                    cache.clear()  # rate limits are tested on their own
+                    own = _verdict(_request(alpha.host, caller, method, path))
+                    expected = "allowed" if role in POLICIES[policy] else "denied"
+                    if own != expected:
+                        wrong.append(
+                            f"{method} {path} as {role} on alpha: {own}, expected {expected}"
+                        )
+                    other = _verdict(_request(beta.host, caller, method, path))
+                    if policy != "public" and other not in ("denied", "not found"):
+                        wrong.append(f"{method} {path} as alpha's {role} on beta: {other}")
+    finally:
+        set_urlconf(None)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_public_host_answers_every_tenant_caller_as_a_stranger(alpha):
+    """On the public host a tenant's session or key is nobody: sign-up and the schema are
+    open, the admin wants platform staff, a tracking page wants its own token."""
+    from django.urls import reverse
+
+    world = _world(alpha)
+    callers = _callers(alpha)
+    public = "config.urls_public"
+    admin = [
+        "/admin/",
+        "/admin/tenants/tenant/",
+        f"/admin/tenants/tenant/{alpha.tenant.pk}/change/",
+        "/admin/accounts/user/",
+        "/admin/django_q/ormq/",
+        "/admin/anything/else/",
+    ]
+    wrong = []
+    for role, caller in callers.items():
+        cache.clear()
+        for path in admin:
+            if _verdict(_request("localhost", caller, "GET", path)) != "denied":
+                wrong.append(f"GET {path} as {role}")
+        for name in ("signup", "public-api-schema", "public-api-docs"):
+            path = reverse(name, urlconf=public)
+            verdict = _verdict(_request("localhost", caller, "GET", path))
+            # a tenant's key is no key here: refused (401), never taken for someone
+            if verdict != ("denied" if caller[0] == "key" and name != "signup" else "allowed"):
+                wrong.append(f"GET {path} as {role}: {verdict}")
+        signup = _request("localhost", caller, "POST", reverse("api-signup", urlconf=public))
+        if signup.status_code != 400:  # an empty sign-up: field errors, for anyone
+            wrong.append(f"POST /api/v1/signup as {role}: {signup.status_code}")
+        track = reverse("track", kwargs={"token": world.token}, urlconf=public)
+        if _request("localhost", caller, "GET", track).status_code != 200:
+            wrong.append(f"GET {track} as {role}")
+        for token in ("a" * 43, world.token[:-1]):
+            if _request("localhost", caller, "GET", f"/t/{token}").status_code != 404:
+                wrong.append(f"a guessed token as {role}")
+        proof = reverse("track-proof", kwargs={"token": "b" * 43, "proof_id": world.proof,
+                                               "kind": "photo"}, urlconf=public)  # fmt: skip
+        if _request("localhost", caller, "GET", proof).status_code != 404:
+            wrong.append(f"another order's proof as {role}")
+    assert not wrong, "\n".join(wrong)
