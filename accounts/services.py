@@ -39,7 +39,11 @@ def user_create(*, email: str, password: str, role: str, name: str = "") -> User
         errors["role"] = [f"Choose one of: {', '.join(User.Role.values)}."]
     if errors:
         raise ValidationError(errors)
-    return User.objects.create_user(email, password, name=name.strip(), role=role)
+    user = User.objects.create_user(email, password, name=name.strip(), role=role)
+    from audit.services import record
+
+    record("user.created", target=email, role=role)
+    return user
 
 
 @transaction.atomic
@@ -51,6 +55,10 @@ def user_change_role(*, user: User, role: str, acting_user: User) -> User:
         raise ValidationError({"role": ["You cannot change your own role."]})
     if user.role == User.Role.OWNER and role != User.Role.OWNER and not _other_active_owners(user):
         raise ValidationError({"role": ["The account needs at least one owner."]})
+    if role != user.role:
+        from audit.services import record
+
+        record("user.role_changed", target=user.email, before=user.role, after=role)
     user.role = role
     user.save(update_fields=["role"])
     return user
@@ -76,6 +84,10 @@ def user_set_active(*, user: User, is_active: bool, acting_user: User) -> User:
             raise ValidationError({"is_active": ["You cannot deactivate yourself."]})
         if user.role == User.Role.OWNER and not _other_active_owners(user):
             raise ValidationError({"is_active": ["The account needs at least one owner."]})
+    if is_active != user.is_active:
+        from audit.services import record
+
+        record("user.reactivated" if is_active else "user.deactivated", target=user.email)
     user.is_active = is_active
     user.save(update_fields=["is_active"])
     return user

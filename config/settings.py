@@ -64,6 +64,7 @@ SHARED_APPS = [
     "leaflet",
     "django_q",
     "channels",
+    "audit",  # also a tenant app: the platform's own events (a tenant deleted) live here
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -78,6 +79,7 @@ TENANT_APPS = [
     "proofs",
     "webhooks",
     "reports",
+    "audit",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -103,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/messages/", include("notifications.urls_dashboard")),
     path("", include("proofs.urls_dashboard")),
     path("settings/webhooks/", include("webhooks.urls_dashboard")),
+    path("settings/audit/", include("audit.urls")),
     path("settings/", include("tenants.urls")),
     path("driver/", include("routing.driver_urls")),
     path("notifications/", include("notifications.urls")),

@@ -51,6 +51,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_authenticate(raw_key=parts[1], tenant=tenant) if tenant else None
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key for this host.")
+        from audit.services import acting_as
+
+        acting_as(f"api_key:{key.prefix}")
         return ApiKeyPrincipal(api_key=key), key
 
     def authenticate_header(self, request: Request) -> str:

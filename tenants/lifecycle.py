@@ -131,5 +131,8 @@ def tenant_delete(tenant: Tenant) -> dict[str, int]:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     tenant.delete(force_drop=True)  # django-tenants drops the schema (CASCADE)
     removed["schema"] = int(not schema_exists(schema))
+    from audit.services import record
+
+    record("tenant.deleted", target=f"{tenant.name} ({tenant.slug})", **removed)  # public log
     log.warning("tenant %s deleted: %s", schema, removed)
     return removed

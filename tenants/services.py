@@ -294,6 +294,8 @@ def tenant_settings_update(
         tenant.refresh_from_db()
         raise
     tenant.save(update_fields=["name", "time_zone", "country", "locale", "location_retention_days"])
+    _audit(tenant, "settings.changed", target="account settings",
+           location_retention_days=tenant.location_retention_days)  # fmt: skip
     return tenant
 
 
@@ -320,7 +322,16 @@ def api_key_create(
         scope=scope,
         created_by_email=created_by_email,
     )
+    _audit(tenant, "api_key.created", target=f"{key.name} ({prefix})", scope=scope)
     return key, raw
+
+
+def _audit(tenant: Tenant, action: str, **fields) -> None:
+    """Record `action` in `tenant`'s own audit log (whatever schema the caller is in)."""
+    from audit.services import record
+
+    with schema_context(tenant.schema_name):
+        record(action, **fields)
 
 
 def api_key_revoke(*, tenant: Tenant, key_id: int) -> ApiKey:
@@ -329,6 +340,7 @@ def api_key_revoke(*, tenant: Tenant, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        _audit(tenant, "api_key.revoked", target=f"{key.name} ({key.prefix})")
     return key
 
 

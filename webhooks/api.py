@@ -111,7 +111,9 @@ class SubscriptionDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, subscription_id: int) -> Response:
-        get_object_or_404(Subscription, pk=subscription_id).delete()
+        services.subscription_delete(
+            subscription=get_object_or_404(Subscription, pk=subscription_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -98,10 +98,21 @@ def subscription_create(
         errors["url"] = [f"At most {MAX_SUBSCRIPTIONS} webhooks per business."]
     if errors:
         raise ValidationError(errors)
-    return Subscription.objects.create(
+    subscription = Subscription.objects.create(
         url=clean["url"], events=clean["events"], description=str(description or "")[:200],
         created_by=actor,
     )  # fmt: skip
+    from audit.services import record
+
+    record("webhook.created", target=subscription.url, events=subscription.events)
+    return subscription
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    from audit.services import record
+
+    record("webhook.deleted", target=subscription.url)
+    subscription.delete()
 
 
 def subscription_update(*, subscription: Subscription, data: dict) -> Subscription:

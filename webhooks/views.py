@@ -60,7 +60,7 @@ def webhook_action_view(request: HttpRequest, subscription_id: int) -> HttpRespo
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     action = request.POST.get("action")
     if action == "delete":
-        subscription.delete()
+        services.subscription_delete(subscription=subscription)
         messages.success(request, "Webhook removed.")
         return redirect("webhook-settings")
     if action in ("pause", "resume"):

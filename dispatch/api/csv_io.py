@@ -262,4 +262,5 @@ class OrderExportApi(GenericAPIView):
         """The filtered orders as CSV, in the columns the importer reads back."""
         orders = self.filter_queryset(self.get_queryset()).order_by("delivery_date", "id")
         name = export_name(request.query_params.get("delivery_date"))
+        csv_io.orders_export_recorded(orders, request.query_params.dict())
         return csv_download(csv_io.orders_csv(orders), name=name)

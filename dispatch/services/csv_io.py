@@ -675,3 +675,11 @@ def orders_csv(orders: QuerySet[Order]) -> Iterator[str]:
     yield line(EXPORT_COLUMNS)
     for order in orders.iterator(chunk_size=2000):
         yield line(_export_row(order))
+
+
+def orders_export_recorded(orders: QuerySet[Order], filters: dict) -> None:
+    """An export of customers' data is an audited action: who, how many, which filters."""
+    from audit.services import record
+
+    record("orders.exported", target=f"{orders.count()} orders",
+           filters={k: v for k, v in filters.items() if k != "page"})  # fmt: skip

@@ -279,6 +279,7 @@ def orders_export_view(request: HttpRequest) -> HttpResponse:
     reads it as UTF-8; the importer skips it)."""
     filters = OrderFilter(request.GET, queryset=orders_list())
     orders = filters.qs if filters.is_valid() else orders_list().none()
+    csv_io.orders_export_recorded(orders, request.GET.dict())
     lines = csv_io.orders_csv(orders.order_by("delivery_date", "id"))
     return csv_download(
         itertools.chain(["\ufeff"], lines), name=export_name(request.GET.get("delivery_date"))

@@ -164,6 +164,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "webhook-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
     "webhook-action": ({"POST": "owner"}, K(subscription_id="subscription")),
+    "audit-log": ({"GET": "owner"}, NO_ARGS),
     "tenants:settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "tenants:export": ({"GET": "owner"}, NO_ARGS),
     "tenants:delete": ({"POST": "owner"}, NO_ARGS),
