@@ -60,3 +60,8 @@ def items_for(request: HttpRequest) -> list[dict[str, object]]:
 def navigation(request: HttpRequest) -> dict[str, object]:
     """Template context processor: `nav_items` for the base layout."""
     return {"nav_items": items_for(request), "current_tenant": getattr(request, "tenant", None)}
+
+
+def csp_nonce(request) -> dict:
+    """The page's Content-Security-Policy nonce, under the name django-htmx looks for."""
+    return {"csp_nonce": getattr(request, "csp_nonce", "")}

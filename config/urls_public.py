@@ -2,6 +2,7 @@
 
 import django.contrib.auth.admin  # noqa: F401 - registers Group
 import django_q.admin  # noqa: F401 - background jobs, for operators
+from csp.decorators import csp_exempt
 from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -25,7 +26,7 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="public-api-schema"),
+        csp_exempt()(SpectacularSwaggerView.as_view(url_name="public-api-schema")),
         name="public-api-docs",
     ),
 ]
