@@ -7,6 +7,7 @@ Every variable is listed in README.md. Development defaults are safe to run loca
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,7 @@ SHARED_APPS = [
     "django_q",
     "channels",
     "audit",  # also a tenant app: the platform's own events (a tenant deleted) live here
+    "axes",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -81,6 +83,7 @@ TENANT_APPS = [
     "webhooks",
     "reports",
     "audit",
+    "axes",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -108,6 +111,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.middleware.AuditMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -199,6 +203,21 @@ Q_CLUSTER = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# Sign-in lockouts (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one account from
+# one address lock that pair out for LOGIN_LOCKOUT_MINUTES. Counted in each schema's own
+# tables (axes is a tenant app too): a lockout on one tenant is nothing on another.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form's field (the email address)
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_CLIENT_IP_CALLABLE = "accounts.net.client_ip"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
