@@ -186,6 +186,7 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://{PUBLIC_HOST}:8000"
 TRACKING_GUESS_LIMIT = int(os.environ.get("TRACKING_GUESS_LIMIT", "30"))
 # Retries of a message the provider could not take: attempts, and the first delay (doubled).
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6"))
+SMS_RATE_PER_MINUTE = int(os.environ.get("SMS_RATE_PER_MINUTE", "120"))  # per tenant
 NOTIFY_RETRY_BASE_S = float(os.environ.get("NOTIFY_RETRY_BASE_S", "30"))
 # No send takes longer (the provider's HTTP timeout); a message "sending" for longer has
 # lost its worker and is reconciled with the provider.
@@ -276,6 +277,10 @@ WEBHOOK_REQUIRE_HTTPS = os.environ.get("WEBHOOK_REQUIRE_HTTPS", "0" if DEBUG els
 WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE_S = float(os.environ.get("WEBHOOK_RETRY_BASE_S", "30"))
+# What one driver's socket may send: DRIVER_SOCKET_RATE messages a second on average,
+# DRIVER_SOCKET_BURST at once (a phone sends a fix a second; offline backlogs go over HTTP).
+DRIVER_SOCKET_RATE = float(os.environ.get("DRIVER_SOCKET_RATE", "10"))
+DRIVER_SOCKET_BURST = int(os.environ.get("DRIVER_SOCKET_BURST", "50"))
 PROOF_MAX_UPLOAD_BYTES = int(os.environ.get("PROOF_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
 REST_FRAMEWORK = {

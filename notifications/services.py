@@ -128,6 +128,14 @@ def deliver(notification_id: int) -> str:
         ):
             _finish(notification, "skipped", "the customer replied STOP")
             return notification.status
+        if notification.channel == Notification.Channel.SMS and not _sms_rate_allows():
+            later = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+            NotificationAttempt.objects.create(
+                notification=notification, outcome="rate limited",
+                detail=f"over {settings.SMS_RATE_PER_MINUTE} SMS a minute: sent from {later:%H:%M}",
+            )  # fmt: skip
+            _queue(notification, at=later, name=f"rate-{later:%H%M}")
+            return notification.status
         notification.status = Notification.Status.SENDING
         notification.attempts += 1
         notification.save(update_fields=["status", "attempts", "updated_at"])
@@ -144,6 +152,20 @@ def deliver(notification_id: int) -> str:
     NotificationAttempt.objects.create(notification=notification, outcome="sent",
                                        detail=provider_id)  # fmt: skip
     return "sent"
+
+
+def _sms_rate_allows() -> bool:
+    """At most SMS_RATE_PER_MINUTE SMS a minute per tenant (the cache's keys carry the
+    schema), so that a runaway import or a bug cannot flood customers or the bill."""
+    from django.core.cache import cache
+
+    key = f"sms-rate:{timezone.now():%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key) <= settings.SMS_RATE_PER_MINUTE
+    except ValueError:  # expired in between
+        cache.set(key, 1, timeout=120)
+        return True
 
 
 def _reconcile(notification: Notification) -> str:

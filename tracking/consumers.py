@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
@@ -90,8 +91,53 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
     positions = position = eta = stop = status = send_event
 
 
+class TokenBucket:
+    """`rate` a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+#: A phone that has had this many messages dropped without slowing down is cut off.
+CUT_OFF_AFTER = 500
+
+
 class DriverConsumer(RefusingConsumer):
-    """`/ws/driver/?token=…`: the phone streams fixes and reports stops."""
+    """`/ws/driver/?token=…`: the phone streams fixes and reports stops, at most
+    DRIVER_SOCKET_RATE messages a second (DRIVER_SOCKET_BURST at once): more are dropped
+    with a `rate_limited` answer, and a phone that does not slow down is disconnected."""
+
+    async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
+        if getattr(self, "cut_off", False):
+            return  # what was still on its way when the phone was cut off
+        bucket = getattr(self, "bucket", None)
+        if bucket is None:
+            bucket = self.bucket = TokenBucket(settings.DRIVER_SOCKET_RATE,
+                                               settings.DRIVER_SOCKET_BURST)  # fmt: skip
+            self.dropped = 0
+        if not bucket.take():
+            self.dropped += 1
+            if self.dropped >= CUT_OFF_AFTER:
+                self.cut_off = True
+                await self.close(code=4429)
+            elif self.dropped == 1 or self.dropped % 50 == 0:  # say so, without flooding back
+                await self.send_json({"type": "error", "code": "rate_limited",
+                                      "detail": "Too many messages: slow down.",
+                                      "dropped": self.dropped})  # fmt: skip
+            return
+        if bucket.tokens >= bucket.burst / 2:  # it slowed down for a while: forgiven
+            self.dropped = 0
+        await super().receive(text_data, bytes_data, **kwargs)
 
     # Nothing is ever sent to a phone through the channel layer (acks come from the hub
     # in this process): no channel, no receive loop in the layer for each of thousands.

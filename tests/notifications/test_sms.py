@@ -282,3 +282,29 @@ def test_an_order_without_a_phone_is_skipped_not_queued(
         notification = services.notify(order=_order("nophone", phone=""), event="delivered",
                                            channel="sms", body="x")  # fmt: skip
     assert notification.status == "skipped" and callbacks == []
+
+
+def test_sms_past_the_tenants_rate_wait_for_the_next_minute(
+    alpha, beta, twilio, settings, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+    from django_q.models import Schedule
+
+    cache.clear()
+    settings.SMS_RATE_PER_MINUTE = 2
+    with schema_context(alpha.tenant.schema_name):
+        notes = [_send(_order(f"rate{k}", phone=f"+44770090050{k}"),
+                       django_capture_on_commit_callbacks) for k in range(3)]  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes = [services.deliver(n.pk) for n in notes]
+        held = Notification.objects.get(pk=notes[2].pk)
+        tries = list(held.attempts_made.values_list("outcome", flat=True))
+        waiting = Schedule.objects.filter(name__startswith=f"alpha:notify-{held.pk}-0-rate-")
+    with schema_context(beta.tenant.schema_name):  # another tenant's minute is its own
+        other = _send(_order("beta-rate"), django_capture_on_commit_callbacks)
+        assert services.deliver(other.pk) == "sent"
+    assert outcomes == ["sent", "sent", "pending"] and held.attempts == 0
+    assert tries == ["rate limited"] and waiting.count() == 1
+    assert waiting.get().next_run.second == 0 and waiting.get().next_run > timezone.now()
+    assert len(twilio.messages) == 3  # two of alpha's, one of beta's
+    cache.clear()
