@@ -6,8 +6,10 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
-from rest_framework import exceptions, status
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -28,6 +30,8 @@ def _error_body(exc: exceptions.APIException, data: object) -> dict:
     code = exc.get_codes()
     if isinstance(exc, exceptions.ValidationError):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
+        # always field → list of messages, however the error was raised
+        errors = {k: v if isinstance(v, list) else [v] for k, v in errors.items()}
         return {"detail": "Invalid input.", "code": "invalid", "errors": errors}
     if isinstance(data, dict) and "detail" in data:
         data = data["detail"]
@@ -41,6 +45,11 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     (``errors`` only on validation errors). Unexpected errors are logged and answered as
     JSON 500 rather than an HTML page.
     """
+    if isinstance(exc, DataError):  # a value the database cannot hold (too large a number…)
+        logger.info("API input the database refused: %s", exc)
+        exc = exceptions.ValidationError(
+            {"non_field_errors": ["A value in the request is out of range or not storable."]}
+        )
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -59,3 +68,103 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
         )
     response.data = _error_body(exc, response.data)
     return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error: `errors` (field → messages) only on validation errors.",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {}},
+        },
+    },
+    "required": ["detail", "code"],
+}
+ERRORS = {
+    "400": "Invalid input: `errors` says what, by field.",
+    "401": "No credentials, or credentials this host does not know.",
+    "403": "Not allowed for these credentials (a read-only key writing, a driver, a role).",
+    "404": "Not found on this tenant.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable (ask for JSON).",
+    "415": "Unsupported media type (send JSON).",
+    "429": "Too many requests: slow down (see Retry-After).",
+}
+
+
+def document_errors(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: every operation documents the error answers
+    every endpoint can give, in the one error shape (`config.api.json_exception_handler`)."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    _local_times(result)
+    ref = {"$ref": "#/components/schemas/Error"}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                responses.setdefault("409", {
+                    "description": "This Idempotency-Key was used with another request body.",
+                    "content": {"application/json": {"schema": ref}},
+                })  # fmt: skip
+            for status_code, description in ERRORS.items():
+                responses.setdefault(
+                    status_code,
+                    {"description": description, "content": {"application/json": {"schema": ref}}},
+                )
+    return result
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class JSONParser(parsers.JSONParser):
+    """JSON, refusing NUL characters anywhere (PostgreSQL cannot store them in text): a
+    clear 400 instead of a failed insert."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if _has_nul(data):
+            raise exceptions.ParseError("Text in the request may not contain NUL characters.")
+        return data
+
+
+LOCAL_TIME = {
+    "type": "string",
+    "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$",
+    "description": "A local wall-clock time (HH:MM or HH:MM:SS), no time zone.",
+}
+
+
+def _local_times(node: object) -> None:
+    """Times of day in this API are the tenant's local wall-clock times, without an offset;
+    JSON Schema's `time` format demands one, so they are documented by their pattern."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("format") == "time":
+            node.pop("format")
+            node.setdefault("pattern", LOCAL_TIME["pattern"])
+        for value in node.values():
+            _local_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _local_times(value)
+
+
+@csrf_exempt  # like the API's own views: a POST here gets the 404, not a CSRF page
+def api_not_found(request, *args, **kwargs):
+    """Any other path under /api/: a JSON 404 like the API's own (never an HTML page)."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)

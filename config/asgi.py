@@ -10,6 +10,10 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Under ASGI every request's sync code runs in a thread of its own, so Django's persistent
+# connections (one per thread) pile up until PostgreSQL refuses more: the web process
+# shares a psycopg pool instead (settings: DB_POOL).
+os.environ.setdefault("DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -139,6 +139,13 @@ ASGI_APPLICATION = "config.asgi.application"
 
 DATABASES = {"default": dj_database_url.parse(database_url(), conn_max_age=60)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+if os.environ.get("DB_POOL") == "1":  # the ASGI web process (config/asgi.py sets it)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a pool hands connections back instead
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "20")),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT_S", "30")),
+    }
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -303,6 +310,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -317,6 +329,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "dispatch.models.orders.OrderStatus",
         "PlanStatusEnum": "routing.models.Plan.Status",

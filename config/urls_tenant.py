@@ -1,10 +1,11 @@
 """URLs on a tenant's host (<slug>.<TENANT_BASE_DOMAIN>): dashboard, API, websockets' HTTP side."""
 
 from csp.decorators import csp_exempt
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
+from config.api import api_not_found
 
 urlpatterns = [
     path("login/", account_views.TenantLoginView.as_view(), name="login"),
@@ -32,6 +33,7 @@ urlpatterns = [
         csp_exempt()(SpectacularSwaggerView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
+    re_path(r"^api/", api_not_found, name="api-not-found"),  # last: any other /api/ path
 ]
 
 handler404 = "config.views.not_found"

@@ -286,7 +286,9 @@ class DepotDetailApi(FleetDetailApi):
             DepotOutputSerializer(fleet_services.depot_update(depot=depot, data=data)).data
         )
 
-    @extend_schema(summary="Deactivate a depot (kept for history)", responses=DepotOutputSerializer)
+    @extend_schema(
+        summary="Deactivate a depot (kept for history)", responses={200: DepotOutputSerializer}
+    )
     def delete(self, request: Request, pk: int) -> Response:
         depot = fleet_services.depot_deactivate(depot=self.get_object())
         return Response(DepotOutputSerializer(depot).data)
@@ -341,7 +343,7 @@ class VehicleDetailApi(FleetDetailApi):
         return Response(VehicleOutputSerializer(vehicle).data)
 
     @extend_schema(
-        summary="Deactivate a vehicle (kept for history)", responses=VehicleOutputSerializer
+        summary="Deactivate a vehicle (kept for history)", responses={200: VehicleOutputSerializer}
     )
     def delete(self, request: Request, pk: int) -> Response:
         vehicle = self.get_object()
@@ -398,7 +400,7 @@ class DriverDetailApi(FleetDetailApi):
         return Response(DriverOutputSerializer(driver).data)
 
     @extend_schema(
-        summary="Deactivate a driver (kept for history)", responses=DriverOutputSerializer
+        summary="Deactivate a driver (kept for history)", responses={200: DriverOutputSerializer}
     )
     def delete(self, request: Request, pk: int) -> Response:
         driver = fleet_services.driver_deactivate(driver=self.get_object())

@@ -8,6 +8,7 @@ twice. The same key with a different body is a client error (409).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
 from django.db import transaction
@@ -39,7 +40,10 @@ def idempotent_response(
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationError({HEADER: [f"At most {MAX_KEY_LENGTH} characters."]})
     principal = actor_for(request)[:64]
-    digest = hashlib.sha256(request.body).hexdigest()
+    # the body as parsed (DRF has read the stream by now, so the raw body may be gone):
+    # canonical JSON, so the same data sent twice is the same request
+    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
     lookup = {"principal": principal, "endpoint": endpoint, "key": key}
     with transaction.atomic():
         IdempotencyRecord.objects.bulk_create(

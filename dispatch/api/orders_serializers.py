@@ -75,6 +75,10 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
+    from_status = serializers.CharField(
+        read_only=True, help_text="The status before; empty for the order's creation."
+    )
+
     class Meta:
         model = OrderEvent
         fields = ["from_status", "to_status", "actor", "reason", "created_at"]

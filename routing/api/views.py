@@ -86,7 +86,9 @@ class PlanListApi(GenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
-        operation_id="plans_create", request=PlanInputSerializer, responses=PlanOutputSerializer
+        operation_id="plans_create",
+        request=PlanInputSerializer,
+        responses={202: PlanOutputSerializer},
     )
     def post(self, request: Request) -> Response:
         """Queue the optimisation of a day's open orders (202); follow it at its URL."""
@@ -144,7 +146,9 @@ class ResolveSerializer(serializers.Serializer):
 
 class PlanResolveApi(APIView):
     @extend_schema(
-        operation_id="plans_resolve", request=ResolveSerializer, responses=PlanOutputSerializer
+        operation_id="plans_resolve",
+        request=ResolveSerializer,
+        responses={202: PlanOutputSerializer},
     )
     def post(self, request: Request, plan_id: int) -> Response:
         """Re-solve (202): locked routes and stops stay; on a published plan the stops

@@ -87,7 +87,7 @@ def test_route_sheet_and_csv_list_the_stops_in_driving_order(alpha):
         ordered = list(route.stops.exclude(order=None).order_by("sequence"))
     sheet = client.get(f"/plans/{plan.pk}/routes/{route.pk}/sheet").content.decode()
     positions = [sheet.index(s.order.customer_name) for s in ordered]
-    assert positions == sorted(positions) and "window.print()" in sheet
+    assert positions == sorted(positions) and "data-print" in sheet
     rows = list(csv.DictReader(io.StringIO(client.get(f"/plans/{plan.pk}/routes.csv").content
                                            .decode())))  # fmt: skip
     assert [int(r["order"]) for r in rows if r["order"]] == [s.order_id for s in ordered]

@@ -43,6 +43,7 @@ POLICIES: dict[str, frozenset[str]] = {
     "api_any": frozenset({"driver", "dispatcher", "owner", "key_read", "key_write"}),
     "signed": NOBODY,  # provider webhooks: only with the provider's signature
     "to_login": NOBODY,  # signing out: everyone lands on the login page
+    "nowhere": NOBODY,  # an unknown API path: a JSON 404 for everyone
     "driver_token": NOBODY,  # the phone's signed driver token only (tests/tracking)
 }
 
@@ -230,6 +231,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
                            K(subscription_id="subscription", delivery_id="delivery")),
     "api-schema": ({"GET": "public"}, NO_ARGS),
     "api-docs": ({"GET": "public"}, NO_ARGS),
+    "api-not-found": ({"GET": "nowhere", "POST": "nowhere"}, NO_ARGS),
 }  # fmt: skip
 
 # The public host: no tenant roles exist there; every tenant caller is anonymous on it.
@@ -328,6 +330,8 @@ def test_every_route_answers_every_caller_as_the_matrix_says(alpha, beta):
                     cache.clear()  # rate limits are tested on their own
                     own = _verdict(_request(alpha.host, caller, method, path))
                     expected = "allowed" if role in POLICIES[policy] else "denied"
+                    if policy == "nowhere":
+                        expected = "not found"
                     if own != expected:
                         wrong.append(
                             f"{method} {path} as {role} on alpha: {own}, expected {expected}"
