@@ -13,6 +13,10 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.database import database_url
 
@@ -115,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.DatabaseUnavailableMiddleware",
 ]
 
 TEMPLATES = [
@@ -146,6 +151,9 @@ if os.environ.get("DB_POOL") == "1":  # the ASGI web process (config/asgi.py set
         "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "20")),
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT_S", "30")),
     }
+    # a connection is checked when handed out: after a database restart the pool's old
+    # ones are dead, and a request should get a new one, not an error
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -165,7 +173,17 @@ CHANNEL_LAYERS = {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 gives up on a read after 5 s, as long as channels-redis blocks
             # waiting for a message: without this, a socket idle for 5 s dies (1011).
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        # after Redis restarts, a pooled connection is dead: try again on a new one
+                        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 5),
+                        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+                    }
+                ]
+            },
         }
         if REDIS_URL
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}

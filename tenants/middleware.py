@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,6 +13,44 @@ from django_tenants.middleware.main import TenantMainMiddleware
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+#: Seconds a client should wait before trying again while the database is away.
+RETRY_AFTER_S = 5
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After while PostgreSQL is unreachable (restarting, failing over):
+    nothing was done, and the same request may be sent again."""
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"detail": "The database is unavailable for a moment; nothing was done. "
+             "Send the request again.", "code": "database_unavailable"}, status=503,
+        )  # fmt: skip
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Back in a moment</title><h1>Back in a moment</h1>"
+            "<p>The service is restarting. Reload this page in a few seconds.</p>",
+            status=503,
+        )
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that lost its database (a restart, a fail-over) answers 503 with
+    Retry-After instead of a server error."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return database_unavailable(request)
+        return None
 
 
 class TenantMiddleware(TenantMainMiddleware):
@@ -26,7 +65,10 @@ class TenantMiddleware(TenantMainMiddleware):
         return render(request, "unknown_host.html", {"hostname": hostname}, status=404)
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        response = super().process_request(request)
+        try:
+            response = super().process_request(request)
+        except (OperationalError, InterfaceError):  # the host lookup found no database
+            return database_unavailable(request)
         if response is not None:
             return response
         tenant = getattr(request, "tenant", None)
