@@ -26,9 +26,24 @@ def on_orders_created(sender, *, order_ids, **kwargs) -> None:
         emit(Event.ORDER_CREATED, key=f"order.created:{order.pk}", data={"order": _order(order)})
 
 
+def _wanted(*events: str) -> bool:
+    """Whether any active subscription wants one of `events` (one small query, so that a
+    business without webhooks pays nothing more on every status change)."""
+    from django.db.models import Q
+
+    from webhooks.models import Subscription
+
+    wanted = Q()
+    for event in events:
+        wanted |= Q(events__contains=[event])
+    return Subscription.objects.filter(wanted, active=True).exists()
+
+
 def on_status_changed(sender, *, order, from_status, to_status, actor, reason="", **kwargs):
     from webhooks.services import emit
 
+    if not _wanted(Event.ORDER_STATUS_CHANGED, Event.ROUTE_COMPLETED):
+        return
     last = order.events.order_by("-created_at", "-id").values_list("pk", flat=True).first()
     emit(
         Event.ORDER_STATUS_CHANGED,
