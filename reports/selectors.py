@@ -4,7 +4,9 @@ Definitions (the README repeats them):
 - An order counts for the route it was last on while published: the newest route version
   listing it (a stop moved between drivers counts for the second; a failed stop, which
   leaves its route, still counts for it).
-- Delivered and failed: the order's status; failure reasons from its last "failed" event.
+- Delivered and failed: from the order's events (a failed order booked again still counts
+  as failed here); failure reasons from its last "failed" event. An order attempted on two
+  days counts for the later route only.
 - On time: the driver's arrival (the "arrived" event, else "delivered") inside the window
   promised: the order's own time windows when it has them, else the arrival window first
   promised with "out for delivery". Orders with neither are not counted either way.
@@ -134,8 +136,13 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
         if order is None:
             continue
         mine = events[order_id]
-        outcome = order.status if order.status in ("delivered", "failed") else "open"
-        if order.status == "cancelled":
+        # what happened on the route, from the events (a failed order may have been booked
+        # again since); an order moved to another day before its attempt is not this day's
+        outcome = ("delivered" if "delivered" in mine else "failed" if "failed" in mine
+                   else "open")  # fmt: skip
+        if order.status == "cancelled" or (
+            outcome == "open" and order.delivery_date != fact.route.plan.date
+        ):
             continue
         row = OrderFact(order_id, route_id, outcome)
         if outcome == "failed":

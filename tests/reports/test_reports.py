@@ -1,6 +1,7 @@
 """Report numbers against a fixture day computed by hand: two drivers, seven stops, a
-late one, one with no window, one promised by ETA only, two failures, a stop moved from
-one driver to the other, a cancelled order, GPS tracks of known length."""
+late one, one with no window, one promised by ETA only, two failures (one booked again for
+another day since), a stop moved from one driver to the other, one moved to another day, a
+cancelled order, GPS tracks of known length."""
 
 from __future__ import annotations
 
@@ -110,8 +111,14 @@ def fixture_day() -> tuple[PlanRoute, PlanRoute]:
         w("14:00", "15:00"),
     )  # on time
     c1 = _order("C1", "cancelled", [("cancelled", "10:00", "customer asked")])
+    # B2 was booked again for another day after it failed: still a failure of this day
+    Order.objects.filter(pk=b2.pk).update(status="unassigned",
+                                          delivery_date=DAY + dt.timedelta(days=2))  # fmt: skip
+    # A5 was moved to another day before Ann set off: not this day's at all
+    a5 = _order("A5", "unassigned", [])
+    Order.objects.filter(pk=a5.pk).update(delivery_date=DAY + dt.timedelta(days=1))
     # A4 failed and left A's route (version 2); B3 moved from A to B (B's version 2)
-    route_a = _route(plan, ann, van_a, 20_000, 7_200, [[a1, a2, a3, a4, b3], [a1, a2, a3]])
+    route_a = _route(plan, ann, van_a, 20_000, 7_200, [[a1, a2, a3, a4, a5, b3], [a1, a2, a3]])
     route_b = _route(plan, bob, van_b, 10_000, 3_600, [[b1, b2, c1], [b1, b2, b3, c1]])
     _track(ann, [("08:00", 51.40, -0.10), ("09:00", 51.50, -0.10), ("10:00", 51.51, -0.10),
                  ("12:45", 51.52, -0.10), ("13:00", 51.60, -0.10)])  # fmt: skip
