@@ -21,6 +21,7 @@ class AuditEvent(models.Model):
         ORDERS_EXPORTED = "orders.exported", "Orders exported"
         SETTINGS_CHANGED = "settings.changed", "Settings changed"
         WEBHOOK_CREATED = "webhook.created", "Webhook added"
+        WEBHOOK_UPDATED = "webhook.updated", "Webhook changed"
         WEBHOOK_DELETED = "webhook.deleted", "Webhook removed"
         TENANT_DELETED = "tenant.deleted", "Business deleted"
 

@@ -412,7 +412,8 @@ def on_order_status(order_id: int, status: str) -> int:
                                   recipient=proof.recipient_name if proof else ""))  # fmt: skip
     elif status == OrderStatus.FAILED:
         last = order.events.filter(to_status="failed").order_by("-created_at").first()
-        count += len(notify_event(order, "failed", reason=last.reason if last else ""))
+        count += len(notify_event(order, "failed", occasion=str(order.delivery_date),
+                                  reason=last.reason if last else ""))  # fmt: skip
     route = _published_route_of(order)
     if route is not None:
         count += route_watch(route, setting_off=order if status == OrderStatus.EN_ROUTE else None)
@@ -464,8 +465,9 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
         context = {"driver": driver, "eta": eta, "stops_before": position}
         if eta is not None:
             context["eta_window"] = eta_window(eta, width)
+        day = str(order.delivery_date)  # an order tried again another day is news again
         if setting_off is not None:
-            sent = notify_event(order, "out_for_delivery", **context)
+            sent = notify_event(order, "out_for_delivery", occasion=day, **context)
             count += len(sent)
             if eta is not None and any(n.status != "skipped" for n in sent):
                 promise, _ = EtaPromise.objects.get_or_create(
@@ -482,7 +484,7 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
                     and eta - now <= dt.timedelta(minutes=row.arriving_soon_minutes))  # fmt: skip
         if near or soon:
             told = {**context, "stops_before": ahead if near else position}
-            count += len(notify_event(order, "arriving_soon", **told))
+            count += len(notify_event(order, "arriving_soon", occasion=day, **told))
         promise = promises.get(order.pk)
         if eta is None or promise is None or promise.starts_at <= eta <= promise.ends_at:
             continue
@@ -509,7 +511,7 @@ def _eta_changed(promise, order: Order, eta: dt.datetime, row, context: dict) ->
             sender=EtaPromise, order=order, starts_at=promise.starts_at,
             ends_at=promise.ends_at, eta=eta, changes=promise.changes,
         )  # fmt: skip
-        occasion = f"{promise.changes}:{promise.starts_at:%H%M}"
+        occasion = f"{order.delivery_date}:{promise.changes}:{promise.starts_at:%H%M}"
         return len(notify_event(order, "eta_changed", occasion=occasion, **context))
 
 
@@ -526,7 +528,7 @@ def eta_watch(now: dt.datetime | None = None) -> int:
         PlanRoute.objects.filter(
             plan__published_at__isnull=False,
             plan__date=timezone.localdate(now),
-            stops__order__status__in=["en_route", "arrived", "delivered"],
+            stops__order__status__in=["en_route", "arrived", "delivered", "failed"],
         )
         .filter(stops__order__status__in=_WAITING)
         .select_related("plan", "driver", "vehicle")

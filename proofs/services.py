@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from dispatch.models import Driver, Order
 from proofs.images import photo_clean, signature_clean
@@ -31,7 +31,12 @@ def proof_missing(order: Order, outcome: str) -> str | None:
         if outcome == "delivered"
         else row.require_failure_photo
     )
-    if not needs or DeliveryProof.objects.filter(order=order, outcome=outcome).exists():
+    # proof of this attempt: taken since the driver last set off to this order
+    set_off = order.events.filter(to_status="en_route").order_by("-created_at").first()
+    proofs = DeliveryProof.objects.filter(order=order, outcome=outcome)
+    if set_off is not None:
+        proofs = proofs.filter(created_at__gte=set_off.created_at)
+    if not needs or proofs.exists():
         return None
     return "This business needs proof for this: use the form on the stop."
 
@@ -119,11 +124,16 @@ def proof_submit(
                 stored.append(getattr(proof, name).name)
             proof.save()
             stop_event(driver=driver, order_id=order_id, event=outcome, reason=reason)
-    except Exception:
+    except Exception as exc:
         from django.core.files.storage import default_storage
 
         for name in stored:  # nothing was recorded: keep no files either
             default_storage.delete(name)
+        if isinstance(exc, IntegrityError):  # the same key, sent twice at once: the first won
+            done = DeliveryProof.objects.filter(key=key, order_id=order_id,
+                                                driver=driver).first()  # fmt: skip
+            if done is not None:
+                return done
         raise
     return proof
 

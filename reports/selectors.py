@@ -127,15 +127,17 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
             if seen is None or seen[0] <= version.created_at:
                 owner[stop["order"]] = (version.created_at, version.route_id)
     orders = Order.objects.in_bulk(list(owner))
-    events: dict[int, dict[str, OrderEvent]] = defaultdict(dict)
+    events: dict[int, list[OrderEvent]] = defaultdict(list)
     for event in OrderEvent.objects.filter(order_id__in=list(owner)).order_by("created_at", "id"):
-        events[event.order_id][event.to_status] = event  # the last of each
+        events[event.order_id].append(event)
     promises = {p.order_id: p for p in EtaPromise.objects.filter(order_id__in=list(owner))}
     for order_id, (_, route_id) in owner.items():
         order, fact = orders.get(order_id), routes[route_id]
         if order is None:
             continue
-        mine = events[order_id]
+        day = fact.route.plan.date  # what happened that day (another day's try is not this)
+        mine = {e.to_status: e for e in events[order_id]  # the last of each status that day
+                if timezone.localdate(e.created_at) == day}  # fmt: skip
         # what happened on the route, from the events (a failed order may have been booked
         # again since); an order moved to another day before its attempt is not this day's
         outcome = ("delivered" if "delivered" in mine else "failed" if "failed" in mine

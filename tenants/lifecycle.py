@@ -88,7 +88,7 @@ def tenant_export(tenant: Tenant, out: IO[bytes]) -> dict[str, int]:
                         counted[0] += 1
                         yield obj
 
-                with archive.open(f"data/{label.lower()}.jsonl", "w") as raw:
+                with archive.open(f"data/{label.lower()}.jsonl", "w", force_zip64=True) as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8")
                     serializers.serialize("jsonl", rows(), fields=fields, stream=text)
                     text.flush()
@@ -98,7 +98,7 @@ def tenant_export(tenant: Tenant, out: IO[bytes]) -> dict[str, int]:
             for name in _files(f"proofs/{tenant.schema_name}"):
                 with (
                     default_storage.open(name, "rb") as source,
-                    archive.open(f"files/{name}", "w") as target,
+                    archive.open(f"files/{name}", "w", force_zip64=True) as target,
                 ):
                     while chunk := source.read(1 << 20):
                         target.write(chunk)
@@ -116,13 +116,12 @@ def tenant_delete(tenant: Tenant) -> dict[str, int]:
     if tenant.schema_name in ("public", "tenant_template"):
         raise ValueError("the platform's own schemas are not a tenant's to delete")
     schema = tenant.schema_name
-    removed = {"files": 0}
-    for name in list(_files(f"proofs/{schema}")):
-        default_storage.delete(name)
-        removed["files"] += 1
+    files = list(_files(f"proofs/{schema}"))
     prefix = f"{schema}:"
-    removed["scheduled"] = Schedule.objects.filter(name__startswith=prefix).delete()[0]
-    removed["task_results"] = Task.objects.filter(name__startswith=prefix).delete()[0]
+    removed = {
+        "scheduled": Schedule.objects.filter(name__startswith=prefix).delete()[0],
+        "task_results": Task.objects.filter(name__startswith=prefix).delete()[0],
+    }
     queued = [q.pk for q in OrmQ.objects.all() if (q.name() or "").startswith(prefix)]
     removed["queued"] = OrmQ.objects.filter(pk__in=queued).delete()[0]
     connection.set_schema_to_public()
@@ -131,6 +130,10 @@ def tenant_delete(tenant: Tenant) -> dict[str, int]:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     tenant.delete(force_drop=True)  # django-tenants drops the schema (CASCADE)
     removed["schema"] = int(not schema_exists(schema))
+    # the files last: a drop that failed leaves the tenant whole, pictures included
+    for name in files:
+        default_storage.delete(name)
+    removed["files"] = len(files)
     from audit.services import record
 
     record("tenant.deleted", target=f"{tenant.name} ({tenant.slug})", **removed)  # public log

@@ -48,8 +48,16 @@ def enqueue_after_commit(func_path: str, *args: Any, task_name: str) -> None:
 
 
 def run_in_schema(schema_name: str, func_path: str, *args: Any, **kwargs: Any) -> Any:
-    """The worker's side: enter the tenant's schema, run the job, leave it again."""
-    with schema_context(schema_name):
+    """The worker's side: enter the tenant's schema and its time zone (today, quiet hours
+    and the times written into messages are the tenant's), run the job, leave again."""
+    import zoneinfo
+
+    from django.utils import timezone
+
+    from tenants.models import Tenant
+
+    zone = Tenant.objects.filter(schema_name=schema_name).values_list("time_zone", flat=True)
+    with schema_context(schema_name), timezone.override(zoneinfo.ZoneInfo(zone.first() or "UTC")):
         return import_string(func_path)(*args, **kwargs)
 
 

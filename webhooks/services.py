@@ -137,6 +137,10 @@ def subscription_update(*, subscription: Subscription, data: dict) -> Subscripti
     if errors:
         raise ValidationError(errors)
     subscription.save()
+    from audit.services import record
+
+    record("webhook.updated", target=subscription.url, events=subscription.events,
+           active=subscription.active)  # fmt: skip
     return subscription
 
 

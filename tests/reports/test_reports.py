@@ -111,9 +111,13 @@ def fixture_day() -> tuple[PlanRoute, PlanRoute]:
         w("14:00", "15:00"),
     )  # on time
     c1 = _order("C1", "cancelled", [("cancelled", "10:00", "customer asked")])
-    # B2 was booked again for another day after it failed: still a failure of this day
-    Order.objects.filter(pk=b2.pk).update(status="unassigned",
+    # B2 was booked again for another day after it failed, and delivered then: still a
+    # failure of this day
+    Order.objects.filter(pk=b2.pk).update(status="delivered",
                                           delivery_date=DAY + dt.timedelta(days=2))  # fmt: skip
+    later = OrderEvent.objects.create(order=b2, from_status="arrived", to_status="delivered",
+                                      actor="driver:2")  # delivered two days later  # fmt: skip
+    OrderEvent.objects.filter(pk=later.pk).update(created_at=at("10:00") + dt.timedelta(days=2))
     # A5 was moved to another day before Ann set off: not this day's at all
     a5 = _order("A5", "unassigned", [])
     Order.objects.filter(pk=a5.pk).update(delivery_date=DAY + dt.timedelta(days=1))

@@ -60,3 +60,14 @@ def test_housekeeping_runs_in_every_active_tenant_and_purges_old_keys(alpha, bet
     schedules_ensure()
     schedules_ensure()
     assert Schedule.objects.filter(name="purge old idempotency keys").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_job_runs_in_its_tenants_time_zone(alpha):
+    """Today, quiet hours and message times in a job are the tenant's, not the server's."""
+    from tenants.tasks import run_in_schema
+
+    name = run_in_schema(
+        alpha.tenant.schema_name, "django.utils.timezone.get_current_timezone_name"
+    )
+    assert name == alpha.tenant.time_zone == "Europe/London"
