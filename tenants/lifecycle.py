@@ -104,6 +104,10 @@ def tenant_export(tenant: Tenant, out: IO[bytes]) -> dict[str, int]:
                         target.write(chunk)
                 files += 1
             counts["files"] = files
+            from audit.services import record
+
+            record("data.exported", target=tenant.slug, files=files,
+                   rows=sum(counts.values()) - files)  # fmt: skip
     return counts
 
 

@@ -80,23 +80,9 @@ def _route_completed(order) -> None:
             )  # fmt: skip
 
 
-def on_plan_published(sender, *, plan, routes, **kwargs) -> None:
-    from webhooks.services import emit
-
-    for route in routes:
-        stops = list(route.stops.exclude(order=None).order_by("sequence").values_list(
-            "order_id", "starts_at"))  # fmt: skip
-        emit(
-            Event.ROUTE_PUBLISHED,
-            key=f"route.published:{route.pk}:{route.version}",
-            data={"route": _route(route),
-                  "stops": [{"order": o, "starts_at": t} for o, t in stops]},
-        )  # fmt: skip
-
-
 def on_route_version(sender, *, version, **kwargs) -> None:
-    """A published route changed for its driver (a moved stop, an urgent order): published
-    again, as its new version."""
+    """A route version for a driver: version 1 when the plan is published, then every change
+    (a moved stop, an urgent order): `route.published` with its number."""
     from webhooks.services import emit
 
     route = version.route
@@ -125,10 +111,9 @@ def on_eta_promised(sender, *, order, starts_at, ends_at, eta, changes, **kwargs
 def connect() -> None:
     from dispatch.signals import order_status_changed, orders_created
     from notifications.signals import eta_window_changed
-    from routing.signals import plan_published, route_version_created
+    from routing.signals import route_version_created
 
     orders_created.connect(on_orders_created, dispatch_uid="webhook-created")
     order_status_changed.connect(on_status_changed, dispatch_uid="webhook-status")
-    plan_published.connect(on_plan_published, dispatch_uid="webhook-published")
     route_version_created.connect(on_route_version, dispatch_uid="webhook-version")
     eta_window_changed.connect(on_eta_promised, dispatch_uid="webhook-eta")
