@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format check migrate demo serve worker bench bench-provisioning bench-intake bench-planning bench-routing bench-tracking db-stop clean
+.PHONY: run test lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-intake bench-planning bench-routing bench-tracking db-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,16 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
+export HOST
+# The process commands (bin/dispatch) find python and daphne in the virtualenv.
+DISPATCH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bin/dispatch
+
 ## run: install, start the database, migrate, create the demo tenant, serve HTTP + websockets and the worker
 run: $(VENV)/.installed-run migrate demo
 	@echo "Serving on http://localhost:$(PORT)/ (Ctrl-C stops the web server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(DISPATCH) worker & \
+	$(DISPATCH) web
 
 ## migrate: the public schema, the tenant template and every tenant schema
 migrate: $(VENV)/.installed-run
@@ -35,11 +39,15 @@ migrate: $(VENV)/.installed-run
 demo: $(VENV)/.installed-run
 	$(PY) manage.py seed_demo --port $(PORT)
 
-serve: $(VENV)/.installed-run
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) config.asgi:application
+## web, worker, scheduler: one process each (bin/dispatch; production runs them the same way)
+web serve: $(VENV)/.installed-run
+	$(DISPATCH) web
 
 worker: $(VENV)/.installed-run
-	$(PY) manage.py qcluster
+	$(DISPATCH) worker
+
+scheduler: $(VENV)/.installed-run
+	$(DISPATCH) scheduler
 
 ## test: lint, Django's checks, missing migrations, then the whole pytest suite
 test: $(VENV)/.installed-dev lint check

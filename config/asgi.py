@@ -19,6 +19,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config import metrics  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
 
 # The web process holds a few hundred thousand long-lived objects (modules, URL patterns,
@@ -34,3 +35,18 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+
+def _web_ready() -> tuple[bool, dict]:
+    from django.db import connection
+
+    from config.health import readiness
+
+    try:
+        return readiness()
+    finally:
+        connection.close()  # back to the pool: the metrics server's threads keep none
+
+
+# METRICS_PORT: /metrics, /healthz and /readyz on a private port as well (config/metrics.py).
+metrics.serve_in_background("web", ready=_web_ready)

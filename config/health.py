@@ -1,4 +1,5 @@
-"""`/healthz` (the process answers) and `/readyz` (database reachable, migrations applied).
+"""`/healthz` (the process answers), `/readyz` (database reachable, migrations applied)
+and `/metrics` (Prometheus, to a scraper holding METRICS_TOKEN; see config/metrics.py).
 
 Answered before tenant resolution, on any host, so load balancers and the container's
 health check can call them by IP address.
@@ -17,7 +18,7 @@ from django_tenants.utils import schema_exists
 _migrations_ok = False
 
 
-def _readiness() -> tuple[bool, dict[str, str]]:
+def readiness() -> tuple[bool, dict[str, str]]:
     global _migrations_ok
     checks: dict[str, str] = {}
     try:
@@ -39,7 +40,28 @@ def _readiness() -> tuple[bool, dict[str, str]]:
         template = settings.TENANT_BASE_SCHEMA
         _migrations_ok = not plan and schema_exists(template) and _schema_is_current(template)
     checks["migrations"] = "ok" if _migrations_ok else "pending"
+    if settings.REDIS_URL:
+        # Reported, not required: without Redis the web process still takes orders and
+        # stores GPS fixes (live fan-out waits), so taking it out of the load balancer
+        # would only turn a degraded service into no service.
+        checks["redis"] = _redis_state()
     return _migrations_ok, checks
+
+
+def _redis_state() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+    return "ok"
 
 
 class HealthCheckMiddleware:
@@ -51,10 +73,18 @@ class HealthCheckMiddleware:
             return JsonResponse({"status": "ok"})
         if request.path == "/readyz":
             started = time.perf_counter()
-            ready, checks = _readiness()
+            ready, checks = readiness()
             checks["elapsed_ms"] = f"{(time.perf_counter() - started) * 1000:.1f}"
             return JsonResponse(
                 {"status": "ready" if ready else "not ready", "checks": checks},
                 status=200 if ready else 503,
             )
+        if request.path == "/metrics":
+            from config import metrics
+
+            if not metrics.bearer_allowed(
+                request.headers.get("Authorization", ""), settings.METRICS_TOKEN
+            ):
+                return JsonResponse({"detail": "Not found."}, status=404)
+            return HttpResponse(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
         return self.get_response(request)

@@ -105,6 +105,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    "config.observability.RequestContextMiddleware",
     "config.health.HealthCheckMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -225,6 +226,10 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "catch_up": False,
     "label": "Background jobs",
+    # Each cluster also runs due schedules unless Q_SCHEDULER=0: with a dedicated
+    # `bin/dispatch scheduler`, workers leave it to that (two doing it is harmless:
+    # django-q2 locks each schedule row, so a run is queued once).
+    "scheduler": env_bool("Q_SCHEDULER", True),
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
 }
 
@@ -420,14 +425,49 @@ EMAIL_BACKEND = os.environ.get(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "dispatch@localhost")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start, usually port 465
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT_S", "20"))
 
+# One line per record: JSON for a log shipper (the default with DEBUG off) or text; every
+# record carries the request id, the tenant (schema) and the background job
+# (config/observability.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "config.observability.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.observability.json_formatter"},
+        "text": {"()": "config.observability.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # the access line of each request comes from config.observability instead
+        "django.server": {"level": "WARNING"},
+    },
 }
+# Bearer token a Prometheus scraper sends for /metrics on the web port (unset: 404 there;
+# METRICS_PORT serves every process's metrics on a private port instead).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# `migrate_schemas --executor=multiprocessing` (bin/dispatch migrate): processes at once,
+# and schemas handed to each at a time.
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(os.environ.get("MIGRATION_PROCESSES", "4"))
+TENANT_MULTIPROCESSING_CHUNKS = int(os.environ.get("MIGRATION_CHUNK_SIZE", "2"))
 
 # Production hardening, switched on by DEBUG=0.
 if not DEBUG:

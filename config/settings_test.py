@@ -17,7 +17,8 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 
 # Fast hashing: tests create many users; production keeps Django's PBKDF2 default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In memory, unless a test's server processes are given a real SMTP server to talk to.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 # No calls to a public geocoder from tests: tests that geocode start a local fake server.
 GEOCODER = os.environ.get("GEOCODER", "none")

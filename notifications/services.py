@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import metrics
 from dispatch.models import Order
 from notifications.models import Notification, NotificationAttempt, SmsOptOut
 from notifications.senders import Permanent, Transient, sms_sender
@@ -89,6 +90,7 @@ def _finish(notification: Notification, status: str, detail: str = "") -> None:
     NotificationAttempt.objects.create(
         notification=notification, outcome=status, detail=detail[:500]
     )
+    metrics.NOTIFICATIONS.labels(notification.channel, status).inc()
 
 
 def status_callback_url(notification: Notification) -> str | None:
@@ -151,6 +153,7 @@ def deliver(notification_id: int) -> str:
     )
     NotificationAttempt.objects.create(notification=notification, outcome="sent",
                                        detail=provider_id)  # fmt: skip
+    metrics.NOTIFICATIONS.labels(notification.channel, "sent").inc()
     return "sent"
 
 
@@ -297,6 +300,8 @@ def provider_status(*, provider_id: str, status: str, error_code: str = "") -> N
         notification.save(update_fields=["status", "error", "updated_at"])
         NotificationAttempt.objects.create(notification=notification, outcome=status,
                                            detail=error_code)  # fmt: skip
+    if status in ("failed", "undelivered"):
+        metrics.NOTIFICATIONS.labels(notification.channel, "undelivered").inc()
     return notification
 
 

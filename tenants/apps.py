@@ -6,8 +6,13 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
+        from django_q.signals import post_execute
+
         import tenants.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
         from config.navigation import NavItem, register
+        from tenants.tasks import job_finished
+
+        post_execute.connect(job_finished, dispatch_uid="tenants.job_finished")
 
         register(
             NavItem("API keys", "tenants:api-keys", order=91, roles=("owner",), section="admin")

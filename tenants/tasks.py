@@ -24,8 +24,12 @@ def enqueue_for_tenant(
     """
     if not schema_exists(schema_name):
         raise ValueError(f"no schema named {schema_name!r}")
+    from config.observability import request_id_var
+
     q_options = kwargs.pop("q_options", {})
     name = f"{schema_name}:{task_name or func_path.rsplit('.', 1)[-1]}"
+    if request_id_var.get():  # the request that queued it: its id follows into the job's logs
+        kwargs["_request_id"] = request_id_var.get()
     return async_task(
         "tenants.tasks.run_in_schema",
         schema_name,
@@ -49,16 +53,29 @@ def enqueue_after_commit(func_path: str, *args: Any, task_name: str) -> None:
 
 def run_in_schema(schema_name: str, func_path: str, *args: Any, **kwargs: Any) -> Any:
     """The worker's side: enter the tenant's schema and its time zone (today, quiet hours
-    and the times written into messages are the tenant's), run the job, leave again."""
+    and the times written into messages are the tenant's), run the job, leave again. Its
+    logs carry the tenant, the job and the id of the request that queued it."""
     import zoneinfo
 
     from django.utils import timezone
 
+    from config.observability import log_context
     from tenants.models import Tenant
 
+    request_id = kwargs.pop("_request_id", None)
     zone = Tenant.objects.filter(schema_name=schema_name).values_list("time_zone", flat=True)
-    with schema_context(schema_name), timezone.override(zoneinfo.ZoneInfo(zone.first() or "UTC")):
+    with (
+        log_context(tenant=schema_name, request_id=request_id, task=job_name(func_path)),
+        schema_context(schema_name),
+        timezone.override(zoneinfo.ZoneInfo(zone.first() or "UTC")),
+    ):
         return import_string(func_path)(*args, **kwargs)
+
+
+def job_name(func_path: str) -> str:
+    """ "notifications.services.deliver" -> "notifications.deliver": the app and the function."""
+    parts = func_path.split(".")
+    return f"{parts[0]}.{parts[-1]}" if len(parts) > 1 else func_path
 
 
 def run_for_every_tenant(func_path: str) -> int:
@@ -106,3 +123,18 @@ def schedules_ensure() -> None:
                 "minutes": minutes,
             },
         )
+
+
+def job_finished(sender: Any, task: dict, **kwargs: Any) -> None:
+    """django-q2's post_execute (in the cluster's monitor process): count the job and its
+    run time, under the job's name rather than the wrapper every tenant job runs in."""
+    from config import metrics
+
+    func, args = task.get("func"), task.get("args") or ()
+    if func == "tenants.tasks.run_in_schema" and len(args) > 1:
+        func = args[1]
+    name = job_name(func if isinstance(func, str) else getattr(func, "__name__", "other"))
+    metrics.JOBS.labels(name, "success" if task.get("success") else "failure").inc()
+    started, stopped = task.get("started"), task.get("stopped")
+    if started and stopped:
+        metrics.JOB_SECONDS.labels(name).observe((stopped - started).total_seconds())

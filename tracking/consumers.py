@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django_tenants.utils import remove_www, schema_context
 
+from config import metrics
 from tracking import services
 from tracking.hub import Item, dispatch_group, hub, order_group
 from tracking.tokens import BadToken, read_driver_token
@@ -77,6 +78,22 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.receive_json(content)
 
+    #: The metrics label of this kind of socket.
+    kind = "other"
+
+    async def accept_counted(self) -> None:
+        """Accept a socket that passed its checks, counted in the open-connections gauge."""
+        await self.accept()
+        self.counted = True
+        metrics.WEBSOCKETS_OPEN.labels(self.kind).inc()
+        metrics.WEBSOCKETS_ACCEPTED.labels(self.kind).inc()
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.WEBSOCKETS_OPEN.labels(self.kind).dec()
+        await super().websocket_disconnect(message)
+
     async def refuse(self, refusal: Refusal) -> None:
         code, reason = refusal.code, refusal.reason
         await self.accept()
@@ -117,6 +134,8 @@ class DriverConsumer(RefusingConsumer):
     DRIVER_SOCKET_RATE messages a second (DRIVER_SOCKET_BURST at once): more are dropped
     with a `rate_limited` answer, and a phone that does not slow down is disconnected."""
 
+    kind = "driver"
+
     async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
         if getattr(self, "cut_off", False):
             return  # what was still on its way when the phone was cut off
@@ -151,7 +170,7 @@ class DriverConsumer(RefusingConsumer):
             await self.refuse(verdict)
             return
         self.schema, self.driver, self.heading = verdict
-        await self.accept()
+        await self.accept_counted()
         await self.send_json(
             {"type": "hello", "driver": self.driver.pk, "heading_to": self.heading}
         )
@@ -262,6 +281,8 @@ class DispatchConsumer(RefusingConsumer):
     """`/ws/dispatch/`: a signed-in dispatcher receives every position, stop event and
     ETA change of their tenant."""
 
+    kind = "dispatch"
+
     async def connect(self) -> None:
         cookies = SimpleCookie()
         for name, value in self.scope.get("headers", []):
@@ -277,7 +298,7 @@ class DispatchConsumer(RefusingConsumer):
         self.schema = verdict
         self.group = dispatch_group(self.schema)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await self.accept_counted()
         await self.send_json({"type": "hello"})
 
     async def positions(self, event: dict) -> None:
@@ -307,6 +328,8 @@ class TrackConsumer(RefusingConsumer):
     """`/ws/track/<token>/`: the customer of one order; the driver's position only while
     the driver is on the way to them, and their order's status and ETA. Nothing else."""
 
+    kind = "track"
+
     async def connect(self) -> None:
         token = self.scope["url_route"]["kwargs"]["token"]
         verdict = await database_sync_to_async(self._authorise)(token)
@@ -316,7 +339,7 @@ class TrackConsumer(RefusingConsumer):
         self.schema, self.order_id, snapshot = verdict
         self.group = order_group(self.schema, self.order_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await self.accept_counted()
         await self.send_json({"type": "snapshot", **snapshot})
 
     def _authorise(self, token: str):

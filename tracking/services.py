@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import metrics
 from dispatch.models import Driver, Order, OrderStatus
 from tracking.models import DriverPosition, Duty, LocationPing
 
@@ -210,6 +211,7 @@ def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
         new = [by_key[(driver, at)] for driver, at in cursor.fetchall()]
         cursor.execute(_UPSERT, _columns([(d, f, s) for d, (f, s) in latest.items()]))
         moved = {row[0] for row in cursor.fetchall()}
+    metrics.GPS_FIXES.inc(len(new))
     return Stored(new, moved)
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import metrics
 from routing import models
 from routing.matrix import (
     CachedProvider,
@@ -151,6 +152,8 @@ def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
         models.Plan.objects.filter(pk=plan.pk).update(
             matrix_s=matrix_s, solve_s=solve_s, save_s=save_s
         )
+        for phase, seconds in (("matrix", matrix_s), ("solve", solve_s), ("store", save_s)):
+            metrics.OPTIMISER_SECONDS.labels(phase).observe(seconds)
     except Exception as exc:
         models.Plan.objects.filter(pk=plan.pk).update(
             status=models.Plan.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]

@@ -1,0 +1,32 @@
+"""Customer messages in the Prometheus metrics (config/metrics.py)."""
+
+from prometheus_client import REGISTRY
+
+
+def _sample(name: str, labels: dict) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_messages_are_counted_by_channel_and_outcome(alpha, memory_sms):
+    import datetime as dt
+
+    from django_tenants.utils import schema_context
+
+    from dispatch.models import Order
+    from notifications import services
+
+    sent = {"channel": "sms", "outcome": "sent"}
+    skipped = {"channel": "sms", "outcome": "skipped"}
+    before_sent, before_skipped = (
+        _sample("dispatch_notifications_total", sent),
+        _sample("dispatch_notifications_total", skipped),
+    )
+    with schema_context(alpha.tenant.schema_name):
+        order = Order.objects.create(customer_name="Metric Mo", customer_phone="+447700900123",
+                                     delivery_date=dt.date.today())  # fmt: skip
+        note = services.notify(order=order, event="delivered", channel="sms", body="Done")
+        assert services.deliver(note.pk) == "sent"
+        services.notify(order=order, event="failed", channel="email", body="x")  # no email
+    assert _sample("dispatch_notifications_total", sent) == before_sent + 1
+    assert _sample("dispatch_notifications_total", {"channel": "email", "outcome": "skipped"}) >= 1
+    assert _sample("dispatch_notifications_total", skipped) == before_skipped
