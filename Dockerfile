@@ -1,27 +1,41 @@
-# Small production image: dependencies in their own layer, static files collected,
-# a non-root user, daphne (HTTP + websockets) as the entry point.
+# A small production image, one process per container (bin/dispatch):
 #   docker build -t dispatch .
-#   docker run -e DATABASE_URL=... -e SECRET_KEY=... -e DEBUG=0 -p 8000:8000 dispatch          # web
-#   docker run -e DATABASE_URL=... -e SECRET_KEY=... -e DEBUG=0 dispatch python manage.py qcluster   # worker
-#   docker run ... dispatch python manage.py migrate_platform                                   # on deploy
-FROM python:3.11-slim AS build
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+#   docker run ... dispatch migrate     # on each deploy, before the new web and workers start
+#   docker run ... -p 8000:8000 dispatch web
+#   docker run ... dispatch worker      # as many as the queue needs; Q_SCHEDULER=0 with a scheduler
+#   docker run ... dispatch scheduler   # one
+# with DATABASE_URL, REDIS_URL, SECRET_KEY and the rest of README.md's configuration.
+# compose.yaml runs the whole scaled-out shape.
+
+# -- build: wheels into a virtualenv, static files collected ------------------------------
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 COPY requirements.txt .
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt
-
-FROM python:3.11-slim
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
-    DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PORT=8000
-RUN useradd --create-home --uid 10001 dispatch
-COPY --from=build /opt/venv /opt/venv
-WORKDIR /app
-COPY --chown=dispatch:dispatch . .
+# pgserver (the embedded PostgreSQL for `make run`) is left out: containers get DATABASE_URL.
+RUN grep -v '^pgserver==' requirements.txt > requirements-image.txt \
+ && python -m venv /opt/venv \
+ && /opt/venv/bin/pip install -r requirements-image.txt
+COPY . .
 # collectstatic needs settings but no database: a throwaway URL and key keep it offline.
-RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only \
-    python manage.py collectstatic --noinput -v0
+RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only DEBUG=0 \
+    /opt/venv/bin/python manage.py collectstatic --noinput -v0 \
+ && find /app -name '__pycache__' -prune -exec rm -rf {} + \
+ && rm -rf /app/tests /app/bench /app/.ci /app/requirements-image.txt
+
+# -- run: the virtualenv and the app, nothing else; a user without privileges ---------------
+FROM python:3.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PORT=8000 METRICS_PORT=9100 \
+    LOG_FORMAT=json
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin dispatch \
+ && mkdir -p /app/media && chown dispatch:dispatch /app/media
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=root:root /app /app
+WORKDIR /app
 USER dispatch
-EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
-  CMD python -c "import os,urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
-CMD ["sh", "-c", "daphne -b 0.0.0.0 -p ${PORT} config.asgi:application"]
+EXPOSE 8000 9100
+# web: daphne answers /healthz on $PORT; worker and scheduler: /healthz on $METRICS_PORT
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["bin/healthcheck"]
+ENTRYPOINT ["bin/dispatch"]
+CMD ["web"]

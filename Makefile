@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-intake bench-planning bench-routing bench-tracking db-stop clean
+.PHONY: run test lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking db-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,10 +66,14 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-intake bench-planning bench-routing bench-tracking
+bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
+
+## bench-migrations: provision 500 tenants, then migrate them all with each executor (about 15 minutes; writes docs/benchmarks.md)
+bench-migrations: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/migrations.py
 
 bench-intake: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/intake.py

@@ -14,8 +14,8 @@ import signal
 import threading
 import time
 
-from django.core.management.base import BaseCommand
 from django import db
+from django.core.management.base import BaseCommand
 
 from config import metrics
 

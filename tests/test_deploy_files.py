@@ -1,0 +1,129 @@
+"""The deployment files agree with the code: the image, compose.yaml, bin/dispatch,
+bin/healthcheck and README.md's configuration table. (No Docker engine runs where the
+tests run, so the image itself is not built here; its build steps that can run are.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Read from the environment but not ours to document (or internal to one command).
+NOT_CONFIGURATION = {"DJANGO_SETTINGS_MODULE", "TMPDIR", "DISPATCH_DATABASE_FREE"}
+
+
+def _roles() -> set[str]:
+    script = (ROOT / "bin" / "dispatch").read_text()
+    return set(re.findall(r"^(\w+)\)$", script, flags=re.MULTILINE))
+
+
+def test_bin_dispatch_knows_four_roles_and_refuses_others():
+    assert _roles() == {"web", "worker", "scheduler", "migrate"}
+    answer = subprocess.run([ROOT / "bin" / "dispatch", "cook"], capture_output=True, text=True)
+    assert answer.returncode == 2 and "usage" in answer.stderr
+
+
+def test_the_image_is_multi_stage_non_root_and_checks_its_health():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    assert sum(line.startswith("FROM ") for line in lines) >= 2
+    assert any(line.startswith("COPY --from=build") for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+    assert any(line.startswith("HEALTHCHECK") and "bin/healthcheck" in line for line in lines)
+    assert 'ENTRYPOINT ["bin/dispatch"]' in lines and 'CMD ["web"]' in lines
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".data", ".git"} <= set(ignored)
+
+
+def test_compose_runs_the_scaled_out_shape_from_one_image():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "migrate", "web", "worker", "scheduler", "proxy"} <= set(services)
+    for name in ("web", "worker", "scheduler"):
+        service = services[name]
+        assert service["command"][0] in _roles()
+        assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["web"]["deploy"]["replicas"] >= 2
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    assert services["worker"]["environment"]["Q_SCHEDULER"] == "0"  # the scheduler does it
+    assert "bin/dispatch migrate" in " ".join(services["migrate"]["entrypoint"])
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for mounted in ("deploy/nginx.conf", "deploy/prometheus.yml"):
+        assert (ROOT / mounted).exists()
+
+
+def _configuration_read_by_the_code() -> set[str]:
+    names: set[str] = set()
+    pattern = re.compile(
+        r"(?:os\.environ\.get|os\.environ\.setdefault|env_bool|env_list|os\.getenv)\(\s*\"([A-Z0-9_]+)\""
+    )
+    for folder in ("config", "tenants", "accounts", "dispatch", "routing", "tracking",
+                   "notifications", "proofs", "webhooks", "reports", "audit"):  # fmt: skip
+        for path in (ROOT / folder).rglob("*.py"):
+            names |= set(pattern.findall(path.read_text()))
+    for script in ("dispatch", "healthcheck"):
+        text = (ROOT / "bin" / script).read_text()
+        names |= set(re.findall(r"\$\{?([A-Z][A-Z0-9_]+)", text))
+        names |= set(re.findall(r"os\.environ(?:\.get)?\(?\[?\"([A-Z][A-Z0-9_]+)\"", text))
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    for service in compose["services"].values():
+        names |= {k for k in service.get("environment", {}) if not k.startswith("POSTGRES_")}
+    return names - NOT_CONFIGURATION
+
+
+def test_every_environment_variable_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(n for n in _configuration_read_by_the_code() if f"`{n}`" not in readme)
+    assert not missing, f"not documented in README.md's configuration: {missing}"
+
+
+def test_production_settings_load_without_a_database_as_the_image_build_does(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": "postgres://build@127.0.0.1:1/build",  # nothing listens there
+        "SECRET_KEY": "collectstatic-only",
+        "DEBUG": "0",
+    }
+    answer = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run", "-v0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert answer.returncode == 0, answer.stderr[-2000:]
+
+
+@pytest.mark.parametrize("role", ["worker", "scheduler"])
+def test_the_health_check_asks_the_containers_process(role, tmp_path, monkeypatch, tenants):
+    from config import metrics
+
+    monkeypatch.setenv("METRICS_PORT", "0")
+    monkeypatch.setenv("METRICS_ADDR", "127.0.0.1")
+    port = metrics.serve_in_background(role)
+    (tmp_path / "dispatch-role").write_text(f"{role}\n")
+
+    def check(**env: str) -> int:
+        full = {**os.environ, "TMPDIR": str(tmp_path), **env}
+        return subprocess.run([ROOT / "bin" / "healthcheck"], env=full, capture_output=True,
+                              timeout=30).returncode  # fmt: skip
+
+    assert check(METRICS_PORT=str(port)) == 0
+    assert check(METRICS_PORT=str(_unused_port())) == 1  # nobody answers: unhealthy
+    assert check(METRICS_PORT="") == 1
+    (tmp_path / "dispatch-role").write_text("web\n")  # a web container asks daphne's port
+    assert check(PORT=str(port), METRICS_PORT="1") == 0
+
+
+def _unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
