@@ -101,7 +101,7 @@ class QueueCollector(Collector):
         depth = GaugeMetricFamily("dispatch_queue_depth", "Jobs waiting in the queue.")
         up = GaugeMetricFamily("dispatch_queue_up", "1 when the queue's broker answered.")
         try:
-            depth.add_metric([], get_broker().queue_size())
+            depth.add_metric([], get_broker().queue_size())  # the same in every process: max()
             up.add_metric([], 1)
         except Exception as exc:  # noqa: BLE001 - a scrape reports, it does not fail
             log.warning("queue depth unavailable: %s", exc)
@@ -211,6 +211,9 @@ def serve_in_background(
         addr, int(port), _metrics_app(role, ready or database_and_queue_ready),
         server_class=_Server, handler_class=_Quiet,
     )  # fmt: skip
+    # processes forked from this one (django-q2's workers, the optimiser's race) must not
+    # keep the listening socket: only this process answers on the port
+    os.register_at_fork(after_in_child=server.socket.close)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics on http://%s:%s/metrics", addr, server.server_port)
     return server.server_port

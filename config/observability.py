@@ -76,7 +76,13 @@ class ContextFilter(logging.Filter):
             record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         if not hasattr(record, "tenant"):
             tenant = getattr(getattr(request, "tenant", None), "schema_name", None)
-            record.tenant = tenant or tenant_var.get() or _current_schema()
+            # Outside requests (jobs, commands) the connection's schema tells; inside one,
+            # the connection may still be in the previous request's schema until the tenant
+            # middleware has run, so only what this request set counts.
+            in_request = request is not None or request_id_var.get() is not None
+            record.tenant = (
+                tenant or tenant_var.get() or (None if in_request else _current_schema())
+            )
         if not hasattr(record, "task"):
             record.task = task_var.get()
         return True
@@ -128,11 +134,14 @@ class RequestContextMiddleware:
         request_id = request_id_new(request.headers.get("X-Request-ID"))
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        tenant_token = tenant_var.set(None)  # the tenant middleware sets it
         started = time.perf_counter()
         try:
             response = self.get_response(request)
             elapsed = time.perf_counter() - started
             route = _route(request)
+            # a customer's tracking link is a secret: the pattern is logged, not the token
+            path = route if "token" in route else request.path
             metrics.http_request_observe(request.method or "", route, response.status_code, elapsed)
             response["X-Request-ID"] = request_id
             tenant = getattr(request, "tenant", None)
@@ -140,11 +149,11 @@ class RequestContextMiddleware:
                 logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO,
                 "%s %s %s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "route": route,
                     "status": response.status_code,
                     "duration_ms": round(elapsed * 1000, 1),
@@ -153,4 +162,5 @@ class RequestContextMiddleware:
             )
             return response
         finally:
+            tenant_var.reset(tenant_token)
             request_id_var.reset(token)

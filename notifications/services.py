@@ -148,12 +148,13 @@ def deliver(notification_id: int) -> str:
     except Permanent as exc:
         _finish(notification, "failed", str(exc))
         return notification.status
-    Notification.objects.filter(pk=notification.pk, status="sending").update(
+    marked = Notification.objects.filter(pk=notification.pk, status="sending").update(
         status="sent", provider_id=provider_id, updated_at=timezone.now()
     )
     NotificationAttempt.objects.create(notification=notification, outcome="sent",
                                        detail=provider_id)  # fmt: skip
-    metrics.NOTIFICATIONS.labels(notification.channel, "sent").inc()
+    if marked:  # not when a status callback got there first
+        metrics.NOTIFICATIONS.labels(notification.channel, "sent").inc()
     return "sent"
 
 

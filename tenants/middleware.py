@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from config.observability import tenant_var
+
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
@@ -72,6 +74,7 @@ class TenantMiddleware(TenantMainMiddleware):
         if response is not None:
             return response
         tenant = getattr(request, "tenant", None)
+        tenant_var.set(getattr(tenant, "schema_name", None))  # for this request's log records
         # Times on the tenant's pages are shown in the tenant's time zone (stored in UTC).
         zone = getattr(tenant, "time_zone", "") or "UTC"
         timezone.activate(zoneinfo.ZoneInfo(zone))

@@ -10,19 +10,26 @@ trip. The snapshot is kept per process and taken again whenever the template's m
 change.
 
 What the snapshot knows: tables and their columns (types, collations, defaults,
-identity and generated columns, NOT NULL), primary keys, unique, check, exclusion and
-foreign-key constraints, other indexes, and the template's rows (migration records,
+identity and stored generated columns, NOT NULL), primary keys, unique, check, exclusion
+and foreign-key constraints, other indexes, and the template's rows (migration records,
 content types, permissions) with identity sequences moved past them. A template holding
-anything else (views, sequences of their own, triggers, a foreign key leaving the schema)
-is refused with `UnsupportedTemplate`, and provisioning falls back to `clone_schema`.
+anything else (views, sequences of their own, triggers, types, functions, collations,
+row security, comments, unlogged tables, a foreign key leaving the schema) is refused with
+`UnsupportedTemplate`, and provisioning falls back to `clone_schema`.
+
+A copy and a migration of the template exclude each other: the copy holds a SHARE lock on
+the template's `django_migrations` (which every migration writes in its own transaction),
+and checks the snapshot is current under it, so a tenant created during a deploy never
+gets old tables with new migration records.
 """
 
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 _lock = threading.Lock()
 _cached: tuple[tuple, Snapshot] | None = None
@@ -34,10 +41,29 @@ class UnsupportedTemplate(Exception):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """DDL with `{schema}` where the new schema's quoted name goes."""
+    """The template as statements run with the new schema first on the search path."""
 
-    script: str
-    tables: int
+    tables: tuple[str, ...]
+    creates: tuple[str, ...]  # CREATE TABLE, one per table
+    copies: tuple[tuple[str, str, tuple[str, ...]], ...]  # (table, column list, identity columns)
+    constraints: tuple[str, ...]  # keys, checks and indexes, then foreign keys
+
+    def statements(self, *, template: str, schema: str) -> list[str]:
+        """The names go into their known places only (never replaced inside DDL text)."""
+        script = [f"SET LOCAL search_path TO {_q(schema)}", *self.creates]
+        for table, listed, identities in self.copies:
+            script.append(
+                f"INSERT INTO {_q(table)} ({listed}) OVERRIDING SYSTEM VALUE "  # noqa: S608
+                f"SELECT {listed} FROM {_q(template)}.{_q(table)}"
+            )
+            for column in identities:
+                # the table as an identifier (quoted), the column as it is spelled
+                table_literal = _q(table).replace("'", "''")
+                column_literal = column.replace("'", "''")
+                sequence = f"pg_get_serial_sequence('{table_literal}', '{column_literal}')"
+                moved = f"setval({sequence}, max({_q(column)}))"
+                script.append(f"SELECT {moved} FROM {_q(table)} HAVING count(*) > 0")  # noqa: S608
+        return [*script, *self.constraints]
 
 
 def _q(name: str) -> str:
@@ -74,7 +100,10 @@ def _read(template: str) -> Snapshot:
         try:
             return _describe(cursor, template)
         finally:
-            cursor.execute("SET search_path TO public")
+            # after a failed query the transaction refuses this too: the error that matters
+            # is the one already on its way
+            with suppress(DatabaseError):
+                cursor.execute("SET search_path TO public")
             connection.set_schema_to_public()  # django-tenants sets its own again
 
 
@@ -90,12 +119,24 @@ def _describe(cursor, template: str) -> Snapshot:
     """, [namespace])  # fmt: skip
     if sequences:
         raise UnsupportedTemplate(f"sequences not owned by identity columns: {sequences}")
-    triggers = _rows(cursor, """
-        SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-        WHERE c.relnamespace = %s AND NOT t.tgisinternal
-    """, [namespace])  # fmt: skip
-    if triggers:
-        raise UnsupportedTemplate(f"triggers: {triggers}")
+    refusals = {
+        "triggers": "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+        " WHERE c.relnamespace = %s AND NOT t.tgisinternal",
+        "types or domains": "SELECT typname FROM pg_type WHERE typnamespace = %s"
+        " AND typtype IN ('d', 'e', 'r', 'm')",
+        "functions": "SELECT proname FROM pg_proc WHERE pronamespace = %s",
+        "collations": "SELECT collname FROM pg_collation WHERE collnamespace = %s",
+        "row security or unlogged tables": "SELECT relname FROM pg_class WHERE relnamespace = %s"
+        " AND (relrowsecurity OR relpersistence <> 'p' OR reloptions IS NOT NULL)",
+        "comments": "SELECT c.relname FROM pg_description d JOIN pg_class c ON c.oid = d.objoid"
+        " WHERE d.classoid = 'pg_class'::regclass AND c.relnamespace = %s",
+        "virtual generated columns": "SELECT a.attname FROM pg_attribute a JOIN pg_class c"
+        " ON c.oid = a.attrelid WHERE c.relnamespace = %s AND a.attgenerated NOT IN ('', 's')",
+    }
+    for what, sql in refusals.items():
+        found = _rows(cursor, sql, [namespace])
+        if found:
+            raise UnsupportedTemplate(f"{what}: {[row[0] for row in found]}")
     tables = _rows(cursor, "SELECT oid, relname FROM pg_class WHERE relnamespace = %s"
                    " AND relkind = 'r' ORDER BY relname", [namespace])  # fmt: skip
     columns = _rows(cursor, """
@@ -115,7 +156,7 @@ def _describe(cursor, template: str) -> Snapshot:
         SELECT c.conrelid, c.conname, c.contype, pg_get_constraintdef(c.oid),
                c.confrelid <> 0 AND r.relnamespace <> c.connamespace
         FROM pg_constraint c LEFT JOIN pg_class r ON r.oid = c.confrelid
-        WHERE c.connamespace = %s AND c.contype IN ('p', 'u', 'c', 'x', 'f')
+        WHERE c.connamespace = %s AND c.conrelid <> 0 AND c.contype IN ('p', 'u', 'c', 'x', 'f')
         ORDER BY c.conrelid, c.contype, c.conname
     """, [namespace])  # fmt: skip
     indexes = _rows(cursor, """
@@ -138,33 +179,34 @@ def _describe(cursor, template: str) -> Snapshot:
     by_table: dict[int, list[tuple]] = {}
     for column in columns:
         by_table.setdefault(column[0], []).append(column[1:])
-    script = ["SET LOCAL search_path TO {schema}"]
-    for oid, name in tables:
-        script.append(f"CREATE TABLE {_q(name)} ({', '.join(_column(c) for c in by_table[oid])})")
+    creates = tuple(
+        f"CREATE TABLE {_q(name)} ({', '.join(_column(c) for c in by_table[oid])})"
+        for oid, name in tables
+    )
+    copies = []
     for oid, name in tables:
         if name in with_rows:
             stored = [c[0] for c in by_table[oid] if not c[5]]  # generated columns are computed
-            listed = ", ".join(_q(c) for c in stored)
-            insert = f"INSERT INTO {_q(name)} ({listed}) OVERRIDING SYSTEM VALUE SELECT {listed}"
-            script.append(f"{insert} FROM {{template}}.{_q(name)}")
-            for column, *_rest in (c for c in by_table[oid] if c[4]):
-                table = _q(name).replace("'", "''")  # the new schema is first on the path
-                moved = f"setval(pg_get_serial_sequence('{table}', '{column}'), max({_q(column)}))"
-                script.append(f"SELECT {moved} FROM {_q(name)} HAVING count(*) > 0")  # noqa: S608
+            identities = tuple(c[0] for c in by_table[oid] if c[4])
+            copies.append((name, ", ".join(_q(c) for c in stored), identities))
     names = dict(tables)
-    for oid, conname, kind, definition, _ in constraints:  # foreign keys last: 'f' sorts after
-        if kind != "f":
-            script.append(f"ALTER TABLE {_q(names[oid])} ADD CONSTRAINT {_q(conname)} {definition}")
+    keys = [
+        f"ALTER TABLE {_q(names[oid])} ADD CONSTRAINT {_q(conname)} {definition}"
+        for oid, conname, kind, definition, _ in constraints
+        if kind != "f"
+    ]
     # pg_get_indexdef names the table with its schema: the index goes with the new table
     on_template = (f" ON {template}.", f" ON {_q(template)}.")
     for (definition,) in indexes:
         for prefix in on_template:
             definition = definition.replace(prefix, " ON ", 1)
-        script.append(definition)
-    for oid, conname, kind, definition, _ in constraints:
-        if kind == "f":
-            script.append(f"ALTER TABLE {_q(names[oid])} ADD CONSTRAINT {_q(conname)} {definition}")
-    return Snapshot(";\n".join(script) + ";", len(tables))
+        keys.append(definition)
+    keys += [
+        f"ALTER TABLE {_q(names[oid])} ADD CONSTRAINT {_q(conname)} {definition}"
+        for oid, conname, kind, definition, _ in constraints
+        if kind == "f"
+    ]
+    return Snapshot(tuple(name for _, name in tables), creates, tuple(copies), tuple(keys))
 
 
 def _column(column: tuple) -> str:
@@ -187,10 +229,10 @@ def schema_copy(template: str, schema: str) -> None:
     """Create `schema` as a copy of `template` (structure and rows), in one transaction."""
     from django.db import transaction
 
-    script = snapshot(template).script
-    quoted = _q(schema)
-    sql = script.replace("{template}", _q(template)).replace("{schema}", quoted)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {quoted}")
-        cursor.execute(sql)
+        # no migration of the template can commit between the snapshot check and the copy
+        cursor.execute(f"LOCK TABLE {_q(template)}.django_migrations IN SHARE MODE")
+        statements = snapshot(template).statements(template=template, schema=schema)
+        cursor.execute(f"CREATE SCHEMA {_q(schema)}")
+        cursor.execute(";\n".join(statements))
     connection.set_schema_to_public()  # the script moved search_path behind django-tenants' back

@@ -67,10 +67,23 @@ def test_the_access_log_is_json_with_tenant_request_id_route_and_status(alpha):
     assert line["message"] == "GET /api/v1/orders/999999 404"
 
 
-def test_probes_log_at_debug_only(alpha):
+def test_probes_log_at_debug_only_and_name_no_tenant(alpha):
+    from django.db import connection
+
+    connection.set_tenant(alpha.tenant)  # the thread's connection, left by an earlier request
     with json_lines("dispatch.access") as lines:
         host_client("127.0.0.1").get("/healthz")
+    connection.set_schema_to_public()
     assert [line["level"] for line in lines] == ["DEBUG"]
+    assert lines[0]["tenant"] is None  # not the schema the connection happened to be in
+
+
+def test_tracking_tokens_stay_out_of_the_access_log(alpha):
+    with json_lines("dispatch.access") as lines:
+        host_client("localhost").get("/t/secret-token-123")
+    [line] = lines
+    assert "secret-token-123" not in json.dumps(line)
+    assert line["path"] == line["route"] == "/t/<str:token>"
 
 
 def test_a_job_logs_with_its_tenant_its_name_and_the_request_that_queued_it(alpha, beta):
@@ -204,7 +217,7 @@ def test_jobs_are_counted_under_their_own_name():
     assert _sample("dispatch_job_duration_seconds_sum", {"job": "notifications.deliver"}) >= 2
 
 
-def test_the_scheduler_queues_a_due_job_once_even_when_run_twice(tenants, monkeypatch):
+def test_the_scheduler_queues_a_due_job_and_the_next_look_queues_nothing_more(tenants, monkeypatch):
     from django.utils import timezone
     from django_q.models import OrmQ, Schedule
 
@@ -221,3 +234,25 @@ def test_the_scheduler_queues_a_due_job_once_even_when_run_twice(tenants, monkey
     schedule.refresh_from_db()
     assert schedule.next_run > timezone.now() + timezone.timedelta(minutes=59)
     assert _sample("dispatch_scheduler_runs_total", {"result": "success"}) >= 2
+
+
+def test_a_scheduler_that_cannot_queue_says_so(tenants, monkeypatch):
+    """django-q2's scheduler logs its own failures and carries on: the command judges by
+    what is left overdue, for the metric and for readiness."""
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    monkeypatch.setattr("django.db.close_old_connections", lambda: None)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is away")
+
+    monkeypatch.setattr("django_q.scheduler.async_task", broker_down)
+    Schedule.objects.create(
+        name="observability overdue", func="tests.jobs.where_am_i", args="'x'",
+        schedule_type=Schedule.MINUTES, minutes=5,
+        next_run=timezone.now() - timezone.timedelta(minutes=10),
+    )  # fmt: skip
+    failures = _sample("dispatch_scheduler_runs_total", {"result": "failure"})
+    call_command("scheduler", "--once")
+    assert _sample("dispatch_scheduler_runs_total", {"result": "failure"}) == failures + 1

@@ -88,11 +88,15 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
         metrics.WEBSOCKETS_OPEN.labels(self.kind).inc()
         metrics.WEBSOCKETS_ACCEPTED.labels(self.kind).inc()
 
-    async def websocket_disconnect(self, message: dict) -> None:
-        if getattr(self, "counted", False):
-            self.counted = False
-            metrics.WEBSOCKETS_OPEN.labels(self.kind).dec()
-        await super().websocket_disconnect(message)
+    async def __call__(self, scope, receive, send) -> None:
+        """However the socket ends (closed, an error, the server's close timeout), it
+        leaves the open-connections gauge."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if getattr(self, "counted", False):
+                self.counted = False
+                metrics.WEBSOCKETS_OPEN.labels(self.kind).dec()
 
     async def refuse(self, refusal: Refusal) -> None:
         code, reason = refusal.code, refusal.reason

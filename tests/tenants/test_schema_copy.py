@@ -58,8 +58,10 @@ def _describe(schema: str) -> dict[str, list]:
         )
         counts = {}
         for (table,) in cursor.fetchall():
-            cursor.execute(f'SELECT count(*) FROM "{schema}"."{table}"')  # noqa: S608
-            counts[table] = cursor.fetchone()[0]
+            cursor.execute(
+                f'SELECT count(*), md5(string_agg(t::text, \',\' ORDER BY t::text)) FROM "{schema}"."{table}" t'  # noqa: E501, S608
+            )
+            counts[table] = cursor.fetchone()  # how many rows, and what they hold
         out["rows"] = counts
     connection.set_schema_to_public()
     return out
@@ -72,7 +74,7 @@ def test_a_copy_matches_the_template_in_every_table(tenants):
     assert len(original["columns"]) > 300 and len(original["indexes"]) > 100
     for part in ("columns", "constraints", "indexes", "rows"):
         assert copy[part] == original[part], part
-    assert original["rows"]["django_migrations"] > 50  # the migration records came along
+    assert original["rows"]["django_migrations"][0] > 50  # the migration records came along
     with connection.cursor() as cursor, pytest.raises(IntegrityError):  # checks still check
         cursor.execute(
             "INSERT INTO copy_check.accounts_user (password, email, name, role, is_active,"
@@ -124,7 +126,7 @@ def test_the_snapshot_is_read_again_after_the_template_migrates(tenants):
         )
     connection.set_schema_to_public()
     again = schema_copy.snapshot(template)
-    assert again is not first and "later_table" in again.script
+    assert again is not first and "later_table" in again.tables
     schema_copy.schema_copy(template, "copy_later")
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('copy_later.later_table') IS NOT NULL")

@@ -25,10 +25,7 @@ class Command(BaseCommand):
         changed = template_schema_ensure(verbosity=verbosity)
         self.stdout.write(f"template schema {'migrated' if changed else 'already current'}")
         schedules_ensure()
+        # the tenant schemas behind the code; current ones cost one query each
         call_command(
-            "migrate_schemas",
-            tenant=True,
-            interactive=False,
-            executor=options["executor"],
-            verbosity=verbosity,
+            "migrate_tenants", interactive=False, executor=options["executor"], verbosity=verbosity
         )

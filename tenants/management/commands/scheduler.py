@@ -40,8 +40,8 @@ class Command(BaseCommand):
 
         interval: float = options["interval"]
         stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                    for sig in (signal.SIGTERM, signal.SIGINT)}  # fmt: skip
         last_ok = [time.monotonic()]
 
         def ready() -> tuple[bool, dict]:
@@ -53,16 +53,40 @@ class Command(BaseCommand):
         metrics.serve_in_background("scheduler", ready=ready)
         broker = get_broker()
         log.info("scheduler running, every %.0f s", interval)
-        while True:
-            try:
-                scheduler(broker=broker)
-                last_ok[0] = time.monotonic()
-                metrics.SCHEDULER_RUNS.labels("success").inc()
-            except Exception:  # the database or Redis away for a moment: try again
-                log.exception("scheduling failed; trying again in %.0f s", interval)
-                metrics.SCHEDULER_RUNS.labels("failure").inc()
-            finally:
-                db.close_old_connections()
-            if options["once"] or stop.wait(interval):
-                break
+        try:
+            while True:
+                if _look(scheduler, broker, interval):
+                    last_ok[0] = time.monotonic()
+                if options["once"] or stop.wait(interval):
+                    break
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         log.info("scheduler stopped")
+
+
+def _look(scheduler, broker, interval: float) -> bool:
+    """Queue what is due. django-q2's scheduler logs its own failures and carries on, so
+    success is judged by the result: no schedule left overdue (past due by more than two
+    looks, a minute to spare)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    try:
+        scheduler(broker=broker)
+        late = timezone.now() - timedelta(seconds=2 * interval + 60)
+        overdue = Schedule.objects.exclude(repeats=0).filter(next_run__lt=late).count()
+    except Exception:  # the database or Redis away for a moment: try again
+        log.exception("scheduling failed; trying again in %.0f s", interval)
+        overdue = -1
+    finally:
+        db.close_old_connections()
+    if overdue:
+        if overdue > 0:
+            log.error("%d scheduled jobs are overdue: they could not be queued", overdue)
+        metrics.SCHEDULER_RUNS.labels("failure").inc()
+        return False
+    metrics.SCHEDULER_RUNS.labels("success").inc()
+    return True

@@ -2,15 +2,25 @@
 /readyz on METRICS_PORT. `bin/dispatch worker` runs this with the multiprocess metrics
 directory set, so that the forked workers' counters reach the scrape."""
 
+import logging
+import os
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import metrics
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
     help = "Run background jobs (django-q2 cluster of Q_WORKERS processes)."
 
     def handle(self, *args, **options) -> None:
+        if os.environ.get("METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            log.warning(
+                "PROMETHEUS_MULTIPROC_DIR is not set: the forked workers' metrics (jobs, "
+                "messages, optimiser time) will be missing; start workers with bin/dispatch worker"
+            )
         metrics.serve_in_background("worker")
         call_command("qcluster")
