@@ -71,7 +71,7 @@ bench: bench-provisioning bench-migrations bench-intake bench-planning bench-rou
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
 
-## bench-migrations: provision 500 tenants, then migrate them all with each executor (about 15 minutes; writes docs/benchmarks.md)
+## bench-migrations: provision 500 tenants, then upgrade them all three ways (about an hour; writes docs/benchmarks.md)
 bench-migrations: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/migrations.py
 

@@ -138,7 +138,7 @@ def main() -> None:
         f"multiprocessing executor with MIGRATION_PROCESSES={processes}. "
         f"Every schema current afterwards: {current} of {N}.",
         "",
-        "| provisioning one tenant (clone + host + owner + API key) | ms |",
+        "| provisioning one tenant (schema copy + host + owner + API key) | ms |",
         "|---|---:|",
         f"| median | {statistics.median(provisioning) * 1000:.0f} |",
         f"| p90 | {percentile(provisioning, 0.9) * 1000:.0f} |",

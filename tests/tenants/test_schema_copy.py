@@ -131,3 +131,35 @@ def test_the_snapshot_is_read_again_after_the_template_migrates(tenants):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('copy_later.later_table') IS NOT NULL")
         assert cursor.fetchone()[0]
+
+
+def test_migrate_tenants_migrates_only_the_schemas_behind_the_code(tenants):
+    import io
+
+    from django.core.management import call_command
+
+    alpha = tenants["alpha"].tenant.schema_name
+    latest = "0005_etapromise_first_ends_at_etapromise_first_starts_at"
+    with connection.cursor() as cursor:  # alpha as it was before the newest migration
+        cursor.execute(
+            f'ALTER TABLE "{alpha}".notifications_etapromise DROP COLUMN first_starts_at, '
+            "DROP COLUMN first_ends_at"
+        )
+        cursor.execute(
+            f'DELETE FROM "{alpha}".django_migrations WHERE app = %s AND name = %s',  # noqa: S608
+            ["notifications", latest],
+        )
+    out = io.StringIO()
+    call_command("migrate_tenants", interactive=False, verbosity=1, stdout=out)
+    connection.set_schema_to_public()
+    assert out.getvalue().startswith("1 of ")  # alpha; beta and the rest are current
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = 'notifications_etapromise' AND column_name LIKE 'first_%%'",
+            [alpha],
+        )
+        assert cursor.fetchone()[0] == 2
+    out = io.StringIO()
+    call_command("migrate_tenants", interactive=False, verbosity=1, stdout=out)
+    assert out.getvalue().startswith("0 of ")
