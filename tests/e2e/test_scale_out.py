@@ -38,7 +38,7 @@ from django_tenants.utils import schema_context
 
 from tests.e2e.conftest import ROOT, _free_port, database_url_of_test_db, live_tenant, wait_until
 from tests.e2e.test_orders_concurrency import _post
-from tests.e2e.ws import receive, socket
+from tests.e2e.ws import receive, run, socket
 from tests.notifications.fake_twilio import running_fake_twilio
 
 ORDERS = 24
@@ -313,7 +313,7 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
             routes.setdefault(driver, []).append((order, float(lat), float(lng)))
 
         # -- the day: drivers on both processes, a dispatcher watching on each
-        day = asyncio.run(_drive(routes, tokens, cookie, hosts, webs))
+        day = run(_drive(routes, tokens, cookie, hosts, webs))  # a thread: see ws.run
         seen_by_dispatchers, open_mid_day, fixes_sent = day
 
         # -- everything lands
