@@ -54,6 +54,25 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
     raise TimeoutError(f"condition not met within {timeout}s")
 
 
+def start_redis(port: int, data_dir) -> subprocess.Popen:
+    """A redis-server of the test's own on `port`, keeping nothing on disk; up when returned."""
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(data_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def up() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    wait_until(up, timeout=10)
+    return process
+
+
 @contextmanager
 def running_daphne(**extra_env: str) -> Iterator[str]:
     """A daphne process serving the test database; yields `http://localhost:<port>`."""

@@ -7,34 +7,14 @@ once Redis is back, live positions flow between the processes again."""
 from __future__ import annotations
 
 import shutil
-import socket as _socket
-import subprocess
 import time
 from contextlib import suppress
 
 import pytest
 
-from tests.e2e.conftest import _free_port, running_daphne, wait_until
+from tests.e2e.conftest import _free_port, running_daphne, start_redis
 from tests.e2e.test_tracking_ws import _json, fix, make_world
 from tests.e2e.ws import receive, run, socket
-
-
-def _redis(port: int, data_dir) -> subprocess.Popen:
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-    def up() -> bool:
-        try:
-            with _socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    wait_until(up, timeout=10)
-    return process
 
 
 def _snapshot(host: str, cookie: str) -> dict:
@@ -58,7 +38,7 @@ def test_drivers_keep_streaming_through_a_redis_outage_and_maps_resync(
 
     world = make_world(django_db_blocker, live_server_url, "outage")
     port = _free_port()
-    redis = _redis(port, tmp_path)
+    redis = start_redis(port, tmp_path)
     env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
     host = world.tenant.host.rsplit(":", 1)[0]
     try:
@@ -101,7 +81,7 @@ def test_drivers_keep_streaming_through_a_redis_outage_and_maps_resync(
                 round(v, 6) for v in stored
             }
 
-            redis = _redis(port, tmp_path)  # back
+            redis = start_redis(port, tmp_path)  # back
             time.sleep(1)
 
             async def after() -> tuple[dict, dict]:

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket as _socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,14 @@ from pathlib import Path
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.e2e.conftest import ROOT, _free_port, database_url_of_test_db, live_tenant, wait_until
+from tests.e2e.conftest import (
+    ROOT,
+    _free_port,
+    database_url_of_test_db,
+    live_tenant,
+    start_redis,
+    wait_until,
+)
 from tests.e2e.test_orders_concurrency import _post
 from tests.e2e.ws import receive, run, socket
 from tests.notifications.fake_twilio import running_fake_twilio
@@ -93,22 +99,8 @@ def _ready(port: int) -> bool:
 
 @contextmanager
 def redis_server(tmp_path: Path):
-    port = _free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-    def up() -> bool:
-        try:
-            with _socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
+    process = start_redis(port := _free_port(), tmp_path)
     try:
-        wait_until(up, timeout=10)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.kill()
