@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
+from accounts.net import client_ip
 from audit.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ SYSTEM = Who()
 def who_from_request(request) -> Who:
     user = getattr(request, "user", None)
     actor = f"user:{user.email}" if user is not None and user.is_authenticated else "anonymous"
-    return Who(actor, request.META.get("REMOTE_ADDR") or None,
+    return Who(actor, client_ip(request),
                request.META.get("HTTP_USER_AGENT", "")[:200])  # fmt: skip
 
 

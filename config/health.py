@@ -20,25 +20,19 @@ _migrations_ok = False
 
 def readiness() -> tuple[bool, dict[str, str]]:
     global _migrations_ok
-    checks: dict[str, str] = {}
-    try:
-        connection.set_schema_to_public()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        checks["database"] = f"unreachable: {exc.__class__.__name__}"
+    checks = {"database": database_state()}
+    if checks["database"] != "ok":
         return False, checks
     if not _migrations_ok:
         # Once applied, migrations stay applied for this process's code; check once.
         from django.db.migrations.executor import MigrationExecutor
 
-        from tenants.services import _schema_is_current
+        from tenants.services import schema_is_current
 
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         template = settings.TENANT_BASE_SCHEMA
-        _migrations_ok = not plan and schema_exists(template) and _schema_is_current(template)
+        _migrations_ok = not plan and schema_exists(template) and schema_is_current(template)
     checks["migrations"] = "ok" if _migrations_ok else "pending"
     if settings.REDIS_URL:
         # Reported, not required: without Redis the web process still takes orders and
@@ -46,6 +40,17 @@ def readiness() -> tuple[bool, dict[str, str]]:
         # would only turn a degraded service into no service.
         checks["redis"] = _redis_state()
     return _migrations_ok, checks
+
+
+def database_state() -> str:
+    """ "ok", or why PostgreSQL cannot be reached."""
+    try:
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return f"unreachable: {exc.__class__.__name__}"
+    return "ok"
 
 
 def _redis_state() -> str:

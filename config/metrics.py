@@ -179,21 +179,19 @@ def _metrics_app(role: str, ready: Callable[[], tuple[bool, dict]]):
 
 
 def database_and_queue_ready() -> tuple[bool, dict]:
+    """A worker's or the scheduler's readiness: the database and the queue's broker."""
     from django.db import connection
     from django_q.brokers import get_broker
 
-    checks: dict[str, str] = {}
+    from config.health import database_state
+
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        checks["database"] = f"unreachable: {exc.__class__.__name__}"
+        checks = {"database": database_state()}
     finally:
-        connection.close()
+        connection.close()  # the metrics server's threads keep no connection
     try:
         checks["queue"] = "ok" if get_broker().ping() else "unreachable"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         checks["queue"] = f"unreachable: {exc.__class__.__name__}"
     return all(value == "ok" for value in checks.values()), checks
 

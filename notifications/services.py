@@ -61,16 +61,12 @@ def notify(
 def _queue(notification: Notification, *, at: dt.datetime | None = None, name: str = "") -> None:
     from django_q.models import Schedule
 
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
     schema, pk = connection.schema_name, notification.pk
     name = f"notify-{pk}-{notification.attempts}{'-' + name if name else ''}"
     if at is None:
-        transaction.on_commit(
-            lambda: enqueue_for_tenant(
-                "notifications.services.deliver", pk, schema_name=schema, task_name=name
-            )
-        )
+        enqueue_after_commit("notifications.services.deliver", pk, task_name=name)
         return
     transaction.on_commit(
         lambda: Schedule.objects.create(
@@ -427,14 +423,9 @@ def on_order_status(order_id: int, status: str) -> int:
 
 
 def _published_route_of(order: Order):
-    from routing.models import PlanStop
+    from routing.selectors import published_stop
 
-    stop = (
-        PlanStop.objects.filter(order=order, route__plan__published_at__isnull=False)
-        .select_related("route__plan", "route__driver", "route__vehicle")
-        .order_by("-route__plan__published_at")
-        .first()
-    )
+    stop = published_stop(order.pk)
     return stop.route if stop else None
 
 

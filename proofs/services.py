@@ -167,9 +167,9 @@ def _forget(proofs) -> int:
 
     count = 0
     for proof in proofs:
-        for name in (proof.photo.name, proof.signature.name):
-            if name:
-                default_storage.delete(name)
+        names = [name for name in (proof.photo.name, proof.signature.name) if name]
+        # the files go once the rows are committed: a rollback keeps both
+        transaction.on_commit(lambda names=names: [default_storage.delete(n) for n in names])
         proof.photo, proof.signature, proof.recipient_name, proof.notes = "", "", "", ""
         proof.lat = proof.lng = None
         proof.save(update_fields=["photo", "signature", "recipient_name", "notes", "lat", "lng"])

@@ -15,9 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.decorators import dispatcher_required, owner_required, role_required
 from config.forms import form_add_service_errors
-from dispatch.models import Driver, Order
+from dispatch.models import Driver
 from proofs import services
 from proofs.models import DeliveryProof
+from routing.selectors import driver_stop
 
 driver_required = role_required("driver")
 KINDS = ("photo", "signature")
@@ -44,13 +45,10 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """The driver finishes a stop: delivered (photo, signature, name, notes) or not
     (a reason from the business's list, notes, a photo)."""
     driver = Driver.objects.filter(user=request.user, is_active=True).first()
-    order = Order.objects.filter(
-        pk=order_id,
-        planstop__route__driver=driver,
-        planstop__route__plan__published_at__isnull=False,
-    ).first() if driver else None  # fmt: skip
-    if order is None:
+    stop = driver_stop(driver, order_id)
+    if stop is None:
         raise Http404("This order is not on your route.")
+    order = stop.order
     row = services.proof_settings()
     errors: dict[str, list[str]] = {}
     values = {"outcome": request.GET.get("outcome", "delivered"), "key": uuid.uuid4().hex}

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from dispatch.models import Order, OrderEvent
+from routing.matrix import EARTH_RADIUS_M
 from routing.models import PlanRoute, RouteVersion
 
 GROUPS = ("day", "driver", "route")
-EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass
@@ -148,7 +148,7 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
             continue
         row = OrderFact(order_id, route_id, outcome)
         if outcome == "failed":
-            row.reason = (mine["failed"].reason if "failed" in mine else "") or "No reason given"
+            row.reason = mine["failed"].reason or "No reason given"
         arrived = mine.get("arrived") or mine.get("delivered")
         row.arrived_at = arrived.created_at if arrived else None
         done = mine.get(outcome)

@@ -157,3 +157,27 @@ def urgent_candidates(plan: Plan, limit: int = 200) -> QuerySet:
         .exclude(planstop__route__plan=plan)
         .order_by("pk")[:limit]
     )
+
+
+def published_stop(order_id: int) -> PlanStop | None:
+    """The order's stop on its newest published route (with route, plan, driver, vehicle)."""
+    return (
+        PlanStop.objects.filter(order_id=order_id, route__plan__published_at__isnull=False)
+        .select_related("route__plan", "route__driver", "route__vehicle", "order")
+        .order_by("-route__plan__published_at")
+        .first()
+    )
+
+
+def driver_stop(driver: Driver | None, order_id: int) -> PlanStop | None:
+    """The stop of `order_id` on one of `driver`'s published routes: what a driver may
+    report on or prove delivered (None for anything else, another driver's order included)."""
+    if driver is None:
+        return None
+    return (
+        PlanStop.objects.filter(
+            order_id=order_id, route__driver=driver, route__plan__published_at__isnull=False
+        )
+        .select_related("order")
+        .first()
+    )

@@ -11,9 +11,10 @@ import zipfile
 from typing import IO
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
@@ -21,8 +22,8 @@ from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 
-#: The apps whose tables live in every tenant's schema and hold the business's data.
-DATA_APPS = ("accounts", "dispatch", "routing", "tracking", "notifications", "proofs", "webhooks")
+#: Tenant apps that are bookkeeping, not the business's data (sign-in attempts by address).
+NOT_DATA_APPS = {"axes"}
 #: Never exported: credentials (a password hash, a store's secret, a webhook's signing key).
 SECRET_FIELDS = {
     "accounts.User": {"password"},
@@ -40,8 +41,10 @@ Passwords, a store's client secret and webhook signing secrets are left out.
 
 
 def _models():
-    for label in DATA_APPS:
-        yield from apps.get_app_config(label).get_models()
+    """The models of every tenant app of the project's own (new apps included as they come)."""
+    for label in settings.TENANT_APPS:
+        if not label.startswith("django.") and label not in NOT_DATA_APPS:
+            yield from apps.get_app_config(label).get_models()
 
 
 def _files(prefix: str):
@@ -122,19 +125,23 @@ def tenant_delete(tenant: Tenant) -> dict[str, int]:
     schema = tenant.schema_name
     files = list(_files(f"proofs/{schema}"))
     prefix = f"{schema}:"
-    removed = {
-        "scheduled": Schedule.objects.filter(name__startswith=prefix).delete()[0],
-        "task_results": Task.objects.filter(name__startswith=prefix).delete()[0],
-    }
-    queued = [q.pk for q in OrmQ.objects.all() if (q.name() or "").startswith(prefix)]
-    removed["queued"] = OrmQ.objects.filter(pk__in=queued).delete()[0]
     connection.set_schema_to_public()
-    with connection.cursor() as cursor:
-        # deferred foreign-key checks still pending in this transaction would block the drop
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    tenant.delete(force_drop=True)  # django-tenants drops the schema (CASCADE)
-    removed["schema"] = int(not schema_exists(schema))
-    # the files last: a drop that failed leaves the tenant whole, pictures included
+    # One transaction (PostgreSQL's DDL is transactional): a drop that fails leaves the
+    # tenant whole, its scheduled jobs included. Jobs already in a Redis queue find no
+    # schema when they run and do nothing (tenants.tasks.run_in_schema).
+    with transaction.atomic():
+        removed = {
+            "scheduled": Schedule.objects.filter(name__startswith=prefix).delete()[0],
+            "task_results": Task.objects.filter(name__startswith=prefix).delete()[0],
+        }
+        queued = [q.pk for q in OrmQ.objects.all() if (q.name() or "").startswith(prefix)]
+        removed["queued"] = OrmQ.objects.filter(pk__in=queued).delete()[0]
+        with connection.cursor() as cursor:
+            # deferred foreign-key checks pending in this transaction would block the drop
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        tenant.delete(force_drop=True)  # django-tenants drops the schema (CASCADE)
+        removed["schema"] = int(not schema_exists(schema))
+    # the files once the rest is gone for good
     for name in files:
         default_storage.delete(name)
     removed["files"] = len(files)

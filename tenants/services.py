@@ -126,7 +126,7 @@ def _latest_migrations() -> frozenset[tuple[str, str]]:
     return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes())
 
 
-def _schema_is_current(schema: str) -> bool:
+def schema_is_current(schema: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT app, name FROM {connection.ops.quote_name(schema)}.django_migrations"  # noqa: S608
@@ -142,7 +142,7 @@ def template_schema_ensure(*, verbosity: int = 0) -> bool:
     (`manage.py migrate_platform` does), so provisioning can clone a current schema.
     """
     template = settings.TENANT_BASE_SCHEMA
-    if schema_exists(template) and _schema_is_current(template):
+    if schema_exists(template) and schema_is_current(template):
         return False
     if not schema_exists(template):
         with connection.cursor() as cursor:
@@ -171,7 +171,7 @@ def tenant_schema_create(schema: str) -> None:
             CloneSchema().clone_schema(template, schema, "DATA", set_connection=False)
             # The clone function sets search_path itself: make django-tenants set it again.
             connection.set_schema_to_public()
-        if _schema_is_current(schema):
+        if schema_is_current(schema):
             return
         logger.warning("template schema %s is behind the code; migrating %s", template, schema)
     else:

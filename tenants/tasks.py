@@ -7,11 +7,14 @@ named `<schema>:<what>` so that the queue, the admin and the logs show whose job
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 from django_tenants.utils import schema_context, schema_exists
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_for_tenant(
@@ -40,14 +43,16 @@ def enqueue_for_tenant(
     )
 
 
-def enqueue_after_commit(func_path: str, *args: Any, task_name: str) -> None:
-    """Queue `func_path(*args)` in the current schema once the current transaction commits
-    (nothing is queued for a change that was rolled back)."""
+def enqueue_after_commit(func_path: str, *args: Any, task_name: str, **kwargs: Any) -> None:
+    """Queue `func_path(*args, **kwargs)` in the current schema once the current
+    transaction commits (nothing is queued for a change that was rolled back)."""
     from django.db import connection, transaction
 
     schema = connection.schema_name
     transaction.on_commit(
-        lambda: enqueue_for_tenant(func_path, *args, schema_name=schema, task_name=task_name)
+        lambda: enqueue_for_tenant(
+            func_path, *args, schema_name=schema, task_name=task_name, **kwargs
+        )
     )
 
 
@@ -63,6 +68,9 @@ def run_in_schema(schema_name: str, func_path: str, *args: Any, **kwargs: Any) -
     from tenants.models import Tenant
 
     request_id = kwargs.pop("_request_id", None)
+    if not schema_exists(schema_name):  # the tenant was deleted after the job was queued
+        logger.warning("%s: no schema %s any more; job not run", func_path, schema_name)
+        return None
     zone = Tenant.objects.filter(schema_name=schema_name).values_list("time_zone", flat=True)
     with (
         log_context(tenant=schema_name, request_id=request_id, task=job_name(func_path)),

@@ -132,3 +132,38 @@ def login_client(host: str, email: str, password: str = PASSWORD) -> Client:
     response = client.post("/login/", {"username": email, "password": password})
     assert response.status_code == 302, f"login of {email} on {host} failed"
     return client
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Proof-of-delivery files in a folder of the test's own; the cache (rate limits,
+    idempotency) cleared around it."""
+    from django.core.cache import cache
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    yield settings.MEDIA_ROOT
+    cache.clear()
+
+
+@pytest.fixture
+def metrics_port(monkeypatch) -> None:
+    """`config.metrics.serve_in_background` on any free loopback port."""
+    monkeypatch.setenv("METRICS_PORT", "0")
+    monkeypatch.setenv("METRICS_ADDR", "127.0.0.1")
+
+
+def metric_sample(name: str, labels: dict | None = None) -> float:
+    """A Prometheus sample of this process (0 before its first count)."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (until someone binds it)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -9,13 +9,11 @@ import urllib.request
 from contextlib import contextmanager
 from urllib.error import HTTPError
 
-import pytest
 from django.core.management import call_command
-from prometheus_client import REGISTRY
 
 from config import metrics
 from config.observability import ContextFilter, TextFormatter, json_formatter
-from tests.conftest import host_client
+from tests.conftest import host_client, metric_sample
 
 
 @contextmanager
@@ -119,22 +117,19 @@ def test_text_format_for_people_names_tenant_and_request():
     assert TextFormatter().format(record).endswith("INFO x [alpha r1] hello")
 
 
-def _sample(name: str, labels: dict) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
 def test_requests_are_counted_by_route_pattern_method_and_status(alpha):
     labels = {"method": "GET", "route": "/api/v1/orders/<int:order_id>", "status": "404"}
-    before = _sample("dispatch_http_requests_total", labels)
+    before = metric_sample("dispatch_http_requests_total", labels)
+    latency = {"method": "GET", "route": "/api/v1/orders/<int:order_id>"}
+    timed = metric_sample("dispatch_http_request_duration_seconds_count", latency)
     host_client(alpha.host).get("/api/v1/orders/5", HTTP_AUTHORIZATION=f"Bearer {alpha.api_key}")
     host_client(alpha.host).get("/api/v1/orders/6", HTTP_AUTHORIZATION=f"Bearer {alpha.api_key}")
-    assert _sample("dispatch_http_requests_total", labels) == before + 2
-    latency = {"method": "GET", "route": "/api/v1/orders/<int:order_id>"}
-    assert _sample("dispatch_http_request_duration_seconds_count", latency) >= 2
+    assert metric_sample("dispatch_http_requests_total", labels) == before + 2
+    assert metric_sample("dispatch_http_request_duration_seconds_count", latency) == timed + 2
     weird = {"method": "other", "route": "unmatched", "status": "404"}
-    before = _sample("dispatch_http_requests_total", weird)
+    before = metric_sample("dispatch_http_requests_total", weird)
     host_client("unknown.example").generic("BREW", "/coffee")
-    assert _sample("dispatch_http_requests_total", weird) == before + 1
+    assert metric_sample("dispatch_http_requests_total", weird) == before + 1
 
 
 def test_metrics_on_the_web_port_need_the_token_and_name_no_tenant(alpha, beta, settings):
@@ -161,12 +156,6 @@ def test_readiness_reports_redis_without_depending_on_it(tenants, settings):
     response = host_client("127.0.0.1").get("/readyz")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["redis"].startswith("unreachable")
-
-
-@pytest.fixture
-def metrics_port(monkeypatch):
-    monkeypatch.setenv("METRICS_PORT", "0")  # any free port
-    monkeypatch.setenv("METRICS_ADDR", "127.0.0.1")
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -206,15 +195,18 @@ def test_jobs_are_counted_under_their_own_name():
     from tenants.tasks import job_finished
 
     labels = {"job": "notifications.deliver", "result": "failure"}
-    before = _sample("dispatch_jobs_total", labels)
+    before = metric_sample("dispatch_jobs_total", labels)
+    took = metric_sample("dispatch_job_duration_seconds_sum", {"job": "notifications.deliver"})
     start = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
     job = ("alpha", "notifications.services.deliver", 7)
     job_finished(sender="django_q", task={
         "func": "tenants.tasks.run_in_schema", "args": job, "success": False,
         "started": start, "stopped": start + dt.timedelta(seconds=2),
     })  # fmt: skip
-    assert _sample("dispatch_jobs_total", labels) == before + 1
-    assert _sample("dispatch_job_duration_seconds_sum", {"job": "notifications.deliver"}) >= 2
+    assert metric_sample("dispatch_jobs_total", labels) == before + 1
+    assert metric_sample("dispatch_job_duration_seconds_sum", {"job": "notifications.deliver"}) == (
+        took + 2
+    )
 
 
 def test_the_scheduler_queues_a_due_job_and_the_next_look_queues_nothing_more(tenants, monkeypatch):
@@ -228,12 +220,13 @@ def test_the_scheduler_queues_a_due_job_and_the_next_look_queues_nothing_more(te
         schedule_type=Schedule.MINUTES, minutes=60, next_run=timezone.now(),
     )  # fmt: skip
     queued = OrmQ.objects.count()
+    looks = metric_sample("dispatch_scheduler_runs_total", {"result": "success"})
     call_command("scheduler", "--once")
     call_command("scheduler", "--once")  # a second scheduler, or the next look
     assert OrmQ.objects.count() == queued + 1
     schedule.refresh_from_db()
     assert schedule.next_run > timezone.now() + timezone.timedelta(minutes=59)
-    assert _sample("dispatch_scheduler_runs_total", {"result": "success"}) >= 2
+    assert metric_sample("dispatch_scheduler_runs_total", {"result": "success"}) == looks + 2
 
 
 def test_a_scheduler_that_cannot_queue_says_so(tenants, monkeypatch):
@@ -253,6 +246,6 @@ def test_a_scheduler_that_cannot_queue_says_so(tenants, monkeypatch):
         schedule_type=Schedule.MINUTES, minutes=5,
         next_run=timezone.now() - timezone.timedelta(minutes=10),
     )  # fmt: skip
-    failures = _sample("dispatch_scheduler_runs_total", {"result": "failure"})
+    failures = metric_sample("dispatch_scheduler_runs_total", {"result": "failure"})
     call_command("scheduler", "--once")
-    assert _sample("dispatch_scheduler_runs_total", {"result": "failure"}) == failures + 1
+    assert metric_sample("dispatch_scheduler_runs_total", {"result": "failure"}) == failures + 1

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import remove_www, schema_context
 
 from config import metrics
+from config.observability import log_context
 from tracking import services
 from tracking.hub import Item, dispatch_group, hub, order_group
 from tracking.tokens import BadToken, read_driver_token
@@ -64,7 +65,8 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        with log_context(tenant=getattr(self, "schema", None)):  # its records name the tenant
+            await handler(message)
 
     async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
         """JSON text frames only; anything else is answered, not a crash."""

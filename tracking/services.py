@@ -245,7 +245,7 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     order the state machine allows (en route → arrived → delivered or failed). A repeat
     (a double tap, a resend after a reconnect) changes nothing."""
     from dispatch.services.orders import order_transition
-    from routing.models import PlanStop
+    from routing.selectors import driver_stop
 
     if not isinstance(event, str) or event not in STOP_EVENTS:
         raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
@@ -256,10 +256,7 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     last = done.events.order_by("-created_at", "-id").first() if done else None
     if last is not None and last.actor == actor:
         return done  # a repeat (a double tap, a resend): a failed stop has left the route
-    on_route = PlanStop.objects.filter(
-        order_id=order_id, route__driver=driver, route__plan__published_at__isnull=False
-    ).select_related("order")
-    stop = on_route.first()
+    stop = driver_stop(driver, order_id)
     if stop is None:
         raise ValidationError({"order": "This order is not on your route."})
     order, target = stop.order, STOP_EVENTS[event]

@@ -26,7 +26,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from webhooks.models import Attempt, Delivery, Event, Subscription
@@ -171,16 +171,10 @@ def emit(event: str, *, key: str, data: dict) -> list[Delivery]:
 
 
 def _queue(delivery_ids: Iterable[int]) -> None:
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
-    schema, ids = connection.schema_name, list(delivery_ids)
-
-    def push() -> None:
-        for pk in ids:
-            enqueue_for_tenant("webhooks.services.deliver", pk, schema_name=schema,
-                               task_name=f"webhook-{pk}")  # fmt: skip
-
-    transaction.on_commit(push)
+    for pk in delivery_ids:
+        enqueue_after_commit("webhooks.services.deliver", pk, task_name=f"webhook-{pk}")
 
 
 # --- sending ---------------------------------------------------------------------------

@@ -630,7 +630,7 @@ def csv_imports_purge(*, older_than: dt.timedelta = dt.timedelta(days=30)) -> in
 FORMULA_START = re.compile(r"^(=|@|\t|\r|[+-](?![\d. ]))")
 
 
-def _defuse(value: Any) -> Any:
+def defuse(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV
     injection); the importer takes it off again. Phone numbers like +44… are left alone."""
     if isinstance(value, str) and FORMULA_START.match(value):
@@ -656,25 +656,25 @@ def _export_row(order: Order) -> list[Any]:
     for number, (start, end) in enumerate(WINDOW_COLUMNS):
         window = windows[number] if number < len(windows) else {"start": "", "end": ""}
         values[start], values[end] = window["start"], window["end"]
-    return [_defuse(values[column]) for column in EXPORT_COLUMNS]
+    return [values[column] for column in EXPORT_COLUMNS]
+
+
+def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """Rows as CSV text, a line at a time (for streaming), every cell defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for values in rows:
+        writer.writerow([defuse(value) for value in values])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def orders_csv(orders: QuerySet[Order]) -> Iterator[str]:
     """The orders as CSV text, a line at a time (for streaming), in the columns the
     importer suggests back (`status` and `id` are for reading only)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def line(values: list[Any]) -> str:
-        writer.writerow(values)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    yield line(EXPORT_COLUMNS)
-    for order in orders.iterator(chunk_size=2000):
-        yield line(_export_row(order))
+    yield from csv_lines([EXPORT_COLUMNS])
+    yield from csv_lines(_export_row(order) for order in orders.iterator(chunk_size=2000))
 
 
 def orders_export_recorded(orders: QuerySet[Order], filters: dict) -> None:

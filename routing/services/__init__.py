@@ -71,14 +71,9 @@ PLAN_SECONDS_RANGE = (1.0, 600.0)
 
 
 def _queue_solve(plan: models.Plan, *, name: str, **options) -> None:
-    from tenants.tasks import enqueue_for_tenant
+    from tenants.tasks import enqueue_after_commit
 
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: enqueue_for_tenant(
-            "routing.services.plan_solve", plan.pk, schema_name=schema, task_name=name, **options
-        )
-    )
+    enqueue_after_commit("routing.services.plan_solve", plan.pk, task_name=name, **options)
 
 
 def plan_create(

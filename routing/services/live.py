@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dispatch.models import Order, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+from routing.selectors import published_stop
 
 from .edits import _reached, stop_move
 from .routes import DROPPED, route_retime, route_timeline
@@ -162,12 +163,7 @@ def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
     """Where `order` stands: its published route, how many stops come first, the
     arrival as published and as expected now."""
     result = Eta(order=order.pk, status=order.status, windows=order.time_windows)
-    stop = (
-        PlanStop.objects.filter(order=order, route__plan__published_at__isnull=False)
-        .select_related("route__plan", "route__driver", "route__vehicle")
-        .order_by("-route__plan__published_at")
-        .first()
-    )
+    stop = published_stop(order.pk)
     if stop is None:
         return result
     route = stop.route

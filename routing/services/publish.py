@@ -38,7 +38,8 @@ def order_release(order: Order, *, actor: str, reason: str = "Taken off its rout
 @transaction.atomic
 def plan_publish(*, plan: Plan, actor: str) -> Plan:
     """Hand the plan's routes to their drivers: orders on them become dispatched, each
-    route gets version 1, and `plan_published` is sent (customer notifications).
+    route gets version 1 (whose `route_version_created` drives customer notifications
+    and the `route.published` webhook), and `plan_published` is sent.
 
     Refused while the plan is being solved and when an order on it has meanwhile gone
     out with another plan (or was cancelled). Rules a manual edit broke stay flagged on

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from config.database import url_of
+from tests.conftest import free_port
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls made by these
 # tests' fixtures are plain synchronous calls between browser steps.
@@ -31,10 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+_free_port = free_port
 
 
 def database_url_of_test_db() -> str:

@@ -330,7 +330,8 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
         replayed = metric(
             webs, "dispatch_http_requests_total", route="/api/v1/orders", status="200"
         )
-        assert created + replayed == len(jobs) and created >= ORDERS
+        # every request counted; a replay answers as the first did (201, the same order)
+        assert (created, replayed) == (len(jobs), 0)
         assert metric(webs, "dispatch_gps_fixes_stored_total") == fixes_sent
         # the workers: both did jobs; one plan solved; the messages counted as sent
         assert all(metric([worker], "dispatch_jobs_total") > 0 for worker in workers)

@@ -1,10 +1,6 @@
 """Customer messages in the Prometheus metrics (config/metrics.py)."""
 
-from prometheus_client import REGISTRY
-
-
-def _sample(name: str, labels: dict) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+from tests.conftest import metric_sample
 
 
 def test_messages_are_counted_by_channel_and_outcome(alpha, memory_sms):
@@ -19,7 +15,8 @@ def test_messages_are_counted_by_channel_and_outcome(alpha, memory_sms):
     skipped = {"channel": "sms", "outcome": "skipped"}
     email_skipped = {"channel": "email", "outcome": "skipped"}
     before_sent, before_skipped, before_email = (
-        _sample("dispatch_notifications_total", labels) for labels in (sent, skipped, email_skipped)
+        metric_sample("dispatch_notifications_total", labels)
+        for labels in (sent, skipped, email_skipped)
     )
     with schema_context(alpha.tenant.schema_name):
         order = Order.objects.create(customer_name="Metric Mo", customer_phone="+447700900123",
@@ -27,6 +24,6 @@ def test_messages_are_counted_by_channel_and_outcome(alpha, memory_sms):
         note = services.notify(order=order, event="delivered", channel="sms", body="Done")
         assert services.deliver(note.pk) == "sent"
         services.notify(order=order, event="failed", channel="email", body="x")  # no email
-    assert _sample("dispatch_notifications_total", sent) == before_sent + 1
-    assert _sample("dispatch_notifications_total", email_skipped) == before_email + 1
-    assert _sample("dispatch_notifications_total", skipped) == before_skipped
+    assert metric_sample("dispatch_notifications_total", sent) == before_sent + 1
+    assert metric_sample("dispatch_notifications_total", email_skipped) == before_email + 1
+    assert metric_sample("dispatch_notifications_total", skipped) == before_skipped

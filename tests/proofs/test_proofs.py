@@ -9,7 +9,6 @@ import io
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,15 +23,7 @@ from tests.conftest import host_client, login_client
 from tests.tracking.helpers import orders_on, solved_day
 from tracking.services import stop_event, tracking_link_for
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
-    yield settings.MEDIA_ROOT
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def jpeg(width: int = 3000, height: int = 2000, *, orientation: int | None = None) -> bytes:

@@ -304,6 +304,8 @@ def _request(host: str, caller: tuple[str, str], method: str, path: str):
 
 def _verdict(response) -> str:
     status = response.status_code
+    if status >= 500:  # a crash is never a pass, whoever asked
+        return f"error {status}"
     if status in (401, 403):
         return "denied"
     if status in (301, 302) and "/login/" in response.get("Location", ""):

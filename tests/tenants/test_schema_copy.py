@@ -163,3 +163,24 @@ def test_migrate_tenants_migrates_only_the_schemas_behind_the_code(tenants):
     out = io.StringIO()
     call_command("migrate_tenants", interactive=False, verbosity=1, stdout=out)
     assert out.getvalue().startswith("0 of ")
+
+
+def test_no_tenant_table_points_into_the_public_schema():
+    """Tenant schemas stand alone (docs/scaling.md: each can move whole to another node):
+    no tenant model has a foreign key to a model that lives only in the public schema."""
+    from django.apps import apps
+
+    def label(app: str) -> str:
+        return app.rsplit(".", 1)[-1]
+
+    tenant_labels = {label(app) for app in settings.TENANT_APPS}
+    public_only = {label(app) for app in settings.SHARED_APPS} - tenant_labels
+    pointing = [
+        f"{model._meta.label}.{field.name} -> {field.related_model._meta.label}"
+        for model in apps.get_models()
+        if model._meta.app_label in tenant_labels
+        for field in model._meta.get_fields()
+        if field.concrete and field.is_relation and field.related_model is not None
+        and field.related_model._meta.app_label in public_only
+    ]  # fmt: skip
+    assert public_only and not pointing, pointing

@@ -31,7 +31,7 @@ class Command(MigrateSchemasCommand):
 
     def handle(self, *args, **options) -> None:
         from tenants.models import Tenant
-        from tenants.services import _schema_is_current
+        from tenants.services import schema_is_current
 
         options["tenant"], options["shared"] = True, False
         whole = options["all_schemas"] or options.get("app_label") or options.get("schema_name")
@@ -43,7 +43,7 @@ class Command(MigrateSchemasCommand):
             .order_by("schema_name")
             .values_list("schema_name", flat=True)
         )
-        behind = [schema for schema in schemas if not _schema_is_current(schema)]
+        behind = [schema for schema in schemas if not schema_is_current(schema)]
         if options["verbosity"] >= 1:
             self.stdout.write(f"{len(behind)} of {len(schemas)} tenant schemas to migrate")
         if behind:
