@@ -57,7 +57,10 @@ def record(action: str, *, target: str = "", actor: str | None = None, request=N
 
 
 def on_logged_in(sender, request, user, **kwargs) -> None:
-    record(AuditEvent.Action.LOGIN, target=user.email, actor=f"user:{user.email}", request=request)
+    # how, when not by password: a view that signs in another way sets request.login_via
+    via = getattr(request, "login_via", "")
+    record(AuditEvent.Action.LOGIN, target=user.email, actor=f"user:{user.email}",
+           request=request, **({"via": via} if via else {}))  # fmt: skip
 
 
 def on_logged_out(sender, request, user, **kwargs) -> None:

@@ -6,10 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from config.api import api_not_found
+from tenants.views import handover_view
 
 urlpatterns = [
     path("login/", account_views.TenantLoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
+    # the one-time sign-in a new owner is sent to from the sign-up (tenants.handover)
+    path("login/handover/<str:token>", handover_view, name="login-handover"),
     path("", include("dispatch.urls")),
     path("team/", include("accounts.urls")),
     path("settings/messages/", include("notifications.urls_dashboard")),

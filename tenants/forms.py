@@ -1,15 +1,34 @@
 """Page forms. They collect input; validation of meaning happens in tenants.services."""
 
-from django import forms
+from typing import Any
 
-from tenants.models import TIME_ZONE_CHOICES, ApiKey
+from django import forms
+from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from tenants.models import ApiKey
+from tenants.zones import zone_choices, zone_of_country
+
+HOST_PLACEHOLDER = "your-business"
+
+
+def host_help_text(slug: str) -> SafeString:
+    """Where the dashboard will be, e.g. "Your dashboard will be at acme.example.com"; the
+    slug part is updated as it is typed (static/js/signup.js). Help texts are rendered
+    as HTML, so every value in it is escaped here."""
+    return format_html(
+        'Your dashboard will be at <strong class="host-preview"><span data-host-slug '
+        'data-placeholder="{}">{}</span>.{}</strong>',
+        HOST_PLACEHOLDER,
+        slug.strip().lower() or HOST_PLACEHOLDER,
+        settings.TENANT_BASE_DOMAIN,
+    )
 
 
 class SignupForm(forms.Form):
     name = forms.CharField(label="Business name", max_length=200)
-    slug = forms.CharField(
-        label="Address", max_length=40, help_text="Your dashboard's host: <name>.<our domain>."
-    )
+    slug = forms.CharField(label="Address", max_length=40)
     owner_name = forms.CharField(label="Your name", max_length=150, required=False)
     # A CharField, so that a mistyped email is reported by the service together with
     # every other problem of the sign-up, not on its own first.
@@ -17,11 +36,33 @@ class SignupForm(forms.Form):
     owner_password = forms.CharField(
         label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+    time_zone = forms.ChoiceField(
+        choices=(), required=False, help_text="The zone your delivery times are in."
+    )
     country = forms.CharField(max_length=2, help_text="Two letters, e.g. GB, US, DE.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        typed = self.data.get(self.add_prefix("slug")) if self.is_bound else None
+        self.fields["slug"].help_text = host_help_text(str(typed or ""))
+        zone = self.fields["time_zone"]
+        zone.choices = [("", "Choose your time zone"), *zone_choices()]
+        if not self.is_bound:
+            # a first view: the browser's own zone is chosen on the page when it is known
+            zone.widget.attrs["data-zone-from-browser"] = True
 
     def clean_slug(self) -> str:
         return self.cleaned_data["slug"].strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        """No zone chosen (the page's script could not tell): the country's, if it has
+        only one; else the owner is asked, rather than running the business on UTC."""
+        data = super().clean()
+        if "time_zone" in data and not data["time_zone"]:
+            data["time_zone"] = zone_of_country(data.get("country", ""))
+            if not data["time_zone"]:
+                self.add_error("time_zone", "Choose the time zone your deliveries run in.")
+        return data
 
 
 class ApiKeyForm(forms.Form):
@@ -31,7 +72,7 @@ class ApiKeyForm(forms.Form):
 
 class TenantSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    time_zone = forms.ChoiceField(choices=())
     country = forms.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
     locale = forms.CharField(max_length=16, help_text="e.g. en, en-gb, de.")
     location_retention_days = forms.IntegerField(
@@ -40,3 +81,8 @@ class TenantSettingsForm(forms.Form):
         label="Keep drivers' GPS history (days)",
         help_text="Older positions are deleted every night.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a zone saved before the list was limited to canonical ones stays choosable
+        self.fields["time_zone"].choices = zone_choices(keep=self.initial.get("time_zone", ""))

@@ -10,8 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
-TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
-
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -133,3 +131,20 @@ class TrackingLink(models.Model):
 
     def __str__(self) -> str:
         return f"Tracking link of order {self.order_id} ({self.tenant_id})"
+
+
+class LoginHandover(models.Model):
+    """A one-time sign-in on a tenant's own host, for the owner who has just signed up on
+    the public host (whose session cannot cross hosts). Only a SHA-256 digest of the token
+    is stored; the row is spent by its first use and dies a minute after it was made
+    (tenants.handover)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    user_id = models.BigIntegerField(help_text="The user, in the tenant's own schema.")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Sign-in handover to {self.tenant_id} (user {self.user_id})"

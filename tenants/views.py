@@ -2,35 +2,107 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import owner_required
 from config.forms import form_add_service_errors
 from tenants import services
 from tenants.api.views import tenant_base_url
 from tenants.forms import ApiKeyForm, SignupForm, TenantSettingsForm
+from tenants.handover import (
+    EXPIRED,
+    HANDOVER_LIFETIME,
+    NOT_VALID,
+    SPENT,
+    HandoverRefused,
+    handover_check,
+    handover_create,
+    handover_redeem,
+)
 from tenants.models import ApiKey
 from tenants.selectors import api_keys_of
+from tenants.zones import (
+    country_from_accept_language,
+    zone_aliases,
+    zone_of_country,
+    zones_by_country,
+)
 
 
 def signup_view(request: HttpRequest) -> HttpResponse:
-    form = SignupForm(request.POST or None)
+    """The sign-up form (public host). Once the account exists, the page sends the owner
+    on to their own host with a one-time sign-in (tenants.handover)."""
+    country = country_from_accept_language(request.headers.get("Accept-Language", ""))
+    form = SignupForm(
+        request.POST or None, initial={"country": country, "time_zone": zone_of_country(country)}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             result = services.tenant_provision(**form.cleaned_data, create_api_key=False)
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            login_url = f"{tenant_base_url(request, result.domain.domain)}/login/"
-            return render(
-                request, "tenants/signup_done.html", {"result": result, "login_url": login_url}
-            )
-    return render(request, "tenants/signup.html", {"form": form})
+            base = tenant_base_url(request, result.domain.domain)
+            token = handover_create(tenant=result.tenant, email=result.owner_email)
+            context = {
+                "result": result,
+                "login_url": f"{base}/login/",
+                "handover_url": f"{base}/login/handover/{token}",
+                "handover_seconds": int(HANDOVER_LIFETIME.total_seconds()),
+            }
+            response = render(request, "tenants/signup_done.html", context)
+            response["Cache-Control"] = "no-store"  # the page holds the one-time link
+            return response
+    # what the page's script needs to pick the zone: the browser's, or the country's
+    hints = {"countries": zones_by_country(), "aliases": zone_aliases()}
+    return render(request, "tenants/signup.html", {"form": form, "zone_hints": hints})
+
+
+HANDOVER_REFUSALS = {
+    NOT_VALID: "This sign-in link is not valid for this address.",
+    SPENT: "This sign-in link has already been used.",
+    EXPIRED: "This sign-in link has expired.",
+}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def handover_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time sign-in made at sign-up, on the new tenant's host. GET shows whom it
+    signs in, without spending it (link previewers and prefetches fetch links); the
+    owner's POST from that page spends it and signs them in. Refusals are a 404 (not
+    a link of this host) or a 410 (used, expired), never a sign-in."""
+    tenant = connection.tenant
+    try:
+        if request.method == "POST":
+            user = handover_redeem(tenant=tenant, token=token)
+        else:
+            user = handover_check(tenant=tenant, token=token)
+    except HandoverRefused as refused:
+        response = render(
+            request,
+            "tenants/handover_refused.html",
+            {"tenant": tenant, "message": HANDOVER_REFUSALS[refused.reason]},
+            status=refused.status,
+        )
+    else:
+        if request.method == "POST":
+            request.login_via = "sign-up handover"  # for the audit log's sign-in event
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        response = render(request, "tenants/handover.html", {"tenant": tenant, "user": user})
+    # The address holds the token: it goes to no other site in a Referer. (Not
+    # "no-referrer": the page's form would send "Origin: null", which CSRF refuses.)
+    response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 NEW_KEY_SESSION = "new_api_key"

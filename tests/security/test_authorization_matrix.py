@@ -45,7 +45,11 @@ POLICIES: dict[str, frozenset[str]] = {
     "to_login": NOBODY,  # signing out: everyone lands on the login page
     "nowhere": NOBODY,  # an unknown API path: a JSON 404 for everyone
     "driver_token": NOBODY,  # the phone's signed driver token only (tests/tracking)
+    # the sign-up's one-time sign-in: without its own token, a 404 for everyone, signed in
+    # or not (tests/tenants/test_signup_page.py)
+    "handover_token": NOBODY,
 }
+NOT_FOUND_POLICIES = frozenset({"nowhere", "handover_token"})
 
 
 @dataclass
@@ -115,6 +119,7 @@ NO_ARGS = K()
 MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "login": ({"GET": "public", "POST": "public"}, NO_ARGS),
     "logout": ({"POST": "to_login"}, NO_ARGS),
+    "login-handover": ({"GET": "handover_token", "POST": "handover_token"}, K(token="token")),
     "dashboard:home": ({"GET": "dashboard"}, NO_ARGS),
     "dashboard:order-list": ({"GET": "dashboard"}, NO_ARGS),
     "dashboard:order-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
@@ -332,7 +337,7 @@ def test_every_route_answers_every_caller_as_the_matrix_says(alpha, beta):
                     cache.clear()  # rate limits are tested on their own
                     own = _verdict(_request(alpha.host, caller, method, path))
                     expected = "allowed" if role in POLICIES[policy] else "denied"
-                    if policy == "nowhere":
+                    if policy in NOT_FOUND_POLICIES:
                         expected = "not found"
                     if own != expected:
                         wrong.append(
