@@ -174,12 +174,30 @@ class VehicleOutputSerializer(serializers.ModelSerializer):
 
 class DriverInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=150)
-    phone = _text(40, help_text="Any format; national numbers are read in your country.")
+    phone = _text(
+        40,
+        help_text="Any format (07700 900123, +44 7700 900123); numbers without a country code "
+        "are read in your country. Answered in E.164 (+447700900123).",
+    )
     user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(),
         required=False,
         allow_null=True,
         help_text="Id of the driver's login (a user with the driver role).",
+    )
+    login_email = _text(
+        254,
+        help_text="Optional, instead of `user`: makes the driver a new login (a user with "
+        "the driver role) with this email, linked in the same transaction. Needs "
+        "`login_password`; only for a driver who has no login yet.",
+    )
+    login_password = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="The new login's password (at least 10 characters). Never answered.",
     )
     default_vehicle = serializers.PrimaryKeyRelatedField(
         queryset=Vehicle.objects.all(), required=False, allow_null=True

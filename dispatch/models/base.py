@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from dispatch.services.phones import phone_number_plausible
+
 LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
 LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
 
@@ -20,7 +22,7 @@ def validate_e164(value: str) -> None:
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(f"'{value}' is not an E.164 phone number.") from exc
     if (
-        not phonenumbers.is_valid_number(number)
+        not phone_number_plausible(number)
         or phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value
     ):
         raise ValidationError(f"'{value}' is not an E.164 phone number.")

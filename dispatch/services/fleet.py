@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import CharField, Model
 
 from accounts.models import User
+from accounts.services import user_create
 from dispatch.models import Depot, Driver, Vehicle
 from dispatch.selectors.fleet import vehicles_using_depot
 from dispatch.services.geocoding import Geocoder, geocode_address
@@ -440,6 +441,40 @@ def _driver_check_and_save(
     return driver
 
 
+def _driver_sign_in(
+    *, name: str, user: User | None, email: str, password: str, current: User | None = None
+) -> tuple[User | None, Errors]:
+    """The driver's new sign-in (a user with the driver role, made by accounts' service),
+    or the errors, named login_email and login_password. Made in the caller's transaction:
+    if the driver is then refused, the user is undone with it. No email and no password:
+    no new sign-in."""
+    email, password = (email or "").strip(), password or ""
+    if not email and not password:
+        return None, {}
+    if current is not None:
+        return None, {"login_email": [f"{name} already has a sign-in ({current.email})."]}
+    if user is not None:
+        return None, {"login_email": ["Choose an existing sign-in or make a new one, not both."]}
+    if not password:
+        return None, {
+            "login_password": ["Set a password for the sign-in, or leave the email empty."]
+        }
+    if not email:
+        return None, {
+            "login_email": ["Give the email the driver signs in with, or leave the password empty."]
+        }
+    try:
+        with transaction.atomic():
+            new_user = user_create(
+                email=email, password=password, role=User.Role.DRIVER, name=str(name or "")
+            )
+    except ValidationError as exc:
+        return None, {f"login_{field}": messages for field, messages in exc.message_dict.items()}
+    except IntegrityError:  # the same email, added by someone else meanwhile
+        return None, {"login_email": ["A user with this email already exists."]}
+    return new_user, {}
+
+
 @transaction.atomic
 def driver_create(
     *,
@@ -453,18 +488,27 @@ def driver_create(
     break_duration_s: int = 0,
     skills: Iterable[str] = (),
     is_active: bool = True,
+    login_email: str = "",
+    login_password: str = "",
 ) -> Driver:
     """Add a driver. The phone is stored in E.164 (national numbers read in the tenant's
-    country); `user` is the driver's login (role driver, one driver per login)."""
+    country); `user` is the driver's login (role driver, one driver per login), or
+    `login_email` and `login_password` make them a new one. Either both are saved or
+    neither is; every problem of the two is reported at once."""
     driver = Driver()
+    new_user, login_errors = _driver_sign_in(
+        name=name, user=user, email=login_email, password=login_password
+    )
     data = {
-        "name": name, "phone": phone, "user": user, "default_vehicle": default_vehicle,
+        "name": name, "phone": phone, "user": new_user or user,
+        "default_vehicle": default_vehicle,
         "shift_start": _default(Driver, "shift_start") if shift_start is None else shift_start,
         "shift_end": _default(Driver, "shift_end") if shift_end is None else shift_end,
         "break_start": break_start,
         "break_duration_s": break_duration_s, "skills": skills, "is_active": is_active,
     }  # fmt: skip
     errors = _apply(driver, data, DRIVER_FIELDS)
+    errors.update(login_errors)
     return _driver_check_and_save(
         driver, errors, user_before=None, vehicle_before=None, phone_sent=True
     )
@@ -472,10 +516,25 @@ def driver_create(
 
 @transaction.atomic
 def driver_update(*, driver: Driver, data: Mapping[str, Any]) -> Driver:
-    """Change a driver's fields named in `data` (same rules as driver_create)."""
+    """Change a driver's fields named in `data` (same rules as driver_create, including
+    `login_email` and `login_password` for a driver who has no sign-in yet)."""
     driver = _locked(Driver, driver)
     user_before, vehicle_before = driver.user_id, driver.default_vehicle_id
+    login_errors: Errors = {}
+    if isinstance(data, Mapping) and {"login_email", "login_password"} & set(data):
+        data = dict(data)
+        email, password = data.pop("login_email", ""), data.pop("login_password", "")
+        new_user, login_errors = _driver_sign_in(
+            name=data.get("name", driver.name),
+            user=data.get("user"),
+            email=email,
+            password=password,
+            current=driver.user if "user" not in data and driver.user_id else None,
+        )
+        if new_user is not None:
+            data["user"] = new_user
     errors = _apply(driver, data, DRIVER_FIELDS)
+    errors.update(login_errors)
     return _driver_check_and_save(
         driver,
         errors,

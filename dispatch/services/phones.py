@@ -1,14 +1,64 @@
-"""Phone numbers in, E.164 out (customers' and drivers' alike)."""
+"""Phone numbers in, E.164 out (customers' and drivers' alike). No Django models here:
+dispatch.models uses the same rule for what it stores."""
 
 from __future__ import annotations
+
+import re
+from functools import lru_cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 
+_WHY = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "no such country code",
+}
+
+
+def phone_number_plausible(number: phonenumbers.PhoneNumber) -> bool:
+    """A number we take: one libphonenumber knows as valid, or one of a length possible in
+    its country that fits the country's numbering plan (the plan's general pattern).
+
+    `is_valid_number` alone refuses numbers of ranges missing from libphonenumber's
+    metadata: newly allocated ranges until the library is upgraded, and ranges kept for
+    fiction, such as Ofcom's UK mobiles 07700 900000-900999, which people use in
+    trials (and were refused on the driver form). Nonsense (too short, too long, an
+    unknown country code, a prefix the country does not use) is still refused.
+    """
+    if phonenumbers.is_valid_number(number):
+        return True
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+    pattern = metadata.general_desc.national_number_pattern if metadata else None
+    return bool(
+        pattern
+        and phonenumbers.is_possible_number(number)
+        and re.fullmatch(pattern, phonenumbers.national_significant_number(number))
+    )
+
+
+@lru_cache(maxsize=64)
+def phone_example(region: str) -> str:
+    """How a mobile number of `region` is written, nationally and internationally
+    ("07400 123456 or +44 7400 123456" in GB); "" for no region."""
+    if not region:
+        return ""  # (libphonenumber's example of "no region" is a Czech number)
+    number = phonenumbers.example_number_for_type(
+        region.upper(), phonenumbers.PhoneNumberType.MOBILE
+    )
+    if number is None:
+        return ""
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"{national} or {international}"
+
 
 def phone_e164(value: object, *, region: str) -> str:
     """'020 7946 0958' in GB → '+442079460958'. Empty stays empty; nonsense raises
-    ValidationError. National numbers are read in `region` (the tenant's country)."""
+    ValidationError saying why and how to write one. Numbers without a country code
+    ("07700 900123", "(07700) 900 123") are read in `region` (the tenant's country), and
+    so is one whose country code lacks its "+" ("447700900123")."""
     text = "" if value is None else str(value).strip()
     if not text:
         return ""
@@ -16,6 +66,11 @@ def phone_e164(value: object, *, region: str) -> str:
         number = phonenumbers.parse(text, region or None)
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(f"'{text}' is not a valid phone number.")
+    if number is None or not phone_number_plausible(number):
+        why = _WHY.get(phonenumbers.is_possible_number_with_reason(number)) if number else None
+        example = phone_example(region)
+        raise ValidationError(
+            f"'{text}' is not a valid phone number{f' ({why})' if why else ''}."
+            + (f" Write it like {example}." if example else "")
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -23,6 +24,8 @@ from config.forms import flash_service_errors, form_add_service_errors
 from dispatch.models import Depot, Driver, Vehicle
 from dispatch.selectors import fleet as fleet_selectors
 from dispatch.services import fleet as fleet_services
+from dispatch.services.phones import phone_example
+from tenants.selectors import current_tenant
 
 PAGE_SIZE = 100
 TIME_WIDGET = {"widget": forms.TimeInput({"type": "time"}, format="%H:%M")}
@@ -68,6 +71,9 @@ class FleetForm(forms.Form):
     def add_service_errors(self, exc: ValidationError) -> None:
         errors = {self.renamed.get(name, name): msgs for name, msgs in exc.message_dict.items()}
         form_add_service_errors(self, ValidationError(errors))
+
+    def saved_message(self, item: Model) -> str:
+        return f"{item} saved."
 
 
 class DepotForm(FleetForm):
@@ -161,7 +167,25 @@ class DriverForm(FleetForm):
         label="Driver login",
         required=False,
         empty_label="No login",
-        help_text="Team members with the driver role. Add them on the Team page.",
+        help_text="Team members with the driver role; or give them a new sign-in below.",
+    )
+    # A new sign-in made with the driver (dispatch.services.fleet.driver_create), so the
+    # Team page is not a step before this one. Text fields: the service checks them,
+    # together with the rest of the form.
+    login_email = forms.CharField(
+        label="New sign-in email",
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput({"autocomplete": "off"}),
+        help_text="Optional: makes them a sign-in for the driver app with this email.",
+    )
+    login_password = forms.CharField(
+        label="New sign-in password",
+        required=False,
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput({"autocomplete": "new-password"}),
+        help_text="At least 10 characters; give it to the driver.",
     )
     default_vehicle = NamedChoiceField(
         queryset=Vehicle.objects.none(), label="Usual vehicle", required=False, empty_label="None"
@@ -182,6 +206,14 @@ class DriverForm(FleetForm):
         self.fields["default_vehicle"].queryset = fleet_selectors.vehicles_choosable(
             current=item.default_vehicle if item else None
         )
+        example = phone_example(current_tenant().country)
+        if example:
+            self.fields["phone"].help_text = escape(
+                f"For example {example}. Numbers without a country code are read as in "
+                "your country."
+            )
+        if item is not None and item.user_id is not None:
+            del self.fields["login_email"], self.fields["login_password"]
 
     def initial_from(self, item: Driver) -> dict[str, Any]:
         initial = super().initial_from(item)
@@ -192,6 +224,11 @@ class DriverForm(FleetForm):
         data = dict(self.cleaned_data)
         data["break_duration_s"] = (data.pop("break_minutes") or 0) * 60
         return data
+
+    def saved_message(self, item: Driver) -> str:
+        if self.cleaned_data.get("login_email") and item.user_id is not None:
+            return f"{item} saved; they sign in as {item.user.email}."
+        return super().saved_message(item)
 
 
 @dataclass(frozen=True)
@@ -264,7 +301,7 @@ def fleet_form_view(request: HttpRequest, kind: str, pk: int | None = None) -> H
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, f"{item} saved.")
+            messages.success(request, form.saved_message(item))
             return redirect(f"dashboard:{kind}-list")
     return render(request, "dispatch/fleet/form.html", {"kind": spec, "form": form, "item": item})
 

@@ -223,7 +223,12 @@ def test_driver_phone_is_stored_in_e164_read_in_the_tenants_country(in_alpha, mo
     monkeypatch.setattr(fleet, "current_tenant", lambda: SimpleNamespace(country="FR"))
     assert fleet.driver_create(name="Gil", phone="01 42 68 53 00").phone == "+33142685300"
     errors = errors_of(fleet.driver_create, name="Hal", phone="07700 900")
-    assert errors == {"phone": ["'07700 900' is not a valid phone number."]}
+    assert errors == {
+        "phone": [
+            "'07700 900' is not a valid phone number (too short). "
+            "Write it like 06 12 34 56 78 or +33 6 12 34 56 78."
+        ]
+    }
 
 
 def test_driver_login_must_be_a_free_active_driver(in_alpha, driver_login):
