@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.timezone import localtime
 
-from dispatch.models import Driver, Vehicle
+from dispatch.models import Driver, Order, OrderStatus, Vehicle
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 #: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles).
@@ -52,6 +52,28 @@ def plan_routes(plan: Plan) -> list[PlanRoute]:
 
 def plan_pool(plan: Plan) -> list[PlanUnassigned]:
     return list(plan.unassigned.select_related("order").order_by("order_id"))
+
+
+def pool_orders_to_place(plan: Plan) -> list[Order]:
+    """The orders in the plan's pool a solve may put on its routes: still open and still
+    booked for the plan's day (one rebooked for another day waits there as "rescheduled")."""
+    pool = plan.unassigned.filter(
+        order__status=OrderStatus.UNASSIGNED, order__delivery_date=plan.date
+    )
+    return [u.order for u in pool.select_related("order").order_by("order_id")]
+
+
+def orders_off_the_day(plan: Plan, order_ids) -> dict[int, str]:
+    """Of `order_ids`, those the plan may no longer place, as they stand now: cancelled or
+    failed (pk → that status), or booked for another day (pk → "rescheduled")."""
+    ended = (OrderStatus.CANCELLED, OrderStatus.FAILED)
+    rows = Order.objects.filter(pk__in=list(order_ids)).filter(
+        Q(status__in=ended) | ~Q(delivery_date=plan.date)
+    )
+    return {
+        pk: status if status in ended else "rescheduled"
+        for pk, status in rows.values_list("pk", "status")
+    }
 
 
 def crews_not_in(plan: Plan) -> tuple[list[Driver], list[Vehicle]]:
@@ -149,8 +171,6 @@ def timelines(routes: list[PlanRoute]) -> tuple[dict[int, list[Bar]], list[tuple
 
 def urgent_candidates(plan: Plan, limit: int = 200) -> QuerySet:
     """Open orders of the plan's day that are neither on its routes nor in its pool."""
-    from dispatch.models import Order
-
     return (
         Order.objects.filter(delivery_date=plan.date, status="unassigned")
         .exclude(pk__in=plan.unassigned.values("order_id"))

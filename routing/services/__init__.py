@@ -27,6 +27,7 @@ from routing.matrix import (
     OsrmProvider,
     StraightLineProvider,
 )
+from routing.selectors import orders_off_the_day, pool_orders_to_place
 
 MATRIX_PROVIDERS = ("straight", "osrm")
 
@@ -210,22 +211,22 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
             orders.append(stop.order)
             if stop.locked or (plan.is_published and not allow_reassign):
                 pins[stop.order_id] = pin
-    pool = plan.unassigned.select_related("order").filter(order__status="unassigned")
-    orders += [u.order for u in pool]
+    # only the plan's day: a stop whose order was rebooked for another day (or ended)
+    # leaves its route, and the pool gives only the day's open orders
+    left = orders_off_the_day(plan, [o.pk for o in orders])
+    orders = [o for o in orders if o.pk not in left] + pool_orders_to_place(plan)
     day = problem_for_day(
         orders=orders, crews=[c for _, c in crews], matrix_of=travel_matrix, pins=pins
     )
     day.routes = [r for r, _ in crews]
+    day.left = left
     return day, kept
 
 
-def _gone_while_solving(orders: list) -> dict[int, str]:
-    """The orders cancelled or failed since the solve read them: pk → status."""
-    from dispatch.models import Order, OrderStatus
-
-    ended = (OrderStatus.CANCELLED, OrderStatus.FAILED)
-    rows = Order.objects.filter(pk__in=[o.pk for o in orders], status__in=ended)
-    return dict(rows.values_list("pk", "status"))
+def _gone_while_solving(plan: models.Plan, orders: list) -> dict[int, str]:
+    """The orders cancelled, failed or rebooked for another day since the solve read them:
+    pk → the pool's reason (the status, or "rescheduled")."""
+    return orders_off_the_day(plan, [o.pk for o in orders])
 
 
 @transaction.atomic
@@ -281,8 +282,8 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
     plan.distance_m, plan.duration_s = solution.distance_m, solution.duration_s
     plan.solved_at = timezone.now()
     plan.save()
-    gone = _gone_while_solving(day.orders)
-    if gone:  # cancelled during the search: to the pool, and the routes re-timed
+    gone = _gone_while_solving(plan, day.orders)
+    if gone:  # cancelled or rebooked during the search: to the pool, and the routes re-timed
         from .routes import route_retime
 
         touched = set()
@@ -305,7 +306,7 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
     from .publish import order_dispatch, order_release
     from .routes import route_retime
 
-    gone = _gone_while_solving(day.orders)
+    gone = {**day.left, **_gone_while_solving(plan, day.orders)}
     orders = {str(o.pk): o for o in day.orders if o.pk not in gone}
     by_vehicle = {r.vehicle_id: r for r in solution.routes}
     published = plan.is_published
