@@ -206,8 +206,12 @@ TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com")
 # Base URL Twilio reports message statuses to, `{host}` being the tenant's host, e.g.
 # "https://{host}"; empty: no status callbacks.
 TWILIO_CALLBACK_BASE = os.environ.get("TWILIO_CALLBACK_BASE", "")
-# Where customers' tracking links point (the public host, as customers reach it).
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://{PUBLIC_HOST}:8000").rstrip("/")
+# Where customers' tracking links point (the public host, as customers reach it). Unset:
+# PUBLIC_HOST on the port this deployment serves, $PORT (`make run` exports it to the web
+# process and the worker alike; 8000 is bin/dispatch web's own default).
+_served_port = os.environ.get("PORT", "").strip() or "8000"
+_served_at = PUBLIC_HOST if _served_port == "80" else f"{PUBLIC_HOST}:{_served_port}"
+PUBLIC_BASE_URL = (os.environ.get("PUBLIC_BASE_URL") or f"http://{_served_at}").rstrip("/")
 # Unknown tracking tokens one client may try in ten minutes before getting 429.
 TRACKING_GUESS_LIMIT = int(os.environ.get("TRACKING_GUESS_LIMIT", "30"))
 # Retries of a message the provider could not take: attempts, and the first delay (doubled).

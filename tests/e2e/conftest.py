@@ -81,6 +81,7 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
         "DATABASE_URL": database_url_of_test_db(),
         "DEBUG": "1",
         "Q_SYNC": "1",
+        "PORT": str(port),  # as bin/dispatch web is told: tracking links point here
         **extra_env,
     }
     (ROOT / ".data").mkdir(exist_ok=True)

@@ -61,6 +61,7 @@ class Command(BaseCommand):
             f"  Dashboard:  http://{host}:{port}/",
             f"  Sign-up:    http://{settings.PUBLIC_HOST}:{port}/",
             f"  API docs:   http://{host}:{port}/api/docs/",
+            f"  Tracking links in messages: {settings.PUBLIC_BASE_URL}/t/<token>",
             f"  Logins (password '{password}'):",
             *[f"    {role:<10} {email}" for email, _, role in DEMO_USERS],
         ]
