@@ -11,17 +11,20 @@ from django.shortcuts import render
 
 
 def role_required(*roles: str) -> Callable:
-    """Signed in, on this tenant, with one of `roles`; otherwise the login page or a 403."""
+    """Signed in, on this tenant, with one of `roles`; otherwise the login page or a 403.
+
+    The view keeps its roles as `allowed_roles` (decorators that `wraps` it carry the
+    attribute along), so sign-in can tell whether a `next` page is one the user may open."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.user.role not in roles:
                 return render(request, "forbidden.html", {"roles": roles}, status=403)
             return view(request, *args, **kwargs)
 
-        return wrapped
+        wrapped.allowed_roles = frozenset(roles)
+        return login_required(wrapped)
 
     return decorator
 

@@ -14,16 +14,21 @@ from accounts import services
 from accounts.decorators import owner_required
 from accounts.forms import EmailAuthenticationForm, RoleForm, UserCreateForm
 from accounts.models import User
-from accounts.selectors import users_for_team
+from accounts.selectors import landing_url, users_for_team
 from config.forms import flash_service_errors, form_add_service_errors
 
 
 class TenantLoginView(LoginView):
-    """Checks the password against this tenant's own user table only."""
+    """Checks the password against this tenant's own user table only. Each role lands on
+    its own home, or on the safe `next` page when the role may open it."""
 
     form_class = EmailAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        # get_redirect_url: `next` only when it stays on this host (Django's own check)
+        return landing_url(user=self.request.user, next_url=self.get_redirect_url())
 
 
 @require_POST

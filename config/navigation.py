@@ -3,14 +3,18 @@
     from config.navigation import NavItem, register
     register(NavItem("Orders", "dispatch:orders", order=20))
 
-A page is listed for a user whose role is in `roles`; the current page is marked.
+A page is listed for a user whose role is in `roles`; the current page is marked. The
+page registered with `home=True` for a role is that role's home: where signing in lands
+and where the brand in the top bar leads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
 
 DISPATCH_ROLES = ("owner", "dispatcher")
@@ -23,6 +27,7 @@ class NavItem:
     order: int = 50
     roles: tuple[str, ...] = DISPATCH_ROLES
     section: str = "main"  # "main" (left of the bar) or "admin" (the owner's menu)
+    home: bool = False  # the home page of `roles`
 
 
 _items: dict[str, NavItem] = {}
@@ -57,9 +62,31 @@ def items_for(request: HttpRequest) -> list[dict[str, object]]:
     return entries
 
 
+def home_url(role: str | None) -> str:
+    """The home page of `role` on this host (the dashboard's overview for owners and
+    dispatchers, the driver app for drivers); settings.LOGIN_REDIRECT_URL for a role
+    without one, "/" where neither is routed (the public host)."""
+    for item in sorted(_items.values(), key=lambda i: (i.order, i.label)):
+        if item.home and role in item.roles:
+            try:
+                return reverse(item.url_name)
+            except NoReverseMatch:
+                continue
+    try:
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+    except NoReverseMatch:
+        return "/"
+
+
 def navigation(request: HttpRequest) -> dict[str, object]:
-    """Template context processor: `nav_items` for the base layout."""
-    return {"nav_items": items_for(request), "current_tenant": getattr(request, "tenant", None)}
+    """Template context processor: `nav_items` and the user's `home_url` for the base layout."""
+    user = getattr(request, "user", None)
+    role = getattr(user, "role", None) if user and user.is_authenticated else None
+    return {
+        "nav_items": items_for(request),
+        "current_tenant": getattr(request, "tenant", None),
+        "home_url": home_url(role) if role else "/",
+    }
 
 
 def csp_nonce(request) -> dict:

@@ -8,7 +8,7 @@ class DispatchConfig(AppConfig):
     def ready(self) -> None:
         from config.navigation import NavItem, register
 
-        register(NavItem("Overview", "dashboard:home", order=10))
+        register(NavItem("Overview", "dashboard:home", order=10, home=True))
         register(NavItem("Orders", "dashboard:order-list", order=20))
         register(NavItem("Import", "dashboard:csv-import", order=30))
         register(NavItem("Depots", "dashboard:depot-list", order=40))

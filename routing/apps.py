@@ -13,4 +13,4 @@ class RoutingConfig(AppConfig):
         order_status_changed.connect(on_order_status_changed, dispatch_uid="routing-drop-stop")
         order_rescheduled.connect(on_order_rescheduled, dispatch_uid="routing-rescheduled")
         register(NavItem("Plans", "dashboard:plans", order=25))
-        register(NavItem("My route", "driver:route", order=10, roles=("driver",)))
+        register(NavItem("My route", "driver:route", order=10, roles=("driver",), home=True))

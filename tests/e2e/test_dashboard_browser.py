@@ -42,13 +42,10 @@ def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
     page.get_by_label("Country").fill("FR")
     page.get_by_role("button", name="Create account").click()
 
-    login_link = page.locator("#tenant-login")
-    assert login_link.get_attribute("href") == f"http://{slug}.localhost:{port}/login/"
-    login_link.click()
-
-    page.get_by_label("Email").fill("erin@e2e.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    # the welcome page hands the owner over to the new host (tenants.handover)
+    page.get_by_role("heading", name="Welcome to E2E Couriers").wait_for()
+    assert page.url.startswith(f"http://{slug}.localhost:{port}/login/handover/")
+    page.get_by_role("button", name="Continue to your dashboard").click()
     page.get_by_role("heading", name="Good to see you, Erin").wait_for()
     assert "E2E Couriers" in page.title()
 
@@ -86,5 +83,7 @@ def test_a_driver_is_kept_out_of_the_dashboard(live_server_url, page, django_db_
         users=(("d@driver-check.test", "driver"),),
     )
     sign_in(page, tenant, "d@driver-check.test")
+    page.wait_for_url(f"{tenant.url}/driver/")  # signing in lands on the driver app
+    page.goto(f"{tenant.url}/")
     page.get_by_text("Drivers use the driver app").wait_for()
     assert page.get_by_role("link", name="Team").count() == 0
