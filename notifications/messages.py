@@ -7,10 +7,14 @@ The context (documented in the README):
   customer        the customer's first name
   order           the order's reference (external id, else #id)
   date            the delivery day, e.g. "Tuesday 1 December"
-  window          the promised window, e.g. "09:00-12:00" ("" when none)
+  window          the window the customer booked, e.g. "09:00-12:00" ("" when none)
   eta             the expected arrival, e.g. "10:40" ("" when unknown)
   eta_window      the arrival window promised around it, e.g. "10:15-11:15" ("" when
-                  unknown; its width is a setting)
+                  unknown; its width is a setting). It is the tracking page's window to
+                  the letter, and says so when it falls outside the booked window:
+                  "12:10-13:10 (later than the 09:00-12:00 you booked)"
+
+Times are in the tenant's time zone and its locale's format ("14:05", "2:05 PM").
   link            the tracking page's address
   driver          the driver's first name ("" when the tenant hides it)
   stops_before    stops before this one, as text ("" when hidden or unknown)
@@ -19,8 +23,6 @@ The context (documented in the README):
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.template import Context, Engine, TemplateSyntaxError
 
@@ -37,7 +39,8 @@ DEFAULTS = {
     "arriving_soon.sms": (
         "{{ business }}: {% if driver %}{{ driver }}{% else %}your driver{% endif %} is "
         "{% if stops_before and stops_before != '0' %}{{ stops_before }} stop(s) away"
-        "{% else %}on the way to you{% endif %}{% if eta %}, around {{ eta }}{% endif %}. "
+        "{% else %}on the way to you{% endif %}{% if eta_window %}, expected {{ eta_window }}"
+        "{% elif eta %}, around {{ eta }}{% endif %}. "
         "{{ link }}"
     ),
     "eta_changed.sms": (
@@ -83,15 +86,6 @@ def render(source: str, context: dict[str, str], *, one_line: bool = True) -> st
     return " ".join(text.split()) if one_line else text.strip()
 
 
-def eta_window(eta: dt.datetime, minutes: int) -> tuple[dt.datetime, dt.datetime]:
-    """The window promised around `eta`: `minutes` wide, centred on it, starting on a
-    five-minute mark (10:40 with 60 minutes gives 10:10-11:10)."""
-    start = eta - dt.timedelta(minutes=minutes / 2)
-    start = start.replace(second=0, microsecond=0)
-    start -= dt.timedelta(minutes=start.minute % 5)
-    return start, start + dt.timedelta(minutes=minutes)
-
-
 def template_for(settings_row, event: str, channel: str) -> str:
     key = f"{event}.{channel}"
     return (settings_row.templates or {}).get(key) or DEFAULTS[key]
@@ -115,27 +109,33 @@ def sms_segments(text: str) -> tuple[int, str]:
 
 
 def context_for(
-    order, *, link: str, settings_row, eta: dt.datetime | None = None, driver: str = "",
-    stops_before: int | None = None, reason: str = "",
-    eta_window: tuple[dt.datetime, dt.datetime] | None = None, recipient: str = "",
+    order, *, link: str, settings_row, promise=None, driver: str = "",
+    stops_before: int | None = None, reason: str = "", recipient: str = "",
 ) -> dict:  # fmt: skip
-    from django.utils import formats, timezone
-
+    """The template context for `order`; `promise` (`tracking.promises.Promise`) gives
+    the arrival texts, so a message says what the tracking page says."""
+    from tenants.formats import Formats
     from tenants.selectors import current_tenant
+    from tracking.promises import booked_windows
 
-    windows = order.time_windows or []
-    # a hyphen, not a dash: a dash is not GSM-7 and would halve what one SMS holds
-    window = f"{windows[0]['start']}-{windows[0]['end']}" if windows else ""
+    tenant = current_tenant()
+    formats = Formats.of(tenant)
+    if promise is not None:
+        window, date = promise.booked_text, promise.date_text
+        driver = driver or promise.driver or ""
+        stops_before = promise.stops_before if stops_before is None else stops_before
+    else:
+        window = ", ".join(formats.span(*w) for w in booked_windows(order, formats))
+        date = formats.date(order.delivery_date) if order.delivery_date else ""
+    arriving = promise is not None and promise.stage in ("planned", "live")
     return {
-        "business": current_tenant().name,
+        "business": tenant.name,
         "customer": (order.customer_name or "").split(" ")[0],
         "order": order.external_id or f"#{order.pk}",
-        "date": formats.date_format(order.delivery_date, "l j F") if order.delivery_date else "",
+        "date": date,
         "window": window,
-        "eta": timezone.localtime(eta).strftime("%H:%M") if eta else "",
-        "eta_window": "-".join(timezone.localtime(t).strftime("%H:%M") for t in eta_window)
-        if eta_window
-        else "",
+        "eta": promise.eta_text if arriving else "",
+        "eta_window": promise.window_text if arriving else "",
         "link": link,
         "driver": driver.split(" ")[0] if driver and settings_row.tracking_show_driver_name else "",
         "stops_before": str(stops_before)

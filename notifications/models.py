@@ -135,6 +135,15 @@ class NotificationSettings(models.Model):
         validators=[MaxValueValidator(10)],
         help_text="At most this many 'ETA changed' messages per order (0: none).",
     )
+    order_messages_max = models.PositiveIntegerField(
+        default=4,
+        validators=[MaxValueValidator(20)],
+        help_text=(
+            "At most this many messages per order, day and channel about when it comes (out "
+            "for delivery, arriving soon, ETA changed; 0: no limit). Delivered, failed and "
+            "rescheduled always go."
+        ),
+    )
     tracking_show_map = models.BooleanField(default=True)
     tracking_show_driver_name = models.BooleanField(default=True)
     tracking_show_stops_before = models.BooleanField(default=True)

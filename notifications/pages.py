@@ -49,6 +49,11 @@ class NotificationSettingsForm(forms.Form):
     eta_changes_max = forms.IntegerField(
         min_value=0, max_value=10, label="'ETA changed' at most this often per order"
     )
+    order_messages_max = forms.IntegerField(
+        min_value=0,
+        max_value=20,
+        label="Messages about when it comes, at most per order and day (0: no limit)",
+    )
     tracking_show_map = forms.BooleanField(required=False, label="Tracking page: live map")
     tracking_show_driver_name = forms.BooleanField(
         required=False, label="Tracking page: driver's first name"

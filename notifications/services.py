@@ -50,6 +50,7 @@ def notify(
         order=order, event=event, channel=channel, occasion=occasion,
         defaults={"to": to or "", "body": body},
     )  # fmt: skip
+    notification.fresh = created  # made by this call (callers record what it told)
     if created:
         if not to:
             _finish(notification, "skipped", "no address for this channel")
@@ -120,6 +121,10 @@ def deliver(notification_id: int) -> str:
                 return outcome
         if notification.status != Notification.Status.PENDING:
             return notification.status  # a duplicate job: already done
+        stale = _stale(notification)
+        if stale:
+            _finish(notification, "skipped", stale)
+            return notification.status
         if (
             notification.channel == Notification.Channel.SMS
             and SmsOptOut.objects.filter(phone=notification.to).exists()
@@ -152,6 +157,21 @@ def deliver(notification_id: int) -> str:
     if marked:  # not when a status callback got there first
         metrics.NOTIFICATIONS.labels(notification.channel, "sent").inc()
     return "sent"
+
+
+def _stale(notification: Notification) -> str:
+    """Why news about when an order comes is no longer worth sending (it was delivered,
+    failed or moved to another day while the message waited), else ""."""
+    if notification.event not in TIME_SENSITIVE:
+        return ""
+    order = Order.objects.filter(pk=notification.order_id).only("status", "delivery_date").first()
+    if order is None:
+        return "the order is gone"
+    if order.status in ("delivered", "failed", "cancelled"):
+        return f"the order was {order.status} before this could be sent"
+    if notification.occasion and not notification.occasion.startswith(str(order.delivery_date)):
+        return "the order moved to another day"
+    return ""
 
 
 def _sms_rate_allows() -> bool:
@@ -352,14 +372,50 @@ def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
     return True, None, ""
 
 
-def notify_event(order: Order, event: str, *, occasion: str = "", **context) -> list[Notification]:
+#: A customer told something about when their order comes is not told more within this
+#: time (an "ETA changed" waits for the next look; an "arriving soon" right after "out
+#: for delivery", which carried the time, is not sent).
+TIMING_GAP = dt.timedelta(minutes=10)
+
+
+def _timing_sent(order: Order):
+    """The order's messages about when it comes that went (or go) out, for its day."""
+    return Notification.objects.filter(
+        order=order, event__in=TIME_SENSITIVE, occasion__startswith=str(order.delivery_date)
+    ).exclude(status="skipped")
+
+
+def _too_soon(order: Order, now: dt.datetime) -> bool:
+    """The customer heard about when their order comes less than `TIMING_GAP` ago."""
+    return _timing_sent(order).filter(created_at__gt=now - TIMING_GAP).exists()
+
+
+def _timing_refusal(order: Order, channel: str, row) -> str:
+    """Why a message about when `order` comes must not go by `channel` ("" if it may)."""
+    if order.status in ("delivered", "failed", "cancelled"):
+        return f"the order is {order.status} already"
+    limit = row.order_messages_max
+    if limit and _timing_sent(order).filter(channel=channel).count() >= limit:
+        return f"{limit} messages about this order's timing today already"
+    return ""
+
+
+def notify_event(
+    order: Order, event: str, *, occasion: str = "", promise=None, wait: bool = True, **context
+) -> list[Notification]:
     """Render and queue `event` for `order` on every channel the tenant chose for it
-    (`occasion`: which time of an event that may come again)."""
+    (`occasion`: which time of an event that may come again). Messages about when the
+    order comes say what `promise` (`tracking.promises.customer_promise`) says, within
+    the order's daily budget and (unless not `wait`) not on top of one another."""
     from notifications.messages import DEFAULTS, context_for, render, template_for
 
     row = notification_settings()
+    now = timezone.now()
     made = []
-    values = context_for(order, link=tracking_url(order), settings_row=row, **context)
+    if wait and event in ("arriving_soon", "eta_changed") and _too_soon(order, now):
+        return made  # nothing recorded: a later look says it
+    values = context_for(order, link=tracking_url(order), settings_row=row, promise=promise,
+                         **context)  # fmt: skip
     for channel, events in (("sms", row.sms_events), ("email", row.email_events)):
         if event not in events:
             continue
@@ -369,21 +425,24 @@ def notify_event(order: Order, event: str, *, occasion: str = "", **context) -> 
             log.warning("template %s.%s: %s", event, channel, exc)
             body = render(DEFAULTS[f"{event}.{channel}"], values,
                           one_line=channel == "sms")  # fmt: skip
-        postpone = None
-        if channel == "sms":
-            allowed, postpone, why = _sms_allowed(row, timezone.now())
+        postpone, why = None, ""
+        if event in TIME_SENSITIVE:
+            why = _timing_refusal(order, channel, row)
+        if channel == "sms" and not why:
+            _allowed, postpone, why = _sms_allowed(row, now)
             if postpone is not None and event in TIME_SENSITIVE:
                 # "two stops away" at 08:00 for a van that came at 21:30 would mislead
-                allowed, why = False, "quiet hours: this news would be stale by morning"
-            if not allowed:
-                notification, created = Notification.objects.get_or_create(
-                    order=order, event=event, channel=channel, occasion=occasion,
-                    defaults={"to": order.customer_phone, "body": body},
-                )  # fmt: skip
-                if created:
-                    _finish(notification, "skipped", why)
-                made.append(notification)
-                continue
+                why = "quiet hours: this news would be stale by morning"
+        if why:
+            notification, created = Notification.objects.get_or_create(
+                order=order, event=event, channel=channel, occasion=occasion,
+                defaults={"to": order.customer_phone if channel == "sms"
+                          else order.customer_email, "body": body},
+            )  # fmt: skip
+            if created:
+                _finish(notification, "skipped", why)
+            made.append(notification)
+            continue
         made.append(notify(order=order, event=event, channel=channel, body=body, at=postpone,
                            occasion=occasion))  # fmt: skip
     return made
@@ -438,10 +497,12 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
     out for delivery (when the driver sets off to `setting_off`), arriving soon (within
     N stops of `setting_off`, or expected within M minutes), and ETA changed (the live
     ETA left the window last promised; at most `eta_changes_max` times per order).
-    Every message is once per order, event and occasion, so running it again is harmless."""
-    from notifications.messages import eta_window
+    Every message is once per order, event and occasion, so running it again is harmless;
+    what each says is the order's `customer_promise`, as the tracking page shows it."""
     from notifications.models import EtaPromise
+    from routing.services.live import Eta
     from routing.services.routes import route_timeline
+    from tracking.promises import customer_promise
 
     row = notification_settings()
     now = now or timezone.now()
@@ -449,67 +510,107 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
     driver = route.driver.name
     on_route = route.stops.filter(order__isnull=False).select_related("order").order_by("sequence")
     stops = [s for s in on_route if s.pk not in timeline.behind and s.order.status in _WAITING]
-    promises = {
+    told = {
         p.order_id: p for p in EtaPromise.objects.filter(order_id__in=[s.order_id for s in stops])
     }
-    width = row.eta_window_minutes
     start = next((k for k, s in enumerate(stops) if setting_off and s.order_id == setting_off.pk),
                  None)  # fmt: skip
+    # "arriving soon" is not sent on top of an "out for delivery" that said the time since
+    # the driver set off (or, on a timed look, within the last TIMING_GAP)
+    since = now - TIMING_GAP
+    if setting_off is not None:
+        set_off = setting_off.events.filter(to_status="en_route").order_by("-created_at").first()
+        since = set_off.created_at if set_off is not None else now
     count = 0
     for position, stop in enumerate(stops):
         order, times = stop.order, timeline.stops.get(stop.pk)
-        eta = times.starts_at if times else None
-        context = {"driver": driver, "eta": eta, "stops_before": position}
-        if eta is not None:
-            context["eta_window"] = eta_window(eta, width)
+        live = Eta(
+            order=order.pk, status=order.status, plan=route.plan_id, route=route.pk,
+            route_version=route.version, driver=driver, stops_before=position,
+            eta=times.starts_at if times else None,
+        )  # fmt: skip
+        promise = customer_promise(order, now=now, live=live, settings_row=row,
+                                   told=told.get(order.pk))  # fmt: skip
         day = str(order.delivery_date)  # an order tried again another day is news again
         if setting_off is not None:
-            sent = notify_event(order, "out_for_delivery", occasion=day, **context)
+            sent = notify_event(order, "out_for_delivery", occasion=day, promise=promise)
             count += len(sent)
-            if eta is not None and any(n.status != "skipped" for n in sent):
-                promise, _ = EtaPromise.objects.get_or_create(
-                    order=order,
-                    defaults={"starts_at": context["eta_window"][0],
-                              "ends_at": context["eta_window"][1],
-                              "first_starts_at": context["eta_window"][0],
-                              "first_ends_at": context["eta_window"][1]},
-                )  # fmt: skip
-                promises[order.pk] = promise
+            _record_told(order, promise, sent, told)
         ahead = position - start if start is not None else -1
         near = 0 <= ahead < row.arriving_soon_stops
-        soon = bool(row.arriving_soon_minutes and eta is not None
-                    and eta - now <= dt.timedelta(minutes=row.arriving_soon_minutes))  # fmt: skip
-        if near or soon:
-            told = {**context, "stops_before": ahead if near else position}
-            count += len(notify_event(order, "arriving_soon", occasion=day, **told))
-        promise = promises.get(order.pk)
-        if eta is None or promise is None or promise.starts_at <= eta <= promise.ends_at:
+        minutes = dt.timedelta(minutes=row.arriving_soon_minutes)
+        soon = bool(minutes and promise.eta is not None and promise.eta - now <= minutes)
+        if (near or soon) and not _told_out_since(order, since):
+            sent = notify_event(order, "arriving_soon", occasion=day, promise=promise,
+                                stops_before=ahead if near else position, wait=False)  # fmt: skip
+            count += len(sent)
+            _record_told(order, promise, sent, told)
+        promised = told.get(order.pk)
+        eta = promise.eta
+        if eta is None or promised is None or promised.starts_at <= eta <= promised.ends_at:
             continue
-        count += _eta_changed(promise, order, eta, row, context)
+        count += _eta_changed(promised, order, promise, row, now)
     return count
 
 
-def _eta_changed(promise, order: Order, eta: dt.datetime, row, context: dict) -> int:
-    """The live ETA left the promised window: promise a new one around it and say so."""
+def _record_told(order: Order, promise, sent: list[Notification], told: dict) -> None:
+    """A message sent just now carried `promise`'s window: it is what the customer was told
+    (the window first told is kept for the punctuality report)."""
     from notifications.models import EtaPromise
 
-    if promise.changes >= row.eta_changes_max:
+    if promise.window is None or not any(
+        getattr(n, "fresh", False) and n.status != "skipped" for n in sent
+    ):
+        return
+    starts_at, ends_at = promise.window
+    row = told.get(order.pk)
+    if row is None:
+        told[order.pk], _ = EtaPromise.objects.get_or_create(
+            order=order,
+            defaults={"starts_at": starts_at, "ends_at": ends_at,
+                      "first_starts_at": starts_at, "first_ends_at": ends_at},
+        )  # fmt: skip
+    elif (row.starts_at, row.ends_at) != (starts_at, ends_at):
+        row.starts_at, row.ends_at = starts_at, ends_at
+        row.save(update_fields=["starts_at", "ends_at", "updated_at"])
+
+
+def _told_out_since(order: Order, since: dt.datetime) -> bool:
+    return (
+        Notification.objects.filter(
+            order=order, event="out_for_delivery", created_at__gte=since,
+            occasion=str(order.delivery_date),
+        )
+        .exclude(status="skipped")
+        .exists()
+    )  # fmt: skip
+
+
+def _eta_changed(promised, order: Order, promise, row, now: dt.datetime) -> int:
+    """The live ETA left the promised window: promise the new one and say so (not within
+    `TIMING_GAP` of the last message about it: a later look says it then)."""
+    from notifications.models import EtaPromise
+
+    if promised.changes >= row.eta_changes_max:
         return 0
+    if _too_soon(order, now):
+        return 0  # a later look says it
     with transaction.atomic():
-        promise = EtaPromise.objects.select_for_update().get(pk=promise.pk)
-        if promise.starts_at <= eta <= promise.ends_at or promise.changes >= row.eta_changes_max:
+        promised = EtaPromise.objects.select_for_update().get(pk=promised.pk)
+        eta = promise.eta
+        if promised.starts_at <= eta <= promised.ends_at or promised.changes >= row.eta_changes_max:
             return 0  # another job promised a window that holds it
-        promise.starts_at, promise.ends_at = context["eta_window"]
-        promise.changes += 1
-        promise.save()
+        promised.starts_at, promised.ends_at = promise.window
+        promised.changes += 1
+        promised.save()
         from notifications.signals import eta_window_changed
 
         eta_window_changed.send(
-            sender=EtaPromise, order=order, starts_at=promise.starts_at,
-            ends_at=promise.ends_at, eta=eta, changes=promise.changes,
+            sender=EtaPromise, order=order, starts_at=promised.starts_at,
+            ends_at=promised.ends_at, eta=eta, changes=promised.changes,
         )  # fmt: skip
-        occasion = f"{order.delivery_date}:{promise.changes}:{promise.starts_at:%H%M}"
-        return len(notify_event(order, "eta_changed", occasion=occasion, **context))
+        occasion = f"{order.delivery_date}:{promised.changes}:{promised.starts_at:%H%M}"
+        return len(notify_event(order, "eta_changed", occasion=occasion, promise=promise))
 
 
 def eta_watch(now: dt.datetime | None = None) -> int:

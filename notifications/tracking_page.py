@@ -125,13 +125,6 @@ def page_context(state: LinkState, token: str) -> dict:
         row = notification_settings()
         order = Order.objects.get(pk=state.order_id)
         snapshot = customer_snapshot(order.pk, settings_row=row)
-        eta_text = ""
-        if snapshot["eta_from"] and snapshot["status"] not in ENDED:
-            start, end = (
-                timezone.localtime(dt.datetime.fromisoformat(snapshot[k])).strftime("%H:%M")
-                for k in ("eta_from", "eta_to")
-            )
-            eta_text = f"{start} and {end}"
         proof, proof_at = None, ""
         if order.status == "delivered" and row.tracking_show_proof:
             proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
@@ -142,7 +135,7 @@ def page_context(state: LinkState, token: str) -> dict:
         return {
             "proof": proof,
             "proof_at": proof_at,
-            "eta_text": eta_text,
+            "headline": snapshot["text"],
             "business": tenant.name,
             "colour": row.brand_colour,
             "order": order,

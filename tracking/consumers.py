@@ -8,7 +8,6 @@ tenant's token) or 4404 (unknown tracking link).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -377,18 +376,6 @@ class TrackConsumer(RefusingConsumer):
         pass  # listen only
 
 
-def promised_window(order, eta: dt.datetime, row) -> tuple[dt.datetime, dt.datetime]:
-    """The arrival window to show: the one the customer was last told while the estimate
-    keeps to it (so the page agrees with the SMS), else the tenant's width around it."""
-    from notifications.messages import eta_window
-    from notifications.models import EtaPromise
-
-    promise = EtaPromise.objects.filter(order=order).first()
-    if promise is not None and promise.starts_at <= eta <= promise.ends_at:
-        return promise.starts_at, promise.ends_at
-    return eta_window(eta, row.eta_window_minutes)
-
-
 def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
     """What the customer's page may show of their order right now (current schema): the
     status, an arrival window around the estimate, and, only while the driver is on the
@@ -396,37 +383,33 @@ def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
     first name and the stops before theirs when the business allows."""
     from dispatch.models import Order, OrderStatus
     from notifications.services import notification_settings
-    from routing.services.live import order_eta
     from tracking.models import DriverPosition
+    from tracking.promises import customer_promise
 
     row = settings_row or notification_settings()
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return None
-    eta = order_eta(order) if order.status not in ("delivered", "failed", "cancelled") else None
-    window = promised_window(order, eta.eta, row) if eta and eta.eta else None
+    promise = customer_promise(order, settings_row=row)
     snapshot: dict[str, Any] = {
         "status": order.status,
-        "eta": eta.eta.isoformat() if eta and eta.eta else None,
-        "eta_from": window[0].isoformat() if window else None,
-        "eta_to": window[1].isoformat() if window else None,
+        **promise.as_message(),
         "windows": order.time_windows,
         "position": None,
-        "driver": (eta.driver or "").split(" ")[0]
-        if eta and eta.driver and row.tracking_show_driver_name
+        "driver": (promise.driver or "").split(" ")[0]
+        if promise.driver and row.tracking_show_driver_name
         else None,
-        "stops_before": eta.stops_before if eta and row.tracking_show_stops_before else None,
+        "stops_before": promise.stops_before if row.tracking_show_stops_before else None,
         "destination": [order.lat, order.lng] if order.lat is not None else None,
     }
     if (
         row.tracking_show_map
         and order.status == OrderStatus.EN_ROUTE
-        and eta is not None
-        and eta.route is not None
+        and promise.route_id is not None
     ):
         from routing.models import PlanRoute
 
-        route = PlanRoute.objects.filter(pk=eta.route).only("driver_id").first()
+        route = PlanRoute.objects.filter(pk=promise.route_id).only("driver_id").first()
         position = DriverPosition.objects.filter(driver_id=route.driver_id).first()
         if position is not None:
             snapshot["position"] = {"lat": position.lat, "lng": position.lng, "seq": position.seq}

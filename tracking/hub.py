@@ -110,11 +110,21 @@ class Hub:
                 if now - self.last_eta.get(key, 0) < ETA_EVERY_S:
                     continue
                 self.last_eta[key] = now
-                fix, seq = newest[item.driver_id]
-                eta = services.eta_from(fix, item.heading_to)
-                if eta is not None:
-                    etas.append((item.driver_id, item.heading_to, eta, seq))
+                _, seq = newest[item.driver_id]
+                promise = _promise(item.heading_to)
+                if promise is not None and promise.eta is not None:
+                    etas.append((item.driver_id, item.heading_to, promise.as_message(), seq))
             return stored, etas
+
+
+def _promise(order_id: int):
+    """What the customer of `order_id` is told now, the new position counted (the route's
+    timeline reads the driver's newest position); the same words as their SMS and page."""
+    from dispatch.models import Order
+    from tracking.promises import customer_promise
+
+    order = Order.objects.filter(pk=order_id).first()
+    return customer_promise(order) if order is not None else None
 
 
 async def fan_out(
@@ -122,7 +132,8 @@ async def fan_out(
 ) -> None:
     """Each driver's newest fix, when it moved their position (an old fix from a late
     offline batch is history, not news), to the tenant's dispatchers in one message and
-    to the customer the driver is heading to; ETAs to both."""
+    to the customer the driver is heading to; the customer's promise (the window and
+    its words, as their SMS says it) to both."""
     layer = get_channel_layer()
     names = names or {}
     newest: dict[int, tuple[Fix, int]] = {}
@@ -146,8 +157,8 @@ async def fan_out(
                 {"type": "position", "lat": fix.lat, "lng": fix.lng, "seq": seq,
                  "t": fix.recorded_at.isoformat()},
             )  # fmt: skip
-    for driver, order_id, eta, seq in etas:
-        message = {"type": "eta", "order": order_id, "eta": eta.isoformat(), "seq": seq}
+    for driver, order_id, promise, seq in etas:
+        message = {"type": "eta", "order": order_id, **promise, "seq": seq}
         await layer.group_send(dispatch_group(schema), {**message, "driver": driver})
         await layer.group_send(order_group(schema, order_id), message)
 

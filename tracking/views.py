@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import dispatcher_required, role_required
 from config.forms import flash_service_errors
 from dispatch.models import Driver
+from tenants.formats import Formats
+from tenants.selectors import current_tenant
 from tracking import services
 
 driver_required = role_required("driver")
@@ -61,4 +63,13 @@ def stop_view(request: HttpRequest) -> HttpResponse:
 
 @dispatcher_required
 def live_map_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "tracking/live_map.html", {"map_settings": {"RESET_VIEW": False}})
+    tenant = current_tenant()
+    return render(
+        request,
+        "tracking/live_map.html",
+        {
+            "map_settings": {"RESET_VIEW": False},
+            "time_zone": tenant.time_zone,
+            "language_tag": Formats.of(tenant).language_tag,
+        },
+    )

@@ -274,6 +274,18 @@ class PlanUrgentApi(APIView):
         return Response({"route": route.pk if route else None})
 
 
+class PromiseSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=["booked", "planned", "live", "over"])
+    eta = serializers.DateTimeField(allow_null=True)
+    eta_from = serializers.DateTimeField(allow_null=True)
+    eta_to = serializers.DateTimeField(allow_null=True)
+    off_booking = serializers.ChoiceField(choices=["", "early", "late"])
+    eta_text = serializers.CharField()
+    date_text = serializers.CharField()
+    window_text = serializers.CharField()
+    text = serializers.CharField()
+
+
 class EtaSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     status = serializers.CharField()
@@ -285,6 +297,7 @@ class EtaSerializer(serializers.Serializer):
     planned_arrival = serializers.DateTimeField(allow_null=True)
     eta = serializers.DateTimeField(allow_null=True)
     windows = serializers.ListField(child=serializers.DictField(), allow_null=True)
+    promise = PromiseSerializer(help_text="What the customer is told now, to the letter.")
 
 
 class OrderEtaApi(APIView):
@@ -294,7 +307,13 @@ class OrderEtaApi(APIView):
         order = Order.objects.filter(pk=order_id).first()
         if order is None:
             raise Http404
-        return Response(EtaSerializer(asdict(live.order_eta(order))).data)
+        # what the customer is told belongs to the day on the road (tracking), a layer above
+        # planning: imported here, where the endpoint waits for its move to that app
+        from tracking.promises import customer_promise
+
+        eta = live.order_eta(order)
+        promise = customer_promise(order, live=eta)
+        return Response(EtaSerializer({**asdict(eta), "promise": promise.as_message()}).data)
 
 
 def _plan_detail(plan_id: int) -> Plan:

@@ -6,11 +6,15 @@
   var config = document.getElementById("live-config");
   var statusEl = document.getElementById("live-status");
   var rows = document.getElementById("live-drivers");
-  var drivers = {};  // id → {marker, seq, name, t, speed, heading_to, eta}
+  var drivers = {};  // id → {marker, seq, name, t, speed, heading_to, eta_text}
   var map = null;
   var pending = [];
   var retry = 1000;
   var fitted = false;
+  // times of day in the business's own zone and locale, whatever the browser's
+  var clock = new Intl.DateTimeFormat(config.dataset.locale || undefined, {
+    timeZone: config.dataset.timeZone || undefined, hour: "2-digit", minute: "2-digit", second: "2-digit"
+  });
 
   function label(driver) { return driver.name || ("Driver " + driver.id); }
 
@@ -23,8 +27,8 @@
       var d = drivers[id];
       var tr = document.createElement("tr");
       tr.id = "live-driver-" + id;
-      [label(d), new Date(d.t).toLocaleTimeString(), d.speed != null ? (d.speed * 3.6).toFixed(0) + " km/h" : "—",
-       d.heading_to ? "#" + d.heading_to + (d.eta ? " at " + new Date(d.eta).toLocaleTimeString() : "") : "—"
+      [label(d), clock.format(new Date(d.t)), d.speed != null ? (d.speed * 3.6).toFixed(0) + " km/h" : "—",
+       d.heading_to ? "#" + d.heading_to + (d.eta_text ? " at " + d.eta_text : "") : "—"
       ].forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
       rows.appendChild(tr);
     });
@@ -77,7 +81,7 @@
         if (!fitted && m.positions.length) { map.setView([m.positions[0].lat, m.positions[0].lng], 13); fitted = true; }
         render();
       } else if (m.type === "eta" && drivers[m.driver]) {
-        drivers[m.driver].heading_to = m.order; drivers[m.driver].eta = m.eta; render();
+        drivers[m.driver].heading_to = m.order; drivers[m.driver].eta_text = m.eta_text; render();
       } else if (m.type === "stop") {
         statusEl.textContent = "Live · order #" + m.order + " " + m.status.replace("_", " ");
       }

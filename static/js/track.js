@@ -1,5 +1,6 @@
 // The customer's tracking page: the driver's marker moves while they head here, the
-// expected time follows the ETA, and a change of status (delivered, say) reloads the page.
+// expected window follows the server's promise, and a change of status (delivered,
+// say) reloads the page.
 (function () {
   "use strict";
   var token = document.getElementById("track-config").dataset.token;
@@ -21,6 +22,15 @@
     map.fitBounds(points, {maxZoom: 15, padding: [40, 40]});
   }
 
+  // The server words the arrival window (the tenant's zone and clock, as in the SMS);
+  // the browser's own clock and zone are not the customer's promise.
+  function expect(text) {
+    var eta = document.getElementById("track-eta");
+    if (!eta || !text) { return; }
+    eta.textContent = text;
+    eta.hidden = false;
+  }
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ws/track/" + encodeURIComponent(token) + "/");
@@ -29,16 +39,11 @@
       var m = JSON.parse(event.data);
       if (m.type === "snapshot") {
         if (m.status !== snapshot.status) { location.reload(); return; }
+        expect(m.text);
         show(m.position);
       } else if (m.type === "position") { show(m); }
       else if (m.type === "status") { location.reload(); }
-      else if (m.type === "eta") {
-        var eta = document.getElementById("track-eta");
-        if (eta) {
-          var at = new Date(m.eta);
-          eta.textContent = "Expected around " + at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-        }
-      }
+      else if (m.type === "eta") { expect(m.text); }
     };
     socket.onclose = function (event) {
       if (event.code === 4404) { return; }  // expired or unknown: nothing more to follow

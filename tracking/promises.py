@@ -1,0 +1,203 @@
+"""What we tell a customer, now, about when their order comes: one answer for the SMS,
+the email, the tracking page, its socket and the API.
+
+The answer moves through the day in stages:
+- ``booked``: not on a published route yet; the window the customer booked, if any.
+- ``planned``: on a published route that has not set off towards them; an arrival window
+  around the route's time for the stop.
+- ``live``: the customer was told a window (out for delivery, then each "ETA changed", kept
+  as their `EtaPromise`); while the live estimate (the route's progress and the driver's
+  phone) keeps to it, that window stands, so every surface repeats what the SMS said;
+  when the estimate leaves it, a new window around the estimate (the watcher tells them).
+- ``over``: delivered, failed or cancelled: no window.
+
+An arrival window never contradicts the booked one without saying so: an estimate inside
+the booked window gets an arrival window inside it too (moved, or narrowed to it), and an
+estimate outside it gets a window whose text says "later than the 09:00-12:00 you booked".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from tenants.formats import Formats
+
+#: Statuses after which there is no arrival to promise.
+OVER = frozenset({"delivered", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What the customer of one order is told now (times are aware, in UTC)."""
+
+    order_id: int
+    status: str
+    stage: str  # booked | planned | live | over
+    day: dt.date | None
+    booked: tuple[dt.datetime, dt.datetime] | None  # the booked window the estimate meets
+    window: tuple[dt.datetime, dt.datetime] | None  # the arrival window told now
+    eta: dt.datetime | None  # the single best estimate (inside `window`)
+    off_booking: str  # "", "early" or "late": the window is outside the booked one
+    route_id: int | None
+    driver: str | None
+    stops_before: int | None
+    # the texts, in the tenant's time zone and locale
+    window_text: str  # "10:15-11:15", or "12:10-13:10 (later than the 09:00-12:00 you booked)"
+    eta_text: str  # "10:40"
+    booked_text: str  # "09:00-12:00" (every booked window, comma separated)
+    date_text: str  # "Tuesday 1 December"
+
+    @property
+    def headline(self) -> str:
+        """The tracking page's line: "Expected 10:15-11:15", "Delivery window 09:00-12:00"."""
+        if not self.window_text:
+            return ""
+        return f"{'Delivery window' if self.stage == 'booked' else 'Expected'} {self.window_text}"
+
+    def as_message(self) -> dict:
+        """For sockets and the API."""
+        window = self.window
+        return {
+            "stage": self.stage,
+            "eta": self.eta.isoformat() if self.eta else None,
+            "eta_from": window[0].isoformat() if window else None,
+            "eta_to": window[1].isoformat() if window else None,
+            "off_booking": self.off_booking,
+            "eta_text": self.eta_text,
+            "date_text": self.date_text,
+            "window_text": self.window_text,
+            "text": self.headline,
+        }
+
+
+def booked_windows(order, formats: Formats) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The order's booked windows as instants on its delivery day, in the tenant's zone."""
+    if order.delivery_date is None:
+        return []
+    windows = []
+    for window in order.time_windows or []:
+        start, end = (dt.time.fromisoformat(window[k]) for k in ("start", "end"))
+        windows.append(
+            (
+                dt.datetime.combine(order.delivery_date, start, tzinfo=formats.zone),
+                dt.datetime.combine(order.delivery_date, end, tzinfo=formats.zone),
+            )
+        )
+    return windows
+
+
+def _round_window(eta: dt.datetime, minutes: int) -> tuple[dt.datetime, dt.datetime]:
+    """`minutes` wide, centred on `eta`, starting on a five-minute mark (10:40 with 60
+    minutes gives 10:10-11:10)."""
+    start = (eta - dt.timedelta(minutes=minutes / 2)).replace(second=0, microsecond=0)
+    start -= dt.timedelta(minutes=start.minute % 5)
+    return start, start + dt.timedelta(minutes=minutes)
+
+
+def arrival_window(
+    eta: dt.datetime, minutes: int, booked: list[tuple[dt.datetime, dt.datetime]]
+) -> tuple[tuple[dt.datetime, dt.datetime], tuple[dt.datetime, dt.datetime] | None, str]:
+    """`(window, booked window, off_booking)`: the arrival window to promise around `eta`.
+
+    Inside a booked window the arrival window stays inside it (moved in, or the booked
+    window itself when that is narrower); outside every booked window it is centred on
+    the estimate, and `off_booking` says whether it is early or late for the nearest one.
+    """
+    start, end = _round_window(eta, minutes)
+    if not booked:
+        return (start, end), None, ""
+    for low, high in booked:
+        if low <= eta <= high:
+            if start < low:
+                start, end = low, min(low + (end - start), high)
+            elif end > high:
+                start, end = max(high - (end - start), low), high
+            return (start, end), (low, high), ""
+    nearest = min(booked, key=lambda w: min(abs(eta - w[0]), abs(eta - w[1])))
+    return (start, end), nearest, "early" if eta < nearest[0] else "late"
+
+
+def customer_promise(
+    order, *, now: dt.datetime | None = None, live=None, settings_row=None, told=None
+) -> Promise:
+    """What the customer of `order` is told now (current schema).
+
+    `live`: the order's `routing.services.live.Eta` when the caller has timed the route
+    already (the watcher times each route once); `told`: their `EtaPromise`, likewise.
+    """
+    from notifications.models import EtaPromise
+    from notifications.services import notification_settings
+    from routing.services.live import order_eta
+    from tenants.selectors import current_tenant
+
+    formats = Formats.of(current_tenant())
+    row = settings_row or notification_settings()
+    booked = booked_windows(order, formats)
+    booked_text = ", ".join(formats.span(low, high) for low, high in booked)
+    common = {
+        "order_id": order.pk,
+        "status": str(order.status),
+        "day": order.delivery_date,
+        "booked_text": booked_text,
+        "date_text": formats.date(order.delivery_date) if order.delivery_date else "",
+    }
+    if order.status in OVER:
+        return Promise(
+            **common, stage="over", booked=None, window=None, eta=None, off_booking="",
+            route_id=None, driver=None, stops_before=None, window_text="", eta_text="",
+        )  # fmt: skip
+    if live is None:
+        live = order_eta(order, now=now or timezone.now())
+    estimate = live.eta or live.planned_arrival
+    if live.route is None or estimate is None:
+        window = booked[0] if booked else None
+        return Promise(
+            **common, stage="booked", booked=window, window=window, eta=None, off_booking="",
+            route_id=None, driver=None, stops_before=None, window_text=booked_text,
+            eta_text="",
+        )  # fmt: skip
+    if told is None:
+        told = EtaPromise.objects.filter(order_id=order.pk).first()
+    window, meets, off = arrival_window(estimate, row.eta_window_minutes, booked)
+    if told is not None and told.starts_at <= estimate <= told.ends_at:
+        window = (told.starts_at, told.ends_at)
+        meets, off = _booked_relation(window, booked)
+    return Promise(
+        **common,
+        stage="live" if told is not None else "planned",
+        booked=meets,
+        window=window,
+        eta=estimate,
+        off_booking=off,
+        route_id=live.route,
+        driver=live.driver,
+        stops_before=live.stops_before,
+        window_text=_window_text(window, meets, off, order.delivery_date, formats),
+        eta_text=formats.time(estimate),
+    )
+
+
+def _booked_relation(window, booked) -> tuple[tuple | None, str]:
+    """The booked window a told window belongs to, and whether it lies outside it."""
+    if not booked:
+        return None, ""
+    for low, high in booked:
+        if low <= window[0] and window[1] <= high:
+            return (low, high), ""
+    middle = window[0] + (window[1] - window[0]) / 2
+    nearest = min(booked, key=lambda w: min(abs(middle - w[0]), abs(middle - w[1])))
+    return nearest, "early" if middle < nearest[0] else "late"
+
+
+def _window_text(window, meets, off: str, day: dt.date | None, formats: Formats) -> str:
+    text = formats.span(*window)
+    start_day = formats.local(window[0]).date()
+    if day is not None and start_day != day:  # past midnight: say which day
+        text = f"{formats.date(start_day)} {text}"
+    if off and meets is not None:
+        text += f" ({'earlier' if off == 'early' else 'later'} than the "
+        text += f"{formats.span(*meets)} you booked)"
+    return text
