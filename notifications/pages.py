@@ -52,7 +52,7 @@ class NotificationSettingsForm(forms.Form):
     order_messages_max = forms.IntegerField(
         min_value=0,
         max_value=20,
-        label="Messages about when it comes, at most per order and day (0: no limit)",
+        label="Messages about when it comes, at most per order, day and channel (0: no limit)",
     )
     tracking_show_map = forms.BooleanField(required=False, label="Tracking page: live map")
     tracking_show_driver_name = forms.BooleanField(

@@ -502,9 +502,12 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
     from notifications.models import EtaPromise
     from routing.services.live import Eta
     from routing.services.routes import route_timeline
-    from tracking.promises import customer_promise
+    from tenants.formats import Formats
+    from tenants.selectors import current_tenant
+    from tracking.promises import NOT_TOLD, customer_promise
 
     row = notification_settings()
+    formats = Formats.of(current_tenant())
     now = now or timezone.now()
     timeline = route_timeline(route, now=now)
     driver = route.driver.name
@@ -530,7 +533,7 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
             eta=times.starts_at if times else None,
         )  # fmt: skip
         promise = customer_promise(order, now=now, live=live, settings_row=row,
-                                   told=told.get(order.pk))  # fmt: skip
+                                   told=told.get(order.pk, NOT_TOLD), formats=formats)  # fmt: skip
         day = str(order.delivery_date)  # an order tried again another day is news again
         if setting_off is not None:
             sent = notify_event(order, "out_for_delivery", occasion=day, promise=promise)
@@ -571,8 +574,14 @@ def _record_told(order: Order, promise, sent: list[Notification], told: dict) ->
                       "first_starts_at": starts_at, "first_ends_at": ends_at},
         )  # fmt: skip
     elif (row.starts_at, row.ends_at) != (starts_at, ends_at):
+        from notifications.signals import eta_window_changed
+
         row.starts_at, row.ends_at = starts_at, ends_at
         row.save(update_fields=["starts_at", "ends_at", "updated_at"])
+        eta_window_changed.send(
+            sender=EtaPromise, order=order, starts_at=starts_at, ends_at=ends_at,
+            eta=promise.eta, changes=row.changes,
+        )  # fmt: skip
 
 
 def _told_out_since(order: Order, since: dt.datetime) -> bool:
@@ -587,30 +596,32 @@ def _told_out_since(order: Order, since: dt.datetime) -> bool:
 
 
 def _eta_changed(promised, order: Order, promise, row, now: dt.datetime) -> int:
-    """The live ETA left the promised window: promise the new one and say so (not within
-    `TIMING_GAP` of the last message about it: a later look says it then)."""
+    """The live ETA left the promised window: say the new one (not within `TIMING_GAP` of
+    the last message about it: a later look says it then). The window counts as promised,
+    and its webhook goes, only once a message carrying it went out; one the budget or a
+    missing address stops is recorded once (skipped, with why), not every minute."""
     from notifications.models import EtaPromise
+    from notifications.signals import eta_window_changed
 
-    if promised.changes >= row.eta_changes_max:
+    if promised.changes >= row.eta_changes_max or _too_soon(order, now):
         return 0
-    if _too_soon(order, now):
-        return 0  # a later look says it
     with transaction.atomic():
         promised = EtaPromise.objects.select_for_update().get(pk=promised.pk)
         eta = promise.eta
         if promised.starts_at <= eta <= promised.ends_at or promised.changes >= row.eta_changes_max:
             return 0  # another job promised a window that holds it
+        occasion = f"{order.delivery_date}:{promised.changes + 1}"
+        sent = notify_event(order, "eta_changed", occasion=occasion, promise=promise, wait=False)
+        if not any(getattr(n, "fresh", False) and n.status != "skipped" for n in sent):
+            return 0
         promised.starts_at, promised.ends_at = promise.window
         promised.changes += 1
         promised.save()
-        from notifications.signals import eta_window_changed
-
         eta_window_changed.send(
             sender=EtaPromise, order=order, starts_at=promised.starts_at,
             ends_at=promised.ends_at, eta=eta, changes=promised.changes,
         )  # fmt: skip
-        occasion = f"{order.delivery_date}:{promised.changes}:{promised.starts_at:%H%M}"
-        return len(notify_event(order, "eta_changed", occasion=occasion, promise=promise))
+        return len(sent)
 
 
 def eta_watch(now: dt.datetime | None = None) -> int:

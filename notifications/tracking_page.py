@@ -129,9 +129,11 @@ def page_context(state: LinkState, token: str) -> dict:
         if order.status == "delivered" and row.tracking_show_proof:
             proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
         if proof is not None:
-            from django.utils import formats
+            from tenants.formats import Formats
 
-            proof_at = formats.date_format(timezone.localtime(proof.created_at), "l j F, H:i")
+            formats = Formats.of(tenant)
+            day = formats.local(proof.created_at).date()
+            proof_at = f"{formats.date(day)}, {formats.time(proof.created_at)}"
         return {
             "proof": proof,
             "proof_at": proof_at,

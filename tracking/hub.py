@@ -79,9 +79,7 @@ class Hub:
                     await asyncio.sleep(1.0)
 
     async def flush(self, schema: str, items: list[Item]) -> None:
-        stored, etas = await database_sync_to_async(self._store, thread_sensitive=False)(
-            schema, items
-        )
+        stored = await database_sync_to_async(self._store, thread_sensitive=False)(schema, items)
         acks: dict[Any, list] = defaultdict(list)
         for item in items:
             if item.consumer is not None:
@@ -93,38 +91,67 @@ class Hub:
                 log.debug("ack to a closed driver socket dropped")
         heading = {i.driver_id: i.heading_to for i in items}
         try:
-            await fan_out(schema, stored, heading, etas, {i.driver_id: i.name for i in items})
+            await fan_out(schema, stored, heading, (), {i.driver_id: i.name for i in items})
         except Exception:  # stored and acknowledged: maps catch up from the snapshot
             log.exception("fan-out of %d fixes of %s failed", len(stored.new), schema)
+        due = self._etas_due(schema, items, stored)
+        if not due:
+            return
+        # after the phones have their acknowledgement and the maps their positions: timing a
+        # route takes longer than storing a fix, and a failure here must not hold those up
+        try:
+            etas = await database_sync_to_async(promises_of, thread_sensitive=False)(schema, due)
+            await fan_out_etas(schema, etas)
+        except Exception:  # the next fix tries again
+            log.exception("ETAs of %d drivers of %s failed", len(due), schema)
 
     def _store(self, schema: str, items: list[Item]):
         with schema_context(schema):
-            stored = services.fixes_store((i.driver_id, i.fix, i.seq) for i in items)
-            etas = []
-            now = time.monotonic()
-            newest = {d: (f, s) for d, f, s in sorted(stored.new, key=lambda x: x[1].recorded_at)}
-            for item in items:
-                key = (schema, item.driver_id)
-                if item.heading_to is None or item.driver_id not in newest:
-                    continue
-                if now - self.last_eta.get(key, 0) < ETA_EVERY_S:
-                    continue
-                self.last_eta[key] = now
-                _, seq = newest[item.driver_id]
-                promise = _promise(item.heading_to)
-                if promise is not None and promise.eta is not None:
-                    etas.append((item.driver_id, item.heading_to, promise.as_message(), seq))
-            return stored, etas
+            return services.fixes_store((i.driver_id, i.fix, i.seq) for i in items)
+
+    def _etas_due(self, schema: str, items: list[Item], stored) -> list[tuple[int, int, int]]:
+        """`(driver, order heading to, seq)` for each driver whose customer's promise is due
+        again (at most every ETA_EVERY_S) after a new fix."""
+        now = time.monotonic()
+        newest = {d: s for d, f, s in sorted(stored.new, key=lambda x: x[1].recorded_at)}
+        due = {}
+        for item in items:
+            key = (schema, item.driver_id)
+            if item.heading_to is None or item.driver_id not in newest:
+                continue
+            if now - self.last_eta.get(key, 0) < ETA_EVERY_S:
+                continue
+            self.last_eta[key] = now
+            due[item.driver_id] = (item.driver_id, item.heading_to, newest[item.driver_id])
+        return list(due.values())
 
 
-def _promise(order_id: int):
-    """What the customer of `order_id` is told now, the new position counted (the route's
-    timeline reads the driver's newest position); the same words as their SMS and page."""
+def promises_of(schema: str, due: list[tuple[int, int, int]]) -> list[tuple[int, int, dict, int]]:
+    """What each customer a driver heads to is told now, the new position counted (the
+    route's timeline reads the driver's newest position): the words of their SMS and page.
+    One order that cannot be timed is logged and left out, not the others."""
     from dispatch.models import Order
+    from notifications.services import notification_settings
+    from tenants.formats import Formats
+    from tenants.selectors import current_tenant
     from tracking.promises import customer_promise
 
-    order = Order.objects.filter(pk=order_id).first()
-    return customer_promise(order) if order is not None else None
+    out = []
+    with schema_context(schema):
+        row, formats = notification_settings(), Formats.of(current_tenant())
+        orders = Order.objects.in_bulk([order_id for _, order_id, _ in due])
+        for driver, order_id, seq in due:
+            order = orders.get(order_id)
+            if order is None:
+                continue
+            try:
+                promise = customer_promise(order, settings_row=row, formats=formats)
+            except Exception:
+                log.exception("the ETA of order %s of %s failed", order_id, schema)
+                continue
+            if promise.eta is not None:
+                out.append((driver, order_id, promise.as_message(), seq))
+    return out
 
 
 async def fan_out(
@@ -157,6 +184,12 @@ async def fan_out(
                 {"type": "position", "lat": fix.lat, "lng": fix.lng, "seq": seq,
                  "t": fix.recorded_at.isoformat()},
             )  # fmt: skip
+    await fan_out_etas(schema, etas)
+
+
+async def fan_out_etas(schema: str, etas) -> None:
+    """Each customer's promise (`promises_of`) to the tenant's dispatchers and to them."""
+    layer = get_channel_layer()
     for driver, order_id, promise, seq in etas:
         message = {"type": "eta", "order": order_id, **promise, "seq": seq}
         await layer.group_send(dispatch_group(schema), {**message, "driver": driver})

@@ -120,20 +120,26 @@ def arrival_window(
     return (start, end), nearest, "early" if eta < nearest[0] else "late"
 
 
+#: `told=NOT_TOLD`: the caller knows the customer was told no window yet.
+NOT_TOLD = object()
+
+
 def customer_promise(
-    order, *, now: dt.datetime | None = None, live=None, settings_row=None, told=None
-) -> Promise:
+    order, *, now: dt.datetime | None = None, live=None, settings_row=None, told=None,
+    formats: Formats | None = None,
+) -> Promise:  # fmt: skip
     """What the customer of `order` is told now (current schema).
 
     `live`: the order's `routing.services.live.Eta` when the caller has timed the route
-    already (the watcher times each route once); `told`: their `EtaPromise`, likewise.
+    already (the watcher times each route once); `told`: their `EtaPromise` (or
+    NOT_TOLD), `settings_row` and `formats`, likewise when the caller has them.
     """
     from notifications.models import EtaPromise
     from notifications.services import notification_settings
     from routing.services.live import order_eta
     from tenants.selectors import current_tenant
 
-    formats = Formats.of(current_tenant())
+    formats = formats or Formats.of(current_tenant())
     row = settings_row or notification_settings()
     booked = booked_windows(order, formats)
     booked_text = ", ".join(formats.span(low, high) for low, high in booked)
@@ -153,7 +159,7 @@ def customer_promise(
         live = order_eta(order, now=now or timezone.now())
     estimate = live.eta or live.planned_arrival
     if live.route is None or estimate is None:
-        window = booked[0] if booked else None
+        window = booked[0] if len(booked) == 1 else None  # several: the text lists them
         return Promise(
             **common, stage="booked", booked=window, window=window, eta=None, off_booking="",
             route_id=None, driver=None, stops_before=None, window_text=booked_text,
@@ -161,6 +167,8 @@ def customer_promise(
         )  # fmt: skip
     if told is None:
         told = EtaPromise.objects.filter(order_id=order.pk).first()
+    elif told is NOT_TOLD:
+        told = None
     window, meets, off = arrival_window(estimate, row.eta_window_minutes, booked)
     if told is not None and told.starts_at <= estimate <= told.ends_at:
         window = (told.starts_at, told.ends_at)

@@ -6,6 +6,7 @@ about when their order comes kept to a budget and never sent after the news went
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,7 @@ from notifications import services
 from notifications.models import EtaPromise, Notification, NotificationSettings
 from tenants.formats import Formats, babel_locale
 from tenants.models import Tenant
-from tests.conftest import TENANT_ZONE, api_client, host_client, tenant_today
+from tests.conftest import api_client, host_client, tenant_today
 from tests.routing.test_plan_live import busy_routes, freeze, published, walk
 from tracking.consumers import customer_snapshot
 from tracking.promises import arrival_window, customer_promise
@@ -97,7 +98,7 @@ def test_the_page_the_socket_the_api_and_the_messages_say_one_window(
                 "email_events": ["out_for_delivery", "eta_changed", "delivered"],
             },
         )
-        route, stops, order = _booked_order("one")
+        _, stops, order = _booked_order("one")
         token = tracking_link_for(order)
 
         def said() -> dict[str, str]:
@@ -122,7 +123,9 @@ def test_the_page_the_socket_the_api_and_the_messages_say_one_window(
         now = said()
         text = now["promise"].window_text
         (sms,) = Notification.objects.filter(order=order, event="out_for_delivery", channel="sms")
-        (mail,) = Notification.objects.filter(order=order, event="out_for_delivery", channel="email")
+        (mail,) = Notification.objects.filter(
+            order=order, event="out_for_delivery", channel="email"
+        )
         assert f"expected {text}." in sms.body and f"expected {text}." in mail.body
         assert now["socket"]["text"] == f"Expected {text}" == now["api"]["text"]
     page = host_client("localhost").get(f"/t/{token}").content.decode()
@@ -215,6 +218,17 @@ def test_a_late_order_that_then_fails_is_not_flooded(alpha, memory_sms, monkeypa
         assert len(_timing_sms(order)) == 3
         skipped = Notification.objects.filter(order=order, event="eta_changed", status="skipped")
         assert [n.error for n in skipped] == ["3 messages about this order's timing today already"]
+        told = EtaPromise.objects.get(order=order)
+        for minutes in (1, 2):  # looked at again: recorded once, and nothing counts as told
+            freeze(monkeypatch, much_later + dt.timedelta(minutes=minutes))
+            services.eta_watch(now=much_later + dt.timedelta(minutes=minutes))
+        assert skipped.count() == 1
+        again = EtaPromise.objects.get(order=order)
+        assert (again.starts_at, again.ends_at, again.changes) == (
+            told.starts_at,
+            told.ends_at,
+            told.changes,
+        )
 
         # the order fails while its last news is still queued: that news is dropped, the
         # failure goes
@@ -231,3 +245,44 @@ def test_a_late_order_that_then_fails_is_not_flooded(alpha, memory_sms, monkeypa
         "3 messages about this order's timing today already",
         "the order was failed before this could be sent",
     ]
+
+
+def test_the_hubs_live_message_says_what_the_page_says(alpha, memory_sms, monkeypatch):
+    """The socket's "eta" message (the hub, after a fix of the driver heading here) is
+    worded by the same promise as the page's snapshot."""
+    from tracking.hub import promises_of
+
+    with schema_context(alpha.tenant.schema_name):
+        route, stops, order = _booked_order("hub")
+        start = stops[0].arrives_at - dt.timedelta(minutes=10)
+        walk(monkeypatch, stops[0].order_id, (OrderStatus.EN_ROUTE, start))
+        services.on_order_status(stops[0].order_id, "en_route")
+        done = ((OrderStatus.ARRIVED, start), (OrderStatus.DELIVERED, start))
+        walk(monkeypatch, stops[0].order_id, *done)
+        walk(monkeypatch, stops[1].order_id, (OrderStatus.EN_ROUTE, start), *done)
+        order = walk(monkeypatch, order.pk, (OrderStatus.EN_ROUTE, start))
+        snapshot = customer_snapshot(order.pk)
+    ((driver, order_id, message, seq),) = promises_of(
+        alpha.tenant.schema_name, [(route.driver_id, order.pk, 7)]
+    )
+    assert (driver, order_id, seq) == (route.driver_id, order.pk, 7)
+    assert message["text"] == snapshot["text"] and message["text"].startswith("Expected ")
+    assert message["window_text"] in message["text"]
+
+
+def test_a_business_in_the_united_states_reads_its_own_clock(alpha, memory_sms, monkeypatch):
+    """Times as the tenant's locale writes them, on the SMS and the page alike."""
+    Tenant.objects.filter(pk=alpha.tenant.pk).update(country="US", locale="en")
+    with schema_context(alpha.tenant.schema_name):
+        _, stops, order = _booked_order("clock")
+        token = tracking_link_for(order)
+        start = stops[0].arrives_at - dt.timedelta(minutes=10)
+        walk(monkeypatch, stops[0].order_id, (OrderStatus.EN_ROUTE, start))
+        services.on_order_status(stops[0].order_id, "en_route")
+        promise = customer_promise(order)
+        (sms,) = Notification.objects.filter(order=order, event="out_for_delivery", channel="sms")
+    assert re.fullmatch(r"\d{1,2}:\d\d [AP]M-\d{1,2}:\d\d [AP]M", promise.window_text)
+    assert promise.booked_text == "9:00 AM-12:00 PM"
+    assert f"expected {promise.window_text}." in sms.body
+    page = host_client("localhost").get(f"/t/{token}").content.decode()
+    assert f"Expected {promise.window_text}" in page
