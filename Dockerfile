@@ -4,7 +4,8 @@
 #   docker run ... -p 8000:8000 dispatch web
 #   docker run ... dispatch worker      # as many as the queue needs; Q_SCHEDULER=0 with a scheduler
 #   docker run ... dispatch scheduler   # one
-# with DATABASE_URL, REDIS_URL, SECRET_KEY and the rest of README.md's configuration.
+# with DATABASE_URL, REDIS_URL, SECRET_KEY, PUBLIC_BASE_URL and the rest of README.md's
+# configuration.
 # compose.yaml runs the whole scaled-out shape.
 
 # -- build: wheels into a virtualenv, static files collected ------------------------------
@@ -17,8 +18,10 @@ RUN grep -v '^pgserver==' requirements.txt > requirements-image.txt \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -r requirements-image.txt
 COPY . .
-# collectstatic needs settings but no database: a throwaway URL and key keep it offline.
+# collectstatic needs settings but no database: a throwaway URL, key and public address
+# keep it offline (the running containers are given real ones).
 RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only DEBUG=0 \
+    PUBLIC_BASE_URL=http://collectstatic.invalid \
     /opt/venv/bin/python manage.py collectstatic --noinput -v0 \
  && find /app -name '__pycache__' -prune -exec rm -rf {} + \
  && rm -rf /app/tests /app/bench /app/.ci /app/requirements-image.txt

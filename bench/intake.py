@@ -106,6 +106,7 @@ def main() -> None:
             "DATABASE_URL": url_of(connection.settings_dict),
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_hex(16),
+            "PUBLIC_BASE_URL": f"http://localhost:{port}",  # required with DEBUG=0
             "SECURE_SSL_REDIRECT": "0",
             "LOG_LEVEL": "WARNING",
             "API_KEY_RATE": "1000000/min",

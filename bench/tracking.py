@@ -794,6 +794,7 @@ def provision(sizes: tuple[int, ...]) -> dict:
     daphne_env = {
         "DATABASE_URL": os.environ["BENCH_DATABASE_URL"],
         "DEBUG": "0",
+        "PUBLIC_BASE_URL": "http://localhost:8000",  # required with DEBUG=0; no SMS sent here
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": os.environ.get("REDIS_URL", "") if PROCESSES == 1 else os.environ["REDIS_URL"],

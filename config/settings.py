@@ -208,10 +208,20 @@ TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com")
 TWILIO_CALLBACK_BASE = os.environ.get("TWILIO_CALLBACK_BASE", "")
 # Where customers' tracking links point (the public host, as customers reach it). Unset:
 # PUBLIC_HOST on the port this deployment serves, $PORT (`make run` exports it to the web
-# process and the worker alike; 8000 is bin/dispatch web's own default).
+# process and the worker alike; 8000 is bin/dispatch web's own default). Required with
+# DEBUG off: behind a platform's proxy $PORT is an internal port, and links to it would
+# reach customers' phones broken.
 _served_port = os.environ.get("PORT", "").strip() or "8000"
 _served_at = PUBLIC_HOST if _served_port == "80" else f"{PUBLIC_HOST}:{_served_port}"
-PUBLIC_BASE_URL = (os.environ.get("PUBLIC_BASE_URL") or f"http://{_served_at}").rstrip("/")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+if not PUBLIC_BASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PUBLIC_BASE_URL must be set when DEBUG is off: the address customers open "
+            "tracking links at, e.g. https://track.example.com (unset, links would point at "
+            f"http://{_served_at}, this process's own port)."
+        )
+    PUBLIC_BASE_URL = f"http://{_served_at}"
 # Unknown tracking tokens one client may try in ten minutes before getting 429.
 TRACKING_GUESS_LIMIT = int(os.environ.get("TRACKING_GUESS_LIMIT", "30"))
 # Retries of a message the provider could not take: attempts, and the first delay (doubled).

@@ -30,7 +30,10 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from tenants.models import LoginHandover, Tenant
 
-HANDOVER_LIFETIME = timedelta(seconds=60)
+#: From sign-up to the owner's "Continue": long enough to read the page (or come back to
+#: it) before pressing it, short for a link that signs an owner in. Single use, hashed,
+#: spent only by a POST with its CSRF token, on its own host: the rest of the defence.
+HANDOVER_LIFETIME = timedelta(minutes=10)
 #: A token is secrets.token_urlsafe(32): 43 characters. Longer input is not looked up.
 TOKEN_MAX_LENGTH = 64
 

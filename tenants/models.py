@@ -136,8 +136,8 @@ class TrackingLink(models.Model):
 class LoginHandover(models.Model):
     """A one-time sign-in on a tenant's own host, for the owner who has just signed up on
     the public host (whose session cannot cross hosts). Only a SHA-256 digest of the token
-    is stored; the row is spent by its first use and dies a minute after it was made
-    (tenants.handover)."""
+    is stored; the row is spent by its first use and dies HANDOVER_LIFETIME (ten minutes)
+    after it was made (tenants.handover)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     token_sha256 = models.CharField(max_length=64, unique=True)

@@ -56,7 +56,7 @@ def signup_view(request: HttpRequest) -> HttpResponse:
                 "result": result,
                 "login_url": f"{base}/login/",
                 "handover_url": f"{base}/login/handover/{token}",
-                "handover_seconds": int(HANDOVER_LIFETIME.total_seconds()),
+                "handover_minutes": int(HANDOVER_LIFETIME.total_seconds() // 60),
             }
             response = render(request, "tenants/signup_done.html", context)
             response["Cache-Control"] = "no-store"  # the page holds the one-time link

@@ -89,6 +89,15 @@ def test_every_environment_variable_is_in_the_readme():
     assert not missing, f"not documented in README.md's configuration: {missing}"
 
 
+def test_the_image_build_sets_what_production_settings_require():
+    """The build's collectstatic runs with DEBUG=0: every variable the production
+    settings refuse to start without is given a throwaway value there."""
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    build = next(line for line in dockerfile.splitlines() if "manage.py collectstatic" in line)
+    for assignment in ("DEBUG=0", "SECRET_KEY=", "PUBLIC_BASE_URL=", "DATABASE_URL="):
+        assert f" {assignment}" in f" {build}", assignment
+
+
 def test_production_settings_load_without_a_database_as_the_image_build_does(tmp_path):
     env = {
         **os.environ,
@@ -96,6 +105,7 @@ def test_production_settings_load_without_a_database_as_the_image_build_does(tmp
         "DATABASE_URL": "postgres://build@127.0.0.1:1/build",  # nothing listens there
         "SECRET_KEY": "collectstatic-only",
         "DEBUG": "0",
+        "PUBLIC_BASE_URL": "http://collectstatic.invalid",
     }
     answer = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run", "-v0"],

@@ -189,7 +189,8 @@ class DriverInputSerializer(StrictInputSerializer):
         254,
         help_text="Optional, instead of `user`: makes the driver a new login (a user with "
         "the driver role) with this email, linked in the same transaction. Needs "
-        "`login_password`; only for a driver who has no login yet.",
+        "`login_password`; only for a driver who has no login yet. Only an owner (signed "
+        "in) gives a sign-in: with an API key or as a dispatcher, 400.",
     )
     login_password = serializers.CharField(
         max_length=128,
@@ -391,7 +392,9 @@ class DriverListApi(FleetListApi):
         responses={201: DriverOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        driver = fleet_services.driver_create(**_validated(DriverInputSerializer, request))
+        driver = fleet_services.driver_create(
+            **_validated(DriverInputSerializer, request), acting_user=request.user
+        )
         return Response(DriverOutputSerializer(driver).data, status=status.HTTP_201_CREATED)
 
 
@@ -414,7 +417,7 @@ class DriverDetailApi(FleetDetailApi):
     def patch(self, request: Request, pk: int) -> Response:
         driver = self.get_object()
         data = _validated(DriverInputSerializer, request, partial=True)
-        driver = fleet_services.driver_update(driver=driver, data=data)
+        driver = fleet_services.driver_update(driver=driver, data=data, acting_user=request.user)
         return Response(DriverOutputSerializer(driver).data)
 
     @extend_schema(

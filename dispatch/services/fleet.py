@@ -441,16 +441,40 @@ def _driver_check_and_save(
     return driver
 
 
+SIGN_IN_OWNER_ONLY = "Only an owner gives a driver a sign-in, on the Drivers page (or on Team)."
+
+
+def may_give_sign_in(acting_user: object) -> bool:
+    """Whether `acting_user` (request.user: a user, an API key's stand-in, anonymous; or
+    None) may give a driver a new sign-in. Whoever chooses its password
+    can sign in as that driver, so this is team management: an owner's, like the Team
+    page. Not a dispatcher's, and not an API key's (it belongs to the tenant, not to an
+    owner; its request.user is no User)."""
+    return (
+        isinstance(acting_user, User)
+        and acting_user.is_active
+        and acting_user.role == User.Role.OWNER
+    )
+
+
 def _driver_sign_in(
-    *, name: str, user: User | None, email: str, password: str, current: User | None = None
+    *,
+    name: str,
+    user: User | None,
+    email: str,
+    password: str,
+    acting_user: object,
+    current: User | None = None,
 ) -> tuple[User | None, Errors]:
     """The driver's new sign-in (a user with the driver role, made by accounts' service),
     or the errors, named login_email and login_password. Made in the caller's transaction:
     if the driver is then refused, the user is undone with it. No email and no password:
-    no new sign-in."""
+    no new sign-in. Only an owner may make one (may_give_sign_in)."""
     email, password = (email or "").strip(), password or ""
     if not email and not password:
         return None, {}
+    if not may_give_sign_in(acting_user):
+        return None, {"login_email" if email else "login_password": [SIGN_IN_OWNER_ONLY]}
     if current is not None:
         return None, {"login_email": [f"{name} already has a sign-in ({current.email})."]}
     if user is not None:
@@ -490,14 +514,16 @@ def driver_create(
     is_active: bool = True,
     login_email: str = "",
     login_password: str = "",
+    acting_user: object = None,
 ) -> Driver:
     """Add a driver. The phone is stored in E.164 (national numbers read in the tenant's
     country); `user` is the driver's login (role driver, one driver per login), or
-    `login_email` and `login_password` make them a new one. Either both are saved or
-    neither is; every problem of the two is reported at once."""
+    `login_email` and `login_password` make them a new one, if `acting_user` (who asks,
+    see may_give_sign_in) is an owner. Either both are saved or neither is;
+    every problem of the two is reported at once."""
     driver = Driver()
     new_user, login_errors = _driver_sign_in(
-        name=name, user=user, email=login_email, password=login_password
+        name=name, user=user, email=login_email, password=login_password, acting_user=acting_user
     )
     data = {
         "name": name, "phone": phone, "user": new_user or user,
@@ -515,9 +541,10 @@ def driver_create(
 
 
 @transaction.atomic
-def driver_update(*, driver: Driver, data: Mapping[str, Any]) -> Driver:
+def driver_update(*, driver: Driver, data: Mapping[str, Any], acting_user: object = None) -> Driver:
     """Change a driver's fields named in `data` (same rules as driver_create, including
-    `login_email` and `login_password` for a driver who has no sign-in yet)."""
+    `login_email` and `login_password` for a driver who has no sign-in yet, from an
+    owner only)."""
     driver = _locked(Driver, driver)
     user_before, vehicle_before = driver.user_id, driver.default_vehicle_id
     login_errors: Errors = {}
@@ -529,6 +556,7 @@ def driver_update(*, driver: Driver, data: Mapping[str, Any]) -> Driver:
             user=data.get("user"),
             email=email,
             password=password,
+            acting_user=acting_user,
             current=driver.user if "user" not in data and driver.user_id else None,
         )
         if new_user is not None:

@@ -200,9 +200,24 @@ class DriverForm(FleetForm):
     )
     skills = SkillsField()
 
-    def __init__(self, *args: Any, item: Driver | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, item: Driver | None = None, acting_user: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, item=item, **kwargs)
         self.fields["user"].queryset = fleet_selectors.driver_logins_available(driver=item)
+        # A new sign-in is an owner's to give (fleet_services.may_give_sign_in): the fields
+        # are not shown to anyone else. Sent anyway, they go to the service, which refuses
+        # them on the form, rather than being dropped without a word.
+        self.sign_in_sent: dict[str, str] = {}
+        if not fleet_services.may_give_sign_in(acting_user):
+            user_field = self.fields["user"]
+            user_field.help_text = "Team members with the driver role; an owner gives new sign-ins."
+            del self.fields["login_email"], self.fields["login_password"]
+            self.sign_in_sent = {
+                name: value
+                for name in ("login_email", "login_password")
+                if isinstance(value := self.data.get(name), str) and value
+            }
         self.fields["default_vehicle"].queryset = fleet_selectors.vehicles_choosable(
             current=item.default_vehicle if item else None
         )
@@ -212,7 +227,7 @@ class DriverForm(FleetForm):
                 f"For example {example}. Numbers without a country code are read as in "
                 "your country."
             )
-        if item is not None and item.user_id is not None:
+        if item is not None and item.user_id is not None and "login_email" in self.fields:
             del self.fields["login_email"], self.fields["login_password"]
 
     def initial_from(self, item: Driver) -> dict[str, Any]:
@@ -223,6 +238,7 @@ class DriverForm(FleetForm):
     def to_service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["break_duration_s"] = (data.pop("break_minutes") or 0) * 60
+        data.update(self.sign_in_sent)
         return data
 
     def saved_message(self, item: Driver) -> str:
@@ -244,6 +260,8 @@ class FleetKind:
     create: Callable[..., Model]
     update: Callable[..., Model]
     deactivate: Callable[..., Model]
+    #: The form and the services are told who acts (request.user) as `acting_user`.
+    asks_who_acts: bool = False
 
 
 KINDS = {
@@ -263,7 +281,7 @@ KINDS = {
         "driver", "drivers", Driver, DriverForm, fleet_selectors.drivers_all,
         fleet_selectors.DriverFilter,
         fleet_services.driver_create, fleet_services.driver_update,
-        fleet_services.driver_deactivate,
+        fleet_services.driver_deactivate, asks_who_acts=True,
     ),
 }  # fmt: skip
 
@@ -290,14 +308,15 @@ def fleet_form_view(request: HttpRequest, kind: str, pk: int | None = None) -> H
     """Create (no `pk`) or edit one item; the service's refusals show on the form."""
     spec = KINDS[kind]
     item = get_object_or_404(spec.items(), pk=pk) if pk is not None else None
-    form = spec.form(request.POST or None, item=item)
+    who = {"acting_user": request.user} if spec.asks_who_acts else {}
+    form = spec.form(request.POST or None, item=item, **who)
     if request.method == "POST" and form.is_valid():
         data = form.to_service_data()
         try:
             if item is None:
-                item = spec.create(**data)
+                item = spec.create(**data, **who)
             else:
-                item = spec.update(**{spec.noun: item, "data": data})
+                item = spec.update(**{spec.noun: item, "data": data}, **who)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:

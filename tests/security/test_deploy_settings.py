@@ -17,17 +17,40 @@ from tests.conftest import login_client
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_check_deploy_passes_with_the_production_settings():
+def production_env(**changes: str | None) -> dict[str, str]:
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64),
            "ALLOWED_HOSTS": "dispatch.example.com,.dispatch.example.com",
+           "PUBLIC_BASE_URL": "https://dispatch.example.com",
            "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests, never deployed
-    result = subprocess.run(
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+
+
+def test_check_deploy_passes_with_the_production_settings():
+    result = check_deploy(production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("unset", [None, "", "  "])
+def test_production_settings_refuse_to_start_without_public_base_url(unset):
+    """Unset, tracking links in customers' SMS would be http://<PUBLIC_HOST>:<PORT>: the
+    port the process serves, internal behind most platforms' proxies."""
+    result = check_deploy(production_env(PUBLIC_BASE_URL=unset))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: PUBLIC_BASE_URL must be set when DEBUG is off" in result.stderr
 
 
 @pytest.mark.django_db

@@ -175,7 +175,7 @@ def test_an_expired_handover_is_refused(tenants):
     host, token = sign_up()
     handover = LoginHandover.objects.get(tenant__slug="green-grocer")
     assert handover.expires_at - handover.created_at <= HANDOVER_LIFETIME
-    assert timedelta(seconds=60) >= HANDOVER_LIFETIME
+    assert timedelta(minutes=10) >= HANDOVER_LIFETIME  # long enough to read, not to keep
     LoginHandover.objects.filter(pk=handover.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -185,6 +185,50 @@ def test_an_expired_handover_is_refused(tenants):
         assert response.status_code == 410
         assert "This sign-in link has expired." in response.content.decode()
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("waited", "status"),
+    [(timedelta(minutes=9, seconds=50), 302), (timedelta(minutes=10, seconds=1), 410)],
+)
+def test_a_handover_waits_ten_minutes_for_the_owner(tenants, waited, status):
+    """The owner may read the "Continue" page a while before pressing it (a 60 s token
+    had expired by then); past ten minutes the link is gone."""
+    import time_machine
+
+    host, token = sign_up()
+    client = host_client(host)
+    with time_machine.travel(timezone.now() + waited, tick=False):
+        assert client.get(f"/login/handover/{token}").status_code == (200 if status == 302 else 410)
+        response = client.post(f"/login/handover/{token}")
+    assert response.status_code == status
+    if status == 410:
+        assert "This sign-in link has expired." in response.content.decode()
+
+
+def test_a_handover_posted_without_its_csrf_token_is_refused_and_not_spent(tenants):
+    """The Continue POST carries the page's CSRF token (the test client's default skips
+    the check; a browser's forged cross-site POST must not sign anyone in, nor burn it)."""
+    from django.test import Client
+
+    from tenants.models import LoginHandover
+
+    host, token = sign_up()
+    strict = Client(enforce_csrf_checks=True, HTTP_HOST=host)
+    refused = strict.post(f"/login/handover/{token}")
+    assert refused.status_code == 403
+    assert strict.get("/").status_code == 302  # nobody signed in
+    assert LoginHandover.objects.get(tenant__slug="green-grocer").used_at is None
+
+    page = strict.get(f"/login/handover/{token}")  # the Continue page sets the CSRF cookie
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert csrf, page.content.decode()
+    assert strict.post(f"/login/handover/{token}").status_code == 403  # the cookie alone
+    assert LoginHandover.objects.get(tenant__slug="green-grocer").used_at is None
+    response = strict.post(f"/login/handover/{token}", {"csrfmiddlewaretoken": csrf.group(1)})
+    assert (response.status_code, response["Location"]) == (302, "/")
+    assert strict.get("/").status_code == 200  # signed in with the token kept by the 403
 
 
 @pytest.mark.parametrize(
@@ -244,5 +288,6 @@ def test_the_signup_done_page_links_the_handover_and_the_login_page(tenants):
     response = host_client("localhost").post("/", FORM)
     page = response.content.decode()
     assert 'id="tenant-handover"' in page and "data-follow" in page
+    assert "This link signs you in once, within 10 minutes." in page
     assert 'href="http://green-grocer.localhost/login/"' in page
     assert response["Cache-Control"] == "no-store"
