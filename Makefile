@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking db-stop clean
+.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking db-stop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ scheduler: $(VENV)/.installed-run
 ## test: lint, Django's checks, missing migrations, then the whole pytest suite
 test: $(VENV)/.installed-dev lint check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-clock: the pytest suite twice with the clock moved (TEST_CLOCK): a year ahead, then 00:30 on the next day London's clocks go forward
+test-clock: $(VENV)/.installed-dev
+	TEST_CLOCK=+1y $(PY) -m pytest $(PYTEST_ARGS)
+	TEST_CLOCK=dst $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -4,14 +4,19 @@ import os
 from pathlib import Path
 
 from config.database import database_url
+from config.test_clock import start_from_environment
+
+# First of all: the clock of this run (TEST_CLOCK, config/test_clock.py), the same in the
+# test process and in every server, worker and scheduler process it starts.
+start_from_environment()
 
 # Decide the server before the main settings read DATABASE_URL, so that a test run on a
 # machine with PostgreSQL on 127.0.0.1:5432 does not also start the embedded one.
 os.environ["DATABASE_URL"] = database_url(prefer_local_server=True)
 os.environ.setdefault("DEBUG", "1")
 
-from config.settings import *  # noqa: F403
-from config.settings import DATABASES
+from config.settings import *  # noqa: E402, F403 - after the clock and the database
+from config.settings import DATABASES  # noqa: E402
 
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_dispatch")}
 

@@ -209,7 +209,10 @@ def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: in
     the next from the best plan any of them has found so far (a new seed each time), so a
     search stuck in a poor region is not wasted.
     """
-    started = time.time()
+    # The deadlines sent to the workers are on the monotonic clock, which every process on
+    # the machine shares and which a step of the wall clock (NTP, a test's moved clock)
+    # does not move: a wall-clock deadline could leave a worker a year, or nothing.
+    started = time.monotonic()
     cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     workers = []
     for _ in runs:
@@ -243,7 +246,7 @@ def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: in
                     elif incumbent is not None:
                         request["initial"] = incumbent[1]
                     requests.append(pickle.dumps(request))
-                timeout = deadline - time.time() + _GRACE_S + len(requests[0]) / 5e7
+                timeout = deadline - time.monotonic() + _GRACE_S + len(requests[0]) / 5e7
                 calls = [
                     pool.submit(_ask, proc, payload)
                     for (proc, _), payload in zip(workers, requests, strict=True)

@@ -7,15 +7,43 @@ they will in production. Each test runs in a transaction that is rolled back.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 from rest_framework.test import APIClient
 
+from config import test_clock
+
 PASSWORD = "correct-horse-battery-9"
+#: The test tenants' zone: their "today" is a day in London.
+TENANT_ZONE = ZoneInfo("Europe/London")
+
+
+def pytest_configure(config) -> None:
+    # config.settings_test has normally started it already (pytest-django loads the
+    # settings first); this makes sure of it, once.
+    test_clock.start_from_environment()
+
+
+def pytest_sessionstart(session) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    line = f"clock: {test_clock.start_from_environment()}"
+    if reporter:
+        reporter.write_line(line)
+    else:
+        print(line)
+
+
+def tenant_today(days: int = 0) -> dt.date:
+    """The test tenants' date now (`days` later), by the clock the test runs on."""
+    from django.utils import timezone
+
+    return timezone.localdate(timezone=TENANT_ZONE) + dt.timedelta(days=days)
 
 
 @dataclass
@@ -43,7 +71,7 @@ def _provision(slug: str) -> TenantFixture:
         owner_email=f"owner@{slug}.test",
         owner_password=PASSWORD,
         country="GB",
-        time_zone="Europe/London",
+        time_zone=TENANT_ZONE.key,
     )
     read_key = api_key_create(tenant=result.tenant, name="Read only", scope="read")[1]
     fixture = TenantFixture(

@@ -5,6 +5,7 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Depot, Driver, Order, Vehicle
 from dispatch.services.orders import orders_create
+from tests.conftest import tenant_today
 
 
 def test_orders_created_outside_a_request_read_phones_in_the_tenants_country(tenants):
@@ -17,7 +18,7 @@ def test_orders_created_outside_a_request_read_phones_in_the_tenants_country(ten
                     "customer_phone": "020 7946 0001",
                     "lat": 51.5,
                     "lng": 0,
-                    "delivery_date": "2026-12-01",
+                    "delivery_date": str(tenant_today(1)),
                 }
             ],
             source="api",

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order, OrderEvent
 from dispatch.services.orders import order_transition
-from tests.conftest import api_client, login_client
+from tests.conftest import api_client, login_client, tenant_today
 
 ORDER = {
     "external_id": "A-1001",
@@ -16,7 +16,7 @@ ORDER = {
     "address_line1": "10 Downing Street",
     "city": "London",
     "postcode": "SW1A 2AA",
-    "delivery_date": "2026-12-01",
+    "delivery_date": str(tenant_today(1)),  # the API documents "today or later"
     "time_windows": [{"start": "13:00", "end": "15:00"}, {"start": "09:00", "end": "11:00"}],
     "weight_kg": "2.5",
     "items": 3,

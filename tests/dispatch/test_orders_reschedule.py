@@ -4,20 +4,20 @@ same id is never touched."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from dispatch.models import Order
 from dispatch.services.orders import order_transition
-from tests.conftest import api_client, login_client
+from tests.conftest import api_client, login_client, tenant_today
 
 pytestmark = pytest.mark.django_db
 
 SAME_ID = 7_000_001
+YESTERDAY = str(tenant_today(-1))  # in the past for the tenant
+LATER = str(tenant_today(30))  # a month ahead: never in the past during the run
 
 
 def _order(schema: str, name: str, *, status: str = "unassigned") -> Order:
@@ -25,7 +25,7 @@ def _order(schema: str, name: str, *, status: str = "unassigned") -> Order:
     with schema_context(schema):
         order = Order.objects.create(
             pk=SAME_ID, customer_name=name, address_line1="1 High St", lat=51.5, lng=-0.1,
-            delivery_date=timezone.localdate(), time_windows=[{"start": "09:00", "end": "12:00"}],
+            delivery_date=tenant_today(), time_windows=[{"start": "09:00", "end": "12:00"}],
         )  # fmt: skip
         out = ("planned", "dispatched", "en_route")
         path = {"failed": (*out, "failed"), "delivered": (*out, "arrived", "delivered")}
@@ -43,7 +43,7 @@ def _post(client, order_id: int, body) -> object:
 def test_a_failed_order_is_booked_again_over_the_api_and_only_in_its_own_tenant(alpha, beta):
     _order("alpha", "Alpha failed", status="failed")
     _order("beta", "Beta failed", status="failed")
-    day = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    day = tenant_today(2).isoformat()
     client = api_client(alpha.host, alpha.api_key)
     body = {"delivery_date": day, "time_windows": [{"start": "14:00", "end": "16:00"}],
             "reason": "customer away"}  # fmt: skip
@@ -59,7 +59,7 @@ def test_a_failed_order_is_booked_again_over_the_api_and_only_in_its_own_tenant(
     )  # fmt: skip
     with schema_context("beta"):  # the same id in beta: untouched
         other = Order.objects.get(pk=SAME_ID)
-    assert (other.status, other.delivery_date) == ("failed", timezone.localdate())
+    assert (other.status, other.delivery_date) == ("failed", tenant_today())
     assert _post(api_client(alpha.host, beta.api_key), SAME_ID, body).status_code == 401
     assert _post(client, SAME_ID + 1, body).status_code == 404
 
@@ -69,10 +69,10 @@ def test_a_failed_order_is_booked_again_over_the_api_and_only_in_its_own_tenant(
     [
         ({}, "delivery_date"),
         ({"delivery_date": "next week"}, "delivery_date"),
-        ({"delivery_date": "2020-01-01"}, "delivery_date"),
-        ({"delivery_date": "2099-01-01", "time_windows": [{"start": "15:00", "end": "14:00"}]},
+        ({"delivery_date": YESTERDAY}, "delivery_date"),
+        ({"delivery_date": LATER, "time_windows": [{"start": "15:00", "end": "14:00"}]},
          "time_windows"),
-        ({"delivery_date": "2099-01-01", "time_windows": "morning"}, "time_windows"),
+        ({"delivery_date": LATER, "time_windows": "morning"}, "time_windows"),
     ],
 )  # fmt: skip
 def test_bad_reschedules_are_400_with_field_errors_and_change_nothing(alpha, body, field):
@@ -85,7 +85,7 @@ def test_bad_reschedules_are_400_with_field_errors_and_change_nothing(alpha, bod
 
 def test_a_delivered_order_cannot_be_rescheduled_and_a_read_only_key_cannot_try(alpha):
     _order("alpha", "Done", status="delivered")
-    body = {"delivery_date": "2099-01-01"}
+    body = {"delivery_date": LATER}
     refused = _post(api_client(alpha.host, alpha.api_key), SAME_ID, body)
     assert refused.status_code == 400 and "status" in refused.json()["errors"]
     assert _post(api_client(alpha.host, alpha.read_key), SAME_ID, body).status_code == 403
@@ -98,9 +98,9 @@ def test_the_dispatcher_reschedules_from_the_order_page(alpha, beta):
     dispatcher = login_client(alpha.host, alpha.dispatcher_email)
     page = dispatcher.get(f"/orders/{SAME_ID}/")
     assert b"Deliver again" in page.content
-    day = timezone.localdate() + dt.timedelta(days=1)
+    day = tenant_today(1)
     url = f"/orders/{SAME_ID}/reschedule/"
-    bad = dispatcher.post(url, {"delivery_date": "2020-01-01"}, follow=True)
+    bad = dispatcher.post(url, {"delivery_date": YESTERDAY}, follow=True)
     assert b"The new day is in the past." in bad.content
     done = dispatcher.post(url, {"delivery_date": day.isoformat(), "window_start": "10:00",
                                  "window_end": "11:00"}, follow=True)  # fmt: skip

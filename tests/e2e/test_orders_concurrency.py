@@ -9,6 +9,7 @@ from urllib.error import HTTPError
 
 from django_tenants.utils import schema_context
 
+from tests.conftest import tenant_today
 from tests.e2e.conftest import live_tenant
 
 ORDER = {
@@ -16,7 +17,7 @@ ORDER = {
     "address_line1": "1 Race Street",
     "lat": 51.5,
     "lng": -0.12,
-    "delivery_date": "2026-12-01",
+    "delivery_date": str(tenant_today(1)),
 }
 
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.conftest import tenant_today
 from tests.e2e.conftest import running_daphne
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def _manage(database_url: str, *args: str, **env) -> str:
 def _post(base: str, host: str, key: str, k: int) -> tuple[int, dict, dict]:
     body = json.dumps({"customer_name": f"Restart {k}", "external_id": f"PG-{k}",
                        "address_line1": "1 High St", "lat": 51.5, "lng": -0.1,
-                       "delivery_date": "2026-12-01"}).encode()  # fmt: skip
+                       "delivery_date": str(tenant_today(1))}).encode()  # fmt: skip
     request = urllib.request.Request(
         f"{base}/api/v1/orders", data=body, method="POST",
         headers={"Host": host, "Authorization": f"Bearer {key}",

@@ -9,13 +9,14 @@ import urllib.request
 from django_tenants.utils import schema_context
 from standardwebhooks.webhooks import Webhook
 
+from tests.conftest import tenant_today
 from tests.e2e.conftest import live_tenant, sign_in, wait_until
 from tests.webhooks.receiver import running_receiver
 
 
 def _post_order(tenant, key: str) -> dict:
-    body = json.dumps({"customer_name": "Web Hook", "address_line1": "1 High St",
-                       "lat": 51.5, "lng": -0.1, "delivery_date": "2026-12-01"})  # fmt: skip
+    body = json.dumps({"customer_name": "Web Hook", "address_line1": "1 High St", "lat": 51.5,
+                       "lng": -0.1, "delivery_date": str(tenant_today(1))})  # fmt: skip
     request = urllib.request.Request(
         f"http://127.0.0.1:{tenant.port}/api/v1/orders", data=body.encode(), method="POST",
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json",

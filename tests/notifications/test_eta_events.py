@@ -16,6 +16,7 @@ from notifications import services
 from notifications.models import EtaPromise, Notification, NotificationSettings
 from routing.models import PlanUnassigned
 from routing.services import edits
+from tests.conftest import TENANT_ZONE, tenant_today
 from tests.routing.test_plan_live import busy_routes, freeze, published, walk
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +104,12 @@ def test_arriving_soon_by_minutes_reaches_each_customer_once(alpha, memory_sms, 
         )
         _, stops, start = _set_off(monkeypatch, "soon")
         ids = [s.order_id for s in stops]
-        # by stops: off; by minutes: only the first stop is within 20 minutes
-        assert [n.order_id for n in _sms("arriving_soon", ids)] == [stops[0].order_id]
+        # by stops: off; by minutes: only the first stop is within 20 minutes, and its
+        # customer was told the time by "out for delivery" that same minute: not twice
+        assert _sms("out_for_delivery", [stops[0].order_id])
+        assert _sms("arriving_soon", ids) == []
         services.eta_watch(now=start)
-        assert [n.order_id for n in _sms("arriving_soon", ids)] == [stops[0].order_id]
+        assert _sms("arriving_soon", ids) == []
         third = stops[2]
         at = third.starts_at - dt.timedelta(minutes=15)
         for stop in stops[:2]:  # served on time
@@ -199,9 +202,10 @@ def test_a_dispatched_order_moved_to_another_day_leaves_its_route(alpha, memory_
         assert order.status == "unassigned"
         assert not route.stops.filter(order=order).exists() and route.version == version + 1
         assert PlanUnassigned.objects.get(plan=plan, order=order).reason == "rescheduled"
-        with pytest.raises(ValidationError) as refused:
-            order_reschedule(order=order, delivery_date="2020-01-01", actor="t")
-        assert "delivery_date" in refused.value.message_dict
+        # yesterday, as the tenant's requests and jobs see it (their zone is active)
+        with pytest.raises(ValidationError) as refused, timezone.override(TENANT_ZONE):
+            order_reschedule(order=order, delivery_date=str(tenant_today(-1)), actor="t")
+        assert refused.value.message_dict["delivery_date"] == ["The new day is in the past."]
         with pytest.raises(ValidationError) as refused:
             order_reschedule(order=order, delivery_date="next week", actor="t")
         assert "delivery_date" in refused.value.message_dict

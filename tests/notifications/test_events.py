@@ -20,6 +20,7 @@ from notifications import services
 from notifications.messages import DEFAULTS, SAMPLE, render, sms_segments
 from notifications.models import Notification, NotificationSettings
 from routing.services import publish
+from tests.conftest import tenant_today
 from tests.routing.test_plan_live import busy_routes, planned
 
 pytestmark = pytest.mark.django_db
@@ -41,11 +42,12 @@ def test_intake_confirms_the_batch_in_one_job(
 ):
     from django_q.models import OrmQ
 
+    day = tenant_today(3)
     with schema_context(alpha.tenant.schema_name):
         with django_capture_on_commit_callbacks(execute=True):
             results = orders_create(
                 [{"customer_name": "Ann Lee", "customer_email": "ann@example.com",
-                  "delivery_date": "2026-12-01", "address_line1": "1 High St", "city": "London",
+                  "delivery_date": str(day), "address_line1": "1 High St", "city": "London",
                   "lat": 51.5, "lng": -0.1, "time_windows": [{"start": "09:00", "end": "12:00"}]}],
                 source="api", actor="test",
             )  # fmt: skip
@@ -59,7 +61,7 @@ def test_intake_confirms_the_batch_in_one_job(
         assert services.notify_orders([order_id], "confirmed") == 1  # email only by default
         note = Notification.objects.get(order_id=order_id)
     assert (note.channel, note.event, note.to) == ("email", "confirmed", "ann@example.com")
-    assert "Hello Ann," in note.body and "Tuesday 1 December, 09:00-12:00" in note.body
+    assert "Hello Ann," in note.body and f"{day:%A} {day.day} {day:%B}, 09:00-12:00" in note.body
     assert "https://track.example/t/" in note.body
 
 
@@ -79,22 +81,35 @@ def test_a_route_setting_off_tells_everyone_on_it_once_and_warns_the_next_stops(
         services.on_order_status(first.pk, "en_route")  # the job delivered twice
         made = Notification.objects.filter(order__in=[s.order for s in stops], channel="sms")
         out = sorted(made.filter(event="out_for_delivery").values_list("order_id", flat=True))
+        # "out for delivery" carried the time: no "arriving soon" on top of it that minute
+        assert not made.filter(event="arriving_soon").exists()
+        _deliver_all(None)
+        assert out == sorted(s.order_id for s in stops)  # each once
+        business = alpha.tenant.name
+        texts = [m["body"] for m in memory_sms]
+        assert len(texts) == len(stops)
+        assert sum(f"{business}: your order" in t and "is on its way" in t for t in texts) == len(
+            stops
+        )
+        # the first stop served; setting off to the second warns it and the one after it
+        for status in (OrderStatus.ARRIVED, OrderStatus.DELIVERED):
+            order_transition(order=stops[0].order, to=status, actor="driver")
+        second = order_transition(order=stops[1].order, to=OrderStatus.EN_ROUTE, actor="driver")
+        services.on_order_status(second.pk, "en_route")
+        services.on_order_status(second.pk, "en_route")
         soon = sorted(made.filter(event="arriving_soon").values_list("order_id", flat=True))
         _deliver_all(None)
-    assert out == sorted(s.order_id for s in stops)  # each once
-    assert soon == sorted(s.order_id for s in stops[:2])  # the next two stops (default)
-    texts = [m["body"] for m in memory_sms]
-    assert len(texts) == len(stops) + 2
-    business = alpha.tenant.name
+    assert soon == sorted(s.order_id for s in stops[1:3])  # the next two stops (default)
+    texts = [m["body"] for m in memory_sms][len(stops) :]
     assert sum(t.startswith(f"{business}: evt is on the way to you") for t in texts) == 1
     assert sum(t.startswith(f"{business}: evt is 1 stop(s) away") for t in texts) == 1
-    assert sum(f"{business}: your order" in t and "is on its way" in t for t in texts) == len(stops)
+    assert sum(t.startswith(f"{business}: your order") for t in texts) == 0  # once was enough
 
 
 def test_delivered_and_failed_reach_their_customer_with_the_reason(alpha, memory_sms):
     with schema_context(alpha.tenant.schema_name):
         order = Order.objects.create(customer_name="Bo", customer_phone="+447700900222",
-                                     delivery_date=dt.date(2026, 12, 1))  # fmt: skip
+                                     delivery_date=tenant_today(1))  # fmt: skip
         for status in ("planned", "dispatched", "en_route"):
             order = order_transition(order=order, to=status, actor="t")
         order_transition(order=order, to="failed", actor="driver", reason="Nobody home")
@@ -126,7 +141,7 @@ def test_a_tenant_template_is_used_and_a_broken_one_falls_back(alpha, memory_sms
         row.templates = {"delivered.sms": "Done, {{ customer }}!"}
         row.save()
         order = Order.objects.create(customer_name="Cy Ng", customer_phone="+447700900333",
-                                     delivery_date=dt.date(2026, 12, 1))  # fmt: skip
+                                     delivery_date=tenant_today(1))  # fmt: skip
         note = _sms(services.notify_event(order, "delivered"))
         row.templates = {"failed.sms": "{% if %}"}
         row.save()
@@ -148,7 +163,7 @@ def test_quiet_hours_postpone_sms_and_the_monthly_cap_stops_them(
         late = timezone.localtime().replace(hour=22, minute=30, second=0, microsecond=0)
         monkeypatch.setattr(timezone, "now", lambda: late)
         order = Order.objects.create(customer_name="Di", customer_phone="+447700900444",
-                                     delivery_date=dt.date(2026, 12, 1))  # fmt: skip
+                                     delivery_date=tenant_today(1))  # fmt: skip
         with django_capture_on_commit_callbacks(execute=True):
             note = _sms(services.notify_event(order, "delivered"))
         run = Schedule.objects.get(name=f"{alpha.tenant.schema_name}:notify-{note.pk}-0")
@@ -164,7 +179,7 @@ def test_quiet_hours_postpone_sms_and_the_monthly_cap_stops_them(
                                                          monthly_sms_cap=1)  # fmt: skip
         Notification.objects.filter(pk=note.pk).update(status="sent")
         other = Order.objects.create(customer_name="Ed", customer_phone="+447700900555",
-                                     delivery_date=dt.date(2026, 12, 1))  # fmt: skip
+                                     delivery_date=tenant_today(1))  # fmt: skip
         capped = _sms(services.notify_event(other, "delivered"))
     assert capped.status == "skipped" and "monthly SMS cap of 1" in capped.error
 
@@ -202,7 +217,7 @@ def test_email_goes_through_smtp_with_text_and_branded_html(
             pk=1, defaults={"email_from_name": "Alpha Flowers", "brand_colour": "#aa3300"}
         )
         order = Order.objects.create(customer_name="Flo Park", customer_email="flo@example.com",
-                                     delivery_date=dt.date(2026, 12, 1))  # fmt: skip
+                                     delivery_date=tenant_today(1))  # fmt: skip
         (note,) = services.notify_event(order, "confirmed")
         assert services.deliver(note.pk) == "sent"
         assert services.deliver(note.pk) == "sent"  # a second job sends nothing

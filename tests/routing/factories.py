@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dispatch.models import Depot, Driver, Order, Vehicle
+from tests.conftest import tenant_today
 
-DAY = dt.date(2026, 12, 1)
+#: The day planned: a week after the tenants' today (when the run starts), so that it is
+#: never in the past, even if the run goes past midnight.
+DAY = tenant_today(7)
 
 
 @dataclass

@@ -13,8 +13,7 @@ from routing import solver
 from routing.conversion import crews_for, problem_for_day
 from routing.matrix import StraightLineProvider
 from routing.problem import TimeWindow
-
-DAY = dt.date(2026, 12, 1)
+from tests.routing.factories import DAY
 
 
 def make_day(prefix: str, *, orders: int = 4):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import pytest
 
 from routing import solver
 from routing.problem import Break, Job, Problem, TimeWindow, UnassignedReason, Vehicle
@@ -93,6 +96,24 @@ def test_phases_restart_every_search_from_the_best_plan_so_far():
     solution = solver.solve(line_problem(), seconds=1.5, workers=2, phases=3, report=report)
     assert solution.feasible and solution.distance_m == 18_000
     assert all(r.error is None for r in report.runs)
+
+
+@pytest.mark.parametrize("days", [365, -365])
+def test_the_search_keeps_its_budget_when_this_process_s_wall_clock_is_moved(days):
+    """The race hands its workers a deadline on the monotonic clock, which every process on
+    the machine shares: the wall clock of this process moved a year (a step of NTP, a test
+    clock the worker processes do not follow) neither hangs the search nor cuts it short."""
+    import time
+
+    import time_machine
+
+    report = RaceReport()
+    started = time.monotonic()
+    with time_machine.travel(dt.timedelta(days=days), tick=True):  # this process only
+        solution = solver.solve(line_problem(), seconds=1, workers=2, report=report)
+    assert time.monotonic() - started < 1 + solver._GRACE_S
+    assert all(r.error is None and r.objective is not None for r in report.runs)
+    assert solution.feasible and solution.distance_m == 18_000
 
 
 def test_pyvrp_warm_start_keeps_a_good_initial_plan():

@@ -135,7 +135,7 @@ def test_a_batch_that_is_not_a_list_is_refused(items):
 
 
 def test_a_batch_over_the_limit_is_refused_and_the_limit_is_accepted():
-    item = good(t="2026-01-01T00:00:00+00:00")
+    item = good(t=ago(hours=1).isoformat())  # checked against now: never in its future
     with pytest.raises(ValidationError) as exc:
         fixes_clean([item] * (MAX_BATCH + 1))
     assert exc.value.message_dict == {"fixes": [f"At most {MAX_BATCH} per request."]}
@@ -305,9 +305,12 @@ def test_storing_nothing_writes_nothing(alpha):
 # --- next_seq -----------------------------------------------------------------------------
 
 
-def test_next_seq_is_microseconds_and_strictly_increasing():
+def test_next_seq_is_microseconds_and_strictly_increasing(monkeypatch):
     import time
 
+    # from a fresh process's start: a test that moved the clock ahead (and back) before
+    # this one leaves the sequence ahead of the clock, as it should be
+    monkeypatch.setattr(services, "_last_seq", 0)  # restored afterwards
     before = time.time_ns() // 1000
     seqs = [next_seq() for _ in range(20_000)]
     after = time.time_ns() // 1000

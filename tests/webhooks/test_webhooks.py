@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from dispatch.models import Order
 from dispatch.services.orders import orders_create
-from tests.conftest import api_client, login_client
+from tests.conftest import api_client, login_client, tenant_today
 from tests.webhooks.receiver import running_receiver
 from webhooks import services
 from webhooks.models import Delivery, Subscription
@@ -24,7 +24,7 @@ from webhooks.models import Delivery, Subscription
 pytestmark = pytest.mark.django_db
 
 ORDER = {"customer_name": "Hook Customer", "address_line1": "1 High St", "lat": 51.5,
-         "lng": -0.1, "delivery_date": "2026-12-01"}  # fmt: skip
+         "lng": -0.1, "delivery_date": str(tenant_today(1))}  # fmt: skip
 
 
 @pytest.fixture
