@@ -211,10 +211,11 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser) -> Iterator[object]:
-    """A fresh page; the test fails if the Content-Security-Policy blocked anything on it."""
-    context = browser.new_context()
+@contextmanager
+def csp_checked_page(browser, **context_options: Any) -> Iterator[object]:
+    """A page of a fresh browser context (`context_options`: viewport, timezone_id…);
+    fails if the Content-Security-Policy blocked anything on it."""
+    context = browser.new_context(**context_options)
     page = context.new_page()
     page.set_default_timeout(15_000)
     blocked: list[str] = []
@@ -224,3 +225,10 @@ def page(browser) -> Iterator[object]:
     yield page
     context.close()
     assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh page; the test fails if the Content-Security-Policy blocked anything on it."""
+    with csp_checked_page(browser) as page:
+        yield page

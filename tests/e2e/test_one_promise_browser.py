@@ -21,7 +21,7 @@ from django.core import mail
 from django_tenants.utils import schema_context
 
 from tests.conftest import tenant_today
-from tests.e2e.conftest import live_tenant, running_daphne
+from tests.e2e.conftest import csp_checked_page, live_tenant, running_daphne
 from tests.e2e.ws import receive, run, socket
 
 ZONE = ZoneInfo("Europe/London")
@@ -104,6 +104,16 @@ def _make_day(django_db_blocker, url: str, day: dt.date):
 def test_one_order_reads_the_same_window_on_every_surface_all_day(
     django_db_setup, django_db_blocker, browser, settings
 ):
+    from notifications.senders import MemorySender
+
+    settings.SMS_BACKEND = "memory"
+    MemorySender.outbox.clear()
+    mail.outbox.clear()
+    with csp_checked_page(browser, viewport={"width": 390, "height": 844}) as page:
+        _through_the_day(django_db_blocker, page)
+
+
+def _through_the_day(django_db_blocker, page) -> None:
     from dispatch.models import Order, OrderStatus
     from dispatch.services.orders import order_transition
     from notifications import services
@@ -111,14 +121,8 @@ def test_one_order_reads_the_same_window_on_every_surface_all_day(
     from notifications.senders import MemorySender
     from tracking.promises import customer_promise
 
-    settings.SMS_BACKEND = "memory"
-    MemorySender.outbox.clear()
-    mail.outbox.clear()
     day = tenant_today(1)
     first_light = dt.datetime.combine(day, dt.time(7, 50), tzinfo=ZONE)
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
 
     def deliver_pending() -> None:
         for n in Notification.objects.filter(status="pending"):
@@ -221,4 +225,3 @@ def test_one_order_reads_the_same_window_on_every_surface_all_day(
             services.on_order_status(c, "delivered")
         done = on_every_surface(url, tenant, link, c, told="was delivered")
         assert done.stage == "over" and done.window_text == ""
-    context.close()

@@ -10,6 +10,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import csp_checked_page
 
 pytestmark = pytest.mark.browser
 
@@ -18,16 +19,8 @@ pytestmark = pytest.mark.browser
 def paris_page(browser) -> Iterator[object]:
     """A page of a browser in Paris whose language says nothing of the country (en-US):
     the zone can only come from the browser's clock settings. Fails on CSP violations."""
-    context = browser.new_context(timezone_id="Europe/Paris", locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    blocked: list[str] = []
-    page.on(
-        "console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None
-    )
-    yield page
-    context.close()
-    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+    with csp_checked_page(browser, timezone_id="Europe/Paris", locale="en-US") as page:
+        yield page
 
 
 def test_sign_up_picks_the_browser_zone_and_lands_signed_in_on_the_new_host(
