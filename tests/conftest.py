@@ -39,6 +39,18 @@ def pytest_sessionstart(session) -> None:
         print(line)
 
 
+#: The instant `fixed_clock` pins: tests that read literal dates out of a CSV file, a
+#: Shopify payload or an API body (December 2026) run on a day before them.
+FIXED_NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def fixed_clock(time_machine) -> dt.datetime:
+    """The clock pinned (ticking) at FIXED_NOW, whatever the real date or TEST_CLOCK."""
+    time_machine.move_to(FIXED_NOW, tick=True)
+    return FIXED_NOW
+
+
 def tenant_today(days: int = 0) -> dt.date:
     """The test tenants' date now (`days` later), by the clock the test runs on."""
     from django.utils import timezone

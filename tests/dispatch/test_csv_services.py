@@ -14,6 +14,9 @@ from dispatch.models import CsvImport, Order
 from dispatch.services import csv_io
 from tenants.models import Tenant
 
+# Literal December 2026 dates below: the clock is pinned before them.
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 # Line 3 holds a quoted address over two lines, so every row after it starts a line later.
 GOOD = (
     "Order ID,Customer,Phone,Address,Postcode,City,Delivery Date,From,Until,Weight,Notes\n"

@@ -15,6 +15,9 @@ from django_tenants.utils import schema_context
 from dispatch.models import Order
 from dispatch.services.geocoding import NominatimGeocoder, geocode_address, geocode_orders
 
+# Literal December 2026 dates below: the clock is pinned before them.
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 KNOWN = {"10 downing street, sw1a 2aa, london": ("51.5034", "-0.1276")}
 
 

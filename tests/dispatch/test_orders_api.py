@@ -8,6 +8,9 @@ from dispatch.models import Order, OrderEvent
 from dispatch.services.orders import order_transition
 from tests.conftest import api_client, login_client, tenant_today
 
+# Literal December 2026 dates below: the clock is pinned before them.
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 ORDER = {
     "external_id": "A-1001",
     "customer_name": "Ada Lovelace",

@@ -16,6 +16,9 @@ from dispatch.services.orders import order_transition
 from tests.conftest import host_client
 from tests.dispatch import shopify_payloads as sp
 
+# Literal December 2026 dates below: the clock is pinned before them.
+pytestmark = pytest.mark.usefixtures("fixed_clock")
+
 URL = "/api/v1/integrations/shopify/webhooks"
 JON = str(sp.ORDER["id"])
 

@@ -10,8 +10,10 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from config.test_clock import next_spring_forward
 from dispatch.models import Order, OrderStatus
 from dispatch.services.orders import order_transition
 from notifications import services
@@ -55,18 +57,22 @@ def test_an_estimate_early_in_the_booked_window_is_never_promised_before_it():
 
 
 def test_times_read_in_the_tenants_locale_and_fit_an_sms():
-    at = dt.datetime(2027, 7, 1, 13, 5, tzinfo=dt.UTC)
+    # 13:05 UTC on the first 1 July ahead: summer time in London, Berlin and New York
+    today = tenant_today()
+    july = dt.date(today.year + (today >= dt.date(today.year, 7, 1)), 7, 1)
+    at = dt.datetime.combine(july, dt.time(13, 5), tzinfo=dt.UTC)
     gb = Formats(time_zone="Europe/London", locale="en", country="GB")
     us = Formats(time_zone="America/New_York", locale="en", country="US")
     de = Formats(time_zone="Europe/Berlin", locale="de", country="DE")
     assert gb.time(at) == "14:05" and de.time(at) == "15:05"
     assert us.time(at) == "9:05 AM"  # a plain space: CLDR's narrow one is not GSM-7
     assert us.span(at, at + dt.timedelta(hours=1)) == "9:05 AM-10:05 AM"
-    assert gb.date(dt.date(2027, 7, 1)) == "Thursday 1 July"
+    assert gb.date(july) == f"{july:%A} 1 July"
     assert str(babel_locale("en", "GB")) == "en_GB" and str(babel_locale("en-us", "GB")) == "en_US"
     assert str(babel_locale("xx", "ZZ")) == "en_GB"  # unknown: British English, not a crash
     # the night the clocks go forward: 00:30 GMT and 02:30 BST are an hour apart in UTC
-    spring = dt.datetime(2027, 3, 28, 0, 30, tzinfo=dt.UTC)
+    spring = next_spring_forward(timezone.now()).astimezone(dt.UTC)  # 00:30 GMT
+    assert spring.utcoffset() == dt.timedelta(0)
     assert gb.span(spring, spring + dt.timedelta(hours=1)) == "00:30-02:30"
 
 
