@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tests.e2e.conftest import live_tenant, sign_in
+from tests.e2e.conftest import csp_checked_page, live_tenant, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,17 +25,6 @@ def _order_with_link(django_db_blocker, tenant) -> tuple[int, str]:
         return order.pk, tracking_link_for(order)
 
 
-def _context(browser, **options):
-    """A browser context whose pages fail the test if the Content-Security-Policy
-    blocked anything on them (the `page` fixture's check, for a context of our own)."""
-    context = browser.new_context(**options)
-    blocked: list[str] = []
-    context.on(
-        "console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None
-    )
-    return context, blocked
-
-
 def test_the_dispatcher_copies_and_opens_the_tracking_link(
     live_server_url, django_db_blocker, browser
 ):
@@ -44,11 +33,9 @@ def test_the_dispatcher_copies_and_opens_the_tracking_link(
                          users=((dispatcher, "dispatcher"),))  # fmt: skip
     order_id, token = _order_with_link(django_db_blocker, tenant)
     link = f"{live_server_url}/t/{token}"  # the server's own port: PORT, as make run sets it
-    context, blocked = _context(browser)
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=tenant.url)
-    try:
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with csp_checked_page(browser) as page:
+        context = page.context
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=tenant.url)
         sign_in(page, tenant, dispatcher)
         page.goto(f"{tenant.url}/orders/{order_id}/")
         shown = page.locator("#tracking-link")
@@ -68,9 +55,6 @@ def test_the_dispatcher_copies_and_opens_the_tracking_link(
         assert tracking.url == link
         tracking.get_by_role("heading", name="Booked").wait_for()
         assert page.url.endswith(f"/orders/{order_id}/")  # the order page stays open
-    finally:
-        context.close()
-    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 def test_without_the_clipboard_api_copy_selects_the_link(
@@ -80,12 +64,9 @@ def test_without_the_clipboard_api_copy_selects_the_link(
     tenant = live_tenant(django_db_blocker, live_server_url, "selectlink",
                          users=((dispatcher, "dispatcher"),))  # fmt: skip
     order_id, token = _order_with_link(django_db_blocker, tenant)
-    context, blocked = _context(browser)
-    # an old browser, or a page on plain HTTP at a public address: no navigator.clipboard
-    context.add_init_script("delete Navigator.prototype.clipboard;")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with csp_checked_page(browser) as page:
+        # an old browser, or a page on plain HTTP at a public address: no navigator.clipboard
+        page.context.add_init_script("delete Navigator.prototype.clipboard;")
         sign_in(page, tenant, dispatcher)
         page.goto(f"{tenant.url}/orders/{order_id}/")
         assert page.evaluate("navigator.clipboard === undefined")
@@ -94,6 +75,3 @@ def test_without_the_clipboard_api_copy_selects_the_link(
             page.locator("#tracking-link-status").filter(has_text="Selected")
         ).wait_for()
         assert page.evaluate("window.getSelection().toString()") == f"{live_server_url}/t/{token}"
-    finally:
-        context.close()
-    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
