@@ -372,9 +372,8 @@ def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
     return True, None, ""
 
 
-#: A customer told something about when their order comes is not told more within this
-#: time (an "ETA changed" waits for the next look; an "arriving soon" right after "out
-#: for delivery", which carried the time, is not sent).
+#: An "ETA changed" waits this long after the last message about when the order comes
+#: (the next look says it).
 TIMING_GAP = dt.timedelta(minutes=10)
 
 
@@ -401,19 +400,17 @@ def _timing_refusal(order: Order, channel: str, row) -> str:
 
 
 def notify_event(
-    order: Order, event: str, *, occasion: str = "", promise=None, wait: bool = True, **context
+    order: Order, event: str, *, occasion: str = "", promise=None, **context
 ) -> list[Notification]:
     """Render and queue `event` for `order` on every channel the tenant chose for it
     (`occasion`: which time of an event that may come again). Messages about when the
     order comes say what `promise` (`tracking.promises.customer_promise`) says, within
-    the order's daily budget and (unless not `wait`) not on top of one another."""
+    the order's daily budget."""
     from notifications.messages import DEFAULTS, context_for, render, template_for
 
     row = notification_settings()
     now = timezone.now()
     made = []
-    if wait and event in ("arriving_soon", "eta_changed") and _too_soon(order, now):
-        return made  # nothing recorded: a later look says it
     values = context_for(order, link=tracking_url(order), settings_row=row, promise=promise,
                          **context)  # fmt: skip
     for channel, events in (("sms", row.sms_events), ("email", row.email_events)):
@@ -545,7 +542,7 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
         soon = bool(minutes and promise.eta is not None and promise.eta - now <= minutes)
         if (near or soon) and not _told_out_since(order, since):
             sent = notify_event(order, "arriving_soon", occasion=day, promise=promise,
-                                stops_before=ahead if near else position, wait=False)  # fmt: skip
+                                stops_before=ahead if near else position)  # fmt: skip
             count += len(sent)
             _record_told(order, promise, sent, told)
         promised = told.get(order.pk)
@@ -611,7 +608,7 @@ def _eta_changed(promised, order: Order, promise, row, now: dt.datetime) -> int:
         if promised.starts_at <= eta <= promised.ends_at or promised.changes >= row.eta_changes_max:
             return 0  # another job promised a window that holds it
         occasion = f"{order.delivery_date}:{promised.changes + 1}"
-        sent = notify_event(order, "eta_changed", occasion=occasion, promise=promise, wait=False)
+        sent = notify_event(order, "eta_changed", occasion=occasion, promise=promise)
         if not any(getattr(n, "fresh", False) and n.status != "skipped" for n in sent):
             return 0
         promised.starts_at, promised.ends_at = promise.window
