@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from config.navigation import NavItem, register
+        from core.navigation import NavItem, register
 
         register(NavItem("Team", "accounts:team", order=90, roles=("owner",), section="admin"))
+        register(NavItem("Audit log", "audit-log", order=96, roles=("owner",), section="admin"))

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.urls import Resolver404, resolve
 
 from accounts.models import User
-from config.navigation import home_url
+from core.navigation import home_url
 
 
 def users_for_team() -> QuerySet[User]:

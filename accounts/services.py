@@ -8,6 +8,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import User
+from audit.services import record
 
 
 def _other_active_owners(user: User) -> bool:
@@ -40,7 +41,6 @@ def user_create(*, email: str, password: str, role: str, name: str = "") -> User
     if errors:
         raise ValidationError(errors)
     user = User.objects.create_user(email, password, name=name.strip(), role=role)
-    from audit.services import record
 
     record("user.created", target=email, role=role)
     return user
@@ -56,8 +56,6 @@ def user_change_role(*, user: User, role: str, acting_user: User) -> User:
     if user.role == User.Role.OWNER and role != User.Role.OWNER and not _other_active_owners(user):
         raise ValidationError({"role": ["The account needs at least one owner."]})
     if role != user.role:
-        from audit.services import record
-
         record("user.role_changed", target=user.email, before=user.role, after=role)
     user.role = role
     user.save(update_fields=["role"])
@@ -85,8 +83,6 @@ def user_set_active(*, user: User, is_active: bool, acting_user: User) -> User:
         if user.role == User.Role.OWNER and not _other_active_owners(user):
             raise ValidationError({"is_active": ["The account needs at least one owner."]})
     if is_active != user.is_active:
-        from audit.services import record
-
         record("user.reactivated" if is_active else "user.deactivated", target=user.email)
     user.is_active = is_active
     user.save(update_fields=["is_active"])

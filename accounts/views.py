@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,7 +16,9 @@ from accounts.decorators import owner_required
 from accounts.forms import EmailAuthenticationForm, RoleForm, UserCreateForm
 from accounts.models import User
 from accounts.selectors import landing_url, users_for_team
-from config.forms import flash_service_errors, form_add_service_errors
+from audit.models import AuditEvent
+from audit.selectors import audit_events
+from core.forms import flash_service_errors, form_add_service_errors
 
 
 class TenantLoginView(LoginView):
@@ -85,3 +88,15 @@ def user_active_view(request: HttpRequest, user_id: int) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
     return redirect("accounts:team")
+
+
+@owner_required
+def audit_log_view(request: HttpRequest) -> HttpResponse:
+    """Who did what on this account, newest first, 50 to a page."""
+    action = request.GET.get("action", "")
+    page = Paginator(audit_events(action=action), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {"page": page, "actions": AuditEvent.Action.choices, "action": action},
+    )

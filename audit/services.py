@@ -9,8 +9,8 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from accounts.net import client_ip
 from audit.models import AuditEvent
+from core.http import client_ip
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,7 @@ SYSTEM = Who()
 def who_from_request(request) -> Who:
     user = getattr(request, "user", None)
     actor = f"user:{user.email}" if user is not None and user.is_authenticated else "anonymous"
-    return Who(actor, client_ip(request),
-               request.META.get("HTTP_USER_AGENT", "")[:200])  # fmt: skip
+    return Who(actor, client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:200])
 
 
 def acting(who: Who) -> contextvars.Token:
@@ -42,37 +41,27 @@ def acting_as(actor: str) -> None:
     _who.set(replace(_who.get() or SYSTEM, actor=actor))
 
 
+def current_actor() -> str:
+    """Who is acting, as histories record it: `user:<email>` or `api_key:<prefix>` in a
+    request (AuditMiddleware, then API-key authentication), "system" outside one (a
+    command, a job)."""
+    return (_who.get() or SYSTEM).actor
+
+
 def done(token: contextvars.Token) -> None:
     _who.reset(token)
 
 
-def record(action: str, *, target: str = "", actor: str | None = None, request=None,
-           **detail: Any) -> AuditEvent:  # fmt: skip
+def record(
+    action: str, *, target: str = "", actor: str | None = None, request=None, **detail: Any
+) -> AuditEvent:
     """Write one event in the current schema."""
     who = who_from_request(request) if request is not None else (_who.get() or SYSTEM)
     return AuditEvent.objects.create(
-        action=action, actor=(actor or who.actor)[:200], target=str(target)[:300],
-        ip=who.ip, user_agent=who.user_agent, detail=detail,
-    )  # fmt: skip
-
-
-def on_logged_in(sender, request, user, **kwargs) -> None:
-    # how, when not by password: a view that signs in another way sets request.login_via
-    via = getattr(request, "login_via", "")
-    record(AuditEvent.Action.LOGIN, target=user.email, actor=f"user:{user.email}",
-           request=request, **({"via": via} if via else {}))  # fmt: skip
-
-
-def on_logged_out(sender, request, user, **kwargs) -> None:
-    if user is not None:
-        record(AuditEvent.Action.LOGOUT, target=user.email, actor=f"user:{user.email}",
-               request=request)  # fmt: skip
-
-
-def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    from django.db import connection
-
-    if connection.schema_name == "public" and request is None:
-        return
-    username = str(credentials.get("username", ""))[:300]
-    record(AuditEvent.Action.LOGIN_FAILED, target=username, actor="anonymous", request=request)
+        action=action,
+        actor=(actor or who.actor)[:200],
+        target=str(target)[:300],
+        ip=who.ip,
+        user_agent=who.user_agent,
+        detail=detail,
+    )

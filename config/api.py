@@ -14,6 +14,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from tenants.middleware import database_unavailable
+
 logger = logging.getLogger(__name__)
 
 
@@ -60,8 +62,6 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, (OperationalError, InterfaceError)):  # the database went away
-        from tenants.middleware import database_unavailable
-
         return database_unavailable(context["request"])
     response = exception_handler(exc, context)
     if response is None:
@@ -112,10 +112,13 @@ def document_errors(result: dict, generator, request, public) -> dict:
                 continue
             responses = operation.setdefault("responses", {})
             if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
-                responses.setdefault("409", {
-                    "description": "This Idempotency-Key was used with another request body.",
-                    "content": {"application/json": {"schema": ref}},
-                })  # fmt: skip
+                responses.setdefault(
+                    "409",
+                    {
+                        "description": "This Idempotency-Key was used with another request body.",
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
             for status_code, description in ERRORS.items():
                 responses.setdefault(
                     status_code,

@@ -19,8 +19,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config import metrics  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
+from core import metrics  # noqa: E402
 
 # The web process holds a few hundred thousand long-lived objects (modules, URL patterns,
 # templates); full collections of them paused it for 200-380 ms every few seconds at

@@ -15,6 +15,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_tenants.utils import schema_exists
 
+from core import metrics
+from core.health import database_state
+from tenants.services.provisioning import schema_is_current
+
 _migrations_ok = False
 
 
@@ -27,8 +31,6 @@ def readiness() -> tuple[bool, dict[str, str]]:
         # Once applied, migrations stay applied for this process's code; check once.
         from django.db.migrations.executor import MigrationExecutor
 
-        from tenants.services import schema_is_current
-
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         template = settings.TENANT_BASE_SCHEMA
@@ -40,17 +42,6 @@ def readiness() -> tuple[bool, dict[str, str]]:
         # would only turn a degraded service into no service.
         checks["redis"] = _redis_state()
     return _migrations_ok, checks
-
-
-def database_state() -> str:
-    """ "ok", or why PostgreSQL cannot be reached."""
-    try:
-        connection.set_schema_to_public()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        return f"unreachable: {exc.__class__.__name__}"
-    return "ok"
 
 
 def _redis_state() -> str:
@@ -85,8 +76,6 @@ class HealthCheckMiddleware:
                 status=200 if ready else 503,
             )
         if request.path == "/metrics":
-            from config import metrics
-
             if not metrics.bearer_allowed(
                 request.headers.get("Authorization", ""), settings.METRICS_TOKEN
             ):

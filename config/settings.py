@@ -1,6 +1,6 @@
 """Settings for the dispatch platform, read from the environment (twelve-factor).
 
-Every variable is listed in README.md. Development defaults are safe to run locally;
+Every variable is listed in docs/configuration.md. Development defaults are safe to run locally;
 ``DEBUG=0`` switches on production hardening.
 """
 
@@ -105,7 +105,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
-    "config.observability.RequestContextMiddleware",
+    "core.observability.RequestContextMiddleware",
     "config.health.HealthCheckMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -133,8 +133,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.navigation.navigation",
-                "config.navigation.csp_nonce",
+                "core.navigation.navigation",
+                "core.navigation.csp_nonce",
             ],
         },
     },
@@ -262,7 +262,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form's field (the email address)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
-AXES_CLIENT_IP_CALLABLE = "accounts.net.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -394,8 +394,13 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [SELF, "data:", _origin(os.environ.get(
-            "MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"))],
+        "img-src": [
+            SELF,
+            "data:",
+            _origin(
+                os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+            ),
+        ],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],
@@ -403,7 +408,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
         "frame-ancestors": [NONE],
     },
-}  # fmt: skip
+}
 
 LEAFLET_CONFIG = {
     "TILES": os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
@@ -417,8 +422,9 @@ GEOCODER_URL = os.environ.get("GEOCODER_URL", "https://nominatim.openstreetmap.o
 GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
 GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "dispatch-platform/0.1")
 
-# Travel times for the route optimiser (routing/matrix.py): "straight" (great-circle distance
-# times a detour factor, at a speed profile; offline) or "osrm" (an OSRM server's table service).
+# Travel times for the route optimiser (routing/optimiser/matrix.py): "straight" (great-circle
+# distance times a detour factor, at a speed profile; offline) or "osrm" (an OSRM server's table
+# service).
 # Matrices are cached per tenant for ROUTING_MATRIX_CACHE_TTL_S seconds (0: not cached).
 ROUTING_MATRIX_PROVIDER = os.environ.get("ROUTING_MATRIX_PROVIDER", "straight").strip()
 if ROUTING_MATRIX_PROVIDER not in {"straight", "osrm"}:
@@ -456,10 +462,10 @@ if LOG_FORMAT not in {"json", "text"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "config.observability.ContextFilter"}},
+    "filters": {"context": {"()": "core.observability.ContextFilter"}},
     "formatters": {
-        "json": {"()": "config.observability.json_formatter"},
-        "text": {"()": "config.observability.TextFormatter"},
+        "json": {"()": "core.observability.json_formatter"},
+        "text": {"()": "core.observability.TextFormatter"},
     },
     "handlers": {
         "console": {
@@ -471,7 +477,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # the access line of each request comes from config.observability instead
+        # the access line of each request comes from core.observability instead
         "django.server": {"level": "WARNING"},
     },
 }

@@ -6,29 +6,42 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from config.api import api_not_found
+from dispatch import urls as dispatch_urls
+from notifications import urls as notifications_urls
+from proofs import urls as proofs_urls
 from tenants.views import handover_view
+from tracking import urls as tracking_urls
+
+# The dashboard's pages, one namespace over the apps that serve them.
+dashboard_patterns = [
+    *dispatch_urls.urlpatterns,
+    path("plans/", include("routing.urls")),
+    path("reports/", include("reports.urls")),
+    *tracking_urls.dashboard_patterns,
+]
+# The driver's app: the day's pages and the proof form.
+driver_patterns = [*tracking_urls.driver_patterns, *proofs_urls.driver_patterns]
 
 urlpatterns = [
     path("login/", account_views.TenantLoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
-    # the one-time sign-in a new owner is sent to from the sign-up (tenants.handover)
+    # the one-time sign-in a new owner is sent to from the sign-up (tenants.services.handover)
     path("login/handover/<str:token>", handover_view, name="login-handover"),
-    path("", include("dispatch.urls")),
+    path("", include((dashboard_patterns, "dashboard"))),
     path("team/", include("accounts.urls")),
-    path("settings/messages/", include("notifications.urls_dashboard")),
-    path("", include("proofs.urls_dashboard")),
-    path("settings/webhooks/", include("webhooks.urls_dashboard")),
-    path("settings/audit/", include("audit.urls")),
+    path("settings/messages/", include(notifications_urls.settings_patterns)),
+    path("", include(proofs_urls.urlpatterns)),
+    path("settings/webhooks/", include("webhooks.urls")),
+    path("settings/audit/", account_views.audit_log_view, name="audit-log"),
     path("settings/", include("tenants.urls")),
-    path("driver/", include("routing.driver_urls")),
+    path("driver/", include((driver_patterns, "driver"))),
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include("tenants.api.urls")),
-    path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("dispatch.api.urls")),
     path("api/v1/", include("routing.api.urls")),
     path("api/v1/", include("tracking.api.urls")),
-    path("api/v1/", include("proofs.api_urls")),
-    path("api/v1/", include("webhooks.api_urls")),
+    path("api/v1/", include("proofs.api.urls")),
+    path("api/v1/", include("webhooks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI starts itself with an inline script: the one page without the CSP
     path(

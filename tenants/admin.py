@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django_tenants.admin import TenantAdminMixin
 
 from tenants.models import ApiKey, Domain, Tenant
-from tenants.services import tenant_set_status
+from tenants.services.provisioning import tenant_set_status
 
 
 class DomainInline(admin.TabularInline):

@@ -8,8 +8,8 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_execute
 
-        import tenants.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
-        from config.navigation import NavItem, register
+        import tenants.api.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
+        from core.navigation import NavItem, register
         from tenants.tasks import job_finished
 
         post_execute.connect(job_finished, dispatch_uid="tenants.job_finished")

@@ -8,8 +8,9 @@ from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from audit.services import acting_as
 from tenants.models import ApiKey
-from tenants.services import api_key_authenticate
+from tenants.services.provisioning import api_key_authenticate
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_authenticate(raw_key=parts[1], tenant=tenant) if tenant else None
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key for this host.")
-        from audit.services import acting_as
 
         acting_as(f"api_key:{key.prefix}")
         return ApiKeyPrincipal(api_key=key), key

@@ -1,4 +1,4 @@
-"""Page forms. They collect input; validation of meaning happens in tenants.services."""
+"""Page forms. They collect input; tenants.services.provisioning validates their meaning."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from tenants.models import ApiKey
-from tenants.zones import zone_choices, zone_of_country
+from tenants.services.zones import zone_choices, zone_of_country
 
 HOST_PLACEHOLDER = "your-business"
 

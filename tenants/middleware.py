@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from config.observability import tenant_var
+from core.observability import tenant_var
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -26,9 +26,13 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     nothing was done, and the same request may be sent again."""
     if _wants_json(request):
         response: HttpResponse = JsonResponse(
-            {"detail": "The database is unavailable for a moment; nothing was done. "
-             "Send the request again.", "code": "database_unavailable"}, status=503,
-        )  # fmt: skip
+            {
+                "detail": "The database is unavailable for a moment; nothing was done. "
+                "Send the request again.",
+                "code": "database_unavailable",
+            },
+            status=503,
+        )
     else:
         response = HttpResponse(
             "<!doctype html><title>Back in a moment</title><h1>Back in a moment</h1>"

@@ -47,7 +47,7 @@ class Tenant(TenantMixin):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Schemas are created by tenants.services.provisioning (cloned from a template), not on save.
+    # Schemas are made by tenants.services.provisioning (cloned from a template), not on save.
     auto_create_schema = False
     auto_drop_schema = True
 
@@ -137,7 +137,7 @@ class LoginHandover(models.Model):
     """A one-time sign-in on a tenant's own host, for the owner who has just signed up on
     the public host (whose session cannot cross hosts). Only a SHA-256 digest of the token
     is stored; the row is spent by its first use and dies HANDOVER_LIFETIME (ten minutes)
-    after it was made (tenants.handover)."""
+    after it was made (tenants.services.handover)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     token_sha256 = models.CharField(max_length=64, unique=True)

@@ -13,11 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import owner_required
-from config.forms import form_add_service_errors
-from tenants import services
+from core.forms import form_add_service_errors
 from tenants.api.views import tenant_base_url
 from tenants.forms import ApiKeyForm, SignupForm, TenantSettingsForm
-from tenants.handover import (
+from tenants.models import ApiKey
+from tenants.selectors import api_keys_of
+from tenants.services import provisioning as services
+from tenants.services.handover import (
     EXPIRED,
     HANDOVER_LIFETIME,
     NOT_VALID,
@@ -27,9 +29,7 @@ from tenants.handover import (
     handover_create,
     handover_redeem,
 )
-from tenants.models import ApiKey
-from tenants.selectors import api_keys_of
-from tenants.zones import (
+from tenants.services.zones import (
     country_from_accept_language,
     zone_aliases,
     zone_of_country,
@@ -39,7 +39,7 @@ from tenants.zones import (
 
 def signup_view(request: HttpRequest) -> HttpResponse:
     """The sign-up form (public host). Once the account exists, the page sends the owner
-    on to their own host with a one-time sign-in (tenants.handover)."""
+    on to their own host with a one-time sign-in (tenants.services.handover)."""
     country = country_from_accept_language(request.headers.get("Accept-Language", ""))
     form = SignupForm(
         request.POST or None, initial={"country": country, "time_zone": zone_of_country(country)}
@@ -170,13 +170,13 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 @owner_required
 def export_view(request: HttpRequest) -> HttpResponse:
-    """Everything the business keeps here, as one zip file (see tenants.lifecycle)."""
+    """Everything the business keeps here, as one zip file (see tenants.services.lifecycle)."""
     import tempfile
 
     from django.http import FileResponse
     from django.utils import timezone
 
-    from tenants.lifecycle import tenant_export
+    from tenants.services.lifecycle import tenant_export
 
     tenant = connection.tenant
     spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115
@@ -193,7 +193,7 @@ def delete_view(request: HttpRequest) -> HttpResponse:
     name to confirm. There is no undo."""
     from django.contrib.auth import logout
 
-    from tenants.lifecycle import tenant_delete
+    from tenants.services.lifecycle import tenant_delete
 
     tenant = connection.tenant
     if request.POST.get("confirm", "").strip() != tenant.slug:

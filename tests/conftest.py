@@ -75,7 +75,7 @@ class TenantFixture:
 def _provision(slug: str) -> TenantFixture:
     from accounts.models import User
     from accounts.services import user_create
-    from tenants.services import api_key_create, tenant_provision
+    from tenants.services.provisioning import api_key_create, tenant_provision
 
     result = tenant_provision(
         name=f"{slug.title()} Deliveries",
@@ -111,7 +111,7 @@ def django_db_setup(
     """Create the test database (always: browser tests use it without the `db` marker)."""
     from django.test.utils import setup_databases, teardown_databases
 
-    from tenants.services import public_tenant_ensure, template_schema_ensure
+    from tenants.services.provisioning import public_tenant_ensure, template_schema_ensure
 
     with django_db_blocker.unblock():
         db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
@@ -188,7 +188,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def metrics_port(monkeypatch) -> None:
-    """`config.metrics.serve_in_background` on any free loopback port."""
+    """`core.metrics.serve_in_background` on any free loopback port."""
     monkeypatch.setenv("METRICS_PORT", "0")
     monkeypatch.setenv("METRICS_ADDR", "127.0.0.1")
 

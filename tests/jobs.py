@@ -18,8 +18,8 @@ def solve_a_line(stops: int) -> dict:
     whose processes are daemonic and may not start `multiprocessing` children."""
     import numpy as np
 
-    from routing.problem import Job, Problem, Vehicle
-    from routing.solver import RaceReport, solve
+    from routing.optimiser.problem import Job, Problem, Vehicle
+    from routing.optimiser.solver import RaceReport, solve
 
     pos = np.arange(stops + 1)
     matrix = np.abs(pos[:, None] - pos[None, :]) * 1000

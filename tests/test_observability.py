@@ -11,8 +11,9 @@ from urllib.error import HTTPError
 
 from django.core.management import call_command
 
-from config import metrics
-from config.observability import ContextFilter, TextFormatter, json_formatter
+from core import metrics
+from core.observability import ContextFilter, TextFormatter, json_formatter
+from tests import jobs
 from tests.conftest import host_client, metric_sample
 
 
@@ -85,12 +86,13 @@ def test_tracking_tokens_stay_out_of_the_access_log(alpha):
 
 
 def test_a_job_logs_with_its_tenant_its_name_and_the_request_that_queued_it(alpha, beta):
-    from config.observability import log_context
+    from core.observability import log_context
     from tenants.tasks import enqueue_for_tenant, run_in_schema
 
     with json_lines("tests.jobs") as lines:
-        run_in_schema(alpha.tenant.schema_name, "tests.jobs.log_a_line", "hello",
-                      _request_id="req-42")  # fmt: skip
+        run_in_schema(
+            alpha.tenant.schema_name, "tests.jobs.log_a_line", "hello", _request_id="req-42"
+        )
     [line] = lines
     assert line["tenant"] == alpha.tenant.schema_name
     assert line["request_id"] == "req-42" and line["task"] == "tests.log_a_line"
@@ -102,8 +104,8 @@ def test_a_job_logs_with_its_tenant_its_name_and_the_request_that_queued_it(alph
     tenants.tasks.async_task = lambda *args, **kwargs: queued.append(kwargs) or "id"
     try:
         with log_context(request_id="req-43"):
-            enqueue_for_tenant("tests.jobs.log_a_line", "x", schema_name=beta.tenant.schema_name)
-        enqueue_for_tenant("tests.jobs.log_a_line", "y", schema_name=beta.tenant.schema_name)
+            enqueue_for_tenant(jobs.log_a_line, "x", schema_name=beta.tenant.schema_name)
+        enqueue_for_tenant(jobs.log_a_line, "y", schema_name=beta.tenant.schema_name)
     finally:
         tenants.tasks.async_task = original
     assert queued[0]["_request_id"] == "req-43"
@@ -198,11 +200,17 @@ def test_jobs_are_counted_under_their_own_name():
     before = metric_sample("dispatch_jobs_total", labels)
     took = metric_sample("dispatch_job_duration_seconds_sum", {"job": "notifications.deliver"})
     start = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
-    job = ("alpha", "notifications.services.deliver", 7)
-    job_finished(sender="django_q", task={
-        "func": "tenants.tasks.run_in_schema", "args": job, "success": False,
-        "started": start, "stopped": start + dt.timedelta(seconds=2),
-    })  # fmt: skip
+    job = ("alpha", "notifications.services.sending.deliver", 7)
+    job_finished(
+        sender="django_q",
+        task={
+            "func": "tenants.tasks.run_in_schema",
+            "args": job,
+            "success": False,
+            "started": start,
+            "stopped": start + dt.timedelta(seconds=2),
+        },
+    )
     assert metric_sample("dispatch_jobs_total", labels) == before + 1
     assert metric_sample("dispatch_job_duration_seconds_sum", {"job": "notifications.deliver"}) == (
         took + 2
@@ -216,9 +224,13 @@ def test_the_scheduler_queues_a_due_job_and_the_next_look_queues_nothing_more(te
     # the scheduler closes its connection between looks; here that is the test's transaction
     monkeypatch.setattr("django.db.close_old_connections", lambda: None)
     schedule = Schedule.objects.create(
-        name="observability test", func="tests.jobs.where_am_i", args="'x'",
-        schedule_type=Schedule.MINUTES, minutes=60, next_run=timezone.now(),
-    )  # fmt: skip
+        name="observability test",
+        func="tests.jobs.where_am_i",
+        args="'x'",
+        schedule_type=Schedule.MINUTES,
+        minutes=60,
+        next_run=timezone.now(),
+    )
     queued = OrmQ.objects.count()
     looks = metric_sample("dispatch_scheduler_runs_total", {"result": "success"})
     call_command("scheduler", "--once")
@@ -242,10 +254,13 @@ def test_a_scheduler_that_cannot_queue_says_so(tenants, monkeypatch):
 
     monkeypatch.setattr("django_q.scheduler.async_task", broker_down)
     Schedule.objects.create(
-        name="observability overdue", func="tests.jobs.where_am_i", args="'x'",
-        schedule_type=Schedule.MINUTES, minutes=5,
+        name="observability overdue",
+        func="tests.jobs.where_am_i",
+        args="'x'",
+        schedule_type=Schedule.MINUTES,
+        minutes=5,
         next_run=timezone.now() - timezone.timedelta(minutes=10),
-    )  # fmt: skip
+    )
     failures = metric_sample("dispatch_scheduler_runs_total", {"result": "failure"})
     call_command("scheduler", "--once")
     assert metric_sample("dispatch_scheduler_runs_total", {"result": "failure"}) == failures + 1

@@ -5,22 +5,28 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants import services
+from accounts import services as account_services
+from accounts.models import User
 from tenants.api.serializers import (
     ApiKeyCreatedOutputSerializer,
     ApiKeyCreateInputSerializer,
     ApiKeyOutputSerializer,
+    MeOutputSerializer,
     SignupInputSerializer,
     SignupOutputSerializer,
+    UserCreateInputSerializer,
+    UserOutputSerializer,
+    UserUpdateInputSerializer,
 )
 from tenants.models import ApiKey
 from tenants.permissions import IsOwner
 from tenants.selectors import api_keys_of
+from tenants.services import provisioning as services
 from tenants.throttling import SignupRateThrottle
 
 
@@ -96,3 +102,56 @@ class ApiKeyDetailApi(APIView):
         except ApiKey.DoesNotExist as exc:
             raise NotFound() from exc
         return Response(ApiKeyOutputSerializer(key).data)
+
+
+class MeApi(APIView):
+    """Who the request is made as, on which tenant: check a key or a login with this."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeOutputSerializer)
+    def get(self, request: Request) -> Response:
+        key = request.auth if isinstance(request.auth, ApiKey) else None
+        tenant = connection.tenant
+        data = {
+            "tenant": tenant.slug,
+            "tenant_name": tenant.name,
+            "principal": "api_key" if key else "user",
+            "email": None if key else request.user.email,
+            "role": None if key else request.user.role,
+            "scope": key.scope if key else None,
+        }
+        return Response(MeOutputSerializer(data).data)
+
+
+class UserListApi(ListAPIView):
+    """Team members (GET, paginated) and adding one (POST)."""
+
+    permission_classes = [IsOwner]
+    serializer_class = UserOutputSerializer
+    queryset = User.objects.all()
+
+    @extend_schema(request=UserCreateInputSerializer, responses={201: UserOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = UserCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = account_services.user_create(**serializer.validated_data)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class UserDetailApi(APIView):
+    permission_classes = [IsOwner]
+
+    @extend_schema(responses=UserOutputSerializer)
+    def get(self, request: Request, user_id: int) -> Response:
+        return Response(UserOutputSerializer(get_object_or_404(User, pk=user_id)).data)
+
+    @extend_schema(request=UserUpdateInputSerializer, responses=UserOutputSerializer)
+    def patch(self, request: Request, user_id: int) -> Response:
+        user = get_object_or_404(User, pk=user_id)
+        serializer = UserUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account_services.user_update(
+            user=user, acting_user=request.user, **serializer.validated_data
+        )
+        return Response(UserOutputSerializer(user).data)

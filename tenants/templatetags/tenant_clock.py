@@ -1,4 +1,4 @@
-"""Times on the business's pages as its locale writes them (`tenants.formats`):
+"""Times on the business's pages as its locale writes them (`tenants.services.formats`):
 `{{ stop.starts_at|clock }}` gives "14:05" in Britain and "2:05 PM" in the United States,
 `{{ window|window_span }}` a booked window {"start": "09:00", "end": "12:00"} likewise."""
 
@@ -8,8 +8,8 @@ import datetime as dt
 
 from django import template
 
-from tenants.formats import Formats
 from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
 
 register = template.Library()
 

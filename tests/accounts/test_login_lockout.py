@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _try(host: str, email: str, password: str, ip: str):
-    return host_client(host).post("/login/", {"username": email, "password": password},
-                                  REMOTE_ADDR=ip)  # fmt: skip
+    return host_client(host).post(
+        "/login/", {"username": email, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 def test_five_wrong_passwords_lock_the_account_from_that_address_on_that_tenant(

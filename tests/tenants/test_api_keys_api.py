@@ -131,7 +131,7 @@ def test_requests_per_key_are_throttled(alpha, settings):
 
 
 def test_suspended_tenant_is_refused(alpha):
-    from tenants.services import tenant_set_status
+    from tenants.services.provisioning import tenant_set_status
 
     tenant_set_status(tenant=alpha.tenant, status="suspended")
     try:

@@ -19,8 +19,8 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import User
 from dispatch.models import Order
 from proofs.models import DeliveryProof, ProofSettings
-from tenants.lifecycle import tenant_delete, tenant_export
 from tenants.models import ApiKey, Domain, Tenant, TrackingLink
+from tenants.services.lifecycle import tenant_delete, tenant_export
 from tests.conftest import PASSWORD, host_client, login_client
 from tests.proofs.test_proofs import jpeg, png_signature
 from tests.tracking.helpers import orders_on, solved_day
@@ -31,15 +31,21 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 def _delivered_with_proof(fixture, prefix: str, count: int = 1):
     """`count` stops of a published day delivered with a photo and a signature (one
     proof, or a list of them)."""
-    from proofs.services import proof_submit
+    from proofs.services.proof import proof_submit
 
     day = solved_day(prefix, fixture.user_ids[fixture.driver_email])
     proofs = [
-        proof_submit(driver=day.driver, order_id=order_id, outcome="delivered",
-                     key=uuid.uuid4(), photo=jpeg(640, 480), signature=png_signature(),
-                     recipient_name="Pat Export")
+        proof_submit(
+            driver=day.driver,
+            order_id=order_id,
+            outcome="delivered",
+            key=uuid.uuid4(),
+            photo=jpeg(640, 480),
+            signature=png_signature(),
+            recipient_name="Pat Export",
+        )
         for order_id in orders_on(day.mine)[:count]
-    ]  # fmt: skip
+    ]
     return proofs[0] if count == 1 else proofs
 
 
@@ -84,10 +90,15 @@ def test_the_export_holds_this_tenants_rows_and_files_and_no_secrets(alpha, beta
 def test_a_deleted_tenant_is_gone_completely_and_the_others_are_untouched(alpha):
     from django_q.models import Schedule
 
-    from tenants.services import tenant_provision
+    from tenants.services.provisioning import tenant_provision
 
-    gone = tenant_provision(name="Gone Co", slug="gone", owner_email="owner@gone.test",
-                            owner_password=PASSWORD, country="GB")  # fmt: skip
+    gone = tenant_provision(
+        name="Gone Co",
+        slug="gone",
+        owner_email="owner@gone.test",
+        owner_password=PASSWORD,
+        country="GB",
+    )
     gone_fixture = type("F", (), {"user_ids": {}, "driver_email": "driver@gone.test"})()
     with schema_context("gone"):
         from accounts.services import user_create
@@ -96,7 +107,7 @@ def test_a_deleted_tenant_is_gone_completely_and_the_others_are_untouched(alpha)
         gone_fixture.user_ids = {"driver@gone.test": driver.pk}
         proof = _delivered_with_proof(gone_fixture, "gone")
         order = Order.objects.get(pk=proof.order_id)
-        from tracking.services import tracking_link_for
+        from tracking.services.day import tracking_link_for
 
         tracking_link_for(order)
     with schema_context(alpha.tenant.schema_name):
@@ -123,7 +134,7 @@ def test_a_deleted_tenant_is_gone_completely_and_the_others_are_untouched(alpha)
 
 
 def test_the_owner_downloads_and_deletes_on_the_settings_page(alpha):
-    from tenants.services import tenant_provision
+    from tenants.services.provisioning import tenant_provision
 
     owner = login_client(alpha.host, alpha.owner_email)
     download = owner.get("/settings/export")
@@ -137,8 +148,13 @@ def test_the_owner_downloads_and_deletes_on_the_settings_page(alpha):
     assert b"Nothing was deleted" in refused.content and schema_exists("alpha")
     assert dispatcher.post("/settings/delete", {"confirm": "alpha"}).status_code == 403
 
-    bye = tenant_provision(name="Bye Co", slug="bye", owner_email="owner@bye.test",
-                           owner_password=PASSWORD, country="GB")  # fmt: skip
+    bye = tenant_provision(
+        name="Bye Co",
+        slug="bye",
+        owner_email="owner@bye.test",
+        owner_password=PASSWORD,
+        country="GB",
+    )
     theirs = login_client(bye.domain.domain, "owner@bye.test")
     done = theirs.post("/settings/delete", {"confirm": "bye"})
     assert done.status_code == 200 and b"Bye Co is deleted" in done.content
@@ -149,9 +165,9 @@ def test_a_store_redaction_reaches_messages_links_and_proof(
     alpha, beta, settings, django_capture_on_commit_callbacks
 ):
     from dispatch.services.shopify import _redact
-    from notifications import services as notify
     from notifications.models import Notification
-    from tracking.services import tracking_link_for
+    from notifications.services import sending as notify
+    from tracking.services.day import tracking_link_for
 
     settings.SMS_BACKEND = "memory"
     with schema_context(alpha.tenant.schema_name):
@@ -164,9 +180,11 @@ def test_a_store_redaction_reaches_messages_links_and_proof(
         photo = proof.photo.name
     with schema_context(beta.tenant.schema_name):  # beta's order with the same id
         Order.objects.create(
-            pk=order.pk, customer_name="Beta Same Id", delivery_date=order.delivery_date,
+            pk=order.pk,
+            customer_name="Beta Same Id",
+            delivery_date=order.delivery_date,
             customer_phone="+447700900777",
-        )  # fmt: skip
+        )
     with schema_context(alpha.tenant.schema_name):
         with django_capture_on_commit_callbacks(execute=True):
             _redact(Order.objects.filter(pk=order.pk))
@@ -182,7 +200,7 @@ def test_a_store_redaction_reaches_messages_links_and_proof(
 
 
 def test_proof_pictures_follow_the_retention_setting(alpha):
-    from proofs.services import proofs_purge
+    from proofs.services.proof import proofs_purge
 
     with schema_context(alpha.tenant.schema_name):
         old, new = _delivered_with_proof(alpha, "old", count=2)

@@ -34,9 +34,14 @@ def test_settings_page_validates_time_zone_and_country(alpha):
     owner = login_client(alpha.host, alpha.owner_email)
     response = owner.post(
         "/settings/",
-        {"name": "Alpha", "time_zone": "UTC", "country": "XX", "locale": "xx-yy",
-         "location_retention_days": 30},
-    )  # fmt: skip
+        {
+            "name": "Alpha",
+            "time_zone": "UTC",
+            "country": "XX",
+            "locale": "xx-yy",
+            "location_retention_days": 30,
+        },
+    )
     assert response.status_code == 200
     assert b"is not an ISO 3166-1 alpha-2 country code" in response.content
     assert b"is not a supported locale" in response.content
@@ -45,9 +50,14 @@ def test_settings_page_validates_time_zone_and_country(alpha):
     assert alpha.tenant.country == "GB"  # nothing of the bad submission was saved
     saved = owner.post(
         "/settings/",
-        {"name": "Alpha Deliveries", "time_zone": "Europe/Dublin", "country": "ie", "locale": "EN",
-         "location_retention_days": 14},
-    )  # fmt: skip
+        {
+            "name": "Alpha Deliveries",
+            "time_zone": "Europe/Dublin",
+            "country": "ie",
+            "locale": "EN",
+            "location_retention_days": 14,
+        },
+    )
     assert saved.status_code == 302
     connection.set_schema_to_public()
     alpha.tenant.refresh_from_db()  # the test's transaction undoes this change afterwards

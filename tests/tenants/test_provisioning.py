@@ -4,8 +4,8 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import User
-from tenants import services
 from tenants.models import ApiKey, Domain, Tenant
+from tenants.services import provisioning as services
 from tests.conftest import PASSWORD
 
 VALID = {

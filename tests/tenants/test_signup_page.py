@@ -1,5 +1,5 @@
 """The sign-up page (issue 17): the host shown as text, a usable time-zone list, and the
-one-time sign-in that takes the new owner to their own host (tenants.handover)."""
+one-time sign-in that takes the new owner to their own host (tenants.services.handover)."""
 
 from __future__ import annotations
 
@@ -124,9 +124,11 @@ def test_settings_keep_a_zone_saved_before_the_list_was_limited(alpha):
 
     form = TenantSettingsForm(initial={"time_zone": "US/Eastern"})
     values = [
-        value for _, group in form.fields["time_zone"].choices if isinstance(group, list)
+        value
+        for _, group in form.fields["time_zone"].choices
+        if isinstance(group, list)
         for value, _ in group
-    ]  # fmt: skip
+    ]
     assert "US/Eastern" in values and "Europe/London" in values
 
 
@@ -169,8 +171,8 @@ def test_a_handover_signs_in_once(tenants):
 
 
 def test_an_expired_handover_is_refused(tenants):
-    from tenants.handover import HANDOVER_LIFETIME
     from tenants.models import LoginHandover
+    from tenants.services.handover import HANDOVER_LIFETIME
 
     host, token = sign_up()
     handover = LoginHandover.objects.get(tenant__slug="green-grocer")
@@ -180,8 +182,10 @@ def test_an_expired_handover_is_refused(tenants):
         expires_at=timezone.now() - timedelta(seconds=1)
     )
     client = host_client(host)
-    for response in (client.get(f"/login/handover/{token}"),
-                     client.post(f"/login/handover/{token}")):  # fmt: skip
+    for response in (
+        client.get(f"/login/handover/{token}"),
+        client.post(f"/login/handover/{token}"),
+    ):
         assert response.status_code == 410
         assert "This sign-in link has expired." in response.content.decode()
     assert client.get("/").status_code == 302
@@ -254,7 +258,7 @@ def test_a_tampered_handover_is_refused_never_a_500(tenants, tamper):
 
 
 def test_a_handover_of_one_tenant_is_refused_on_another_tenants_host(tenants, alpha, beta):
-    from tenants.handover import handover_create
+    from tenants.services.handover import handover_create
 
     token = handover_create(tenant=alpha.tenant, email=alpha.owner_email)
     on_beta = host_client(beta.host)
@@ -271,7 +275,7 @@ def test_a_handover_of_one_tenant_is_refused_on_another_tenants_host(tenants, al
 
 def test_handover_of_a_deactivated_user_is_refused(alpha):
     from accounts.models import User
-    from tenants.handover import handover_create
+    from tenants.services.handover import handover_create
 
     token = handover_create(tenant=alpha.tenant, email=alpha.dispatcher_email)
     with schema_context(alpha.tenant.schema_name):

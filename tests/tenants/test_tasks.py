@@ -4,12 +4,11 @@ from django_q.models import Task
 from django_q.tasks import result
 
 from tenants.tasks import enqueue_for_tenant
+from tests import jobs
 
 
 def test_job_runs_in_the_schema_it_was_enqueued_for(alpha, beta):
-    task_id = enqueue_for_tenant(
-        "tests.jobs.where_am_i", "x", schema_name="beta", q_options={"sync": True}
-    )
+    task_id = enqueue_for_tenant(jobs.where_am_i, "x", schema_name="beta", q_options={"sync": True})
     outcome = result(task_id)
     assert outcome["schema"] == "beta"
     assert beta.owner_email in outcome["emails"]
@@ -20,7 +19,7 @@ def test_job_runs_in_the_schema_it_was_enqueued_for(alpha, beta):
 
 def test_unknown_schema_is_refused_before_queueing(tenants):
     with pytest.raises(ValueError, match="no schema"):
-        enqueue_for_tenant("tests.jobs.where_am_i", "x", schema_name="nope")
+        enqueue_for_tenant(jobs.where_am_i, "x", schema_name="nope")
 
 
 def test_housekeeping_runs_in_every_active_tenant_and_purges_old_keys(alpha, beta):
@@ -31,7 +30,7 @@ def test_housekeeping_runs_in_every_active_tenant_and_purges_old_keys(alpha, bet
     from django_tenants.utils import schema_context
 
     from dispatch.models import IdempotencyRecord
-    from tenants.services import tenant_set_status
+    from tenants.services.provisioning import tenant_set_status
     from tenants.tasks import run_for_every_tenant, schedules_ensure
 
     for schema in ("alpha", "beta"):
@@ -50,7 +49,7 @@ def test_housekeeping_runs_in_every_active_tenant_and_purges_old_keys(alpha, bet
 
     original_sync, Conf.SYNC = Conf.SYNC, True  # run the queued jobs inline
     try:
-        assert run_for_every_tenant("dispatch.services.retention.idempotency_records_purge") == 1
+        assert run_for_every_tenant("dispatch.tasks.idempotency_records_purge") == 1
     finally:
         Conf.SYNC = original_sync
     with schema_context("alpha"):

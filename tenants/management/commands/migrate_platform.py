@@ -3,7 +3,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from tenants.services import public_tenant_ensure, template_schema_ensure
+from tenants.services.provisioning import public_tenant_ensure, template_schema_ensure
 from tenants.tasks import schedules_ensure
 
 

@@ -25,13 +25,15 @@ class Command(MigrateSchemasCommand):
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
         parser.add_argument(
-            "--all", action="store_true", dest="all_schemas",
+            "--all",
+            action="store_true",
+            dest="all_schemas",
             help="Run migrate in every tenant schema, current or not.",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options) -> None:
         from tenants.models import Tenant
-        from tenants.services import schema_is_current
+        from tenants.services.provisioning import schema_is_current
 
         options["tenant"], options["shared"] = True, False
         whole = options["all_schemas"] or options.get("app_label") or options.get("schema_name")

@@ -6,7 +6,7 @@ import os
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.services import tenant_provision
+from tenants.services.provisioning import tenant_provision
 
 
 class Command(BaseCommand):

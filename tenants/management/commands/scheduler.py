@@ -17,7 +17,7 @@ import time
 from django import db
 from django.core.management.base import BaseCommand
 
-from config import metrics
+from core import health, metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,14 @@ class Command(BaseCommand):
 
         interval: float = options["interval"]
         stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                    for sig in (signal.SIGTERM, signal.SIGINT)}  # fmt: skip
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
         last_ok = [time.monotonic()]
 
         def ready() -> tuple[bool, dict]:
-            ok, checks = metrics.database_and_queue_ready()
+            ok, checks = health.database_and_queue_ready()
             age = time.monotonic() - last_ok[0]
             checks["last_run_s"] = f"{age:.0f}"
             return ok and age < 3 * interval + 60, checks

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.lifecycle import tenant_delete
 from tenants.models import Tenant
+from tenants.services.lifecycle import tenant_delete
 
 
 class Command(BaseCommand):

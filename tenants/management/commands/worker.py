@@ -8,7 +8,7 @@ import os
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from config import metrics
+from core import metrics
 
 log = logging.getLogger(__name__)
 

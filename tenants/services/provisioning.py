@@ -23,8 +23,9 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.services import credential_errors
+from audit.services import record
 from tenants.models import ApiKey, Domain, Tenant
-from tenants.schema_copy import UnsupportedTemplate, schema_copy
+from tenants.services.schema_copy import UnsupportedTemplate, schema_copy
 
 logger = logging.getLogger(__name__)
 
@@ -286,9 +287,14 @@ def tenant_set_status(*, tenant: Tenant, status: str, reason: str = "") -> Tenan
 
 
 def tenant_settings_update(
-    *, tenant: Tenant, name: str, time_zone: str, country: str, locale: str,
+    *,
+    tenant: Tenant,
+    name: str,
+    time_zone: str,
+    country: str,
+    locale: str,
     location_retention_days: int | None = None,
-) -> Tenant:  # fmt: skip
+) -> Tenant:
     """Change what the owner may change of their tenant; nothing is saved if any field is bad."""
     tenant.name, tenant.time_zone = name.strip(), time_zone
     tenant.country, tenant.locale = country.strip().upper(), locale.strip().lower()
@@ -300,8 +306,12 @@ def tenant_settings_update(
         tenant.refresh_from_db()
         raise
     tenant.save(update_fields=["name", "time_zone", "country", "locale", "location_retention_days"])
-    _audit(tenant, "settings.changed", target="account settings",
-           location_retention_days=tenant.location_retention_days)  # fmt: skip
+    _audit(
+        tenant,
+        "settings.changed",
+        target="account settings",
+        location_retention_days=tenant.location_retention_days,
+    )
     return tenant
 
 
@@ -334,7 +344,6 @@ def api_key_create(
 
 def _audit(tenant: Tenant, action: str, **fields) -> None:
     """Record `action` in `tenant`'s own audit log (whatever schema the caller is in)."""
-    from audit.services import record
 
     with schema_context(tenant.schema_name):
         record(action, **fields)

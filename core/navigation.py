@@ -1,6 +1,6 @@
 """The dashboard's navigation. Each app registers its pages in its AppConfig.ready().
 
-    from config.navigation import NavItem, register
+    from core.navigation import NavItem, register
     register(NavItem("Orders", "dispatch:orders", order=20))
 
 A page is listed for a user whose role is in `roles`; the current page is marked. The

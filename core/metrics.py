@@ -37,6 +37,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core import health
+
 log = logging.getLogger(__name__)
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -178,24 +180,6 @@ def _metrics_app(role: str, ready: Callable[[], tuple[bool, dict]]):
     return app
 
 
-def database_and_queue_ready() -> tuple[bool, dict]:
-    """A worker's or the scheduler's readiness: the database and the queue's broker."""
-    from django.db import connection
-    from django_q.brokers import get_broker
-
-    from config.health import database_state
-
-    try:
-        checks = {"database": database_state()}
-    finally:
-        connection.close()  # the metrics server's threads keep no connection
-    try:
-        checks["queue"] = "ok" if get_broker().ping() else "unreachable"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        checks["queue"] = f"unreachable: {exc.__class__.__name__}"
-    return all(value == "ok" for value in checks.values()), checks
-
-
 def serve_in_background(
     role: str, ready: Callable[[], tuple[bool, dict]] | None = None
 ) -> int | None:
@@ -206,9 +190,12 @@ def serve_in_background(
         return None
     addr = os.environ.get("METRICS_ADDR", "0.0.0.0")  # noqa: S104 - a private port, by design
     server = make_server(
-        addr, int(port), _metrics_app(role, ready or database_and_queue_ready),
-        server_class=_Server, handler_class=_Quiet,
-    )  # fmt: skip
+        addr,
+        int(port),
+        _metrics_app(role, ready or health.database_and_queue_ready),
+        server_class=_Server,
+        handler_class=_Quiet,
+    )
     # processes forked from this one (django-q2's workers, the optimiser's race) must not
     # keep the listening socket: only this process answers on the port
     os.register_at_fork(after_in_child=server.socket.close)

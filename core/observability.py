@@ -129,7 +129,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from config import metrics
+        from core import metrics
 
         request_id = request_id_new(request.headers.get("X-Request-ID"))
         request.request_id = request_id

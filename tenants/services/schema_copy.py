@@ -109,14 +109,22 @@ def _read(template: str) -> Snapshot:
 
 def _describe(cursor, template: str) -> Snapshot:
     [(namespace,)] = _rows(cursor, "SELECT oid FROM pg_namespace WHERE nspname = %s", [template])
-    kinds = _rows(cursor, "SELECT relkind, relname FROM pg_class WHERE relnamespace = %s"
-                  " AND relkind NOT IN ('r', 'i', 'S')", [namespace])  # fmt: skip
+    kinds = _rows(
+        cursor,
+        "SELECT relkind, relname FROM pg_class WHERE relnamespace = %s"
+        " AND relkind NOT IN ('r', 'i', 'S')",
+        [namespace],
+    )
     if kinds:
         raise UnsupportedTemplate(f"relations of kinds the snapshot does not copy: {kinds}")
-    sequences = _rows(cursor, """
+    sequences = _rows(
+        cursor,
+        """
         SELECT s.relname FROM pg_class s WHERE s.relnamespace = %s AND s.relkind = 'S'
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = s.oid AND d.deptype = 'i')
-    """, [namespace])  # fmt: skip
+    """,
+        [namespace],
+    )
     if sequences:
         raise UnsupportedTemplate(f"sequences not owned by identity columns: {sequences}")
     refusals = {
@@ -137,9 +145,15 @@ def _describe(cursor, template: str) -> Snapshot:
         found = _rows(cursor, sql, [namespace])
         if found:
             raise UnsupportedTemplate(f"{what}: {[row[0] for row in found]}")
-    tables = _rows(cursor, "SELECT oid, relname FROM pg_class WHERE relnamespace = %s"
-                   " AND relkind = 'r' ORDER BY relname", [namespace])  # fmt: skip
-    columns = _rows(cursor, """
+    tables = _rows(
+        cursor,
+        "SELECT oid, relname FROM pg_class WHERE relnamespace = %s"
+        " AND relkind = 'r' ORDER BY relname",
+        [namespace],
+    )
+    columns = _rows(
+        cursor,
+        """
         SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
                CASE WHEN a.attcollation <> t.typcollation THEN co.collname END
@@ -151,22 +165,32 @@ def _describe(cursor, template: str) -> Snapshot:
         WHERE c.relnamespace = %s AND c.relkind = 'r' AND a.attnum > 0
           AND NOT a.attisdropped
         ORDER BY a.attrelid, a.attnum
-    """, [namespace])  # fmt: skip
-    constraints = _rows(cursor, """
+    """,
+        [namespace],
+    )
+    constraints = _rows(
+        cursor,
+        """
         SELECT c.conrelid, c.conname, c.contype, pg_get_constraintdef(c.oid),
                c.confrelid <> 0 AND r.relnamespace <> c.connamespace
         FROM pg_constraint c LEFT JOIN pg_class r ON r.oid = c.confrelid
         WHERE c.connamespace = %s AND c.conrelid <> 0 AND c.contype IN ('p', 'u', 'c', 'x', 'f')
         ORDER BY c.conrelid, c.contype, c.conname
-    """, [namespace])  # fmt: skip
-    indexes = _rows(cursor, """
+    """,
+        [namespace],
+    )
+    indexes = _rows(
+        cursor,
+        """
         SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
         JOIN pg_class c ON c.oid = i.indrelid
         WHERE c.relnamespace = %s
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
                           AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
         ORDER BY i.indexrelid
-    """, [namespace])  # fmt: skip
+    """,
+        [namespace],
+    )
     leaving = [name for _, name, _, _, outside in constraints if outside]
     if leaving:
         raise UnsupportedTemplate(f"foreign keys to other schemas: {leaving}")

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
+from audit.services import record
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -66,24 +67,34 @@ def tenant_export(tenant: Tenant, out: IO[bytes]) -> dict[str, int]:
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README.format(name=tenant.name, at=at.isoformat()))
         public = {
-            "name": tenant.name, "slug": tenant.slug, "country": tenant.country,
-            "time_zone": tenant.time_zone, "locale": tenant.locale,
+            "name": tenant.name,
+            "slug": tenant.slug,
+            "country": tenant.country,
+            "time_zone": tenant.time_zone,
+            "locale": tenant.locale,
             "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
             "domains": list(tenant.domains.values_list("domain", flat=True)),
             "api_keys": [
-                {"name": k.name, "prefix": k.prefix, "scope": k.scope,
-                 "created_at": k.created_at.isoformat(),
-                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                {
+                    "name": k.name,
+                    "prefix": k.prefix,
+                    "scope": k.scope,
+                    "created_at": k.created_at.isoformat(),
+                    "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                }
                 for k in tenant.api_keys.all()
             ],
-        }  # fmt: skip
+        }
         archive.writestr("tenant.json", json.dumps(public, indent=2))
         with schema_context(tenant.schema_name):
             for model in _models():
                 label = model._meta.label
                 hidden = SECRET_FIELDS.get(label, set())
-                fields = [f.name for f in model._meta.concrete_fields
-                          if not f.primary_key and f.name not in hidden]  # fmt: skip
+                fields = [
+                    f.name
+                    for f in model._meta.concrete_fields
+                    if not f.primary_key and f.name not in hidden
+                ]
                 counted = [0]
 
                 def rows(model=model, counted=counted):
@@ -107,10 +118,10 @@ def tenant_export(tenant: Tenant, out: IO[bytes]) -> dict[str, int]:
                         target.write(chunk)
                 files += 1
             counts["files"] = files
-            from audit.services import record
 
-            record("data.exported", target=tenant.slug, files=files,
-                   rows=sum(counts.values()) - files)  # fmt: skip
+            record(
+                "data.exported", target=tenant.slug, files=files, rows=sum(counts.values()) - files
+            )
     return counts
 
 
@@ -145,7 +156,6 @@ def tenant_delete(tenant: Tenant) -> dict[str, int]:
     for name in files:
         default_storage.delete(name)
     removed["files"] = len(files)
-    from audit.services import record
 
     record("tenant.deleted", target=f"{tenant.name} ({tenant.slug})", **removed)  # public log
     log.warning("tenant %s deleted: %s", schema, removed)

@@ -19,8 +19,18 @@ from pathlib import Path
 
 UTC = "UTC"
 #: The tz database's areas; anything else in available_timezones() is a compatibility name.
-AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
-         "Europe", "Indian", "Pacific")  # fmt: skip
+AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
 AREA_CITY = re.compile(rf"^(?:{'|'.join(AREAS)})/[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)?$")
 
 
