@@ -34,7 +34,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from config.database import url_of  # noqa: E402
-from tenants import services  # noqa: E402
+from tenants.services import provisioning as services  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "10000"))
@@ -112,10 +112,21 @@ def main() -> None:
             "API_KEY_RATE": "1000000/min",
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         host = f"{result.domain.domain}:{port}"
         for _ in range(100):
             try:

@@ -36,7 +36,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 from bench.docs import write_section  # noqa: E402
-from tenants import services  # noqa: E402
+from tenants.services import provisioning as services  # noqa: E402
 
 N = int(os.environ.get("BENCH_MIGRATION_TENANTS", "500"))
 APP, LATEST = "notifications", "0005_etapromise_first_ends_at_etapromise_first_starts_at"

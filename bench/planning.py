@@ -51,8 +51,8 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle  # noqa: E402
 from routing import models  # noqa: E402
-from routing.services import PLAN_SECONDS_RANGE, plan_create, plan_solve  # noqa: E402
-from tenants import services as tenant_services  # noqa: E402
+from routing.services.plans import PLAN_SECONDS_RANGE, plan_create, plan_solve  # noqa: E402
+from tenants.services import provisioning as tenant_services  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SEED = 1

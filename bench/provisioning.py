@@ -26,7 +26,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
-from tenants import services  # noqa: E402
+from tenants.services import provisioning as services  # noqa: E402
 
 N = int(os.environ.get("BENCH_TENANTS", "20"))
 

@@ -3,7 +3,7 @@
 Every Solomon instance in ../shared/data/solomon (10 s each) and generated city
 instances of 200 and 500 stops (10 s) and 1,000 and 2,000 stops (30 s). Each solver runs
 in its own fresh process, one after the other, so none competes with another for the
-two cores; each answer is re-scored by the same independent checker (routing.checker)
+two cores; each answer is re-scored by the same independent checker (routing.optimiser.checker)
 and, for Solomon, in double precision from the file's coordinates.
 
 Usage: make bench-routing   (BENCH_ROUTING_ONLY=R101,city200 to run a subset;
@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from routing import instances, solomon  # noqa: E402
-from routing.checker import check  # noqa: E402
-from routing.problem import Problem, RoutePlan, Step, StepKind  # noqa: E402
-from routing.schedule import solution_of  # noqa: E402
-from routing.worker import peak_rss_kb  # noqa: E402
+from routing.optimiser import instances, solomon  # noqa: E402
+from routing.optimiser.checker import check  # noqa: E402
+from routing.optimiser.problem import Problem, RoutePlan, Step, StepKind  # noqa: E402
+from routing.optimiser.schedule import solution_of  # noqa: E402
+from routing.optimiser.worker import peak_rss_kb  # noqa: E402
 
 SOLOMON_DIR = Path(os.environ.get("SOLOMON_DIR", ROOT.parent / "shared" / "data" / "solomon"))
 SEED = 1
@@ -42,18 +42,28 @@ SEED = 1
 #: shorter and feasible. The DIMACS tables truncate distances to one decimal and are
 #: 0.2-0.5% lower; they are not comparable.
 LITERATURE: dict[str, float] = {
-    "C101": 828.94, "C105": 828.94, "C201": 591.56, "C205": 588.88,
-    "R101": 1642.88, "R105": 1360.78, "R109": 1151.91, "R201": 1147.82,
-    "R205": 954.16, "R209": 859.39, "RC101": 1623.58, "RC105": 1518.58,
-    "RC201": 1265.56, "RC205": 1157.55,
-}  # fmt: skip
+    "C101": 828.94,
+    "C105": 828.94,
+    "C201": 591.56,
+    "C205": 588.88,
+    "R101": 1642.88,
+    "R105": 1360.78,
+    "R109": 1151.91,
+    "R201": 1147.82,
+    "R205": 954.16,
+    "R209": 859.39,
+    "RC101": 1623.58,
+    "RC105": 1518.58,
+    "RC201": 1265.56,
+    "RC205": 1157.55,
+}
 
 
 # --- the solvers, each run in a fresh process ---------------------------------------------
 
 
 def run_project(problem: Problem, seconds: float) -> dict:
-    from routing.solver import RaceReport, solve
+    from routing.optimiser.solver import RaceReport, solve
 
     report = RaceReport()
     solution = solve(problem, seconds=seconds, seed=SEED, report=report)
@@ -67,7 +77,7 @@ def run_project(problem: Problem, seconds: float) -> dict:
 def run_ortools(problem: Problem, seconds: float) -> dict:
     """The project's OR-Tools engine alone (its two variants raced on the two cores): what a
     day with breaks or a stop limit, which PyVRP cannot state, gets."""
-    from routing import solver
+    from routing.optimiser import solver
 
     runs = [
         solver.EngineRun("ortools", SEED, variant=0),
@@ -83,7 +93,7 @@ def run_pyvrp(problem: Problem, seconds: float) -> dict:
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
-    from routing.engines.pyvrp_engine import build
+    from routing.optimiser.engines.pyvrp_engine import build
 
     data, client_job, members = build(problem)
     best = pyvrp.solve(data, stop=MaxRuntime(seconds), seed=SEED, collect_stats=False).best

@@ -195,9 +195,15 @@ async def generator(config: dict) -> dict:
             number += 1
             t_ms = max(int(now * 1000), last_t + 1)
             last_t = t_ms
-            fix = {"id": number, "t": t_ms, "lat": round(lat + number * 1e-5, 6),
-                   "lng": round(lng, 6), "accuracy_m": 5, "speed_mps": 8.3,
-                   "heading_deg": 90}  # fmt: skip
+            fix = {
+                "id": number,
+                "t": t_ms,
+                "lat": round(lat + number * 1e-5, 6),
+                "lng": round(lng, 6),
+                "accuracy_m": 5,
+                "speed_mps": 8.3,
+                "heading_deg": 90,
+            }
             mine[number] = (time.monotonic(), t_ms)
             try:
                 await ws.send(json.dumps({"type": "fixes", "fixes": [fix]}))
@@ -223,10 +229,17 @@ async def generator(config: dict) -> dict:
         task.cancel()
     await asyncio.gather(*readers, lag, return_exceptions=True)
     return {
-        "connected": len(live), "refused": refused[:20], "refused_n": len(refused),
-        "connect_s": connect_s, "sent": sent, "ack_ms": ack_ms, "lateness_ms": lateness_ms,
-        "lag_ms": lag_ms, "unacked": unacked, **counts,
-    }  # fmt: skip
+        "connected": len(live),
+        "refused": refused[:20],
+        "refused_n": len(refused),
+        "connect_s": connect_s,
+        "sent": sent,
+        "ack_ms": ack_ms,
+        "lateness_ms": lateness_ms,
+        "lag_ms": lag_ms,
+        "unacked": unacked,
+        **counts,
+    }
 
 
 async def dispatchers(config: dict) -> dict:
@@ -234,9 +247,11 @@ async def dispatchers(config: dict) -> dict:
     host, sem = config["host"], asyncio.Semaphore(CONNECT_CONCURRENCY)
     headers = {"Cookie": config["cookie"]}
     opened = await asyncio.gather(
-        *(_open(host, port, "/ws/dispatch/", headers, sem, max_size=None)
-          for port in config["ports"])
-    )  # fmt: skip
+        *(
+            _open(host, port, "/ws/dispatch/", headers, sem, max_size=None)
+            for port in config["ports"]
+        )
+    )
     refused = [why for ws, why in opened if ws is None]
     print(json.dumps({"ready": len(opened) - len(refused)}), flush=True)
     start = await _read_start()
@@ -280,10 +295,14 @@ async def dispatchers(config: dict) -> dict:
         task.cancel()
     await asyncio.gather(*tasks, lag, return_exceptions=True)
     return {
-        "connected": len(opened) - len(refused), "refused": refused,
+        "connected": len(opened) - len(refused),
+        "refused": refused,
         "received": [r for (ws, _), r in zip(opened, received, strict=True) if ws],
-        "messages": messages, "lag_ms": lag_ms, "last": last[0], "closed": closed,
-    }  # fmt: skip
+        "messages": messages,
+        "lag_ms": lag_ms,
+        "last": last[0],
+        "closed": closed,
+    }
 
 
 def child(role: str, config_path: str) -> None:
@@ -354,10 +373,12 @@ class Sampler(threading.Thread):
         span = t1 - t0
         use = {}
         for group, pids in last.items():
-            seconds = sum(cpu - first.get(group, {}).get(pid, (0.0, 0))[0]
-                          for pid, (cpu, _) in pids.items())  # fmt: skip
-            peak = max((sum(rss for _, rss in s[1].get(group, {}).values()) for s in inside),
-                       default=0)  # fmt: skip
+            seconds = sum(
+                cpu - first.get(group, {}).get(pid, (0.0, 0))[0] for pid, (cpu, _) in pids.items()
+            )
+            peak = max(
+                (sum(rss for _, rss in s[1].get(group, {}).values()) for s in inside), default=0
+            )
             use[group] = {"cpu": 100 * seconds / span, "rss_mb": peak / 2**20}
         use["machine"] = {"cpu": 100 * (busy1 - busy0) / span, "rss_mb": 0}
         return use
@@ -379,9 +400,12 @@ def start_daphne(port: int, env: dict, log_path: Path, profile_path: Path | None
     command = [*python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     log = open(log_path, "w")  # noqa: SIM115 - closed by the caller
     process = subprocess.Popen(
-        [*command, "config.asgi:application"], cwd=ROOT, env=env, stdout=log,
+        [*command, "config.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
         stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:
@@ -409,9 +433,13 @@ def spawn_child(role: str, config: dict, workdir: Path, name: str) -> subprocess
     path = workdir / f"{name}.json"
     path.write_text(json.dumps(config))
     return subprocess.Popen(
-        [sys.executable, __file__, role, str(path)], cwd=ROOT, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
-    )  # fmt: skip
+        [sys.executable, __file__, role, str(path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
 
 
 def read_line(process: subprocess.Popen, what: str, timeout: float = 300) -> dict:
@@ -476,11 +504,15 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
         ]
         watch = spawn_child(
             "--dispatchers",
-            {"host": world["host"], "cookie": world["cookie"],
-             "out": str(workdir / "disp-out.json"),
-             "ports": [ports[k % len(ports)] for k in range(DISPATCHERS)]},
-            workdir, "disp",
-        )  # fmt: skip
+            {
+                "host": world["host"],
+                "cookie": world["cookie"],
+                "out": str(workdir / "disp-out.json"),
+                "ports": [ports[k % len(ports)] for k in range(DISPATCHERS)],
+            },
+            workdir,
+            "disp",
+        )
         children.append(watch)
         ready = read_line(watch, "dispatchers")
         if ready["ready"] != DISPATCHERS:
@@ -488,8 +520,13 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
         ramp_started = time.time()
         loads = []
         for g in range(gens):
-            config = {"host": world["host"], "drivers": drivers[g::gens], "seed": g,
-                      "drain": DRAIN, "out": str(workdir / f"gen-{g}-out.json")}  # fmt: skip
+            config = {
+                "host": world["host"],
+                "drivers": drivers[g::gens],
+                "seed": g,
+                "drain": DRAIN,
+                "out": str(workdir / f"gen-{g}-out.json"),
+            }
             loads.append(spawn_child("--generator", config, workdir, f"gen-{g}"))
         children.extend(loads)
         sampler.groups["generators"] = [p.pid for p in loads]
@@ -502,8 +539,11 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
         window = {"first": first, "w0": w0, "w1": w1}
         for process in [watch, *loads]:
             tell(process, window)
-        print(f"  {n} drivers: {connected} connected in {ramp_s:.1f} s; sending until "
-              f"{SECONDS + WARMUP + 1:.0f} s from now", flush=True)  # fmt: skip
+        print(
+            f"  {n} drivers: {connected} connected in {ramp_s:.1f} s; sending until "
+            f"{SECONDS + WARMUP + 1:.0f} s from now",
+            flush=True,
+        )
         for process in loads:
             read_line(process, "generator", timeout=w1 - time.time() + DRAIN + 120)
         gens_out = [json.loads((workdir / f"gen-{g}-out.json").read_text()) for g in range(gens)]
@@ -567,25 +607,42 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
     lateness = [x for g in gens_out for x in g["lateness_ms"]]
     lag = [x for g in gens_out for x in g["lag_ms"]]
     step = {
-        "n": n, "gens": gens, "connected": connected, "ramp_s": ramp_s,
-        "offered": len(in_window) / SECONDS, "stored_rate": stored_in_window / SECONDS,
+        "n": n,
+        "gens": gens,
+        "connected": connected,
+        "ramp_s": ramp_s,
+        "offered": len(in_window) / SECONDS,
+        "stored_rate": stored_in_window / SECONDS,
         "acked_rate": sum(1 for _ in ack_ms) / SECONDS,
-        "sent": len(sent), "stored": len(stored), "lost": len(sent - stored),
-        "extra": len(stored - sent), "unacked": sum(g["unacked"] for g in gens_out),
-        "closed": sum(g["closed"] for g in gens_out), "other": sum(g["other"] for g in gens_out),
+        "sent": len(sent),
+        "stored": len(stored),
+        "lost": len(sent - stored),
+        "extra": len(stored - sent),
+        "unacked": sum(g["unacked"] for g in gens_out),
+        "closed": sum(g["closed"] for g in gens_out),
+        "other": sum(g["other"] for g in gens_out),
         "refused": sum(g["refused_n"] for g in gens_out),
-        "fan_lost": fan_lost, "coalesced": coalesced, "fan_dupes": fan_dupes,
-        "dispatchers": disp_out["connected"], "disp_closed": disp_out["closed"],
-        "fan": {q: percentile(fan_ms, v)
-                for q, v in (("p50", .5), ("p95", .95), ("p99", .99), ("max", 1))},
-        "ack": {q: percentile(ack_ms, v) for q, v in (("p50", .5), ("p99", .99))},
+        "fan_lost": fan_lost,
+        "coalesced": coalesced,
+        "fan_dupes": fan_dupes,
+        "dispatchers": disp_out["connected"],
+        "disp_closed": disp_out["closed"],
+        "fan": {
+            q: percentile(fan_ms, v)
+            for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1))
+        },
+        "ack": {q: percentile(ack_ms, v) for q, v in (("p50", 0.5), ("p99", 0.99))},
         "thirds": [percentile(x, 0.99) for x in thirds],
-        "late_p99": percentile(lateness, 0.99), "lag_p99": percentile(lag, 0.99),
+        "late_p99": percentile(lateness, 0.99),
+        "lag_p99": percentile(lag, 0.99),
         "disp_lag_p99": percentile(disp_out["lag_ms"], 0.99),
         "messages": sum(disp_out["messages"]) / max(1, len(disp_out["messages"])) / SECONDS,
-        "fan_drained_s": disp_out["last"] - w1, "settled_s": settled_s,
-        "usage": usage, "errors": errors, "profile": str(profile) if profile else "",
-    }  # fmt: skip
+        "fan_drained_s": disp_out["last"] - w1,
+        "settled_s": settled_s,
+        "usage": usage,
+        "errors": errors,
+        "profile": str(profile) if profile else "",
+    }
     step["problems"] = problems(step)
     return step
 
@@ -633,8 +690,9 @@ def table(steps: list[dict]) -> list[str]:
         def cpu(group: str, use=use) -> str:
             return fmt(use[group]["cpu"], 0) if group in use else "—"
 
-        ours = sum(use[g]["cpu"] for g in ("daphne", "postgres", "generators", "dispatchers")
-                   if g in use)  # fmt: skip
+        ours = sum(
+            use[g]["cpu"] for g in ("daphne", "postgres", "generators", "dispatchers") if g in use
+        )
         other = max(0.0, use["machine"]["cpu"] - ours) if "machine" in use else None
         fan, ack = s["fan"], s["ack"]
         verdict = "ok" if not s["problems"] else "**saturated**: " + "; ".join(s["problems"])
@@ -647,7 +705,7 @@ def table(steps: list[dict]) -> list[str]:
             f"| {fmt(use.get('daphne', {}).get('rss_mb'), 0)} | {cpu('postgres')} "
             f"| {cpu('generators')} + {cpu('dispatchers')} ({s['gens']} + 1) "
             f"| {cpu('machine')} ({fmt(other, 0)}) | {verdict} |"
-        )  # fmt: skip
+        )
     return lines
 
 
@@ -700,9 +758,11 @@ def revision() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "tracking", "config"], cwd=ROOT,
-            capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
+            ["git", "status", "--porcelain", "tracking", "config"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except OSError:
         return "an unknown commit"
     return f"commit {head}" + (" (tracking/ or config/ modified)" if dirty else "")
@@ -754,9 +814,9 @@ def provision(sizes: tuple[int, ...]) -> dict:
 
     from accounts.services import user_create
     from dispatch.models import Driver
-    from tenants import services
+    from tenants.services import provisioning as services
     from tracking.models import Duty
-    from tracking.tokens import driver_token
+    from tracking.services.tokens import driver_token
 
     services.public_tenant_ensure()
     services.template_schema_ensure()
@@ -772,10 +832,12 @@ def provision(sizes: tuple[int, ...]) -> dict:
     User = get_user_model()
     with schema_context(schema):
         users = User.objects.bulk_create(
-            [User(email=f"driver{k}@bench.test", role="driver", password="!")  # noqa: S106
-             for k in range(max(sizes))],
+            [
+                User(email=f"driver{k}@bench.test", role="driver", password="!")  # noqa: S106
+                for k in range(max(sizes))
+            ],
             batch_size=1000,
-        )  # fmt: skip
+        )
         drivers = Driver.objects.bulk_create(
             [Driver(name=f"Driver {k:04d}", user=u) for k, u in enumerate(users)], batch_size=1000
         )
@@ -800,9 +862,13 @@ def provision(sizes: tuple[int, ...]) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL", "") if PROCESSES == 1 else os.environ["REDIS_URL"],
     }
     return {
-        "schema": schema, "host": host, "cookie": cookie, "drivers": tokens,
-        "dbname": connection.settings_dict["NAME"], "daphne_env": daphne_env,
-    }  # fmt: skip
+        "schema": schema,
+        "host": host,
+        "cookie": cookie,
+        "drivers": tokens,
+        "dbname": connection.settings_dict["NAME"],
+        "daphne_env": daphne_env,
+    }
 
 
 def write_docs(lines: list[str]) -> None:
@@ -860,8 +926,11 @@ def main() -> None:
         load_before = os.getloadavg()
         started = time.perf_counter()
         world = provision(SIZES)
-        print(f"provisioned {max(SIZES):,} drivers in {time.perf_counter() - started:.1f} s; "
-              f"load average before: {load_before[0]:.2f}", flush=True)  # fmt: skip
+        print(
+            f"provisioned {max(SIZES):,} drivers in {time.perf_counter() - started:.1f} s; "
+            f"load average before: {load_before[0]:.2f}",
+            flush=True,
+        )
         connection.close()
         with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:
             for n in SIZES:

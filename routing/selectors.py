@@ -12,8 +12,18 @@ from dispatch.models import Driver, Order, OrderStatus, Vehicle
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 #: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles).
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
-           "#e377c2", "#7f7f7f", "#bcbd22")  # fmt: skip
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)
 
 REASON_LABELS = {
     "capacity": "Too big for every vehicle",
@@ -152,14 +162,24 @@ def timelines(routes: list[PlanRoute]) -> tuple[dict[int, list[Bar]], list[tuple
         blocks = []
         for stop in route.stops.all():
             if stop.waiting_s:
-                blocks.append(Bar(pct(stop.arrives_at), pct(stop.starts_at) - pct(stop.arrives_at),
-                                  f"waits {stop.waiting_s // 60} min", "wait"))  # fmt: skip
+                blocks.append(
+                    Bar(
+                        pct(stop.arrives_at),
+                        pct(stop.starts_at) - pct(stop.arrives_at),
+                        f"waits {stop.waiting_s // 60} min",
+                        "wait",
+                    )
+                )
             label = "Break" if stop.is_break else f"#{stop.sequence} {stop.order.customer_name}"
             label += f" {localtime(stop.starts_at):%H:%M}"
             blocks.append(
-                Bar(pct(stop.starts_at), max(pct(stop.departs_at) - pct(stop.starts_at), 0.3),
-                    label, "break" if stop.is_break else "stop")
-            )  # fmt: skip
+                Bar(
+                    pct(stop.starts_at),
+                    max(pct(stop.departs_at) - pct(stop.starts_at), 0.3),
+                    label,
+                    "break" if stop.is_break else "stop",
+                )
+            )
         bars[route.pk] = blocks
     hour = localtime(first).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     ticks = []

@@ -17,11 +17,12 @@ from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
-from config.forms import flash_service_errors
+from audit.services import current_actor
+from core.forms import flash_service_errors
 from dispatch.models import Depot, Order
-from routing import selectors, services
+from routing import selectors
 from routing.models import Plan, PlanRoute
-from routing.services import edits, live, publish
+from routing.services import edits, live, plans, publish
 
 
 class PlanForm(forms.Form):
@@ -33,14 +34,14 @@ class PlanForm(forms.Form):
     )
     seconds = forms.FloatField(
         initial=10,
-        min_value=services.PLAN_SECONDS_RANGE[0],
-        max_value=services.PLAN_SECONDS_RANGE[1],
+        min_value=plans.PLAN_SECONDS_RANGE[0],
+        max_value=plans.PLAN_SECONDS_RANGE[1],
         label="Optimiser time (seconds)",
     )
 
 
 def _actor(request: HttpRequest) -> str:
-    return f"user:{request.user.email}"
+    return current_actor()
 
 
 @dispatcher_required
@@ -48,7 +49,7 @@ def plan_list_view(request: HttpRequest) -> HttpResponse:
     form = PlanForm(request.POST or None, initial={"date": timezone.localdate() + dt.timedelta(1)})
     if request.method == "POST" and form.is_valid():
         try:
-            plan = services.plan_create(**form.cleaned_data, created_by=request.user)
+            plan = plans.plan_create(**form.cleaned_data, created_by=request.user)
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
@@ -147,7 +148,7 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
             edits.route_remove(plan=plan, route_id=_int(data.get("route"), "route"), actor=actor)
             done = "Vehicle removed; its stops are in the pool."
         elif action == "resolve":
-            services.plan_resolve(plan=plan, allow_reassign=data.get("allow_reassign") != "0")
+            plans.plan_resolve(plan=plan, allow_reassign=data.get("allow_reassign") != "0")
             done = "Re-solving; locked stops and routes stay."
         elif action == "publish":
             publish.plan_publish(plan=plan, actor=actor)
@@ -182,9 +183,25 @@ def route_sheet_view(request: HttpRequest, plan_id: int, route_id: int) -> HttpR
     return render(request, "routing/route_sheet.html", {"route": route, "stops": stops})
 
 
-SHEET_COLUMNS = ["route", "driver", "vehicle", "sequence", "order", "external_id", "customer",
-                 "phone", "address", "postcode", "arrives", "starts", "departs", "windows",
-                 "items", "weight_kg", "notes"]  # fmt: skip
+SHEET_COLUMNS = [
+    "route",
+    "driver",
+    "vehicle",
+    "sequence",
+    "order",
+    "external_id",
+    "customer",
+    "phone",
+    "address",
+    "postcode",
+    "arrives",
+    "starts",
+    "departs",
+    "windows",
+    "items",
+    "weight_kg",
+    "notes",
+]
 
 
 @dispatcher_required
@@ -201,20 +218,53 @@ def plan_csv_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     for route in routes:
         for stop in route.stops.select_related("order").order_by("sequence"):
             order = stop.order
-            times = [localtime(t).strftime("%H:%M") for t in (stop.arrives_at, stop.starts_at,
-                                                               stop.departs_at)]  # fmt: skip
+            times = [
+                localtime(t).strftime("%H:%M")
+                for t in (stop.arrives_at, stop.starts_at, stop.departs_at)
+            ]
             if order is None:
-                writer.writerow([route.pk, route.driver.name, route.vehicle.name, stop.sequence,
-                                 "", "", "Break", "", "", "", *times, "", "", "", ""])  # fmt: skip
+                writer.writerow(
+                    [
+                        route.pk,
+                        route.driver.name,
+                        route.vehicle.name,
+                        stop.sequence,
+                        "",
+                        "",
+                        "Break",
+                        "",
+                        "",
+                        "",
+                        *times,
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
                 continue
             windows = " ".join(f"{w['start']}-{w['end']}" for w in order.time_windows)
             writer.writerow(
-                [route.pk, route.driver.name, route.vehicle.name, stop.sequence, order.pk,
-                 order.external_id, order.customer_name, order.customer_phone,
-                 ", ".join(p for p in (order.address_line1, order.address_line2, order.city) if p),
-                 order.postcode, *times, windows, order.items,
-                 order.weight_kg if order.weight_kg is not None else "", order.notes]
-            )  # fmt: skip
+                [
+                    route.pk,
+                    route.driver.name,
+                    route.vehicle.name,
+                    stop.sequence,
+                    order.pk,
+                    order.external_id,
+                    order.customer_name,
+                    order.customer_phone,
+                    ", ".join(
+                        p for p in (order.address_line1, order.address_line2, order.city) if p
+                    ),
+                    order.postcode,
+                    *times,
+                    windows,
+                    order.items,
+                    order.weight_kg if order.weight_kg is not None else "",
+                    order.notes,
+                ]
+            )
     return response
 
 

@@ -18,5 +18,4 @@ urlpatterns = [
         name="api-plan-route",
     ),
     path("plans/<int:plan_id>/urgent", views.PlanUrgentApi.as_view(), name="api-plan-urgent"),
-    path("orders/<int:order_id>/eta", views.OrderEtaApi.as_view(), name="api-order-eta"),
 ]

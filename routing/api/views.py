@@ -3,8 +3,6 @@ routing.services; this module only translates HTTP."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
@@ -16,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from audit.services import current_actor
 from dispatch.models import Depot, Order
-from routing import services
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
-from routing.services import edits, live, publish
+from routing.services import edits, live, plans, publish
 
 
 class PlanInputSerializer(serializers.Serializer):
@@ -30,16 +28,25 @@ class PlanInputSerializer(serializers.Serializer):
     seconds = serializers.FloatField(
         required=False,
         default=10.0,
-        min_value=services.PLAN_SECONDS_RANGE[0],
-        max_value=services.PLAN_SECONDS_RANGE[1],
+        min_value=plans.PLAN_SECONDS_RANGE[0],
+        max_value=plans.PLAN_SECONDS_RANGE[1],
     )
 
 
 class PlanStopSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlanStop
-        fields = ["sequence", "order", "is_break", "arrives_at", "starts_at", "departs_at",
-                  "waiting_s", "load", "locked"]  # fmt: skip
+        fields = [
+            "sequence",
+            "order",
+            "is_break",
+            "arrives_at",
+            "starts_at",
+            "departs_at",
+            "waiting_s",
+            "load",
+            "locked",
+        ]
 
 
 class PlanRouteSerializer(serializers.ModelSerializer):
@@ -47,8 +54,20 @@ class PlanRouteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PlanRoute
-        fields = ["id", "driver", "vehicle", "starts_at", "ends_at", "distance_m", "duration_s",
-                  "waiting_s", "locked", "version", "violations", "stops"]  # fmt: skip
+        fields = [
+            "id",
+            "driver",
+            "vehicle",
+            "starts_at",
+            "ends_at",
+            "distance_m",
+            "duration_s",
+            "waiting_s",
+            "locked",
+            "version",
+            "violations",
+            "stops",
+        ]
 
 
 class PlanUnassignedSerializer(serializers.ModelSerializer):
@@ -62,9 +81,25 @@ class PlanOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Plan
-        fields = ["id", "date", "depot", "status", "progress", "seconds", "error", "engine",
-                  "distance_m", "duration_s", "matrix_s", "solve_s", "save_s", "created_at",
-                  "started_at", "solved_at", "published_at"]  # fmt: skip
+        fields = [
+            "id",
+            "date",
+            "depot",
+            "status",
+            "progress",
+            "seconds",
+            "error",
+            "engine",
+            "distance_m",
+            "duration_s",
+            "matrix_s",
+            "solve_s",
+            "save_s",
+            "created_at",
+            "started_at",
+            "solved_at",
+            "published_at",
+        ]
 
 
 class PlanDetailSerializer(PlanOutputSerializer):
@@ -96,7 +131,7 @@ class PlanListApi(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         user = request.user if isinstance(request.user, User) else None  # not an API key
         try:
-            plan = services.plan_create(**serializer.validated_data, created_by=user)
+            plan = plans.plan_create(**serializer.validated_data, created_by=user)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
         return Response(PlanOutputSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
@@ -110,9 +145,7 @@ def _plan(plan_id: int) -> Plan:
 
 
 def _actor(request: Request) -> str:
-    if isinstance(request.user, User):
-        return f"user:{request.user.email}"
-    return f"api_key:{getattr(request.auth, 'prefix', '?')}"
+    return current_actor()  # user:<email>, or api_key:<prefix> for an API key
 
 
 def _run(call, *args, **kwargs):
@@ -139,8 +172,8 @@ class ResolveSerializer(serializers.Serializer):
     )
     seconds = serializers.FloatField(
         required=False,
-        min_value=services.PLAN_SECONDS_RANGE[0],
-        max_value=services.PLAN_SECONDS_RANGE[1],
+        min_value=plans.PLAN_SECONDS_RANGE[0],
+        max_value=plans.PLAN_SECONDS_RANGE[1],
     )
 
 
@@ -155,7 +188,7 @@ class PlanResolveApi(APIView):
         drivers reached stay behind them (re-optimise the rest of the day)."""
         body = ResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        plan = _run(services.plan_resolve, plan=_plan(plan_id), **body.validated_data)
+        plan = _run(plans.plan_resolve, plan=_plan(plan_id), **body.validated_data)
         return Response(PlanOutputSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -186,8 +219,14 @@ class PlanMoveApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         plan = _plan(plan_id)
-        _run(edits.stop_move, plan=plan, order_id=data["order"], route_id=data["route"],
-             position=data.get("position"), actor=_actor(request))  # fmt: skip
+        _run(
+            edits.stop_move,
+            plan=plan,
+            order_id=data["order"],
+            route_id=data["route"],
+            position=data.get("position"),
+            actor=_actor(request),
+        )
         return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
 
 
@@ -233,8 +272,13 @@ class PlanRoutesApi(APIView):
         """Add a driver and vehicle to the plan: an empty route to move stops to."""
         body = RouteAddSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        route = _run(edits.route_add, plan=_plan(plan_id), driver_id=body.validated_data["driver"],
-                     vehicle_id=body.validated_data["vehicle"], actor=_actor(request))  # fmt: skip
+        route = _run(
+            edits.route_add,
+            plan=_plan(plan_id),
+            driver_id=body.validated_data["driver"],
+            vehicle_id=body.validated_data["vehicle"],
+            actor=_actor(request),
+        )
         return Response(PlanRouteSerializer(route).data, status=status.HTTP_201_CREATED)
 
 
@@ -269,51 +313,10 @@ class PlanUrgentApi(APIView):
         order = Order.objects.filter(pk=body.validated_data["order"]).first()
         if order is None:
             raise serializers.ValidationError({"order": "No such order."})
-        route = _run(live.order_insert_urgent, plan=_plan(plan_id), order=order,
-                     actor=_actor(request))  # fmt: skip
+        route = _run(
+            live.order_insert_urgent, plan=_plan(plan_id), order=order, actor=_actor(request)
+        )
         return Response({"route": route.pk if route else None})
-
-
-class PromiseSerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=["booked", "planned", "live", "over"])
-    eta = serializers.DateTimeField(allow_null=True)
-    eta_from = serializers.DateTimeField(allow_null=True)
-    eta_to = serializers.DateTimeField(allow_null=True)
-    off_booking = serializers.ChoiceField(choices=["", "early", "late"])
-    eta_text = serializers.CharField()
-    date_text = serializers.CharField()
-    window_text = serializers.CharField()
-    text = serializers.CharField()
-
-
-class EtaSerializer(serializers.Serializer):
-    order = serializers.IntegerField()
-    status = serializers.CharField()
-    plan = serializers.IntegerField(allow_null=True)
-    route = serializers.IntegerField(allow_null=True)
-    route_version = serializers.IntegerField(allow_null=True)
-    driver = serializers.CharField(allow_null=True)
-    stops_before = serializers.IntegerField(allow_null=True)
-    planned_arrival = serializers.DateTimeField(allow_null=True)
-    eta = serializers.DateTimeField(allow_null=True)
-    windows = serializers.ListField(child=serializers.DictField(), allow_null=True)
-    promise = PromiseSerializer(help_text="What the customer is told now, to the letter.")
-
-
-class OrderEtaApi(APIView):
-    @extend_schema(operation_id="orders_eta", responses=EtaSerializer)
-    def get(self, request: Request, order_id: int) -> Response:
-        """An order's expected arrival: as published, and as the driver's progress moves it."""
-        order = Order.objects.filter(pk=order_id).first()
-        if order is None:
-            raise Http404
-        # what the customer is told belongs to the day on the road (tracking), a layer above
-        # planning: imported here, where the endpoint waits for its move to that app
-        from tracking.promises import customer_promise
-
-        eta = live.order_eta(order)
-        promise = customer_promise(order, live=eta)
-        return Response(EtaSerializer({**asdict(eta), "promise": promise.as_message()}).data)
 
 
 def _plan_detail(plan_id: int) -> Plan:

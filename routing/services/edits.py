@@ -58,9 +58,13 @@ def _reached(route: PlanRoute) -> int:
 
 @transaction.atomic
 def stop_move(
-    *, plan: Plan, order_id: int, route_id: int | None, position: int | None = None,
+    *,
+    plan: Plan,
+    order_id: int,
+    route_id: int | None,
+    position: int | None = None,
     actor: str = "",
-) -> PlanRoute | None:  # fmt: skip
+) -> PlanRoute | None:
     """Put order `order_id` (on a route of the plan or in its pool) at `position`
     (1-based; None: last) of route `route_id`, or back in the pool when `route_id` is
     None. Returns the route it joined."""
@@ -123,9 +127,14 @@ def stop_move(
     target.stops.filter(sequence__gte=sequence).update(sequence=F("sequence") + 1)
     at = target.starts_at
     PlanStop.objects.create(
-        route=target, order=order, sequence=sequence, arrives_at=at, starts_at=at,
-        departs_at=at, locked=stop.locked if stop else False,
-    )  # fmt: skip
+        route=target,
+        order=order,
+        sequence=sequence,
+        arrives_at=at,
+        starts_at=at,
+        departs_at=at,
+        locked=stop.locked if stop else False,
+    )
     target.refresh_from_db()
     route_retime(target, reason=f"Order #{order.pk} moved here", actor=actor)
     return target
@@ -174,9 +183,14 @@ def route_add(*, plan: Plan, driver_id: int, vehicle_id: int, actor: str = "") -
         raise ValidationError(errors)
     start = dt.datetime.combine(plan.date, driver.shift_start, tzinfo=midnight_of(plan).tzinfo)
     route = PlanRoute.objects.create(
-        plan=plan, driver=driver, vehicle=vehicle, starts_at=start, ends_at=start,
-        distance_m=0, duration_s=0,
-    )  # fmt: skip
+        plan=plan,
+        driver=driver,
+        vehicle=vehicle,
+        starts_at=start,
+        ends_at=start,
+        distance_m=0,
+        duration_s=0,
+    )
     route_retime(route, actor=actor)
     return route
 

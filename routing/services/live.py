@@ -1,5 +1,6 @@
-"""The day as it happens: urgent orders put into running routes, failed or cancelled
-stops back in the pool, and each order's ETA from the route's live progress.
+"""The plan as the day happens: urgent orders put into running routes, failed or cancelled
+stops back in the pool. (Each order's ETA from the route's live progress is the day's:
+`tracking.selectors.order_eta`.)
 
 Re-optimising the rest of the day is `plan_resolve` on a published plan: the stops
 drivers reached stay behind them, and `allow_reassign` decides whether stops already
@@ -8,19 +9,15 @@ promised to one driver may go to another.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from dispatch.models import Order, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
-from routing.selectors import published_stop
 
 from .edits import _reached, stop_move
-from .routes import DROPPED, route_retime, route_timeline
+from .routes import route_retime, route_timeline
 
 
 def _cost(route: PlanRoute, timeline) -> float:
@@ -80,9 +77,13 @@ def _trial(route: PlanRoute, stops: list[PlanStop], order: Order, position: int,
             PlanStop.objects.filter(pk=stop.pk).update(sequence=stop.sequence + 1)
         at = route.starts_at
         PlanStop.objects.create(
-            route=route, order=order, sequence=position if position <= len(stops) else
-            len(stops) + 1, arrives_at=at, starts_at=at, departs_at=at,
-        )  # fmt: skip
+            route=route,
+            order=order,
+            sequence=position if position <= len(stops) else len(stops) + 1,
+            arrives_at=at,
+            starts_at=at,
+            departs_at=at,
+        )
         return route_timeline(route, now=now)
     finally:
         transaction.savepoint_rollback(sid)
@@ -111,10 +112,11 @@ def order_left_routes(
     return routes
 
 
-def on_order_rescheduled(sender, *, order, actor="", **kwargs) -> None:
-    """Receiver of `dispatch.signals.order_rescheduled`: an order moved to another day
-    leaves the plans of every other day (it waits in their pools as `rescheduled`); one
-    whose windows changed on the same day has its routes re-timed."""
+@transaction.atomic
+def order_rescheduled_in_plans(*, order: Order, actor: str = "") -> None:
+    """An order moved to another day leaves the plans of every other day (it waits in
+    their pools as `rescheduled`); one whose windows changed on the same day has its
+    routes re-timed."""
     for stop in PlanStop.objects.filter(order=order).select_related("route__plan"):
         route = stop.route
         if route.plan.date != order.delivery_date:
@@ -128,59 +130,3 @@ def on_order_rescheduled(sender, *, order, actor="", **kwargs) -> None:
     PlanUnassigned.objects.filter(order=order).exclude(plan__date=order.delivery_date).update(
         reason="rescheduled"
     )
-
-
-def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
-    """Receiver of `dispatch.signals.order_status_changed`: an order that fails, is
-    cancelled leaves every route; one sent back to unassigned leaves published routes
-    (a draft plan keeps it: it is open again)."""
-    if to_status in DROPPED:
-        unassigned = to_status == OrderStatus.UNASSIGNED
-        order_left_routes(
-            order=order,
-            reason="manual" if unassigned else str(to_status),
-            actor=actor,
-            published_only=unassigned,
-        )
-
-
-@dataclass
-class Eta:
-    order: int
-    status: str
-    plan: int | None = None
-    route: int | None = None
-    route_version: int | None = None
-    driver: str | None = None
-    stops_before: int | None = None
-    # Both are when service starts (the driver at the door, after waiting for the window).
-    planned_arrival: dt.datetime | None = None  # as published (the route's last version)
-    eta: dt.datetime | None = None  # as expected now: moved by the driver's progress
-    windows: list | None = None
-
-
-def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
-    """Where `order` stands: its published route, how many stops come first, the
-    arrival as published and as expected now."""
-    result = Eta(order=order.pk, status=order.status, windows=order.time_windows)
-    stop = published_stop(order.pk)
-    if stop is None:
-        return result
-    route = stop.route
-    version = route.versions.order_by("-number").first()
-    stops = version.stops if version else []
-    published = next((s for s in stops if s["order"] == order.pk), None)
-    result.plan, result.route, result.route_version = route.plan_id, route.pk, route.version
-    result.driver = route.driver.name
-    result.planned_arrival = (
-        dt.datetime.fromisoformat(published["starts_at"]) if published else None
-    )
-    if order.status in (OrderStatus.DELIVERED,):
-        return result
-    timeline = route_timeline(route, now=now or timezone.now())
-    ordered = list(route.stops.order_by("sequence").values_list("pk", "order_id"))
-    index = next(k for k, (_, oid) in enumerate(ordered) if oid == order.pk)
-    result.stops_before = sum(1 for pk, oid in ordered[:index] if oid and pk not in timeline.behind)
-    times = timeline.stops.get(stop.pk)
-    result.eta = times.starts_at if times else None
-    return result

@@ -60,9 +60,11 @@ def plan_publish(*, plan: Plan, actor: str) -> Plan:
     if taken:
         listed = ", ".join(f"#{pk}" for pk in taken[:20])
         raise ValidationError(
-            {"plan": f"Orders {listed} are no longer open (dispatched with another plan, "
-                     "cancelled or delivered). Re-solve the plan first."}
-        )  # fmt: skip
+            {
+                "plan": f"Orders {listed} are no longer open (dispatched with another plan, "
+                "cancelled or delivered). Re-solve the plan first."
+            }
+        )
     for stop in stops:
         order_dispatch(stop.order, actor=actor)
     routes = list(plan.routes.filter(stops__isnull=False).distinct())

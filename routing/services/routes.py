@@ -2,7 +2,7 @@
 
 Every change to a route (a manual move, a re-solve, an urgent order, a failed stop) ends
 in `route_retime`, which times the stops with the optimiser's own rules
-(`routing.schedule.route_of`) and stores the rules the order breaks instead of refusing
+(`routing.optimiser.schedule.route_of`) and stores the rules the order breaks instead of refusing
 it; a published route then gets a new `RouteVersion` for the driver.
 
 Live progress: on a published route the stops up to the last one the driver reached
@@ -13,17 +13,20 @@ a late driver pushes every later arrival back.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.models import OrderEvent, OrderStatus
-from routing.conversion import Crew, problem_for_day
+from dispatch.models import Order, OrderEvent, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
-from routing.problem import RoutePlan, Step, StepKind
-from routing.schedule import route_of
+from routing.optimiser.problem import RoutePlan, Step, StepKind
+from routing.optimiser.schedule import route_of
+from routing.services.conversion import Crew, problem_for_day
+from tenants.selectors import current_tenant
 
 #: Order statuses that put a stop behind the driver (the route resumes after it).
 REACHED = frozenset({OrderStatus.ARRIVED, OrderStatus.DELIVERED})
@@ -45,8 +48,6 @@ VIOLATION_LABELS = {
 
 def midnight_of(plan: Plan) -> dt.datetime:
     """Local midnight of the plan's day: the origin of the optimiser's seconds."""
-    from tenants.selectors import current_tenant
-
     return dt.datetime.combine(plan.date, dt.time(), tzinfo=ZoneInfo(current_tenant().time_zone))
 
 
@@ -167,9 +168,12 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
         )
     for stop, visit in zip(timed, timed_route.visits[1 : 1 + len(steps)], strict=True):
         timeline.stops[stop.pk] = StopTimes(
-            at(visit.arrival_s), at(visit.start_s), at(visit.departure_s),
-            visit.waiting_s, list(visit.load),
-        )  # fmt: skip
+            at(visit.arrival_s),
+            at(visit.start_s),
+            at(visit.departure_s),
+            visit.waiting_s,
+            list(visit.load),
+        )
     for v in timed_route.violations:
         stop = timed[v.step - 1] if v.step else None
         label = VIOLATION_LABELS.get(v.code, v.code.replace("_", " "))
@@ -197,19 +201,48 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
 GPS_FRESH = dt.timedelta(minutes=5)
 
 
+class VanPosition(NamedTuple):
+    recorded_at: dt.datetime
+    lat: float
+    lng: float
+
+
+def _no_positions(driver_id: int) -> VanPosition | None:
+    return None
+
+
+#: Where a driver's van is now, from their phone. Planning knows no phones: the day
+#: (tracking) plugs its positions in when it starts (`van_positions_from`); until then
+#: routes are timed from the plan and the stop events alone.
+_van_position: Callable[[int], VanPosition | None] = _no_positions
+
+
+def van_positions_from(source: Callable[[int], VanPosition | None]) -> None:
+    global _van_position
+    _van_position = source
+
+
+def arrival_from(
+    at: dt.datetime, lat: float, lng: float, order_id: int, *, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When a van at (`lat`, `lng`) at `at` should reach the order, by the travel model the
+    plans use (a routing server's time when OSRM is configured)."""
+    order = Order.objects.filter(pk=order_id).only("lat", "lng").first()
+    if order is None or order.lat is None:
+        return None
+    matrix = _travel_matrix()([(lat, lng), (order.lat, order.lng)])
+    return max(at, now or timezone.now()) + dt.timedelta(seconds=int(matrix.durations_s[0][1]))
+
+
 def _gps_arrival_s(route: PlanRoute, stop: PlanStop, now: dt.datetime, seconds) -> int | None:
     """When the van reaches `stop` from the driver's latest phone position, if the driver
     is on the way to it and the position is fresh."""
-    from tracking.models import DriverPosition
-    from tracking.services import Fix, eta_from
-
     if stop.order is None or stop.order.status != OrderStatus.EN_ROUTE:
         return None
-    position = DriverPosition.objects.filter(driver_id=route.driver_id).first()
+    position = _van_position(route.driver_id)
     if position is None or position.recorded_at < now - GPS_FRESH:
         return None
-    fix = Fix(position.recorded_at, position.lat, position.lng)
-    eta = eta_from(fix, stop.order_id, now=now)
+    eta = arrival_from(position.recorded_at, position.lat, position.lng, stop.order_id, now=now)
     return seconds(eta) if eta is not None else None
 
 
@@ -228,7 +261,7 @@ def _driven_distance(route: PlanRoute, behind: list[PlanStop]) -> int:
 
 
 def _travel_matrix():
-    from routing.services import travel_matrix
+    from routing.services.matrix import travel_matrix
 
     return travel_matrix
 
@@ -308,9 +341,13 @@ def version_create(route: PlanRoute, *, reason: str, actor: str = "") -> RouteVe
     }
     number = (previous.number if previous else 0) + 1
     version = RouteVersion.objects.create(
-        route=route, number=number, reason=reason[:200], actor=actor[:150], stops=stops,
+        route=route,
+        number=number,
+        reason=reason[:200],
+        actor=actor[:150],
+        stops=stops,
         changes=changes if previous else {},
-    )  # fmt: skip
+    )
     PlanRoute.objects.filter(pk=route.pk).update(version=number)
     route.version = number
     from routing.signals import route_version_created

@@ -70,11 +70,11 @@ def _queue_plan(day: TenantDay) -> None:
     from django_tenants.utils import schema_context
 
     from dispatch.models import Depot
-    from routing import services
+    from routing.services import plans
 
     with schema_context(day.schema), transaction.atomic():
         depot = Depot.objects.get(pk=day.depot_id)
-        day.plan_id = services.plan_create(date=PLAN_DAY, depot=depot, seconds=1).pk
+        day.plan_id = plans.plan_create(date=PLAN_DAY, depot=depot, seconds=1).pk
 
 
 def _finished(day: TenantDay) -> bool:
@@ -178,7 +178,7 @@ def test_one_worker_solves_two_tenants_plans_each_in_its_own_schema(
                 task = fetch(day.task_id)
                 assert task.success, task.result
                 assert (task.name, task.func) == (day.task_name, "tenants.tasks.run_in_schema")
-                assert tuple(task.args) == (day.schema, "routing.services.plan_solve", day.plan_id)
+                assert tuple(task.args) == (day.schema, "routing.tasks.plan_solve", day.plan_id)
                 assert task.result == Plan.Status.DONE
     finally:
         with django_db_blocker.unblock():

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests import jobs
 from tests.e2e.conftest import ROOT, database_url_of_test_db, wait_until
 
 
@@ -51,7 +52,7 @@ def test_worker_process_runs_each_tenants_job_in_its_own_schema(django_db_setup,
     alpha, beta = django_db_setup["alpha"], django_db_setup["beta"]
     with django_db_blocker.unblock():
         ids = {
-            slug: enqueue_for_tenant("tests.jobs.where_am_i", slug, schema_name=slug)
+            slug: enqueue_for_tenant(jobs.where_am_i, slug, schema_name=slug)
             for slug in ("alpha", "beta")
         }
     with running_worker(), django_db_blocker.unblock():
@@ -77,7 +78,7 @@ def test_the_optimiser_races_its_engines_inside_a_worker(django_db_setup, django
     from tenants.tasks import enqueue_for_tenant
 
     with django_db_blocker.unblock():
-        task_id = enqueue_for_tenant("tests.jobs.solve_a_line", 5, schema_name="beta")
+        task_id = enqueue_for_tenant(jobs.solve_a_line, 5, schema_name="beta")
     with running_worker(), django_db_blocker.unblock():
         outcome = wait_until(lambda: result(task_id), timeout=90, interval=0.5)
     assert outcome["schema"] == "beta"

@@ -24,9 +24,16 @@ class Fleet:
 
 
 def make_fleet_day(
-    prefix: str, *, vans: int = 2, orders: int = 8, day: dt.date = DAY, seed: int = 1,
-    spread: float = 0.04, windows: bool = False, capacity_items: int = 200,
-) -> Fleet:  # fmt: skip
+    prefix: str,
+    *,
+    vans: int = 2,
+    orders: int = 8,
+    day: dt.date = DAY,
+    seed: int = 1,
+    spread: float = 0.04,
+    windows: bool = False,
+    capacity_items: int = 200,
+) -> Fleet:
     """A depot in central London, `vans` vans each with a driver (07:00 to 19:00, no break),
     and `orders` open orders scattered around it (seeded, so every run is the same)."""
     rng = random.Random(seed)

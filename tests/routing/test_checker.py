@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from routing.checker import check
-from routing.problem import (
+from routing.optimiser.checker import check
+from routing.optimiser.problem import (
     Break,
     Job,
     Problem,
@@ -32,7 +32,7 @@ from routing.problem import (
     Vehicle,
     Visit,
 )
-from routing.schedule import UNREACHABLE_S, solution_of
+from routing.optimiser.schedule import UNREACHABLE_S, solution_of
 
 J, P, D, B = StepKind.JOB, StepKind.PICKUP, StepKind.DELIVERY, StepKind.BREAK
 

@@ -9,10 +9,10 @@ import pytest
 from django_tenants.utils import schema_context
 
 from dispatch.models import Depot, Driver, Order, Vehicle
-from routing import solver
-from routing.conversion import crews_for, problem_for_day
-from routing.matrix import StraightLineProvider
-from routing.problem import TimeWindow
+from routing.optimiser import solver
+from routing.optimiser.matrix import StraightLineProvider
+from routing.optimiser.problem import TimeWindow
+from routing.services.conversion import crews_for, problem_for_day
 from tests.routing.factories import DAY
 
 

@@ -14,11 +14,11 @@ from functools import cache
 import numpy as np
 import pytest
 
-from routing.checker import check
-from routing.engines import pyvrp_engine
-from routing.problem import Job, Problem, TimeWindow, Vehicle
-from routing.schedule import solution_of
-from routing.solver import solve
+from routing.optimiser.checker import check
+from routing.optimiser.engines import pyvrp_engine
+from routing.optimiser.problem import Job, Problem, TimeWindow, Vehicle
+from routing.optimiser.schedule import solution_of
+from routing.optimiser.solver import solve
 
 
 def euclidean(points: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +138,9 @@ def instance(name: str) -> Problem:
         jobs = [Job(f"j{i}", i, 60, delivery=(d,)) for i, d in enumerate(demands, start=1)]
         base = Problem(durations, distances, vehicles, jobs)
         jobs = windows_around(base, vehicles[0], [4, 0, 2], slack=400)
-        jobs = windows_around(Problem(durations, distances, vehicles, jobs), vehicles[1],
-                              [5, 1, 3], slack=400)  # fmt: skip
+        jobs = windows_around(
+            Problem(durations, distances, vehicles, jobs), vehicles[1], [5, 1, 3], slack=400
+        )
         return Problem(durations, distances, vehicles, jobs)
     if name == "two vans from two depots":
         durations, distances = euclidean(points(7, 8))
@@ -156,14 +157,23 @@ def instance(name: str) -> Problem:
             Vehicle("v0", 0, 0, capacity=(4,)),
             Vehicle("v1", 0, 0, capacity=(4,), skills=frozenset({"fridge"})),
         ]
-        jobs = [Job(f"j{i}", i, 60, delivery=(1,),
-                    skills=frozenset({"fridge"}) if i <= 2 else frozenset())
-                for i in range(1, 7)]  # fmt: skip
+        jobs = [
+            Job(
+                f"j{i}",
+                i,
+                60,
+                delivery=(1,),
+                skills=frozenset({"fridge"}) if i <= 2 else frozenset(),
+            )
+            for i in range(1, 7)
+        ]
         return Problem(durations, distances, vehicles, jobs)
     if name == "a fridge job at the depot":
         durations, distances = euclidean(points(10, 5))
-        vehicles = [Vehicle("v0", 0, 0, capacity=(5,), skills=frozenset({"fridge"})),
-                    Vehicle("v1", 0, 0, capacity=(5,))]  # fmt: skip
+        vehicles = [
+            Vehicle("v0", 0, 0, capacity=(5,), skills=frozenset({"fridge"})),
+            Vehicle("v1", 0, 0, capacity=(5,)),
+        ]
         jobs = [Job("j0", 0, 60, delivery=(1,), skills=frozenset({"fridge"}))]
         jobs += [Job(f"j{i}", i, 60, delivery=(2,)) for i in range(1, 5)]
         return Problem(durations, distances, vehicles, jobs)

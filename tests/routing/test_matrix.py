@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 
-from routing.matrix import (
+from routing.optimiser.matrix import (
     EARTH_RADIUS_M,
     CachedProvider,
     Matrix,
@@ -26,7 +26,7 @@ from routing.matrix import (
     decode_matrix,
     encode_matrix,
 )
-from routing.schedule import UNREACHABLE_S
+from routing.optimiser.schedule import UNREACHABLE_S
 
 LONDON = (51.5074, -0.1278)
 KM_NORTH = 1000 / (EARTH_RADIUS_M * math.pi / 180)  # degrees of latitude in 1 km
@@ -460,7 +460,7 @@ def test_travel_matrix_is_cached_per_tenant_schema(alpha, beta, monkeypatch):
     from django.core.cache import cache
     from django_tenants.utils import schema_context
 
-    from routing import services
+    from routing.services import matrix as services
 
     recorder = RecordingCache(cache)
     monkeypatch.setattr(services, "cache", recorder)
@@ -482,7 +482,7 @@ def test_travel_matrix_is_cached_per_tenant_schema(alpha, beta, monkeypatch):
 def test_matrix_provider_follows_the_settings(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    from routing.services import matrix_provider
+    from routing.services.matrix import matrix_provider
 
     settings.ROUTING_MATRIX_PROVIDER = "straight"
     settings.ROUTING_DETOUR_FACTOR = 1.4

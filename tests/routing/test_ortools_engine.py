@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from routing.engines.ortools_engine import solve
-from routing.problem import (
+from routing.optimiser.engines.ortools_engine import solve
+from routing.optimiser.problem import (
     Break,
     Job,
     Problem,
@@ -25,7 +25,7 @@ from routing.problem import (
     TimeWindow,
     Vehicle,
 )
-from routing.schedule import route_of, solution_of
+from routing.optimiser.schedule import route_of, solution_of
 
 SECONDS = 0.4
 

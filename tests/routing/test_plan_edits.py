@@ -10,16 +10,15 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from dispatch.models import Order, OrderStatus
-from routing import services
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
-from routing.services import edits
+from routing.services import edits, plans
 from tests.routing.factories import DAY, make_fleet_day
 
 
 def solved_plan(prefix: str, **fleet) -> tuple[Plan, object]:
     day = make_fleet_day(prefix, **fleet)
-    plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
-    assert services.plan_solve(plan.pk) == Plan.Status.DONE
+    plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+    assert plans.plan_solve(plan.pk) == Plan.Status.DONE
     plan.refresh_from_db()
     return plan, day
 
@@ -29,8 +28,8 @@ def orders_on(route: PlanRoute) -> list[int]:
 
 
 def resolve(plan: Plan, **options) -> None:
-    services.plan_resolve(plan=plan, **options)
-    assert services.plan_solve(plan.pk, **options) == Plan.Status.DONE
+    plans.plan_resolve(plan=plan, **options)
+    assert plans.plan_solve(plan.pk, **options) == Plan.Status.DONE
     plan.refresh_from_db()
 
 
@@ -145,15 +144,15 @@ def test_a_vehicle_removed_leaves_its_stops_in_the_pool_and_one_added_can_take_t
 @pytest.mark.parametrize("again", [False, True], ids=["first solve", "re-solve"])
 def test_an_order_cancelled_during_the_search_is_not_stored_on_a_route(alpha, monkeypatch, again):
     from dispatch.services.orders import order_transition
-    from routing import solver
+    from routing.optimiser import solver
 
     with schema_context(alpha.tenant.schema_name):
         day = make_fleet_day("gone", vans=1, orders=5)
-        plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
+        plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
         if again:
-            assert services.plan_solve(plan.pk) == Plan.Status.DONE
+            assert plans.plan_solve(plan.pk) == Plan.Status.DONE
             plan.refresh_from_db()
-            services.plan_resolve(plan=plan)
+            plans.plan_resolve(plan=plan)
         victim = day.orders[2]
         real = solver.solve
 
@@ -162,7 +161,7 @@ def test_an_order_cancelled_during_the_search_is_not_stored_on_a_route(alpha, mo
             return real(problem, **kwargs)
 
         monkeypatch.setattr(solver, "solve", solve_while_a_customer_cancels)
-        assert services.plan_solve(plan.pk) == Plan.Status.DONE
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
         route = plan.routes.get()
         assert victim.pk not in orders_on(route) and len(orders_on(route)) == 4
         assert plan.unassigned.get(order=victim).reason == "cancelled"

@@ -13,13 +13,13 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Driver, Order, OrderEvent, OrderStatus, Vehicle
 from dispatch.services.orders import order_transition
-from routing import services
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned, RouteVersion
-from routing.services import edits, live, publish
+from routing.services import edits, live, plans, publish
 from routing.services.routes import midnight_of
 from routing.signals import plan_published, route_version_created
 from tests.routing.factories import DAY, make_fleet_day
 from tests.routing.test_plan_edits import orders_on, resolve
+from tracking.selectors import order_eta
 
 ACTOR = "user:dispatcher@alpha.test"
 
@@ -35,8 +35,8 @@ def planned(prefix: str, *, orders: int = 10, max_stops: int | None = 6, **fleet
     has to use both vans (it would put every order on one van otherwise)."""
     day = make_fleet_day(prefix, orders=orders, **fleet)
     Vehicle.objects.filter(pk__in=[v.pk for v in day.vans]).update(max_stops=max_stops)
-    plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
-    assert services.plan_solve(plan.pk) == Plan.Status.DONE
+    plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+    assert plans.plan_solve(plan.pk) == Plan.Status.DONE
     plan.refresh_from_db()
     return plan, day
 
@@ -106,23 +106,36 @@ class Received:
 def extra_crew(prefix: str, depot) -> tuple[Driver, Vehicle]:
     """A van and driver not in any plan yet (for `route_add`)."""
     van = Vehicle.objects.create(
-        name=f"{prefix} spare van", start_depot=depot, capacity_weight_kg=Decimal("500"),
-        capacity_items=200, cost_per_km=Decimal("0.5"), cost_per_hour=Decimal("20"),
-    )  # fmt: skip
+        name=f"{prefix} spare van",
+        start_depot=depot,
+        capacity_weight_kg=Decimal("500"),
+        capacity_items=200,
+        cost_per_km=Decimal("0.5"),
+        cost_per_hour=Decimal("20"),
+    )
     driver = Driver.objects.create(
-        name=f"{prefix} spare driver", default_vehicle=van,
-        shift_start=dt.time(7), shift_end=dt.time(19),
-    )  # fmt: skip
+        name=f"{prefix} spare driver",
+        default_vehicle=van,
+        shift_start=dt.time(7),
+        shift_end=dt.time(19),
+    )
     return driver, van
 
 
 def new_order(prefix: str, *, date: dt.date = DAY, lat=51.5005, lng=-0.1205) -> Order:
     """An open order near the depot, come in during the day."""
     return Order.objects.create(
-        customer_name=f"{prefix} urgent", external_id=f"{prefix}-urgent-{date}",
-        address_line1="1 Depot Lane", city="London", delivery_date=date, lat=lat, lng=lng,
-        weight_kg=Decimal("2"), items=1, service_s=300,
-    )  # fmt: skip
+        customer_name=f"{prefix} urgent",
+        external_id=f"{prefix}-urgent-{date}",
+        address_line1="1 Depot Lane",
+        city="London",
+        delivery_date=date,
+        lat=lat,
+        lng=lng,
+        weight_kg=Decimal("2"),
+        items=1,
+        service_s=300,
+    )
 
 
 # --- publishing -------------------------------------------------------------------------
@@ -178,8 +191,8 @@ def test_publishing_dispatches_the_orders_and_records_version_one(alpha):
 def test_a_plan_whose_orders_went_out_with_another_plan_is_not_published(alpha):
     with schema_context(alpha.tenant.schema_name):
         first, day = planned("two")
-        second = services.plan_create(date=DAY, depot=day.depot, seconds=1)
-        assert services.plan_solve(second.pk) == Plan.Status.DONE  # the same open orders
+        second = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+        assert plans.plan_solve(second.pk) == Plan.Status.DONE  # the same open orders
         shared = sorted(
             PlanStop.objects.filter(route__plan=second, order__isnull=False).values_list(
                 "order_id", flat=True
@@ -395,7 +408,7 @@ def test_a_late_driver_pushes_the_eta_of_the_next_stops_back(alpha, monkeypatch)
         now = first.departs_at + late
         assert timezone.now() == now
 
-        eta = live.order_eta(Order.objects.get(pk=second.order_id), now=now)
+        eta = order_eta(Order.objects.get(pk=second.order_id), now=now)
         assert (eta.plan, eta.route, eta.route_version) == (plan.pk, route.pk, 1)
         assert eta.driver == route.driver.name and eta.status == OrderStatus.DISPATCHED
         assert eta.planned_arrival == second.starts_at  # as published
@@ -403,20 +416,23 @@ def test_a_late_driver_pushes_the_eta_of_the_next_stops_back(alpha, monkeypatch)
         assert eta.eta > eta.planned_arrival
         assert abs((eta.eta - eta.planned_arrival) - late) <= dt.timedelta(minutes=1)
 
-        after = live.order_eta(Order.objects.get(pk=third.order_id), now=now)
+        after = order_eta(Order.objects.get(pk=third.order_id), now=now)
         assert after.stops_before == 1
         assert abs((after.eta - after.planned_arrival) - late) <= dt.timedelta(minutes=1)
 
         # the delivered one: where it was, no ETA any more
-        done = live.order_eta(Order.objects.get(pk=first.order_id), now=now)
+        done = order_eta(Order.objects.get(pk=first.order_id), now=now)
         assert done.status == OrderStatus.DELIVERED and done.eta is None
         assert done.planned_arrival == first.starts_at
 
         # on no published route: nothing to tell
-        nowhere = live.order_eta(new_order("eta"), now=now)
+        nowhere = order_eta(new_order("eta"), now=now)
         assert (nowhere.plan, nowhere.route, nowhere.eta, nowhere.planned_arrival) == (
-            None, None, None, None,
-        )  # fmt: skip
+            None,
+            None,
+            None,
+            None,
+        )
         assert nowhere.status == OrderStatus.UNASSIGNED
 
 
@@ -425,7 +441,7 @@ def test_an_order_on_a_draft_plan_only_has_no_eta(alpha):
     with schema_context(alpha.tenant.schema_name):
         plan, _ = planned("draft")
         order_id = orders_on(busy_routes(plan)[0])[0]
-        eta = live.order_eta(Order.objects.get(pk=order_id))
+        eta = order_eta(Order.objects.get(pk=order_id))
         assert eta.route is None and eta.eta is None and eta.stops_before is None
 
 
@@ -442,11 +458,18 @@ def test_live_services_stay_in_their_tenant(alpha, beta, monkeypatch):
         Vehicle.objects.filter(pk__in=[v.pk for v in theirs.vans]).update(max_stops=6)
         for k, (pk, (lat, lng)) in enumerate(sorted(ours.items())):
             Order.objects.create(  # the same ids as alpha's orders
-                pk=pk, customer_name=f"oth {k}", external_id=f"oth-{k}", address_line1="x",
-                city="London", delivery_date=DAY, lat=lat, lng=lng, weight_kg=Decimal("3"),
-            )  # fmt: skip
-        other = services.plan_create(date=DAY, depot=theirs.depot, seconds=1)
-        assert services.plan_solve(other.pk) == Plan.Status.DONE
+                pk=pk,
+                customer_name=f"oth {k}",
+                external_id=f"oth-{k}",
+                address_line1="x",
+                city="London",
+                delivery_date=DAY,
+                lat=lat,
+                lng=lng,
+                weight_kg=Decimal("3"),
+            )
+        other = plans.plan_create(date=DAY, depot=theirs.depot, seconds=1)
+        assert plans.plan_solve(other.pk) == Plan.Status.DONE
         publish.plan_publish(plan=other, actor="beta")
         snapshot = sorted(
             PlanStop.objects.filter(route__plan=other).values_list(
@@ -459,7 +482,7 @@ def test_live_services_stay_in_their_tenant(alpha, beta, monkeypatch):
     with schema_context(alpha.tenant.schema_name):
         route = busy_routes(plan)[0]
         failing, asked = orders_on(route)[0], orders_on(route)[1]
-        eta = live.order_eta(Order.objects.get(pk=asked), now=midnight_of(plan))
+        eta = order_eta(Order.objects.get(pk=asked), now=midnight_of(plan))
         assert (eta.plan, eta.route) == (plan.pk, route.pk)
         assert eta.driver == route.driver.name and eta.driver.startswith("iso ")
         order = order_transition(
@@ -483,7 +506,7 @@ def test_live_services_stay_in_their_tenant(alpha, beta, monkeypatch):
         assert sorted(RouteVersion.objects.values_list("pk", "route_id", "number")) == versions
         assert not PlanUnassigned.objects.exists()
         assert {status_of(pk) for pk in ours} == {OrderStatus.DISPATCHED}
-        theirs_eta = live.order_eta(Order.objects.get(pk=asked), now=midnight_of(other))
+        theirs_eta = order_eta(Order.objects.get(pk=asked), now=midnight_of(other))
         assert theirs_eta.plan == other.pk and theirs_eta.driver.startswith("oth ")
 
 
@@ -524,7 +547,7 @@ def test_an_urgent_order_on_a_van_added_after_publishing_reaches_its_driver(alph
         assert status_of(urgent.pk) == OrderStatus.DISPATCHED
         assert route.version == 1
         assert route.stops.get(order=urgent).arrives_at >= now
-        assert live.order_eta(urgent, now=now).route == added.pk
+        assert order_eta(urgent, now=now).route == added.pk
 
 
 @pytest.mark.django_db
@@ -542,7 +565,7 @@ def test_a_re_solve_that_fills_a_van_added_after_publishing_publishes_its_route(
         assert {status_of(o) for o in on_added} == {OrderStatus.DISPATCHED}
         assert added.version >= 1
         assert version_orders(latest_version(added)) == on_added
-        assert live.order_eta(Order.objects.get(pk=on_added[0])).route == added.pk
+        assert order_eta(Order.objects.get(pk=on_added[0])).route == added.pk
 
 
 @pytest.mark.django_db
@@ -553,7 +576,7 @@ def test_a_stop_the_driver_skipped_gets_an_eta_in_the_future(alpha, monkeypatch)
         first, second = list(route.stops.order_by("sequence")[:2])
         deliver(monkeypatch, second, late=dt.timedelta(minutes=30))  # first one skipped
         now = timezone.now()
-        eta = live.order_eta(Order.objects.get(pk=first.order_id), now=now)
+        eta = order_eta(Order.objects.get(pk=first.order_id), now=now)
         assert eta.status == OrderStatus.DISPATCHED
         assert eta.eta is not None and eta.eta >= now
 
@@ -565,13 +588,13 @@ def test_an_on_time_route_gives_the_published_arrival_as_eta(alpha):
         early, late = day.orders  # served in this order: the first window closes first
         Order.objects.filter(pk=early.pk).update(time_windows=[{"start": "08:00", "end": "08:30"}])
         Order.objects.filter(pk=late.pk).update(time_windows=[{"start": "10:00", "end": "11:00"}])
-        plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
-        assert services.plan_solve(plan.pk) == Plan.Status.DONE
+        plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
         publish.plan_publish(plan=plan, actor=ACTOR)
         route = plan.routes.get()
         stop = route.stops.get(order_id=late.pk)
         assert orders_on(route) == [early.pk, late.pk] and stop.waiting_s > 0
-        eta = live.order_eta(Order.objects.get(pk=late.pk), now=midnight_of(plan))  # nothing
+        eta = order_eta(Order.objects.get(pk=late.pk), now=midnight_of(plan))  # nothing
         assert eta.planned_arrival == stop.starts_at  # happened yet: exactly on plan
         assert eta.eta == eta.planned_arrival
 

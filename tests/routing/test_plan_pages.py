@@ -8,8 +8,8 @@ import io
 import pytest
 from django_tenants.utils import schema_context
 
-from routing import services
 from routing.models import Plan, PlanStop
+from routing.services import plans
 from tests.conftest import login_client
 from tests.routing.factories import DAY, make_fleet_day
 
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 def _solved(prefix: str, **fleet):
     day = make_fleet_day(prefix, **fleet)
-    plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
-    services.plan_solve(plan.pk)
+    plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+    plans.plan_solve(plan.pk)
     plan.refresh_from_db()
     return plan, day
 
@@ -88,8 +88,9 @@ def test_route_sheet_and_csv_list_the_stops_in_driving_order(alpha):
     sheet = client.get(f"/plans/{plan.pk}/routes/{route.pk}/sheet").content.decode()
     positions = [sheet.index(s.order.customer_name) for s in ordered]
     assert positions == sorted(positions) and "data-print" in sheet
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/plans/{plan.pk}/routes.csv").content
-                                           .decode())))  # fmt: skip
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/plans/{plan.pk}/routes.csv").content.decode()))
+    )
     assert [int(r["order"]) for r in rows if r["order"]] == [s.order_id for s in ordered]
     first = next(r for r in rows if r["order"])
     assert first["customer"] == ordered[0].order.customer_name and first["windows"]
@@ -116,8 +117,12 @@ def test_another_tenants_plan_is_not_found_on_the_pages(alpha, beta):
         taken = Plan.objects.filter(pk=plan.pk).exists()
     assert not taken  # beta has no plan in this test: the id is free there
     client = login_client(beta.host, beta.dispatcher_email)
-    for url in (f"/plans/{plan.pk}/", f"/plans/{plan.pk}/status", f"/plans/{plan.pk}/routes.csv",
-                f"/plans/{plan.pk}/routes/{route.pk}/sheet"):  # fmt: skip
+    for url in (
+        f"/plans/{plan.pk}/",
+        f"/plans/{plan.pk}/status",
+        f"/plans/{plan.pk}/routes.csv",
+        f"/plans/{plan.pk}/routes/{route.pk}/sheet",
+    ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/plans/{plan.pk}/publish").status_code == 404
     with schema_context(alpha.tenant.schema_name):
@@ -165,7 +170,7 @@ def test_the_re_optimise_box_decides_whether_stops_may_change_driver(
     alpha, monkeypatch, ticked, allowed
 ):
     seen = {}
-    monkeypatch.setattr(services, "plan_resolve", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(plans, "plan_resolve", lambda **kwargs: seen.update(kwargs))
     client = login_client(alpha.host, alpha.dispatcher_email)
     with schema_context(alpha.tenant.schema_name):
         plan, _ = _solved("box", vans=1, orders=1)

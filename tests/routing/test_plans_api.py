@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from routing import services
 from routing.models import Plan
+from routing.services import plans
 from tests.conftest import api_client
 from tests.routing.test_conversion import DAY, make_day
 
@@ -22,7 +22,7 @@ def test_a_plan_is_queued_then_read_with_its_routes(alpha):
     plan_id = response.json()["id"]
     assert response.json()["status"] == "queued"
     with schema_context(alpha.tenant.schema_name):
-        services.plan_solve(plan_id)  # what the worker does after the commit
+        plans.plan_solve(plan_id)  # what the worker does after the commit
     body = client.get(f"/api/v1/plans/{plan_id}").json()
     assert body["status"] == "done" and body["distance_m"] > 0
     served = [s["order"] for r in body["routes"] for s in r["stops"] if not s["is_break"]]
@@ -33,9 +33,13 @@ def test_a_plan_is_queued_then_read_with_its_routes(alpha):
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({}, "date"), ({"date": "tomorrow"}, "date"), ({"date": str(DAY), "seconds": 0}, "seconds"),
-     ({"date": str(DAY), "depot": 999999}, "depot")],
-)  # fmt: skip
+    [
+        ({}, "date"),
+        ({"date": "tomorrow"}, "date"),
+        ({"date": str(DAY), "seconds": 0}, "seconds"),
+        ({"date": str(DAY), "depot": 999999}, "depot"),
+    ],
+)
 def test_bad_input_gets_field_errors_and_creates_nothing(alpha, payload, field):
     client = api_client(alpha.host, alpha.api_key)
     with schema_context(alpha.tenant.schema_name):
@@ -64,8 +68,8 @@ def _solved(prefix: str, **fleet) -> tuple[int, object]:
     from tests.routing.factories import make_fleet_day
 
     day = make_fleet_day(prefix, **fleet)
-    plan = services.plan_create(date=DAY, depot=day.depot, seconds=1)
-    services.plan_solve(plan.pk)
+    plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+    plans.plan_solve(plan.pk)
     return plan.pk, day
 
 
@@ -97,8 +101,9 @@ def test_edit_publish_and_eta_through_the_api(alpha):
     eta = client.get(f"/api/v1/orders/{order}/eta").json()
     assert eta["route"] == idle["id"] and eta["route_version"] == 1 and eta["stops_before"] == 0
     assert eta["status"] == "dispatched" and eta["planned_arrival"] and eta["eta"]
-    resolve = client.post(f"/api/v1/plans/{plan_id}/resolve", {"allow_reassign": False},
-                          format="json")  # fmt: skip
+    resolve = client.post(
+        f"/api/v1/plans/{plan_id}/resolve", {"allow_reassign": False}, format="json"
+    )
     assert resolve.status_code == 202 and resolve.json()["status"] == "queued"
     again = client.post(f"/api/v1/plans/{plan_id}/resolve", {}, format="json")
     assert again.status_code == 400 and "plan" in again.json()["errors"]  # already queued
@@ -106,12 +111,16 @@ def test_edit_publish_and_eta_through_the_api(alpha):
 
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
-    [("moves", {"order": 1}, "route"), ("moves", {"order": "x", "route": None}, "order"),
-     ("moves", {"order": 10**6, "route": None}, "order"),
-     ("locks", {"locked": True}, "order"),
-     ("routes", {"driver": 10**6, "vehicle": 10**6}, "driver"),
-     ("urgent", {"order": 10**6}, "order"), ("resolve", {"seconds": 0}, "seconds")],
-)  # fmt: skip
+    [
+        ("moves", {"order": 1}, "route"),
+        ("moves", {"order": "x", "route": None}, "order"),
+        ("moves", {"order": 10**6, "route": None}, "order"),
+        ("locks", {"locked": True}, "order"),
+        ("routes", {"driver": 10**6, "vehicle": 10**6}, "driver"),
+        ("urgent", {"order": 10**6}, "order"),
+        ("resolve", {"seconds": 0}, "seconds"),
+    ],
+)
 def test_bad_edits_get_field_errors(alpha, path, payload, field):
     client = api_client(alpha.host, alpha.api_key)
     with schema_context(alpha.tenant.schema_name):
@@ -132,8 +141,12 @@ def test_edits_of_another_tenants_plan_are_not_found_and_change_nothing(alpha, b
     client = api_client(beta.host, beta.api_key)
     # ids repeat across schemas; beta has no plan in this test, so the id is free there
     assert not beta_has_it
-    edits = [("moves", {"order": order, "route": None}), ("publish", {}),
-             ("locks", {"route": route.pk, "locked": True}), ("resolve", {})]  # fmt: skip
+    edits = [
+        ("moves", {"order": order, "route": None}),
+        ("publish", {}),
+        ("locks", {"route": route.pk, "locked": True}),
+        ("resolve", {}),
+    ]
     for path, payload in edits:
         response = client.post(f"/api/v1/plans/{plan_id}/{path}", payload, format="json")
         assert response.status_code == 404, (path, response.content)

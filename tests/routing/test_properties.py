@@ -19,8 +19,8 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from routing.checker import check
-from routing.problem import (
+from routing.optimiser.checker import check
+from routing.optimiser.problem import (
     Break,
     Job,
     Problem,
@@ -30,8 +30,8 @@ from routing.problem import (
     UnassignedReason,
     Vehicle,
 )
-from routing.schedule import UNREACHABLE_S
-from routing.solver import RaceReport, solve
+from routing.optimiser.schedule import UNREACHABLE_S
+from routing.optimiser.solver import RaceReport, solve
 
 SHIFT = TimeWindow(0, 6 * 3600)
 FAR = (400, 400)  # a point 40+ km from every depot: 2,800+ s of driving
@@ -210,28 +210,32 @@ def test_every_plan_the_race_returns_passes_the_checker(case: Case):
 # --- examples found by fuzzing beyond these settings ---------------------------------------
 
 #: A regional day (places up to 190 km apart) from a fuzzing run, reduced by hand.
-REGIONAL_DURATIONS_S = 30 * np.array([
-    [0, 691, 662, 483, 710, 697, 918, 382, 816],
-    [691, 0, 824, 253, 780, 702, 1136, 552, 1287],
-    [662, 824, 0, 816, 100, 171, 316, 340, 550],
-    [483, 253, 816, 0, 802, 740, 1130, 487, 1193],
-    [710, 780, 100, 802, 0, 85, 361, 354, 646],
-    [697, 702, 171, 740, 85, 0, 444, 322, 721],
-    [918, 1136, 316, 1130, 361, 444, 0, 648, 437],
-    [382, 552, 340, 487, 354, 322, 648, 0, 735],
-    [816, 1287, 550, 1193, 646, 721, 437, 735, 0],
-])  # fmt: skip
-REGIONAL_DISTANCES_M = 30 * np.array([
-    [0, 3453, 3311, 2417, 3551, 3483, 4589, 1910, 4080],
-    [3453, 0, 4118, 1265, 3900, 3511, 5680, 2759, 6435],
-    [3311, 4118, 0, 4079, 500, 854, 1581, 1700, 2751],
-    [2417, 1265, 4079, 0, 4011, 3700, 5652, 2435, 5964],
-    [3551, 3900, 500, 4011, 0, 424, 1803, 1772, 3228],
-    [3483, 3511, 854, 3700, 424, 0, 2220, 1612, 3606],
-    [4589, 5680, 1581, 5652, 1803, 2220, 0, 3239, 2184],
-    [1910, 2759, 1700, 2435, 1772, 1612, 3239, 0, 3677],
-    [4080, 6435, 2751, 5964, 3228, 3606, 2184, 3677, 0],
-])  # fmt: skip
+REGIONAL_DURATIONS_S = 30 * np.array(
+    [
+        [0, 691, 662, 483, 710, 697, 918, 382, 816],
+        [691, 0, 824, 253, 780, 702, 1136, 552, 1287],
+        [662, 824, 0, 816, 100, 171, 316, 340, 550],
+        [483, 253, 816, 0, 802, 740, 1130, 487, 1193],
+        [710, 780, 100, 802, 0, 85, 361, 354, 646],
+        [697, 702, 171, 740, 85, 0, 444, 322, 721],
+        [918, 1136, 316, 1130, 361, 444, 0, 648, 437],
+        [382, 552, 340, 487, 354, 322, 648, 0, 735],
+        [816, 1287, 550, 1193, 646, 721, 437, 735, 0],
+    ]
+)
+REGIONAL_DISTANCES_M = 30 * np.array(
+    [
+        [0, 3453, 3311, 2417, 3551, 3483, 4589, 1910, 4080],
+        [3453, 0, 4118, 1265, 3900, 3511, 5680, 2759, 6435],
+        [3311, 4118, 0, 4079, 500, 854, 1581, 1700, 2751],
+        [2417, 1265, 4079, 0, 4011, 3700, 5652, 2435, 5964],
+        [3551, 3900, 500, 4011, 0, 424, 1803, 1772, 3228],
+        [3483, 3511, 854, 3700, 424, 0, 2220, 1612, 3606],
+        [4589, 5680, 1581, 5652, 1803, 2220, 0, 3239, 2184],
+        [1910, 2759, 1700, 2435, 1772, 1612, 3239, 0, 3677],
+        [4080, 6435, 2751, 5964, 3228, 3606, 2184, 3677, 0],
+    ]
+)
 
 
 def test_a_regional_day_with_skills_is_answered_within_its_budget():
@@ -241,9 +245,16 @@ def test_a_regional_day_with_skills_is_answered_within_its_budget():
     overflows 64 bits. The race killed both PyVRP runs and asked OR-Tools: 11 s, not 0.5."""
     vehicles = [
         Vehicle("v0", 0, 0, TimeWindow(676, 10**8), cost_per_km=1.37, fixed_cost=10.0),
-        Vehicle("v1", 2, 2, TimeWindow(1036, 10**8), skills=frozenset({"a"}),
-                cost_per_km=1.21, fixed_cost=10.0),
-    ]  # fmt: skip
+        Vehicle(
+            "v1",
+            2,
+            2,
+            TimeWindow(1036, 10**8),
+            skills=frozenset({"a"}),
+            cost_per_km=1.21,
+            fixed_cost=10.0,
+        ),
+    ]
     jobs = [
         Job("j0", 3, penalty=100_000.0),
         Job("j4", 7, skills=frozenset({"a"}), penalty=500.0),

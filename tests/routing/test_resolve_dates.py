@@ -12,9 +12,9 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order, OrderEvent, OrderStatus, Vehicle
 from dispatch.services.orders import order_reschedule
-from routing import services, solver
 from routing.models import Plan, PlanStop, PlanUnassigned
-from routing.services import publish
+from routing.optimiser import solver
+from routing.services import plans, publish
 from routing.services.routes import midnight_of
 from tests.routing.factories import make_fleet_day
 from tests.routing.test_plan_edits import orders_on, resolve
@@ -29,9 +29,9 @@ def _today_plan(monkeypatch, prefix: str, *, publish_it: bool) -> Plan:
     today = timezone.localdate()
     day = make_fleet_day(prefix, orders=10, day=today)
     Vehicle.objects.filter(pk__in=[v.pk for v in day.vans]).update(max_stops=6)
-    plan = services.plan_create(date=today, depot=day.depot, seconds=1)
+    plan = plans.plan_create(date=today, depot=day.depot, seconds=1)
     freeze(monkeypatch, midnight_of(plan) + dt.timedelta(hours=7))
-    assert services.plan_solve(plan.pk) == Plan.Status.DONE
+    assert plans.plan_solve(plan.pk) == Plan.Status.DONE
     plan.refresh_from_db()
     if publish_it:
         publish.plan_publish(plan=plan, actor=ACTOR)

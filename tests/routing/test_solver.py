@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from routing import solver
-from routing.problem import Break, Job, Problem, TimeWindow, UnassignedReason, Vehicle
-from routing.solver import EngineRun, RaceReport
+from routing.optimiser import solver
+from routing.optimiser.problem import Break, Job, Problem, TimeWindow, UnassignedReason, Vehicle
+from routing.optimiser.solver import EngineRun, RaceReport
 
 
 def line_problem(*, jobs: int = 6, capacity: int = 10, breaks=()) -> Problem:
@@ -117,8 +117,8 @@ def test_the_search_keeps_its_budget_when_this_process_s_wall_clock_is_moved(day
 
 
 def test_pyvrp_warm_start_keeps_a_good_initial_plan():
-    from routing.engines import pyvrp_engine
-    from routing.problem import RoutePlan, Step, StepKind
+    from routing.optimiser.engines import pyvrp_engine
+    from routing.optimiser.problem import RoutePlan, Step, StepKind
 
     problem = line_problem()
     initial = [

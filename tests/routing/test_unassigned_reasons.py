@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from routing import solver
-from routing.checker import check
-from routing.engines import pyvrp_engine
-from routing.problem import (
+from routing.optimiser import solver
+from routing.optimiser.checker import check
+from routing.optimiser.engines import pyvrp_engine
+from routing.optimiser.problem import (
     Break,
     Job,
     Problem,
@@ -22,8 +22,8 @@ from routing.problem import (
     UnassignedReason,
     Vehicle,
 )
-from routing.schedule import UNREACHABLE_S
-from routing.solver import solve
+from routing.optimiser.schedule import UNREACHABLE_S
+from routing.optimiser.solver import solve
 
 SECONDS = 0.5
 

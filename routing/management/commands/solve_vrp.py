@@ -6,8 +6,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from routing import solomon
-from routing.solver import RaceReport, solve
+from routing.optimiser import solomon
+from routing.optimiser.solver import RaceReport, solve
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """One engine in its own process, answering the race's requests over its pipes.
 
-The race in `routing.solver` starts one of these per core and sends pickled requests on
+The race in `routing.optimiser.solver` starts one of these per core and sends pickled requests on
 stdin: the first carries the problem, later ones (the next phase) only a seed, a deadline
 and the plans to start from. Each answer is pickled to stdout; end of input ends the
 process. A plain subprocess, not `multiprocessing`, because the solver is called from

@@ -1,11 +1,11 @@
 """An independent feasibility check of a `Solution` against its `Problem`.
 
-Written from the problem's definition alone, deliberately without `routing.schedule`:
+Written from the problem's definition alone, deliberately without `routing.optimiser.schedule`:
 the point is to catch the scheduler's and the engines' mistakes, not to repeat them.
 Every rule is checked on the visits as reported (times, locations, loads), and the
 route totals are recomputed from the matrices.
 
-Conventions the solution follows (see `routing.problem.Visit`): a route's visits are
+Conventions the solution follows (see `routing.optimiser.problem.Visit`): a route's visits are
 `start`, then stops (`job`, `pickup`, `delivery`) and breaks (`break`, id `break-<k>`
 for the vehicle's k-th break, located where it is taken), then `end` unless the vehicle's
 route may end anywhere. A visit's `load` is what is on board after it.

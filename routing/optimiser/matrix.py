@@ -1,7 +1,7 @@
 """Travel-time and distance matrices between points, for the route optimiser.
 
-Pure Python over numpy (no Django): `routing/services.py` picks the provider named in the
-settings and puts the per-tenant cache in front of it. Points are (lat, lng) in degrees;
+Pure Python over numpy (no Django): `routing.services.matrix` picks the provider named in
+the settings and puts the per-tenant cache in front of it. Points are (lat, lng) in degrees;
 cell [i, j] is the trip from point i to point j, in seconds and in metres. A cell at
 `UNREACHABLE_S` (in both matrices) means no road joins the two points.
 """

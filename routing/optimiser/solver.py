@@ -10,8 +10,8 @@ Which engines race is decided by the problem and by measurement (docs/benchmarks
 * Otherwise (breaks, a maximum number of stops, ...): OR-Tools, one differently
   configured search per core.
 
-Each engine runs in its own subprocess (see `routing.worker`); every answer is timed
-and checked by `routing.schedule`, and the best is the one that serves the most valued
+Each engine runs in its own subprocess (see `routing.optimiser.worker`); every answer is timed
+and checked by `routing.optimiser.schedule`, and the best is the one that serves the most valued
 jobs at the lowest cost with no broken constraint.
 """
 
@@ -194,10 +194,15 @@ def _subset(problem: Problem, keep: list) -> tuple[Problem, Callable]:
             return None
         origin = {StepKind.JOB: jobs, StepKind.PICKUP: shipments, StepKind.DELIVERY: shipments}
         return [
-            RoutePlan(p.vehicle, [s if s.kind is StepKind.BREAK
-                                  else Step(s.kind, origin[s.kind][s.index]) for s in p.steps])
+            RoutePlan(
+                p.vehicle,
+                [
+                    s if s.kind is StepKind.BREAK else Step(s.kind, origin[s.kind][s.index])
+                    for s in p.steps
+                ],
+            )
             for p in plans
-        ]  # fmt: skip
+        ]
 
     return subset, back
 
@@ -213,13 +218,14 @@ def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: in
     # the machine shares and which a step of the wall clock (NTP, a test's moved clock)
     # does not move: a wall-clock deadline could leave a worker a year, or nothing.
     started = time.monotonic()
-    cwd = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # the directory that holds the `routing` package, where `-m` finds the worker
+    cwd = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     workers = []
     for _ in runs:
         # stderr to a file, not a pipe: a chatty engine cannot block; closed below
         err = tempfile.TemporaryFile()  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "routing.worker"],
+            [sys.executable, "-m", "routing.optimiser.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err,

@@ -307,8 +307,17 @@ def items_with_steps(problem: Problem):
 
 #: The order in which a lone job's failures are reported: the vehicle that gets furthest
 #: down this list before failing decides the reason.
-_ORDER = ("skills", "capacity", "unreachable", "time_window", "shift", "max_duration",
-          "max_distance", "break", "max_stops")  # fmt: skip
+_ORDER = (
+    "skills",
+    "capacity",
+    "unreachable",
+    "time_window",
+    "shift",
+    "max_duration",
+    "max_distance",
+    "break",
+    "max_stops",
+)
 _REASON = {
     "skills": UnassignedReason.SKILLS,
     "capacity": UnassignedReason.CAPACITY,

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .matrix import Matrix
-from .problem import Break, Job, Problem, TimeWindow, Vehicle
+from routing.optimiser.matrix import Matrix
+from routing.optimiser.problem import Break, Job, Problem, TimeWindow, Vehicle
 
 UNLIMITED = 2**40
 #: A driver's break may start this long after its earliest start.
@@ -82,7 +82,7 @@ def problem_for_day(
 ) -> DayProblem:
     """The optimiser's problem for `orders` served by `crews`.
 
-    `matrix_of` gives travel times between (lat, lng) points (`routing.services
+    `matrix_of` gives travel times between (lat, lng) points (`routing.services.matrix
     .travel_matrix` in production: cached per tenant). Orders without coordinates are
     returned in `not_geocoded` instead of becoming jobs. `pins` maps an order's pk to
     the `pin` of the crew it must stay with.

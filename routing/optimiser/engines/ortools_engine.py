@@ -238,18 +238,38 @@ class _Model:
         job = self.problem.jobs[index]
         delivery, pickup = padded(job.delivery, self.dims), padded(job.pickup, self.dims)
         delta = tuple(p - d for p, d in zip(pickup, delivery, strict=True))
-        return _Node(job.location, Step(StepKind.JOB, index), job.service_s, job.windows,
-                     delta, delivery, pickup)  # fmt: skip
+        return _Node(
+            job.location,
+            Step(StepKind.JOB, index),
+            job.service_s,
+            job.windows,
+            delta,
+            delivery,
+            pickup,
+        )
 
     def _shipment_nodes(self, index: int) -> tuple[_Node, _Node]:
         s = self.problem.shipments[index]
         amount = padded(s.amount, self.dims)
         zero = (0,) * self.dims
-        pickup = _Node(s.pickup.location, Step(StepKind.PICKUP, index), s.pickup.service_s,
-                       s.pickup.windows, amount, zero, zero)  # fmt: skip
-        delivery = _Node(s.delivery.location, Step(StepKind.DELIVERY, index),
-                         s.delivery.service_s, s.delivery.windows,
-                         tuple(-a for a in amount), zero, zero)  # fmt: skip
+        pickup = _Node(
+            s.pickup.location,
+            Step(StepKind.PICKUP, index),
+            s.pickup.service_s,
+            s.pickup.windows,
+            amount,
+            zero,
+            zero,
+        )
+        delivery = _Node(
+            s.delivery.location,
+            Step(StepKind.DELIVERY, index),
+            s.delivery.service_s,
+            s.delivery.windows,
+            tuple(-a for a in amount),
+            zero,
+            zero,
+        )
         return pickup, delivery
 
     def _node_matrix(self, matrix: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Mending a route the schedule finds broken: move its breaks, else give up stops.
 
-An engine's model and `routing.schedule` can disagree at the edges (OR-Tools may pause in
+An engine's model and `routing.optimiser.schedule` can disagree at the edges (OR-Tools may pause in
 the middle of a drive; the schedule pauses at one end of it). Rather than hand the
 dispatcher a route that breaks a window, the route is mended here; the stops given up
 come back unassigned with their reason.

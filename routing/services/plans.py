@@ -1,0 +1,313 @@
+"""Plans: a day's orders optimised in the background and stored, and re-solved around
+what is locked or already behind the drivers.
+
+`plan_create` and `plan_resolve` queue the job `routing.tasks.plan_solve` once the
+transaction commits; the worker runs it in the tenant's schema, and it calls `plan_solve`
+here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import metrics
+from dispatch.models import Driver, Order, OrderStatus, Vehicle
+from routing import models, tasks
+from routing.optimiser import solver
+from routing.selectors import orders_off_the_day, pool_orders_to_place
+from tenants.tasks import enqueue_after_commit
+
+from .conversion import Crew, crews_for, problem_for_day
+from .matrix import travel_matrix
+from .publish import order_dispatch, order_release
+from .routes import _event_times, midnight_of, route_retime, split_reached
+
+PLAN_SECONDS_RANGE = (1.0, 600.0)
+
+
+def _queue_solve(plan: models.Plan, *, name: str, **options) -> None:
+    enqueue_after_commit(tasks.plan_solve, plan.pk, task_name=name, **options)
+
+
+def plan_create(
+    *, date: dt.date, depot=None, seconds: float = 10.0, created_by=None
+) -> models.Plan:
+    """Queue the optimisation of `date`'s open orders (optionally one depot's vans);
+    the worker runs `plan_solve` in this tenant's schema."""
+    low, high = PLAN_SECONDS_RANGE
+    if not low <= seconds <= high:
+        raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+    plan = models.Plan.objects.create(
+        date=date, depot=depot, seconds=seconds, created_by=created_by
+    )
+    _queue_solve(plan, name=f"plan-{plan.pk}")
+    return plan
+
+
+@transaction.atomic
+def plan_resolve(
+    *, plan: models.Plan, allow_reassign: bool = True, seconds: float | None = None
+) -> models.Plan:
+    """Queue a new solve of a solved plan: locked routes stay as they are, locked stops
+    stay on their route, and on a published plan the stops drivers already reached stay
+    behind them. `allow_reassign` False keeps every stop promised to a driver (published)
+    on that driver's route; only the order changes."""
+    plan = models.Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.is_busy:
+        raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
+    if plan.solved_at is None:
+        raise ValidationError({"plan": "The plan has not been solved yet."})
+    if seconds is not None:
+        low, high = PLAN_SECONDS_RANGE
+        if not low <= seconds <= high:
+            raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+        plan.seconds = seconds
+    plan.status, plan.error = models.Plan.Status.QUEUED, ""
+    plan.save(update_fields=["status", "error", "seconds"])
+    stamp = int(timezone.now().timestamp() * 1000)
+    _queue_solve(plan, name=f"plan-{plan.pk}-again-{stamp}", allow_reassign=allow_reassign)
+    return plan
+
+
+def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
+    """Solve a queued plan and store its routes; a plan already taken is left alone (a
+    task delivered twice solves once). A plan solved before is re-solved around what is
+    locked or already behind the drivers (`plan_resolve`). Returns the final status."""
+    with transaction.atomic():
+        plan = models.Plan.objects.select_for_update().get(pk=plan_id)
+        if plan.status != models.Plan.Status.QUEUED:
+            return plan.status
+        plan.status = models.Plan.Status.SOLVING
+        plan.started_at = timezone.now()
+        plan.save(update_fields=["status", "started_at"])
+    try:
+        first = plan.solved_at is None
+        began = time.perf_counter()
+        if first:
+            day = _first_problem(plan)
+        else:
+            day, kept = _resolve_problem(plan, allow_reassign=allow_reassign)
+        matrix_s = time.perf_counter() - began
+        solution = solver.solve(day.problem, seconds=plan.seconds)
+        solve_s = time.perf_counter() - began - matrix_s
+        if first:
+            _plan_store(plan, day, solution)
+        else:
+            _plan_restore(plan, day, solution, kept)
+        save_s = time.perf_counter() - began - matrix_s - solve_s
+        models.Plan.objects.filter(pk=plan.pk).update(
+            matrix_s=matrix_s, solve_s=solve_s, save_s=save_s
+        )
+        for phase, seconds in (("matrix", matrix_s), ("solve", solve_s), ("store", save_s)):
+            metrics.OPTIMISER_SECONDS.labels(phase).observe(seconds)
+    except Exception as exc:
+        models.Plan.objects.filter(pk=plan.pk).update(
+            status=models.Plan.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    return models.Plan.Status.DONE
+
+
+def _first_problem(plan: models.Plan):
+    orders = list(
+        Order.objects.filter(delivery_date=plan.date, status=OrderStatus.UNASSIGNED).order_by("pk")
+    )
+    vehicles = Vehicle.objects.select_related("start_depot", "end_depot")
+    if plan.depot_id:
+        vehicles = vehicles.filter(start_depot_id=plan.depot_id)
+    crews = crews_for(Driver.objects.filter(is_active=True).order_by("name", "pk"), vehicles)
+    return problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix)
+
+
+def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
+    """The problem of a re-solve, and per route the stops it keeps in front (reached)."""
+    now = timezone.now()
+    midnight = midnight_of(plan)
+    now_s = int((now - midnight).total_seconds())
+    crews, pins, orders, kept = [], {}, [], {}
+    routes = plan.routes.select_related("driver", "vehicle__start_depot", "vehicle__end_depot")
+    for route in routes.filter(locked=False):
+        stops = list(route.stops.select_related("order").order_by("sequence"))
+        pin = f"route:{route.pk}"
+        crew = Crew(route.driver, route.vehicle, pin=pin)
+        keep: list = []
+        if plan.is_published:  # the rest of the day: from now, and from where the van is
+            events = _event_times([s.order_id for s in stops if s.order_id])
+            behind, ahead, last, _ = split_reached(stops, events)
+            going = [s for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
+            keep = [s for s in stops if s in behind or s in going]
+            resume = going[-1] if going else last
+            ready_s, start_at = now_s, None
+            if resume is not None:
+                start_at = (resume.order.lat, resume.order.lng)
+                ready_s = max(now_s, int((resume.departs_at - midnight).total_seconds()))
+            crew = Crew(
+                route.driver,
+                route.vehicle,
+                start_at=start_at,
+                ready_s=ready_s,
+                break_done=any(s.is_break for s in keep),
+                pin=pin,
+            )
+        kept[route.pk] = keep
+        crews.append((route, crew))
+        for stop in stops:
+            if stop.order is None or stop in keep:
+                continue
+            orders.append(stop.order)
+            if stop.locked or (plan.is_published and not allow_reassign):
+                pins[stop.order_id] = pin
+    # only the plan's day: a stop whose order was rebooked for another day (or ended)
+    # leaves its route, and the pool gives only the day's open orders
+    left = orders_off_the_day(plan, [o.pk for o in orders])
+    orders = [o for o in orders if o.pk not in left] + pool_orders_to_place(plan)
+    day = problem_for_day(
+        orders=orders, crews=[c for _, c in crews], matrix_of=travel_matrix, pins=pins
+    )
+    day.routes = [r for r, _ in crews]
+    day.left = left
+    return day, kept
+
+
+def _gone_while_solving(plan: models.Plan, orders: list) -> dict[int, str]:
+    """The orders cancelled, failed or rebooked for another day since the solve read them:
+    pk → the pool's reason (the status, or "rescheduled")."""
+    return orders_off_the_day(plan, [o.pk for o in orders])
+
+
+@transaction.atomic
+def _plan_store(plan: models.Plan, day, solution) -> None:
+    midnight = midnight_of(plan)
+    at = lambda seconds: midnight + dt.timedelta(seconds=seconds)  # noqa: E731
+    orders = {str(o.pk): o for o in day.orders}
+    crews = {v.id: crew for v, crew in zip(day.problem.vehicles, day.crews, strict=True)}
+    for route in solution.routes:
+        crew = crews[route.vehicle_id]
+        stored = models.PlanRoute.objects.create(
+            plan=plan,
+            driver=crew.driver,
+            vehicle=crew.vehicle,
+            starts_at=at(route.visits[0].departure_s),
+            ends_at=at(route.visits[-1].arrival_s),
+            distance_m=route.distance_m,
+            duration_s=route.duration_s,
+            waiting_s=route.waiting_s,
+        )
+        stops = [v for v in route.visits if v.kind in ("job", "break")]
+        models.PlanStop.objects.bulk_create(
+            models.PlanStop(
+                route=stored,
+                sequence=k,
+                order=orders.get(v.id) if v.kind == "job" else None,
+                is_break=v.kind == "break",
+                arrives_at=at(v.arrival_s),
+                starts_at=at(v.start_s),
+                departs_at=at(v.departure_s),
+                waiting_s=v.waiting_s,
+                load=list(v.load),
+            )
+            for k, v in enumerate(stops, start=1)
+        )
+    used = {r.vehicle_id for r in solution.routes}
+    for vehicle, crew in zip(day.problem.vehicles, day.crews, strict=True):
+        if vehicle.id not in used:  # idle today: listed, so stops can be moved to it
+            models.PlanRoute.objects.create(
+                plan=plan,
+                driver=crew.driver,
+                vehicle=crew.vehicle,
+                starts_at=at(vehicle.shift.start_s),
+                ends_at=at(vehicle.shift.start_s),
+                distance_m=0,
+                duration_s=0,
+            )
+    left_out = [(orders[u.id], u.reason.value) for u in solution.unassigned]
+    left_out += [(order, "not_geocoded") for order in day.not_geocoded]
+    models.PlanUnassigned.objects.bulk_create(
+        models.PlanUnassigned(plan=plan, order=order, reason=reason) for order, reason in left_out
+    )
+    plan.status = models.Plan.Status.DONE
+    plan.engine = solution.engine
+    plan.distance_m, plan.duration_s = solution.distance_m, solution.duration_s
+    plan.solved_at = timezone.now()
+    plan.save()
+    gone = _gone_while_solving(plan, day.orders)
+    if gone:  # cancelled or rebooked during the search: to the pool, and the routes re-timed
+        touched = set()
+        for stop in models.PlanStop.objects.filter(route__plan=plan, order_id__in=gone):
+            touched.add(stop.route_id)
+            stop.delete()
+        models.PlanUnassigned.objects.filter(plan=plan, order_id__in=gone).delete()
+        models.PlanUnassigned.objects.bulk_create(
+            models.PlanUnassigned(plan=plan, order_id=pk, reason=status)
+            for pk, status in gone.items()
+        )
+        for route in models.PlanRoute.objects.filter(pk__in=touched):
+            route_retime(route)
+
+
+@transaction.atomic
+def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
+    """Store a re-solve: each unlocked route becomes its kept stops followed by the
+    solver's sequence; orders that left or joined a published route change status."""
+    gone = {**day.left, **_gone_while_solving(plan, day.orders)}
+    orders = {str(o.pk): o for o in day.orders if o.pk not in gone}
+    by_vehicle = {r.vehicle_id: r for r in solution.routes}
+    published = plan.is_published
+    for route, vehicle in zip(day.routes, day.problem.vehicles, strict=True):
+        before = set(route.stops.filter(order__isnull=False).values_list("order_id", flat=True))
+        keep = kept[route.pk]
+        route.stops.exclude(pk__in=[s.pk for s in keep]).delete()
+        solved = by_vehicle.get(vehicle.id)
+        visits = [
+            v
+            for v in (solved.visits if solved else [])
+            if v.kind == "break" or (v.kind == "job" and v.id in orders)
+        ]
+        after_kept = max((s.sequence for s in keep), default=0)
+        route.stops.bulk_create(
+            models.PlanStop(
+                route=route,
+                sequence=after_kept + k,
+                order=orders.get(v.id) if v.kind == "job" else None,
+                is_break=v.kind == "break",
+                arrives_at=route.starts_at,
+                starts_at=route.starts_at,
+                departs_at=route.starts_at,
+            )
+            for k, v in enumerate(visits, start=1)
+        )
+        after = {int(v.id) for v in visits if v.kind == "job"} | {
+            s.order_id for s in keep if s.order_id
+        }
+        if published:
+            for order in (orders[str(pk)] for pk in after - before):
+                order_dispatch(order, actor="system:re-optimise")
+        route_retime(route, reason="Re-optimised", actor="system:re-optimise")
+    placed = {v.id for r in solution.routes for v in r.visits if v.kind == "job"}
+    models.PlanUnassigned.objects.filter(plan=plan, order_id__in=[int(i) for i in placed]).delete()
+    for pk, status in gone.items():
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order_id=pk, defaults={"reason": status}
+        )
+    for u in solution.unassigned:
+        order = orders.get(u.id)
+        if order is None:
+            continue
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": u.reason.value}
+        )
+        if published:
+            order_release(order, actor="system:re-optimise")
+    for order in day.not_geocoded:
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": "not_geocoded"}
+        )
+    plan.status = models.Plan.Status.DONE
+    plan.engine = solution.engine
+    plan.solved_at = timezone.now()
+    plan.save(update_fields=["status", "engine", "solved_at"])
