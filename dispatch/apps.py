@@ -1,13 +1,13 @@
 from django.apps import AppConfig
 
+from core.navigation import NavItem, register
+
 
 class DispatchConfig(AppConfig):
     name = "dispatch"
     verbose_name = "Dispatch"
 
     def ready(self) -> None:
-        from config.navigation import NavItem, register
-
         register(NavItem("Overview", "dashboard:home", order=10, home=True))
         register(NavItem("Orders", "dashboard:order-list", order=20))
         register(NavItem("Import", "dashboard:csv-import", order=30))

@@ -1,4 +1,7 @@
-"""Dashboard forms. They only collect text; dispatch.services.orders validates its meaning."""
+"""Dashboard forms. The order form only collects text: every rule is the order input
+schema's (dispatch.services.order_input), which the service checks the form's values
+with, as it does the API's and a CSV row's; its field errors are shown on the form. The
+browser's hints (maxlength, required) are read from the same schema."""
 
 from __future__ import annotations
 
@@ -7,49 +10,59 @@ from typing import Any
 from django import forms
 
 from dispatch.models import Order
+from dispatch.services.order_input import input_field
+from dispatch.services.parsing import minutes_as_seconds
 
 WINDOW_SLOTS = 2
 
 
+def _text(label: str | None = None, **kwargs: Any) -> forms.CharField:
+    """A form field that takes any text, for the schema to judge."""
+    if label is not None:
+        kwargs["label"] = label
+    return forms.CharField(required=False, **kwargs)
+
+
 class OrderForm(forms.Form):
-    external_id = forms.CharField(label="Reference", required=False, max_length=100)
-    customer_name = forms.CharField(label="Customer name", max_length=150)
-    customer_phone = forms.CharField(label="Phone", required=False, max_length=40)
-    customer_email = forms.CharField(
-        label="Email", required=False, max_length=254, widget=forms.EmailInput
+    external_id = _text("Reference")
+    customer_name = _text("Customer name")
+    customer_phone = _text("Phone")
+    customer_email = _text("Email", widget=forms.EmailInput)
+    address_line1 = _text("Address")
+    address_line2 = _text("Address line 2")
+    postcode = _text()
+    city = _text()
+    country = _text(help_text="Empty: your country.")
+    lat = _text("Latitude")
+    lng = _text("Longitude")
+    delivery_date = _text("Delivery date", widget=forms.DateInput({"type": "date"}))
+    window1_start = _text("Window from", widget=forms.TimeInput({"type": "time"}))
+    window1_end = _text("Window until", widget=forms.TimeInput({"type": "time"}))
+    window2_start = _text("Second window from", widget=forms.TimeInput({"type": "time"}))
+    window2_end = _text("Second window until", widget=forms.TimeInput({"type": "time"}))
+    service_minutes = _text("Minutes at the door", initial="5")
+    weight_kg = _text("Weight (kg)", initial="0")
+    volume_l = _text("Volume (l)", initial="0")
+    items = _text(initial="1")
+    required_skills = _text("Required skills", help_text="Comma separated, e.g. fridge, 2-person")
+    priority = _text(
+        widget=forms.Select(choices=Order.Priority.choices), initial=Order.Priority.NORMAL
     )
-    address_line1 = forms.CharField(label="Address", required=False, max_length=200)
-    address_line2 = forms.CharField(label="Address line 2", required=False, max_length=200)
-    postcode = forms.CharField(required=False, max_length=20)
-    city = forms.CharField(required=False, max_length=100)
-    country = forms.CharField(required=False, max_length=2, help_text="Empty: your country.")
-    lat = forms.CharField(label="Latitude", required=False, max_length=32)
-    lng = forms.CharField(label="Longitude", required=False, max_length=32)
-    delivery_date = forms.CharField(label="Delivery date", widget=forms.DateInput({"type": "date"}))
-    window1_start = forms.CharField(
-        label="Window from", required=False, widget=forms.TimeInput({"type": "time"})
-    )
-    window1_end = forms.CharField(
-        label="Window until", required=False, widget=forms.TimeInput({"type": "time"})
-    )
-    window2_start = forms.CharField(
-        label="Second window from", required=False, widget=forms.TimeInput({"type": "time"})
-    )
-    window2_end = forms.CharField(
-        label="Second window until", required=False, widget=forms.TimeInput({"type": "time"})
-    )
-    service_minutes = forms.CharField(label="Minutes at the door", required=False, initial="5")
-    weight_kg = forms.CharField(label="Weight (kg)", required=False, initial="0")
-    volume_l = forms.CharField(label="Volume (l)", required=False, initial="0")
-    items = forms.CharField(required=False, initial="1")
-    required_skills = forms.CharField(
-        label="Required skills", required=False, help_text="Comma separated, e.g. fridge, 2-person"
-    )
-    priority = forms.ChoiceField(choices=Order.Priority.choices, initial=Order.Priority.NORMAL)
-    notes = forms.CharField(required=False, widget=forms.Textarea({"rows": 3}), max_length=2000)
+    notes = _text(widget=forms.Textarea({"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            rule = _schema_field(name)
+            if rule is None:
+                continue
+            if getattr(rule, "max_length", None) and not isinstance(field.widget, forms.Select):
+                field.widget.attrs["maxlength"] = rule.max_length
+            if rule.required:
+                field.widget.attrs["required"] = True
 
     def to_order_data(self) -> dict[str, Any]:
-        """The form's values in the shape order_clean takes (as the API would send them)."""
+        """The form's values in the order input's shape (as the API would send them)."""
         data = dict(self.cleaned_data)
         windows = []
         for slot in range(1, WINDOW_SLOTS + 1):
@@ -57,14 +70,15 @@ class OrderForm(forms.Form):
             if start or end:
                 windows.append({"start": start[:5], "end": end[:5]})
         data["time_windows"] = windows
-        minutes = data.pop("service_minutes")
-        try:
-            data["service_s"] = int(float(minutes) * 60) if minutes else 300
-        except ValueError:
-            data["service_s"] = minutes  # order_clean reports it
+        minutes = data.pop("service_minutes")  # read as a CSV's column is
+        seconds = minutes_as_seconds(minutes)
+        # empty: the schema's default; not a number: the schema refuses it
+        data["service_s"] = minutes if seconds is None else seconds
+
         return data
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """The schema's field errors next to the fields they are about."""
         for field, messages in errors.items():
             target = {"time_windows": "window1_start", "service_s": "service_minutes"}.get(
                 field, field
@@ -86,3 +100,10 @@ class OrderForm(forms.Form):
                 window["end"],
             )
         return initial
+
+
+def _schema_field(name: str) -> Any:
+    try:
+        return input_field(name)
+    except KeyError:  # a field of the form only (windows, minutes)
+        return None

@@ -1,16 +1,62 @@
-from django.urls import include, path
+"""The dashboard's intake pages (config/urls_tenant.py puts them in the "dashboard" namespace):
+the overview, orders, the fleet (`<kind>-list`, `-create`, `-edit`, `-deactivate`,
+`-reactivate` for depots, vehicles and drivers), CSV import and export, integrations."""
+
+from django.urls import path
 
 from dispatch import views
-from tracking import views as tracking_views
+from dispatch.views import csv_io, fleet, orders, shopify
 
-app_name = "dashboard"
 urlpatterns = [
     path("", views.home_view, name="home"),
-    path("orders/", include("dispatch.views.orders_urls")),
-    path("fleet/", include("dispatch.views.fleet_urls")),
-    path("imports/", include("dispatch.views.csv_urls")),
-    path("integrations/", include("dispatch.views.shopify_urls")),
-    path("plans/", include("routing.urls")),
-    path("reports/", include("reports.urls")),
-    path("live/", tracking_views.live_map_view, name="live-map"),
+    # orders
+    path("orders/", orders.order_list_view, name="order-list"),
+    path("orders/new/", orders.order_create_view, name="order-create"),
+    path("orders/<int:order_id>/", orders.order_detail_view, name="order-detail"),
+    path("orders/<int:order_id>/edit/", orders.order_edit_view, name="order-edit"),
+    path("orders/<int:order_id>/cancel/", orders.order_cancel_view, name="order-cancel"),
+    path(
+        "orders/<int:order_id>/reschedule/",
+        orders.order_reschedule_view,
+        name="order-reschedule",
+    ),
+    # CSV import and export
+    path("imports/", csv_io.csv_import_view, name="csv-import"),
+    path("imports/export/", csv_io.orders_export_view, name="orders-export"),
+    path("imports/<int:import_id>/", csv_io.csv_import_detail_view, name="csv-import-detail"),
+    path(
+        "imports/<int:import_id>/import/",
+        csv_io.csv_import_commit_view,
+        name="csv-import-commit",
+    ),
+    # integrations
+    path("integrations/shopify/", shopify.shopify_view, name="shopify"),
+    path(
+        "integrations/shopify/<int:pk>/disconnect/",
+        shopify.shopify_deactivate_view,
+        name="shopify-disconnect",
+    ),
 ]
+for kind, plural in (("depot", "depots"), ("vehicle", "vehicles"), ("driver", "drivers")):
+    urlpatterns += [
+        path(f"fleet/{plural}/", fleet.fleet_list_view, {"kind": kind}, name=f"{kind}-list"),
+        path(f"fleet/{plural}/new/", fleet.fleet_form_view, {"kind": kind}, name=f"{kind}-create"),
+        path(
+            f"fleet/{plural}/<int:pk>/",
+            fleet.fleet_form_view,
+            {"kind": kind},
+            name=f"{kind}-edit",
+        ),
+        path(
+            f"fleet/{plural}/<int:pk>/deactivate/",
+            fleet.fleet_active_view,
+            {"kind": kind, "is_active": False},
+            name=f"{kind}-deactivate",
+        ),
+        path(
+            f"fleet/{plural}/<int:pk>/reactivate/",
+            fleet.fleet_active_view,
+            {"kind": kind, "is_active": True},
+            name=f"{kind}-reactivate",
+        ),
+    ]

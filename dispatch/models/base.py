@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from dispatch.services.phones import phone_number_plausible
+
+def phone_number_plausible(number: phonenumbers.PhoneNumber) -> bool:
+    """A number we take: one libphonenumber knows as valid, or one of a length possible in
+    its country that fits the country's numbering plan (the plan's general pattern).
+
+    `is_valid_number` alone refuses numbers of ranges missing from libphonenumber's
+    metadata: newly allocated ranges until the library is upgraded, and ranges kept for
+    fiction, such as Ofcom's UK mobiles 07700 900000-900999, which people use in
+    trials (and were refused on the driver form). Nonsense (too short, too long, an
+    unknown country code, a prefix the country does not use) is still refused.
+    """
+    if phonenumbers.is_valid_number(number):
+        return True
+    region = phonenumbers.region_code_for_country_code(number.country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+    pattern = metadata.general_desc.national_number_pattern if metadata else None
+    return bool(
+        pattern
+        and phonenumbers.is_possible_number(number)
+        and re.fullmatch(pattern, phonenumbers.national_significant_number(number))
+    )
+
 
 LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
 LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]

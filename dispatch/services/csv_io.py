@@ -1,9 +1,10 @@
 """CSV in and out: upload → map columns → preview with per-line errors → import; export.
 
-Rows are validated by the same order_clean as the API, so a CSV order and an API order
-obey the same rules. Bad rows are reported by their line in the file (the header is line
-1; a quoted value over several lines counts them all) and never stop the good rows;
-importing twice creates nothing twice.
+Rows are validated by the same order input schema as the API
+(dispatch.services.order_input), so a CSV order and an API order obey the same rules.
+Bad rows are reported by their line in the file (the header is line 1; a quoted value
+over several lines counts them all) and never stop the good rows; importing twice
+creates nothing twice.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from audit.services import record
 from dispatch.models import CsvImport, Order
-from dispatch.services.orders import order_clean, orders_create
-from dispatch.services.parsing import calendar_date, time_of_day, time_window
+from dispatch.services.order_input import order_schema
+from dispatch.services.orders import orders_create
+from dispatch.services.parsing import (
+    calendar_date,
+    minutes_as_seconds,
+    time_of_day,
+    time_window,
+)
 from tenants.selectors import current_tenant
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -44,22 +52,54 @@ WINDOW_COLUMNS = (
 # without case, spaces or punctuation ("Postal code" = "postal_code" = "POSTALCODE").
 TARGETS: dict[str, tuple[str, ...]] = {
     "external_id": (
-        "order id", "order number", "order no", "order ref", "reference", "ref", "id", "order",
+        "order id",
+        "order number",
+        "order no",
+        "order ref",
+        "reference",
+        "ref",
+        "id",
+        "order",
     ),
     "customer_name": (
-        "customer", "name", "recipient", "full name", "contact", "contact name", "client",
+        "customer",
+        "name",
+        "recipient",
+        "full name",
+        "contact",
+        "contact name",
+        "client",
         "consignee",
     ),
     "customer_phone": (
-        "phone", "mobile", "tel", "telephone", "phone number", "mobile number", "cell",
+        "phone",
+        "mobile",
+        "tel",
+        "telephone",
+        "phone number",
+        "mobile number",
+        "cell",
         "contact number",
     ),
     "customer_email": ("email", "e mail", "email address", "mail"),
     "address_line1": (
-        "address", "address1", "address line 1", "street", "street address", "line 1", "addr",
+        "address",
+        "address1",
+        "address line 1",
+        "street",
+        "street address",
+        "line 1",
+        "addr",
     ),
     "address_line2": (
-        "address2", "address line 2", "line 2", "apartment", "flat", "suite", "unit", "building",
+        "address2",
+        "address line 2",
+        "line 2",
+        "apartment",
+        "flat",
+        "suite",
+        "unit",
+        "building",
     ),
     "city": ("town", "locality", "suburb"),
     "postcode": ("zip", "zip code", "postal code", "post code", "zip postal code", "postal"),
@@ -69,7 +109,13 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "lng": ("lon", "long", "longitude"),
     "delivery_date": ("delivery date", "date", "delivery day", "day", "due date", "ship date"),
     "window_start": (
-        "from", "start", "earliest", "time from", "start time", "window from", "from time",
+        "from",
+        "start",
+        "earliest",
+        "time from",
+        "start time",
+        "window from",
+        "from time",
     ),
     "window_end": ("to", "until", "end", "latest", "time to", "end time", "window to", "till"),
     "window2_start": ("second window start",),
@@ -80,11 +126,22 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "window4_end": (),
     # One column with whole windows: "09:00-12:00", "9am - 12pm; 2pm - 4pm".
     "time_windows": (
-        "time window", "window", "windows", "delivery window", "time slot", "slot",
-        "delivery slot", "delivery time",
+        "time window",
+        "window",
+        "windows",
+        "delivery window",
+        "time slot",
+        "slot",
+        "delivery slot",
+        "delivery time",
     ),
     "service_minutes": (
-        "service", "service time", "minutes", "duration", "stop time", "stop duration",
+        "service",
+        "service time",
+        "minutes",
+        "duration",
+        "stop time",
+        "stop duration",
     ),
     "weight_kg": ("weight", "kg"),
     "volume_l": ("volume", "litres", "liters"),
@@ -92,9 +149,14 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "required_skills": ("skills", "skill", "requirements"),
     "priority": ("urgency",),
     "notes": (
-        "note", "instructions", "delivery instructions", "comments", "comment", "remarks",
+        "note",
+        "instructions",
+        "delivery instructions",
+        "comments",
+        "comment",
+        "remarks",
     ),
-}  # fmt: skip
+}
 # "Delivery Address", "Shipping City", "Recipient Phone": the same names behind a prefix.
 HEADER_PREFIXES = ("delivery", "shipping", "shipto", "recipient", "customer", "consignee")
 NUMERIC_TARGETS = frozenset({"lat", "lng", "weight_kg", "volume_l", "service_minutes"})
@@ -372,15 +434,17 @@ def _time(value: str) -> str:
 def _order_input(
     values: dict[str, str], csv_import: CsvImport, *, month_first: bool
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """One row's values (by target) as order_clean's input, and the problems found on the
+    """One row's values (by target) as the order input, and the problems found on the
     way (a window or a number that cannot be read)."""
     errors: dict[str, list[str]] = {}
     data: dict[str, Any] = {
         target: value
         for target, value in values.items()
-        if target in TARGETS and target != "time_windows" and target != "service_minutes"
+        if target in TARGETS
+        and target != "time_windows"
+        and target != "service_minutes"
         and not target.startswith("window")
-    }  # fmt: skip
+    }
     if csv_import.delimiter != ",":
         # Where ";" separates the values, "2,5" is two and a half.
         for target in NUMERIC_TARGETS & set(data):
@@ -402,10 +466,11 @@ def _order_input(
     data["time_windows"] = windows
     minutes = values.get("service_minutes", "")
     if minutes:
-        try:
-            data["service_s"] = round(float(minutes.replace(",", ".")) * 60)
-        except (ValueError, OverflowError):  # "abc", "nan", "inf"
+        seconds = minutes_as_seconds(minutes)
+        if seconds is None:
             errors["service_s"] = [f"'{minutes}' is not a number of minutes."]
+        else:
+            data["service_s"] = seconds
     date = values.get("delivery_date", "")
     match = DATE_WITH_MIDNIGHT.match(date)
     date = match.group(1) if match else date
@@ -417,7 +482,7 @@ def _order_input(
 
 def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome]:
     """The data rows (the first `limit`) as order input, with the problems of reading them
-    (not yet checked by order_clean)."""
+    (not yet checked by the order input schema)."""
     header, rows = _read(csv_import.content, csv_import.delimiter, limit=limit)
     index = {name: position for position, name in enumerate(header) if name}
     width = len(header)
@@ -443,7 +508,7 @@ def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome
 def _in_csv_terms(
     errors: dict[str, list[str]], outcome: RowOutcome, *, country: str
 ) -> dict[str, list[str]]:
-    """order_clean's messages, where a file is read more liberally than the API."""
+    """The schema's messages, where a file is read more liberally than the API."""
     raw_date = outcome.values.get("delivery_date", "")
     if raw_date and "delivery_date" in errors:
         example = "12/01/2026" if country == "US" else "01/12/2026"
@@ -456,9 +521,10 @@ def _in_csv_terms(
 
 def _check(outcomes: list[RowOutcome], *, country: str) -> None:
     """Validate each row as an order; a reference already used by a good row is an error."""
+    schema = order_schema(default_country=country)
     seen: dict[str, int] = {}
     for outcome in outcomes:
-        clean, errors = order_clean(outcome.data, default_country=country)
+        clean, errors = schema.clean(outcome.data)
         outcome.errors = _in_csv_terms({**errors, **outcome.errors}, outcome, country=country)
         reference = clean.get("external_id", "")
         if reference and not outcome.errors:
@@ -570,9 +636,10 @@ class CommitResult:
     replayed: bool = False
 
 
-def csv_import_commit(*, csv_import: CsvImport, actor: str) -> CommitResult:
+def csv_import_commit(*, csv_import: CsvImport, actor: str | None = None) -> CommitResult:
     """Create the orders of the good rows, after a preview. Committing again changes
-    nothing and answers the stored counts and bad lines (`replayed`)."""
+    nothing and answers the stored counts and bad lines (`replayed`). The orders' history
+    names `actor` (default: who makes the request)."""
     with transaction.atomic():
         csv_import = CsvImport.objects.select_for_update().get(pk=csv_import.pk)
         if csv_import.status == CsvImport.Status.IMPORTED:
@@ -679,7 +746,8 @@ def orders_csv(orders: QuerySet[Order]) -> Iterator[str]:
 
 def orders_export_recorded(orders: QuerySet[Order], filters: dict) -> None:
     """An export of customers' data is an audited action: who, how many, which filters."""
-    from audit.services import record
-
-    record("orders.exported", target=f"{orders.count()} orders",
-           filters={k: v for k, v in filters.items() if k != "page"})  # fmt: skip
+    record(
+        "orders.exported",
+        target=f"{orders.count()} orders",
+        filters={k: v for k, v in filters.items() if k != "page"},
+    )

@@ -29,7 +29,11 @@ from tenants.selectors import current_tenant
 Errors = dict[str, list[str]]
 
 MAX_SKILLS = 30
-SKILL_LENGTH = 40
+SKILL_LENGTH = Vehicle._meta.get_field("skills").base_field.max_length
+#: A phone number as typed (spaces and all) before it becomes E.164.
+PHONE_INPUT_LENGTH = 40
+#: The longest break; it must also end before the shift does.
+MAX_BREAK_DURATION_S = 24 * 3600
 MAX_STOPS = 10_000
 MIN_ROUTE_DURATION_S = 60
 MAX_ROUTE_DURATION_S = 48 * 3600
@@ -40,19 +44,42 @@ DEPOT_FIELDS = frozenset(
 )
 VEHICLE_FIELDS = frozenset(
     {
-        "name", "capacity_weight_kg", "capacity_volume_l", "capacity_items", "skills",
-        "start_depot", "end_depot", "cost_per_km", "cost_per_hour", "fixed_cost", "max_stops",
-        "max_route_duration_s", "is_active",
+        "name",
+        "capacity_weight_kg",
+        "capacity_volume_l",
+        "capacity_items",
+        "skills",
+        "start_depot",
+        "end_depot",
+        "cost_per_km",
+        "cost_per_hour",
+        "fixed_cost",
+        "max_stops",
+        "max_route_duration_s",
+        "is_active",
     }
-)  # fmt: skip
+)
 DRIVER_FIELDS = frozenset(
     {
-        "name", "phone", "user", "default_vehicle", "shift_start", "shift_end", "break_start",
-        "break_duration_s", "skills", "is_active",
+        "name",
+        "phone",
+        "user",
+        "default_vehicle",
+        "shift_start",
+        "shift_end",
+        "break_start",
+        "break_duration_s",
+        "skills",
+        "is_active",
     }
-)  # fmt: skip
-DECIMAL_FIELDS = ("capacity_weight_kg", "capacity_volume_l", "cost_per_km", "cost_per_hour",
-                  "fixed_cost")  # fmt: skip
+)
+DECIMAL_FIELDS = (
+    "capacity_weight_kg",
+    "capacity_volume_l",
+    "cost_per_km",
+    "cost_per_hour",
+    "fixed_cost",
+)
 
 
 def _default(model: type[Model], name: str) -> Any:
@@ -178,10 +205,15 @@ def _locked(model: type[Model], instance: Model) -> Model:
 def _depot_locate(depot: Depot, errors: Errors, geocoder: Geocoder | None) -> None:
     query = ", ".join(
         part
-        for part in (depot.address_line1, depot.address_line2, depot.postcode, depot.city,
-                     depot.region)
+        for part in (
+            depot.address_line1,
+            depot.address_line2,
+            depot.postcode,
+            depot.city,
+            depot.region,
+        )
         if part
-    )  # fmt: skip
+    )
     if not query:
         errors["lat"] = ["Give the depot's coordinates (lat and lng), or an address to locate."]
         return
@@ -264,14 +296,21 @@ def depot_create(
     errors = _apply(
         depot,
         {
-            "name": name, "address_line1": address_line1, "address_line2": address_line2,
-            "city": city, "postcode": postcode, "region": region, "country": country,
-            "lat": lat, "lng": lng, "is_active": is_active,
+            "name": name,
+            "address_line1": address_line1,
+            "address_line2": address_line2,
+            "city": city,
+            "postcode": postcode,
+            "region": region,
+            "country": country,
+            "lat": lat,
+            "lng": lng,
+            "is_active": is_active,
             "opens_at": _default(Depot, "opens_at") if opens_at is None else opens_at,
             "closes_at": _default(Depot, "closes_at") if closes_at is None else closes_at,
         },
         DEPOT_FIELDS,
-    )  # fmt: skip
+    )
     return _depot_check_and_save(
         depot, errors, address_before=None, coordinates_sent=True, geocoder=geocoder
     )
@@ -353,14 +392,22 @@ def vehicle_create(
     errors = _apply(
         vehicle,
         {
-            "name": name, "start_depot": start_depot, "end_depot": end_depot,
-            "capacity_weight_kg": capacity_weight_kg, "capacity_volume_l": capacity_volume_l,
-            "capacity_items": capacity_items, "skills": skills, "cost_per_km": cost_per_km,
-            "cost_per_hour": cost_per_hour, "fixed_cost": fixed_cost, "max_stops": max_stops,
-            "max_route_duration_s": max_route_duration_s, "is_active": is_active,
+            "name": name,
+            "start_depot": start_depot,
+            "end_depot": end_depot,
+            "capacity_weight_kg": capacity_weight_kg,
+            "capacity_volume_l": capacity_volume_l,
+            "capacity_items": capacity_items,
+            "skills": skills,
+            "cost_per_km": cost_per_km,
+            "cost_per_hour": cost_per_hour,
+            "fixed_cost": fixed_cost,
+            "max_stops": max_stops,
+            "max_route_duration_s": max_route_duration_s,
+            "is_active": is_active,
         },
         VEHICLE_FIELDS,
-    )  # fmt: skip
+    )
     return _vehicle_check_and_save(vehicle, errors)
 
 
@@ -526,13 +573,17 @@ def driver_create(
         name=name, user=user, email=login_email, password=login_password, acting_user=acting_user
     )
     data = {
-        "name": name, "phone": phone, "user": new_user or user,
+        "name": name,
+        "phone": phone,
+        "user": new_user or user,
         "default_vehicle": default_vehicle,
         "shift_start": _default(Driver, "shift_start") if shift_start is None else shift_start,
         "shift_end": _default(Driver, "shift_end") if shift_end is None else shift_end,
         "break_start": break_start,
-        "break_duration_s": break_duration_s, "skills": skills, "is_active": is_active,
-    }  # fmt: skip
+        "break_duration_s": break_duration_s,
+        "skills": skills,
+        "is_active": is_active,
+    }
     errors = _apply(driver, data, DRIVER_FIELDS)
     errors.update(login_errors)
     return _driver_check_and_save(

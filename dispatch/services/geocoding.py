@@ -20,10 +20,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from dispatch import tasks
 from dispatch.models import Order
+from tenants.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 30 * 24 * 3600
+GEOCODE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,16 @@ def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) ->
     orders = Order.objects.filter(pk__in=order_ids, geocode_status=Order.GeocodeStatus.PENDING)
     for order in orders:
         query = ", ".join(
-            p for p in (order.address_line1, order.address_line2, order.postcode, order.city,
-                        order.region) if p
-        )  # fmt: skip
+            p
+            for p in (
+                order.address_line1,
+                order.address_line2,
+                order.postcode,
+                order.city,
+                order.region,
+            )
+            if p
+        )
         result = (
             geocode_address(query=query, country=order.country, geocoder=geocoder)
             if query
@@ -130,14 +140,12 @@ def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) ->
     return counts
 
 
-def geocode_orders_later(*, schema_name: str, order_ids: list[int]) -> None:
-    """Queue geocoding of new orders as a tenant job (the request does not wait for it)."""
-    from tenants.tasks import enqueue_for_tenant
-
-    for start in range(0, len(order_ids), 500):
-        enqueue_for_tenant(
-            "dispatch.services.geocoding.geocode_orders",
-            order_ids[start : start + 500],
-            schema_name=schema_name,
+def geocode_orders_later(*, order_ids: list[int]) -> None:
+    """Queue geocoding of these orders as tenant jobs, in batches, once the current
+    transaction commits (the request does not wait for it)."""
+    for start in range(0, len(order_ids), GEOCODE_BATCH):
+        enqueue_after_commit(
+            tasks.geocode_orders,
+            order_ids[start : start + GEOCODE_BATCH],
             task_name="geocode_orders",
         )

@@ -1,4 +1,4 @@
-"""Reading the dates and times people and shops write, into what order_clean takes."""
+"""Reading the dates, times and durations people and shops write, into the order input."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ WRITTEN_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%A, %
 
 def time_of_day(value: str) -> str:
     """'9', '9:30', '9am', '2:30 PM', '14h30' → 'HH:MM'. Anything else is returned as
-    it came, for order_clean to refuse with its own message."""
+    it came, for the order input schema to refuse with its own message."""
     match = TIME_PATTERN.match(value or "")
     if not match:
         return (value or "").strip()
@@ -51,3 +51,12 @@ def calendar_date(value: str, *, month_first: bool = False) -> str:
         except ValueError:
             continue
     return value
+
+
+def minutes_as_seconds(value: str) -> int | None:
+    """'4', '4.5' or '4,5' minutes → seconds (rounded); None for what is not a number
+    of minutes ("abc", "nan", "inf")."""
+    try:
+        return round(float(value.strip().replace(",", ".")) * 60)
+    except (ValueError, OverflowError):
+        return None

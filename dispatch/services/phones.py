@@ -1,41 +1,21 @@
-"""Phone numbers in, E.164 out (customers' and drivers' alike). No Django models here:
-dispatch.models uses the same rule for what it stores."""
+"""Phone numbers in, E.164 out (customers' and drivers' alike). What is plausible enough
+to store is the models' rule (dispatch.models.base.phone_number_plausible); this module
+reads what people type into it."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+
+from dispatch.models.base import phone_number_plausible
 
 _WHY = {
     phonenumbers.ValidationResult.TOO_SHORT: "too short",
     phonenumbers.ValidationResult.TOO_LONG: "too long",
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "no such country code",
 }
-
-
-def phone_number_plausible(number: phonenumbers.PhoneNumber) -> bool:
-    """A number we take: one libphonenumber knows as valid, or one of a length possible in
-    its country that fits the country's numbering plan (the plan's general pattern).
-
-    `is_valid_number` alone refuses numbers of ranges missing from libphonenumber's
-    metadata: newly allocated ranges until the library is upgraded, and ranges kept for
-    fiction, such as Ofcom's UK mobiles 07700 900000-900999, which people use in
-    trials (and were refused on the driver form). Nonsense (too short, too long, an
-    unknown country code, a prefix the country does not use) is still refused.
-    """
-    if phonenumbers.is_valid_number(number):
-        return True
-    region = phonenumbers.region_code_for_country_code(number.country_code)
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
-    pattern = metadata.general_desc.national_number_pattern if metadata else None
-    return bool(
-        pattern
-        and phonenumbers.is_possible_number(number)
-        and re.fullmatch(pattern, phonenumbers.national_significant_number(number))
-    )
 
 
 @lru_cache(maxsize=64)

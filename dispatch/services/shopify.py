@@ -31,19 +31,18 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from dispatch import tasks
 from dispatch.models import Order, OrderStatus, ShopifyIntegration, WebhookEvent
 from dispatch.models.orders import FINAL_STATUSES
-from dispatch.services.orders import (
-    ALLOWED_TRANSITIONS,
-    TIME_PATTERN,
-    order_clean,
-    order_transition,
-    order_update,
-    orders_create,
-)
+
+# the module, not its names: dispatch.services.orders → .geocoding → dispatch.tasks → here
+from dispatch.services import orders as order_services
+from dispatch.services.order_input import input_field, order_clean
 from dispatch.services.parsing import calendar_date, time_window
 from dispatch.services.phones import phone_e164
+from dispatch.signals import orders_redacted
 from tenants.selectors import current_tenant
+from tenants.tasks import enqueue_for_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +52,14 @@ TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "customers/reda
 # space: "Delivery-Date", "delivery_date" and "Delivery Date" are the same name.
 DATE_KEYS = {"delivery date", "delivery day", "date", "delivery"}
 WINDOW_KEYS = {
-    "delivery time", "delivery window", "time window", "delivery slot", "time slot",
-    "delivery time slot", "window",
-}  # fmt: skip
+    "delivery time",
+    "delivery window",
+    "time window",
+    "delivery slot",
+    "time slot",
+    "delivery time slot",
+    "window",
+}
 ACTOR = "shopify:{shop}"
 MAX_SECRET_LENGTH = ShopifyIntegration._meta.get_field("client_secret").max_length
 # A stored event still waiting after this long had its job lost (worker down, queue
@@ -208,11 +212,9 @@ def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
 
 
 def _queue(schema_name: str, event_pk: int) -> None:
-    from tenants.tasks import enqueue_for_tenant
-
     try:
         enqueue_for_tenant(
-            "dispatch.services.shopify.webhook_event_process",
+            tasks.shopify_webhook_process,
             event_pk,
             schema_name=schema_name,
             task_name="shopify_webhook",
@@ -286,15 +288,12 @@ def _valid_date(value: str) -> str:
 
 
 def _valid_window(value: str) -> dict[str, str] | None:
+    """The window written in `value`, if the order input schema takes it."""
     window = time_window(value)
-    if (
-        window
-        and TIME_PATTERN.match(window["start"])
-        and TIME_PATTERN.match(window["end"])
-        and window["start"] < window["end"]
-    ):
-        return window
-    return None
+    if window is None:
+        return None
+    clean, errors = order_clean({"time_windows": [window]}, default_country="", partial=True)
+    return None if errors else clean["time_windows"][0]
 
 
 @dataclass(frozen=True)
@@ -386,7 +385,7 @@ def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -
     notes = "\n".join(p for p in (str(payload.get("note") or "").strip(), *hints.remarks) if p)
     data = {
         "external_id": str(payload.get("id") or ""),
-        "customer_name": name[:150],
+        "customer_name": name[: input_field("customer_name").max_length],
         "customer_phone": _phone([p.get("phone") for p in phones], country),
         "customer_email": str(payload.get("email") or payload.get("contact_email") or ""),
         "address_line1": address.get("address1") or "",
@@ -399,7 +398,7 @@ def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -
         "time_windows": hints.windows,
         "weight_kg": (grams / 1000).quantize(Decimal("0.01")),
         "items": items or 1,
-        "notes": notes[:2000],
+        "notes": notes[: input_field("notes").max_length],
     }
     coordinates = _coordinates(address.get("latitude"), address.get("longitude"))
     if coordinates:
@@ -448,7 +447,7 @@ def _shopify_order(external_id: str) -> Order | None:
 
 def _create(event: WebhookEvent, data: dict[str, Any]) -> tuple[Order, bool]:
     """Create the order; (order, False) when another job created it meanwhile."""
-    (result,) = orders_create(
+    (result,) = order_services.orders_create(
         [data], source=Order.Source.SHOPIFY, actor=ACTOR.format(shop=event.shop_domain)
     )
     if result.status == "invalid":
@@ -498,7 +497,7 @@ def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str
                 data.pop("delivery_date")
             if not hints.windows:
                 data.pop("time_windows")
-            order = order_update(
+            order = order_services.order_update(
                 order=order,
                 data=data,
                 actor=ACTOR.format(shop=event.shop_domain),
@@ -507,9 +506,9 @@ def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str
             changed = True
             details = [f"Order {order.pk} updated", *dropped]
     if cancel or payload.get("cancelled_at"):
-        if OrderStatus.CANCELLED in ALLOWED_TRANSITIONS[order.status]:
+        if OrderStatus.CANCELLED in order_services.ALLOWED_TRANSITIONS[order.status]:
             reason = payload.get("cancel_reason") or "no reason"
-            order_transition(
+            order_services.order_transition(
                 order=order,
                 to=OrderStatus.CANCELLED,
                 actor=ACTOR.format(shop=event.shop_domain),
@@ -553,8 +552,6 @@ def _shop_orders(shop: str) -> QuerySet[Order]:
 
 
 def _redact(orders: QuerySet[Order]) -> int:
-    from dispatch.signals import orders_redacted
-
     ids = list(orders.values_list("pk", flat=True))
     # update() skips auto_now: set updated_at so API clients syncing changes see it.
     count = Order.objects.filter(pk__in=ids).update(**REDACTED, updated_at=timezone.now())

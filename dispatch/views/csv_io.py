@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
-from config.forms import flash_service_errors, form_add_service_errors
-from dispatch.api.csv_io import csv_download, export_name
+from core.forms import flash_service_errors, form_add_service_errors
+from dispatch.api.views.csv_io import csv_download, export_name
 from dispatch.models import CsvImport
 from dispatch.selectors.orders import OrderFilter, orders_list
 from dispatch.services import csv_io
@@ -75,15 +75,28 @@ FIELD_GROUPS = (
     ),
     (
         "What and how long",
-        ("weight_kg", "volume_l", "items", "required_skills", "service_minutes", "priority",
-         "notes"),
+        (
+            "weight_kg",
+            "volume_l",
+            "items",
+            "required_skills",
+            "service_minutes",
+            "priority",
+            "notes",
+        ),
     ),
     (
         "More time windows",
-        ("window2_start", "window2_end", "window3_start", "window3_end", "window4_start",
-         "window4_end"),
+        (
+            "window2_start",
+            "window2_end",
+            "window3_start",
+            "window3_end",
+            "window4_start",
+            "window4_end",
+        ),
     ),
-)  # fmt: skip
+)
 
 
 class UploadForm(forms.Form):
@@ -257,7 +270,7 @@ def csv_import_commit_view(request: HttpRequest, import_id: int) -> HttpResponse
     """Step 4: import the good rows (once; the result page after that)."""
     csv_import = get_object_or_404(CsvImport, pk=import_id)
     try:
-        result = csv_io.csv_import_commit(csv_import=csv_import, actor=f"user:{request.user.email}")
+        result = csv_io.csv_import_commit(csv_import=csv_import)
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:

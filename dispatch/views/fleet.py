@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from accounts.models import User
-from config.forms import flash_service_errors, form_add_service_errors
+from core.forms import flash_service_errors, form_add_service_errors
 from dispatch.models import Depot, Driver, Vehicle
 from dispatch.selectors import fleet as fleet_selectors
 from dispatch.services import fleet as fleet_services
@@ -76,15 +76,28 @@ class FleetForm(forms.Form):
         return f"{item} saved."
 
 
+def _length(model: type[Model], name: str) -> int:
+    """A text field's limit is its model column's, which the services check against."""
+    return model._meta.get_field(name).max_length
+
+
 class DepotForm(FleetForm):
-    name = forms.CharField(max_length=100)
-    address_line1 = forms.CharField(label="Address", required=False, max_length=200)
-    address_line2 = forms.CharField(label="Address line 2", required=False, max_length=200)
-    postcode = forms.CharField(required=False, max_length=20)
-    city = forms.CharField(required=False, max_length=100)
-    region = forms.CharField(label="Region or state", required=False, max_length=100)
+    name = forms.CharField(max_length=_length(Depot, "name"))
+    address_line1 = forms.CharField(
+        label="Address", required=False, max_length=_length(Depot, "address_line1")
+    )
+    address_line2 = forms.CharField(
+        label="Address line 2", required=False, max_length=_length(Depot, "address_line2")
+    )
+    postcode = forms.CharField(required=False, max_length=_length(Depot, "postcode"))
+    city = forms.CharField(required=False, max_length=_length(Depot, "city"))
+    region = forms.CharField(
+        label="Region or state", required=False, max_length=_length(Depot, "region")
+    )
     country = forms.CharField(
-        required=False, max_length=2, help_text="Two letters, e.g. GB. Empty: your country."
+        required=False,
+        max_length=_length(Depot, "country"),
+        help_text="Two letters, e.g. GB. Empty: your country.",
     )
     lat = forms.FloatField(
         label="Latitude",
@@ -99,7 +112,7 @@ class DepotForm(FleetForm):
 class VehicleForm(FleetForm):
     renamed = {"max_route_duration_s": "max_route_minutes"}
 
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=_length(Vehicle, "name"))
     start_depot = NamedChoiceField(queryset=Depot.objects.none(), label="Starts from")
     end_depot = NamedChoiceField(
         queryset=Depot.objects.none(),
@@ -155,10 +168,10 @@ class VehicleForm(FleetForm):
 class DriverForm(FleetForm):
     renamed = {"break_duration_s": "break_minutes"}
 
-    name = forms.CharField(max_length=150)
+    name = forms.CharField(max_length=_length(Driver, "name"))
     phone = forms.CharField(
         required=False,
-        max_length=40,
+        max_length=fleet_services.PHONE_INPUT_LENGTH,
         help_text="National numbers are read as in your country.",
         widget=forms.TextInput({"type": "tel", "autocomplete": "off"}),
     )
@@ -175,7 +188,7 @@ class DriverForm(FleetForm):
     login_email = forms.CharField(
         label="New sign-in email",
         required=False,
-        max_length=254,
+        max_length=_length(User, "email"),
         widget=forms.EmailInput({"autocomplete": "off"}),
         help_text="Optional: makes them a sign-in for the driver app with this email.",
     )
@@ -183,7 +196,7 @@ class DriverForm(FleetForm):
         label="New sign-in password",
         required=False,
         strip=False,
-        max_length=128,
+        max_length=_length(User, "password"),
         widget=forms.PasswordInput({"autocomplete": "new-password"}),
         help_text="At least 10 characters; give it to the driver.",
     )
@@ -196,7 +209,11 @@ class DriverForm(FleetForm):
         label="Break from", required=False, help_text="Earliest start of the break.", **TIME_WIDGET
     )
     break_minutes = forms.IntegerField(
-        label="Break (minutes)", required=False, min_value=0, max_value=24 * 60, initial=0
+        label="Break (minutes)",
+        required=False,
+        min_value=0,
+        max_value=fleet_services.MAX_BREAK_DURATION_S // 60,
+        initial=0,
     )
     skills = SkillsField()
 
@@ -266,24 +283,40 @@ class FleetKind:
 
 KINDS = {
     "depot": FleetKind(
-        "depot", "depots", Depot, DepotForm, fleet_selectors.depots_all,
+        "depot",
+        "depots",
+        Depot,
+        DepotForm,
+        fleet_selectors.depots_all,
         fleet_selectors.DepotFilter,
-        fleet_services.depot_create, fleet_services.depot_update,
+        fleet_services.depot_create,
+        fleet_services.depot_update,
         fleet_services.depot_deactivate,
     ),
     "vehicle": FleetKind(
-        "vehicle", "vehicles", Vehicle, VehicleForm, fleet_selectors.vehicles_all,
+        "vehicle",
+        "vehicles",
+        Vehicle,
+        VehicleForm,
+        fleet_selectors.vehicles_all,
         fleet_selectors.VehicleFilter,
-        fleet_services.vehicle_create, fleet_services.vehicle_update,
+        fleet_services.vehicle_create,
+        fleet_services.vehicle_update,
         fleet_services.vehicle_deactivate,
     ),
     "driver": FleetKind(
-        "driver", "drivers", Driver, DriverForm, fleet_selectors.drivers_all,
+        "driver",
+        "drivers",
+        Driver,
+        DriverForm,
+        fleet_selectors.drivers_all,
         fleet_selectors.DriverFilter,
-        fleet_services.driver_create, fleet_services.driver_update,
-        fleet_services.driver_deactivate, asks_who_acts=True,
+        fleet_services.driver_create,
+        fleet_services.driver_update,
+        fleet_services.driver_deactivate,
+        asks_who_acts=True,
     ),
-}  # fmt: skip
+}
 
 
 @dispatcher_required

@@ -10,17 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
-from config.forms import flash_service_errors
+from core.forms import flash_service_errors
 from dispatch.forms import OrderForm
 from dispatch.models import Order, OrderStatus
 from dispatch.selectors.orders import OrderFilter, order_history, orders_list
 from dispatch.services import orders as order_services
 
 PAGE_SIZE = 50
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"user:{request.user.email}"
 
 
 @dispatcher_required
@@ -47,9 +43,7 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
     form = OrderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            order = order_services.order_create(
-                form.to_order_data(), source=Order.Source.DASHBOARD, actor=_actor(request)
-            )
+            order = order_services.order_create(form.to_order_data(), source=Order.Source.DASHBOARD)
         except ValidationError as exc:
             form.add_service_errors(exc.message_dict)
         except order_services.OrderConflict as conflict:
@@ -66,9 +60,7 @@ def order_edit_view(request: HttpRequest, order_id: int) -> HttpResponse:
     form = OrderForm(request.POST or None, initial=OrderForm.initial_from(order))
     if request.method == "POST" and form.is_valid():
         try:
-            order_services.order_update(
-                order=order, data=form.to_order_data(), actor=_actor(request)
-            )
+            order_services.order_update(order=order, data=form.to_order_data())
         except ValidationError as exc:
             form.add_service_errors(exc.message_dict)
         else:
@@ -100,7 +92,6 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
         order_services.order_transition(
             order=order,
             to=OrderStatus.CANCELLED,
-            actor=_actor(request),
             reason=request.POST.get("reason", "")[:300],
         )
     except ValidationError as exc:
@@ -122,7 +113,6 @@ def order_reschedule_view(request: HttpRequest, order_id: int) -> HttpResponse:
             order=order,
             delivery_date=request.POST.get("delivery_date", ""),
             time_windows=[{"start": start, "end": end}] if start or end else [],
-            actor=_actor(request),
             reason=request.POST.get("reason", "")[:300],
         )
     except ValidationError as exc:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
-from config.forms import form_add_service_errors
+from core.forms import form_add_service_errors
 from dispatch.models import ShopifyIntegration, WebhookEvent
 from dispatch.services import shopify
 

@@ -44,12 +44,32 @@ ORDER = {
         "phone": "+442079460771",
     },
     "line_items": [
-        {"id": 1, "title": "Roses (12)", "quantity": 2, "grams": 950, "sku": "ROSE-12",
-         "requires_shipping": True, "price": "30.00"},
-        {"id": 2, "title": "Greeting card", "quantity": 1, "grams": 550, "sku": "CARD",
-         "requires_shipping": True, "price": "4.00"},
-        {"id": 3, "title": "Gift wrap (digital)", "quantity": 1, "grams": 0,
-         "requires_shipping": False, "price": "10.00"},
+        {
+            "id": 1,
+            "title": "Roses (12)",
+            "quantity": 2,
+            "grams": 950,
+            "sku": "ROSE-12",
+            "requires_shipping": True,
+            "price": "30.00",
+        },
+        {
+            "id": 2,
+            "title": "Greeting card",
+            "quantity": 1,
+            "grams": 550,
+            "sku": "CARD",
+            "requires_shipping": True,
+            "price": "4.00",
+        },
+        {
+            "id": 3,
+            "title": "Gift wrap (digital)",
+            "quantity": 1,
+            "grams": 0,
+            "requires_shipping": False,
+            "price": "10.00",
+        },
     ],
     "shipping_address": {
         "first_name": "Jon",
@@ -69,7 +89,7 @@ ORDER = {
         "longitude": -0.1585557,
     },
     "billing_address": {"name": "Jon Snow", "address1": "1 Other Road", "city": "London"},
-}  # fmt: skip
+}
 
 
 def order(**changes) -> dict:

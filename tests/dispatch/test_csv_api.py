@@ -132,7 +132,7 @@ def test_a_large_file_below_the_limit_is_taken(client):
         ({"mapping": {"customer_name": "Customer", "address_line1": "Address"}}, "default_"),
         ({"mapping": {"customer_name": "Customer"}, "default_delivery_date": "soon"}, "default_"),
     ],
-)  # fmt: skip
+)
 def test_bad_mappings_are_400_with_field_errors(client, body, field):
     import_id = upload(client).json()["id"]
     response = client.put(f"/api/v1/imports/{import_id}/mapping", body, format="json")

@@ -69,11 +69,29 @@ def test_columns_are_recognised_by_their_usual_names(alpha):
 
 def test_synonyms_ignore_case_spaces_and_underscores():
     headers = [
-        "REFERENCE", "Recipient", "Mobile", "E-mail", "street", "Address 2", "Town",
-        "Zip Code", "County", "Country", "Latitude", "Lon", "delivery_date", "Window Start",
-        "window_end", "Service Minutes", "Weight (kg)", "Volume", "Qty", "Skills", "Priority",
+        "REFERENCE",
+        "Recipient",
+        "Mobile",
+        "E-mail",
+        "street",
+        "Address 2",
+        "Town",
+        "Zip Code",
+        "County",
+        "Country",
+        "Latitude",
+        "Lon",
+        "delivery_date",
+        "Window Start",
+        "window_end",
+        "Service Minutes",
+        "Weight (kg)",
+        "Volume",
+        "Qty",
+        "Skills",
+        "Priority",
         "Instructions",
-    ]  # fmt: skip
+    ]
     assert csv_io.suggest_mapping(headers) == {
         "external_id": "REFERENCE",
         "customer_name": "Recipient",
@@ -102,9 +120,17 @@ def test_synonyms_ignore_case_spaces_and_underscores():
 
 def test_field_names_beat_synonyms_and_prefixes_are_understood():
     mapping = csv_io.suggest_mapping(
-        ["Customer ID", "Name", "Customer Name", "Date", "Delivery Date", "Shipping Address",
-         "Delivery Postcode", "Time slot"]
-    )  # fmt: skip
+        [
+            "Customer ID",
+            "Name",
+            "Customer Name",
+            "Date",
+            "Delivery Date",
+            "Shipping Address",
+            "Delivery Postcode",
+            "Time slot",
+        ]
+    )
     assert mapping == {
         "customer_name": "Customer Name",
         "delivery_date": "Delivery Date",
@@ -223,9 +249,14 @@ def test_preview_reports_bad_rows_by_line_and_import_keeps_the_good_ones(alpha):
         assert (done.created_count, done.existing_count, done.status) == (3, 0, "imported")
         assert done.errors == preview.errors  # the same words before and after
         assert [(r["line"], r["status"]) for r in result.lines] == [
-            (2, "created"), (3, "created"), (5, "invalid"), (6, "invalid"), (7, "invalid"),
-            (8, "invalid"), (9, "created"),
-        ]  # fmt: skip
+            (2, "created"),
+            (3, "created"),
+            (5, "invalid"),
+            (6, "invalid"),
+            (7, "invalid"),
+            (8, "invalid"),
+            (9, "created"),
+        ]
         ada = Order.objects.get(external_id="C-1")
         assert result.lines[0]["id"] == ada.pk
         assert (ada.source, ada.customer_phone) == ("csv", "+442079460001")

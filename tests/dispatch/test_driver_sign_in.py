@@ -18,8 +18,13 @@ from dispatch.models import Driver
 from dispatch.services import fleet
 from tests.conftest import PASSWORD, api_client, host_client, login_client
 
-DRIVER_FORM = {"name": "Sid Driver", "phone": "07700 900123", "shift_start": "08:00",
-               "shift_end": "17:00", "break_minutes": 0}  # fmt: skip
+DRIVER_FORM = {
+    "name": "Sid Driver",
+    "phone": "07700 900123",
+    "shift_start": "08:00",
+    "shift_end": "17:00",
+    "break_minutes": 0,
+}
 
 
 def in_schema(fixture):
@@ -51,9 +56,11 @@ OWNER_ONLY = fleet.SIGN_IN_OWNER_ONLY
 def test_driver_is_created_with_a_sign_in_of_the_driver_role(alpha):
     with in_schema(alpha):
         driver = fleet.driver_create(
-            name="Sid", login_email=" Sid@Alpha.TEST ", login_password=PASSWORD,
+            name="Sid",
+            login_email=" Sid@Alpha.TEST ",
+            login_password=PASSWORD,
             acting_user=owner_of(alpha),
-        )  # fmt: skip
+        )
         user = User.objects.get(pk=driver.user_id)
         assert (user.email, user.role, user.name, user.is_active) == (
             "sid@alpha.test",
@@ -68,22 +75,40 @@ def test_driver_is_created_with_a_sign_in_of_the_driver_role(alpha):
 @pytest.mark.parametrize(
     ("login", "errors"),
     [
-        ({"login_email": "dispatcher@alpha.test", "login_password": PASSWORD},
-         {"login_email": ["A user with this email already exists."]}),
-        ({"login_email": "DRIVER@alpha.test", "login_password": PASSWORD},
-         {"login_email": ["A user with this email already exists."]}),
-        ({"login_email": "not-an-email", "login_password": PASSWORD},
-         {"login_email": ["Enter a valid email address."]}),
-        ({"login_email": "pat@alpha.test", "login_password": "k9#Lm2"},
-         {"login_password": ["This password is too short. It must contain at least 10 "
-                             "characters."]}),
-        ({"login_email": "nopass@alpha.test", "login_password": ""},
-         {"login_password": ["Set a password for the sign-in, or leave the email empty."]}),
-        ({"login_email": "", "login_password": PASSWORD},
-         {"login_email": ["Give the email the driver signs in with, or leave the password "
-                          "empty."]}),
+        (
+            {"login_email": "dispatcher@alpha.test", "login_password": PASSWORD},
+            {"login_email": ["A user with this email already exists."]},
+        ),
+        (
+            {"login_email": "DRIVER@alpha.test", "login_password": PASSWORD},
+            {"login_email": ["A user with this email already exists."]},
+        ),
+        (
+            {"login_email": "not-an-email", "login_password": PASSWORD},
+            {"login_email": ["Enter a valid email address."]},
+        ),
+        (
+            {"login_email": "pat@alpha.test", "login_password": "k9#Lm2"},
+            {
+                "login_password": [
+                    "This password is too short. It must contain at least 10 characters."
+                ]
+            },
+        ),
+        (
+            {"login_email": "nopass@alpha.test", "login_password": ""},
+            {"login_password": ["Set a password for the sign-in, or leave the email empty."]},
+        ),
+        (
+            {"login_email": "", "login_password": PASSWORD},
+            {
+                "login_email": [
+                    "Give the email the driver signs in with, or leave the password empty."
+                ]
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_sign_in_is_a_field_error_and_nothing_is_created(alpha, login, errors):
     with in_schema(alpha):
         users_before = User.objects.count()
@@ -98,9 +123,13 @@ def test_a_bad_sign_in_is_a_field_error_and_nothing_is_created(alpha, login, err
 def test_every_problem_is_reported_at_once(alpha):
     with in_schema(alpha):
         errors = errors_of(
-            fleet.driver_create, name="Half", phone="12345", acting_user=owner_of(alpha),
-            login_email=alpha.dispatcher_email, login_password=PASSWORD,
-        )  # fmt: skip
+            fleet.driver_create,
+            name="Half",
+            phone="12345",
+            acting_user=owner_of(alpha),
+            login_email=alpha.dispatcher_email,
+            login_password=PASSWORD,
+        )
         assert set(errors) == {"phone", "login_email"}
 
 
@@ -110,10 +139,14 @@ def test_a_refused_driver_leaves_no_sign_in_behind(alpha):
 
     with in_schema(alpha):
         errors = errors_of(
-            fleet.driver_create, name="Half", login_email="half@alpha.test",
-            login_password=PASSWORD, shift_start=dt.time(18), shift_end=dt.time(9),
+            fleet.driver_create,
+            name="Half",
+            login_email="half@alpha.test",
+            login_password=PASSWORD,
+            shift_start=dt.time(18),
+            shift_end=dt.time(9),
             acting_user=owner_of(alpha),
-        )  # fmt: skip
+        )
         assert errors == {"shift_end": ["The shift must start before it ends."]}
         assert nothing_made("half@alpha.test", "Half")
         assert not AuditEvent.objects.filter(target="half@alpha.test").exists()
@@ -123,9 +156,13 @@ def test_an_existing_login_or_a_new_one_not_both(alpha):
     with in_schema(alpha):
         existing = User.objects.get(email=alpha.driver_email)
         errors = errors_of(
-            fleet.driver_create, name="Both", user=existing, acting_user=owner_of(alpha),
-            login_email="both@alpha.test", login_password=PASSWORD,
-        )  # fmt: skip
+            fleet.driver_create,
+            name="Both",
+            user=existing,
+            acting_user=owner_of(alpha),
+            login_email="both@alpha.test",
+            login_password=PASSWORD,
+        )
         assert errors == {
             "login_email": ["Choose an existing sign-in or make a new one, not both."]
         }
@@ -137,14 +174,17 @@ def test_a_driver_without_a_sign_in_is_given_one_later(alpha):
         owner = owner_of(alpha)
         driver = fleet.driver_create(name="Later")
         driver = fleet.driver_update(
-            driver=driver, data={"login_email": "later@alpha.test", "login_password": PASSWORD},
+            driver=driver,
+            data={"login_email": "later@alpha.test", "login_password": PASSWORD},
             acting_user=owner,
-        )  # fmt: skip
+        )
         assert driver.user.email == "later@alpha.test"
         errors = errors_of(
-            fleet.driver_update, driver=driver, acting_user=owner,
+            fleet.driver_update,
+            driver=driver,
+            acting_user=owner,
             data={"login_email": "again@alpha.test", "login_password": PASSWORD},
-        )  # fmt: skip
+        )
         assert errors == {"login_email": ["Later already has a sign-in (later@alpha.test)."]}
         assert not User.objects.filter(email="again@alpha.test").exists()
         # empty sign-in fields (an edit form's) change nothing
@@ -155,14 +195,18 @@ def test_the_same_email_in_two_tenants_is_two_independent_sign_ins(alpha, beta):
     email = "same.driver@example.test"
     with in_schema(alpha):
         on_alpha = fleet.driver_create(
-            name="Alpha Sam", login_email=email, login_password=PASSWORD,
+            name="Alpha Sam",
+            login_email=email,
+            login_password=PASSWORD,
             acting_user=owner_of(alpha),
-        )  # fmt: skip
+        )
     with in_schema(beta):
         on_beta = fleet.driver_create(
-            name="Beta Sam", login_email=email, login_password=f"beta-{PASSWORD}",
+            name="Beta Sam",
+            login_email=email,
+            login_password=f"beta-{PASSWORD}",
             acting_user=owner_of(beta),
-        )  # fmt: skip
+        )
         assert User.objects.filter(email=email).count() == 1
     connection.set_schema_to_public()
     assert login_client(alpha.host, email).get("/driver/").status_code == 200
@@ -180,10 +224,12 @@ def test_the_same_email_in_two_tenants_is_two_independent_sign_ins(alpha, beta):
 @pytest.mark.parametrize("who", ["dispatcher", "driver", "nobody"])
 @pytest.mark.parametrize(
     "login",
-    [{"login_email": "mole@alpha.test", "login_password": PASSWORD},
-     {"login_email": "mole@alpha.test"},
-     {"login_password": PASSWORD}],
-)  # fmt: skip
+    [
+        {"login_email": "mole@alpha.test", "login_password": PASSWORD},
+        {"login_email": "mole@alpha.test"},
+        {"login_password": PASSWORD},
+    ],
+)
 def test_only_an_owner_gives_a_driver_a_sign_in(alpha, who, login):
     """A dispatcher (or an API key: nobody signed in) who could set a driver's password
     could act as that driver; they are refused, on the field they filled in."""
@@ -209,18 +255,21 @@ def test_a_dispatcher_cannot_swap_a_drivers_sign_in_for_one_they_set(alpha):
         dispatcher = User.objects.get(email=alpha.dispatcher_email)
         driver = fleet.driver_create(name="Kept", user=User.objects.get(email=alpha.driver_email))
         errors = errors_of(
-            fleet.driver_update, driver=driver, acting_user=dispatcher,
+            fleet.driver_update,
+            driver=driver,
+            acting_user=dispatcher,
             data={"user": None, "login_email": "mole@alpha.test", "login_password": PASSWORD},
-        )  # fmt: skip
+        )
         assert errors == {"login_email": [OWNER_ONLY]}
         driver.refresh_from_db()
         assert driver.user.email == alpha.driver_email
         assert not User.objects.filter(email="mole@alpha.test").exists()
         # empty sign-in fields are no sign-in: a dispatcher's edit goes through
         driver = fleet.driver_update(
-            driver=driver, acting_user=dispatcher,
+            driver=driver,
+            acting_user=dispatcher,
             data={"name": "Kept Too", "login_email": "", "login_password": ""},
-        )  # fmt: skip
+        )
         assert driver.name == "Kept Too" and driver.user.email == alpha.driver_email
 
 
@@ -284,9 +333,13 @@ def test_a_dispatcher_is_not_offered_a_new_sign_in_and_posting_one_is_refused(al
         driver = fleet.driver_create(name="Edited")
     swap = dispatcher.post(
         f"/fleet/drivers/{driver.pk}/",
-        {**DRIVER_FORM, "name": "Edited", "login_email": "mole@alpha.test",
-         "login_password": PASSWORD},
-    )  # fmt: skip
+        {
+            **DRIVER_FORM,
+            "name": "Edited",
+            "login_email": "mole@alpha.test",
+            "login_password": PASSWORD,
+        },
+    )
     assert swap.status_code == 200
     assert swap.context["form"].errors == {"__all__": [OWNER_ONLY]}
     with in_schema(alpha):
@@ -302,10 +355,12 @@ def test_a_dispatcher_is_not_offered_a_new_sign_in_and_posting_one_is_refused(al
 
 @pytest.mark.parametrize(
     "login",
-    [{"login_email": "api.sid@alpha.test", "login_password": PASSWORD},
-     {"login_email": "api.sid@alpha.test"},
-     {"login_password": PASSWORD}],
-)  # fmt: skip
+    [
+        {"login_email": "api.sid@alpha.test", "login_password": PASSWORD},
+        {"login_email": "api.sid@alpha.test"},
+        {"login_password": PASSWORD},
+    ],
+)
 def test_driver_api_refuses_to_give_a_sign_in_with_an_api_key(alpha, login):
     """An API key belongs to the tenant, not to an owner: no sign-ins through it."""
     client = api_client(alpha.host, alpha.api_key)

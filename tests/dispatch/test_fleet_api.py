@@ -43,31 +43,58 @@ def test_depot_vehicle_and_driver_round_trip(client):
     depot = client.post("/api/v1/depots", {**DEPOT, "opens_at": "06:30"})
     assert depot.status_code == 201, depot.json()
     assert depot.json() | {"id": 0, "created_at": "", "updated_at": ""} == {
-        "id": 0, "name": "North", "address_line1": "1 Yard Lane", "address_line2": "",
-        "city": "", "postcode": "", "region": "", "country": "GB", "lat": 51.55, "lng": -0.1,
-        "opens_at": "06:30:00", "closes_at": "20:00:00", "is_active": True, "created_at": "",
+        "id": 0,
+        "name": "North",
+        "address_line1": "1 Yard Lane",
+        "address_line2": "",
+        "city": "",
+        "postcode": "",
+        "region": "",
+        "country": "GB",
+        "lat": 51.55,
+        "lng": -0.1,
+        "opens_at": "06:30:00",
+        "closes_at": "20:00:00",
+        "is_active": True,
+        "created_at": "",
         "updated_at": "",
-    }  # fmt: skip
+    }
     depot_id = depot.json()["id"]
     vehicle = client.post(
         "/api/v1/vehicles",
-        {"name": "Van 1", "start_depot": depot_id, "capacity_weight_kg": "800",
-         "capacity_items": 80, "skills": ["Fridge", "fridge"], "cost_per_km": 0.35},
-    )  # fmt: skip
+        {
+            "name": "Van 1",
+            "start_depot": depot_id,
+            "capacity_weight_kg": "800",
+            "capacity_items": 80,
+            "skills": ["Fridge", "fridge"],
+            "cost_per_km": 0.35,
+        },
+    )
     assert vehicle.status_code == 201, vehicle.json()
     body = vehicle.json()
     assert (body["skills"], body["capacity_weight_kg"], body["capacity_volume_l"]) == (
-        ["fridge"], "800.00", None,
-    )  # fmt: skip
+        ["fridge"],
+        "800.00",
+        None,
+    )
     assert (body["start_depot"], body["end_depot"], body["cost_per_km"]) == (
-        depot_id, None, "0.350",
-    )  # fmt: skip
+        depot_id,
+        None,
+        "0.350",
+    )
     driver = client.post(
         "/api/v1/drivers",
-        {"name": "Dan", "phone": "020 7946 0222", "default_vehicle": body["id"],
-         "shift_start": "07:00", "shift_end": "15:00", "break_start": "11:00",
-         "break_duration_s": 1800},
-    )  # fmt: skip
+        {
+            "name": "Dan",
+            "phone": "020 7946 0222",
+            "default_vehicle": body["id"],
+            "shift_start": "07:00",
+            "shift_end": "15:00",
+            "break_start": "11:00",
+            "break_duration_s": 1800,
+        },
+    )
     assert driver.status_code == 201, driver.json()
     assert driver.json()["phone"] == "+442079460222"
     driver_id = driver.json()["id"]
@@ -131,13 +158,22 @@ BAD_CREATES = [
     ("/api/v1/vehicles", {"name": "V", "start_depot": "x"}, {"start_depot"}),
     ("/api/v1/vehicles", {"name": "V", "start_depot": True}, {"start_depot"}),
     ("/api/v1/vehicles", {"name": "V", "start_depot": None}, {"start_depot"}),
-    ("/api/v1/vehicles", {"name": None, "capacity_items": -1}, {"name", "capacity_items",
-                                                                 "start_depot"}),
+    (
+        "/api/v1/vehicles",
+        {"name": None, "capacity_items": -1},
+        {"name", "capacity_items", "start_depot"},
+    ),
     ("/api/v1/vehicles", {"name": "V", "max_stops": HUGE}, {"max_stops", "start_depot"}),
-    ("/api/v1/vehicles", {"name": "V", "capacity_weight_kg": "1e12"},
-     {"capacity_weight_kg", "start_depot"}),
-    ("/api/v1/vehicles", {"name": "V", "capacity_volume_l": "NaN"},
-     {"capacity_volume_l", "start_depot"}),
+    (
+        "/api/v1/vehicles",
+        {"name": "V", "capacity_weight_kg": "1e12"},
+        {"capacity_weight_kg", "start_depot"},
+    ),
+    (
+        "/api/v1/vehicles",
+        {"name": "V", "capacity_volume_l": "NaN"},
+        {"capacity_volume_l", "start_depot"},
+    ),
     ("/api/v1/vehicles", {"name": "V", "cost_per_km": None}, {"cost_per_km", "start_depot"}),
     ("/api/v1/vehicles", {"name": "V", "skills": [{"a": 1}]}, {"skills", "start_depot"}),
     ("/api/v1/vehicles", {"name": "V", "updated_at": "x"}, {"updated_at", "start_depot"}),
@@ -149,14 +185,20 @@ BAD_CREATES = [
     ("/api/v1/drivers", {"name": "D", "skills": "fridge"}, {"skills"}),
     ("/api/v1/drivers", {"name": "D", "skills": None}, {"skills"}),
     ("/api/v1/drivers", {"name": "D", "shift_start": "18:00"}, {"shift_end"}),
-    ("/api/v1/drivers", {"name": "D", "break_start": "07:00", "break_duration_s": 60},
-     {"break_start"}),
-    ("/api/v1/drivers", {"name": "D", "break_start": "16:50", "break_duration_s": 1800},
-     {"break_duration_s"}),
+    (
+        "/api/v1/drivers",
+        {"name": "D", "break_start": "07:00", "break_duration_s": 60},
+        {"break_start"},
+    ),
+    (
+        "/api/v1/drivers",
+        {"name": "D", "break_start": "16:50", "break_duration_s": 1800},
+        {"break_duration_s"},
+    ),
     ("/api/v1/drivers", {"name": "D", "break_duration_s": HUGE}, {"break_duration_s"}),
     ("/api/v1/drivers", {"name": "D", "break_duration_s": 1.5}, {"break_duration_s"}),
     ("/api/v1/drivers", {"name": "D", "created_at": "2020-01-01"}, {"created_at"}),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("path", "body", "fields"), BAD_CREATES)
@@ -243,8 +285,10 @@ def test_alpha_never_sees_or_changes_betas_fleet(alpha, beta, client):
     assert response.status_code == 400 and set(response.json()["errors"]) == {"start_depot"}
     with in_schema(beta):
         assert sorted(Depot.objects.values_list("name", flat=True)) == [
-            "Beta extra 0", "Beta extra 1", "Beta yard",
-        ]  # fmt: skip
+            "Beta extra 0",
+            "Beta extra 1",
+            "Beta yard",
+        ]
         assert Vehicle.objects.get().name == "Beta van" and Driver.objects.get().is_active
 
 
@@ -332,8 +376,13 @@ def test_the_schema_documents_the_fleet_endpoints(alpha):
     schema = json.loads(response.content)
     listing = schema["paths"]["/api/v1/depots"]["get"]
     params = {p["name"]: p["schema"]["type"] for p in listing["parameters"]}
-    assert params == {"active": "boolean", "search": "string", "updated_since": "string",
-                      "cursor": "string", "page_size": "integer"}  # fmt: skip
+    assert params == {
+        "active": "boolean",
+        "search": "string",
+        "updated_since": "string",
+        "cursor": "string",
+        "page_size": "integer",
+    }
     assert set(schema["paths"]["/api/v1/drivers/{id}"]) >= {"get", "patch", "delete"}
     properties = schema["components"]["schemas"]["VehicleInputRequest"]["properties"]
     assert "id" not in properties and "start_depot" in properties

@@ -10,8 +10,14 @@ from dispatch.models import Depot, Driver, Vehicle
 from dispatch.services import fleet
 from tests.conftest import host_client, login_client
 
-DEPOT_FORM = {"name": "Page yard", "address_line1": "2 Lane", "lat": "51.5", "lng": "-0.1",
-              "opens_at": "07:00", "closes_at": "19:00"}  # fmt: skip
+DEPOT_FORM = {
+    "name": "Page yard",
+    "address_line1": "2 Lane",
+    "lat": "51.5",
+    "lng": "-0.1",
+    "opens_at": "07:00",
+    "closes_at": "19:00",
+}
 
 
 @pytest.fixture
@@ -74,15 +80,23 @@ def test_dispatcher_manages_vehicles_and_a_used_depot_stays_active(alpha, dispat
         depot = fleet.depot_create(name="Hub", lat=51.5, lng=-0.1)
     created = dispatcher.post(
         "/fleet/vehicles/new/",
-        {"name": "Page van", "start_depot": depot.pk, "skills": "Fridge, ramp, fridge",
-         "capacity_items": "80", "cost_per_km": "0.3", "max_route_minutes": "480"},
-    )  # fmt: skip
+        {
+            "name": "Page van",
+            "start_depot": depot.pk,
+            "skills": "Fridge, ramp, fridge",
+            "capacity_items": "80",
+            "cost_per_km": "0.3",
+            "max_route_minutes": "480",
+        },
+    )
     assert created.status_code == 302, created.content.decode()[:3000]
     with in_alpha(alpha):
         van = Vehicle.objects.get(name="Page van")
     assert (van.skills, van.max_route_duration_s, van.capacity_weight_kg) == (
-        ["fridge", "ramp"], 480 * 60, None,
-    )  # fmt: skip
+        ["fridge", "ramp"],
+        480 * 60,
+        None,
+    )
     listing = dispatcher.get("/fleet/vehicles/").content.decode()
     assert "Page van" in listing and "fridge, ramp" in listing and "480 min" in listing
     edit = dispatcher.get(f"/fleet/vehicles/{van.pk}/").content.decode()
@@ -117,25 +131,40 @@ def test_dispatcher_manages_drivers(alpha, dispatcher):
     ]
     bad = dispatcher.post(
         "/fleet/drivers/new/",
-        {"name": "Page driver", "phone": "07700 900", "shift_start": "08:00",
-         "shift_end": "16:00", "break_start": "15:50", "break_minutes": "30"},
-    )  # fmt: skip
+        {
+            "name": "Page driver",
+            "phone": "07700 900",
+            "shift_start": "08:00",
+            "shift_end": "16:00",
+            "break_start": "15:50",
+            "break_minutes": "30",
+        },
+    )
     page = bad.content.decode()
     assert bad.status_code == 200
     assert "is not a valid phone number" in page
     assert "The break must end before the shift does." in page
     created = dispatcher.post(
         "/fleet/drivers/new/",
-        {"name": "Page driver", "phone": "020 7946 0333", "shift_start": "08:00",
-         "shift_end": "16:00", "break_start": "12:00", "break_minutes": "30",
-         "user": alpha.user_ids[alpha.driver_email], "default_vehicle": van.pk},
-    )  # fmt: skip
+        {
+            "name": "Page driver",
+            "phone": "020 7946 0333",
+            "shift_start": "08:00",
+            "shift_end": "16:00",
+            "break_start": "12:00",
+            "break_minutes": "30",
+            "user": alpha.user_ids[alpha.driver_email],
+            "default_vehicle": van.pk,
+        },
+    )
     assert created.status_code == 302, created.content.decode()[:3000]
     with in_alpha(alpha):
         driver = Driver.objects.get(name="Page driver")
     assert (driver.phone, driver.break_duration_s, driver.user.email) == (
-        "+442079460333", 1800, alpha.driver_email,
-    )  # fmt: skip
+        "+442079460333",
+        1800,
+        alpha.driver_email,
+    )
     listing = dispatcher.get("/fleet/drivers/").content.decode()
     assert "+442079460333" in listing and "30 min from 12:00" in listing and "Van A" in listing
     # The login is taken now: another driver's form does not offer it.

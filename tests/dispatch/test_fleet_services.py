@@ -64,8 +64,9 @@ def test_depot_with_coordinates_is_saved_with_the_tenants_country(depot):
 def test_depot_without_coordinates_is_located_with_the_geocoder(in_alpha):
     geocoder = FakeGeocoder()
     street = unique_street()
-    depot = fleet.depot_create(name="Located", address_line1=street, city="London",
-                               geocoder=geocoder)  # fmt: skip
+    depot = fleet.depot_create(
+        name="Located", address_line1=street, city="London", geocoder=geocoder
+    )
     assert (depot.lat, depot.lng) == (51.4, -0.2)
     assert geocoder.queries == [(f"{street}, London", "GB")]
 
@@ -124,9 +125,10 @@ def test_depot_address_changed_without_coordinates_is_located_again(depot):
     assert (moved.lat, moved.lng) == (51.6, -0.3)
     # With coordinates sent along (as the dashboard's form does) they are kept as given.
     kept = fleet.depot_update(
-        depot=depot, data={"address_line1": unique_street(), "lat": 51.7, "lng": -0.4},
+        depot=depot,
+        data={"address_line1": unique_street(), "lat": 51.7, "lng": -0.4},
         geocoder=geocoder,
-    )  # fmt: skip
+    )
     assert (kept.lat, kept.lng) == (51.7, -0.4) and len(geocoder.queries) == 1
     # Renaming does not locate anything; an unlocatable new address changes nothing.
     assert fleet.depot_update(depot=depot, data={"name": "N1"}).lat == 51.7
@@ -146,9 +148,12 @@ def test_depot_update_refuses_unknown_fields(depot):
 
 def test_vehicle_normalises_skills_and_allows_unlimited_capacities(depot):
     van = fleet.vehicle_create(
-        name="Van 1", start_depot=depot, skills=["Fridge", " fridge ", "", "Tail-Lift"],
-        capacity_weight_kg=Decimal("800"), cost_per_km=0.1,
-    )  # fmt: skip
+        name="Van 1",
+        start_depot=depot,
+        skills=["Fridge", " fridge ", "", "Tail-Lift"],
+        capacity_weight_kg=Decimal("800"),
+        cost_per_km=0.1,
+    )
     van.refresh_from_db()
     assert van.skills == ["fridge", "tail-lift"]
     assert (van.capacity_weight_kg, van.capacity_volume_l, van.capacity_items) == (800, None, None)
@@ -274,9 +279,12 @@ def test_driver_shift_and_break_are_checked(in_alpha, fields, field):
 
 def test_driver_break_that_fits_the_shift_is_kept(in_alpha):
     driver = fleet.driver_create(
-        name="Dan", shift_start=dt.time(7), shift_end=dt.time(15), break_start=dt.time(14, 30),
+        name="Dan",
+        shift_start=dt.time(7),
+        shift_end=dt.time(15),
+        break_start=dt.time(14, 30),
         break_duration_s=1800,
-    )  # fmt: skip
+    )
     assert (driver.break_start, driver.break_duration_s) == (dt.time(14, 30), 1800)
     errors = errors_of(fleet.driver_update, driver=driver, data={"shift_end": dt.time(14, 45)})
     assert set(errors) == {"break_duration_s"}
@@ -300,8 +308,9 @@ def test_driver_usual_vehicle_must_be_active_when_chosen(depot):
 def test_dict_entry_points_used_by_the_demo_seeding(in_alpha):
     depot = fleet.depot_save(data={"name": "Demo", "lat": 51.5, "lng": -0.06})
     van = fleet.vehicle_save(data={"name": "Van", "start_depot": depot, "capacity_items": 80})
-    driver = fleet.driver_save(data={"name": "Sam", "phone": "020 7946 0001",
-                                     "default_vehicle": van})  # fmt: skip
+    driver = fleet.driver_save(
+        data={"name": "Sam", "phone": "020 7946 0001", "default_vehicle": van}
+    )
     assert fleet.depot_save(depot=depot, data={"closes_at": dt.time(21)}).closes_at.hour == 21
     assert fleet.vehicle_save(vehicle=van, data={"max_stops": 30}).max_stops == 30
     assert fleet.driver_save(driver=driver, data={"skills": ["A"]}).skills == ["a"]

@@ -10,7 +10,7 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order
 from notifications.models import Notification
-from notifications.services import tracking_url
+from notifications.services.sending import tracking_url
 from tests.conftest import login_client
 
 
@@ -18,9 +18,10 @@ def test_the_order_page_shows_the_tracking_link_to_copy_and_open(alpha, settings
     settings.PUBLIC_BASE_URL = "http://localhost:8100"
     with schema_context(alpha.tenant.schema_name):
         order = Order.objects.create(
-            customer_name="Ada Link", address_line1="1 High Street",
+            customer_name="Ada Link",
+            address_line1="1 High Street",
             delivery_date=timezone.localdate(),
-        )  # fmt: skip
+        )
         link = tracking_url(order)
         body = "Hello Ada, your parcel is on its way. " * 6 + f"Follow it here: {link} (end)"
         Notification.objects.create(

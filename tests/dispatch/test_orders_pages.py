@@ -79,7 +79,7 @@ def test_the_unfiltered_list_and_export_show_every_order(alpha):
 
 def test_times_are_shown_in_the_tenants_time_zone(alpha):
     from tenants.models import Tenant
-    from tenants.services import tenant_settings_update
+    from tenants.services.provisioning import tenant_settings_update
 
     copy = Tenant.objects.get(pk=alpha.tenant.pk)  # the session's alpha object stays as it was
     tenant_settings_update(

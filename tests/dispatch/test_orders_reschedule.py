@@ -24,9 +24,14 @@ def _order(schema: str, name: str, *, status: str = "unassigned") -> Order:
     """An order with the same id in every schema (ids repeat across tenants)."""
     with schema_context(schema):
         order = Order.objects.create(
-            pk=SAME_ID, customer_name=name, address_line1="1 High St", lat=51.5, lng=-0.1,
-            delivery_date=tenant_today(), time_windows=[{"start": "09:00", "end": "12:00"}],
-        )  # fmt: skip
+            pk=SAME_ID,
+            customer_name=name,
+            address_line1="1 High St",
+            lat=51.5,
+            lng=-0.1,
+            delivery_date=tenant_today(),
+            time_windows=[{"start": "09:00", "end": "12:00"}],
+        )
         out = ("planned", "dispatched", "en_route")
         path = {"failed": (*out, "failed"), "delivered": (*out, "arrived", "delivered")}
         for step in path.get(status, ()):
@@ -45,8 +50,11 @@ def test_a_failed_order_is_booked_again_over_the_api_and_only_in_its_own_tenant(
     _order("beta", "Beta failed", status="failed")
     day = tenant_today(2).isoformat()
     client = api_client(alpha.host, alpha.api_key)
-    body = {"delivery_date": day, "time_windows": [{"start": "14:00", "end": "16:00"}],
-            "reason": "customer away"}  # fmt: skip
+    body = {
+        "delivery_date": day,
+        "time_windows": [{"start": "14:00", "end": "16:00"}],
+        "reason": "customer away",
+    }
     first = _post(client, SAME_ID, body)
     again = _post(client, SAME_ID, body)
     assert first.status_code == again.status_code == 200, first.content
@@ -55,8 +63,10 @@ def test_a_failed_order_is_booked_again_over_the_api_and_only_in_its_own_tenant(
     assert answer["time_windows"] == [{"start": "14:00", "end": "16:00"}]
     events = client.get(f"/api/v1/orders/{SAME_ID}/events").json()
     assert [(e["from_status"], e["to_status"], e["reason"]) for e in events][-1] == (
-        "failed", "unassigned", "customer away",
-    )  # fmt: skip
+        "failed",
+        "unassigned",
+        "customer away",
+    )
     with schema_context("beta"):  # the same id in beta: untouched
         other = Order.objects.get(pk=SAME_ID)
     assert (other.status, other.delivery_date) == ("failed", tenant_today())
@@ -70,11 +80,13 @@ def test_a_failed_order_is_booked_again_over_the_api_and_only_in_its_own_tenant(
         ({}, "delivery_date"),
         ({"delivery_date": "next week"}, "delivery_date"),
         ({"delivery_date": YESTERDAY}, "delivery_date"),
-        ({"delivery_date": LATER, "time_windows": [{"start": "15:00", "end": "14:00"}]},
-         "time_windows"),
+        (
+            {"delivery_date": LATER, "time_windows": [{"start": "15:00", "end": "14:00"}]},
+            "time_windows",
+        ),
         ({"delivery_date": LATER, "time_windows": "morning"}, "time_windows"),
     ],
-)  # fmt: skip
+)
 def test_bad_reschedules_are_400_with_field_errors_and_change_nothing(alpha, body, field):
     _order("alpha", "Bad input", status="failed")
     response = _post(api_client(alpha.host, alpha.api_key), SAME_ID, body)
@@ -102,8 +114,11 @@ def test_the_dispatcher_reschedules_from_the_order_page(alpha, beta):
     url = f"/orders/{SAME_ID}/reschedule/"
     bad = dispatcher.post(url, {"delivery_date": YESTERDAY}, follow=True)
     assert b"The new day is in the past." in bad.content
-    done = dispatcher.post(url, {"delivery_date": day.isoformat(), "window_start": "10:00",
-                                 "window_end": "11:00"}, follow=True)  # fmt: skip
+    done = dispatcher.post(
+        url,
+        {"delivery_date": day.isoformat(), "window_start": "10:00", "window_end": "11:00"},
+        follow=True,
+    )
     assert f"is booked for {day:%A %d %B}".encode() in done.content
     assert b"Reschedule" in done.content  # unassigned now: it can move again
     with schema_context("alpha"):

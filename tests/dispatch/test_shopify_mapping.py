@@ -61,8 +61,9 @@ def test_time_window_attributes_are_read_by_any_usual_name_and_format(name, valu
 def test_tags_carry_a_date_and_window_too():
     data = mapped(note_attributes=[], tags="flowers, delivery:03/12/2026, window:14:00-16:00")
     assert (data["delivery_date"], data["time_windows"]) == (
-        "2026-12-03", [{"start": "14:00", "end": "16:00"}],
-    )  # fmt: skip
+        "2026-12-03",
+        [{"start": "14:00", "end": "16:00"}],
+    )
 
 
 @pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/London"])

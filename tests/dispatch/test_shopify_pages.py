@@ -79,9 +79,13 @@ def test_owner_disconnects_a_store_and_sees_the_recent_webhooks(alpha):
     with schema_context("alpha"):
         integration = shopify.integration_save(shop_domain=sp.SHOP, client_secret=sp.SECRET)
         WebhookEvent.objects.create(
-            event_id="ev-1", topic="orders/create", shop_domain=sp.SHOP, payload={},
-            status="failed", detail="country: 'XX' is not an ISO 3166-1 alpha-2 country code.",
-        )  # fmt: skip
+            event_id="ev-1",
+            topic="orders/create",
+            shop_domain=sp.SHOP,
+            payload={},
+            status="failed",
+            detail="country: 'XX' is not an ISO 3166-1 alpha-2 country code.",
+        )
     owner = login_client(alpha.host, alpha.owner_email)
     page = owner.get(PAGE).content.decode()
     assert "orders/create" in page and "Failed" in page and "country: &#x27;XX&#x27;" in page

@@ -8,12 +8,17 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import user_create
-from dispatch import demo_data
 from dispatch.models import Depot, Driver, Order, Vehicle
+from dispatch.services import demo
 from dispatch.services.fleet import depot_save, driver_save, vehicle_save
 from dispatch.services.orders import orders_create
 from tenants.models import ApiKey, Tenant
-from tenants.services import api_key_create, public_tenant_ensure, tenant_host, tenant_provision
+from tenants.services.provisioning import (
+    api_key_create,
+    public_tenant_ensure,
+    tenant_host,
+    tenant_provision,
+)
 
 DEMO_SLUG = "demo"
 DEMO_USERS = [
@@ -74,13 +79,11 @@ class Command(BaseCommand):
 
     def _fleet_and_orders(self, tenant: Tenant) -> int:
         """The depot, vans, drivers and orders of the demo; returns how many orders are new."""
-        depot = Depot.objects.filter(name=demo_data.DEPOT["name"]).first() or depot_save(
-            data=demo_data.DEPOT
-        )
+        depot = Depot.objects.filter(name=demo.DEPOT["name"]).first() or depot_save(data=demo.DEPOT)
         vehicles = [
             Vehicle.objects.filter(name=spec["name"]).first()
             or vehicle_save(data={**spec, "start_depot": depot})
-            for spec in demo_data.VEHICLES
+            for spec in demo.VEHICLES
         ]
         drivers = [
             {"name": DEMO_USERS[2][1], "user": User.objects.get(email=DEMO_USERS[2][0])},
@@ -92,7 +95,7 @@ class Command(BaseCommand):
                     data={**spec, "phone": f"020 7946 {number:04d}", "default_vehicle": vehicle}
                 )
         results = orders_create(
-            demo_data.demo_orders(time_zone=tenant.time_zone),
+            demo.demo_orders(time_zone=tenant.time_zone),
             source=Order.Source.API,
             actor="system:demo",
         )

@@ -17,7 +17,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dispatch.api.common import actor_for
+from audit.services import current_actor
 from dispatch.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -39,7 +39,7 @@ def idempotent_response(
         return handler()
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationError({HEADER: [f"At most {MAX_KEY_LENGTH} characters."]})
-    principal = actor_for(request)[:64]
+    principal = current_actor()[:64]  # user:<email> or api_key:<prefix>
     # the body as parsed (DRF has read the stream by now, so the raw body may be gone):
     # canonical JSON, so the same data sent twice is the same request
     canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)

@@ -57,9 +57,13 @@ ADDRESSES = [
 ]
 FIRST = ["Amira", "Ben", "Chloe", "Dev", "Ella", "Finn", "Grace", "Hassan", "Isla", "Jack"]
 LAST = ["Ahmed", "Brown", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes", "Khan"]
-WINDOWS = [[], [{"start": "09:00", "end": "12:00"}], [{"start": "12:00", "end": "15:00"}],
-           [{"start": "15:00", "end": "18:00"}], [{"start": "09:00", "end": "11:00"},
-                                                   {"start": "16:00", "end": "18:00"}]]  # fmt: skip
+WINDOWS = [
+    [],
+    [{"start": "09:00", "end": "12:00"}],
+    [{"start": "12:00", "end": "15:00"}],
+    [{"start": "15:00", "end": "18:00"}],
+    [{"start": "09:00", "end": "11:00"}, {"start": "16:00", "end": "18:00"}],
+]
 
 
 def demo_orders(*, time_zone: str, count: int = 40) -> list[dict]:

@@ -3,30 +3,27 @@ and the owner's API to connect a store. Rules live in dispatch.services.shopify.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dispatch.api.serializers.shopify import (
+    IntegrationInputSerializer,
+    IntegrationOutputSerializer,
+    IntegrationOverviewSerializer,
+    WebhookAnswerSerializer,
+)
 from dispatch.models import ShopifyIntegration
 from dispatch.services import shopify
 from tenants.permissions import IsOwner
 
 # --- the webhook endpoint -----------------------------------------------------------------
-
-
-class WebhookAnswerSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["accepted", "duplicate"])
-    event_id = serializers.CharField()
-
 
 HEADERS = [
     OpenApiParameter(name, location=OpenApiParameter.HEADER, required=required)
@@ -89,44 +86,6 @@ class ShopifyWebhookApi(APIView):
 
 
 # --- the owner's configuration ------------------------------------------------------------
-
-
-class IntegrationInputSerializer(serializers.Serializer):
-    shop_domain = serializers.CharField(max_length=255, help_text="<store>.myshopify.com")
-    client_secret = serializers.CharField(
-        max_length=255,
-        required=False,
-        allow_blank=True,
-        write_only=True,
-        help_text="The app's client secret (API secret key); empty or absent: keep the saved one.",
-    )
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, Mapping):
-            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
-        unknown = sorted(set(data) - set(self.fields))
-        value = super().to_internal_value(data)
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return value
-
-
-class IntegrationOutputSerializer(serializers.ModelSerializer):
-    secret_set = serializers.SerializerMethodField(help_text="The secret itself is never shown.")
-
-    class Meta:
-        model = ShopifyIntegration
-        fields = ["id", "shop_domain", "is_active", "secret_set", "created_at", "updated_at"]
-        read_only_fields = fields
-
-    def get_secret_set(self, integration: ShopifyIntegration) -> bool:
-        return bool(integration.client_secret)
-
-
-class IntegrationOverviewSerializer(serializers.Serializer):
-    webhook_url = serializers.URLField(help_text="Where the store's webhooks are to be sent.")
-    topics = serializers.ListField(child=serializers.CharField())
-    stores = IntegrationOutputSerializer(many=True)
 
 
 class ShopifyIntegrationApi(APIView):

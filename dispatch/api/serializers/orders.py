@@ -1,0 +1,109 @@
+"""Order shapes for the API. The input of an order is the order input schema
+(dispatch.services.order_input.OrderInputSerializer), which the services validate every
+channel's orders with; here it only names the request bodies for the OpenAPI schema."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from dispatch.models import Order, OrderEvent
+from dispatch.services import order_input
+from dispatch.services.order_input import OrderInputSerializer, TimeWindowSerializer
+
+__all__ = [
+    "BulkResultSerializer",
+    "OrderBulkInputSerializer",
+    "OrderCancelInputSerializer",
+    "OrderConflictSerializer",
+    "OrderEventSerializer",
+    "OrderInputSerializer",
+    "OrderOutputSerializer",
+    "OrderRescheduleInputSerializer",
+    "TimeWindowSerializer",
+]
+
+
+class OrderBulkInputSerializer(serializers.Serializer):
+    orders = OrderInputSerializer(many=True, help_text="Up to 1,000 orders.")
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "exists", "invalid"])
+    id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    exists = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    results = BulkItemResultSerializer(many=True)
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    time_windows = TimeWindowSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "external_id",
+            "source",
+            "status",
+            "customer_name",
+            "customer_phone",
+            "customer_email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postcode",
+            "region",
+            "country",
+            "lat",
+            "lng",
+            "geocode_status",
+            "geocode_error",
+            "delivery_date",
+            "time_windows",
+            "service_s",
+            "weight_kg",
+            "volume_l",
+            "items",
+            "required_skills",
+            "priority",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    from_status = serializers.CharField(
+        read_only=True, help_text="The status before; empty for the order's creation."
+    )
+
+    class Meta:
+        model = OrderEvent
+        fields = ["from_status", "to_status", "actor", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class OrderCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class OrderRescheduleInputSerializer(serializers.Serializer):
+    """The day and windows are read by the order input schema's own fields; the service
+    checks the rest of their meaning (a day in the past) and answers field errors."""
+
+    delivery_date = order_input.Date(help_text="YYYY-MM-DD, today or later")
+    time_windows = order_input.TimeWindows(default=None, help_text="Omitted: the windows it has.")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class OrderConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    order_id = serializers.IntegerField()

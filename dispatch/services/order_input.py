@@ -1,0 +1,473 @@
+"""The order input schema: the one definition of what an order may be sent as.
+
+Every channel goes through it by way of `order_clean`, which the order services call:
+the API, CSV rows, Shopify orders and the dashboard form. The OpenAPI description of
+the API's order input is generated from the same class. A limit is written once, as an
+argument of a field (`max_length`, `max_value`, the time pattern; the text lengths are
+the model's columns), and both the check that runs and the schema that documents it
+read it from there.
+
+It reads liberally what people and systems send (numbers as text, "high" for a
+priority, skills as "fridge, 2-person", national phone numbers in the tenant's country)
+and answers every field error at once, in the dispatcher's words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from functools import cache, lru_cache
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
+
+from dispatch.models import Order
+from dispatch.services.phones import phone_e164
+
+Errors = dict[str, list[str]]
+
+#: A time of day on the 24-hour clock, 00:00 to 23:59.
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d\Z"
+MAX_TIME_WINDOWS = 4
+#: Fields of an order that a client sees but may not send (refused by name).
+READ_ONLY_FIELDS = frozenset(
+    {"id", "status", "source", "tenant", "created_at", "updated_at", "geocode_status", "events"}
+)
+PRIORITY_NAMES = {label.lower(): value for value, label in Order.Priority.choices}
+REQUIRED = "This field is required."
+
+
+def _column(name: str) -> Any:
+    """The model's field: what the database keeps is what the schema allows."""
+    return Order._meta.get_field(name)
+
+
+# --- fields ------------------------------------------------------------------------------
+
+
+class OrderField:
+    """A field of the order input. `read` turns the value sent into the clean value (None
+    and "" mean "not given": the field's default) or raises the field's error.
+
+    OrderInputSerializer.clean calls `read` itself; `run_validation` lets another
+    serializer use a field of the schema in the usual way (a field left out is required,
+    skipped, or its default)."""
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is not empty:
+            return self.read(data)
+        if getattr(self.root, "partial", False):
+            raise SkipField()
+        if self.required:
+            self.fail("required")
+        return self.fallback()
+
+    def read(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def fallback(self) -> Any:
+        if self.default is empty:
+            raise SkipField()
+        return self.default() if callable(self.default) else self.default
+
+
+class Text(OrderField, serializers.CharField):
+    """Text of at most the model column's length, stripped; anything sent is read as text."""
+
+    default_error_messages = {
+        "max_length": "At most {max_length} characters.",
+        "required": REQUIRED,
+        "blank": REQUIRED,
+    }
+
+    def __init__(self, column: str, *, required: bool = False, **kwargs: Any) -> None:
+        if not required:
+            kwargs["default"] = ""
+        super().__init__(
+            max_length=_column(column).max_length,
+            required=required,
+            allow_blank=not required,
+            allow_null=not required,
+            **kwargs,
+        )
+
+    def read(self, value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if not text:
+            if self.required:
+                self.fail("required")
+            return text
+        self.run_validators(text)
+        return text
+
+
+class Email(OrderField, serializers.EmailField):
+    default_error_messages = {
+        "max_length": "At most {max_length} characters.",
+        "invalid": "Enter a valid email address.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            max_length=_column("customer_email").max_length,
+            required=False,
+            default="",
+            allow_blank=True,
+            allow_null=True,
+            **kwargs,
+        )
+
+    def read(self, value: Any) -> str:
+        text = "" if value is None else str(value).strip().lower()
+        if text:
+            self.run_validators(text)
+        return text
+
+
+class Phone(OrderField, serializers.CharField):
+    """Any way of writing a phone number; stored in E.164, national numbers read in the
+    tenant's country (the serializer's context `default_country`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, default="", allow_blank=True, allow_null=True, **kwargs)
+
+    def read(self, value: Any) -> str:
+        try:
+            return phone_e164(value, region=self.context.get("default_country", ""))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+
+class Country(OrderField, serializers.CharField):
+    """An ISO 3166-1 alpha-2 code (any case); empty: the tenant's country."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            max_length=_column("country").max_length,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            **kwargs,
+        )
+
+    def read(self, value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        country = text.upper() or self.context.get("default_country", "")
+        # every code libphonenumber knows has max_length (two) letters
+        if country and country not in phonenumbers.SUPPORTED_REGIONS:
+            raise serializers.ValidationError(
+                f"'{country}' is not an ISO 3166-1 alpha-2 country code."
+            )
+        return country
+
+
+class Coordinate(OrderField, serializers.FloatField):
+    """Degrees between -limit and limit (WGS84), or None."""
+
+    default_error_messages = {"invalid": "Enter a number in degrees."}
+
+    def __init__(self, limit: int, **kwargs: Any) -> None:
+        between = f"Must be between -{limit} and {limit}."
+        super().__init__(
+            min_value=-limit,
+            max_value=limit,
+            required=False,
+            default=None,
+            allow_null=True,
+            error_messages={"min_value": between, "max_value": between},
+            **kwargs,
+        )
+
+    def read(self, value: Any) -> float | None:
+        if value is None or value == "":
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail("invalid")
+        if not math.isfinite(number):  # NaN passes the range validators: refused here
+            self.fail("max_value")
+        self.run_validators(number)
+        return number
+
+
+class Date(OrderField, serializers.DateField):
+    default_error_messages = {"invalid": "Use the date format YYYY-MM-DD.", "required": REQUIRED}
+
+    def read(self, value: Any) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        if value is None or value == "":
+            self.fail("required")
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail("invalid")
+
+
+class TimeWindowSerializer(serializers.Serializer):
+    start = serializers.RegexField(TIME_PATTERN, help_text="HH:MM, local time (24 h)")
+    end = serializers.RegexField(TIME_PATTERN, help_text="HH:MM, local time (24 h)")
+
+
+class TimeWindows(OrderField, serializers.ListField):
+    """Up to MAX_TIME_WINDOWS windows, each ending after it starts, none overlapping;
+    answered sorted."""
+
+    default_error_messages = {
+        "max_length": 'Send a list of up to {max_length} {{"start": "HH:MM", "end": "HH:MM"}}.',
+        "format": 'Each window needs "start" and "end" as HH:MM (24 h).',
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default", list)
+        super().__init__(
+            child=TimeWindowSerializer(), max_length=MAX_TIME_WINDOWS, required=False, **kwargs
+        )
+
+    def _time(self, window: Any, key: str) -> str:
+        value = window.get(key) if isinstance(window, dict) else None
+        if not isinstance(value, str):
+            self.fail("format")
+        try:
+            self.child.fields[key].run_validators(value)  # the pattern the schema shows
+        except serializers.ValidationError:
+            self.fail("format")
+        return value
+
+    def read(self, value: Any) -> list[dict[str, str]]:
+        if value in (None, "", []):
+            return []
+        if not isinstance(value, list):
+            self.fail("max_length", max_length=self.max_length)
+        self.run_validators(value)
+        windows = []
+        for window in value:
+            start, end = self._time(window, "start"), self._time(window, "end")
+            if start >= end:
+                raise serializers.ValidationError(f"Window {start}-{end} must end after it starts.")
+            windows.append({"start": start, "end": end})
+        windows.sort(key=lambda w: w["start"])
+        for earlier, later in itertools.pairwise(windows):
+            if later["start"] < earlier["end"]:
+                raise serializers.ValidationError("Time windows must not overlap.")
+        return windows
+
+
+class Skills(OrderField, serializers.ListField):
+    """Skill names, as a list or as text separated by , ; or |; stored lower case, sorted,
+    without repeats."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        length = _column("required_skills").base_field.max_length
+        name = serializers.CharField(
+            max_length=length,
+            allow_blank=True,  # empty names are left out, not refused
+            error_messages={"max_length": "Skill names have at most {max_length} characters."},
+        )
+        super().__init__(child=name, required=False, default=list, **kwargs)
+
+    def read(self, value: Any) -> list[str]:
+        if value in (None, "", []):
+            return []
+        if isinstance(value, str):
+            value = re.split(r"[,;|]", value)
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            raise serializers.ValidationError("Send a list of skill names.")
+        skills = sorted({s.strip().lower() for s in value if s.strip()})
+        for skill in skills:
+            self.child.run_validators(skill)
+        return skills
+
+
+class Quantity(OrderField):
+    """A count or an amount of 0 or more, up to `max_value`, sent as a number or as text."""
+
+    default_error_messages = {
+        "invalid": "Enter a number.",
+        "min_value": "Enter a number of 0 or more.",
+        "max_value": "At most {max_value}.",
+    }
+
+    def read(self, value: Any) -> Any:
+        if value is None or value == "":
+            return self.fallback()
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.fail("invalid")
+        if not number.is_finite():
+            self.fail("min_value")
+        self.run_validators(number)
+        return self.convert(number)
+
+    def convert(self, number: Decimal) -> Any:
+        raise NotImplementedError
+
+
+class Count(Quantity, serializers.IntegerField):
+    default_error_messages = {"whole": "Enter a whole number."}
+
+    def __init__(self, *, max_value: int, default: int, **kwargs: Any) -> None:
+        super().__init__(
+            min_value=0, max_value=max_value, required=False, default=default, **kwargs
+        )
+
+    def convert(self, number: Decimal) -> int:
+        if number != number.to_integral_value():
+            self.fail("whole")
+        return int(number)
+
+
+class Amount(Quantity, serializers.DecimalField):
+    """A decimal of the model column's places (more are rounded), at most 9,999,999."""
+
+    def __init__(self, column: str, **kwargs: Any) -> None:
+        model_field = _column(column)
+        super().__init__(
+            max_digits=model_field.max_digits,
+            decimal_places=model_field.decimal_places,
+            min_value=0,
+            max_value=9_999_999,
+            required=False,
+            default=Decimal(0),
+            **kwargs,
+        )
+
+    def convert(self, number: Decimal) -> Decimal:
+        return number.quantize(Decimal(1).scaleb(-self.decimal_places))
+
+
+class Priority(OrderField, serializers.IntegerField):
+    """A priority's number, or its name ("high")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        names = [f"{value} ({label.lower()})" for value, label in Order.Priority.choices]
+        message = f"Use {', '.join(names[:-1])} or {names[-1]}."
+        super().__init__(
+            min_value=min(Order.Priority.values),
+            max_value=max(Order.Priority.values),
+            required=False,
+            default=Order.Priority.NORMAL.value,
+            error_messages={"invalid": message, "min_value": message, "max_value": message},
+            **kwargs,
+        )
+
+    def read(self, value: Any) -> int:
+        if value is None or value == "":
+            return self.fallback()
+        if isinstance(value, str) and value.strip().lower() in PRIORITY_NAMES:
+            return PRIORITY_NAMES[value.strip().lower()]
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail("invalid")
+        self.run_validators(number)
+        return number
+
+
+# --- the schema --------------------------------------------------------------------------
+
+
+class OrderInputSerializer(serializers.Serializer):
+    """What a client may send for an order. Status, source, ids and timestamps are
+    read-only; a read-only or unknown field is refused by name."""
+
+    external_id = Text("external_id", help_text="The order's id in the system it came from.")
+    customer_name = Text("customer_name", required=True)
+    customer_phone = Phone(
+        help_text="Any format; national numbers are read in the tenant's country. "
+        "Answered in E.164."
+    )
+    customer_email = Email()
+    address_line1 = Text("address_line1", help_text="Required unless lat and lng are sent.")
+    address_line2 = Text("address_line2")
+    city = Text("city")
+    postcode = Text("postcode")
+    region = Text("region")
+    country = Country(help_text="ISO 3166-1 alpha-2; empty: the tenant's country.")
+    lat = Coordinate(
+        90, help_text="Send both lat and lng, or neither (then the address is geocoded)."
+    )
+    lng = Coordinate(180)
+    delivery_date = Date(help_text="YYYY-MM-DD")
+    time_windows = TimeWindows(help_text="Local times on the delivery date; empty: any time.")
+    service_s = Count(max_value=86_400, default=300, help_text="Time at the door, seconds.")
+    weight_kg = Amount("weight_kg")
+    volume_l = Amount("volume_l")
+    items = Count(max_value=100_000, default=1)
+    required_skills = Skills()
+    priority = Priority(help_text="1 low, 2 normal, 3 high, 4 urgent; the name is read too.")
+    notes = Text("notes")
+
+    def clean(self, data: Any) -> tuple[dict[str, Any], Errors]:
+        """(clean values, field errors) of one order, every error at once. With
+        `partial`, only the fields sent are read (lat and lng go together)."""
+        if not isinstance(data, Mapping):
+            return {}, {"non_field_errors": ["Send an order as a JSON object."]}
+        errors: Errors = {}
+        for name in sorted(set(data) & READ_ONLY_FIELDS):
+            errors[name] = ["This field is read-only."]
+        for name in sorted(set(data) - set(self.fields) - READ_ONLY_FIELDS):
+            errors[name] = ["Unknown field."]
+        sent = set(data)
+        if sent & {"lat", "lng"}:  # a pair: one sent alone is checked against the other
+            sent |= {"lat", "lng"}
+        clean: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            if self.partial and name not in sent:
+                continue
+            try:
+                clean[name] = field.read(data.get(name))
+            except serializers.ValidationError as exc:
+                errors[name] = [str(message) for message in exc.detail]
+        self._check_location(clean, errors)
+        return clean, errors
+
+    def _check_location(self, clean: dict[str, Any], errors: Errors) -> None:
+        if {"lat", "lng"} <= clean.keys():  # both read (an unreadable one has its error)
+            lat, lng = clean["lat"], clean["lng"]
+            if (lat is None) != (lng is None):
+                errors["lat" if lat is None else "lng"] = ["Send both lat and lng, or neither."]
+        if not self.partial and not clean.get("address_line1") and clean.get("lat") is None:
+            errors.setdefault("address_line1", ["Send an address or lat/lng."])
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        clean, errors = self.clean(data)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return clean
+
+
+@lru_cache(maxsize=256)
+def order_schema(*, default_country: str, partial: bool = False) -> OrderInputSerializer:
+    """The schema for orders of a tenant of `default_country`, ready to `clean` any
+    number of orders. Building one costs several times more than cleaning an order with
+    it, so they are kept: `clean` keeps no state, a kept one serves every request."""
+    return OrderInputSerializer(context={"default_country": default_country}, partial=partial)
+
+
+def order_clean(
+    data: Any, *, default_country: str, partial: bool = False
+) -> tuple[dict[str, Any], Errors]:
+    """Validate and normalise one order's input, as sent by any channel.
+
+    Returns (clean values, field errors). With `partial`, only the fields present are
+    checked (for updates). Phones become E.164 (national numbers read in the tenant's
+    country), emails lower case, time windows sorted. Nothing touches the database.
+    """
+    return order_schema(default_country=default_country, partial=partial).clean(data)
+
+
+@cache
+def input_field(name: str) -> serializers.Field:
+    """One field of the schema, for what other shapes of the same input need to know of
+    it (a form's maxlength, a mapping's truncation)."""
+    return OrderInputSerializer().fields[name]
