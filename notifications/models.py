@@ -3,7 +3,7 @@ at most once however often the event fires; every attempt is kept for the dispat
 
 from __future__ import annotations
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from dispatch.models import Order
@@ -87,8 +87,14 @@ class SmsOptOut(models.Model):
 
 
 def _default_sms_events() -> list[str]:
-    return ["out_for_delivery", "arriving_soon", "eta_changed", "delivered", "failed",
-            "rescheduled"]  # fmt: skip
+    return [
+        "out_for_delivery",
+        "arriving_soon",
+        "eta_changed",
+        "delivered",
+        "failed",
+        "rescheduled",
+    ]
 
 
 def _default_email_events() -> list[str]:
@@ -96,9 +102,10 @@ def _default_email_events() -> list[str]:
 
 
 class NotificationSettings(models.Model):
-    """The tenant's choices (one row): which events go by SMS and email, who they come
-    from, the templates, quiet hours and the monthly SMS cap; and what the tracking page
-    shows."""
+    """The tenant's choices about messages (one row): which events go by SMS and email, who
+    they come from, the templates, quiet hours, the monthly SMS cap and how often a
+    customer hears about timing. What the customer is promised and shown on the tracking
+    page is tracking's `TrackingSettings`."""
 
     sms_events = models.JSONField(default=_default_sms_events, blank=True)
     email_events = models.JSONField(default=_default_email_events, blank=True)
@@ -106,11 +113,6 @@ class NotificationSettings(models.Model):
         max_length=20, blank=True, help_text="Sender number or ID; empty: the platform's."
     )
     email_from_name = models.CharField(max_length=100, blank=True)
-    brand_colour = models.CharField(
-        max_length=7,
-        default="#0b63ce",
-        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #0b63ce.")],
-    )
     templates = models.JSONField(
         default=dict,
         blank=True,
@@ -124,11 +126,6 @@ class NotificationSettings(models.Model):
     )
     arriving_soon_minutes = models.PositiveIntegerField(
         default=0, help_text="…or when it is expected within this many minutes (0: off)."
-    )
-    eta_window_minutes = models.PositiveIntegerField(
-        default=60,
-        validators=[MinValueValidator(10), MaxValueValidator(240)],
-        help_text="How wide the arrival window promised to the customer is.",
     )
     eta_changes_max = models.PositiveIntegerField(
         default=2,
@@ -144,32 +141,6 @@ class NotificationSettings(models.Model):
             "rescheduled always go."
         ),
     )
-    tracking_show_map = models.BooleanField(default=True)
-    tracking_show_driver_name = models.BooleanField(default=True)
-    tracking_show_stops_before = models.BooleanField(default=True)
-    tracking_show_proof = models.BooleanField(
-        default=True, help_text="The delivery photo, signature and recipient's name."
-    )
-    tracking_link_ttl_hours = models.PositiveIntegerField(
-        default=24, help_text="The tracking link stops working this long after the delivery."
-    )
 
     def __str__(self) -> str:
         return "Notification settings"
-
-
-class EtaPromise(models.Model):
-    """The arrival window the customer was last told (with "out for delivery", then with
-    each "ETA changed"): a live ETA outside it is worth a message."""
-
-    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="eta_promise")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    changes = models.PositiveIntegerField(default=0)
-    #: The window first promised (reports measure punctuality against it).
-    first_starts_at = models.DateTimeField(null=True, blank=True)
-    first_ends_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"order {self.order_id}: {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"

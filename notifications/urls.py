@@ -1,10 +1,17 @@
-"""Provider webhooks under /notifications/."""
+"""Notifications' pages: the provider's webhooks (`urlpatterns`, under /notifications/) and
+the owner's settings (`settings_patterns`, under /settings/messages/); config/urls_tenant.py
+mounts both."""
 
 from django.urls import path
 
-from notifications import views
+from notifications.views import provider, settings
 
 urlpatterns = [
-    path("twilio/status", views.twilio_status_view, name="twilio-status"),
-    path("twilio/inbound", views.twilio_inbound_view, name="twilio-inbound"),
+    path("twilio/status", provider.twilio_status_view, name="twilio-status"),
+    path("twilio/inbound", provider.twilio_inbound_view, name="twilio-inbound"),
+]
+
+settings_patterns = [
+    path("", settings.notification_settings_view, name="notification-settings"),
+    path("preview", settings.preview_view, name="notification-preview"),
 ]

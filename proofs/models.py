@@ -12,8 +12,14 @@ from dispatch.models import Driver, Order
 
 
 def default_failure_reasons() -> list[str]:
-    return ["Nobody home", "Address not found", "Refused by the customer", "No safe place",
-            "Access problem", "Damaged"]  # fmt: skip
+    return [
+        "Nobody home",
+        "Address not found",
+        "Refused by the customer",
+        "No safe place",
+        "Access problem",
+        "Damaged",
+    ]
 
 
 class ProofSettings(models.Model):

@@ -12,13 +12,16 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django_tenants.utils import schema_context
 
 from accounts.decorators import dispatcher_required, owner_required, role_required
-from config.forms import form_add_service_errors
+from core.forms import form_add_service_errors
 from dispatch.models import Driver
-from proofs import services
 from proofs.models import DeliveryProof
+from proofs.services import proof as services
 from routing.selectors import driver_stop
+from tracking.selectors import tracking_settings
+from tracking.views.customer import count_a_guess, guessing_too_much, link_state
 
 driver_required = role_required("driver")
 KINDS = ("photo", "signature")
@@ -53,8 +56,10 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     values = {"outcome": request.GET.get("outcome", "delivered"), "key": uuid.uuid4().hex}
     if request.method == "POST":
-        values = {name: request.POST.get(name, "") for name in
-                  ("outcome", "key", "recipient_name", "notes", "reason")}  # fmt: skip
+        values = {
+            name: request.POST.get(name, "")
+            for name in ("outcome", "key", "recipient_name", "notes", "reason")
+        }
         try:
             services.proof_submit(
                 driver=driver,
@@ -121,3 +126,26 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Proof of delivery settings saved.")
             return redirect("proof-settings")
     return render(request, "proofs/settings.html", {"form": form})
+
+
+def customer_file_view(request: HttpRequest, token: str, proof_id: int, kind: str):
+    """A picture of this order's own delivery, for the holder of its link: only once it
+    is delivered, only while the link lasts, only when the business shows proof."""
+    if guessing_too_much(request):
+        return HttpResponse("Too many tries.", status=429, content_type="text/plain")
+    state = link_state(token)
+    if state is None:
+        count_a_guess(request)
+        raise Http404("Link not found.")
+    if state.expired:
+        return HttpResponse("This delivery is over.", status=410, content_type="text/plain")
+    with schema_context(state.schema):
+        proof = DeliveryProof.objects.filter(
+            pk=proof_id,
+            order_id=state.order_id,
+            outcome="delivered",
+            order__status="delivered",
+        ).first()
+        if proof is None or not tracking_settings().tracking_show_proof:
+            raise Http404("No such picture.")
+        return proof_file_response(proof, kind)

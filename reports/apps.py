@@ -6,6 +6,6 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from config.navigation import NavItem, register
+        from core.navigation import NavItem, register
 
         register(NavItem("Reports", "dashboard:reports", order=40))

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from dispatch.models import Order, OrderEvent
-from routing.matrix import EARTH_RADIUS_M
 from routing.models import PlanRoute, RouteVersion
+from routing.optimiser.matrix import EARTH_RADIUS_M
+from tracking.models import EtaPromise, LocationPing
 
 GROUPS = ("day", "driver", "route")
 
@@ -108,8 +109,6 @@ def track_length_m(points: list[tuple[float, float]]) -> float:
 
 def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
     """Every published route of the days from `date_from` to `date_to`, with its orders."""
-    from notifications.models import EtaPromise
-    from tracking.models import LocationPing
 
     routes = {
         r.pk: RouteFact(r)
@@ -136,12 +135,14 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
         if order is None:
             continue
         day = fact.route.plan.date  # what happened that day (another day's try is not this)
-        mine = {e.to_status: e for e in events[order_id]  # the last of each status that day
-                if timezone.localdate(e.created_at) == day}  # fmt: skip
+        mine = {
+            e.to_status: e
+            for e in events[order_id]  # the last of each status that day
+            if timezone.localdate(e.created_at) == day
+        }
         # what happened on the route, from the events (a failed order may have been booked
         # again since); an order moved to another day before its attempt is not this day's
-        outcome = ("delivered" if "delivered" in mine else "failed" if "failed" in mine
-                   else "open")  # fmt: skip
+        outcome = "delivered" if "delivered" in mine else "failed" if "failed" in mine else "open"
         if order.status == "cancelled" or (
             outcome == "open" and order.delivery_date != fact.route.plan.date
         ):

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.decorators import dispatcher_required
-from dispatch.api.csv_io import csv_download
+from dispatch.api.views.csv_io import csv_download
 from dispatch.services.csv_io import csv_lines
 from reports.selectors import GROUPS, Row, report
 
@@ -64,8 +64,10 @@ COLUMNS = [
 def _bars(rows: list[Row], value, *, scale: float | None = None) -> list[dict]:
     values = [value(r) or 0 for r in rows]
     top = scale or max(values, default=0) or 1
-    return [{"label": r.label, "value": v, "width": round(100 * v / top, 1)}
-            for r, v in zip(rows, values, strict=True)]  # fmt: skip
+    return [
+        {"label": r.label, "value": v, "width": round(100 * v / top, 1)}
+        for r, v in zip(rows, values, strict=True)
+    ]
 
 
 @dispatcher_required
@@ -77,14 +79,19 @@ def reports_view(request: HttpRequest) -> HttpResponse:
         rows, total = report(data["date_from"], data["date_to"], data["group"])
         reasons = total.reasons.most_common()
         context.update(
-            rows=rows, total=total, reasons=reasons, query=request.GET.urlencode(),
+            rows=rows,
+            total=total,
+            reasons=reasons,
+            query=request.GET.urlencode(),
             columns=[name for name, _ in COLUMNS],
             table=[(r, [get(r) for _, get in COLUMNS]) for r in [*rows, total]],
             delivered_bars=_bars(rows, lambda r: r.delivered),
             on_time_bars=_bars(rows, lambda r: (r.on_time_rate or 0) * 100, scale=100),
-            reason_bars=[{"label": k, "value": v, "width": round(100 * v / reasons[0][1], 1)}
-                         for k, v in reasons],
-        )  # fmt: skip
+            reason_bars=[
+                {"label": k, "value": v, "width": round(100 * v / reasons[0][1], 1)}
+                for k, v in reasons
+            ],
+        )
     return render(request, "reports/reports.html", context, status=200 if form.is_valid() else 400)
 
 

@@ -6,10 +6,11 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self) -> None:
-        import tracking.schema  # noqa: F401 - registers the driver token with drf-spectacular
-        from config.navigation import NavItem, register
-        from dispatch.signals import order_status_changed
-        from tracking.signals import on_order_status_changed
+        from core.navigation import NavItem, register
+        from routing.services.routes import van_positions_from
+        from tracking import receivers  # noqa: F401 - connects the status-change broadcast
+        from tracking.api import schema  # noqa: F401 - the driver token in the OpenAPI schema
+        from tracking.services.day import van_position
 
-        order_status_changed.connect(on_order_status_changed, dispatch_uid="tracking-broadcast")
+        van_positions_from(van_position)  # plans are timed from the phones' positions
         register(NavItem("Live map", "dashboard:live-map", order=26))

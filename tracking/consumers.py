@@ -23,11 +23,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django_tenants.utils import remove_www, schema_context
 
-from config import metrics
-from config.observability import log_context
-from tracking import services
-from tracking.hub import Item, dispatch_group, hub, order_group
-from tracking.tokens import BadToken, read_driver_token
+from core import metrics
+from core.observability import log_context
+from dispatch.models import Driver
+from tenants.models import Domain
+from tracking.selectors import customer_snapshot, link_state, tracking_settings
+from tracking.services import day as services
+from tracking.services.hub import Item, dispatch_group, hub, order_group
+from tracking.services.tokens import BadToken, read_driver_token
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,6 @@ def _host(scope: dict) -> str:
 
 def tenant_for_host(host: str):
     """The active tenant served at `host`, or None (the public host included)."""
-    from tenants.models import Domain
 
     domain = Domain.objects.select_related("tenant").filter(domain=host).first()
     if domain is None or domain.tenant.schema_name == "public":
@@ -74,8 +76,9 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             content = None
         if content is None:
-            await self.send_json({"type": "error", "code": "not_json",
-                                  "detail": "Send JSON text frames."})  # fmt: skip
+            await self.send_json(
+                {"type": "error", "code": "not_json", "detail": "Send JSON text frames."}
+            )
             return
         await self.receive_json(content)
 
@@ -146,8 +149,9 @@ class DriverConsumer(RefusingConsumer):
             return  # what was still on its way when the phone was cut off
         bucket = getattr(self, "bucket", None)
         if bucket is None:
-            bucket = self.bucket = TokenBucket(settings.DRIVER_SOCKET_RATE,
-                                               settings.DRIVER_SOCKET_BURST)  # fmt: skip
+            bucket = self.bucket = TokenBucket(
+                settings.DRIVER_SOCKET_RATE, settings.DRIVER_SOCKET_BURST
+            )
             self.dropped = 0
         if not bucket.take():
             self.dropped += 1
@@ -155,9 +159,14 @@ class DriverConsumer(RefusingConsumer):
                 self.cut_off = True
                 await self.close(code=4429)
             elif self.dropped == 1 or self.dropped % 50 == 0:  # say so, without flooding back
-                await self.send_json({"type": "error", "code": "rate_limited",
-                                      "detail": "Too many messages: slow down.",
-                                      "dropped": self.dropped})  # fmt: skip
+                await self.send_json(
+                    {
+                        "type": "error",
+                        "code": "rate_limited",
+                        "detail": "Too many messages: slow down.",
+                        "dropped": self.dropped,
+                    }
+                )
             return
         if bucket.tokens >= bucket.burst / 2:  # it slowed down for a while: forgiven
             self.dropped = 0
@@ -189,8 +198,6 @@ class DriverConsumer(RefusingConsumer):
         except BadToken as exc:
             return Refusal(4401, str(exc).replace(" ", "_").replace("'", ""))
         with schema_context(tenant.schema_name):
-            from dispatch.models import Driver
-
             driver = Driver.objects.filter(
                 pk=claim.driver_id, user_id=claim.user_id, is_active=True, user__is_active=True
             ).first()
@@ -207,8 +214,13 @@ class DriverConsumer(RefusingConsumer):
         elif kind == "stop":
             await self._stop(content)
         else:
-            await self.send_json({"type": "error", "code": "unknown_type",
-                                  "detail": "Send {type: fixes} or {type: stop}."})  # fmt: skip
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "unknown_type",
+                    "detail": "Send {type: fixes} or {type: stop}.",
+                }
+            )
 
     async def _fixes(self, raw: Any) -> None:
         try:
@@ -246,9 +258,13 @@ class DriverConsumer(RefusingConsumer):
             return
         self.heading = await database_sync_to_async(self._heading)()
         await self.send_json(
-            {"type": "stop_ok", "order": order.pk, "status": order.status,
-             "heading_to": self.heading}
-        )  # fmt: skip
+            {
+                "type": "stop_ok",
+                "order": order.pk,
+                "status": order.status,
+                "heading_to": self.heading,
+            }
+        )
 
     def _stop_event(self, content: dict):
         with schema_context(self.schema):
@@ -348,14 +364,11 @@ class TrackConsumer(RefusingConsumer):
         await self.send_json({"type": "snapshot", **snapshot})
 
     def _authorise(self, token: str):
-        from notifications.services import notification_settings
-        from notifications.tracking_page import link_state
-
         state = link_state(token)
         if state is None or state.expired:
             return None
         with schema_context(state.schema):
-            row = notification_settings()
+            row = tracking_settings()
             snapshot = customer_snapshot(state.order_id, settings_row=row)
             if snapshot is None:
                 return None
@@ -374,43 +387,3 @@ class TrackConsumer(RefusingConsumer):
 
     async def receive_json(self, content: Any, **kwargs) -> None:
         pass  # listen only
-
-
-def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
-    """What the customer's page may show of their order right now (current schema): the
-    status, an arrival window around the estimate, and, only while the driver is on the
-    way to this customer and the business shows it, the driver's position; the driver's
-    first name and the stops before theirs when the business allows."""
-    from dispatch.models import Order, OrderStatus
-    from notifications.services import notification_settings
-    from tracking.models import DriverPosition
-    from tracking.promises import customer_promise
-
-    row = settings_row or notification_settings()
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        return None
-    promise = customer_promise(order, settings_row=row)
-    snapshot: dict[str, Any] = {
-        "status": order.status,
-        **promise.as_message(),
-        "windows": order.time_windows,
-        "position": None,
-        "driver": (promise.driver or "").split(" ")[0]
-        if promise.driver and row.tracking_show_driver_name
-        else None,
-        "stops_before": promise.stops_before if row.tracking_show_stops_before else None,
-        "destination": [order.lat, order.lng] if order.lat is not None else None,
-    }
-    if (
-        row.tracking_show_map
-        and order.status == OrderStatus.EN_ROUTE
-        and promise.route_id is not None
-    ):
-        from routing.models import PlanRoute
-
-        route = PlanRoute.objects.filter(pk=promise.route_id).only("driver_id").first()
-        position = DriverPosition.objects.filter(driver_id=route.driver_id).first()
-        if position is not None:
-            snapshot["position"] = {"lat": position.lat, "lng": position.lng, "seq": position.seq}
-    return snapshot

@@ -3,9 +3,10 @@ driver kept hot, and whether a driver is on duty (only then may they stream)."""
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-from dispatch.models import Driver
+from dispatch.models import Driver, Order
 
 
 class LocationPing(models.Model):
@@ -57,3 +58,51 @@ class Duty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.driver_id}: {'on' if self.on_duty else 'off'} duty"
+
+
+class TrackingSettings(models.Model):
+    """What the tenant promises and shows its customers (one row): how wide the arrival
+    window is, what the tracking page shows, how long its link lasts, the brand colour."""
+
+    brand_colour = models.CharField(
+        max_length=7,
+        default="#0b63ce",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #0b63ce.")],
+    )
+    eta_window_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(10), MaxValueValidator(240)],
+        help_text="How wide the arrival window promised to the customer is.",
+    )
+    tracking_show_map = models.BooleanField(default=True)
+    tracking_show_driver_name = models.BooleanField(default=True)
+    tracking_show_stops_before = models.BooleanField(default=True)
+    tracking_show_proof = models.BooleanField(
+        default=True, help_text="The delivery photo, signature and recipient's name."
+    )
+    tracking_link_ttl_hours = models.PositiveIntegerField(
+        default=24, help_text="The tracking link stops working this long after the delivery."
+    )
+
+    def __str__(self) -> str:
+        return "Tracking settings"
+
+
+class EtaPromise(models.Model):
+    """The arrival window the customer was last told (with "out for delivery", then with
+    each "ETA changed"): a live ETA outside it is worth a message."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="eta_promise")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    changes = models.PositiveIntegerField(default=0)
+    #: The window first promised (reports measure punctuality against it).
+    first_starts_at = models.DateTimeField(null=True, blank=True)
+    first_ends_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "notifications_etapromise"  # made by notifications, which told the customer
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"

@@ -6,10 +6,9 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Outgoing webhooks"
 
     def ready(self) -> None:
-        from config.navigation import NavItem, register
-        from webhooks import receivers
+        from core.navigation import NavItem, register
+        from webhooks import receivers  # noqa: F401 - connects the signal handlers
 
-        receivers.connect()
         register(
             NavItem("Webhooks", "webhook-settings", order=95, roles=("owner",), section="admin")
         )

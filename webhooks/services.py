@@ -29,6 +29,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import record
+from tenants.tasks import enqueue_after_commit
+from webhooks import tasks
 from webhooks.models import Attempt, Delivery, Event, Subscription
 
 log = logging.getLogger(__name__)
@@ -99,17 +102,17 @@ def subscription_create(
     if errors:
         raise ValidationError(errors)
     subscription = Subscription.objects.create(
-        url=clean["url"], events=clean["events"], description=str(description or "")[:200],
+        url=clean["url"],
+        events=clean["events"],
+        description=str(description or "")[:200],
         created_by=actor,
-    )  # fmt: skip
-    from audit.services import record
+    )
 
     record("webhook.created", target=subscription.url, events=subscription.events)
     return subscription
 
 
 def subscription_delete(*, subscription: Subscription) -> None:
-    from audit.services import record
 
     record("webhook.deleted", target=subscription.url)
     subscription.delete()
@@ -137,10 +140,13 @@ def subscription_update(*, subscription: Subscription, data: dict) -> Subscripti
     if errors:
         raise ValidationError(errors)
     subscription.save()
-    from audit.services import record
 
-    record("webhook.updated", target=subscription.url, events=subscription.events,
-           active=subscription.active)  # fmt: skip
+    record(
+        "webhook.updated",
+        target=subscription.url,
+        events=subscription.events,
+        active=subscription.active,
+    )
     return subscription
 
 
@@ -158,11 +164,20 @@ def emit(event: str, *, key: str, data: dict) -> list[Delivery]:
     for subscription in subscriptions:
         message_id = f"msg_{uuid.uuid4().hex}"
         delivery, created = Delivery.objects.get_or_create(
-            subscription=subscription, key=key,
-            defaults={"event": event, "message_id": message_id, "next_attempt_at": now,
-                      "payload": {"type": event, "id": message_id, "timestamp": now.isoformat(),
-                                  "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder))}},
-        )  # fmt: skip
+            subscription=subscription,
+            key=key,
+            defaults={
+                "event": event,
+                "message_id": message_id,
+                "next_attempt_at": now,
+                "payload": {
+                    "type": event,
+                    "id": message_id,
+                    "timestamp": now.isoformat(),
+                    "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
+                },
+            },
+        )
         if created:
             made.append(delivery)
     if made:
@@ -171,10 +186,9 @@ def emit(event: str, *, key: str, data: dict) -> list[Delivery]:
 
 
 def _queue(delivery_ids: Iterable[int]) -> None:
-    from tenants.tasks import enqueue_after_commit
 
     for pk in delivery_ids:
-        enqueue_after_commit("webhooks.services.deliver", pk, task_name=f"webhook-{pk}")
+        enqueue_after_commit(tasks.deliver, pk, task_name=f"webhook-{pk}")
 
 
 # --- sending ---------------------------------------------------------------------------
@@ -237,10 +251,11 @@ def deliver(delivery_id: int) -> str:
     try:
         with _session() as session:
             response = session.post(
-                subscription.url, data=body.encode(),
+                subscription.url,
+                data=body.encode(),
                 headers=signed_headers(subscription, delivery.message_id, body, timezone.now()),
                 stream=True,
-            )  # fmt: skip
+            )
             code = response.status_code
             response.close()  # the body is never read: nothing of it is kept or shown
         if 300 <= code < 400:
@@ -250,8 +265,9 @@ def deliver(delivery_id: int) -> str:
     except requests.RequestException as exc:
         error = _describe(exc)
     elapsed = int((time.monotonic() - started) * 1000)
-    Attempt.objects.create(delivery=delivery, status_code=code, error=error[:300],
-                           duration_ms=elapsed)  # fmt: skip
+    Attempt.objects.create(
+        delivery=delivery, status_code=code, error=error[:300], duration_ms=elapsed
+    )
     delivery.last_status_code, delivery.last_error = code, error[:300]
     if not error:
         delivery.status, delivery.delivered_at = Delivery.Status.DELIVERED, timezone.now()
@@ -260,8 +276,15 @@ def deliver(delivery_id: int) -> str:
     else:
         delay = settings.WEBHOOK_RETRY_BASE_S * 2 ** (delivery.attempts - 1)
         delivery.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
-    delivery.save(update_fields=["status", "delivered_at", "next_attempt_at",
-                                 "last_status_code", "last_error"])  # fmt: skip
+    delivery.save(
+        update_fields=[
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+        ]
+    )
     return delivery.status
 
 

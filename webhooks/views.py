@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
-from config.forms import form_add_service_errors
+from audit.services import current_actor
+from core.forms import form_add_service_errors
 from webhooks import services
 from webhooks.models import Delivery, Event, Subscription
 
@@ -30,9 +31,7 @@ def webhook_settings_view(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            subscription = services.subscription_create(
-                actor=f"user:{request.user.email}", **form.cleaned_data
-            )
+            subscription = services.subscription_create(actor=current_actor(), **form.cleaned_data)
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:

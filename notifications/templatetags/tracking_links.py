@@ -2,14 +2,14 @@
 its messages carry, for the dashboard's order page.
 
 A template tag, so the order page (dispatch, a lower layer) shows the link without
-dispatch importing notifications; the link itself is `notifications.services.tracking_url`.
+dispatch importing notifications; the link itself is `notifications.services.sending.tracking_url`.
 """
 
 from __future__ import annotations
 
 from django import template
 
-from notifications.services import tracking_url
+from notifications.services.sending import tracking_url
 
 register = template.Library()
 

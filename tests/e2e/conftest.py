@@ -55,10 +55,22 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
 def start_redis(port: int, data_dir) -> subprocess.Popen:
     """A redis-server of the test's own on `port`, keeping nothing on disk; up when returned."""
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def up() -> bool:
         try:
@@ -134,7 +146,7 @@ def second_live_server_url(django_db_setup) -> Iterator[str]:
 class LiveTenant:
     """A tenant provisioned (committed) for tests that talk to a running server."""
 
-    provisioned: Any  # tenants.services.ProvisionedTenant
+    provisioned: Any  # tenants.services.provisioning.ProvisionedTenant
     port: str
     owner_email: str
 
@@ -159,7 +171,7 @@ def live_tenant(
     from django_tenants.utils import schema_context
 
     from accounts.services import user_create
-    from tenants.services import tenant_provision
+    from tenants.services.provisioning import tenant_provision
     from tests.conftest import PASSWORD
 
     owner = f"owner@{prefix}.test"

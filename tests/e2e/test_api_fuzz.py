@@ -19,8 +19,12 @@ from schemathesis.checks import (
 
 from tests.e2e.conftest import live_tenant
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 #: Not fuzzed here: the phone's endpoint needs a signed driver token (tests/tracking), the
 #: store's webhook an HMAC over its body (tests/dispatch/test_shopify.py).
 SKIPPED = ("/api/v1/driver/pings", "/api/v1/integrations/shopify/webhooks")
@@ -29,8 +33,13 @@ EXAMPLES = 12
 
 def _fuzz(operation, base: str, headers: dict) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def fuzz(case):
         case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)
 
@@ -38,7 +47,7 @@ def _fuzz(operation, base: str, headers: dict) -> None:
 
 
 def test_the_api_answers_as_its_schema_says(live_server_url, django_db_blocker):
-    from tenants.services import api_key_create
+    from tenants.services.provisioning import api_key_create
 
     tenant = live_tenant(django_db_blocker, live_server_url, "fuzz")
     with django_db_blocker.unblock():

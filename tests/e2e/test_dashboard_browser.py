@@ -42,7 +42,7 @@ def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
     page.get_by_label("Country").fill("FR")
     page.get_by_role("button", name="Create account").click()
 
-    # the welcome page hands the owner over to the new host (tenants.handover)
+    # the welcome page hands the owner over to the new host (tenants.services.handover)
     page.get_by_role("heading", name="Welcome to E2E Couriers").wait_for()
     assert page.url.startswith(f"http://{slug}.localhost:{port}/login/handover/")
     page.get_by_role("button", name="Continue to your dashboard").click()

@@ -12,7 +12,7 @@ from tests.e2e.conftest import live_tenant, sign_in
 
 def test_the_owner_previews_and_saves_a_template(live_server_url, django_db_blocker, page):
     from dispatch.models import Order
-    from notifications import services
+    from notifications.services import sending as services
 
     tenant = live_tenant(django_db_blocker, live_server_url, "msgs")
     sign_in(page, tenant, tenant.owner_email)
@@ -26,8 +26,12 @@ def test_the_owner_previews_and_saves_a_template(live_server_url, django_db_bloc
     page.get_by_text("Notification settings saved.").wait_for()
 
     with django_db_blocker.unblock(), schema_context(tenant.schema):
-        order = Order.objects.create(customer_name="Sam Lee", customer_phone="+447700900999",
-                                     external_id="M-7", delivery_date=date.today())  # fmt: skip
+        order = Order.objects.create(
+            customer_name="Sam Lee",
+            customer_phone="+447700900999",
+            external_id="M-7",
+            delivery_date=date.today(),
+        )
         note = next(n for n in services.notify_event(order, "delivered") if n.channel == "sms")
         services.deliver(note.pk)
     page.goto(f"{tenant.url}/orders/{order.pk}/")

@@ -9,6 +9,7 @@ import signal
 
 from django_tenants.utils import schema_context
 
+from notifications import tasks as notifications_tasks
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_worker import running_worker
 from tests.notifications.fake_twilio import running_fake_twilio
@@ -16,19 +17,27 @@ from tests.notifications.fake_twilio import running_fake_twilio
 
 def test_a_worker_killed_mid_send_never_sends_twice(django_db_setup, django_db_blocker):
     from dispatch.models import Order
-    from notifications import services
     from notifications.models import Notification
+    from notifications.services import sending as services
     from tenants.tasks import enqueue_for_tenant
 
     schema = django_db_setup["alpha"].tenant.schema_name
     with running_fake_twilio() as (fake, url):
-        env = {"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
-               "TWILIO_AUTH_TOKEN": "secret-token", "TWILIO_FROM": "+447700900000",
-               "TWILIO_API_URL": url, "NOTIFY_SEND_TIMEOUT_S": "2"}  # fmt: skip
+        env = {
+            "SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "secret-token",
+            "TWILIO_FROM": "+447700900000",
+            "TWILIO_API_URL": url,
+            "NOTIFY_SEND_TIMEOUT_S": "2",
+        }
         fake.hold.set()  # Twilio takes the message and is slow to answer
         with django_db_blocker.unblock(), schema_context(schema):
-            order = Order.objects.create(customer_name="Kim Kill", customer_phone="+447700900777",
-                                         delivery_date=dt.date.today())  # fmt: skip
+            order = Order.objects.create(
+                customer_name="Kim Kill",
+                customer_phone="+447700900777",
+                delivery_date=dt.date.today(),
+            )
             note = services.notify(order=order, event="delivered", channel="sms", body="Done")
         try:
             with running_worker(**env) as worker:
@@ -42,14 +51,17 @@ def test_a_worker_killed_mid_send_never_sends_twice(django_db_setup, django_db_b
                 # the broker hands an unacknowledged job out again (after Q_CLUSTER
                 # "retry" seconds); here it is queued again at once, on a new worker
                 enqueue_for_tenant(
-                    "notifications.services.deliver", note.pk, schema_name=schema,
+                    notifications_tasks.deliver,
+                    note.pk,
+                    schema_name=schema,
                     task_name=f"notify-{note.pk}-again",
-                )  # fmt: skip
+                )
             with running_worker(**env), django_db_blocker.unblock(), schema_context(schema):
                 wait_until(
                     lambda: Notification.objects.get(pk=note.pk).status != "sending",
-                    timeout=60, interval=0.2,
-                )  # fmt: skip
+                    timeout=60,
+                    interval=0.2,
+                )
                 final = Notification.objects.get(pk=note.pk)
             assert len(fake.messages) == 1, "the customer got a second message"
             assert final.status == "sent" and final.provider_id == fake.messages[0]["sid"]

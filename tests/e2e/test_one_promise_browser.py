@@ -48,8 +48,15 @@ def clock_at(instant: dt.datetime):
 
 
 def _fix(k: int, lat: float, lng: float) -> dict:
-    return {"id": f"p{k}", "t": int(time.time() * 1000), "lat": lat, "lng": lng,
-            "accuracy_m": 5, "speed_mps": 12.0, "heading_deg": 0}  # fmt: skip
+    return {
+        "id": f"p{k}",
+        "t": int(time.time() * 1000),
+        "lat": lat,
+        "lng": lng,
+        "accuracy_m": 5,
+        "speed_mps": 12.0,
+        "heading_deg": 0,
+    }
 
 
 def _make_day(django_db_blocker, url: str, day: dt.date):
@@ -58,11 +65,11 @@ def _make_day(django_db_blocker, url: str, day: dt.date):
     from accounts.models import User
     from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle
     from dispatch.services.orders import order_transition
-    from notifications import services
     from notifications.models import NotificationSettings
+    from notifications.services import sending as services
     from routing.models import Plan, PlanRoute, PlanStop
-    from tracking.services import duty_set, tracking_link_for
-    from tracking.tokens import driver_token
+    from tracking.services.day import duty_set, tracking_link_for
+    from tracking.services.tokens import driver_token
 
     tenant = live_tenant(
         django_db_blocker, url, "promise", users=(("driver@promise.test", "driver"),)
@@ -78,22 +85,38 @@ def _make_day(django_db_blocker, url: str, day: dt.date):
         duty_set(driver=driver, on_duty=True)
         orders = [
             Order.objects.create(
-                customer_name=f"Customer {k}", external_id=f"P-{k}", delivery_date=day,
-                lat=51.51 + k / 100, lng=-0.12, customer_phone=f"+4477009001{k:02d}",
+                customer_name=f"Customer {k}",
+                external_id=f"P-{k}",
+                delivery_date=day,
+                lat=51.51 + k / 100,
+                lng=-0.12,
+                customer_phone=f"+4477009001{k:02d}",
                 customer_email=f"customer{k}@example.test",
                 time_windows=[{"start": "09:00", "end": "12:00"}] if k == 2 else [],
             )
             for k in range(3)
-        ]  # fmt: skip
+        ]
         start = dt.datetime.combine(day, dt.time(8), tzinfo=ZONE)
         plan = Plan.objects.create(date=day, status="done", solved_at=start)
         route = PlanRoute.objects.create(
-            plan=plan, driver=driver, vehicle=van, starts_at=start, ends_at=start,
-            distance_m=0, duration_s=0, version=1,
-        )  # fmt: skip
+            plan=plan,
+            driver=driver,
+            vehicle=van,
+            starts_at=start,
+            ends_at=start,
+            distance_m=0,
+            duration_s=0,
+            version=1,
+        )
         for k, order in enumerate(orders, start=1):
-            PlanStop.objects.create(route=route, sequence=k, order=order, arrives_at=start,
-                                    starts_at=start, departs_at=start)  # fmt: skip
+            PlanStop.objects.create(
+                route=route,
+                sequence=k,
+                order=order,
+                arrives_at=start,
+                starts_at=start,
+                departs_at=start,
+            )
             order_transition(order=order, to=OrderStatus.PLANNED, actor="test")
         services.notify_orders([orders[2].pk], "confirmed")
         token = driver_token(schema=tenant.schema, driver_id=driver.pk, user_id=user.pk)
@@ -104,7 +127,7 @@ def _make_day(django_db_blocker, url: str, day: dt.date):
 def test_one_order_reads_the_same_window_on_every_surface_all_day(
     django_db_setup, django_db_blocker, browser, settings
 ):
-    from notifications.senders import MemorySender
+    from notifications.services.senders import MemorySender
 
     settings.SMS_BACKEND = "memory"
     MemorySender.outbox.clear()
@@ -116,10 +139,10 @@ def test_one_order_reads_the_same_window_on_every_surface_all_day(
 def _through_the_day(django_db_blocker, page) -> None:
     from dispatch.models import Order, OrderStatus
     from dispatch.services.orders import order_transition
-    from notifications import services
     from notifications.models import Notification
-    from notifications.senders import MemorySender
-    from tracking.promises import customer_promise
+    from notifications.services import sending as services
+    from notifications.services.senders import MemorySender
+    from tracking.selectors import customer_promise
 
     day = tenant_today(1)
     first_light = dt.datetime.combine(day, dt.time(7, 50), tzinfo=ZONE)

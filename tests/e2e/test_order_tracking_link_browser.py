@@ -15,13 +15,14 @@ pytestmark = pytest.mark.browser
 def _order_with_link(django_db_blocker, tenant) -> tuple[int, str]:
     """An order of the live tenant, and its tracking token."""
     from dispatch.models import Order
-    from tracking.services import tracking_link_for
+    from tracking.services.day import tracking_link_for
 
     with django_db_blocker.unblock(), schema_context(tenant.schema):
         order = Order.objects.create(
-            customer_name="Cleo Copy", address_line1="1 High Street",
+            customer_name="Cleo Copy",
+            address_line1="1 High Street",
             delivery_date=timezone.localdate(),
-        )  # fmt: skip
+        )
         return order.pk, tracking_link_for(order)
 
 
@@ -29,8 +30,9 @@ def test_the_dispatcher_copies_and_opens_the_tracking_link(
     live_server_url, django_db_blocker, browser
 ):
     dispatcher = "dispatcher@copylink.test"
-    tenant = live_tenant(django_db_blocker, live_server_url, "copylink",
-                         users=((dispatcher, "dispatcher"),))  # fmt: skip
+    tenant = live_tenant(
+        django_db_blocker, live_server_url, "copylink", users=((dispatcher, "dispatcher"),)
+    )
     order_id, token = _order_with_link(django_db_blocker, tenant)
     link = f"{live_server_url}/t/{token}"  # the server's own port: PORT, as make run sets it
     with csp_checked_page(browser) as page:
@@ -61,8 +63,9 @@ def test_without_the_clipboard_api_copy_selects_the_link(
     live_server_url, django_db_blocker, browser
 ):
     dispatcher = "dispatcher@selectlink.test"
-    tenant = live_tenant(django_db_blocker, live_server_url, "selectlink",
-                         users=((dispatcher, "dispatcher"),))  # fmt: skip
+    tenant = live_tenant(
+        django_db_blocker, live_server_url, "selectlink", users=((dispatcher, "dispatcher"),)
+    )
     order_id, token = _order_with_link(django_db_blocker, tenant)
     with csp_checked_page(browser) as page:
         # an old browser, or a page on plain HTTP at a public address: no navigator.clipboard

@@ -55,6 +55,7 @@ def test_plan_a_day_see_the_routes_move_a_stop_and_publish(
         on_routes = PlanStop.objects.filter(route__plan=plan).exclude(order=None)
         assert on_routes.count() == 60
         assert PlanStop.objects.get(route=target, sequence=1).order_id == moving
-        statuses = set(Order.objects.filter(pk__in=on_routes.values("order")).values_list(
-            "status", flat=True))  # fmt: skip
+        statuses = set(
+            Order.objects.filter(pk__in=on_routes.values("order")).values_list("status", flat=True)
+        )
         assert statuses == {OrderStatus.DISPATCHED}

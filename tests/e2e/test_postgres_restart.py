@@ -36,23 +36,44 @@ COUNT_ORDERS = (
 
 def _manage(database_url: str, *args: str, **env) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE":
-             "config.settings", **env}, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            **env,
+        },
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
 def _post(base: str, host: str, key: str, k: int) -> tuple[int, dict, dict]:
-    body = json.dumps({"customer_name": f"Restart {k}", "external_id": f"PG-{k}",
-                       "address_line1": "1 High St", "lat": 51.5, "lng": -0.1,
-                       "delivery_date": str(tenant_today(1))}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "customer_name": f"Restart {k}",
+            "external_id": f"PG-{k}",
+            "address_line1": "1 High St",
+            "lat": 51.5,
+            "lng": -0.1,
+            "delivery_date": str(tenant_today(1)),
+        }
+    ).encode()
     request = urllib.request.Request(
-        f"{base}/api/v1/orders", data=body, method="POST",
-        headers={"Host": host, "Authorization": f"Bearer {key}",
-                 "Content-Type": "application/json", "Idempotency-Key": f"import-{k}"},
-    )  # fmt: skip
+        f"{base}/api/v1/orders",
+        data=body,
+        method="POST",
+        headers={
+            "Host": host,
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"import-{k}",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(response.headers), json.loads(response.read())
@@ -76,9 +97,17 @@ def test_orders_imported_across_a_postgres_restart_arrive_exactly_once(tmp_path)
         url = server.get_uri("fault")
         _manage(url, "migrate_platform")
         out = _manage(
-            url, "provision_tenant", "fault", "--name", "Fault Co", "--owner-email",
-            "o@fault.test", "--country", "GB", OWNER_PASSWORD="a-long-password-1",
-        )  # fmt: skip
+            url,
+            "provision_tenant",
+            "fault",
+            "--name",
+            "Fault Co",
+            "--owner-email",
+            "o@fault.test",
+            "--country",
+            "GB",
+            OWNER_PASSWORD="a-long-password-1",
+        )
         key = re.search(r"API key: (\S+)", out).group(1)
         # a request waits DB_POOL_TIMEOUT_S for a connection: a short outage is only slow;
         # this one outlasts it, so the store sees the errors
@@ -104,16 +133,26 @@ def test_orders_imported_across_a_postgres_restart_arrive_exactly_once(tmp_path)
             while len(answers) < ORDERS // 3 and time.monotonic() - started < 60:
                 time.sleep(0.05)
             assert answers and answers[-1][1] in (200, 201), answers[-1:]  # working before
-            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata,
-                            user=server.system_user, timeout=60)  # fmt: skip
+            pgserver.pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=server.pgdata,
+                user=server.system_user,
+                timeout=60,
+            )
             time.sleep(6)  # down for longer than a request waits
             socket_dir = parse_qs(urlsplit(url).query)["host"][0]  # where it listened
-            pgserver.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l",
-                             str(server.log), "start"], pgdata=server.pgdata,
-                            user=server.system_user, timeout=60)  # fmt: skip
+            pgserver.pg_ctl(
+                ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(server.log), "start"],
+                pgdata=server.pgdata,
+                user=server.system_user,
+                timeout=60,
+            )
             importer.join(timeout=120)
-        errors = [(status, headers, payload) for _, status, headers, payload in answers
-                  if status not in (200, 201)]  # fmt: skip
+        errors = [
+            (status, headers, payload)
+            for _, status, headers, payload in answers
+            if status not in (200, 201)
+        ]
         created = {k for k, status, _, _ in answers if status in (200, 201)}
         stored = json.loads(_manage(url, "shell", "-c", COUNT_ORDERS).strip().splitlines()[-1])
     finally:

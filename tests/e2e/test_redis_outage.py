@@ -23,8 +23,9 @@ def _snapshot(host: str, cookie: str) -> dict:
     import urllib.request
 
     port = host.rsplit(":", 1)[1]
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/positions",
-                                     headers={"Host": host, "Cookie": cookie})  # fmt: skip
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/positions", headers={"Host": host, "Cookie": cookie}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -75,8 +76,11 @@ def test_drivers_keep_streaming_through_a_redis_outage_and_maps_resync(
                 from django_tenants.utils import schema_context
 
                 with schema_context(world.tenant.schema):
-                    stored = set(LocationPing.objects.filter(driver_id=world.driver_id)
-                                 .values_list("lat", flat=True))  # fmt: skip
+                    stored = set(
+                        LocationPing.objects.filter(driver_id=world.driver_id).values_list(
+                            "lat", flat=True
+                        )
+                    )
             assert {round(51.51 + k / 10_000, 6) for k in (2, 3, 4)} <= {
                 round(v, 6) for v in stored
             }

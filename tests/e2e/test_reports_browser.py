@@ -16,8 +16,9 @@ def test_the_dispatcher_reads_the_reports_and_downloads_a_csv(
 ):
     from tests.reports.test_reports import fixture_day
 
-    tenant = live_tenant(django_db_blocker, live_server_url, "reps",
-                         users=(("dispatcher@reps.test", "dispatcher"),))  # fmt: skip
+    tenant = live_tenant(
+        django_db_blocker, live_server_url, "reps", users=(("dispatcher@reps.test", "dispatcher"),)
+    )
     with django_db_blocker.unblock(), schema_context(tenant.schema), timezone.override("UTC"):
         fixture_day()
     sign_in(page, tenant, "dispatcher@reps.test")

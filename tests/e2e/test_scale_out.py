@@ -139,9 +139,13 @@ def started(role: str, env: dict[str, str], *, http: bool = False):
         extra |= {"HOST": "127.0.0.1", "PORT": str(port)}
     with open(log, "w") as out:
         popen = subprocess.Popen(
-            [str(ROOT / "bin" / "dispatch"), role], cwd=ROOT, env={**env, **extra},
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [str(ROOT / "bin" / "dispatch"), role],
+            cwd=ROOT,
+            env={**env, **extra},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     process = Process(role, popen, log, port, metrics_port)
 
     def ready() -> bool:
@@ -169,8 +173,8 @@ def _fleet(schema: str, host: str):
     from accounts.models import User
     from accounts.services import user_create
     from dispatch.models import Depot, Driver, Vehicle
-    from tracking.services import duty_set
-    from tracking.tokens import driver_token
+    from tracking.services.day import duty_set
+    from tracking.services.tokens import driver_token
 
     with schema_context(schema):
         depot = Depot.objects.create(name="Scale depot", lat=51.50, lng=-0.12)
@@ -182,8 +186,9 @@ def _fleet(schema: str, host: str):
             driver = Driver.objects.create(name=f"Driver {k}", user=user, default_vehicle=van)
             duty_set(driver=driver, on_duty=True)
             tokens[driver.pk] = driver_token(schema=schema, driver_id=driver.pk, user_id=user.pk)
-        dispatcher = user_create(email="dispatcher@scale.test", password="x" * 12,
-                                 role="dispatcher")  # fmt: skip
+        dispatcher = user_create(
+            email="dispatcher@scale.test", password="x" * 12, role="dispatcher"
+        )
         client = Client(HTTP_HOST=host)
         client.force_login(User.objects.get(pk=dispatcher.pk))
         return tokens, f"sessionid={client.cookies['sessionid'].value}"
@@ -229,13 +234,17 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
             "Q_WORKERS": "2",
             "Q_SCHEDULER": "0",  # the schedulers below do it
             "SCHEDULER_INTERVAL_S": "1",
-            "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
-            "TWILIO_AUTH_TOKEN": "secret-token", "TWILIO_FROM": "+447700900000",
-            "TWILIO_API_URL": twilio_url, "SMS_RATE_PER_MINUTE": "1000",
+            "SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC" + "5" * 32,
+            "TWILIO_AUTH_TOKEN": "secret-token",
+            "TWILIO_FROM": "+447700900000",
+            "TWILIO_API_URL": twilio_url,
+            "SMS_RATE_PER_MINUTE": "1000",
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port),
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
             "DEFAULT_FROM_EMAIL": "dispatch@scale.test",
-        }  # fmt: skip
+        }
         env.pop("Q_SYNC", None)
         with django_db_blocker.unblock():
             tokens, cookie = _fleet(schema, f"{domain}:{tenant.port}")
@@ -244,10 +253,13 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
             others = dict(Schedule.objects.values_list("pk", "next_run"))
             Schedule.objects.update(next_run=timezone.now() + dt.timedelta(days=1))
             Schedule.objects.create(
-                name=SCHEDULE, func="tenants.tasks.run_in_schema",
-                args=repr((schema, "notifications.services.eta_watch")),
-                schedule_type=Schedule.MINUTES, minutes=60, next_run=timezone.now(),
-            )  # fmt: skip
+                name=SCHEDULE,
+                func="tenants.tasks.run_in_schema",
+                args=repr((schema, "notifications.services.sending.eta_watch")),
+                schedule_type=Schedule.MINUTES,
+                minutes=60,
+                next_run=timezone.now(),
+            )
         stack.callback(_restore_schedules, django_db_blocker, others)
 
         webs = [stack.enter_context(started("web", env, http=True)) for _ in range(2)]
@@ -258,14 +270,24 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
         # -- orders in, through both processes; every fourth sent again to the other one
         def send(k: int, web: int) -> tuple[int, dict, str]:
             body = {
-                "external_id": f"SCALE-{k}", "customer_name": f"Customer {k}",
-                "customer_phone": phones[k], "address_line1": f"{k} Scale Street",
-                "lat": 51.50 + (k % 6) / 200, "lng": -0.12 + (k // 6) / 200,
-                "delivery_date": today.isoformat(), "weight_kg": "2",
+                "external_id": f"SCALE-{k}",
+                "customer_name": f"Customer {k}",
+                "customer_phone": phones[k],
+                "address_line1": f"{k} Scale Street",
+                "lat": 51.50 + (k % 6) / 200,
+                "lng": -0.12 + (k // 6) / 200,
+                "delivery_date": today.isoformat(),
+                "weight_kg": "2",
                 **({"customer_email": f"customer{k}@scale.test"} if k % 2 == 0 else {}),
-            }  # fmt: skip
-            status, answer = _post(str(webs[web].port), hosts[web], key, "/api/v1/orders", body,
-                                   {"Idempotency-Key": f"scale-{k}"})  # fmt: skip
+            }
+            status, answer = _post(
+                str(webs[web].port),
+                hosts[web],
+                key,
+                "/api/v1/orders",
+                body,
+                {"Idempotency-Key": f"scale-{k}"},
+            )
             return status, answer, f"SCALE-{k}"
 
         jobs = [(k, k % 2) for k in range(ORDERS)] + [(k, 1 - k % 2) for k in range(0, ORDERS, 4)]
@@ -278,8 +300,13 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
         assert all(len(ids) == 1 for ids in ids_by_external.values()), "a retry made a second order"
 
         # -- plan (solved by whichever worker takes it) and publish, twice
-        status, plan = _post(str(webs[1].port), hosts[1], key, "/api/v1/plans",
-                             {"date": today.isoformat(), "seconds": 2})  # fmt: skip
+        status, plan = _post(
+            str(webs[1].port),
+            hosts[1],
+            key,
+            "/api/v1/plans",
+            {"date": today.isoformat(), "seconds": 2},
+        )
         assert status == 202, plan
 
         def plan_done() -> dict | None:
@@ -289,8 +316,9 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
 
         wait_until(plan_done, timeout=120, interval=0.5)
         for web in (0, 1):
-            status, published = _post(str(webs[web].port), hosts[web], key,
-                                      f"/api/v1/plans/{plan['id']}/publish", {})  # fmt: skip
+            status, published = _post(
+                str(webs[web].port), hosts[web], key, f"/api/v1/plans/{plan['id']}/publish", {}
+            )
             assert status == 200, published
         with django_db_blocker.unblock(), schema_context(schema):
             assert Order.objects.count() == ORDERS
@@ -298,7 +326,7 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
                 PlanStop.objects.filter(route__plan_id=plan["id"], order__isnull=False)
                 .order_by("route_id", "sequence")
                 .values_list("route__driver_id", "order_id", "order__lat", "order__lng")
-            )  # fmt: skip
+            )
         assert len(stops) == ORDERS, "every order planned"
         routes: dict[int, list] = {}
         for driver, order, lat, lng in stops:
@@ -344,10 +372,11 @@ def test_a_whole_day_through_two_web_processes_and_two_workers(
         assert metric(workers, "dispatch_jobs_total", result="failure") == 0
         assert metric(workers, "dispatch_optimiser_seconds_count", phase="solve") == 1
         counted = {
-            channel: metric(workers, "dispatch_notifications_total", channel=channel,
-                            outcome="sent")
+            channel: metric(
+                workers, "dispatch_notifications_total", channel=channel, outcome="sent"
+            )
             for channel in ("sms", "email")
-        }  # fmt: skip
+        }
         # the schedulers: both looked; the job fell due once and was queued once
         assert all(metric([s], "dispatch_scheduler_runs_total") > 0 for s in schedulers)
 
@@ -451,10 +480,15 @@ async def _drive(
                 await ws.send(json.dumps({"type": "stop", "order": order, "event": "en_route"}))
                 assert (await receive(ws, kind="stop_ok", timeout=20))["status"] == "en_route"
                 batch = [
-                    {"id": f"{driver}-{n}-{f}", "lat": lat - (2 - f) / 1000, "lng": lng,
-                     "t": start_ms + (n * FIXES_PER_STOP + f) * 1000, "accuracy_m": 5}
+                    {
+                        "id": f"{driver}-{n}-{f}",
+                        "lat": lat - (2 - f) / 1000,
+                        "lng": lng,
+                        "t": start_ms + (n * FIXES_PER_STOP + f) * 1000,
+                        "accuracy_m": 5,
+                    }
                     for f in range(FIXES_PER_STOP)
-                ]  # fmt: skip
+                ]
                 for _ in range(2 if n == 0 else 1):  # the first batch resent (no ack seen)
                     await ws.send(json.dumps({"type": "fixes", "fixes": batch}))
                     acked: set = set()
@@ -466,8 +500,9 @@ async def _drive(
                     while not await loop.run_in_executor(None, told_out, order):
                         await asyncio.sleep(0.2)
                 for _ in range(2):  # a double tap
-                    await ws.send(json.dumps({"type": "stop", "order": order,
-                                              "event": "delivered"}))  # fmt: skip
+                    await ws.send(
+                        json.dumps({"type": "stop", "order": order, "event": "delivered"})
+                    )
                     answer = await receive(ws, kind="stop_ok", timeout=20)
                     assert answer["status"] == "delivered", answer
 

@@ -66,15 +66,16 @@ def test_the_driver_app_shares_the_position_and_reports_a_stop(
 ):
     from dispatch.models import Driver, Order
     from tracking.models import LocationPing
-    from tracking.services import duty_set
+    from tracking.services.day import duty_set
 
     world = make_world(django_db_blocker, live_server_url, "drvapp")
     with django_db_blocker.unblock(), schema_context(world.tenant.schema):
         duty_set(driver=Driver.objects.get(pk=world.driver_id), on_duty=False)
     context = browser.new_context(
-        geolocation={"latitude": 51.515, "longitude": -0.125}, permissions=["geolocation"],
+        geolocation={"latitude": 51.515, "longitude": -0.125},
+        permissions=["geolocation"],
         viewport={"width": 390, "height": 844},
-    )  # fmt: skip
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_tracking_ws import fix, make_world
 from tests.e2e.ws import receive, run, socket
+from tracking.models import TrackingSettings
 
 MAP_AT = "lat => Number(document.getElementById('track-map').dataset.lat) === lat"
 
@@ -72,7 +73,6 @@ def driver_delivers_with_proof(browser, world, email: str, order_id: int, photo:
 def test_the_tracking_page_follows_a_delivery_to_the_end(
     live_server_url, django_db_blocker, page, browser, tmp_path
 ):
-    from notifications.models import NotificationSettings
 
     world = make_world(django_db_blocker, live_server_url, "trackpage")
     host, token = world.tenant.host, world.token
@@ -114,7 +114,7 @@ def test_the_tracking_page_follows_a_delivery_to_the_end(
     office.close()
 
     with django_db_blocker.unblock(), schema_context(world.tenant.schema):
-        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})
+        TrackingSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})
     expired = page.goto(url)
     assert expired.status == 410
     assert page.get_by_role("heading", name="This delivery is over").count() == 1

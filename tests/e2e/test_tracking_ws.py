@@ -37,13 +37,15 @@ def make_world(django_db_blocker, server_url: str, prefix: str) -> World:
     from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle
     from dispatch.services.orders import order_transition
     from routing.models import Plan, PlanRoute, PlanStop
-    from tracking.services import duty_set, tracking_link_for
-    from tracking.tokens import driver_token
+    from tracking.services.day import duty_set, tracking_link_for
+    from tracking.services.tokens import driver_token
 
     tenant = live_tenant(
-        django_db_blocker, server_url, prefix,
+        django_db_blocker,
+        server_url,
+        prefix,
         users=((f"driver@{prefix}.test", "driver"), (f"dispatcher@{prefix}.test", "dispatcher")),
-    )  # fmt: skip
+    )
     with django_db_blocker.unblock(), schema_context(tenant.schema):
         depot = Depot.objects.create(name=f"{prefix} depot", lat=51.5, lng=-0.12)
         van = Vehicle.objects.create(name=f"{prefix} van", start_depot=depot)
@@ -52,19 +54,31 @@ def make_world(django_db_blocker, server_url: str, prefix: str) -> World:
         duty_set(driver=driver, on_duty=True)
         today = dt.date.today()
         orders = [
-            Order.objects.create(customer_name=f"{prefix} customer {k}", delivery_date=today,
-                                 lat=51.51 + k / 100, lng=-0.12, weight_kg=Decimal("1"))
+            Order.objects.create(
+                customer_name=f"{prefix} customer {k}",
+                delivery_date=today,
+                lat=51.51 + k / 100,
+                lng=-0.12,
+                weight_kg=Decimal("1"),
+            )
             for k in range(2)
-        ]  # fmt: skip
+        ]
         now = dt.datetime.now(dt.UTC)
         plan = Plan.objects.create(date=today, status="done", solved_at=now, published_at=now)
         route = PlanRoute.objects.create(
-            plan=plan, driver=driver, vehicle=van, starts_at=now, ends_at=now, distance_m=0,
-            duration_s=0, version=1,
-        )  # fmt: skip
+            plan=plan,
+            driver=driver,
+            vehicle=van,
+            starts_at=now,
+            ends_at=now,
+            distance_m=0,
+            duration_s=0,
+            version=1,
+        )
         for k, order in enumerate(orders, start=1):
-            PlanStop.objects.create(route=route, sequence=k, order=order, arrives_at=now,
-                                    starts_at=now, departs_at=now)  # fmt: skip
+            PlanStop.objects.create(
+                route=route, sequence=k, order=order, arrives_at=now, starts_at=now, departs_at=now
+            )
             for status in (OrderStatus.PLANNED, OrderStatus.DISPATCHED):
                 order_transition(order=order, to=status, actor="test")
         order_transition(order=orders[0], to=OrderStatus.EN_ROUTE, actor="test")
@@ -85,8 +99,15 @@ def worlds(live_server_url, django_db_blocker) -> tuple[World, World]:
 
 
 def fix(k: int, *, lat: float = 51.52) -> dict:
-    return {"id": f"f{k}", "t": int(time.time() * 1000) - 60_000 + k, "lat": lat + k / 10_000,
-            "lng": -0.121, "accuracy_m": 5, "speed_mps": 8.3, "heading_deg": 90}  # fmt: skip
+    return {
+        "id": f"f{k}",
+        "t": int(time.time() * 1000) - 60_000 + k,
+        "lat": lat + k / 10_000,
+        "lng": -0.121,
+        "accuracy_m": 5,
+        "speed_mps": 8.3,
+        "heading_deg": 90,
+    }
 
 
 def test_a_driver_socket_needs_a_valid_token_of_its_own_tenant(worlds):
@@ -113,7 +134,7 @@ def expired(world: World) -> str:
 
 def test_a_driver_off_duty_is_refused(worlds, django_db_blocker):
     from dispatch.models import Driver
-    from tracking.services import duty_set
+    from tracking.services.day import duty_set
 
     a, _ = worlds
     with django_db_blocker.unblock(), schema_context(a.tenant.schema):
@@ -133,7 +154,9 @@ def test_dispatch_and_track_sockets_refuse_strangers(worlds):
         assert await refusal(a.tenant.host, "/ws/dispatch/") == ("not_signed_in", 4401)
         # a session of tenant B is nobody on tenant A's host
         assert await refusal(a.tenant.host, "/ws/dispatch/", cookie=b.cookie) == (
-            "not_signed_in", 4401)  # fmt: skip
+            "not_signed_in",
+            4401,
+        )
         assert await refusal(a.tenant.host, "/ws/track/not-a-token/") == ("unknown_link", 4404)
 
     run(scenario())

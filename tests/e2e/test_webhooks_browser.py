@@ -15,19 +15,31 @@ from tests.webhooks.receiver import running_receiver
 
 
 def _post_order(tenant, key: str) -> dict:
-    body = json.dumps({"customer_name": "Web Hook", "address_line1": "1 High St", "lat": 51.5,
-                       "lng": -0.1, "delivery_date": str(tenant_today(1))})  # fmt: skip
+    body = json.dumps(
+        {
+            "customer_name": "Web Hook",
+            "address_line1": "1 High St",
+            "lat": 51.5,
+            "lng": -0.1,
+            "delivery_date": str(tenant_today(1)),
+        }
+    )
     request = urllib.request.Request(
-        f"http://127.0.0.1:{tenant.port}/api/v1/orders", data=body.encode(), method="POST",
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json",
-                 "Host": tenant.host},
-    )  # fmt: skip
+        f"http://127.0.0.1:{tenant.port}/api/v1/orders",
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Host": tenant.host,
+        },
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
 
 def test_the_owner_adds_a_webhook_and_replays_a_delivery(live_server_url, django_db_blocker, page):
-    from tenants.services import api_key_create
+    from tenants.services.provisioning import api_key_create
     from webhooks.models import Subscription
 
     tenant = live_tenant(django_db_blocker, live_server_url, "hooks")

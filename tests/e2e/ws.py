@@ -21,9 +21,12 @@ async def socket(host: str, path: str, *, cookie: str | None = None):
     if cookie:
         headers["Cookie"] = cookie
     async with connect(
-        f"ws://{host}{path}", host="127.0.0.1", port=port, additional_headers=headers,
+        f"ws://{host}{path}",
+        host="127.0.0.1",
+        port=port,
+        additional_headers=headers,
         open_timeout=10,
-    ) as ws:  # fmt: skip
+    ) as ws:
         yield ws
 
 

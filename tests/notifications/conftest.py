@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture
 def memory_sms(settings):
     """SMS kept in memory (MemorySender.outbox), tracking links on a fixed public host."""
-    from notifications.senders import MemorySender
+    from notifications.services.senders import MemorySender
 
     settings.SMS_BACKEND = "memory"
     settings.PUBLIC_BASE_URL = "https://track.example"

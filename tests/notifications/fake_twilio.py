@@ -40,8 +40,10 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
                 return self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
             if fake.failures:
                 status, code = fake.failures.pop(0)
-                return self._answer(status, {"code": code, "message": f"error {code}",
-                                             "more_info": "", "status": status})  # fmt: skip
+                return self._answer(
+                    status,
+                    {"code": code, "message": f"error {code}", "more_info": "", "status": status},
+                )
             form["sid"] = f"SM{next(fake._ids):032d}"
             form["date_created"] = formatdate(usegmt=True)  # RFC 2822, as Twilio writes it
             fake.messages.append(form)
@@ -54,17 +56,36 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
             if not url.path.endswith("/Messages.json"):
                 return self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            found = [self._resource(m) for m in reversed(fake.messages)
-                     if "To" not in query or m.get("To") == query["To"]]  # fmt: skip
-            self._answer(200, {"messages": found, "page": 0, "page_size": 50, "start": 0,
-                               "end": len(found), "uri": url.path, "first_page_uri": url.path,
-                               "next_page_uri": None, "previous_page_uri": None})  # fmt: skip
+            found = [
+                self._resource(m)
+                for m in reversed(fake.messages)
+                if "To" not in query or m.get("To") == query["To"]
+            ]
+            self._answer(
+                200,
+                {
+                    "messages": found,
+                    "page": 0,
+                    "page_size": 50,
+                    "start": 0,
+                    "end": len(found),
+                    "uri": url.path,
+                    "first_page_uri": url.path,
+                    "next_page_uri": None,
+                    "previous_page_uri": None,
+                },
+            )
 
         @staticmethod
         def _resource(form: dict) -> dict:
-            return {"sid": form["sid"], "status": "queued", "to": form.get("To"),
-                    "from": form.get("From"), "body": form.get("Body"),
-                    "date_created": form["date_created"]}  # fmt: skip
+            return {
+                "sid": form["sid"],
+                "status": "queued",
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "date_created": form["date_created"],
+            }
 
         def _answer(self, status: int, payload: dict) -> None:
             body = json.dumps(payload).encode()

@@ -12,12 +12,13 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order, OrderStatus
 from dispatch.services.orders import order_reschedule, order_transition
-from notifications import services
-from notifications.models import EtaPromise, Notification, NotificationSettings
+from notifications.models import Notification, NotificationSettings
+from notifications.services import sending as services
 from routing.models import PlanUnassigned
 from routing.services import edits
 from tests.conftest import TENANT_ZONE, tenant_today
 from tests.routing.test_plan_live import busy_routes, freeze, published, walk
+from tracking.models import EtaPromise
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +57,10 @@ def test_setting_off_promises_a_window_and_a_late_van_changes_it_a_limited_numbe
             assert promise.starts_at <= stop.starts_at <= promise.ends_at
             assert promise.starts_at.minute % 5 == 0
             (out,) = _sms("out_for_delivery", [stop.order_id])
-            window = "-".join(timezone.localtime(t).strftime("%H:%M")
-                              for t in (promise.starts_at, promise.ends_at))  # fmt: skip
+            window = "-".join(
+                timezone.localtime(t).strftime("%H:%M")
+                for t in (promise.starts_at, promise.ends_at)
+            )
             assert f"expected {window}" in out.body
         assert services.eta_watch(now=start) == 0  # nothing moved: nothing to say
         assert _sms("eta_changed", later) == []
@@ -72,8 +75,10 @@ def test_setting_off_promises_a_window_and_a_late_van_changes_it_a_limited_numbe
         for note in changed:
             promise = EtaPromise.objects.get(order_id=note.order_id)
             assert promise.changes == 1 and promise.starts_at > promises[note.order_id].ends_at
-            window = "-".join(timezone.localtime(t).strftime("%H:%M")
-                              for t in (promise.starts_at, promise.ends_at))  # fmt: skip
+            window = "-".join(
+                timezone.localtime(t).strftime("%H:%M")
+                for t in (promise.starts_at, promise.ends_at)
+            )
             assert f"now expected {window}" in note.body
         assert services.eta_watch(now=stuck) == 0  # the new window holds: said once
 
@@ -87,7 +92,7 @@ def test_setting_off_promises_a_window_and_a_late_van_changes_it_a_limited_numbe
 
 
 def test_the_tracking_page_shows_the_window_the_customer_was_told(alpha, memory_sms, monkeypatch):
-    from tracking.consumers import customer_snapshot
+    from tracking.selectors import customer_snapshot
 
     with schema_context(alpha.tenant.schema_name):
         _, stops, _ = _set_off(monkeypatch, "agree")
@@ -113,9 +118,13 @@ def test_arriving_soon_by_minutes_reaches_each_customer_once(alpha, memory_sms, 
         third = stops[2]
         at = third.starts_at - dt.timedelta(minutes=15)
         for stop in stops[:2]:  # served on time
-            walk(monkeypatch, stop.order_id, (OrderStatus.EN_ROUTE, stop.arrives_at),
-                 (OrderStatus.ARRIVED, stop.arrives_at),
-                 (OrderStatus.DELIVERED, stop.departs_at))  # fmt: skip
+            walk(
+                monkeypatch,
+                stop.order_id,
+                (OrderStatus.EN_ROUTE, stop.arrives_at),
+                (OrderStatus.ARRIVED, stop.arrives_at),
+                (OrderStatus.DELIVERED, stop.departs_at),
+            )
         freeze(monkeypatch, at)
         services.eta_watch(now=at)
         services.eta_watch(now=at)
@@ -161,17 +170,23 @@ def test_rescheduling_tells_the_customer_once_per_new_day(
     from django_q.models import OrmQ
 
     with schema_context(alpha.tenant.schema_name):
-        order = Order.objects.create(customer_name="Rae Moss", customer_phone="+447700900333",
-                                     customer_email="rae@example.com",
-                                     delivery_date=timezone.localdate())  # fmt: skip
+        order = Order.objects.create(
+            customer_name="Rae Moss",
+            customer_phone="+447700900333",
+            customer_email="rae@example.com",
+            delivery_date=timezone.localdate(),
+        )
         for status in ("planned", "dispatched", "en_route"):
             order = order_transition(order=order, to=status, actor="t")
         order_transition(order=order, to="failed", actor="driver", reason="Nobody home")
         tomorrow = timezone.localdate() + dt.timedelta(days=1)
         with django_capture_on_commit_callbacks(execute=True):
-            order = order_reschedule(order=order, delivery_date=tomorrow.isoformat(),
-                                     time_windows=[{"start": "13:00", "end": "15:00"}],
-                                     actor="user:d@alpha.test")  # fmt: skip
+            order = order_reschedule(
+                order=order,
+                delivery_date=tomorrow.isoformat(),
+                time_windows=[{"start": "13:00", "end": "15:00"}],
+                actor="user:d@alpha.test",
+            )
         assert order.status == "unassigned" and order.delivery_date == tomorrow
         queued = [q.name() for q in OrmQ.objects.all()]
         assert f"{alpha.tenant.schema_name}:notify-rescheduled-{order.pk}" in queued

@@ -16,12 +16,13 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order, OrderStatus
 from dispatch.services.orders import order_transition, orders_create
-from notifications import services
-from notifications.messages import DEFAULTS, SAMPLE, render, sms_segments
 from notifications.models import Notification, NotificationSettings
+from notifications.services import sending as services
+from notifications.services.messages import DEFAULTS, SAMPLE, render, sms_segments
 from routing.services import publish
 from tests.conftest import tenant_today
 from tests.routing.test_plan_live import busy_routes, planned
+from tracking.models import TrackingSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +47,21 @@ def test_intake_confirms_the_batch_in_one_job(
     with schema_context(alpha.tenant.schema_name):
         with django_capture_on_commit_callbacks(execute=True):
             results = orders_create(
-                [{"customer_name": "Ann Lee", "customer_email": "ann@example.com",
-                  "delivery_date": str(day), "address_line1": "1 High St", "city": "London",
-                  "lat": 51.5, "lng": -0.1, "time_windows": [{"start": "09:00", "end": "12:00"}]}],
-                source="api", actor="test",
-            )  # fmt: skip
+                [
+                    {
+                        "customer_name": "Ann Lee",
+                        "customer_email": "ann@example.com",
+                        "delivery_date": str(day),
+                        "address_line1": "1 High St",
+                        "city": "London",
+                        "lat": 51.5,
+                        "lng": -0.1,
+                        "time_windows": [{"start": "09:00", "end": "12:00"}],
+                    }
+                ],
+                source="api",
+                actor="test",
+            )
         queued = [
             q
             for q in OrmQ.objects.all()
@@ -108,8 +119,9 @@ def test_a_route_setting_off_tells_everyone_on_it_once_and_warns_the_next_stops(
 
 def test_delivered_and_failed_reach_their_customer_with_the_reason(alpha, memory_sms):
     with schema_context(alpha.tenant.schema_name):
-        order = Order.objects.create(customer_name="Bo", customer_phone="+447700900222",
-                                     delivery_date=tenant_today(1))  # fmt: skip
+        order = Order.objects.create(
+            customer_name="Bo", customer_phone="+447700900222", delivery_date=tenant_today(1)
+        )
         for status in ("planned", "dispatched", "en_route"):
             order = order_transition(order=order, to=status, actor="t")
         order_transition(order=order, to="failed", actor="driver", reason="Nobody home")
@@ -140,8 +152,9 @@ def test_a_tenant_template_is_used_and_a_broken_one_falls_back(alpha, memory_sms
         row = services.notification_settings()
         row.templates = {"delivered.sms": "Done, {{ customer }}!"}
         row.save()
-        order = Order.objects.create(customer_name="Cy Ng", customer_phone="+447700900333",
-                                     delivery_date=tenant_today(1))  # fmt: skip
+        order = Order.objects.create(
+            customer_name="Cy Ng", customer_phone="+447700900333", delivery_date=tenant_today(1)
+        )
         note = _sms(services.notify_event(order, "delivered"))
         row.templates = {"failed.sms": "{% if %}"}
         row.save()
@@ -162,8 +175,9 @@ def test_quiet_hours_postpone_sms_and_the_monthly_cap_stops_them(
         row.save()
         late = timezone.localtime().replace(hour=22, minute=30, second=0, microsecond=0)
         monkeypatch.setattr(timezone, "now", lambda: late)
-        order = Order.objects.create(customer_name="Di", customer_phone="+447700900444",
-                                     delivery_date=tenant_today(1))  # fmt: skip
+        order = Order.objects.create(
+            customer_name="Di", customer_phone="+447700900444", delivery_date=tenant_today(1)
+        )
         with django_capture_on_commit_callbacks(execute=True):
             note = _sms(services.notify_event(order, "delivered"))
         run = Schedule.objects.get(name=f"{alpha.tenant.schema_name}:notify-{note.pk}-0")
@@ -175,11 +189,13 @@ def test_quiet_hours_postpone_sms_and_the_monthly_cap_stops_them(
         soon = _sms(services.notify_event(order, "arriving_soon", stops_before=1))
         assert soon.status == "skipped" and "quiet hours" in soon.error  # stale by morning
 
-        NotificationSettings.objects.filter(pk=1).update(quiet_start=None, quiet_end=None,
-                                                         monthly_sms_cap=1)  # fmt: skip
+        NotificationSettings.objects.filter(pk=1).update(
+            quiet_start=None, quiet_end=None, monthly_sms_cap=1
+        )
         Notification.objects.filter(pk=note.pk).update(status="sent")
-        other = Order.objects.create(customer_name="Ed", customer_phone="+447700900555",
-                                     delivery_date=tenant_today(1))  # fmt: skip
+        other = Order.objects.create(
+            customer_name="Ed", customer_phone="+447700900555", delivery_date=tenant_today(1)
+        )
         capped = _sms(services.notify_event(other, "delivered"))
     assert capped.status == "skipped" and "monthly SMS cap of 1" in capped.error
 
@@ -214,10 +230,14 @@ def test_email_goes_through_smtp_with_text_and_branded_html(
 ):
     with schema_context(alpha.tenant.schema_name):
         NotificationSettings.objects.update_or_create(
-            pk=1, defaults={"email_from_name": "Alpha Flowers", "brand_colour": "#aa3300"}
+            pk=1, defaults={"email_from_name": "Alpha Flowers"}
         )
-        order = Order.objects.create(customer_name="Flo Park", customer_email="flo@example.com",
-                                     delivery_date=tenant_today(1))  # fmt: skip
+        TrackingSettings.objects.update_or_create(pk=1, defaults={"brand_colour": "#aa3300"})
+        order = Order.objects.create(
+            customer_name="Flo Park",
+            customer_email="flo@example.com",
+            delivery_date=tenant_today(1),
+        )
         (note,) = services.notify_event(order, "confirmed")
         assert services.deliver(note.pk) == "sent"
         assert services.deliver(note.pk) == "sent"  # a second job sends nothing

@@ -9,7 +9,7 @@ def test_messages_are_counted_by_channel_and_outcome(alpha, memory_sms):
     from django_tenants.utils import schema_context
 
     from dispatch.models import Order
-    from notifications import services
+    from notifications.services import sending as services
 
     sent = {"channel": "sms", "outcome": "sent"}
     skipped = {"channel": "sms", "outcome": "skipped"}
@@ -19,8 +19,9 @@ def test_messages_are_counted_by_channel_and_outcome(alpha, memory_sms):
         for labels in (sent, skipped, email_skipped)
     )
     with schema_context(alpha.tenant.schema_name):
-        order = Order.objects.create(customer_name="Metric Mo", customer_phone="+447700900123",
-                                     delivery_date=dt.date.today())  # fmt: skip
+        order = Order.objects.create(
+            customer_name="Metric Mo", customer_phone="+447700900123", delivery_date=dt.date.today()
+        )
         note = services.notify(order=order, event="delivered", channel="sms", body="Done")
         assert services.deliver(note.pk) == "sent"
         services.notify(order=order, event="failed", channel="email", body="x")  # no email

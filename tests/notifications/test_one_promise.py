@@ -16,15 +16,15 @@ from django_tenants.utils import schema_context
 from config.test_clock import next_spring_forward
 from dispatch.models import Order, OrderStatus
 from dispatch.services.orders import order_transition
-from notifications import services
-from notifications.models import EtaPromise, Notification, NotificationSettings
-from tenants.formats import Formats, babel_locale
+from notifications.models import Notification, NotificationSettings
+from notifications.services import sending as services
 from tenants.models import Tenant
+from tenants.services.formats import Formats, babel_locale
 from tests.conftest import api_client, host_client, tenant_today
 from tests.routing.test_plan_live import busy_routes, freeze, published, walk
-from tracking.consumers import customer_snapshot
-from tracking.promises import arrival_window, customer_promise
-from tracking.services import tracking_link_for
+from tracking.models import EtaPromise
+from tracking.selectors import arrival_window, customer_promise, customer_snapshot
+from tracking.services.day import tracking_link_for
 
 pytestmark = pytest.mark.django_db
 
@@ -256,7 +256,7 @@ def test_a_late_order_that_then_fails_is_not_flooded(alpha, memory_sms, monkeypa
 def test_the_hubs_live_message_says_what_the_page_says(alpha, memory_sms, monkeypatch):
     """The socket's "eta" message (the hub, after a fix of the driver heading here) is
     worded by the same promise as the page's snapshot."""
-    from tracking.hub import promises_of
+    from tracking.services.hub import promises_of
 
     with schema_context(alpha.tenant.schema_name):
         route, stops, order = _booked_order("hub")

@@ -14,8 +14,8 @@ from django_tenants.utils import schema_context
 from twilio.request_validator import RequestValidator
 
 from dispatch.models import Order
-from notifications import services
 from notifications.models import Notification, SmsOptOut
+from notifications.services import sending as services
 from tests.conftest import host_client
 from tests.notifications.fake_twilio import running_fake_twilio
 
@@ -66,8 +66,11 @@ def test_a_message_goes_out_once_through_the_twilio_client(
         notification.refresh_from_db()
     assert len(twilio.messages) == 1
     sent = twilio.messages[0]
-    assert (sent["To"], sent["From"], sent["Body"]) == (PHONE, "+447700900000",
-                                                        "Your parcel is coming")  # fmt: skip
+    assert (sent["To"], sent["From"], sent["Body"]) == (
+        PHONE,
+        "+447700900000",
+        "Your parcel is coming",
+    )
     assert sent["StatusCallback"] == f"https://{alpha.host}/notifications/twilio/status"
     assert twilio.auth[0].startswith("Basic ")
     assert notification.status == "sent" and notification.provider_id.startswith("SM")
@@ -131,7 +134,7 @@ def _died_while_sending(notification: Notification, *, ago_s: float = 300) -> No
 def test_a_message_twilio_got_before_its_worker_died_is_reconciled_not_sent_again(
     alpha, twilio, django_capture_on_commit_callbacks
 ):
-    from notifications.senders import TwilioSender
+    from notifications.services.senders import TwilioSender
 
     with schema_context(alpha.tenant.schema_name):
         notification = _send(_order("died"), django_capture_on_commit_callbacks)
@@ -199,8 +202,9 @@ def test_an_email_whose_worker_died_is_failed_as_unknown_never_sent_twice(
         order.customer_email = "mail@example.com"
         order.save()
         with django_capture_on_commit_callbacks(execute=False):
-            notification = services.notify(order=order, event="delivered", channel="email",
-                                           body="Delivered")  # fmt: skip
+            notification = services.notify(
+                order=order, event="delivered", channel="email", body="Delivered"
+            )
         _died_while_sending(notification)
         assert services.deliver(notification.pk) == "failed"
         notification.refresh_from_db()
@@ -210,8 +214,13 @@ def test_an_email_whose_worker_died_is_failed_as_unknown_never_sent_twice(
 
 def _signed_post(client, url: str, params: dict, *, signed_url: str | None = None, **extra):
     signature = RequestValidator(TOKEN).compute_signature(signed_url or url, params)
-    return client.post(url, urlencode(params), content_type="application/x-www-form-urlencoded",
-                       HTTP_X_TWILIO_SIGNATURE=signature, **extra)  # fmt: skip
+    return client.post(
+        url,
+        urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_TWILIO_SIGNATURE=signature,
+        **extra,
+    )
 
 
 def test_status_callbacks_need_the_signature_and_never_go_backwards(
@@ -224,8 +233,9 @@ def test_status_callbacks_need_the_signature_and_never_go_backwards(
     client = host_client(alpha.host)
     url = f"http://{alpha.host}/notifications/twilio/status"
     sid = notification.provider_id
-    forged = client.post(url, {"MessageSid": sid, "MessageStatus": "delivered"},
-                         HTTP_X_TWILIO_SIGNATURE="forged")  # fmt: skip
+    forged = client.post(
+        url, {"MessageSid": sid, "MessageStatus": "delivered"}, HTTP_X_TWILIO_SIGNATURE="forged"
+    )
     assert forged.status_code == 403
     assert client.post(url, {"MessageSid": sid, "MessageStatus": "delivered"}).status_code == 403
     for status in ("delivered", "sent", "queued"):  # the later ones arrive late
@@ -247,8 +257,13 @@ def test_a_signature_made_for_https_is_valid_behind_a_proxy_that_ended_tls(alpha
     params = {"From": PHONE, "Body": "STOP"}
     https = f"https://{alpha.host}{path}"
     # Twilio signed the https URL; the proxy forwarded plain http with X-Forwarded-Proto
-    response = _signed_post(client, f"http://{alpha.host}{path}", params, signed_url=https,
-                            HTTP_X_FORWARDED_PROTO="https")  # fmt: skip
+    response = _signed_post(
+        client,
+        f"http://{alpha.host}{path}",
+        params,
+        signed_url=https,
+        HTTP_X_FORWARDED_PROTO="https",
+    )
     assert response.status_code == 200
     without = _signed_post(client, f"http://{alpha.host}{path}", params, signed_url=https)
     assert without.status_code == 403  # the same request without the header: wrong URL
@@ -279,8 +294,9 @@ def test_an_order_without_a_phone_is_skipped_not_queued(
         schema_context(alpha.tenant.schema_name),
         django_capture_on_commit_callbacks(execute=False) as callbacks,
     ):
-        notification = services.notify(order=_order("nophone", phone=""), event="delivered",
-                                           channel="sms", body="x")  # fmt: skip
+        notification = services.notify(
+            order=_order("nophone", phone=""), event="delivered", channel="sms", body="x"
+        )
     assert notification.status == "skipped" and callbacks == []
 
 
@@ -293,8 +309,10 @@ def test_sms_past_the_tenants_rate_wait_for_the_next_minute(
     cache.clear()
     settings.SMS_RATE_PER_MINUTE = 2
     with schema_context(alpha.tenant.schema_name):
-        notes = [_send(_order(f"rate{k}", phone=f"+44770090050{k}"),
-                       django_capture_on_commit_callbacks) for k in range(3)]  # fmt: skip
+        notes = [
+            _send(_order(f"rate{k}", phone=f"+44770090050{k}"), django_capture_on_commit_callbacks)
+            for k in range(3)
+        ]
         with django_capture_on_commit_callbacks(execute=True):
             outcomes = [services.deliver(n.pk) for n in notes]
         held = Notification.objects.get(pk=notes[2].pk)

@@ -20,9 +20,9 @@ PROBE = """
 import json, types, django
 django.setup()
 from django.conf import settings
-import tracking.services
-from notifications.services import tracking_url
-tracking.services.tracking_link_for = lambda order: "TOKEN"
+import notifications.services.sending
+from notifications.services.sending import tracking_url
+notifications.services.sending.tracking_link_for = lambda order: "TOKEN"
 print(json.dumps([settings.PUBLIC_BASE_URL, tracking_url(types.SimpleNamespace(pk=1))]))
 """
 
@@ -32,9 +32,12 @@ def _links(**env: str) -> tuple[str, str]:
     clean = {k: v for k, v in os.environ.items() if k not in unset}
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     base, link = json.loads(result.stdout.strip().splitlines()[-1])
     return base, link

@@ -10,9 +10,10 @@ from django_tenants.utils import schema_context
 from dispatch.models import Order
 from dispatch.services.orders import order_transition
 from notifications.models import NotificationSettings
-from notifications.tracking_page import link_state
 from tests.conftest import host_client, tenant_today
-from tracking.services import tracking_link_for
+from tracking.models import TrackingSettings
+from tracking.selectors import link_state
+from tracking.services.day import tracking_link_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +26,9 @@ def _fresh_guess_counts():
 
 
 def _order(name: str, **fields) -> Order:
-    return Order.objects.create(customer_name=name, delivery_date=tenant_today(1),
-                                lat=51.5, lng=-0.1, **fields)  # fmt: skip
+    return Order.objects.create(
+        customer_name=name, delivery_date=tenant_today(1), lat=51.5, lng=-0.1, **fields
+    )
 
 
 def test_the_page_shows_its_own_order_only_and_expires_after_the_delivery(alpha, beta):
@@ -50,14 +52,14 @@ def test_the_page_shows_its_own_order_only_and_expires_after_the_delivery(alpha,
         for status in ("planned", "dispatched", "en_route", "arrived", "delivered"):
             mine = order_transition(order=mine, to=status, actor="t")
         assert not link_state(token).expired
-        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})
+        TrackingSettings.objects.update_or_create(pk=1, defaults={"tracking_link_ttl_hours": 0})
         assert link_state(token).expired
     assert public.get(f"/t/{token}").status_code == 410
 
 
 def test_the_map_is_not_offered_when_the_business_hides_it(alpha):
     with schema_context(alpha.tenant.schema_name):
-        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_show_map": False})
+        TrackingSettings.objects.update_or_create(pk=1, defaults={"tracking_show_map": False})
         order = _order("Ivy Hidden")
         for status in ("planned", "dispatched", "en_route"):
             order = order_transition(order=order, to=status, actor="t")
@@ -105,13 +107,13 @@ def test_the_owner_sets_templates_with_a_preview_and_broken_ones_are_refused(alp
     bad = owner.post("/settings/messages/", {**base, "template_failed_sms": "{% if %}"})
     assert bad.status_code == 200 and b"Template error" in bad.content
     with schema_context(alpha.tenant.schema_name):
-        assert not NotificationSettings.objects.filter(brand_colour="#112233").exists()
+        assert not TrackingSettings.objects.filter(brand_colour="#112233").exists()
     good = owner.post("/settings/messages/", {**base, "template_delivered_sms": "Done {{ order }}"})
     assert good.status_code == 302, good.content.decode()[-3000:]
     with schema_context(alpha.tenant.schema_name):
-        row = NotificationSettings.objects.get()
+        row, shown = NotificationSettings.objects.get(), TrackingSettings.objects.get()
     assert row.sms_events == ["delivered"] and row.email_events == []
     assert row.templates == {"delivered.sms": "Done {{ order }}"}
-    assert not row.tracking_show_driver_name and row.tracking_show_map
+    assert not shown.tracking_show_driver_name and shown.tracking_show_map
     colour = owner.post("/settings/messages/", {**base, "brand_colour": "red;}"})
     assert colour.status_code == 200 and b"A colour like #0b63ce." in colour.content

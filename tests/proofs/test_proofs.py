@@ -16,12 +16,12 @@ from django_tenants.utils import schema_context
 from PIL import Image
 
 from dispatch.models import Order
-from notifications.models import NotificationSettings
 from proofs.models import DeliveryProof, ProofSettings
-from proofs.services import proof_submit
+from proofs.services.proof import proof_submit
 from tests.conftest import host_client, login_client
 from tests.tracking.helpers import orders_on, solved_day
-from tracking.services import stop_event, tracking_link_for
+from tracking.models import TrackingSettings
+from tracking.services.day import stop_event, tracking_link_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
@@ -69,8 +69,13 @@ def _errors(day, order_id: int, **fields) -> dict:
 def test_a_photo_is_re_encoded_scaled_upright_and_stripped_of_its_metadata(alpha):
     with schema_context(alpha.tenant.schema_name):
         day, (first, *_) = _day(alpha, "photo")
-        proof = _submit(day, first, photo=SimpleUploadedFile("x.heic", jpeg(orientation=6)),
-                        signature=png_signature(), recipient_name="  Pat Door ")  # fmt: skip
+        proof = _submit(
+            day,
+            first,
+            photo=SimpleUploadedFile("x.heic", jpeg(orientation=6)),
+            signature=png_signature(),
+            recipient_name="  Pat Door ",
+        )
         order = Order.objects.get(pk=first)
         name = proof.photo.name
         with default_storage.open(name) as handle:
@@ -97,8 +102,12 @@ def test_a_photo_is_re_encoded_scaled_upright_and_stripped_of_its_metadata(alpha
 def test_files_that_are_not_usable_pictures_are_refused_by_field(alpha, content, problem):
     with schema_context(alpha.tenant.schema_name):
         day, (first, *_) = _day(alpha, "bad")
-        errors = _errors(day, first, photo=SimpleUploadedFile("photo.jpg", content),
-                         signature="data:text/plain;base64,aGk=")  # fmt: skip
+        errors = _errors(
+            day,
+            first,
+            photo=SimpleUploadedFile("photo.jpg", content),
+            signature="data:text/plain;base64,aGk=",
+        )
         assert Order.objects.get(pk=first).status == "dispatched"
         assert not DeliveryProof.objects.exists()
     assert problem in errors["photo"][0]
@@ -123,9 +132,15 @@ def test_other_picture_types_too_large_files_and_bombs_are_refused(alpha, settin
 
 def test_the_business_rules_are_enforced_on_the_form_and_on_the_socket(alpha):
     with schema_context(alpha.tenant.schema_name):
-        ProofSettings.objects.update_or_create(pk=1, defaults={
-            "require_photo": True, "require_signature": True, "require_recipient_name": True,
-            "failure_reasons": ["Nobody home", "Refused"]})  # fmt: skip
+        ProofSettings.objects.update_or_create(
+            pk=1,
+            defaults={
+                "require_photo": True,
+                "require_signature": True,
+                "require_recipient_name": True,
+                "failure_reasons": ["Nobody home", "Refused"],
+            },
+        )
         day, (first, second, *_) = _day(alpha, "rules")
         errors = _errors(day, first)
         assert set(errors) == {"photo", "signature", "recipient_name"}  # all at once
@@ -139,8 +154,7 @@ def test_the_business_rules_are_enforced_on_the_form_and_on_the_socket(alpha):
         failed = _submit(day, second, outcome="failed", reason="Refused", notes="Said no")
         assert Order.objects.get(pk=second).status == "failed" and failed.reason == "Refused"
         assert Order.objects.get(pk=second).events.last().reason == "Refused"
-        _submit(day, first, photo=jpeg(800, 600), signature=png_signature(),
-                recipient_name="Lee")  # fmt: skip
+        _submit(day, first, photo=jpeg(800, 600), signature=png_signature(), recipient_name="Lee")
         assert Order.objects.get(pk=first).status == "delivered"
 
 
@@ -160,8 +174,9 @@ def test_a_resend_finds_the_first_proof_and_a_refused_stop_keeps_no_files(alpha,
 
 def _delivered_with_proof(alpha, prefix: str):
     day, (first, *_) = _day(alpha, prefix)
-    proof = _submit(day, first, photo=jpeg(800, 600), signature=png_signature(),
-                    recipient_name="Robin")  # fmt: skip
+    proof = _submit(
+        day, first, photo=jpeg(800, 600), signature=png_signature(), recipient_name="Robin"
+    )
     return day, first, proof
 
 
@@ -193,11 +208,11 @@ def test_files_go_to_the_dispatcher_and_the_orders_own_tracking_link_only(alpha,
     assert public.get(f"/t/{token}/proof/{proof.pk}/signature").status_code == 200
     assert public.get(f"/t/{other_token}/proof/{proof.pk}/photo").status_code == 404
     with schema_context(alpha.tenant.schema_name):
-        NotificationSettings.objects.update_or_create(pk=1, defaults={"tracking_show_proof": False})
+        TrackingSettings.objects.update_or_create(pk=1, defaults={"tracking_show_proof": False})
     assert public.get(f"/t/{token}/proof/{proof.pk}/photo").status_code == 404
     assert "Robin" not in public.get(f"/t/{token}").content.decode()
     with schema_context(alpha.tenant.schema_name):
-        NotificationSettings.objects.filter(pk=1).update(
+        TrackingSettings.objects.filter(pk=1).update(
             tracking_show_proof=True, tracking_link_ttl_hours=0
         )
     assert public.get(f"/t/{token}/proof/{proof.pk}/photo").status_code == 410
@@ -211,12 +226,25 @@ def test_the_driver_finishes_a_stop_with_the_form(alpha):
     assert driver.get(f"/driver/stops/{first}/complete?outcome=delivered").status_code == 200
     assert driver.get(f"/driver/stops/{elsewhere}/complete").status_code == 404
     url = f"/driver/stops/{first}/complete"
-    bad = driver.post(url, {"outcome": "delivered", "key": uuid.uuid4().hex,
-                            "photo": SimpleUploadedFile("p.jpg", b"nope")})  # fmt: skip
+    bad = driver.post(
+        url,
+        {
+            "outcome": "delivered",
+            "key": uuid.uuid4().hex,
+            "photo": SimpleUploadedFile("p.jpg", b"nope"),
+        },
+    )
     assert bad.status_code == 400 and "not a picture that can be read" in bad.content.decode()
-    good = driver.post(url, {"outcome": "delivered", "key": uuid.uuid4().hex,
-                             "recipient_name": "Sam", "signature_data": png_signature(),
-                             "photo": SimpleUploadedFile("p.jpg", jpeg(800, 600))})  # fmt: skip
+    good = driver.post(
+        url,
+        {
+            "outcome": "delivered",
+            "key": uuid.uuid4().hex,
+            "recipient_name": "Sam",
+            "signature_data": png_signature(),
+            "photo": SimpleUploadedFile("p.jpg", jpeg(800, 600)),
+        },
+    )
     assert good.status_code == 302 and good["Location"] == "/driver/"
     body = {"outcome": "failed", "key": uuid.uuid4().hex, "reason": "Nobody home"}
     failed = driver.post(f"/driver/stops/{second}/complete", body)
@@ -233,8 +261,10 @@ def test_the_owner_sets_the_rules(alpha):
     owner = login_client(alpha.host, alpha.owner_email)
     assert owner.get("/settings/proof/").status_code == 200
     reasons = "Nobody home\n\nRefused\nRefused"
-    saved = owner.post("/settings/proof/", {"require_photo": "on", "failure_reasons": reasons,
-                                            "retention_days": 90})  # fmt: skip
+    saved = owner.post(
+        "/settings/proof/",
+        {"require_photo": "on", "failure_reasons": reasons, "retention_days": 90},
+    )
     assert saved.status_code == 302
     too_long = owner.post("/settings/proof/", {"failure_reasons": "x" * 101, "retention_days": 9})
     assert too_long.status_code == 200 and b"Up to 30 reasons" in too_long.content
@@ -270,8 +300,8 @@ def test_api_clients_read_the_proofs_of_their_own_orders(alpha, beta):
 
 
 def test_the_delivered_message_names_the_recipient_and_links_the_proof(alpha, settings):
-    from notifications import services as notify
     from notifications.models import Notification
+    from notifications.services import sending as notify
 
     settings.SMS_BACKEND, settings.PUBLIC_BASE_URL = "memory", "https://track.example"
     with schema_context(alpha.tenant.schema_name):

@@ -28,20 +28,31 @@ def s3_bucket(settings, monkeypatch):
         port = probe.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "eu-west-2")):  # fmt: skip
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "eu-west-2"),
+    ):
         monkeypatch.setenv(name, value)
     endpoint = f"http://127.0.0.1:{port}"
     client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-2")
-    client.create_bucket(Bucket="proofs-test",
-                         CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})  # fmt: skip
+    client.create_bucket(
+        Bucket="proofs-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"}
+    )
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage",
-                    "OPTIONS": {"bucket_name": "proofs-test", "endpoint_url": endpoint,
-                                "region_name": "eu-west-2", "default_acl": "private",
-                                "querystring_auth": True, "file_overwrite": False}},
-    }  # fmt: skip
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "proofs-test",
+                "endpoint_url": endpoint,
+                "region_name": "eu-west-2",
+                "default_acl": "private",
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        },
+    }
     try:
         yield client
     finally:
@@ -49,14 +60,19 @@ def s3_bucket(settings, monkeypatch):
 
 
 def test_proof_files_are_kept_in_the_bucket_and_served_through_the_dashboard(alpha, s3_bucket):
-    from proofs.services import proof_submit
+    from proofs.services.proof import proof_submit
 
     with schema_context(alpha.tenant.schema_name):
         day = solved_day("s3", alpha.user_ids[alpha.driver_email])
         first = orders_on(day.mine)[0]
-        proof = proof_submit(driver=day.driver, order_id=first, outcome="delivered",
-                             key=uuid.uuid4(), photo=jpeg(800, 600),
-                             signature=png_signature())  # fmt: skip
+        proof = proof_submit(
+            driver=day.driver,
+            order_id=first,
+            outcome="delivered",
+            key=uuid.uuid4(),
+            photo=jpeg(800, 600),
+            signature=png_signature(),
+        )
         assert type(default_storage._wrapped).__name__ == "S3Storage"
     keys = {o["Key"] for o in s3_bucket.list_objects_v2(Bucket="proofs-test")["Contents"]}
     assert keys == {proof.photo.name, proof.signature.name}

@@ -16,11 +16,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from dispatch.models import Depot, Driver, Order, OrderEvent, Vehicle
-from notifications.models import EtaPromise
 from reports.selectors import report
 from routing.models import Plan, PlanRoute, RouteVersion
 from tests.conftest import login_client
-from tracking.models import LocationPing
+from tracking.models import EtaPromise, LocationPing
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +33,20 @@ def at(hhmm: str) -> dt.datetime:
 
 
 def _order(name: str, status: str, steps: list[tuple[str, str, str]], windows=()) -> Order:
-    order = Order.objects.create(customer_name=name, delivery_date=DAY, lat=51.5, lng=-0.1,
-                                 weight_kg=Decimal("1"), time_windows=list(windows))  # fmt: skip
+    order = Order.objects.create(
+        customer_name=name,
+        delivery_date=DAY,
+        lat=51.5,
+        lng=-0.1,
+        weight_kg=Decimal("1"),
+        time_windows=list(windows),
+    )
     Order.objects.filter(pk=order.pk).update(status=status)
     previous = "dispatched"
     for to, hhmm, reason in steps:
-        event = OrderEvent.objects.create(order=order, from_status=previous, to_status=to,
-                                          actor="driver:1", reason=reason)  # fmt: skip
+        event = OrderEvent.objects.create(
+            order=order, from_status=previous, to_status=to, actor="driver:1", reason=reason
+        )
         OrderEvent.objects.filter(pk=event.pk).update(created_at=at(hhmm))
         previous = to
     return order
@@ -48,24 +54,36 @@ def _order(name: str, status: str, steps: list[tuple[str, str, str]], windows=()
 
 def _route(plan, driver, van, planned_m, planned_s, versions: list[list[Order]]) -> PlanRoute:
     route = PlanRoute.objects.create(
-        plan=plan, driver=driver, vehicle=van, starts_at=at("08:30"), ends_at=at("16:00"),
-        distance_m=planned_m + 999, duration_s=planned_s + 999, version=len(versions),
-        planned_distance_m=planned_m, planned_duration_s=planned_s,
-    )  # fmt: skip
+        plan=plan,
+        driver=driver,
+        vehicle=van,
+        starts_at=at("08:30"),
+        ends_at=at("16:00"),
+        distance_m=planned_m + 999,
+        duration_s=planned_s + 999,
+        version=len(versions),
+        planned_distance_m=planned_m,
+        planned_duration_s=planned_s,
+    )
     for number, orders in enumerate(versions, start=1):
         version = RouteVersion.objects.create(
-            route=route, number=number, reason="test",
-            stops=[{"order": o.pk, "sequence": k, "starts_at": at("09:00").isoformat()}
-                   for k, o in enumerate(orders, start=1)],
-        )  # fmt: skip
+            route=route,
+            number=number,
+            reason="test",
+            stops=[
+                {"order": o.pk, "sequence": k, "starts_at": at("09:00").isoformat()}
+                for k, o in enumerate(orders, start=1)
+            ],
+        )
         RouteVersion.objects.filter(pk=version.pk).update(created_at=at(f"0{number}:00"))
     return route
 
 
 def _track(driver: Driver, points: list[tuple[str, float, float]]) -> None:
     for k, (hhmm, lat, lng) in enumerate(points):
-        LocationPing.objects.create(driver=driver, recorded_at=at(hhmm), received_at=at(hhmm),
-                                    lat=lat, lng=lng, seq=k)  # fmt: skip
+        LocationPing.objects.create(
+            driver=driver, recorded_at=at(hhmm), received_at=at(hhmm), lat=lat, lng=lng, seq=k
+        )
 
 
 def fixture_day() -> tuple[PlanRoute, PlanRoute]:
@@ -93,17 +111,30 @@ def fixture_day() -> tuple[PlanRoute, PlanRoute]:
         "delivered",
         [("en_route", "11:20", ""), ("arrived", "12:00", ""), ("delivered", "12:05", "")],
     )  # ETA window: on time
-    EtaPromise.objects.create(order=a3, starts_at=at("12:30"), ends_at=at("13:30"), changes=1,
-                              first_starts_at=at("11:30"), first_ends_at=at("12:30"))  # fmt: skip
-    a4 = _order("A4", "failed", [("en_route", "12:05", ""), ("arrived", "12:30", ""),
-                                 ("failed", "12:45", "Nobody home")])  # fmt: skip
+    EtaPromise.objects.create(
+        order=a3,
+        starts_at=at("12:30"),
+        ends_at=at("13:30"),
+        changes=1,
+        first_starts_at=at("11:30"),
+        first_ends_at=at("12:30"),
+    )
+    a4 = _order(
+        "A4",
+        "failed",
+        [("en_route", "12:05", ""), ("arrived", "12:30", ""), ("failed", "12:45", "Nobody home")],
+    )
     b1 = _order(
         "B1",
         "delivered",
         [("en_route", "13:00", ""), ("arrived", "13:20", ""), ("delivered", "13:30", "")],
     )  # no window: not counted
-    b2 = _order("B2", "failed", [("en_route", "13:30", ""), ("failed", "14:10", "Refused")],
-                w("14:00", "15:00"))  # fmt: skip
+    b2 = _order(
+        "B2",
+        "failed",
+        [("en_route", "13:30", ""), ("failed", "14:10", "Refused")],
+        w("14:00", "15:00"),
+    )
     b3 = _order(
         "B3",
         "delivered",
@@ -113,10 +144,12 @@ def fixture_day() -> tuple[PlanRoute, PlanRoute]:
     c1 = _order("C1", "cancelled", [("cancelled", "10:00", "customer asked")])
     # B2 was booked again for another day after it failed, and delivered then: still a
     # failure of this day
-    Order.objects.filter(pk=b2.pk).update(status="delivered",
-                                          delivery_date=DAY + dt.timedelta(days=2))  # fmt: skip
-    later = OrderEvent.objects.create(order=b2, from_status="arrived", to_status="delivered",
-                                      actor="driver:2")  # delivered two days later  # fmt: skip
+    Order.objects.filter(pk=b2.pk).update(
+        status="delivered", delivery_date=DAY + dt.timedelta(days=2)
+    )
+    later = OrderEvent.objects.create(
+        order=b2, from_status="arrived", to_status="delivered", actor="driver:2"
+    )  # delivered two days later
     OrderEvent.objects.filter(pk=later.pk).update(created_at=at("10:00") + dt.timedelta(days=2))
     # A5 was moved to another day before Ann set off: not this day's at all
     a5 = _order("A5", "unassigned", [])
@@ -124,8 +157,16 @@ def fixture_day() -> tuple[PlanRoute, PlanRoute]:
     # A4 failed and left A's route (version 2); B3 moved from A to B (B's version 2)
     route_a = _route(plan, ann, van_a, 20_000, 7_200, [[a1, a2, a3, a4, a5, b3], [a1, a2, a3]])
     route_b = _route(plan, bob, van_b, 10_000, 3_600, [[b1, b2, c1], [b1, b2, b3, c1]])
-    _track(ann, [("08:00", 51.40, -0.10), ("09:00", 51.50, -0.10), ("10:00", 51.51, -0.10),
-                 ("12:45", 51.52, -0.10), ("13:00", 51.60, -0.10)])  # fmt: skip
+    _track(
+        ann,
+        [
+            ("08:00", 51.40, -0.10),
+            ("09:00", 51.50, -0.10),
+            ("10:00", 51.51, -0.10),
+            ("12:45", 51.52, -0.10),
+            ("13:00", 51.60, -0.10),
+        ],
+    )
     _track(bob, [("13:00", 51.50, -0.12), ("14:40", 51.52, -0.12)])
     return route_a, route_b
 

@@ -76,37 +76,56 @@ class World:
 def _world(alpha) -> World:
     from dispatch.models import Order, ShopifyIntegration
     from dispatch.services.csv_io import csv_import_start
-    from proofs.services import proof_submit
+    from proofs.services.proof import proof_submit
     from tenants.models import ApiKey
     from tests.proofs.test_proofs import jpeg, png_signature
     from tests.tracking.helpers import orders_on, solved_day
-    from tracking.services import tracking_link_for
+    from tracking.services.day import tracking_link_for
     from webhooks.models import Delivery, Subscription
 
     with schema_context(alpha.tenant.schema_name):
         day = solved_day("matrix", alpha.user_ids[alpha.driver_email])
         first, second, *_ = orders_on(day.mine)
         proof = proof_submit(
-            driver=day.driver, order_id=second, outcome="delivered", key=uuid.uuid4(),
-            photo=jpeg(64, 48), signature=png_signature(),
-        )  # fmt: skip
+            driver=day.driver,
+            order_id=second,
+            outcome="delivered",
+            key=uuid.uuid4(),
+            photo=jpeg(64, 48),
+            signature=png_signature(),
+        )
         csv = csv_import_start(filename="o.csv", content="name,address\nA,1 High St\n")
-        store = ShopifyIntegration.objects.create(shop_domain="matrix.myshopify.com",
-                                                  client_secret="s" * 32)  # fmt: skip
-        subscription = Subscription.objects.create(url="https://hooks.example.com/x",
-                                                   events=["order.created"])  # fmt: skip
-        delivery = Delivery.objects.create(subscription=subscription, event="order.created",
-                                           key="k", message_id="msg_1", payload={},
-                                           next_attempt_at=proof.created_at)  # fmt: skip
+        store = ShopifyIntegration.objects.create(
+            shop_domain="matrix.myshopify.com", client_secret="s" * 32
+        )
+        subscription = Subscription.objects.create(
+            url="https://hooks.example.com/x", events=["order.created"]
+        )
+        delivery = Delivery.objects.create(
+            subscription=subscription,
+            event="order.created",
+            key="k",
+            message_id="msg_1",
+            payload={},
+            next_attempt_at=proof.created_at,
+        )
         return World(
-            order=first, plan=day.plan.pk, route=day.mine.pk, depot=day.mine.vehicle.start_depot_id,
-            vehicle=day.mine.vehicle_id, driver=day.driver.pk, csv_import=csv.pk,
-            shopify=store.pk, proof=proof.pk, proof_order=second, subscription=subscription.pk,
+            order=first,
+            plan=day.plan.pk,
+            route=day.mine.pk,
+            depot=day.mine.vehicle.start_depot_id,
+            vehicle=day.mine.vehicle_id,
+            driver=day.driver.pk,
+            csv_import=csv.pk,
+            shopify=store.pk,
+            proof=proof.pk,
+            proof_order=second,
+            subscription=subscription.pk,
             delivery=delivery.pk,
             api_key=ApiKey.objects.filter(tenant=alpha.tenant).values_list("pk", flat=True)[0],
             user=alpha.user_ids[alpha.dispatcher_email],
             token=tracking_link_for(Order.objects.get(pk=first)),
-        )  # fmt: skip
+        )
 
 
 def K(**names):  # reads like a table
@@ -144,8 +163,10 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "dashboard:driver-reactivate": ({"POST": "dashboard"}, K(pk="driver")),
     "dashboard:csv-import": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
     "dashboard:orders-export": ({"GET": "dashboard"}, NO_ARGS),
-    "dashboard:csv-import-detail": ({"GET": "dashboard", "POST": "dashboard"},
-                                    K(import_id="csv_import")),
+    "dashboard:csv-import-detail": (
+        {"GET": "dashboard", "POST": "dashboard"},
+        K(import_id="csv_import"),
+    ),
     "dashboard:csv-import-commit": ({"POST": "dashboard"}, K(import_id="csv_import")),
     "dashboard:shopify": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "dashboard:shopify-disconnect": ({"POST": "owner"}, K(pk="shopify")),
@@ -154,8 +175,10 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "dashboard:plan-status": ({"GET": "dashboard"}, K(plan_id="plan")),
     "dashboard:plan-csv": ({"GET": "dashboard"}, K(plan_id="plan")),
     "dashboard:route-sheet": ({"GET": "dashboard"}, K(plan_id="plan", route_id="route")),
-    "dashboard:plan-action": ({"POST": "dashboard"},
-                              lambda w: {"plan_id": w.plan, "action": "lock-route"}),
+    "dashboard:plan-action": (
+        {"POST": "dashboard"},
+        lambda w: {"plan_id": w.plan, "action": "lock-route"},
+    ),
     "dashboard:reports": ({"GET": "dashboard"}, NO_ARGS),
     "dashboard:reports-csv": ({"GET": "dashboard"}, lambda w: {"table": "summary"}),
     "dashboard:live-map": ({"GET": "dashboard"}, NO_ARGS),
@@ -165,8 +188,10 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "notification-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "notification-preview": ({"POST": "owner"}, NO_ARGS),
     "proof-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
-    "proof-file": ({"GET": "dashboard"},
-                   lambda w: {"order_id": w.proof_order, "proof_id": w.proof, "kind": "photo"}),
+    "proof-file": (
+        {"GET": "dashboard"},
+        lambda w: {"order_id": w.proof_order, "proof_id": w.proof, "kind": "photo"},
+    ),
     "webhook-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
     "webhook-action": ({"POST": "owner"}, K(subscription_id="subscription")),
@@ -195,14 +220,17 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-order-reschedule": ({"POST": "api_write"}, K(order_id="order")),
     "api-order-events": ({"GET": "api_read"}, K(order_id="order")),
     "api-depots": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
-    "api-depot": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
-                  K(pk="depot")),
+    "api-depot": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"}, K(pk="depot")),
     "api-vehicles": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
-    "api-vehicle": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
-                    K(pk="vehicle")),
+    "api-vehicle": (
+        {"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
+        K(pk="vehicle"),
+    ),
     "api-drivers": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
-    "api-driver": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
-                   K(pk="driver")),
+    "api-driver": (
+        {"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"},
+        K(pk="driver"),
+    ),
     "api-imports": ({"POST": "api_import"}, NO_ARGS),
     "api-import": ({"GET": "api_import"}, K(import_id="csv_import")),
     "api-import-mapping": ({"PUT": "api_import"}, K(import_id="csv_import")),
@@ -225,19 +253,24 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-driver-pings": ({"POST": "driver_token"}, NO_ARGS),
     "api-positions": ({"GET": "api_read"}, NO_ARGS),
     "api-order-proofs": ({"GET": "api_read"}, K(order_id="order")),
-    "api-order-proof-file": ({"GET": "api_read"},
-                             lambda w: {"order_id": w.proof_order, "proof_id": w.proof,
-                                        "kind": "signature"}),
+    "api-order-proof-file": (
+        {"GET": "api_read"},
+        lambda w: {"order_id": w.proof_order, "proof_id": w.proof, "kind": "signature"},
+    ),
     "api-webhooks": ({"GET": "api_webhooks", "POST": "api_webhooks"}, NO_ARGS),
-    "api-webhook": ({"GET": "api_webhooks", "PATCH": "api_webhooks",
-                     "DELETE": "api_webhooks"}, K(subscription_id="subscription")),
+    "api-webhook": (
+        {"GET": "api_webhooks", "PATCH": "api_webhooks", "DELETE": "api_webhooks"},
+        K(subscription_id="subscription"),
+    ),
     "api-webhook-deliveries": ({"GET": "api_webhooks"}, K(subscription_id="subscription")),
-    "api-webhook-replay": ({"POST": "api_webhooks"},
-                           K(subscription_id="subscription", delivery_id="delivery")),
+    "api-webhook-replay": (
+        {"POST": "api_webhooks"},
+        K(subscription_id="subscription", delivery_id="delivery"),
+    ),
     "api-schema": ({"GET": "public"}, NO_ARGS),
     "api-docs": ({"GET": "public"}, NO_ARGS),
     "api-not-found": ({"GET": "nowhere", "POST": "nowhere"}, NO_ARGS),
-}  # fmt: skip
+}
 
 # The public host: no tenant roles exist there; every tenant caller is anonymous on it.
 PUBLIC_MATRIX: dict[str, str] = {
@@ -271,8 +304,10 @@ def test_every_route_is_in_the_matrix():
         f"not in the matrix: {sorted(tenant_names - set(MATRIX))}; "
         f"gone from the code: {sorted(set(MATRIX) - tenant_names)}"
     )
-    public = {"admin" if path.startswith("admin/") else name
-              for path, name in _routes("config.urls_public")}  # fmt: skip
+    public = {
+        "admin" if path.startswith("admin/") else name
+        for path, name in _routes("config.urls_public")
+    }
     assert public == set(PUBLIC_MATRIX), (
         f"public routes not in the matrix: {public - set(PUBLIC_MATRIX)}"
     )
@@ -283,8 +318,11 @@ def _callers(fixture) -> dict[str, tuple[str, str]]:
     from django.test import Client
 
     callers = {"anonymous": ("none", "")}
-    for role, email in (("driver", fixture.driver_email), ("dispatcher", fixture.dispatcher_email),
-                        ("owner", fixture.owner_email)):  # fmt: skip
+    for role, email in (
+        ("driver", fixture.driver_email),
+        ("dispatcher", fixture.dispatcher_email),
+        ("owner", fixture.owner_email),
+    ):
         client = Client(HTTP_HOST=fixture.host)
         assert client.post("/login/", {"username": email, "password": PASSWORD}).status_code == 302
         callers[role] = ("session", client.cookies["sessionid"].value)
@@ -301,8 +339,11 @@ def _request(host: str, caller: tuple[str, str], method: str, path: str):
     elif kind == "key":
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {credential}")
     with transaction.atomic():
-        response = getattr(client, method.lower())(path, {}, format="json") if method != "GET" \
-            else client.get(path)  # fmt: skip
+        response = (
+            getattr(client, method.lower())(path, {}, format="json")
+            if method != "GET"
+            else client.get(path)
+        )
         transaction.set_rollback(True)
     return response
 
@@ -388,8 +429,11 @@ def test_the_public_host_answers_every_tenant_caller_as_a_stranger(alpha):
         for token in ("a" * 43, world.token[:-1]):
             if _request("localhost", caller, "GET", f"/t/{token}").status_code != 404:
                 wrong.append(f"a guessed token as {role}")
-        proof = reverse("track-proof", kwargs={"token": "b" * 43, "proof_id": world.proof,
-                                               "kind": "photo"}, urlconf=public)  # fmt: skip
+        proof = reverse(
+            "track-proof",
+            kwargs={"token": "b" * 43, "proof_id": world.proof, "kind": "photo"},
+            urlconf=public,
+        )
         if _request("localhost", caller, "GET", proof).status_code != 404:
             wrong.append(f"another order's proof as {role}")
     assert not wrong, "\n".join(wrong)

@@ -18,10 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_env(**changes: str | None) -> dict[str, str]:
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64),
-           "ALLOWED_HOSTS": "dispatch.example.com,.dispatch.example.com",
-           "PUBLIC_BASE_URL": "https://dispatch.example.com",
-           "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "dispatch.example.com,.dispatch.example.com",
+        "PUBLIC_BASE_URL": "https://dispatch.example.com",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests, never deployed
     for name, value in changes.items():
         if value is None:
@@ -34,8 +38,12 @@ def production_env(**changes: str | None) -> dict[str, str]:
 def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_passes_with_the_production_settings():

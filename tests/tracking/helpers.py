@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from dispatch.models import Driver, Vehicle
-from routing import services as routing_services
 from routing.models import Plan, PlanRoute
-from routing.services import publish
+from routing.services import plans, publish
 from tests.routing.factories import DAY, make_fleet_day
-from tracking.services import Fix
+from tracking.services.day import Fix
 
 ACTOR = "user:dispatcher@alpha.test"
 
@@ -47,8 +46,8 @@ def solved_day(prefix: str, user_id: int, *, publish_it: bool = True, orders: in
     route with stops of the first van's driver is linked to `user_id`."""
     day = make_fleet_day(prefix, vans=2, orders=orders)
     Vehicle.objects.filter(pk__in=[v.pk for v in day.vans]).update(max_stops=orders // 2)
-    plan = routing_services.plan_create(date=DAY, depot=day.depot, seconds=1)
-    assert routing_services.plan_solve(plan.pk) == Plan.Status.DONE
+    plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+    assert plans.plan_solve(plan.pk) == Plan.Status.DONE
     if publish_it:
         publish.plan_publish(plan=plan, actor=ACTOR)
     plan.refresh_from_db()

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from tests.tracking.helpers import ago, driver_for, fix
-from tracking import services
 from tracking.models import DriverPosition, LocationPing
-from tracking.services import MAX_BATCH, Fix, fix_clean, fixes_clean, fixes_store, next_seq
+from tracking.services import day as services
+from tracking.services.day import MAX_BATCH, Fix, fix_clean, fixes_clean, fixes_store, next_seq
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -32,15 +32,25 @@ def refused(data, *, now=NOW) -> dict:
 
 def test_an_iso_time_with_an_offset_is_read_as_that_instant():
     got = fix_clean(
-        {"t": "2026-12-01T13:30:15.250+02:00", "lat": 51.5, "lng": -0.12, "accuracy_m": 8,
-         "speed_mps": 6.5, "heading_deg": 270},
+        {
+            "t": "2026-12-01T13:30:15.250+02:00",
+            "lat": 51.5,
+            "lng": -0.12,
+            "accuracy_m": 8,
+            "speed_mps": 6.5,
+            "heading_deg": 270,
+        },
         now=NOW,
-    )  # fmt: skip
+    )
     assert got.recorded_at == dt.datetime(2026, 12, 1, 11, 30, 15, 250_000, tzinfo=dt.UTC)
     assert got.recorded_at.utcoffset() is not None
     assert (got.lat, got.lng, got.accuracy_m, got.speed_mps, got.heading_deg) == (
-        51.5, -0.12, 8.0, 6.5, 270.0,
-    )  # fmt: skip
+        51.5,
+        -0.12,
+        8.0,
+        6.5,
+        270.0,
+    )
     assert isinstance(got.accuracy_m, float)  # ints become floats
 
 
@@ -190,8 +200,13 @@ def test_a_fix_sent_twice_is_stored_once(alpha):
 
         # sent again (a retry), with one fix more: only that one is new
         t2 = ago(seconds=30)
-        again = fixes_store([(driver.pk, fix(t0, 51.50), 201), (driver.pk, fix(t1, 51.51), 202),
-                             (driver.pk, fix(t2, 51.52), 203)])  # fmt: skip
+        again = fixes_store(
+            [
+                (driver.pk, fix(t0, 51.50), 201),
+                (driver.pk, fix(t1, 51.51), 202),
+                (driver.pk, fix(t2, 51.52), 203),
+            ]
+        )
         assert [(d, f.recorded_at, s) for d, f, s in again.new] == [(driver.pk, t2, 203)]
         assert again.moved == {driver.pk}
         assert pings(driver.pk) == [(t0, 51.50, 101), (t1, 51.51, 102), (t2, 51.52, 203)]
@@ -222,8 +237,9 @@ def test_a_duplicate_within_one_batch_is_stored_once(alpha):
     with schema_context(alpha.tenant.schema_name):
         driver = driver_for()
         t0, t1 = ago(minutes=2), ago(minutes=1)
-        stored = fixes_store([(driver.pk, fix(t0), 11), (driver.pk, fix(t1), 12),
-                              (driver.pk, fix(t0), 13)])  # fmt: skip
+        stored = fixes_store(
+            [(driver.pk, fix(t0), 11), (driver.pk, fix(t1), 12), (driver.pk, fix(t0), 13)]
+        )
         assert len(stored.new) == 2
         assert sorted(f.recorded_at for _, f, _ in stored.new) == [t0, t1]
         assert [(at, lat) for at, lat, _ in pings(driver.pk)] == [(t0, 51.5), (t1, 51.5)]
@@ -254,8 +270,11 @@ def test_an_older_fix_stored_later_does_not_move_the_position_back(alpha):
         assert late.moved == set()
         position = DriverPosition.objects.get(driver=driver)
         assert (position.recorded_at, position.lat, position.lng, position.speed_mps) == (
-            newer, 51.6, -0.1, 3.0,
-        )  # fmt: skip
+            newer,
+            51.6,
+            -0.1,
+            3.0,
+        )
         assert position.seq == 50
         assert pings(driver.pk) == [(older, 51.4, 60), (newer, 51.6, 50)]
 
@@ -269,8 +288,10 @@ def test_an_older_fix_stored_later_does_not_move_the_position_back(alpha):
         assert result.moved == {driver.pk} and len(result.new) == 3
         position.refresh_from_db()
         assert (position.recorded_at, position.lat, position.seq) == (
-            base - dt.timedelta(seconds=5), 50.05, 75,
-        )  # fmt: skip
+            base - dt.timedelta(seconds=5),
+            50.05,
+            75,
+        )
 
 
 @pytest.mark.django_db
@@ -278,10 +299,13 @@ def test_two_drivers_in_one_call(alpha):
     with schema_context(alpha.tenant.schema_name):
         ann, bob = driver_for(name="Ann"), driver_for(name="Bob")
         t0, t1 = ago(minutes=2), ago(minutes=1)
-        stored = fixes_store([
-            (ann.pk, fix(t0, 1.0, 1.0), 1), (bob.pk, fix(t0, 2.0, 2.0), 2),
-            (ann.pk, fix(t1, 1.5, 1.5, heading_deg=90.0), 3),
-        ])  # fmt: skip
+        stored = fixes_store(
+            [
+                (ann.pk, fix(t0, 1.0, 1.0), 1),
+                (bob.pk, fix(t0, 2.0, 2.0), 2),
+                (ann.pk, fix(t1, 1.5, 1.5, heading_deg=90.0), 3),
+            ]
+        )
         assert len(stored.new) == 3 and stored.moved == {ann.pk, bob.pk}
         positions = {
             p.driver_id: (p.recorded_at, p.lat, p.lng, p.heading_deg, p.seq)

@@ -9,10 +9,10 @@ import pytest
 from django_tenants.utils import schema_context
 
 from dispatch.models import OrderStatus
-from routing.services.live import order_eta
 from tests.routing.test_plan_live import busy_routes, freeze, published, walk
 from tracking.models import DriverPosition
-from tracking.services import Fix, fixes_store, next_seq
+from tracking.selectors import order_eta
+from tracking.services.day import Fix, fixes_store, next_seq
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from tests.conftest import host_client, login_client
 from tests.routing.factories import DAY
 from tests.tracking.helpers import ago, driver_for, fix, orders_on, solved_day
 from tracking.models import DriverPosition, Duty, LocationPing
-from tracking.services import duty_set, fixes_store, locations_purge, tracking_link_for
-from tracking.tokens import BadToken, read_driver_token
+from tracking.services.day import duty_set, fixes_store, locations_purge, tracking_link_for
+from tracking.services.tokens import BadToken, read_driver_token
 
 # --- retention ------------------------------------------------------------------------------
 
@@ -102,17 +102,17 @@ def test_the_worker_purges_in_the_tenants_schema(alpha, retention):
 
     retention(5)
     driver = history(alpha, [2, 6, 9])
-    assert run_in_schema(alpha.tenant.schema_name, "tracking.services.locations_purge") == 2
+    assert run_in_schema(alpha.tenant.schema_name, "tracking.services.day.locations_purge") == 2
     with schema_context(alpha.tenant.schema_name):
         assert ages(driver) == [2]
 
 
 def test_the_purge_is_scheduled_daily_for_every_tenant():
-    from tenants.tasks import SCHEDULES
+    from tenants.tasks import schedules
 
-    jobs = {path: kind for path, kind, _ in SCHEDULES.values()}
-    assert "tracking.services.locations_purge" in jobs, "purge of GPS history not scheduled"
-    assert jobs["tracking.services.locations_purge"] == "D"
+    jobs = {path: kind for path, kind, _ in schedules().values()}
+    assert "tracking.tasks.locations_purge" in jobs, "purge of GPS history not scheduled"
+    assert jobs["tracking.tasks.locations_purge"] == "D"
 
 
 # --- /driver/duty and /driver/ ------------------------------------------------------------
@@ -183,8 +183,10 @@ def test_the_driver_page_offers_the_shift_and_a_token_only_on_duty(alpha, beta):
     (token,) = re.findall(r'data-token="([^"]+)"', page)
     claim = read_driver_token(token, schema=alpha.tenant.schema_name)
     assert (claim.schema, claim.driver_id, claim.user_id) == (
-        alpha.tenant.schema_name, driver.pk, alpha.user_ids[alpha.driver_email],
-    )  # fmt: skip
+        alpha.tenant.schema_name,
+        driver.pk,
+        alpha.user_ids[alpha.driver_email],
+    )
     with pytest.raises(BadToken):
         read_driver_token(token, schema=beta.tenant.schema_name)
     assert 'data-pings-url="/api/v1/driver/pings"' in page
@@ -265,9 +267,14 @@ def test_the_live_map_is_for_dispatchers(alpha):
 
 def an_order(name: str, pk: int | None = None) -> Order:
     return Order.objects.create(
-        pk=pk, customer_name=name, address_line1="1 High Street", city="London",
-        delivery_date=DAY, lat=51.5, lng=-0.12,
-    )  # fmt: skip
+        pk=pk,
+        customer_name=name,
+        address_line1="1 High Street",
+        city="London",
+        delivery_date=DAY,
+        lat=51.5,
+        lng=-0.12,
+    )
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from dispatch.models import Order, OrderEvent, OrderStatus
 from routing.models import PlanStop, PlanUnassigned
 from routing.services.routes import midnight_of
 from tests.tracking.helpers import ACTOR, orders_on, solved_day
-from tracking.services import heading_to, stop_event
+from tracking.services.day import heading_to, stop_event
 
 
 def status_of(order_id: int) -> str:

@@ -12,8 +12,8 @@ from django_tenants.utils import schema_context
 from tests.conftest import api_client, login_client
 from tests.tracking.helpers import ago, driver_for, fix
 from tracking.models import DriverPosition, LocationPing
-from tracking.services import duty_set, fixes_store
-from tracking.tokens import driver_token
+from tracking.services.day import duty_set, fixes_store
+from tracking.services.tokens import driver_token
 
 PINGS = "/api/v1/driver/pings"
 POSITIONS = "/api/v1/positions"
@@ -192,8 +192,11 @@ def test_a_batch_with_repeats_and_in_any_order_is_stored_once_newest_on_the_map(
     with schema_context(alpha.tenant.schema_name):
         position = DriverPosition.objects.get(driver_id=driver.pk)
         assert (position.recorded_at, position.lat, position.speed_mps, position.heading_deg) == (
-            t[2], 51.52, 4.5, 90.0,
-        )  # fmt: skip
+            t[2],
+            51.52,
+            4.5,
+            90.0,
+        )
         seqs = dict(
             LocationPing.objects.filter(driver_id=driver.pk).values_list("recorded_at", "seq")
         )
@@ -289,8 +292,9 @@ def test_a_batch_over_the_limit_or_not_json_is_a_400(alpha):
     assert response.json()["errors"] == {"fixes": ["At most 5000 per request."]}
     response = client.post(PINGS, "{not json", content_type="application/json")
     assert response.status_code == 400
-    response = client.post(PINGS, '{"fixes": [{"t": NaN, "lat": 1, "lng": 1}]}',
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        PINGS, '{"fixes": [{"t": NaN, "lat": 1, "lng": 1}]}', content_type="application/json"
+    )
     assert response.status_code == 400
     assert stored_pings(alpha) == 0
 
@@ -299,8 +303,9 @@ def test_a_batch_over_the_limit_or_not_json_is_a_400(alpha):
 def test_a_fix_with_a_huge_integer_is_rejected_not_a_500(alpha):
     _, token = linked_driver(alpha)
     body = '{"fixes": [{"t": "%s", "lat": 1%s, "lng": 1}]}' % (  # noqa: UP031
-        ago(minutes=1).isoformat(), "0" * 400,
-    )  # fmt: skip
+        ago(minutes=1).isoformat(),
+        "0" * 400,
+    )
     response = phone(alpha.host, token).post(PINGS, body, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["rejected"] == [{"index": 0, "errors": {"lat": ["Must be a number."]}}]
@@ -314,17 +319,37 @@ def two_positions(fixture):
     with schema_context(fixture.tenant.schema_name):
         bob, ann = driver_for(name="Bob Tracked"), driver_for(name="Ann Tracked")
         t0, t1 = ago(minutes=3), ago(minutes=1)
-        fixes_store([
-            (bob.pk, fix(t0, 51.4, -0.2, accuracy_m=12.0), 1_000),
-            (ann.pk, fix(t0, 51.6, -0.1), 1_001),
-            (ann.pk, fix(t1, 51.7, -0.05, speed_mps=8.0, heading_deg=180.0), 1_002),
-        ])  # fmt: skip
+        fixes_store(
+            [
+                (bob.pk, fix(t0, 51.4, -0.2, accuracy_m=12.0), 1_000),
+                (ann.pk, fix(t0, 51.6, -0.1), 1_001),
+                (ann.pk, fix(t1, 51.7, -0.05, speed_mps=8.0, heading_deg=180.0), 1_002),
+            ]
+        )
     return [
-        {"driver": ann.pk, "name": "Ann Tracked", "lat": 51.7, "lng": -0.05, "accuracy_m": None,
-         "speed_mps": 8.0, "heading_deg": 180.0, "t": t1.isoformat(), "seq": 1_002},
-        {"driver": bob.pk, "name": "Bob Tracked", "lat": 51.4, "lng": -0.2, "accuracy_m": 12.0,
-         "speed_mps": None, "heading_deg": None, "t": t0.isoformat(), "seq": 1_000},
-    ]  # fmt: skip
+        {
+            "driver": ann.pk,
+            "name": "Ann Tracked",
+            "lat": 51.7,
+            "lng": -0.05,
+            "accuracy_m": None,
+            "speed_mps": 8.0,
+            "heading_deg": 180.0,
+            "t": t1.isoformat(),
+            "seq": 1_002,
+        },
+        {
+            "driver": bob.pk,
+            "name": "Bob Tracked",
+            "lat": 51.4,
+            "lng": -0.2,
+            "accuracy_m": 12.0,
+            "speed_mps": None,
+            "heading_deg": None,
+            "t": t0.isoformat(),
+            "seq": 1_000,
+        },
+    ]
 
 
 def normalised(body: dict) -> dict:

@@ -29,9 +29,12 @@ def running_receiver(host: str = "127.0.0.1") -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length", 0))
             with lock:
                 receiver.requests.append(
-                    {"path": self.path, "headers": dict(self.headers.items()),
-                     "body": self.rfile.read(length).decode()}
-                )  # fmt: skip
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "body": self.rfile.read(length).decode(),
+                    }
+                )
                 status = receiver.answers.pop(0) if receiver.answers else 200
             if receiver.redirect_to:
                 status = 302

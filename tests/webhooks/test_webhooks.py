@@ -23,8 +23,13 @@ from webhooks.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
 
-ORDER = {"customer_name": "Hook Customer", "address_line1": "1 High St", "lat": 51.5,
-         "lng": -0.1, "delivery_date": str(tenant_today(1))}  # fmt: skip
+ORDER = {
+    "customer_name": "Hook Customer",
+    "address_line1": "1 High St",
+    "lat": 51.5,
+    "lng": -0.1,
+    "delivery_date": str(tenant_today(1)),
+}
 
 
 @pytest.fixture
@@ -66,8 +71,9 @@ def test_a_delivery_is_signed_so_the_client_can_verify_it(
         assert services.deliver(delivery.pk) == "delivered"  # the job again: nothing sent
         delivery.refresh_from_db()
         tries = list(delivery.tries.values_list("status_code", "error"))
-        kept = json.dumps([list(Delivery.objects.values()), list(delivery.tries.values())],
-                          default=str)  # fmt: skip
+        kept = json.dumps(
+            [list(Delivery.objects.values()), list(delivery.tries.values())], default=str
+        )
     (request,) = hooks.requests
     payload = Webhook(subscription.secret).verify(request["body"], request["headers"])
     assert payload["type"] == "order.created" and payload["id"] == delivery.message_id
@@ -215,14 +221,21 @@ def test_a_redirect_to_a_blocked_address_is_never_followed(
 def test_status_route_and_eta_events_reach_their_subscribers_once(
     alpha, hooks, django_capture_on_commit_callbacks
 ):
-    from notifications.models import EtaPromise
     from notifications.signals import eta_window_changed
     from tests.tracking.helpers import orders_on, solved_day
-    from tracking.services import stop_event
+    from tracking.models import EtaPromise
+    from tracking.services.day import stop_event
 
     with schema_context(alpha.tenant.schema_name):
-        _subscribe(hooks.url, events=["order.status_changed", "route.published",
-                                      "route.completed", "order.eta_changed"])  # fmt: skip
+        _subscribe(
+            hooks.url,
+            events=[
+                "order.status_changed",
+                "route.published",
+                "route.completed",
+                "order.eta_changed",
+            ],
+        )
         with django_capture_on_commit_callbacks(execute=False):
             day = solved_day("hooked", alpha.user_ids[alpha.driver_email])
             for order_id in orders_on(day.mine):
@@ -234,8 +247,10 @@ def test_status_route_and_eta_events_reach_their_subscribers_once(
             eta_window_changed.send(sender=EtaPromise, **kwargs)  # the same change again
         events = list(Delivery.objects.values_list("event", flat=True))
         completed = Delivery.objects.get(event="route.completed")
-        versions = {p.payload["data"]["route"]["version"]
-                    for p in Delivery.objects.filter(event="route.published")}  # fmt: skip
+        versions = {
+            p.payload["data"]["route"]["version"]
+            for p in Delivery.objects.filter(event="route.published")
+        }
         stops = len(orders_on(day.mine))
     assert events.count("route.published") == 2  # both vans, once each
     assert events.count("route.completed") == 1  # only the route whose stops are all done
@@ -255,11 +270,13 @@ def test_the_api_manages_subscriptions_and_reads_and_replays_deliveries(alpha, b
     with schema_context(alpha.tenant.schema_name):
         Subscription.objects.create(pk=4242, url=hooks.url, events=["order.created"])
     client = api_client(alpha.host, alpha.api_key)
-    created = client.post("/api/v1/webhooks", {"url": hooks.url, "events": ["order.created"]},
-                          format="json")  # fmt: skip
+    created = client.post(
+        "/api/v1/webhooks", {"url": hooks.url, "events": ["order.created"]}, format="json"
+    )
     assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
-    bad = client.post("/api/v1/webhooks", {"url": "http://10.1.2.3/", "events": ["nope"]},
-                      format="json")  # fmt: skip
+    bad = client.post(
+        "/api/v1/webhooks", {"url": "http://10.1.2.3/", "events": ["nope"]}, format="json"
+    )
     assert bad.status_code == 400 and {"url", "events"} <= set(bad.json()["errors"])
     assert client.post("/api/v1/webhooks", [1], format="json").status_code == 400
     listed = client.get("/api/v1/webhooks").json()
@@ -291,8 +308,9 @@ def test_the_api_manages_subscriptions_and_reads_and_replays_deliveries(alpha, b
 
 def test_the_owner_adds_and_watches_a_webhook_on_its_page(alpha, hooks):
     owner = login_client(alpha.host, alpha.owner_email)
-    refused = owner.post("/settings/webhooks/", {"url": "http://169.254.169.254/",
-                                                 "events": ["order.created"]})  # fmt: skip
+    refused = owner.post(
+        "/settings/webhooks/", {"url": "http://169.254.169.254/", "events": ["order.created"]}
+    )
     assert refused.status_code == 400 and b"public addresses only" in refused.content
     added = owner.post("/settings/webhooks/", {"url": hooks.url, "events": ["order.created"]})
     assert added.status_code == 302

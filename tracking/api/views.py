@@ -3,9 +3,12 @@ starts from."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
+from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
 from rest_framework.permissions import BasePermission
@@ -13,10 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch.models import Driver
-from tracking import services
-from tracking.hub import fan_out
-from tracking.tokens import BadToken, read_driver_token
+from dispatch.models import Driver, Order
+from tracking.api.serializers import EtaSerializer
+from tracking.selectors import customer_promise, order_eta
+from tracking.services import day as services
+from tracking.services.hub import fan_out
+from tracking.services.tokens import BadToken, read_driver_token
 
 
 class DriverPrincipal:
@@ -85,10 +90,23 @@ class PingBatchApi(APIView):
                 "rejected": serializers.ListField(child=serializers.DictField()),
             },
         ),
-        examples=[OpenApiExample("Two fixes", value={"fixes": [
-            {"t": "2026-12-01T09:00:00+00:00", "lat": 51.5, "lng": -0.12, "accuracy_m": 8},
-            {"t": 1796202060000, "lat": 51.501, "lng": -0.121, "speed_mps": 6.5}]})],
-    )  # fmt: skip
+        examples=[
+            OpenApiExample(
+                "Two fixes",
+                value={
+                    "fixes": [
+                        {
+                            "t": "2026-12-01T09:00:00+00:00",
+                            "lat": 51.5,
+                            "lng": -0.12,
+                            "accuracy_m": 8,
+                        },
+                        {"t": 1796202060000, "lat": 51.501, "lng": -0.121, "speed_mps": 6.5},
+                    ]
+                },
+            )
+        ],
+    )
     def post(self, request: Request) -> Response:
         """Fixes the phone collected while offline, in any order: each stored once (by
         driver and phone time), the map moved only by newer ones. Bad fixes are listed in
@@ -97,8 +115,9 @@ class PingBatchApi(APIView):
         if not services.is_on_duty(driver.pk):
             raise exceptions.PermissionDenied("You are off duty.")
         try:
-            good, bad = services.fixes_clean(request.data.get("fixes") if isinstance(
-                request.data, dict) else None)  # fmt: skip
+            good, bad = services.fixes_clean(
+                request.data.get("fixes") if isinstance(request.data, dict) else None
+            )
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
         stored = services.fixes_store((driver.pk, fix, services.next_seq()) for fix in good)
@@ -108,9 +127,13 @@ class PingBatchApi(APIView):
                 connection.schema_name, stored, heading, (), {driver.pk: driver.name}
             )
         return Response(
-            {"received": len(good) + len(bad), "stored": len(stored.new),
-             "duplicates": len(good) - len(stored.new), "rejected": bad}
-        )  # fmt: skip
+            {
+                "received": len(good) + len(bad),
+                "stored": len(stored.new),
+                "duplicates": len(good) - len(stored.new),
+                "rejected": bad,
+            }
+        )
 
 
 class PositionsApi(APIView):
@@ -118,11 +141,25 @@ class PositionsApi(APIView):
         operation_id="positions_snapshot",
         responses=inline_serializer(
             "PositionsSnapshot",
-            {"positions": serializers.ListField(child=serializers.DictField()),
-             "seq": serializers.IntegerField()},
+            {
+                "positions": serializers.ListField(child=serializers.DictField()),
+                "seq": serializers.IntegerField(),
+            },
         ),
-    )  # fmt: skip
+    )
     def get(self, request: Request) -> Response:
         """Every driver's latest position, and the newest sequence number: a map that
         (re)connects starts here and ignores socket messages older than what it has."""
         return Response(services.positions_snapshot())
+
+
+class OrderEtaApi(APIView):
+    @extend_schema(operation_id="orders_eta", responses=EtaSerializer)
+    def get(self, request: Request, order_id: int) -> Response:
+        """An order's expected arrival: as published, and as the driver's progress moves it."""
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        eta = order_eta(order)
+        promise = customer_promise(order, live=eta)
+        return Response(EtaSerializer({**asdict(eta), "promise": promise.as_message()}).data)

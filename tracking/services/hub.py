@@ -23,8 +23,12 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django_tenants.utils import schema_context
 
-from tracking import services
-from tracking.services import Fix
+from dispatch.models import Order
+from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
+from tracking.selectors import customer_promise, tracking_settings
+from tracking.services import day as services
+from tracking.services.day import Fix
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +134,9 @@ def promises_of(schema: str, due: list[tuple[int, int, int]]) -> list[tuple[int,
     """What each customer a driver heads to is told now, the new position counted (the
     route's timeline reads the driver's newest position): the words of their SMS and page.
     One order that cannot be timed is logged and left out, not the others."""
-    from dispatch.models import Order
-    from notifications.services import notification_settings
-    from tenants.formats import Formats
-    from tenants.selectors import current_tenant
-    from tracking.promises import customer_promise
-
     out = []
     with schema_context(schema):
-        row, formats = notification_settings(), Formats.of(current_tenant())
+        row, formats = tracking_settings(), Formats.of(current_tenant())
         orders = Order.objects.in_bulk([order_id for _, order_id, _ in due])
         for driver, order_id, seq in due:
             order = orders.get(order_id)
@@ -181,9 +179,14 @@ async def fan_out(
         if order_id is not None:
             await layer.group_send(
                 order_group(schema, order_id),
-                {"type": "position", "lat": fix.lat, "lng": fix.lng, "seq": seq,
-                 "t": fix.recorded_at.isoformat()},
-            )  # fmt: skip
+                {
+                    "type": "position",
+                    "lat": fix.lat,
+                    "lng": fix.lng,
+                    "seq": seq,
+                    "t": fix.recorded_at.isoformat(),
+                },
+            )
     await fan_out_etas(schema, etas)
 
 

@@ -20,10 +20,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
-from tenants.formats import Formats
+from dispatch.models import Order, OrderStatus
+from routing.models import PlanRoute
+from routing.selectors import published_stop
+from routing.services.routes import route_timeline
+from tenants.models import TrackingLink
+from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
+from tracking.models import DriverPosition, EtaPromise, TrackingSettings
+
+
+def tracking_settings() -> TrackingSettings:
+    """The tenant's promise and tracking-page settings (one row, made on first use)."""
+    row, _ = TrackingSettings.objects.get_or_create(pk=1)
+    return row
+
 
 #: Statuses after which there is no arrival to promise.
 OVER = frozenset({"delivered", "failed", "cancelled"})
@@ -125,22 +141,22 @@ NOT_TOLD = object()
 
 
 def customer_promise(
-    order, *, now: dt.datetime | None = None, live=None, settings_row=None, told=None,
+    order,
+    *,
+    now: dt.datetime | None = None,
+    live=None,
+    settings_row=None,
+    told=None,
     formats: Formats | None = None,
-) -> Promise:  # fmt: skip
+) -> Promise:
     """What the customer of `order` is told now (current schema).
 
-    `live`: the order's `routing.services.live.Eta` when the caller has timed the route
+    `live`: the order's `Eta` when the caller has timed the route
     already (the watcher times each route once); `told`: their `EtaPromise` (or
     NOT_TOLD), `settings_row` and `formats`, likewise when the caller has them.
     """
-    from notifications.models import EtaPromise
-    from notifications.services import notification_settings
-    from routing.services.live import order_eta
-    from tenants.selectors import current_tenant
-
     formats = formats or Formats.of(current_tenant())
-    row = settings_row or notification_settings()
+    row = settings_row or tracking_settings()
     booked = booked_windows(order, formats)
     booked_text = ", ".join(formats.span(low, high) for low, high in booked)
     common = {
@@ -152,19 +168,36 @@ def customer_promise(
     }
     if order.status in OVER:
         return Promise(
-            **common, stage="over", booked=None, window=None, eta=None, off_booking="",
-            route_id=None, driver=None, stops_before=None, window_text="", eta_text="",
-        )  # fmt: skip
+            **common,
+            stage="over",
+            booked=None,
+            window=None,
+            eta=None,
+            off_booking="",
+            route_id=None,
+            driver=None,
+            stops_before=None,
+            window_text="",
+            eta_text="",
+        )
     if live is None:
         live = order_eta(order, now=now or timezone.now())
     estimate = live.eta or live.planned_arrival
     if live.route is None or estimate is None:
         window = booked[0] if len(booked) == 1 else None  # several: the text lists them
         return Promise(
-            **common, stage="booked", booked=window, window=window, eta=None, off_booking="",
-            route_id=None, driver=None, stops_before=None, window_text=booked_text,
+            **common,
+            stage="booked",
+            booked=window,
+            window=window,
+            eta=None,
+            off_booking="",
+            route_id=None,
+            driver=None,
+            stops_before=None,
+            window_text=booked_text,
             eta_text="",
-        )  # fmt: skip
+        )
     if told is None:
         told = EtaPromise.objects.filter(order_id=order.pk).first()
     elif told is NOT_TOLD:
@@ -209,3 +242,107 @@ def _window_text(window, meets, off: str, day: dt.date | None, formats: Formats)
         text += f" ({'earlier' if off == 'early' else 'later'} than the "
         text += f"{formats.span(*meets)} you booked)"
     return text
+
+
+@dataclass
+class Eta:
+    order: int
+    status: str
+    plan: int | None = None
+    route: int | None = None
+    route_version: int | None = None
+    driver: str | None = None
+    stops_before: int | None = None
+    # Both are when service starts (the driver at the door, after waiting for the window).
+    planned_arrival: dt.datetime | None = None  # as published (the route's last version)
+    eta: dt.datetime | None = None  # as expected now: moved by the driver's progress
+    windows: list | None = None
+
+
+def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
+    """Where `order` stands: its published route, how many stops come first, the
+    arrival as published and as expected now."""
+    result = Eta(order=order.pk, status=order.status, windows=order.time_windows)
+    stop = published_stop(order.pk)
+    if stop is None:
+        return result
+    route = stop.route
+    version = route.versions.order_by("-number").first()
+    stops = version.stops if version else []
+    published = next((s for s in stops if s["order"] == order.pk), None)
+    result.plan, result.route, result.route_version = route.plan_id, route.pk, route.version
+    result.driver = route.driver.name
+    result.planned_arrival = (
+        dt.datetime.fromisoformat(published["starts_at"]) if published else None
+    )
+    if order.status in (OrderStatus.DELIVERED,):
+        return result
+    timeline = route_timeline(route, now=now or timezone.now())
+    ordered = list(route.stops.order_by("sequence").values_list("pk", "order_id"))
+    index = next(k for k, (_, oid) in enumerate(ordered) if oid == order.pk)
+    result.stops_before = sum(1 for pk, oid in ordered[:index] if oid and pk not in timeline.behind)
+    times = timeline.stops.get(stop.pk)
+    result.eta = times.starts_at if times else None
+    return result
+
+
+# --- the customer's page and socket --------------------------------------------------------
+
+ENDED = ("delivered", "failed", "cancelled")
+
+
+@dataclass
+class LinkState:
+    schema: str
+    order_id: int
+    expired: bool
+
+
+def link_state(token: str) -> LinkState | None:
+    """What a tracking token points at, and whether it has expired; None when unknown."""
+    link = TrackingLink.objects.select_related("tenant").filter(token=token).first()
+    if link is None or link.tenant.status != "active":
+        return None
+    with schema_context(link.tenant.schema_name):
+        order = Order.objects.filter(pk=link.order_id).first()
+        if order is None:
+            return None
+        expired = False
+        if order.status in ENDED:
+            ended = order.events.filter(to_status=order.status).order_by("-created_at").first()
+            ttl = dt.timedelta(hours=tracking_settings().tracking_link_ttl_hours)
+            expired = ended is not None and ended.created_at + ttl < timezone.now()
+    return LinkState(link.tenant.schema_name, link.order_id, expired)
+
+
+def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
+    """What the customer's page may show of their order right now (current schema): the
+    status, an arrival window around the estimate, and, only while the driver is on the
+    way to this customer and the business shows it, the driver's position; the driver's
+    first name and the stops before theirs when the business allows."""
+    row = settings_row or tracking_settings()
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return None
+    promise = customer_promise(order, settings_row=row)
+    snapshot: dict[str, Any] = {
+        "status": order.status,
+        **promise.as_message(),
+        "windows": order.time_windows,
+        "position": None,
+        "driver": (promise.driver or "").split(" ")[0]
+        if promise.driver and row.tracking_show_driver_name
+        else None,
+        "stops_before": promise.stops_before if row.tracking_show_stops_before else None,
+        "destination": [order.lat, order.lng] if order.lat is not None else None,
+    }
+    if (
+        row.tracking_show_map
+        and order.status == OrderStatus.EN_ROUTE
+        and promise.route_id is not None
+    ):
+        route = PlanRoute.objects.filter(pk=promise.route_id).only("driver_id").first()
+        position = DriverPosition.objects.filter(driver_id=route.driver_id).first()
+        if position is not None:
+            snapshot["position"] = {"lat": position.lat, "lng": position.lng, "seq": position.seq}
+    return snapshot

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from dispatch.models import Order
 from proofs.models import DeliveryProof
-from proofs.services import proofs_of
+from proofs.services.proof import proofs_of
 from proofs.views import proof_file_response
 
 
@@ -24,8 +24,19 @@ class ProofSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeliveryProof
-        fields = ["id", "outcome", "created_at", "driver", "recipient_name", "notes", "reason",
-                  "lat", "lng", "photo_url", "signature_url"]  # fmt: skip
+        fields = [
+            "id",
+            "outcome",
+            "created_at",
+            "driver",
+            "recipient_name",
+            "notes",
+            "reason",
+            "lat",
+            "lng",
+            "photo_url",
+            "signature_url",
+        ]
 
     def _url(self, proof: DeliveryProof, kind: str) -> str | None:
         if not getattr(proof, kind):

@@ -13,7 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch.api.common import actor_for
+from audit.services import current_actor
+from tenants.models import ApiKey
 from webhooks import services
 from webhooks.models import Attempt, Delivery, Event, Subscription
 
@@ -22,7 +23,6 @@ class CanManageWebhooks(BasePermission):
     message = "Webhooks need a write API key or the owner's login."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        from tenants.models import ApiKey
 
         key = request.auth if isinstance(request.auth, ApiKey) else None
         if key is not None:
@@ -60,9 +60,20 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Delivery
-        fields = ["id", "event", "message_id", "status", "attempts", "next_attempt_at",
-                  "last_status_code", "last_error", "created_at", "delivered_at", "payload",
-                  "tries"]  # fmt: skip
+        fields = [
+            "id",
+            "event",
+            "message_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "created_at",
+            "delivered_at",
+            "payload",
+            "tries",
+        ]
 
 
 def _body(request: Request, *, partial: bool = False) -> dict:
@@ -87,7 +98,7 @@ class SubscriptionListApi(APIView):
         answer carries the secret that signs every delivery (Standard Webhooks)."""
         data = _body(request)
         data.pop("active", None)
-        subscription = services.subscription_create(actor=actor_for(request), **data)
+        subscription = services.subscription_create(actor=current_actor(), **data)
         return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
 

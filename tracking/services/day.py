@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import secrets
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config import metrics
+from core import metrics
 from dispatch.models import Driver, Order, OrderStatus
+from dispatch.services.orders import order_transition
+from routing.models import PlanStop
+from routing.selectors import driver_stop
+from routing.services.routes import VanPosition, arrival_from
+from tenants.models import TrackingLink
+from tenants.selectors import current_tenant
 from tracking.models import DriverPosition, Duty, LocationPing
 
 #: A batch from a phone that was offline for a long shift fits; larger ones are refused.
@@ -230,6 +237,20 @@ def duty_set(*, driver: Driver, on_duty: bool) -> Duty:
 
 # --- stop events from the driver app --------------------------------------------------------
 
+#: Why an order may not be marked delivered or failed yet (None: it may), registered by the
+#: apps that make such rules (proofs: "this business needs a photo"); a stop event over the
+#: socket passes them as the proof form does.
+OutcomeRule = Callable[[Order, str], str | None]
+_outcome_rules: list[OutcomeRule] = []
+
+
+def outcome_rule(rule: OutcomeRule) -> OutcomeRule:
+    """Register `rule` (once) for every delivered or failed stop event."""
+    if rule not in _outcome_rules:
+        _outcome_rules.append(rule)
+    return rule
+
+
 #: What the driver's buttons mean for the order.
 STOP_EVENTS = {
     "en_route": OrderStatus.EN_ROUTE,
@@ -244,9 +265,6 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     """The driver reports a stop: only orders on this driver's published routes, in the
     order the state machine allows (en route → arrived → delivered or failed). A repeat
     (a double tap, a resend after a reconnect) changes nothing."""
-    from dispatch.services.orders import order_transition
-    from routing.selectors import driver_stop
-
     if not isinstance(event, str) or event not in STOP_EVENTS:
         raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
     if isinstance(order_id, bool) or not isinstance(order_id, int):
@@ -263,11 +281,10 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     if order.status == target:
         return order
     if target in (OrderStatus.DELIVERED, OrderStatus.FAILED):
-        from proofs.services import proof_missing
-
-        missing = proof_missing(order, target)
-        if missing:
-            raise ValidationError({"proof": missing})
+        for rule in _outcome_rules:
+            missing = rule(order, target)
+            if missing:
+                raise ValidationError({"proof": missing})
     steps = {
         OrderStatus.ARRIVED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED],
         OrderStatus.DELIVERED: [OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.DELIVERED],
@@ -288,8 +305,6 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
 
 def heading_to(driver_id: int) -> int | None:
     """The order the driver is on the way to (en route), on a published route."""
-    from routing.models import PlanStop
-
     stop = (
         PlanStop.objects.filter(
             route__driver_id=driver_id,
@@ -304,17 +319,16 @@ def heading_to(driver_id: int) -> int | None:
 
 
 def eta_from(fix: Fix, order_id: int, *, now: dt.datetime | None = None) -> dt.datetime | None:
-    """When the driver at `fix` should reach the order, by the straight-line travel
-    model the plans use (a routing server's time when OSRM is configured)."""
-    from routing.services import travel_matrix
+    """When the driver at `fix` should reach the order, by the travel model the plans use."""
+    return arrival_from(fix.recorded_at, fix.lat, fix.lng, order_id, now=now)
 
-    order = Order.objects.filter(pk=order_id).only("lat", "lng").first()
-    if order is None or order.lat is None:
+
+def van_position(driver_id: int) -> VanPosition | None:
+    """The driver's latest phone position, for timing their route (routing asks)."""
+    position = DriverPosition.objects.filter(driver_id=driver_id).first()
+    if position is None:
         return None
-    matrix = travel_matrix([(fix.lat, fix.lng), (order.lat, order.lng)])
-    return max(fix.recorded_at, now or timezone.now()) + dt.timedelta(
-        seconds=int(matrix.durations_s[0][1])
-    )
+    return VanPosition(position.recorded_at, position.lat, position.lng)
 
 
 # --- snapshot and retention -----------------------------------------------------------------
@@ -344,8 +358,6 @@ def positions_snapshot() -> dict[str, Any]:
 
 def locations_purge(*, days: int | None = None) -> int:
     """Delete GPS history older than the tenant's retention setting; returns how many."""
-    from tenants.selectors import current_tenant
-
     days = current_tenant().location_retention_days if days is None else days
     cutoff = timezone.now() - dt.timedelta(days=days)
     deleted, _ = LocationPing.objects.filter(recorded_at__lt=cutoff).delete()
@@ -354,13 +366,9 @@ def locations_purge(*, days: int | None = None) -> int:
 
 def tracking_link_for(order: Order) -> str:
     """The order's public tracking token (created once; 256 random bits)."""
-    import secrets
-
-    from tenants.models import TrackingLink
-    from tenants.selectors import current_tenant
-
     link, _ = TrackingLink.objects.get_or_create(
-        tenant=current_tenant(), order_id=order.pk,
+        tenant=current_tenant(),
+        order_id=order.pk,
         defaults={"token": secrets.token_urlsafe(32)},
-    )  # fmt: skip
+    )
     return link.token

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from webhooks import api
+from webhooks.api import views as api
 
 urlpatterns = [
     path("webhooks", api.SubscriptionListApi.as_view(), name="api-webhooks"),

@@ -13,43 +13,81 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django_q.models import Schedule
 
-from config import metrics
-from dispatch.models import Order
-from notifications.models import Notification, NotificationAttempt, SmsOptOut
-from notifications.senders import Permanent, Transient, sms_sender
+from core import metrics
+from dispatch.models import Order, OrderStatus
+from notifications import tasks
+from notifications.models import Notification, NotificationAttempt, NotificationSettings, SmsOptOut
+from notifications.services.messages import DEFAULTS, SAMPLE, context_for, render, template_for
+from notifications.services.senders import Permanent, Transient, sms_sender
+from notifications.signals import eta_window_changed
+from routing.models import PlanRoute
+from routing.selectors import published_stop
+from routing.services.routes import route_timeline
+from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
+from tenants.tasks import enqueue_after_commit, job_path, run_in_schema
+from tracking.models import EtaPromise
+from tracking.selectors import NOT_TOLD, Eta, customer_promise, tracking_settings
+from tracking.services.day import tracking_link_for
+from tracking.services.settings import FIELDS as TRACKING_FIELDS
+from tracking.services.settings import tracking_settings_update
 
 log = logging.getLogger(__name__)
 
 #: Statuses nothing moves a message out of (a late "sent" callback after "delivered", say).
 FINAL = frozenset({"delivered", "undelivered", "failed", "skipped"})
 #: The order in which provider statuses happen; a callback never moves a message back.
-PROGRESS = {"pending": 0, "sending": 1, "queued": 1, "accepted": 1, "sent": 2,
-            "delivered": 3, "undelivered": 3, "failed": 3, "skipped": 3}  # fmt: skip
+PROGRESS = {
+    "pending": 0,
+    "sending": 1,
+    "queued": 1,
+    "accepted": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "skipped": 3,
+}
 #: What customers text to stop and restart messages (Twilio's standard keywords).
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
-                        "OPTOUT"})  # fmt: skip
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
 START_WORDS = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
 #: News that is worthless later: during quiet hours it is skipped, not postponed.
 TIME_SENSITIVE = frozenset({"out_for_delivery", "arriving_soon", "eta_changed"})
 
 
 def notify(
-    *, order: Order, event: str, channel: str, body: str, at: dt.datetime | None = None,
+    *,
+    order: Order,
+    event: str,
+    channel: str,
+    body: str,
+    at: dt.datetime | None = None,
     occasion: str = "",
-) -> Notification:  # fmt: skip
+) -> Notification:
     """Queue one message (at `at`: after quiet hours); calling it again for the same
     order, event, channel and occasion returns the first record and sends nothing more."""
     to = order.customer_phone if channel == Notification.Channel.SMS else order.customer_email
     notification, created = Notification.objects.get_or_create(
-        order=order, event=event, channel=channel, occasion=occasion,
+        order=order,
+        event=event,
+        channel=channel,
+        occasion=occasion,
         defaults={"to": to or "", "body": body},
-    )  # fmt: skip
+    )
     notification.fresh = created  # made by this call (callers record what it told)
     if created:
         if not to:
@@ -60,20 +98,16 @@ def notify(
 
 
 def _queue(notification: Notification, *, at: dt.datetime | None = None, name: str = "") -> None:
-    from django_q.models import Schedule
-
-    from tenants.tasks import enqueue_after_commit
-
     schema, pk = connection.schema_name, notification.pk
     name = f"notify-{pk}-{notification.attempts}{'-' + name if name else ''}"
     if at is None:
-        enqueue_after_commit("notifications.services.deliver", pk, task_name=name)
+        enqueue_after_commit(tasks.deliver, pk, task_name=name)
         return
     transaction.on_commit(
         lambda: Schedule.objects.create(
             name=f"{schema}:{name}",
-            func="tenants.tasks.run_in_schema",
-            args=repr((schema, "notifications.services.deliver", pk)),
+            func=job_path(run_in_schema),
+            args=repr((schema, job_path(tasks.deliver), pk)),
             schedule_type=Schedule.ONCE,
             next_run=at,
         )
@@ -92,8 +126,6 @@ def _finish(notification: Notification, status: str, detail: str = "") -> None:
 
 def status_callback_url(notification: Notification) -> str | None:
     """Where Twilio reports this message's fate (the tenant's own host)."""
-    from tenants.selectors import current_tenant
-
     domain = current_tenant().get_primary_domain()
     if domain is None or not settings.TWILIO_CALLBACK_BASE:
         return None
@@ -134,9 +166,10 @@ def deliver(notification_id: int) -> str:
         if notification.channel == Notification.Channel.SMS and not _sms_rate_allows():
             later = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
             NotificationAttempt.objects.create(
-                notification=notification, outcome="rate limited",
+                notification=notification,
+                outcome="rate limited",
                 detail=f"over {settings.SMS_RATE_PER_MINUTE} SMS a minute: sent from {later:%H:%M}",
-            )  # fmt: skip
+            )
             _queue(notification, at=later, name=f"rate-{later:%H%M}")
             return notification.status
         notification.status = Notification.Status.SENDING
@@ -152,8 +185,9 @@ def deliver(notification_id: int) -> str:
     marked = Notification.objects.filter(pk=notification.pk, status="sending").update(
         status="sent", provider_id=provider_id, updated_at=timezone.now()
     )
-    NotificationAttempt.objects.create(notification=notification, outcome="sent",
-                                       detail=provider_id)  # fmt: skip
+    NotificationAttempt.objects.create(
+        notification=notification, outcome="sent", detail=provider_id
+    )
     if marked:  # not when a status callback got there first
         metrics.NOTIFICATIONS.labels(notification.channel, "sent").inc()
     return "sent"
@@ -177,8 +211,6 @@ def _stale(notification: Notification) -> str:
 def _sms_rate_allows() -> bool:
     """At most SMS_RATE_PER_MINUTE SMS a minute per tenant (the cache's keys carry the
     schema), so that a runaway import or a bug cannot flood customers or the bill."""
-    from django.core.cache import cache
-
     key = f"sms-rate:{timezone.now():%Y%m%d%H%M}"
     cache.add(key, 0, timeout=120)
     try:
@@ -205,23 +237,26 @@ def _reconcile(notification: Notification) -> str:
             since=notification.updated_at - dt.timedelta(minutes=1),  # clocks differ a little
         )
     except Transient as exc:  # ask again on the next sweep
-        NotificationAttempt.objects.create(notification=notification, outcome="look-up failed",
-                                           detail=str(exc)[:500])  # fmt: skip
+        NotificationAttempt.objects.create(
+            notification=notification, outcome="look-up failed", detail=str(exc)[:500]
+        )
         return notification.status
     if found is not None:
         notification.status, notification.provider_id = "sent", found.provider_id
         notification.save(update_fields=["status", "provider_id", "updated_at"])
         NotificationAttempt.objects.create(
-            notification=notification, outcome="reconciled",
+            notification=notification,
+            outcome="reconciled",
             detail=f"the provider has it: {found.provider_id}",
-        )  # fmt: skip
+        )
         return notification.status
     notification.status = Notification.Status.PENDING
     notification.save(update_fields=["status", "updated_at"])
     NotificationAttempt.objects.create(
-        notification=notification, outcome="reconciled",
+        notification=notification,
+        outcome="reconciled",
         detail="the provider never got it: sending it now",
-    )  # fmt: skip
+    )
     return notification.status
 
 
@@ -242,12 +277,6 @@ def _send(notification: Notification) -> str:
             sender=notification_settings().sms_sender or None,
         )
         return sent.provider_id
-    import re
-
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-
-    from tenants.selectors import current_tenant
 
     row = notification_settings()
     business = current_tenant().name
@@ -261,7 +290,7 @@ def _send(notification: Notification) -> str:
         {
             "subject": subject,
             "business": business,
-            "colour": row.brand_colour,
+            "colour": tracking_settings().brand_colour,
             "paragraphs": [p for p in notification.body.split("\n\n") if p.strip()],
             "link": link.group(0) if link else "",
         },
@@ -280,8 +309,9 @@ def _send(notification: Notification) -> str:
 def _retry_later(notification: Notification, detail: str) -> str:
     """Back to pending, and a job later: NOTIFY_RETRY_BASE_S doubled each time, until
     NOTIFY_MAX_ATTEMPTS; then failed."""
-    NotificationAttempt.objects.create(notification=notification, outcome="retry",
-                                       detail=detail[:500])  # fmt: skip
+    NotificationAttempt.objects.create(
+        notification=notification, outcome="retry", detail=detail[:500]
+    )
     if notification.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
         Notification.objects.filter(pk=notification.pk).update(status="sending")
         notification.refresh_from_db()
@@ -315,8 +345,9 @@ def provider_status(*, provider_id: str, status: str, error_code: str = "") -> N
         if error_code:
             notification.error = f"provider error {error_code}"
         notification.save(update_fields=["status", "error", "updated_at"])
-        NotificationAttempt.objects.create(notification=notification, outcome=status,
-                                           detail=error_code)  # fmt: skip
+        NotificationAttempt.objects.create(
+            notification=notification, outcome=status, detail=error_code
+        )
     if status in ("failed", "undelivered"):
         metrics.NOTIFICATIONS.labels(notification.channel, "undelivered").inc()
     return notification
@@ -338,14 +369,12 @@ def inbound_sms(*, phone: str, body: str) -> str | None:
 
 
 def notification_settings():
-    from notifications.models import NotificationSettings
 
     row, _ = NotificationSettings.objects.get_or_create(pk=1)
     return row
 
 
 def tracking_url(order: Order) -> str:
-    from tracking.services import tracking_link_for
 
     return f"{settings.PUBLIC_BASE_URL}/t/{tracking_link_for(order)}"
 
@@ -355,9 +384,10 @@ def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
     if row.monthly_sms_cap:
         month = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         used = Notification.objects.filter(
-            channel="sms", created_at__gte=month,
+            channel="sms",
+            created_at__gte=month,
             status__in=["sending", "sent", "delivered", "undelivered"],
-        ).count()  # fmt: skip
+        ).count()
         if used >= row.monthly_sms_cap:
             return False, None, f"monthly SMS cap of {row.monthly_sms_cap} reached"
     if row.quiet_start is not None and row.quiet_end is not None:
@@ -404,15 +434,14 @@ def notify_event(
 ) -> list[Notification]:
     """Render and queue `event` for `order` on every channel the tenant chose for it
     (`occasion`: which time of an event that may come again). Messages about when the
-    order comes say what `promise` (`tracking.promises.customer_promise`) says, within
+    order comes say what `promise` (`tracking.selectors.customer_promise`) says, within
     the order's daily budget."""
-    from notifications.messages import DEFAULTS, context_for, render, template_for
-
     row = notification_settings()
     now = timezone.now()
     made = []
-    values = context_for(order, link=tracking_url(order), settings_row=row, promise=promise,
-                         **context)  # fmt: skip
+    values = context_for(
+        order, link=tracking_url(order), shown=tracking_settings(), promise=promise, **context
+    )
     for channel, events in (("sms", row.sms_events), ("email", row.email_events)):
         if event not in events:
             continue
@@ -420,8 +449,7 @@ def notify_event(
             body = render(template_for(row, event, channel), values, one_line=channel == "sms")
         except ValueError as exc:  # a broken template: the dispatcher sees why
             log.warning("template %s.%s: %s", event, channel, exc)
-            body = render(DEFAULTS[f"{event}.{channel}"], values,
-                          one_line=channel == "sms")  # fmt: skip
+            body = render(DEFAULTS[f"{event}.{channel}"], values, one_line=channel == "sms")
         postpone, why = None, ""
         if event in TIME_SENSITIVE:
             why = _timing_refusal(order, channel, row)
@@ -432,16 +460,24 @@ def notify_event(
                 why = "quiet hours: this news would be stale by morning"
         if why:
             notification, created = Notification.objects.get_or_create(
-                order=order, event=event, channel=channel, occasion=occasion,
-                defaults={"to": order.customer_phone if channel == "sms"
-                          else order.customer_email, "body": body},
-            )  # fmt: skip
+                order=order,
+                event=event,
+                channel=channel,
+                occasion=occasion,
+                defaults={
+                    "to": order.customer_phone if channel == "sms" else order.customer_email,
+                    "body": body,
+                },
+            )
             if created:
                 _finish(notification, "skipped", why)
             made.append(notification)
             continue
-        made.append(notify(order=order, event=event, channel=channel, body=body, at=postpone,
-                           occasion=occasion))  # fmt: skip
+        made.append(
+            notify(
+                order=order, event=event, channel=channel, body=body, at=postpone, occasion=occasion
+            )
+        )
     return made
 
 
@@ -458,20 +494,25 @@ def on_order_status(order_id: int, status: str) -> int:
     a driver setting off tells everyone on the route (out for delivery, once each, with
     the window promised) and the next customers that the van is close; and any stop on
     the route whose ETA has left its promised window hears so."""
-    from dispatch.models import OrderStatus
-
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return 0
     count = 0
     if status == OrderStatus.DELIVERED:
         proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
-        count += len(notify_event(order, "delivered",
-                                  recipient=proof.recipient_name if proof else ""))  # fmt: skip
+        count += len(
+            notify_event(order, "delivered", recipient=proof.recipient_name if proof else "")
+        )
     elif status == OrderStatus.FAILED:
         last = order.events.filter(to_status="failed").order_by("-created_at").first()
-        count += len(notify_event(order, "failed", occasion=str(order.delivery_date),
-                                  reason=last.reason if last else ""))  # fmt: skip
+        count += len(
+            notify_event(
+                order,
+                "failed",
+                occasion=str(order.delivery_date),
+                reason=last.reason if last else "",
+            )
+        )
     route = _published_route_of(order)
     if route is not None:
         count += route_watch(route, setting_off=order if status == OrderStatus.EN_ROUTE else None)
@@ -479,7 +520,6 @@ def on_order_status(order_id: int, status: str) -> int:
 
 
 def _published_route_of(order: Order):
-    from routing.selectors import published_stop
 
     stop = published_stop(order.pk)
     return stop.route if stop else None
@@ -496,14 +536,7 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
     ETA left the window last promised; at most `eta_changes_max` times per order).
     Every message is once per order, event and occasion, so running it again is harmless;
     what each says is the order's `customer_promise`, as the tracking page shows it."""
-    from notifications.models import EtaPromise
-    from routing.services.live import Eta
-    from routing.services.routes import route_timeline
-    from tenants.formats import Formats
-    from tenants.selectors import current_tenant
-    from tracking.promises import NOT_TOLD, customer_promise
-
-    row = notification_settings()
+    row, shown = notification_settings(), tracking_settings()
     formats = Formats.of(current_tenant())
     now = now or timezone.now()
     timeline = route_timeline(route, now=now)
@@ -513,8 +546,9 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
     told = {
         p.order_id: p for p in EtaPromise.objects.filter(order_id__in=[s.order_id for s in stops])
     }
-    start = next((k for k, s in enumerate(stops) if setting_off and s.order_id == setting_off.pk),
-                 None)  # fmt: skip
+    start = next(
+        (k for k, s in enumerate(stops) if setting_off and s.order_id == setting_off.pk), None
+    )
     # "arriving soon" is not sent on top of an "out for delivery" that said the time since
     # the driver set off (or, on a timed look, within the last TIMING_GAP)
     since = now - TIMING_GAP
@@ -525,12 +559,23 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
     for position, stop in enumerate(stops):
         order, times = stop.order, timeline.stops.get(stop.pk)
         live = Eta(
-            order=order.pk, status=order.status, plan=route.plan_id, route=route.pk,
-            route_version=route.version, driver=driver, stops_before=position,
+            order=order.pk,
+            status=order.status,
+            plan=route.plan_id,
+            route=route.pk,
+            route_version=route.version,
+            driver=driver,
+            stops_before=position,
             eta=times.starts_at if times else None,
-        )  # fmt: skip
-        promise = customer_promise(order, now=now, live=live, settings_row=row,
-                                   told=told.get(order.pk, NOT_TOLD), formats=formats)  # fmt: skip
+        )
+        promise = customer_promise(
+            order,
+            now=now,
+            live=live,
+            settings_row=shown,
+            told=told.get(order.pk, NOT_TOLD),
+            formats=formats,
+        )
         day = str(order.delivery_date)  # an order tried again another day is news again
         if setting_off is not None:
             sent = notify_event(order, "out_for_delivery", occasion=day, promise=promise)
@@ -541,8 +586,13 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
         minutes = dt.timedelta(minutes=row.arriving_soon_minutes)
         soon = bool(minutes and promise.eta is not None and promise.eta - now <= minutes)
         if (near or soon) and not _told_out_since(order, since):
-            sent = notify_event(order, "arriving_soon", occasion=day, promise=promise,
-                                stops_before=ahead if near else position)  # fmt: skip
+            sent = notify_event(
+                order,
+                "arriving_soon",
+                occasion=day,
+                promise=promise,
+                stops_before=ahead if near else position,
+            )
             count += len(sent)
             _record_told(order, promise, sent, told)
         promised = told.get(order.pk)
@@ -556,8 +606,6 @@ def route_watch(route, *, setting_off: Order | None = None, now: dt.datetime | N
 def _record_told(order: Order, promise, sent: list[Notification], told: dict) -> None:
     """A message sent just now carried `promise`'s window: it is what the customer was told
     (the window first told is kept for the punctuality report)."""
-    from notifications.models import EtaPromise
-
     if promise.window is None or not any(
         getattr(n, "fresh", False) and n.status != "skipped" for n in sent
     ):
@@ -567,29 +615,37 @@ def _record_told(order: Order, promise, sent: list[Notification], told: dict) ->
     if row is None:
         told[order.pk], _ = EtaPromise.objects.get_or_create(
             order=order,
-            defaults={"starts_at": starts_at, "ends_at": ends_at,
-                      "first_starts_at": starts_at, "first_ends_at": ends_at},
-        )  # fmt: skip
+            defaults={
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "first_starts_at": starts_at,
+                "first_ends_at": ends_at,
+            },
+        )
     elif (row.starts_at, row.ends_at) != (starts_at, ends_at):
-        from notifications.signals import eta_window_changed
-
         row.starts_at, row.ends_at = starts_at, ends_at
         row.save(update_fields=["starts_at", "ends_at", "updated_at"])
         eta_window_changed.send(
-            sender=EtaPromise, order=order, starts_at=starts_at, ends_at=ends_at,
-            eta=promise.eta, changes=row.changes,
-        )  # fmt: skip
+            sender=EtaPromise,
+            order=order,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            eta=promise.eta,
+            changes=row.changes,
+        )
 
 
 def _told_out_since(order: Order, since: dt.datetime) -> bool:
     return (
         Notification.objects.filter(
-            order=order, event="out_for_delivery", created_at__gte=since,
+            order=order,
+            event="out_for_delivery",
+            created_at__gte=since,
             occasion=str(order.delivery_date),
         )
         .exclude(status="skipped")
         .exists()
-    )  # fmt: skip
+    )
 
 
 def _eta_changed(promised, order: Order, promise, row, now: dt.datetime) -> int:
@@ -597,9 +653,6 @@ def _eta_changed(promised, order: Order, promise, row, now: dt.datetime) -> int:
     the last message about it: a later look says it then). The window counts as promised,
     and its webhook goes, only once a message carrying it went out; one the budget or a
     missing address stops is recorded once (skipped, with why), not every minute."""
-    from notifications.models import EtaPromise
-    from notifications.signals import eta_window_changed
-
     if promised.changes >= row.eta_changes_max or _too_soon(order, now):
         return 0
     with transaction.atomic():
@@ -615,17 +668,19 @@ def _eta_changed(promised, order: Order, promise, row, now: dt.datetime) -> int:
         promised.changes += 1
         promised.save()
         eta_window_changed.send(
-            sender=EtaPromise, order=order, starts_at=promised.starts_at,
-            ends_at=promised.ends_at, eta=eta, changes=promised.changes,
-        )  # fmt: skip
+            sender=EtaPromise,
+            order=order,
+            starts_at=promised.starts_at,
+            ends_at=promised.ends_at,
+            eta=eta,
+            changes=promised.changes,
+        )
         return len(sent)
 
 
 def eta_watch(now: dt.datetime | None = None) -> int:
     """The scheduled job (every minute, per tenant): `route_watch` for today's published
     routes that have set off and still have customers waiting."""
-    from routing.models import PlanRoute
-
     row = notification_settings()
     if not (row.arriving_soon_minutes or row.eta_changes_max):
         return 0
@@ -643,55 +698,15 @@ def eta_watch(now: dt.datetime | None = None) -> int:
     return sum(route_watch(route, now=now) for route in routes)
 
 
-def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> None:
-    """Receiver of `order_status_changed`: the work goes to a job after the commit."""
-    from tenants.tasks import enqueue_after_commit
-
-    if to_status not in ("en_route", "delivered", "failed"):
-        return
-    enqueue_after_commit("notifications.services.on_order_status", order.pk, str(to_status),
-                         task_name=f"notify-{to_status}-{order.pk}")  # fmt: skip
-
-
-def on_orders_created(sender, *, order_ids, **kwargs) -> None:
-    """Receiver of `orders_created`: one job confirms the whole batch."""
-    from tenants.tasks import enqueue_after_commit
-
-    enqueue_after_commit("notifications.services.notify_orders", list(order_ids), "confirmed",
-                         task_name="notify-confirmed")  # fmt: skip
-
-
-def on_route_version(sender, *, version, **kwargs) -> None:
-    """Receiver of `route_version_created` (a stop moved, an urgent order, a failed stop):
-    the route's customers are checked against what they were promised, after the commit."""
-    from tenants.tasks import enqueue_after_commit
-
-    enqueue_after_commit("notifications.services.route_watch_by_id", version.route_id,
-                         task_name=f"route-watch-{version.route_id}")  # fmt: skip
-
-
 def route_watch_by_id(route_id: int) -> int:
     """The job behind `on_route_version`: only a route that has set off has promises to keep."""
-    from routing.models import PlanRoute
-
     route = PlanRoute.objects.filter(pk=route_id).select_related("plan", "driver").first()
     return route_watch(route) if route is not None and route.plan.is_published else 0
-
-
-def on_rescheduled(sender, *, order, **kwargs) -> None:
-    """Receiver of `order_rescheduled`: the customer hears the new day and window, once
-    per new day and window."""
-    from tenants.tasks import enqueue_after_commit
-
-    enqueue_after_commit("notifications.services.notify_rescheduled", order.pk,
-                         task_name=f"notify-rescheduled-{order.pk}")  # fmt: skip
 
 
 def notify_rescheduled(order_id: int) -> int:
     """The job behind `on_rescheduled`; the occasion is the day and window as they are now
     (a second reschedule to another day is another message; the job run twice is not)."""
-    from notifications.models import EtaPromise
-
     order = Order.objects.filter(pk=order_id).first()
     if order is None or order.status in ("delivered", "cancelled", "en_route", "arrived"):
         return 0
@@ -700,15 +715,14 @@ def notify_rescheduled(order_id: int) -> int:
     return len(notify_event(order, "rescheduled", occasion=f"{order.delivery_date}|{windows}"[:64]))
 
 
+@transaction.atomic
 def settings_update(**values) -> object:
-    """Save the tenant's notification settings; every template is tried on sample data
-    first, and a broken one is refused by name (nothing is saved)."""
-    from django.core.exceptions import ValidationError
-
-    from notifications.messages import SAMPLE, render
-
+    """Save the tenant's notification settings, and the tracking settings the same form
+    shows (`tracking.services.settings`); every template is tried on sample data first,
+    and every problem is reported by name (nothing is saved)."""
     row = notification_settings()
     templates = {k: v for k, v in (values.pop("templates", None) or {}).items() if v.strip()}
+    shown = {name: values.pop(name) for name in list(values) if name in TRACKING_FIELDS}
     errors = {}
     for key, source in templates.items():
         try:
@@ -722,17 +736,11 @@ def settings_update(**values) -> object:
         row.full_clean()
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    try:  # undone with the rest when anything is refused (atomic)
+        tracking_settings_update(**shown)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     row.save()
     return row
-
-
-def on_orders_redacted(sender, *, order_ids, **kwargs) -> None:
-    """Receiver of `orders_redacted`: the messages' addresses and texts (which hold the
-    customer's name, number and links) are forgotten, and the tracking links stop working."""
-    from tenants.models import TrackingLink
-    from tenants.selectors import current_tenant
-
-    Notification.objects.filter(order_id__in=order_ids).update(to="", body="[redacted]")
-    TrackingLink.objects.filter(tenant=current_tenant(), order_id__in=order_ids).delete()

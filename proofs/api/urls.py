@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from proofs import api
+from proofs.api import views as api
 
 urlpatterns = [
     path("orders/<int:order_id>/proofs", api.OrderProofsApi.as_view(), name="api-order-proofs"),

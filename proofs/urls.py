@@ -1,4 +1,5 @@
-"""Proof of delivery on the tenant's host: the owner's rules, the dispatcher's files."""
+"""Proof of delivery on the tenant's host: the owner's rules, the dispatcher's files, and
+(`driver_patterns`, mounted under /driver/ by config/urls_tenant.py) the driver's form."""
 
 from django.urls import path
 
@@ -11,4 +12,8 @@ urlpatterns = [
         views.dispatcher_file_view,
         name="proof-file",
     ),
+]
+
+driver_patterns = [
+    path("stops/<int:order_id>/complete", views.complete_view, name="complete"),
 ]

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from notifications import services
+from notifications.services import sending as services
 
 
 def _signed(request: HttpRequest) -> bool:

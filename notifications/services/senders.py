@@ -68,8 +68,11 @@ class TwilioSender:
 
         options = {"to": to, "body": body, "from_": sender or settings.TWILIO_FROM}
         if settings.TWILIO_MESSAGING_SERVICE_SID and not sender:
-            options = {"to": to, "body": body,
-                       "messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID}  # fmt: skip
+            options = {
+                "to": to,
+                "body": body,
+                "messaging_service_sid": settings.TWILIO_MESSAGING_SERVICE_SID,
+            }
         if status_callback:
             options["status_callback"] = status_callback
         try:
@@ -130,9 +133,9 @@ class MemorySender:
 
 
 SENDERS = {
-    "twilio": "notifications.senders.TwilioSender",
-    "console": "notifications.senders.ConsoleSender",
-    "memory": "notifications.senders.MemorySender",
+    "twilio": "notifications.services.senders.TwilioSender",
+    "console": "notifications.services.senders.ConsoleSender",
+    "memory": "notifications.services.senders.MemorySender",
 }
 
 

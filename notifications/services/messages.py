@@ -26,6 +26,10 @@ from __future__ import annotations
 
 from django.template import Context, Engine, TemplateSyntaxError
 
+from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
+from tracking.selectors import booked_windows
+
 DEFAULTS = {
     "confirmed.sms": (
         "{{ business }}: order {{ order }} is booked for {{ date }}"
@@ -66,12 +70,19 @@ for _key in list(DEFAULTS):
     )
 
 SAMPLE = {
-    "business": "Acme Flowers", "customer": "Sam", "order": "#1042",
-    "date": "Tuesday 1 December", "window": "09:00-12:00", "eta": "10:40",
+    "business": "Acme Flowers",
+    "customer": "Sam",
+    "order": "#1042",
+    "date": "Tuesday 1 December",
+    "window": "09:00-12:00",
+    "eta": "10:40",
     "eta_window": "10:15-11:15",
-    "link": "https://example.com/t/abc", "driver": "Dana", "stops_before": "2", "reason": "",
+    "link": "https://example.com/t/abc",
+    "driver": "Dana",
+    "stops_before": "2",
+    "reason": "",
     "recipient": "Sam Porch",
-}  # fmt: skip
+}
 
 _engine = Engine(autoescape=False)  # default filters only; no custom tags, no loaders
 
@@ -109,15 +120,18 @@ def sms_segments(text: str) -> tuple[int, str]:
 
 
 def context_for(
-    order, *, link: str, settings_row, promise=None, driver: str = "",
-    stops_before: int | None = None, reason: str = "", recipient: str = "",
-) -> dict:  # fmt: skip
-    """The template context for `order`; `promise` (`tracking.promises.Promise`) gives
+    order,
+    *,
+    link: str,
+    shown,
+    promise=None,
+    driver: str = "",
+    stops_before: int | None = None,
+    reason: str = "",
+    recipient: str = "",
+) -> dict:
+    """The template context for `order`; `promise` (`tracking.selectors.Promise`) gives
     the arrival texts, so a message says what the tracking page says."""
-    from tenants.formats import Formats
-    from tenants.selectors import current_tenant
-    from tracking.promises import booked_windows
-
     tenant = current_tenant()
     formats = Formats.of(tenant)
     if promise is not None:
@@ -137,9 +151,9 @@ def context_for(
         "eta": promise.eta_text if arriving else "",
         "eta_window": promise.window_text if arriving else "",
         "link": link,
-        "driver": driver.split(" ")[0] if driver and settings_row.tracking_show_driver_name else "",
+        "driver": driver.split(" ")[0] if driver and shown.tracking_show_driver_name else "",
         "stops_before": str(stops_before)
-        if stops_before is not None and settings_row.tracking_show_stops_before
+        if stops_before is not None and shown.tracking_show_stops_before
         else "",
         "reason": reason,
         "recipient": recipient,

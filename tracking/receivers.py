@@ -8,18 +8,20 @@ import asyncio
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from django.dispatch import receiver
 
-from tracking.hub import dispatch_group, order_group
-from tracking.services import next_seq
+from dispatch.signals import order_status_changed
+from tracking.services.day import next_seq
+from tracking.services.hub import dispatch_group, order_group
 
 _sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
 
 
+@receiver(order_status_changed, dispatch_uid="tracking-broadcast")
 def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
     schema = connection.schema_name
     seq = next_seq()
-    stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status,
-            "seq": seq}  # fmt: skip
+    stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status, "seq": seq}
     status = {"type": "status", "status": to_status, "seq": seq}
 
     async def broadcast() -> None:

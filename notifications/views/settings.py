@@ -11,11 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
-from config.forms import form_add_service_errors
-from notifications import services
-from notifications.messages import DEFAULTS, SAMPLE, sms_segments
-from notifications.messages import render as render_message
+from core.forms import form_add_service_errors
 from notifications.models import Notification
+from notifications.services import sending as services
+from notifications.services.messages import DEFAULTS, SAMPLE, sms_segments
+from notifications.services.messages import render as render_message
+from tracking.selectors import tracking_settings
+from tracking.services.settings import FIELDS as TRACKING_FIELDS
 
 EVENTS = Notification.Event.choices
 
@@ -78,8 +80,11 @@ class NotificationSettingsForm(forms.Form):
             )
 
 
-def _initial(row) -> dict:
-    initial = {name: getattr(row, name) for name in NotificationSettingsForm.base_fields}
+def _initial(row, shown) -> dict:
+    initial = {
+        name: getattr(shown if name in TRACKING_FIELDS else row, name)
+        for name in NotificationSettingsForm.base_fields
+    }
     for key, source in (row.templates or {}).items():
         initial[f"template_{key.replace('.', '_')}"] = source
     return initial
@@ -88,7 +93,8 @@ def _initial(row) -> dict:
 @owner_required
 def notification_settings_view(request: HttpRequest) -> HttpResponse:
     row = services.notification_settings()
-    form = NotificationSettingsForm(request.POST or None, initial=_initial(row))
+    initial = _initial(row, tracking_settings())
+    form = NotificationSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data["templates"] = {key: data.pop(f"template_{key.replace('.', '_')}") for key in DEFAULTS}

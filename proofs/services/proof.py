@@ -5,16 +5,21 @@ the business requires). Sending the same submission again is harmless."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from dispatch.models import Driver, Order
-from proofs.images import photo_clean, signature_clean
 from proofs.models import DeliveryProof, ProofSettings
+from proofs.services.images import photo_clean, signature_clean
+from tracking.models import DriverPosition
+from tracking.services.day import outcome_rule, stop_event
 
 
 def proof_settings() -> ProofSettings:
@@ -22,6 +27,7 @@ def proof_settings() -> ProofSettings:
     return row
 
 
+@outcome_rule  # a stop event over the socket passes the same rules as the form
 def proof_missing(order: Order, outcome: str) -> str | None:
     """Why `order` cannot be marked `outcome` without a proof form (None: it can): a stop
     event over the socket must not get round the business's rules."""
@@ -52,16 +58,21 @@ def _read(upload: Any) -> bytes | None:
 
 
 def proof_submit(
-    *, driver: Driver, order_id: int, outcome: str, key: Any, photo: Any = None,
-    signature: Any = None, recipient_name: str = "", notes: str = "", reason: str = "",
-) -> DeliveryProof:  # fmt: skip
+    *,
+    driver: Driver,
+    order_id: int,
+    outcome: str,
+    key: Any,
+    photo: Any = None,
+    signature: Any = None,
+    recipient_name: str = "",
+    notes: str = "",
+    reason: str = "",
+) -> DeliveryProof:
     """Record what the driver captured and complete the stop (delivered or failed).
 
     Every problem is reported at once, by field. `key` is the phone's id for this
     submission: the same key again returns the proof already recorded."""
-    from tracking.models import DriverPosition
-    from tracking.services import stop_event
-
     errors: dict[str, list[str]] = {}
     try:
         key = uuid.UUID(str(key))
@@ -111,11 +122,16 @@ def proof_submit(
         raise ValidationError(errors)
     position = DriverPosition.objects.filter(driver=driver).first()
     proof = DeliveryProof(
-        key=key, order_id=order_id, driver=driver, outcome=outcome,
-        recipient_name=recipient_name, notes=notes,
+        key=key,
+        order_id=order_id,
+        driver=driver,
+        outcome=outcome,
+        recipient_name=recipient_name,
+        notes=notes,
         reason=reason if outcome == DeliveryProof.Outcome.FAILED else "",
-        lat=position.lat if position else None, lng=position.lng if position else None,
-    )  # fmt: skip
+        lat=position.lat if position else None,
+        lng=position.lng if position else None,
+    )
     stored = []
     try:
         with transaction.atomic():
@@ -130,8 +146,7 @@ def proof_submit(
         for name in stored:  # nothing was recorded: keep no files either
             default_storage.delete(name)
         if isinstance(exc, IntegrityError):  # the same key, sent twice at once: the first won
-            done = DeliveryProof.objects.filter(key=key, order_id=order_id,
-                                                driver=driver).first()  # fmt: skip
+            done = DeliveryProof.objects.filter(key=key, order_id=order_id, driver=driver).first()
             if done is not None:
                 return done
         raise
@@ -160,7 +175,7 @@ def settings_update(*, failure_reasons: list[str], **flags: bool) -> ProofSettin
     return row
 
 
-def _forget(proofs) -> int:
+def forget(proofs) -> int:
     """Delete the pictures and the recipient's name and notes of `proofs` (the outcome,
     time and failure reason stay: they are the business's record, not personal data)."""
     from django.core.files.storage import default_storage
@@ -177,19 +192,9 @@ def _forget(proofs) -> int:
     return count
 
 
-def on_orders_redacted(sender, *, order_ids, **kwargs) -> None:
-    """Receiver of `orders_redacted`: the proof of delivery of those orders is forgotten."""
-    _forget(DeliveryProof.objects.filter(order_id__in=order_ids))
-
-
 def proofs_purge() -> int:
     """The nightly job: proof older than the tenant's `proof_retention_days` loses its
     pictures, recipient's name and notes (0 days: kept)."""
-    import datetime as dt
-
-    from django.db.models import Q
-    from django.utils import timezone
-
     days = proof_settings().retention_days
     if not days:
         return 0
@@ -197,4 +202,4 @@ def proofs_purge() -> int:
     old = DeliveryProof.objects.filter(created_at__lt=cutoff).filter(
         ~Q(photo="") | ~Q(signature="") | ~Q(recipient_name="") | ~Q(notes="")
     )
-    return _forget(old)
+    return forget(old)

@@ -1,0 +1,63 @@
+"""What notifications does when orders and routes change: the work goes to jobs
+(notifications.tasks) once the change is committed."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from dispatch.signals import (
+    order_rescheduled,
+    order_status_changed,
+    orders_created,
+    orders_redacted,
+)
+from notifications import tasks
+from notifications.models import Notification
+from routing.signals import route_version_created
+from tenants.models import TrackingLink
+from tenants.selectors import current_tenant
+from tenants.tasks import enqueue_after_commit
+
+
+@receiver(order_status_changed, dispatch_uid="notify-status")
+def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> None:
+    """Receiver of `order_status_changed`: the work goes to a job after the commit."""
+    if to_status not in ("en_route", "delivered", "failed"):
+        return
+    enqueue_after_commit(
+        tasks.on_order_status, order.pk, str(to_status), task_name=f"notify-{to_status}-{order.pk}"
+    )
+
+
+@receiver(orders_created, dispatch_uid="notify-created")
+def on_orders_created(sender, *, order_ids, **kwargs) -> None:
+    """Receiver of `orders_created`: one job confirms the whole batch."""
+    enqueue_after_commit(
+        tasks.notify_orders, list(order_ids), "confirmed", task_name="notify-confirmed"
+    )
+
+
+@receiver(route_version_created, dispatch_uid="notify-version")
+def on_route_version(sender, *, version, **kwargs) -> None:
+    """Receiver of `route_version_created` (a stop moved, an urgent order, a failed stop):
+    the route's customers are checked against what they were promised, after the commit."""
+    enqueue_after_commit(
+        tasks.route_watch_by_id, version.route_id, task_name=f"route-watch-{version.route_id}"
+    )
+
+
+@receiver(order_rescheduled, dispatch_uid="notify-rescheduled")
+def on_rescheduled(sender, *, order, **kwargs) -> None:
+    """Receiver of `order_rescheduled`: the customer hears the new day and window, once
+    per new day and window."""
+    enqueue_after_commit(
+        tasks.notify_rescheduled, order.pk, task_name=f"notify-rescheduled-{order.pk}"
+    )
+
+
+@receiver(orders_redacted, dispatch_uid="notify-redact")
+def on_orders_redacted(sender, *, order_ids, **kwargs) -> None:
+    """Receiver of `orders_redacted`: the messages' addresses and texts (which hold the
+    customer's name, number and links) are forgotten, and the tracking links stop working."""
+    Notification.objects.filter(order_id__in=order_ids).update(to="", body="[redacted]")
+    TrackingLink.objects.filter(tenant=current_tenant(), order_id__in=order_ids).delete()

@@ -1,0 +1,18 @@
+"""The day's pages. config/urls_tenant.py mounts `driver_patterns` under /driver/ (the
+"driver" namespace, with proofs' stop-completion page) and `dashboard_patterns` in the
+dashboard; the customer's page is on the public host (config/urls_public.py)."""
+
+from django.urls import path
+
+from tracking.views import dispatch, driver
+
+driver_patterns = [
+    path("", driver.driver_route_view, name="route"),
+    path("version", driver.driver_version_view, name="version"),
+    path("duty", driver.duty_view, name="duty"),
+    path("stops", driver.stop_view, name="stop"),
+]
+
+dashboard_patterns = [
+    path("live/", dispatch.live_map_view, name="live-map"),
+]

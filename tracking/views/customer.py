@@ -1,0 +1,98 @@
+"""The customer's tracking page on the public host, `/t/<token>`: the order's status,
+the expected arrival, and, while the driver is on the way to this customer (and the
+business allows it), the driver's position, live over `/ws/track/<token>/`.
+
+The token is 256 random bits; unknown tokens are counted per client address and answered
+429 past TRACKING_GUESS_LIMIT in ten minutes. A link stops working (410) the tenant's
+`tracking_link_ttl_hours` after the delivery ended.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from dispatch.models import Order
+from tenants.models import Tenant
+from tenants.services.formats import Formats
+from tracking.selectors import LinkState, customer_snapshot, link_state, tracking_settings
+
+GUESS_WINDOW_S = 600
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "?")
+
+
+def guessing_too_much(request: HttpRequest) -> bool:
+    key = f"public:trackguess:{_client(request)}"
+    return (cache.get(key) or 0) >= settings.TRACKING_GUESS_LIMIT
+
+
+def count_a_guess(request: HttpRequest) -> None:
+    key = f"public:trackguess:{_client(request)}"
+    if not cache.add(key, 1, GUESS_WINDOW_S):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, GUESS_WINDOW_S)
+
+
+def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
+    if guessing_too_much(request):
+        return render(
+            request,
+            "tracking/track_gone.html",
+            {"title": "Too many tries", "text": "Please wait a few minutes."},
+            status=429,
+        )
+    state = link_state(token)
+    if state is None:
+        count_a_guess(request)
+        return render(
+            request,
+            "tracking/track_gone.html",
+            {"title": "Link not found", "text": "Check the link in your message."},
+            status=404,
+        )
+    if state.expired:
+        return render(
+            request,
+            "tracking/track_gone.html",
+            {"title": "This delivery is over", "text": "The tracking link has expired."},
+            status=410,
+        )
+    return render(request, "tracking/track.html", page_context(state, token))
+
+
+def page_context(state: LinkState, token: str) -> dict:
+    tenant = Tenant.objects.get(schema_name=state.schema)
+    with schema_context(state.schema), timezone.override(tenant.time_zone):
+        row = tracking_settings()
+        order = Order.objects.get(pk=state.order_id)
+        snapshot = customer_snapshot(order.pk, settings_row=row)
+        proof, proof_at = None, ""
+        if order.status == "delivered" and row.tracking_show_proof:
+            proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
+        if proof is not None:
+            formats = Formats.of(tenant)
+            day = formats.local(proof.created_at).date()
+            proof_at = f"{formats.date(day)}, {formats.time(proof.created_at)}"
+        return {
+            "proof": proof,
+            "proof_at": proof_at,
+            "headline": snapshot["text"],
+            "business": tenant.name,
+            "colour": row.brand_colour,
+            "order": order,
+            "reference": order.external_id or f"#{order.pk}",
+            "snapshot": snapshot,
+            "token": token,
+            "show_map": row.tracking_show_map,
+            "time_zone": tenant.time_zone,
+            "map_settings": {"RESET_VIEW": False},
+        }
