@@ -58,9 +58,11 @@ test-clock: $(VENV)/.installed-dev
 	TEST_CLOCK=+1y $(PY) -m pytest $(PYTEST_ARGS)
 	TEST_CLOCK=dst $(PY) -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, then the architecture's contracts (import-linter; pyproject.toml, docs/architecture.md)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
