@@ -1,5 +1,5 @@
 """The deployment files agree with the code: the image, compose.yaml, bin/dispatch,
-bin/healthcheck and README.md's configuration table. (No Docker engine runs where the
+bin/healthcheck and docs/configuration.md's tables. (No Docker engine runs where the
 tests run, so the image itself is not built here; its build steps that can run are.)"""
 
 from __future__ import annotations
@@ -67,8 +67,20 @@ def _configuration_read_by_the_code() -> set[str]:
     pattern = re.compile(
         r"(?:os\.environ\.get|os\.environ\.setdefault|env_bool|env_list|os\.getenv)\(\s*\"([A-Z0-9_]+)\""
     )
-    for folder in ("config", "tenants", "accounts", "dispatch", "routing", "tracking",
-                   "notifications", "proofs", "webhooks", "reports", "audit"):  # fmt: skip
+    for folder in (
+        "config",
+        "core",
+        "tenants",
+        "accounts",
+        "dispatch",
+        "routing",
+        "tracking",
+        "notifications",
+        "proofs",
+        "webhooks",
+        "reports",
+        "audit",
+    ):
         for path in (ROOT / folder).rglob("*.py"):
             names |= set(pattern.findall(path.read_text()))
     for script in ("dispatch", "healthcheck"):
@@ -81,12 +93,14 @@ def _configuration_read_by_the_code() -> set[str]:
     return names - NOT_CONFIGURATION
 
 
-def test_every_environment_variable_is_in_the_readme():
-    table = "\n".join(  # the configuration table's rows, not a mention anywhere
-        line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")
+def test_every_environment_variable_is_documented():
+    table = "\n".join(  # the configuration tables' rows, not a mention anywhere
+        line
+        for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+        if line.startswith("| `")
     )
     missing = sorted(n for n in _configuration_read_by_the_code() if f"`{n}`" not in table)
-    assert not missing, f"not documented in README.md's configuration: {missing}"
+    assert not missing, f"not documented in docs/configuration.md: {missing}"
 
 
 def test_the_image_build_sets_what_production_settings_require():
@@ -109,22 +123,27 @@ def test_production_settings_load_without_a_database_as_the_image_build_does(tmp
     }
     answer = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--dry-run", "-v0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert answer.returncode == 0, answer.stderr[-2000:]
 
 
 @pytest.mark.parametrize("role", ["worker", "scheduler"])
 def test_the_health_check_asks_the_containers_process(role, tmp_path, metrics_port, tenants):
-    from config import metrics
+    from core import metrics
 
     port = metrics.serve_in_background(role)
     (tmp_path / "dispatch-role").write_text(f"{role}\n")
 
     def check(**env: str) -> int:
         full = {**os.environ, "TMPDIR": str(tmp_path), **env}
-        return subprocess.run([ROOT / "bin" / "healthcheck"], env=full, capture_output=True,
-                              timeout=30).returncode  # fmt: skip
+        return subprocess.run(
+            [ROOT / "bin" / "healthcheck"], env=full, capture_output=True, timeout=30
+        ).returncode
 
     assert check(METRICS_PORT=str(port)) == 0
     assert check(METRICS_PORT=str(free_port())) == 1  # nobody answers: unhealthy
