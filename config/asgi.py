@@ -48,5 +48,5 @@ def _web_ready() -> tuple[bool, dict]:
         connection.close()  # back to the pool: the metrics server's threads keep none
 
 
-# METRICS_PORT: /metrics, /healthz and /readyz on a private port as well (config/metrics.py).
+# METRICS_PORT: /metrics, /healthz and /readyz on a private port as well (core/metrics.py).
 metrics.serve_in_background("web", ready=_web_ready)

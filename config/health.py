@@ -1,5 +1,5 @@
 """`/healthz` (the process answers), `/readyz` (database reachable, migrations applied)
-and `/metrics` (Prometheus, to a scraper holding METRICS_TOKEN; see config/metrics.py).
+and `/metrics` (Prometheus, to a scraper holding METRICS_TOKEN; see core/metrics.py).
 
 Answered before tenant resolution, on any host, so load balancers and the container's
 health check can call them by IP address.

@@ -455,7 +455,7 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT_S", "20"))
 
 # One line per record: JSON for a log shipper (the default with DEBUG off) or text; every
 # record carries the request id, the tenant (schema) and the background job
-# (config/observability.py).
+# (core/observability.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}.")

@@ -20,8 +20,8 @@ from dispatch.models import Driver
 from proofs.models import DeliveryProof
 from proofs.services import proof as services
 from routing.selectors import driver_stop
-from tracking.selectors import tracking_settings
-from tracking.views.customer import count_a_guess, guessing_too_much, link_state
+from tracking.selectors import link_state, tracking_settings
+from tracking.views.customer import count_a_guess, guessing_too_much
 
 driver_required = role_required("driver")
 KINDS = ("photo", "signature")

@@ -9,6 +9,7 @@ and in an `AppConfig.ready()`, which is where Django wires apps together at star
 from __future__ import annotations
 
 import ast
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def _function_level_imports(path: str) -> list[tuple[int, str, bool]]:
     def visit(node: ast.AST, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
             function = isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
-            if function and child.name == "ready":
+            if function and child.name == "ready" and isinstance(node, ast.ClassDef):
                 continue  # AppConfig.ready: Django's place for start-up wiring
             inside = in_function or function
             if in_function and isinstance(child, ast.Import):
@@ -50,6 +51,16 @@ def _function_level_imports(path: str) -> list[tuple[int, str, bool]]:
     return found
 
 
+def _source(module: str) -> Path | None:
+    """The file of `module`, found the way grimp found it (the Python path), unimported."""
+    for entry in sys.path or ["."]:
+        base = Path(entry or ".", *module.split("."))
+        for path in (base / "__init__.py", base.with_suffix(".py")):
+            if path.is_file():
+                return path
+    return None
+
+
 class FunctionLevelImportsContract(Contract):
     type_name = "function_level"
 
@@ -60,10 +71,9 @@ class FunctionLevelImportsContract(Contract):
             app = module.split(".")[0]
             if app not in roots:
                 continue
-            path = Path(*module.split("."))
-            path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
-            if not path.is_file():
-                continue
+            path = _source(module)
+            if path is None:
+                raise FileNotFoundError(f"no source for {module} on the Python path")
             seen: set[int] = set()
             for line, imported, ok in _function_level_imports(str(path)):
                 other = imported.split(".")[0]

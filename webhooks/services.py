@@ -113,7 +113,6 @@ def subscription_create(
 
 
 def subscription_delete(*, subscription: Subscription) -> None:
-
     record("webhook.deleted", target=subscription.url)
     subscription.delete()
 
@@ -186,7 +185,6 @@ def emit(event: str, *, key: str, data: dict) -> list[Delivery]:
 
 
 def _queue(delivery_ids: Iterable[int]) -> None:
-
     for pk in delivery_ids:
         enqueue_after_commit(tasks.deliver, pk, task_name=f"webhook-{pk}")
 

@@ -20,7 +20,7 @@ from audit.services import current_actor
 from core.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
-from dispatch.services.geocoding import geocode_orders_later
+from dispatch.services import geocoding  # the module: geocoding → dispatch.tasks → shopify → here
 from dispatch.services.order_input import order_clean, order_schema
 from dispatch.signals import order_rescheduled, order_status_changed, orders_created
 from tenants.selectors import current_tenant
@@ -141,7 +141,7 @@ def orders_create(
         )
         pending = [o.pk for o in created_by_index.values() if o.geocode_status == "pending"]
         if pending:
-            geocode_orders_later(order_ids=pending)
+            geocoding.geocode_orders_later(order_ids=pending)
         if created_by_index:
             orders_created.send(sender=Order, order_ids=[o.pk for o in created_by_index.values()])
     return results
@@ -209,7 +209,7 @@ def order_update(
         for name, value in _geocode_state({"lat": order.lat, "lng": order.lng}).items():
             setattr(order, name, value)
         if order.geocode_status == Order.GeocodeStatus.PENDING:
-            geocode_orders_later(order_ids=[order.pk])
+            geocoding.geocode_orders_later(order_ids=[order.pk])
     if source_updated_at:
         order.source_updated_at = source_updated_at
     order.save()

@@ -369,13 +369,11 @@ def inbound_sms(*, phone: str, body: str) -> str | None:
 
 
 def notification_settings():
-
     row, _ = NotificationSettings.objects.get_or_create(pk=1)
     return row
 
 
 def tracking_url(order: Order) -> str:
-
     return f"{settings.PUBLIC_BASE_URL}/t/{tracking_link_for(order)}"
 
 
@@ -520,7 +518,6 @@ def on_order_status(order_id: int, status: str) -> int:
 
 
 def _published_route_of(order: Order):
-
     stop = published_stop(order.pk)
     return stop.route if stop else None
 

@@ -157,7 +157,7 @@ def tenant_schema_create(schema: str) -> None:
     """Create a tenant's schema: a copy of the template, or by migrations when there is none.
 
     Copying runs the template's DDL snapshot and copies its rows (migration records,
-    content types, permissions) in one round trip (tenants/schema_copy.py), so its cost
+    content types, permissions) in one round trip (tenants/services/schema_copy.py), so its cost
     grows neither with the number of migrations, as migrating does, nor with the number of
     tenants, as django-tenants' `clone_schema` does (`make bench-provisioning` compares the
     three). A template that lags behind the code is caught up by migrating the new schema.

@@ -73,7 +73,6 @@ def driver_delivers_with_proof(browser, world, email: str, order_id: int, photo:
 def test_the_tracking_page_follows_a_delivery_to_the_end(
     live_server_url, django_db_blocker, page, browser, tmp_path
 ):
-
     world = make_world(django_db_blocker, live_server_url, "trackpage")
     host, token = world.tenant.host, world.token
     # the driver finishes the stop before (this customer's order is the next one)

@@ -1,4 +1,4 @@
-"""Customer messages in the Prometheus metrics (config/metrics.py)."""
+"""Customer messages in the Prometheus metrics (core/metrics.py)."""
 
 from tests.conftest import metric_sample
 

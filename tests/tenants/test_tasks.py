@@ -1,3 +1,5 @@
+from importlib import import_module
+
 import pytest
 from django.db import connection
 from django_q.models import Task
@@ -70,3 +72,18 @@ def test_a_job_runs_in_its_tenants_time_zone(alpha):
         alpha.tenant.schema_name, "django.utils.timezone.get_current_timezone_name"
     )
     assert name == alpha.tenant.time_zone == "Europe/London"
+
+
+def test_a_job_queued_by_the_release_before_the_move_still_runs(alpha, monkeypatch):
+    """Jobs queued (or scheduled for after quiet hours) under their old dotted paths run
+    as the job that replaced them, for one release."""
+    from tenants.tasks import MOVED, run_in_schema
+    from tracking import tasks as tracking_tasks
+
+    ran = []
+    monkeypatch.setattr(tracking_tasks, "locations_purge", lambda: ran.append(1) or 7)
+    assert run_in_schema(alpha.tenant.schema_name, "tracking.services.locations_purge") == 7
+    assert ran == [1]
+    for old, new in MOVED.items():  # every new path is a job that exists
+        module, name = new.rsplit(".", 1)
+        assert module.endswith(".tasks") and callable(getattr(import_module(module), name)), old

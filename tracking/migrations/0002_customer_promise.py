@@ -21,6 +21,16 @@ def copy_settings(apps, schema_editor):
         )
 
 
+def copy_back(apps, schema_editor):
+    """Migrating back: NotificationSettings has its columns again (notifications 0007 kept
+    them in the table), and takes the values the tenant set since."""
+    new = apps.get_model("tracking", "TrackingSettings").objects.filter(pk=1).first()
+    if new is not None:
+        apps.get_model("notifications", "NotificationSettings").objects.update_or_create(
+            pk=1, defaults={name: getattr(new, name) for name in SHOWN}
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -63,5 +73,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(copy_settings, migrations.RunPython.noop),
+        migrations.RunPython(copy_settings, copy_back),
     ]

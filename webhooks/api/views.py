@@ -23,7 +23,6 @@ class CanManageWebhooks(BasePermission):
     message = "Webhooks need a write API key or the owner's login."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-
         key = request.auth if isinstance(request.auth, ApiKey) else None
         if key is not None:
             return bool(key.can_write)
