@@ -170,3 +170,56 @@ def test_the_skeleton_check_rejects_a_stray_module(tmp_path):
     (tmp_path / "models.py").write_text("")
     (tmp_path / "helpers.py").write_text("")
     assert _names(tmp_path) - SKELETON == {"helpers"}
+
+
+# --- circles, counted over every import (function-level ones too) ---------------------------
+
+
+def _circles() -> list[set[str]]:
+    """Strongly connected groups of modules (Tarjan), over grimp's graph of the tree."""
+    import grimp
+
+    graph = grimp.build_graph(*CONFIG["root_packages"])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in graph.find_modules_directly_imported_by(module):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = set()
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                group.add(other)
+                if other == module:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return groups
+
+
+def test_the_only_circles_are_a_service_and_its_apps_jobs(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    for group in _circles():
+        apps = {module.split(".")[0] for module in group}
+        assert len(apps) == 1, f"a circle between apps: {sorted(group)}"
+        app = apps.pop()
+        assert f"{app}.tasks" in group, f"a circle inside {app}: {sorted(group)}"
+        stray = {m for m in group if m != f"{app}.tasks" and not m.startswith(f"{app}.services")}
+        assert not stray, f"{sorted(stray)} go round with {app}'s jobs"
