@@ -9,7 +9,7 @@
 # compose.yaml runs the whole scaled-out shape.
 
 # -- build: wheels into a virtualenv, static files collected ------------------------------
-FROM python:3.11-slim-bookworm AS build
+FROM python:3.12-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 COPY requirements.txt .
@@ -27,7 +27,7 @@ RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only 
  && rm -rf /app/tests /app/bench /app/.ci /app/requirements-image.txt
 
 # -- run: the virtualenv and the app, nothing else; a user without privileges ---------------
-FROM python:3.11-slim-bookworm
+FROM python:3.12-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PORT=8000 METRICS_PORT=9100 \
     LOG_FORMAT=json

@@ -1,8 +1,18 @@
 # Two commands matter: `make run` (set up everything and serve) and `make test`.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12 (osrm-bindings, the embedded road engine, has wheels for 3.12 and newer only):
+# the first that runs of python3.12 on the PATH, pyenv's 3.12 builds, python3 if it is 3.12.
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null \
+	&& { command -v "$$p"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
+# A virtualenv made by another Python (3.11 before) is made again.
+ifneq ($(wildcard $(PY)),)
+ifneq ($(shell $(PY) -c 'import sys; print(sys.version_info[:2] == (3, 12))' 2>/dev/null),True)
+$(shell rm -rf $(VENV))
+endif
+endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
@@ -10,6 +20,7 @@ export PORT
 .PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking db-stop clean
 
 $(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 

@@ -5,8 +5,8 @@ directory set, so that the forked workers' counters reach the scrape."""
 import logging
 import os
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_q.cluster import Cluster
 
 from core import metrics
 
@@ -23,4 +23,11 @@ class Command(BaseCommand):
                 "messages, optimiser time) will be missing; start workers with bin/dispatch worker"
             )
         metrics.serve_in_background("worker")
-        call_command("qcluster")
+        cluster = Cluster()
+        cluster.start()
+        # django-q2's own qcluster returns here and leaves the interpreter to wait for the
+        # cluster while it shuts down; from Python 3.12 no thread starts then, so the
+        # metrics server could no longer answer. This thread waits instead (SIGTERM and
+        # SIGINT stop the cluster through django-q2's handlers, and the wait ends).
+        while cluster.sentinel.is_alive():
+            cluster.sentinel.join(timeout=1)
