@@ -437,6 +437,9 @@ ROUTING_OSRM_PROFILE = os.environ.get("ROUTING_OSRM_PROFILE", "driving")
 ROUTING_OSRM_TIMEOUT_S = float(os.environ.get("ROUTING_OSRM_TIMEOUT_S", "30"))
 ROUTING_OSRM_MAX_TABLE_SIZE = int(os.environ.get("ROUTING_OSRM_MAX_TABLE_SIZE", "100"))
 ROUTING_MATRIX_CACHE_TTL_S = int(os.environ.get("ROUTING_MATRIX_CACHE_TTL_S", "86400"))
+# Road regions built from OpenStreetMap extracts (manage.py roads_import), served in process
+# by the embedded OSRM engine (routing/services/roads.py).
+ROADS_DIR = Path(os.environ.get("ROADS_DIR", BASE_DIR / ".data" / "roads"))
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
