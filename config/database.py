@@ -34,11 +34,28 @@ def _embedded_server():  # -> pgserver.PostgresServer
     # XDG_RUNTIME_DIR on servers; neither says anything a user needs.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     EMBEDDED_DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    _stop_if_its_install_is_gone()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver  # imported lazily: only the embedded path needs it
 
         return pgserver.get_server(EMBEDDED_DATA_DIR, cleanup_mode=None)
+
+
+def _stop_if_its_install_is_gone() -> None:
+    """A server started from another install of pgserver (the virtualenv made again, say
+    for a new Python) runs on files that are gone, its time zones among them ("invalid
+    value for parameter TimeZone"): stop it, so that pgserver starts it from this one."""
+    opts, pid = EMBEDDED_DATA_DIR / "postmaster.opts", EMBEDDED_DATA_DIR / "postmaster.pid"
+    if not (opts.is_file() and pid.is_file()):
+        return
+    started_from = Path(opts.read_text().split('"')[0].strip() or "/")
+    if started_from.exists():
+        return
+    from pgserver._commands import pg_ctl  # the same major version stops the old server
+
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs it as that user as root
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=EMBEDDED_DATA_DIR, user=user, timeout=60)
 
 
 def embedded_stop() -> None:
