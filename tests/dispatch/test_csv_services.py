@@ -13,9 +13,11 @@ from django_tenants.utils import schema_context
 from dispatch.models import CsvImport, Order
 from dispatch.services import csv_io
 from tenants.models import Tenant
+from tests.conftest import FIXED_NOW
 
 # Literal December 2026 dates below: the clock is pinned before them.
-pytestmark = pytest.mark.usefixtures("fixed_clock")
+# their dates are fixed: the clock is too (time-machine, ticking from FIXED_NOW)
+pytestmark = pytest.mark.time_machine(FIXED_NOW, tick=True)
 
 # Line 3 holds a quoted address over two lines, so every row after it starts a line later.
 GOOD = (

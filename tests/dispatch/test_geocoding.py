@@ -14,9 +14,11 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order
 from dispatch.services.geocoding import NominatimGeocoder, geocode_address, geocode_orders
+from tests.conftest import FIXED_NOW
 
 # Literal December 2026 dates below: the clock is pinned before them.
-pytestmark = pytest.mark.usefixtures("fixed_clock")
+# their dates are fixed: the clock is too (time-machine, ticking from FIXED_NOW)
+pytestmark = pytest.mark.time_machine(FIXED_NOW, tick=True)
 
 KNOWN = {"10 downing street, sw1a 2aa, london": ("51.5034", "-0.1276")}
 

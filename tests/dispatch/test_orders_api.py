@@ -6,10 +6,11 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Order, OrderEvent
 from dispatch.services.orders import order_transition
-from tests.conftest import api_client, login_client, tenant_today
+from tests.conftest import FIXED_NOW, api_client, login_client, tenant_today
 
 # Literal December 2026 dates below: the clock is pinned before them.
-pytestmark = pytest.mark.usefixtures("fixed_clock")
+# their dates are fixed: the clock is too (time-machine, ticking from FIXED_NOW)
+pytestmark = pytest.mark.time_machine(FIXED_NOW, tick=True)
 
 ORDER = {
     "external_id": "A-1001",

@@ -1,11 +1,15 @@
 import datetime as dt
 import zoneinfo
 
+import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from dispatch.models import Order
-from tests.conftest import login_client
+from tests.conftest import FIXED_NOW, login_client
+
+# their dates are fixed: the clock is too (time-machine, ticking from FIXED_NOW)
+pytestmark = pytest.mark.time_machine(FIXED_NOW, tick=True)
 
 FORM = {
     "customer_name": "Grace Hopper",

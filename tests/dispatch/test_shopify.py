@@ -14,11 +14,12 @@ import dispatch.tasks
 from dispatch.models import Order, ShopifyIntegration, WebhookEvent
 from dispatch.services import shopify
 from dispatch.services.orders import order_transition
-from tests.conftest import host_client
+from tests.conftest import FIXED_NOW, host_client
 from tests.dispatch import shopify_payloads as sp
 
 # Literal December 2026 dates below: the clock is pinned before them.
-pytestmark = pytest.mark.usefixtures("fixed_clock")
+# their dates are fixed: the clock is too (time-machine, ticking from FIXED_NOW)
+pytestmark = pytest.mark.time_machine(FIXED_NOW, tick=True)
 
 URL = "/api/v1/integrations/shopify/webhooks"
 JON = str(sp.ORDER["id"])
