@@ -54,6 +54,7 @@ SHARED_APPS = [
     "daphne",
     "tenants",
     "accounts",
+    "geo",  # roads and addresses of the regions served here: one copy for every tenant
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -438,7 +439,7 @@ ROUTING_OSRM_TIMEOUT_S = float(os.environ.get("ROUTING_OSRM_TIMEOUT_S", "30"))
 ROUTING_OSRM_MAX_TABLE_SIZE = int(os.environ.get("ROUTING_OSRM_MAX_TABLE_SIZE", "100"))
 ROUTING_MATRIX_CACHE_TTL_S = int(os.environ.get("ROUTING_MATRIX_CACHE_TTL_S", "86400"))
 # Road regions built from OpenStreetMap extracts (manage.py roads_import), served in process
-# by the embedded OSRM engine (routing/services/roads.py).
+# by the embedded OSRM engine (geo/services.py).
 ROADS_DIR = Path(os.environ.get("ROADS_DIR", BASE_DIR / ".data" / "roads"))
 
 EMAIL_BACKEND = os.environ.get(

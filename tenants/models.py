@@ -26,6 +26,12 @@ def validate_locale(value: str) -> None:
         raise ValidationError(f"'{value}' is not a supported locale (for example en, en-gb, de).")
 
 
+class RoadProfile(models.TextChoices):
+    CAR = "car", "Car or van"
+    BICYCLE = "bicycle", "Bicycle or cargo bike"
+    FOOT = "foot", "On foot"
+
+
 class Tenant(TenantMixin):
     """A delivery business. Its data lives in the PostgreSQL schema `schema_name`."""
 
@@ -44,6 +50,24 @@ class Tenant(TenantMixin):
     suspended_reason = models.CharField(max_length=200, blank=True)
     location_retention_days = models.PositiveIntegerField(
         default=30, help_text="Drivers' GPS history older than this many days is deleted."
+    )
+    road_region = models.CharField(
+        max_length=63,
+        blank=True,
+        help_text="The road region its travel times, paths and addresses come from "
+        "(built with manage.py roads_import); empty: straight lines.",
+    )
+    road_profile = models.CharField(
+        max_length=16,
+        choices=RoadProfile.choices,
+        default=RoadProfile.CAR,
+        help_text="How its drivers travel.",
+    )
+    rush_hours = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Travel slower at some hours: [{"days": [0, 1, 2, 3, 4], "start": "07:00", '
+        '"end": "09:00", "factor": 1.3}, ...]; days 0 = Monday; local times.',
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

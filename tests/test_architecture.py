@@ -50,6 +50,7 @@ CLEAN = {
     **{f"routing/{name}.py": "" for name in ("services", "selectors", "tasks", "api", "views")},
     "routing/optimiser/__init__.py": "",
     "routing/optimiser/solver.py": "import math\n",
+    **{f"geo/{name}.py": "" for name in ("engine", "models", "services", "selectors")},
     "dispatch/models.py": "import tenants.models\n",
     "tenants/models.py": "",
     "tracking/selectors.py": "import routing.models\n",
@@ -59,6 +60,7 @@ CLEAN = {
 
 #: One wrong import per contract: (contract id, file, text).
 WRONG = {
+    "the road engine imports Django": ("engine", "geo/engine.py", "import django.conf\n"),
     "planning imports the day": ("layers", "routing/models.py", "import tracking.selectors\n"),
     "the optimiser imports Django": (
         "optimiser",
@@ -144,8 +146,9 @@ SKELETON = {
 }
 #: Inside `api/`: the skeleton, and drf-spectacular's extensions (schema).
 API = {"__init__", "serializers", "views", "urls", "schema"}
-#: What one app has besides: the optimiser, a package of its own.
-EXTRA = {"routing": {"optimiser"}}
+#: What one app has besides: the optimiser, a package of its own; the road engine, a module
+#: of its own (both import no Django, by contract).
+EXTRA = {"routing": {"optimiser"}, "geo": {"engine"}}
 
 
 def _names(folder: Path) -> set[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from routing.optimiser.roads import PROFILES, RoadsError
-from routing.services.roads import region_build
+from geo.engine import PROFILES, RoadsError
+from geo.services import region_build
 
 
 class Command(BaseCommand):

