@@ -423,14 +423,17 @@ GEOCODER_URL = os.environ.get("GEOCODER_URL", "https://nominatim.openstreetmap.o
 GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
 GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "dispatch-platform/0.1")
 
-# Travel times for the route optimiser (routing/optimiser/matrix.py): "straight" (great-circle
-# distance times a detour factor, at a speed profile; offline) or "osrm" (an OSRM server's table
-# service).
+# Travel times for the route optimiser (routing/services/matrix.py): "roads" (each tenant's
+# road region, built here from an OpenStreetMap extract and served in process; a tenant
+# without one gets straight lines, and every plan and ETA says so), "osrm" (an OSRM
+# server's table service, for every tenant) or "straight" (great-circle distance times a
+# detour factor, at a speed profile, for every tenant).
 # Matrices are cached per tenant for ROUTING_MATRIX_CACHE_TTL_S seconds (0: not cached).
-ROUTING_MATRIX_PROVIDER = os.environ.get("ROUTING_MATRIX_PROVIDER", "straight").strip()
-if ROUTING_MATRIX_PROVIDER not in {"straight", "osrm"}:
+ROUTING_MATRIX_PROVIDER = os.environ.get("ROUTING_MATRIX_PROVIDER", "roads").strip()
+if ROUTING_MATRIX_PROVIDER not in {"roads", "straight", "osrm"}:
     raise ImproperlyConfigured(
-        f"ROUTING_MATRIX_PROVIDER must be 'straight' or 'osrm', not {ROUTING_MATRIX_PROVIDER!r}."
+        "ROUTING_MATRIX_PROVIDER must be 'roads', 'straight' or 'osrm', "
+        f"not {ROUTING_MATRIX_PROVIDER!r}."
     )
 ROUTING_DETOUR_FACTOR = float(os.environ.get("ROUTING_DETOUR_FACTOR", "1.3"))
 ROUTING_OSRM_URL = os.environ.get("ROUTING_OSRM_URL", "http://127.0.0.1:5000")
