@@ -180,17 +180,23 @@ def helsinki_roads(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def roads_for(settings, helsinki_roads):
-    """`roads_for(tenant_fixture)`: that tenant plans on Helsinki's roads (car) in this test."""
+def roads_for(settings, helsinki_roads) -> Iterator:
+    """`roads_for(tenant_fixture)`: that tenant plans on Helsinki's roads (car) in this test
+    (its row is changed in the test's transaction; the fixture's object is restored after)."""
     from tenants.models import Tenant
 
     settings.ROADS_DIR = helsinki_roads
+    changed: list[tuple[object, str, str]] = []
 
     def choose(fixture: TenantFixture, region: str = "helsinki", profile: str = "car") -> None:
-        Tenant.objects.filter(pk=fixture.tenant.pk).update(road_region=region, road_profile=profile)
-        fixture.tenant.refresh_from_db()
+        tenant = fixture.tenant
+        changed.append((tenant, tenant.road_region, tenant.road_profile))
+        Tenant.objects.filter(pk=tenant.pk).update(road_region=region, road_profile=profile)
+        tenant.road_region, tenant.road_profile = region, profile
 
-    return choose
+    yield choose
+    for tenant, region, profile in reversed(changed):
+        tenant.road_region, tenant.road_profile = region, profile
 
 
 def host_client(host: str) -> Client:
