@@ -20,6 +20,8 @@ class AuditEvent(models.Model):
         DATA_EXPORTED = "data.exported", "All data exported"
         ORDERS_EXPORTED = "orders.exported", "Orders exported"
         SETTINGS_CHANGED = "settings.changed", "Settings changed"
+        ROADS_CHANGED = "settings.roads_changed", "Road settings changed"
+        LOCATION_CORRECTED = "order.location_corrected", "Order location corrected"
         WEBHOOK_CREATED = "webhook.created", "Webhook added"
         WEBHOOK_UPDATED = "webhook.updated", "Webhook changed"
         WEBHOOK_DELETED = "webhook.deleted", "Webhook removed"

@@ -31,3 +31,6 @@ GEOCODER = os.environ.get("GEOCODER", "none")
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC") == "1"}  # noqa: F405
 # Proof-of-delivery files from tests (and the end-to-end servers) stay out of media/.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / ".data" / "media-test"))  # noqa: F405
+# Road regions built by tests (the demo's) stay out of the developer's own .data/roads;
+# tests that plan on roads build theirs in a temporary folder (tests/conftest.py).
+ROADS_DIR = Path(os.environ.get("ROADS_DIR", BASE_DIR / ".data" / "roads-test"))  # noqa: F405

@@ -37,6 +37,15 @@ class Plan(models.Model):
     save_s = models.FloatField(default=0, help_text="Seconds spent storing the routes.")
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.CharField(max_length=150, blank=True)
+    travel_kind = models.CharField(
+        max_length=16, blank=True, help_text="Its travel times came from: roads, osrm, straight."
+    )
+    travel_label = models.CharField(
+        max_length=120, blank=True, help_text='e.g. "Roads: helsinki (car)".'
+    )
+    travel_note = models.CharField(
+        max_length=200, blank=True, help_text="Why straight lines were used, when they were."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -47,6 +56,10 @@ class Plan(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def on_roads(self) -> bool:
+        return self.travel_kind in ("roads", "osrm")
 
     @property
     def is_busy(self) -> bool:

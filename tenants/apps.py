@@ -20,3 +20,4 @@ class TenantsConfig(AppConfig):
         register(
             NavItem("Settings", "tenants:settings", order=92, roles=("owner",), section="admin")
         )
+        register(NavItem("Roads", "tenants:roads", order=92.5, roles=("owner",), section="admin"))

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from tenants.models import ApiKey
+from geo.selectors import regions
+from tenants.models import ApiKey, RoadProfile
+from tenants.services.roads import DAY_NAMES, FACTOR_MAX, FACTOR_MIN
 from tenants.services.zones import zone_choices, zone_of_country
 
 HOST_PLACEHOLDER = "your-business"
@@ -86,3 +88,76 @@ class TenantSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         # a zone saved before the list was limited to canonical ones stays choosable
         self.fields["time_zone"].choices = zone_choices(keep=self.initial.get("time_zone", ""))
+
+
+STRAIGHT = ""
+
+
+class RoadsForm(forms.Form):
+    """The road region and profile of the business's travel times."""
+
+    road = forms.ChoiceField(
+        label="Roads",
+        choices=(),
+        required=False,
+        help_text="Travel times, paths on the maps and address search come from this region.",
+    )
+
+    def __init__(self, *args: Any, current: tuple[str, str] = ("", "car"), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        profiles = dict(RoadProfile.choices)
+        choices = [(STRAIGHT, "None: estimate from straight lines")]
+        choices += [
+            (f"{r.name}/{r.profile}", f"{r.name} · {profiles.get(r.profile, r.profile)}")
+            for r in regions()
+        ]
+        name, profile = current
+        value = f"{name}/{profile}" if name else STRAIGHT
+        if value not in dict(choices):  # chosen once, not built here (any more): still shown
+            choices.append((value, f"{name} · {profiles.get(profile, profile)} (not built here)"))
+        self.fields["road"].choices = choices
+        self.fields["road"].initial = value
+
+    def region_and_profile(self) -> tuple[str, str]:
+        value = self.cleaned_data.get("road") or STRAIGHT
+        if not value:
+            return "", RoadProfile.CAR
+        name, _, profile = value.partition("/")
+        return name, profile
+
+
+class RushHourForm(forms.Form):
+    """One rush hour: days, a local time span and how much slower travel is then."""
+
+    days = forms.TypedMultipleChoiceField(
+        choices=list(enumerate(DAY_NAMES)),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    start = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    end = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    factor = forms.FloatField(
+        required=False,
+        min_value=FACTOR_MIN,
+        max_value=FACTOR_MAX,
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+        help_text="1.3 = 30% slower",
+    )
+
+    def as_row(self) -> dict | None:
+        """The rush hour as stored, or None for a row left empty (or marked for deletion)."""
+        data = self.cleaned_data
+        if not data or data.get("DELETE"):
+            return None
+        if not data.get("days") and not data.get("start") and not data.get("end"):
+            return None
+        return {
+            "days": data.get("days") or [],
+            "start": data["start"].strftime("%H:%M") if data.get("start") else "",
+            "end": data["end"].strftime("%H:%M") if data.get("end") else "",
+            "factor": data.get("factor"),
+        }
+
+
+RushHourFormSet = forms.formset_factory(RushHourForm, extra=2, can_delete=True, max_num=12)

@@ -5,6 +5,7 @@ from tenants import views
 app_name = "tenants"
 urlpatterns = [
     path("", views.settings_view, name="settings"),
+    path("roads/", views.roads_view, name="roads"),
     path("export", views.export_view, name="export"),
     path("delete", views.delete_view, name="delete"),
     path("api-keys/", views.api_keys_view, name="api-keys"),

@@ -14,11 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import owner_required
 from core.forms import form_add_service_errors
+from geo.selectors import regions
 from tenants.api.views import tenant_base_url
-from tenants.forms import ApiKeyForm, SignupForm, TenantSettingsForm
+from tenants.forms import ApiKeyForm, RoadsForm, RushHourFormSet, SignupForm, TenantSettingsForm
 from tenants.models import ApiKey
-from tenants.selectors import api_keys_of
+from tenants.selectors import api_keys_of, travel_source
 from tenants.services import provisioning as services
+from tenants.services import roads as roads_services
 from tenants.services.handover import (
     EXPIRED,
     HANDOVER_LIFETIME,
@@ -166,6 +168,38 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Settings saved.")
             return redirect("tenants:settings")
     return render(request, "tenants/settings.html", {"form": form, "tenant": tenant})
+
+
+@owner_required
+def roads_view(request: HttpRequest) -> HttpResponse:
+    """Where the business's travel times come from, and its rush hours."""
+    tenant = connection.tenant
+    current = (tenant.road_region, tenant.road_profile)
+    form = RoadsForm(request.POST or None, current=current)
+    initial = [{**r, "start": r["start"], "end": r["end"]} for r in tenant.rush_hours]
+    rush = RushHourFormSet(request.POST or None, initial=initial, prefix="rush")
+    if request.method == "POST" and form.is_valid() and rush.is_valid():
+        region, profile = form.region_and_profile()
+        rows = [row for row in (f.as_row() for f in rush.forms) if row is not None]
+        try:
+            roads_services.tenant_roads_update(
+                tenant=tenant, region=region, profile=profile, rush_hours=rows
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error("road" if field.startswith("road") else None, error)
+        else:
+            messages.success(request, "Roads saved: new plans and arrival times use them.")
+            return redirect("tenants:roads")
+    context = {
+        "form": form,
+        "rush": rush,
+        "source": travel_source(tenant),
+        "regions": regions(),
+        "provider": settings.ROUTING_MATRIX_PROVIDER,
+    }
+    return render(request, "tenants/roads.html", context)
 
 
 @owner_required

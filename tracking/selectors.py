@@ -30,7 +30,7 @@ from routing.models import PlanRoute
 from routing.selectors import published_stop
 from routing.services.routes import route_timeline
 from tenants.models import TrackingLink
-from tenants.selectors import current_tenant
+from tenants.selectors import current_tenant, travel_source
 from tenants.services.formats import Formats
 from tracking.models import DriverPosition, EtaPromise, TrackingSettings
 
@@ -257,12 +257,19 @@ class Eta:
     planned_arrival: dt.datetime | None = None  # as published (the route's last version)
     eta: dt.datetime | None = None  # as expected now: moved by the driver's progress
     windows: list | None = None
+    travel: dict | None = None  # where the times come from: roads, or straight lines and why
 
 
 def order_eta(order: Order, *, now: dt.datetime | None = None) -> Eta:
     """Where `order` stands: its published route, how many stops come first, the
     arrival as published and as expected now."""
-    result = Eta(order=order.pk, status=order.status, windows=order.time_windows)
+    source = travel_source()
+    result = Eta(
+        order=order.pk,
+        status=order.status,
+        windows=order.time_windows,
+        travel={"kind": source.kind, "label": source.label, "reason": source.reason},
+    )
     stop = published_stop(order.pk)
     if stop is None:
         return result

@@ -263,6 +263,11 @@ def _time_errors(problem, vehicle, visits, stops, break_of, where) -> list[str]:
             else:
                 travel = int(dur[here, location])
                 previous = visits[i - 1].departure_s
+                if travel < UNREACHABLE_S:  # rush hours: the factor in force on setting off
+                    factor = next(
+                        (r.factor for r in problem.rush if r.start_s <= previous < r.end_s), 1.0
+                    )
+                    travel = round(travel * factor)
                 if travel >= UNREACHABLE_S:
                     errors.append(f"{where(i)}: no road from location {here} to {location}")
                 elif v.arrival_s < previous + travel:

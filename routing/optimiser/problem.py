@@ -93,6 +93,22 @@ class ShipmentStop:
 
 
 @dataclass(frozen=True, slots=True)
+class Rush:
+    """From `start_s` to `end_s`, travel takes `factor` times as long (a rush hour: 1.3 is
+    30% slower). A leg's factor is the one in force when the vehicle sets off on it."""
+
+    start_s: int
+    end_s: int
+    factor: float
+
+    def __post_init__(self) -> None:
+        if self.end_s <= self.start_s:
+            raise ValueError(f"a rush period ends ({self.end_s}) before it starts")
+        if not 0 < self.factor < 100:
+            raise ValueError(f"a rush factor must be positive, not {self.factor}")
+
+
+@dataclass(frozen=True, slots=True)
 class Shipment:
     """A pickup-and-delivery pair: the same vehicle visits the pickup, then the delivery."""
 
@@ -112,8 +128,14 @@ class Problem:
     vehicles: tuple[Vehicle, ...]
     jobs: tuple[Job, ...] = ()
     shipments: tuple[Shipment, ...] = ()
+    #: Travel slower (or faster) at some times: legs are timed with the factor in force
+    #: when they start (`schedule.route_of`); engines search on `durations_s` as given.
+    rush: tuple[Rush, ...] = ()
 
     def __post_init__(self) -> None:
+        self.rush = tuple(sorted(self.rush, key=lambda r: r.start_s))
+        if any(a.end_s > b.start_s for a, b in zip(self.rush, self.rush[1:], strict=False)):
+            raise ValueError("rush periods must not overlap")
         self.durations_s = np.asarray(self.durations_s, dtype=np.int64)
         self.distances_m = np.asarray(self.distances_m, dtype=np.int64)
         n = self.durations_s.shape[0]
@@ -141,6 +163,23 @@ class Problem:
         for s in self.shipments:
             yield s.pickup.location
             yield s.delivery.location
+
+    def rush_factor(self, t: int) -> float:
+        """The travel factor in force at time `t` (1.0 outside every rush period)."""
+        for rush in self.rush:
+            if rush.start_s <= t < rush.end_s:
+                return rush.factor
+        return 1.0
+
+    def mean_rush_factor(self, start_s: int, end_s: int) -> float:
+        """The time-weighted mean travel factor between `start_s` and `end_s`."""
+        if not self.rush or end_s <= start_s:
+            return self.rush_factor(start_s)
+        extra = sum(
+            (r.factor - 1.0) * max(0, min(end_s, r.end_s) - max(start_s, r.start_s))
+            for r in self.rush
+        )
+        return 1.0 + extra / (end_s - start_s)
 
     @property
     def dimensions(self) -> int:

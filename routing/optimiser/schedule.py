@@ -105,6 +105,15 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
             for k, d in enumerate(stop.delta):
                 start_load[k] += max(0, -d)  # deliveries leave the depot on board
 
+    rush = problem.rush
+
+    def drive(t: int, a: int, b: int) -> int:
+        """Seconds from location a to b setting off at t (rush hours applied)."""
+        seconds = int(dur[a, b])
+        if not rush or seconds >= UNREACHABLE_S:
+            return seconds
+        return round(seconds * problem.rush_factor(t))
+
     def simulate(depart: int) -> tuple[list[Visit], int, int]:
         visits = [
             Visit("start", vehicle.id, vehicle.start, depart, depart, depart, 0, tuple(start_load))
@@ -115,7 +124,7 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
                 brk = vehicle.breaks[step.index]
                 ahead = _next_location(stops, k, vehicle)
                 if ahead is not None and ahead != here:
-                    driven = t + int(dur[here, ahead])
+                    driven = t + drive(t, here, ahead)
                     if max(driven, brk.window.start_s) <= brk.window.end_s:
                         # drive the leg first and pause on arrival, before serving
                         distance += int(dist[here, ahead])
@@ -135,7 +144,7 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
                 )
                 t = begin + brk.duration_s
                 continue
-            arrival = t + int(dur[here, stop.location])
+            arrival = t + drive(t, here, stop.location)
             distance += int(dist[here, stop.location])
             window = _window_for(stop.windows, arrival)
             begin = max(arrival, window.start_s) if window else arrival
@@ -154,7 +163,7 @@ def route_of(problem: Problem, plan: RoutePlan, *, depart_s: int | None = None) 
             )
             t, here = begin + stop.service_s, stop.location
         if vehicle.end is not None:
-            arrival = t + int(dur[here, vehicle.end])
+            arrival = t + drive(t, here, vehicle.end)
             distance += int(dist[here, vehicle.end])
             visits.append(
                 Visit("end", vehicle.id, vehicle.end, arrival, arrival, arrival, 0, tuple(load))

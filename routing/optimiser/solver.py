@@ -27,9 +27,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .engines.pyvrp_engine import unsupported
+from .mend import checked
 from .problem import Problem, RoutePlan, Solution, Step, StepKind, capacity_of, padded, penalty_of
-from .schedule import alone, items_with_steps, solution_of
+from .schedule import UNREACHABLE_S, alone, items_with_steps, solution_of
+
+DAY_S = 24 * 3600
 
 #: Parts the budget is cut into; between parts every search restarts from the best plan
 #: found so far. Measured on six instances at 10 s (R109, RC201, R205, RC105, city200,
@@ -132,6 +137,7 @@ def solve(
     work, back = _subset(problem, keep)
     if not work.jobs and not work.shipments:
         return solution_of(problem, [], engine="none")
+    work = _without_rush(work)
     tight = is_tight(work)
     runs = entries_for(work, seed=seed, workers=workers, tight=tight)
     remaining = seconds - (time.perf_counter() - started)
@@ -158,11 +164,34 @@ def solve(
     return solution
 
 
+def _without_rush(problem: Problem) -> Problem:
+    """What the engines search: rush hours folded into the durations as the mean factor of
+    the working day (from the first shift's start to the last one's end). The plans they
+    return are timed leg by leg with the real factors (`_best`), and mended where the mean
+    was too kind."""
+    if not problem.rush:
+        return problem
+    starts = [v.shift.start_s for v in problem.vehicles]
+    ends = [min(v.shift.end_s, v.shift.start_s + DAY_S) for v in problem.vehicles]
+    factor = problem.mean_rush_factor(min(starts), max(ends))
+    dur = problem.durations_s
+    scaled = np.where(dur >= UNREACHABLE_S, dur, np.rint(dur * factor)).astype(np.int64)
+    return Problem(
+        durations_s=scaled,
+        distances_m=problem.distances_m,
+        vehicles=problem.vehicles,
+        jobs=problem.jobs,
+        shipments=problem.shipments,
+    )
+
+
 def _best(problem: Problem, runs: list[EngineRun], results: list) -> tuple | None:
     best = None
     for run, plans in zip(runs, results, strict=True):
         if plans is None:
             continue
+        if problem.rush:  # timed with the real factors: what the mean hid is mended
+            plans = [checked(problem, p) for p in plans]
         solution = solution_of(problem, plans, engine=run.engine)
         if not solution.feasible:
             broken = [v for r in solution.routes for v in r.violations]
@@ -187,6 +216,7 @@ def _subset(problem: Problem, keep: list) -> tuple[Problem, Callable]:
         vehicles=problem.vehicles,
         jobs=[problem.jobs[i] for i in jobs],
         shipments=[problem.shipments[i] for i in shipments],
+        rush=problem.rush,
     )
 
     def back(plans: list[RoutePlan] | None) -> list[RoutePlan] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from routing.optimiser.matrix import Matrix
-from routing.optimiser.problem import Break, Job, Problem, TimeWindow, Vehicle
+from routing.optimiser.problem import Break, Job, Problem, Rush, TimeWindow, Vehicle
 
 UNLIMITED = 2**40
 #: A driver's break may start this long after its earliest start.
@@ -69,6 +69,16 @@ def seconds_of(value: dt.time | str) -> int:
     return value.hour * 3600 + value.minute * 60 + value.second
 
 
+def rush_of(rush_hours: Sequence[Mapping], date: dt.date) -> tuple[Rush, ...]:
+    """The tenant's rush hours (`Tenant.rush_hours`) that apply on `date`, as the
+    optimiser's rush periods in seconds from local midnight."""
+    return tuple(
+        Rush(seconds_of(r["start"]), seconds_of(r["end"]), float(r["factor"]))
+        for r in rush_hours
+        if date.weekday() in r["days"] and float(r["factor"]) != 1.0
+    )
+
+
 def _units(value: Decimal | float | int | None, per_unit: int) -> int:
     return UNLIMITED if value is None else round(Decimal(value) * per_unit)
 
@@ -79,13 +89,14 @@ def problem_for_day(
     crews: Sequence[Crew],
     matrix_of: Callable[[list[tuple[float, float]]], Matrix],
     pins: Mapping[int, str] | None = None,
+    rush: Sequence[Rush] = (),
 ) -> DayProblem:
     """The optimiser's problem for `orders` served by `crews`.
 
     `matrix_of` gives travel times between (lat, lng) points (`routing.services.matrix
     .travel_matrix` in production: cached per tenant). Orders without coordinates are
     returned in `not_geocoded` instead of becoming jobs. `pins` maps an order's pk to
-    the `pin` of the crew it must stay with.
+    the `pin` of the crew it must stay with; `rush` the day's rush periods (`rush_of`).
     """
     pins = pins or {}
     located = [o for o in orders if o.lat is not None and o.lng is not None]
@@ -160,5 +171,6 @@ def problem_for_day(
         distances_m=matrix.distances_m,
         vehicles=vehicles,
         jobs=jobs,
+        rush=tuple(rush),
     )
     return DayProblem(problem, list(located), list(crews), missing)

@@ -57,7 +57,8 @@ class RoadsProvider:
         n = len(coords)
         if n < 2:
             return Matrix(np.zeros((n, n), np.int64), np.zeros((n, n), np.int64))
-        table = self.engine.table(coords)
+        # two points: a van's passing position and its next stop; not worth remembering
+        table = self.engine.table(coords, remember=n > 2)
         durations = _cells(table.durations_s, UNREACHABLE_S)
         distances = _cells(table.distances_m, UNREACHABLE_M)
         np.fill_diagonal(durations, 0)
@@ -66,7 +67,7 @@ class RoadsProvider:
 
 
 def _cells(rows: list[list[float | None]], unreachable: int) -> np.ndarray:
-    cells = np.array([[np.nan if v is None else v for v in row] for row in rows], np.float64)
+    cells = np.array(rows, np.float64)  # None (no road) becomes NaN
     return np.where(np.isnan(cells), unreachable, np.minimum(np.rint(cells), unreachable)).astype(
         np.int64
     )
@@ -104,6 +105,8 @@ def travel_matrix(points: Sequence[tuple[float, float]]) -> Matrix:
     """
     provider = matrix_provider()
     ttl_s = settings.ROUTING_MATRIX_CACHE_TTL_S
-    if ttl_s > 0:
+    # Two points (a van's position and its next stop, on every GPS fix) are asked once and
+    # cost a millisecond: caching each would fill the cache with positions never asked again.
+    if ttl_s > 0 and len(points) > 2:
         provider = CachedProvider(provider, cache, namespace=connection.schema_name, ttl_s=ttl_s)
     return provider.matrix(points)

@@ -20,11 +20,13 @@ from dispatch.models import Driver, Order, OrderStatus, Vehicle
 from routing import models, tasks
 from routing.optimiser import solver
 from routing.selectors import orders_off_the_day, pool_orders_to_place
+from tenants.selectors import current_tenant
 from tenants.tasks import enqueue_after_commit
 
-from .conversion import Crew, crews_for, problem_for_day
+from .conversion import Crew, crews_for, problem_for_day, rush_of
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
+from .roads import travel_source
 from .routes import _event_times, midnight_of, route_retime, split_reached
 
 PLAN_SECONDS_RANGE = (1.0, 600.0)
@@ -84,7 +86,12 @@ def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
             return plan.status
         plan.status = models.Plan.Status.SOLVING
         plan.started_at = timezone.now()
-        plan.save(update_fields=["status", "started_at"])
+        source = travel_source()
+        plan.travel_kind, plan.travel_label = source.kind, source.label
+        plan.travel_note = source.reason[:200]
+        plan.save(
+            update_fields=["status", "started_at", "travel_kind", "travel_label", "travel_note"]
+        )
     try:
         first = plan.solved_at is None
         began = time.perf_counter()
@@ -113,6 +120,10 @@ def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
     return models.Plan.Status.DONE
 
 
+def _rush(plan: models.Plan):
+    return rush_of(current_tenant().rush_hours, plan.date)
+
+
 def _first_problem(plan: models.Plan):
     orders = list(
         Order.objects.filter(delivery_date=plan.date, status=OrderStatus.UNASSIGNED).order_by("pk")
@@ -121,7 +132,7 @@ def _first_problem(plan: models.Plan):
     if plan.depot_id:
         vehicles = vehicles.filter(start_depot_id=plan.depot_id)
     crews = crews_for(Driver.objects.filter(is_active=True).order_by("name", "pk"), vehicles)
-    return problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix)
+    return problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix, rush=_rush(plan))
 
 
 def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
@@ -167,7 +178,11 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
     left = orders_off_the_day(plan, [o.pk for o in orders])
     orders = [o for o in orders if o.pk not in left] + pool_orders_to_place(plan)
     day = problem_for_day(
-        orders=orders, crews=[c for _, c in crews], matrix_of=travel_matrix, pins=pins
+        orders=orders,
+        crews=[c for _, c in crews],
+        matrix_of=travel_matrix,
+        pins=pins,
+        rush=_rush(plan),
     )
     day.routes = [r for r, _ in crews]
     day.left = left

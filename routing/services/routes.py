@@ -24,9 +24,10 @@ from django.utils import timezone
 from dispatch.models import Order, OrderEvent, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
 from routing.optimiser.problem import RoutePlan, Step, StepKind
-from routing.optimiser.schedule import route_of
-from routing.services.conversion import Crew, problem_for_day
+from routing.optimiser.schedule import UNREACHABLE_S, route_of
+from routing.services.conversion import Crew, problem_for_day, rush_of
 from tenants.selectors import current_tenant
+from tenants.services.roads import rush_factor
 
 #: Order statuses that put a stop behind the driver (the route resumes after it).
 REACHED = frozenset({OrderStatus.ARRIVED, OrderStatus.DELIVERED})
@@ -139,7 +140,12 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
         )
     timeline = Timeline(reached=reached, behind={s.pk for s in behind})
     orders = [s.order for s in ahead if s.order is not None]
-    day = problem_for_day(orders=orders, crews=[crew], matrix_of=_travel_matrix())
+    day = problem_for_day(
+        orders=orders,
+        crews=[crew],
+        matrix_of=_travel_matrix(),
+        rush=rush_of(current_tenant().rush_hours, plan.date),
+    )
     index = {o.pk: k for k, o in enumerate(day.orders)}
     has_break = bool(day.problem.vehicles[0].breaks)
     steps, timed = [], []
@@ -226,12 +232,21 @@ def arrival_from(
     at: dt.datetime, lat: float, lng: float, order_id: int, *, now: dt.datetime | None = None
 ) -> dt.datetime | None:
     """When a van at (`lat`, `lng`) at `at` should reach the order, by the travel model the
-    plans use (a routing server's time when OSRM is configured)."""
+    plans use: the road time from the van's position put on the road network (the
+    tenant's road region, or an OSRM server), times the rush factor in force when it
+    sets off; None when no road joins them."""
     order = Order.objects.filter(pk=order_id).only("lat", "lng").first()
     if order is None or order.lat is None:
         return None
     matrix = _travel_matrix()([(lat, lng), (order.lat, order.lng)])
-    return max(at, now or timezone.now()) + dt.timedelta(seconds=int(matrix.durations_s[0][1]))
+    seconds = int(matrix.durations_s[0][1])
+    if seconds >= UNREACHABLE_S:  # no road from where the van is: no honest time
+        return None
+    leaves = max(at, now or timezone.now())
+    tenant = current_tenant()
+    local = leaves.astimezone(ZoneInfo(tenant.time_zone))
+    seconds = round(seconds * rush_factor(tenant.rush_hours, local))
+    return leaves + dt.timedelta(seconds=seconds)
 
 
 def _gps_arrival_s(route: PlanRoute, stop: PlanStop, now: dt.datetime, seconds) -> int | None:

