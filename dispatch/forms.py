@@ -5,6 +5,7 @@ browser's hints (maxlength, required) are read from the same schema."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -50,8 +51,33 @@ class OrderForm(forms.Form):
     )
     notes = _text(widget=forms.Textarea({"rows": 3}))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, address_search_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if address_search_url:  # the address type-ahead (static/js/address_search.js)
+            line1 = self.fields["address_line1"]
+            line1.widget.attrs.update(
+                {
+                    "data-address-search": address_search_url,
+                    "data-pick": "fill",
+                    "data-fill": json.dumps(
+                        {
+                            part: f"id_{name}"
+                            for part, name in (
+                                ("line1", "address_line1"),
+                                ("line2", "address_line2"),
+                                ("postcode", "postcode"),
+                                ("city", "city"),
+                                ("lat", "lat"),
+                                ("lng", "lng"),
+                            )
+                        }
+                    ),
+                }
+            )
+            line1.help_text = (
+                "Type to search your region's addresses; picking one fills the address and "
+                "its coordinates. Address data © OpenStreetMap contributors."
+            )
         for name, field in self.fields.items():
             rule = _schema_field(name)
             if rule is None:
@@ -107,3 +133,28 @@ def _schema_field(name: str) -> Any:
         return input_field(name)
     except KeyError:  # a field of the form only (windows, minutes)
         return None
+
+
+class AddressSearchForm(forms.Form):
+    """What a type-ahead sends: the text typed so far (NUL characters are refused by
+    Django's CharField), and how many candidates."""
+
+    q = forms.CharField(max_length=200, strip=True, error_messages={"required": "Type an address."})
+    limit = forms.IntegerField(min_value=1, max_value=20, required=False)
+
+
+class LocationForm(forms.Form):
+    """Where a dispatcher put an order's pin (and the search result, if one was picked)."""
+
+    lat = forms.FloatField(min_value=-90, max_value=90)
+    lng = forms.FloatField(min_value=-180, max_value=180)
+    label = forms.CharField(max_length=300, required=False)
+
+
+class LocationRememberForm(LocationForm):
+    """An address of a CSV file and where a dispatcher says it is (picked in the review)."""
+
+    address_line1 = forms.CharField(max_length=200)
+    postcode = forms.CharField(max_length=20, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    country = forms.CharField(max_length=2, required=False)

@@ -1,11 +1,12 @@
 """The dashboard's intake pages (config/urls_tenant.py puts them in the "dashboard" namespace):
 the overview, orders, the fleet (`<kind>-list`, `-create`, `-edit`, `-deactivate`,
-`-reactivate` for depots, vehicles and drivers), CSV import and export, integrations."""
+`-reactivate` for depots, vehicles and drivers), CSV import and export, integrations, and
+where addresses are (the type-ahead's search, an order's pin, a location picked in a review)."""
 
 from django.urls import path
 
 from dispatch import views
-from dispatch.views import csv_io, fleet, orders, shopify
+from dispatch.views import csv_io, fleet, locations, orders, shopify
 
 urlpatterns = [
     path("", views.home_view, name="home"),
@@ -20,6 +21,10 @@ urlpatterns = [
         orders.order_reschedule_view,
         name="order-reschedule",
     ),
+    path("orders/<int:order_id>/location/", locations.order_locate_view, name="order-locate"),
+    # where addresses are (type-ahead, corrections)
+    path("addresses/search/", locations.address_search_view, name="address-search"),
+    path("addresses/locations/", locations.location_remember_view, name="location-remember"),
     # CSV import and export
     path("imports/", csv_io.csv_import_view, name="csv-import"),
     path("imports/export/", csv_io.orders_export_view, name="orders-export"),

@@ -18,6 +18,7 @@ road that can, up to `max_snap_m` away; further than that it stays unreachable.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -35,8 +36,10 @@ PROFILES = ("car", "bicycle", "foot")
 STEP_TIMEOUT_S = 6 * 3600
 #: How far a point may be moved to a road that joins the rest of the network.
 MAX_SNAP_M = 500.0
-#: Roads tried around a point that is cut off, nearest first.
-SNAP_CANDIDATES = 20
+#: Roads tried around a point that is cut off, nearest first, in rounds (most points join
+#: one of their next few; in a dense centre the nearest 40 road pieces may all be cut off).
+SNAP_ROUNDS = ((1, 4), (4, 12), (12, 40), (40, 100))
+SNAP_CANDIDATES = SNAP_ROUNDS[-1][1]
 #: Well-connected points kept with a build, and points sampled to find them.
 ANCHORS, ANCHOR_SAMPLE = 3, 64
 #: Snapping decisions remembered per engine (the same stops are asked again and again).
@@ -203,6 +206,7 @@ class RoadEngine:
         self.anchors: tuple[LatLng, ...] = tuple((float(a), float(b)) for a, b in anchors)
         self.max_snap_m = max_snap_m
         self._snaps: dict[LatLng, Snap] = {}
+        self._road_joined: dict[LatLng, bool] = {}
         self._snaps_lock = threading.Lock()
 
     def raw_table(self, points: Sequence[LatLng]) -> RoadTable:
@@ -210,29 +214,71 @@ class RoadEngine:
         that road joins (what `manage.py roads_table` prints)."""
         if not points:
             return RoadTable([], [], [], [], [])
-        answer = self._engine.Table(
-            self._osrm.TableParameters(
-                coordinates=[(lng, lat) for lat, lng in points],
-                annotations=["duration", "distance"],
-            )
-        )
+        answer = self._ask_table(points, annotations=["duration", "distance"])
         if answer["code"] != "Ok":
             raise RoadsError(f"the road engine answered {answer['code']}")
         sources = answer["sources"]
         return RoadTable(
-            durations_s=[[_number(v) for v in row] for row in answer["durations"]],
-            distances_m=[[_number(v) for v in row] for row in answer["distances"]],
+            # OSRM's cells are already floats, or None where no road joins two points
+            durations_s=[list(row) for row in answer["durations"]],
+            distances_m=[list(row) for row in answer["distances"]],
             snapped=[(s["location"][1], s["location"][0]) for s in sources],
             snapped_off_m=[float(s["distance"]) for s in sources],
             cut_off=[False] * len(points),
         )
 
-    def table(self, points: Sequence[LatLng]) -> RoadTable:
+    def _ask_table(self, points: Sequence[LatLng], **params):
+        """OSRM's table, each point looked for within `max_snap_m` of a road first: an
+        unbounded search for the nearest road costs about six times as much, and is only
+        needed for a point further than that from any road (asked again without a bound)."""
+        coordinates = [(lng, lat) for lat, lng in points]
+        try:
+            return self._engine.Table(
+                self._osrm.TableParameters(
+                    coordinates=coordinates, radiuses=[self.max_snap_m] * len(points), **params
+                )
+            )
+        except RuntimeError as exc:
+            if "NoSegment" not in str(exc):
+                raise
+        return self._engine.Table(self._osrm.TableParameters(coordinates=coordinates, **params))
+
+    def table(self, points: Sequence[LatLng], *, remember: bool = True) -> RoadTable:
         """The table between `points`, each first put on the main road network (`snap`):
-        None remains only where a point has no connected road within `max_snap_m`."""
+        None remains only where a point has no connected road within `max_snap_m`.
+        `remember` False: the points' snaps are not kept (a van's passing positions).
+
+        Cost: one table when every point is on the main network or was snapped before
+        (the anchor rides along to tell which are), a second one when some were moved."""
         if not points:
             return RoadTable([], [], [], [], [])
-        snaps = self.snap(points)
+        key = [(round(lat, 6), round(lng, 6)) for lat, lng in points]
+        known = self._snaps
+        if self.anchors and any(k not in known for k in key):
+            anchor = self.anchors[0]
+            asked = [known[k].at if k in known else k for k in key]
+            raw = self.raw_table([*asked, anchor])
+            last = len(asked)
+            found = {}
+            for i, k in enumerate(key):
+                if k in known or k in found:
+                    continue
+                joined = raw.durations_s[i][last] is not None
+                joined = joined and raw.durations_s[last][i] is not None
+                if joined:
+                    found[k] = Snap(raw.snapped[i], _off(k, raw.snapped[i]), True)
+            if remember:
+                self._remember(self._snaps, found)
+            if all(k in known or k in found for k in key):  # nobody moved: the answer
+                snaps = [known[k] if k in known else found[k] for k in key]
+                return RoadTable(
+                    durations_s=[row[:last] for row in raw.durations_s[:last]],
+                    distances_m=[row[:last] for row in raw.distances_m[:last]],
+                    snapped=[s.at for s in snaps],
+                    snapped_off_m=[s.off_m for s in snaps],
+                    cut_off=[False] * last,
+                )
+        snaps = self.snap(points, remember=remember)
         raw = self.raw_table([s.at for s in snaps])
         return RoadTable(
             durations_s=raw.durations_s,
@@ -242,17 +288,22 @@ class RoadEngine:
             cut_off=[not s.connected for s in snaps],
         )
 
-    def snap(self, points: Sequence[LatLng]) -> list[Snap]:
-        """Where each point joins the main road network (remembered per engine)."""
+    def _remember(self, memory: dict, found: dict) -> None:
+        """Keep `found` in `memory`, the oldest entries going first beyond SNAP_MEMORY."""
+        with self._snaps_lock:
+            memory.update(found)
+            for stale in list(itertools.islice(memory, max(0, len(memory) - SNAP_MEMORY))):
+                memory.pop(stale, None)
+
+    def snap(self, points: Sequence[LatLng], *, remember: bool = True) -> list[Snap]:
+        """Where each point joins the main road network (remembered per engine unless
+        `remember` is False)."""
         key = [(round(lat, 6), round(lng, 6)) for lat, lng in points]
         known = self._snaps
         todo = sorted({k for k in key if k not in known})
-        if todo:
-            found = self._snap_new(todo)
-            with self._snaps_lock:
-                if len(known) + len(found) > SNAP_MEMORY:
-                    known.clear()
-                known.update(found)
+        found = self._snap_new(todo) if todo else {}
+        if remember:
+            self._remember(known, found)
         return [known[k] if k in known else found[k] for k in key]
 
     def _snap_new(self, points: list[LatLng]) -> dict[LatLng, Snap]:
@@ -269,7 +320,7 @@ class RoadEngine:
         if cut:
             around = dict(zip(cut, self._nearest(cut, SNAP_CANDIDATES), strict=True))
             # in rounds, nearest first: most points join one of their next few roads
-            for start, stop in ((1, 4), (4, 10), (10, SNAP_CANDIDATES)):
+            for start, stop in SNAP_ROUNDS:
                 flat = [
                     (point, at, off)
                     for point in cut
@@ -277,9 +328,9 @@ class RoadEngine:
                     for at, off in around[point][start:stop]  # [0]: OSRM's own, cut off
                     if off <= self.max_snap_m
                 ]
-                ok = self._joined([at for _, at, _ in flat])[0] if flat else []
-                for (point, at, off), good in zip(flat, ok, strict=True):
-                    if good and point not in out:
+                good = self._roads_joined({at for _, at, _ in flat})
+                for point, at, off in flat:
+                    if good[at] and point not in out:
                         out[point] = Snap(at, off, True)
             first = dict(zip(points, nearest, strict=True))
             for point in cut:
@@ -289,15 +340,20 @@ class RoadEngine:
 
     def _nearest(self, points: list[LatLng], number: int) -> list[list[tuple[LatLng, float]]]:
         """For each point, its `number` nearest road points (lat, lng) and how far (m),
-        nearest first."""
+        nearest first; none further than `max_snap_m`."""
         out = []
         for lat, lng in points:
-            params = self._osrm.NearestParameters(coordinates=[(lng, lat)])
+            params = self._osrm.NearestParameters(
+                coordinates=[(lng, lat)], radiuses=[self.max_snap_m]
+            )
             params.number_of_results = number
             try:
                 answer = self._engine.Nearest(params)
             except RuntimeError as exc:
-                raise RoadsError(f"the road engine found no road near {lat},{lng}: {exc}") from None
+                if "NoSegment" not in str(exc):
+                    raise RoadsError(f"the road engine failed near {lat},{lng}: {exc}") from None
+                out.append([])  # no road within max_snap_m: nothing to try
+                continue
             out.append(
                 [
                     ((float(w["location"][1]), float(w["location"][0])), _metres((lat, lng), w))
@@ -306,6 +362,15 @@ class RoadEngine:
             )
         return out
 
+    def _roads_joined(self, roads: set[LatLng]) -> dict[LatLng, bool]:
+        """Whether each road point joins the main network; neighbouring cut-off points
+        share their candidates, so each is asked once (and remembered per engine)."""
+        known = self._road_joined
+        todo = sorted(r for r in roads if r not in known)
+        found = dict(zip(todo, self._joined(todo)[0], strict=True)) if todo else {}
+        self._remember(known, found)
+        return {r: known[r] if r in known else found[r] for r in roads}
+
     def _joined(self, points: list[LatLng]) -> tuple[list[bool], list[tuple[LatLng, float]]]:
         """Whether each point, on its nearest road, reaches every anchor and is reached from
         each; and that road point (lat, lng) with how far it is (m)."""
@@ -313,20 +378,14 @@ class RoadEngine:
         # reaching them all; the others are for a build whose first anchor went wrong.
         anchors = self.anchors[:1]
         n, k = len(points), len(anchors)
-        coordinates = [(lng, lat) for lat, lng in (*points, *anchors)]
+        located = [*points, *anchors]
         mine, theirs = list(range(n)), list(range(n, n + k))
-        answers = []
-        for sources, destinations in ((mine, theirs or mine[:1]), (theirs or mine[:1], mine)):
-            answers.append(
-                self._engine.Table(
-                    self._osrm.TableParameters(
-                        coordinates=coordinates,
-                        sources=sources,
-                        destinations=destinations,
-                        annotations=["duration"],
-                    )
-                )
+        answers = [
+            self._ask_table(
+                located, sources=sources, destinations=destinations, annotations=["duration"]
             )
+            for sources, destinations in ((mine, theirs or mine[:1]), (theirs or mine[:1], mine))
+        ]
         out, back = answers[0]["durations"], answers[1]["durations"]
         nearest = [
             ((float(w["location"][1]), float(w["location"][0])), _metres(p, w))
@@ -361,16 +420,16 @@ class RoadEngine:
         return RoadRoute(path, float(best["distance"]), float(best["duration"]))
 
 
-def _number(value: object) -> float | None:
-    return None if value is None else float(value)
-
-
 def _metres(point: LatLng, waypoint) -> float:
     """How far the road point is from `point`: OSRM says so; measured when it does not."""
     try:
         return float(waypoint["distance"])
     except (KeyError, TypeError, ValueError):
         return haversine_m(point, (waypoint["location"][1], waypoint["location"][0]))
+
+
+def _off(point: LatLng, road: LatLng) -> float:
+    return haversine_m(point, road)
 
 
 def haversine_m(a: LatLng, b: LatLng) -> float:

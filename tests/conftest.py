@@ -167,14 +167,18 @@ HELSINKI_PBF = (
 
 
 @pytest.fixture(scope="session")
-def helsinki_roads(tmp_path_factory) -> Path:
-    """A ROADS_DIR holding the Helsinki region (car), built once per test session."""
+def helsinki_roads(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
+    """A ROADS_DIR holding the Helsinki region (car), built once per test session; its
+    addresses (geo.Address, public schema) are committed with it, for every test and for
+    the servers of the browser tests (a test that rebuilds or deletes them rolls back)."""
+    from django.db import connection
     from django.test import override_settings
 
     from geo.services import region_build
 
     roads = tmp_path_factory.mktemp("roads")
-    with override_settings(ROADS_DIR=roads):
+    with override_settings(ROADS_DIR=roads), django_db_blocker.unblock():
+        connection.set_schema_to_public()
         region_build("helsinki", HELSINKI_PBF)
     return roads
 

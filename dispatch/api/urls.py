@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dispatch.api.views import csv_io, fleet, orders, shopify
+from dispatch.api.views import csv_io, fleet, locations, orders, shopify
 
 urlpatterns = [
     # orders
@@ -16,6 +16,8 @@ urlpatterns = [
         name="api-order-reschedule",
     ),
     path("orders/<int:order_id>/events", orders.OrderEventsApi.as_view(), name="api-order-events"),
+    # where addresses are
+    path("addresses", locations.AddressSearchApi.as_view(), name="api-addresses"),
     # depots, vehicles, drivers
     path("depots", fleet.DepotListApi.as_view(), name="api-depots"),
     path("depots/<int:pk>", fleet.DepotDetailApi.as_view(), name="api-depot"),

@@ -1,7 +1,8 @@
-"""Dispatch data, one module per idea: the fleet, orders, intake records."""
+"""Dispatch data, one module per idea: the fleet, orders, intake records, locations."""
 
 from dispatch.models.fleet import Depot, Driver, Vehicle
 from dispatch.models.intake import CsvImport, IdempotencyRecord, ShopifyIntegration, WebhookEvent
+from dispatch.models.locations import LocationCorrection, location_key
 from dispatch.models.orders import Order, OrderEvent, OrderStatus
 
 __all__ = [
@@ -9,10 +10,12 @@ __all__ = [
     "Depot",
     "Driver",
     "IdempotencyRecord",
+    "LocationCorrection",
     "Order",
     "OrderEvent",
     "OrderStatus",
     "ShopifyIntegration",
     "Vehicle",
     "WebhookEvent",
+    "location_key",
 ]

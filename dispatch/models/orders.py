@@ -40,7 +40,7 @@ class Order(Address, TimeStamped):
         PROVIDED = "provided", "Coordinates provided"
         PENDING = "pending", "Waiting to be geocoded"
         OK = "ok", "Geocoded"
-        FAILED = "failed", "Could not be geocoded"
+        FAILED = "failed", "Needs a location"
 
     external_id = models.CharField(
         max_length=100, blank=True, help_text="The order's id in the system it came from."

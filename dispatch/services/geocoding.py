@@ -1,8 +1,18 @@
-"""Addresses to coordinates through a pluggable provider (Nominatim-compatible by default).
+"""Addresses to coordinates through a pluggable provider: the business's own road region
+by default, on this machine.
 
-Configured by GEOCODER (`nominatim` or `none`), GEOCODER_URL, GEOCODER_TIMEOUT_S and
-GEOCODER_USER_AGENT. Results are cached (per tenant, like every cache key here). An order
-that cannot be geocoded is kept and flagged `failed` with the reason, never dropped.
+Configured by GEOCODER: `local` (the default: the addresses of the business's road region,
+imported from its OpenStreetMap extract, geo.selectors.address_search), `nominatim` (any
+Nominatim-compatible server over HTTP: GEOCODER_URL, GEOCODER_TIMEOUT_S,
+GEOCODER_USER_AGENT), `none`, or the dotted path of a class of your own.
+
+Before any of them, the business's own corrections are consulted (a dispatcher moved an
+order's pin: that address is there). The local geocoder places an order only when its best
+candidate is at least GEOCODER_MIN_CONFIDENCE sure; below that the order is kept, flagged
+"needs a location" (`geocode_status=failed`), and the reason names the best candidate and
+how sure it was: an order is never put silently on a point that may be wrong. Nominatim's
+answers are cached (per tenant, like every cache key here); the local search is not (it is
+fast, and a rebuilt region must be seen at once).
 """
 
 from __future__ import annotations
@@ -22,6 +32,12 @@ from django.utils.module_loading import import_string
 
 from dispatch import tasks
 from dispatch.models import Order
+from dispatch.selectors.locations import (
+    location_correction_for,
+    order_query,
+    tenant_address_region,
+)
+from geo.selectors import address_search
 from tenants.tasks import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -34,6 +50,12 @@ class GeocodeResult:
     lat: float | None
     lng: float | None
     error: str = ""
+    confidence: float | None = None  # the local geocoder's, 0..1
+    label: str = ""  # the address matched
+
+
+#: geocode_error's length.
+ERROR_CHARS = 200
 
 
 class Geocoder(Protocol):
@@ -78,8 +100,40 @@ class NominatimGeocoder:
             return GeocodeResult(None, None, "Geocoder gave an answer without coordinates.")
 
 
+class LocalGeocoder:
+    """The addresses of the business's road region (imported with the region's roads):
+    no third party, no key, no network."""
+
+    cacheable = False
+
+    def __init__(self, *, min_confidence: float) -> None:
+        self.min_confidence = min_confidence
+
+    def geocode(self, *, query: str, country: str) -> GeocodeResult:
+        region, why = tenant_address_region()
+        if why:
+            return GeocodeResult(None, None, why)
+        found = address_search(region, query, limit=2)
+        if not found:
+            return GeocodeResult(None, None, f"Needs a location: no address like it in {region}.")
+        best = found[0]
+        if best.confidence < self.min_confidence:
+            said = f" ({best.note})" if best.note and best.match != "street" else ""
+            return GeocodeResult(
+                None,
+                None,
+                f"Needs a location: the best match, {best.label}, is {best.confidence:.2f} "
+                f"sure (below {self.min_confidence:.2f}){said}",
+                best.confidence,
+                best.label,
+            )
+        return GeocodeResult(best.lat, best.lon, "", best.confidence, best.label)
+
+
 def get_geocoder() -> Geocoder:
     name = settings.GEOCODER
+    if name == "local":
+        return LocalGeocoder(min_confidence=settings.GEOCODER_MIN_CONFIDENCE)
     if name == "none":
         return NoGeocoder()
     if name == "nominatim":
@@ -93,51 +147,59 @@ def get_geocoder() -> Geocoder:
 
 def geocode_address(*, query: str, country: str, geocoder: Geocoder | None = None) -> GeocodeResult:
     """Geocode with a cache; failures caused by an unreachable geocoder are not cached."""
+    geocoder = geocoder or get_geocoder()
+    if not getattr(geocoder, "cacheable", True):
+        return geocoder.geocode(query=query, country=country)
     digest = hashlib.sha256(f"{country}|{query.lower()}".encode()).hexdigest()
     key = f"geocode:{connection.schema_name}:{digest}"
     cached = cache.get(key)
     if cached is not None:
         return GeocodeResult(*cached)
-    result = (geocoder or get_geocoder()).geocode(query=query, country=country)
+    result = geocoder.geocode(query=query, country=country)
     if result.lat is not None or result.error == "Address not found.":
         cache.set(key, (result.lat, result.lng, result.error), CACHE_SECONDS)
     return result
 
 
 def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) -> dict[str, int]:
-    """Geocode the given orders that still wait for it (in the current schema)."""
+    """Geocode the given orders that still wait for it (in the current schema): where a
+    dispatcher corrected the address before, there; else by the geocoder."""
     geocoder = geocoder or get_geocoder()
     counts = {"ok": 0, "failed": 0}
     orders = Order.objects.filter(pk__in=order_ids, geocode_status=Order.GeocodeStatus.PENDING)
     for order in orders:
-        query = ", ".join(
-            p
-            for p in (
-                order.address_line1,
-                order.address_line2,
-                order.postcode,
-                order.city,
-                order.region,
-            )
-            if p
+        corrected = location_correction_for(
+            line1=order.address_line1,
+            postcode=order.postcode,
+            city=order.city,
+            country=order.country,
         )
+        if corrected is not None:
+            _located(order, GeocodeResult(corrected.lat, corrected.lng))
+            counts["ok"] += 1
+            continue
+        query = order_query(order)
         result = (
             geocode_address(query=query, country=order.country, geocoder=geocoder)
             if query
             else GeocodeResult(None, None, "The order has no address.")
         )
-        if result.lat is None:
-            fields = {"geocode_status": Order.GeocodeStatus.FAILED, "geocode_error": result.error}
-            counts["failed"] += 1
-        else:
-            fields = {"lat": result.lat, "lng": result.lng, "geocode_error": ""}
-            fields["geocode_status"] = Order.GeocodeStatus.OK
-            counts["ok"] += 1
-        # Only if still pending: an edit made meanwhile (with coordinates) wins.
-        Order.objects.filter(pk=order.pk, geocode_status=Order.GeocodeStatus.PENDING).update(
-            **fields
-        )
+        counts["ok" if _located(order, result) else "failed"] += 1
     return counts
+
+
+def _located(order: Order, result: GeocodeResult) -> bool:
+    if result.lat is None:
+        error = result.error
+        if len(error) > ERROR_CHARS:
+            error = error[: ERROR_CHARS - 1] + "…"
+        fields = {"geocode_status": Order.GeocodeStatus.FAILED, "geocode_error": error}
+    else:
+        fields = {"lat": result.lat, "lng": result.lng, "geocode_error": ""}
+        fields["geocode_status"] = Order.GeocodeStatus.OK
+    # Only if still pending: an edit made meanwhile (with coordinates) wins.
+    Order.objects.filter(pk=order.pk, geocode_status=Order.GeocodeStatus.PENDING).update(**fields)
+    return result.lat is not None
 
 
 def geocode_orders_later(*, order_ids: list[int]) -> None:

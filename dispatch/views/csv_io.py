@@ -7,6 +7,7 @@ import itertools
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -18,8 +19,10 @@ from accounts.decorators import dispatcher_required
 from core.forms import flash_service_errors, form_add_service_errors
 from dispatch.api.views.csv_io import csv_download, export_name
 from dispatch.models import CsvImport
+from dispatch.selectors.locations import address_check, tenant_address_region
 from dispatch.selectors.orders import OrderFilter, orders_list
 from dispatch.services import csv_io
+from tenants.selectors import current_tenant
 
 TARGET_LABELS = {
     "external_id": "Reference",
@@ -184,11 +187,40 @@ def _preview_table(preview: csv_io.Preview, mapping: dict[str, str]) -> dict[str
             else:
                 value = outcome.values.get(target, "")
             cells.append(value)
-        rows.append({"line": outcome.line, "cells": cells, "bad": bool(outcome.errors)})
+        rows.append(
+            {
+                "line": outcome.line,
+                "cells": cells,
+                "bad": bool(outcome.errors),
+                "location": _location_check(outcome),
+            }
+        )
     labels = [
         ERROR_LABELS["time_windows"] if c == "time_windows" else TARGET_LABELS[c] for c in columns
     ]
     return {"labels": labels, "rows": rows}
+
+
+def _location_check(outcome: csv_io.RowOutcome) -> dict[str, Any] | None:
+    """Where the local geocoder will put the row's order (a good row, local geocoder only):
+    with the parts a pick in the review is remembered for."""
+    if outcome.errors or settings.GEOCODER != "local":
+        return None
+    data = outcome.data
+    parts = {
+        "line1": str(data.get("address_line1") or ""),
+        "postcode": str(data.get("postcode") or ""),
+        "city": str(data.get("city") or ""),
+        "country": str(data.get("country") or current_tenant().country).upper(),
+    }
+    check = address_check(
+        **parts,
+        line2=str(data.get("address_line2") or ""),
+        region=str(data.get("region") or ""),
+        has_coordinates=data.get("lat") not in (None, "") and data.get("lng") not in (None, ""),
+        min_confidence=settings.GEOCODER_MIN_CONFIDENCE,
+    )
+    return {"check": check, **parts}
 
 
 def _bad_lines(errors: list[dict[str, Any]], mapping: dict[str, str]) -> list[dict[str, Any]]:
@@ -249,6 +281,9 @@ def csv_import_detail_view(request: HttpRequest, import_id: int) -> HttpResponse
         preview = csv_io.csv_import_last_preview(csv_import=csv_import)
         table = _preview_table(preview, csv_import.mapping)
         bad_lines = _bad_lines(preview.errors, csv_import.mapping)
+        if settings.GEOCODER == "local":
+            table["locations"] = True
+            table["region_problem"] = tenant_address_region()[1]
     return render(
         request,
         "dispatch/csv_detail.html",

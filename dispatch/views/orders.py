@@ -7,12 +7,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from core.forms import flash_service_errors
 from dispatch.forms import OrderForm
 from dispatch.models import Order, OrderStatus
+from dispatch.selectors.locations import order_pin
 from dispatch.selectors.orders import OrderFilter, order_history, orders_list
 from dispatch.services import orders as order_services
 
@@ -40,7 +42,7 @@ def order_list_view(request: HttpRequest) -> HttpResponse:
 
 @dispatcher_required
 def order_create_view(request: HttpRequest) -> HttpResponse:
-    form = OrderForm(request.POST or None)
+    form = OrderForm(request.POST or None, address_search_url=reverse("dashboard:address-search"))
     if request.method == "POST" and form.is_valid():
         try:
             order = order_services.order_create(form.to_order_data(), source=Order.Source.DASHBOARD)
@@ -57,7 +59,11 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
 @dispatcher_required
 def order_edit_view(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order, pk=order_id)
-    form = OrderForm(request.POST or None, initial=OrderForm.initial_from(order))
+    form = OrderForm(
+        request.POST or None,
+        initial=OrderForm.initial_from(order),
+        address_search_url=reverse("dashboard:address-search"),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             order_services.order_update(order=order, data=form.to_order_data())
@@ -80,6 +86,8 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
             "events": order_history(order=order),
             "notifications": order.notifications.prefetch_related("attempts_made"),
             "proofs": order.proofs.select_related("driver"),
+            "pin": order_pin(order=order),
+            "map_settings": {"RESET_VIEW": False},
         },
     )
 

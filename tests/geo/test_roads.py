@@ -24,7 +24,7 @@ TRAPPED = "24.9300,60.1650"
 
 
 @pytest.fixture
-def roads(settings, tmp_path):
+def roads(settings, tmp_path, db):  # db: a build imports the region's addresses too
     settings.ROADS_DIR = tmp_path / "roads"
     return settings.ROADS_DIR
 

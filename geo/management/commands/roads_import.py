@@ -1,7 +1,8 @@
 """`manage.py roads_import FILE.osm.pbf [--profile car|bicycle|foot] [--name REGION]`:
 build a road region from an OpenStreetMap extract (https://download.geofabrik.de has one
-per country and region). A rebuild swaps in atomically; a bad file is an error and leaves
-the region that was serving."""
+per country and region), and import the extract's addresses for the region (whatever the
+profile; replaced in one transaction). A rebuild swaps in atomically; a bad file is an
+error and leaves the region that was serving, and its addresses."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from geo.services import region_build
 
 
 class Command(BaseCommand):
-    help = "Build a road region (travel times and paths) from an OpenStreetMap extract."
+    help = (
+        "Build a road region (travel times and paths) and import its addresses (address "
+        "search) from an OpenStreetMap extract."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path, help="an OpenStreetMap extract, .osm.pbf")

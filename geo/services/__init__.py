@@ -5,6 +5,10 @@ A region lives under ROADS_DIR as `<name>/<profile>/builds/<stamp>/region.osrm*`
 beside the one serving and the link is swapped in one rename, so readers see the old
 region or the new one, never half of one; a build that fails leaves the old region serving.
 Older builds are removed once a newer one serves (KEEP_BUILDS kept).
+
+A region's addresses (geo.services.addresses) belong to its name, not to a profile: every
+build of any profile imports them again from the same extract, in one transaction, before
+the new build serves; if that fails, the build is thrown away and the old one serves on.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from geo.engine import build
 from geo.selectors import STAMP, Region, region_home, region_of
+from geo.services.addresses import addresses_import
 
 KEEP_BUILDS = 2
 
@@ -28,11 +33,17 @@ def region_build(
     profile: str = "car",
     progress: Callable[[str], None] = lambda line: None,
 ) -> Region:
-    """Build `pbf` as region `name` for `profile` and make it the one serving."""
+    """Build `pbf` as region `name` for `profile`, import its addresses (the region's,
+    whatever the profile) and make it the one serving."""
     home = region_home(name, profile)
     stamp = dt.datetime.now(dt.UTC).strftime(STAMP)
     out = home / "builds" / stamp
     build(Path(pbf), out, profile=profile, progress=progress)
+    try:
+        addresses_import(name, Path(pbf), progress=progress)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     link = home / "current"
     fresh = home / f".current-{stamp}"
     fresh.symlink_to(out.relative_to(home))

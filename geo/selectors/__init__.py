@@ -18,6 +18,11 @@ from django.conf import settings
 
 from geo.engine import PROFILES, RoadEngine, RoadsError
 
+# Address search (its own module), for callers to import from here.
+from geo.selectors.addresses import Candidate as Candidate
+from geo.selectors.addresses import address_regions as address_regions
+from geo.selectors.addresses import address_search as address_search
+
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 STAMP = "%Y%m%dT%H%M%S%fZ"
 
