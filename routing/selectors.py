@@ -53,11 +53,18 @@ def plan_routes(plan: Plan) -> list[PlanRoute]:
     """The plan's routes with their stops (and orders) in driving order."""
     stops = PlanStop.objects.select_related("order").order_by("sequence")
     routes = (
-        plan.routes.select_related("driver", "vehicle")
+        plan.routes.select_related("driver", "vehicle__start_depot", "vehicle__end_depot")
         .prefetch_related(Prefetch("stops", queryset=stops))
         .order_by("pk")
     )
     return list(routes)
+
+
+def route_colour(route: PlanRoute) -> str:
+    """The route's colour on every map: its place among its plan's routes (`plan_routes`'
+    order), as the plan page gives it."""
+    place = PlanRoute.objects.filter(plan_id=route.plan_id, pk__lt=route.pk).count()
+    return PALETTE[place % len(PALETTE)]
 
 
 def plan_pool(plan: Plan) -> list[PlanUnassigned]:

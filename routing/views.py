@@ -22,7 +22,7 @@ from core.forms import flash_service_errors
 from dispatch.models import Depot, Order
 from routing import selectors
 from routing.models import Plan, PlanRoute
-from routing.services import edits, live, plans, publish
+from routing.services import edits, geometry, live, plans, publish, roads
 
 
 class PlanForm(forms.Form):
@@ -76,13 +76,24 @@ def _plan_context(plan: Plan) -> dict:
         "plan": plan,
         "routes": routes,
         "pool": pool,
-        "map": selectors.map_data(plan, routes, pool),
+        "map": _map_data(plan, routes, pool),
         "ticks": ticks,
         "free_drivers": drivers,
         "free_vehicles": vehicles,
         "urgent_orders": selectors.urgent_candidates(plan) if plan.is_published else [],
         "map_settings": {"RESET_VIEW": False},
     }
+
+
+def _map_data(plan: Plan, routes: list[PlanRoute], pool) -> dict:
+    """The map's stops and pool, each route's road path (cached), and what the paths
+    come from (the legend and the attribution)."""
+    source = roads.travel_source()
+    data = selectors.map_data(plan, routes, pool)
+    for entry, route in zip(data["routes"], routes, strict=True):
+        entry["geometry"] = geometry.route_geometry(route, source=source).as_dict()
+    data["source"] = geometry.source_dict(source)
+    return data
 
 
 @dispatcher_required

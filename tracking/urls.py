@@ -9,6 +9,7 @@ from tracking.views import dispatch, driver
 driver_patterns = [
     path("", driver.driver_route_view, name="route"),
     path("version", driver.driver_version_view, name="version"),
+    path("path", driver.driver_path_view, name="path"),
     path("duty", driver.duty_view, name="duty"),
     path("stops", driver.stop_view, name="stop"),
 ]

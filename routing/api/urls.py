@@ -17,5 +17,10 @@ urlpatterns = [
         views.PlanRouteApi.as_view(),
         name="api-plan-route",
     ),
+    path(
+        "plans/<int:plan_id>/routes/<int:route_id>/geometry",
+        views.PlanRouteGeometryApi.as_view(),
+        name="api-plan-route-geometry",
+    ),
     path("plans/<int:plan_id>/urgent", views.PlanUrgentApi.as_view(), name="api-plan-urgent"),
 ]

@@ -16,8 +16,10 @@ from rest_framework.views import APIView
 from accounts.models import User
 from audit.services import current_actor
 from dispatch.models import Depot, Order
+from routing.api.serializers import RouteGeometrySerializer
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
-from routing.services import edits, live, plans, publish
+from routing.selectors import route_colour
+from routing.services import edits, geometry, live, plans, publish
 
 
 class PlanInputSerializer(serializers.Serializer):
@@ -95,6 +97,9 @@ class PlanOutputSerializer(serializers.ModelSerializer):
             "matrix_s",
             "solve_s",
             "save_s",
+            "travel_kind",
+            "travel_label",
+            "travel_note",
             "created_at",
             "started_at",
             "solved_at",
@@ -317,6 +322,29 @@ class PlanUrgentApi(APIView):
             live.order_insert_urgent, plan=_plan(plan_id), order=order, actor=_actor(request)
         )
         return Response({"route": route.pk if route else None})
+
+
+class PlanRouteGeometryApi(APIView):
+    @extend_schema(operation_id="plans_routes_geometry", responses=RouteGeometrySerializer)
+    def get(self, request: Request, plan_id: int, route_id: int) -> Response:
+        """The route's path for the map: start depot, its stops in driving order, end depot,
+        on the tenant's roads (straight legs flagged, and why in `source.legend`)."""
+        route = (
+            PlanRoute.objects.filter(plan_id=plan_id, pk=route_id)
+            .select_related("vehicle__start_depot", "vehicle__end_depot")
+            .first()
+        )
+        if route is None:
+            raise Http404
+        drawn = geometry.route_geometry(route)
+        return Response(
+            {
+                "route": route.pk,
+                "colour": route_colour(route),
+                "source": geometry.source_dict(drawn.source),
+                **drawn.as_dict(),
+            }
+        )
 
 
 def _plan_detail(plan_id: int) -> Plan:

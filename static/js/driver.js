@@ -85,6 +85,7 @@
     var fix = {id: position.timestamp + "-" + Math.random().toString(36).slice(2, 8),
                t: position.timestamp, lat: c.latitude, lng: c.longitude,
                accuracy_m: c.accuracy, speed_mps: c.speed, heading_deg: c.heading};
+    document.dispatchEvent(new CustomEvent("driver-fix", {detail: fix}));  // the compact map
     var items = load();
     items.push(fix);
     save(items.slice(-20000));

@@ -6,7 +6,7 @@
   var config = document.getElementById("live-config");
   var statusEl = document.getElementById("live-status");
   var rows = document.getElementById("live-drivers");
-  var drivers = {};  // id → {marker, seq, name, t, speed, heading_to, eta_text}
+  var drivers = {};  // id → {marker, seq, name, t, speed, heading_to, eta_text, path…}
   var map = null;
   var pending = [];
   var retry = 1000;
@@ -51,7 +51,58 @@
     d.marker.setLatLng([p.lat, p.lng]);
     var el = d.marker.getElement();
     el.dataset.lat = p.lat; el.dataset.lng = p.lng; el.dataset.seq = p.seq;
+    d.last = [p.lat, p.lng];
+    follow(d, false);
     return true;
+  }
+
+  // Each driver's road path still to drive: fetched when the driver appears, then at most
+  // every `every_s` as positions arrive (sooner when the van left it, or a stop of it
+  // changed); in between, the path is trimmed to the van. Positions stay small messages.
+  var OFF_PATH_M = 60, OFF_PATH_EVERY_MS = 5000;
+
+  function fetchPath(d) {
+    if (d.fetching || !config.dataset.pathUrl) { return; }
+    d.fetching = true;
+    d.fetchedAt = Date.now();
+    fetch(config.dataset.pathUrl.replace("/0/", "/" + d.id + "/"), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { d.fetching = false; if (data) { showPath(d, data); } })
+      .catch(function () { d.fetching = false; });
+  }
+
+  function showPath(d, data) {
+    if (d.layers) { map.removeLayer(d.layers); }
+    d.layers = L.layerGroup().addTo(map);
+    d.orders = {};
+    d.nextLine = null;
+    d.everyMs = (data.every_s || 20) * 1000;
+    var el = d.marker.getElement();
+    if (!data.route) { el.dataset.pathVertices = "0"; return; }
+    var colour = data.colour || "#0b63ce";
+    RoadMap.draw(data.rest, {color: colour, weight: 3, opacity: 0.45}, "live-path live-rest").addTo(d.layers);
+    RoadMap.walks(data.walks, colour).addTo(d.layers);
+    var next = RoadMap.draw(data.next, {color: colour, weight: 5, opacity: 0.9}, "live-path live-next").addTo(d.layers);
+    d.nextLine = next.getLayers()[0] || null;
+    data.stops.forEach(function (stop, k) {
+      d.orders[stop.order] = true;
+      var text = "#" + stop.sequence + " " + stop.name + (k === 0 ? " (next)" : "");
+      L.circleMarker([stop.lat, stop.lng], {radius: k === 0 ? 6 : 4, color: colour, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "live-stop"})
+        .bindTooltip(text).addTo(d.layers);
+    });
+    RoadMap.attribute(map, data.source.attribution);
+    el.dataset.pathVertices = String(RoadMap.vertices(data.next) + RoadMap.vertices(data.rest));
+    if (d.last) { follow(d, true); }
+  }
+
+  function follow(d, justFetched) {
+    var now = Date.now();
+    if (!justFetched && (!d.fetchedAt || now - d.fetchedAt > (d.everyMs || 20000))) { fetchPath(d); return; }
+    if (d.nextLine) {
+      var off = RoadMap.trim(d.nextLine, d.last), first = d.nextLine.getLatLngs()[0];
+      d.marker.getElement().dataset.pathStart = first.lat + "," + first.lng;
+      if (!justFetched && off > OFF_PATH_M && now - d.fetchedAt > OFF_PATH_EVERY_MS) { fetchPath(d); }
+    }
   }
 
   function snapshot() {
@@ -84,6 +135,10 @@
         drivers[m.driver].heading_to = m.order; drivers[m.driver].eta_text = m.eta_text; render();
       } else if (m.type === "stop") {
         statusEl.textContent = "Live · order #" + m.order + " " + m.status.replace("_", " ");
+        Object.keys(drivers).forEach(function (id) {  // a stop of this path changed: ask again
+          var d = drivers[id];
+          if (d.orders && d.orders[m.order]) { d.fetchedAt = 0; fetchPath(d); }
+        });
       }
     };
     socket.onclose = function () {

@@ -6,6 +6,32 @@
   var token = document.getElementById("track-config").dataset.token;
   var snapshot = JSON.parse(document.getElementById("track-snapshot").textContent);
   var map = null, marker = null, seq = 0, retry = 1000;
+  // the road path from the van to this address (nothing of the driver's other stops):
+  // trimmed to the van as it moves, asked again at most every `every_s`
+  var config = document.getElementById("track-config");
+  var pathData = JSON.parse(document.getElementById("track-path").textContent);
+  var pathLayer = null, pathLine = null, pathAt = Date.now(), pathFetching = false;
+
+  function drawPath(data) {
+    if (!map || !window.RoadMap) { return; }
+    if (pathLayer) { map.removeLayer(pathLayer); }
+    pathLayer = RoadMap.draw(data.legs, {color: "#0b63ce", weight: 5, opacity: 0.8}, "track-path").addTo(map);
+    pathLine = pathLayer.getLayers()[0] || null;
+    RoadMap.walks(data.walks, "#0b63ce").addTo(pathLayer);
+    RoadMap.attribute(map, data.attribution);
+    document.getElementById("track-map").dataset.pathVertices = String(RoadMap.vertices(data.legs));
+  }
+
+  function followPath(at) {
+    var now = Date.now(), every = (pathData.every_s || 20) * 1000;
+    var off = pathLine ? RoadMap.trim(pathLine, at) : Infinity;
+    if (pathFetching || (now - pathAt < every && !(off > 60 && now - pathAt > 5000))) { return; }
+    pathFetching = true; pathAt = now;
+    fetch(config.dataset.pathUrl)
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { pathFetching = false; if (data) { pathData = data; drawPath(data); } })
+      .catch(function () { pathFetching = false; });
+  }
 
   function show(position) {
     if (!map || !position || position.seq <= seq) { return; }
@@ -17,9 +43,12 @@
     }
     var el = document.getElementById("track-map");
     el.dataset.lat = position.lat; el.dataset.lng = position.lng;
+    followPath([position.lat, position.lng]);
     var points = [[position.lat, position.lng]];
     if (snapshot.destination) { points.push(snapshot.destination); }
-    map.fitBounds(points, {maxZoom: 15, padding: [40, 40]});
+    var bounds = L.latLngBounds(points);
+    if (pathLayer && pathLayer.getLayers().length) { bounds.extend(pathLayer.getBounds()); }
+    map.fitBounds(bounds, {maxZoom: 15, padding: [40, 40]});
   }
 
   // The server words the arrival window (the tenant's zone and clock, as in the SMS);
@@ -58,6 +87,7 @@
       L.marker(snapshot.destination, {title: "You", alt: "Your address"}).addTo(map);
       map.setView(snapshot.destination, 14);
     }
+    drawPath(pathData);
     show(snapshot.position);
   };
   connect();

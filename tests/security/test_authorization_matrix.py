@@ -146,6 +146,9 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "dashboard:order-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(order_id="order")),
     "dashboard:order-cancel": ({"POST": "dashboard"}, K(order_id="order")),
     "dashboard:order-reschedule": ({"POST": "dashboard"}, K(order_id="order")),
+    "dashboard:order-locate": ({"POST": "dashboard"}, K(order_id="order")),
+    "dashboard:address-search": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:location-remember": ({"POST": "dashboard"}, NO_ARGS),
     "dashboard:depot-list": ({"GET": "dashboard"}, NO_ARGS),
     "dashboard:depot-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
     "dashboard:depot-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(pk="depot")),
@@ -201,11 +204,13 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "tenants:delete": ({"POST": "owner"}, NO_ARGS),
     "tenants:api-keys": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "tenants:api-key-revoke": ({"POST": "owner"}, K(key_id="api_key")),
+    "tenants:roads": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "driver:route": ({"GET": "driver"}, NO_ARGS),
     "driver:version": ({"GET": "driver"}, NO_ARGS),
     "driver:duty": ({"POST": "driver"}, NO_ARGS),
     "driver:stop": ({"POST": "driver"}, NO_ARGS),
     "driver:complete": ({"GET": "driver", "POST": "driver"}, K(order_id="order")),
+    "driver:path": ({"GET": "driver"}, NO_ARGS),
     "twilio-status": ({"POST": "signed"}, NO_ARGS),
     "twilio-inbound": ({"POST": "signed"}, NO_ARGS),
     "api-keys": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
@@ -219,6 +224,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-order-cancel": ({"POST": "api_write"}, K(order_id="order")),
     "api-order-reschedule": ({"POST": "api_write"}, K(order_id="order")),
     "api-order-events": ({"GET": "api_read"}, K(order_id="order")),
+    "api-addresses": ({"GET": "api_read"}, NO_ARGS),
     "api-depots": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
     "api-depot": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"}, K(pk="depot")),
     "api-vehicles": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
@@ -250,6 +256,8 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-plan-route": ({"DELETE": "api_write"}, K(plan_id="plan", route_id="route")),
     "api-plan-urgent": ({"POST": "api_write"}, K(plan_id="plan")),
     "api-order-eta": ({"GET": "api_read"}, K(order_id="order")),
+    "api-plan-route-geometry": ({"GET": "api_read"}, K(plan_id="plan", route_id="route")),
+    "api-driver-path": ({"GET": "api_read"}, K(driver_id="driver")),
     "api-driver-pings": ({"POST": "driver_token"}, NO_ARGS),
     "api-positions": ({"GET": "api_read"}, NO_ARGS),
     "api-order-proofs": ({"GET": "api_read"}, K(order_id="order")),
@@ -278,6 +286,7 @@ PUBLIC_MATRIX: dict[str, str] = {
     "admin": "platform staff only",  # every admin:* route, and the admin's catch-all
     "track": "the link's token",
     "track-proof": "the link's token",
+    "track-path": "the link's token",
     "api-signup": "public",
     "public-api-schema": "public",
     "public-api-docs": "public",
@@ -426,9 +435,14 @@ def test_the_public_host_answers_every_tenant_caller_as_a_stranger(alpha):
         track = reverse("track", kwargs={"token": world.token}, urlconf=public)
         if _request("localhost", caller, "GET", track).status_code != 200:
             wrong.append(f"GET {track} as {role}")
+        path = reverse("track-path", kwargs={"token": world.token}, urlconf=public)
+        if _request("localhost", caller, "GET", path).status_code != 200:
+            wrong.append(f"GET {path} as {role}")
         for token in ("a" * 43, world.token[:-1]):
             if _request("localhost", caller, "GET", f"/t/{token}").status_code != 404:
                 wrong.append(f"a guessed token as {role}")
+            if _request("localhost", caller, "GET", f"/t/{token}/path").status_code != 404:
+                wrong.append(f"a guessed token's path as {role}")
         proof = reverse(
             "track-proof",
             kwargs={"token": "b" * 43, "proof_id": world.proof, "kind": "photo"},

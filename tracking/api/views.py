@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch.models import Driver, Order
-from tracking.api.serializers import EtaSerializer
+from tracking.api.serializers import DrivePathSerializer, EtaSerializer
 from tracking.selectors import customer_promise, order_eta
 from tracking.services import day as services
 from tracking.services.hub import fan_out
+from tracking.services.paths import driver_path
 from tracking.services.tokens import BadToken, read_driver_token
 
 
@@ -163,3 +164,13 @@ class OrderEtaApi(APIView):
         eta = order_eta(order)
         promise = customer_promise(order, live=eta)
         return Response(EtaSerializer({**asdict(eta), "promise": promise.as_message()}).data)
+
+
+class DriverPathApi(APIView):
+    @extend_schema(operation_id="drivers_path", responses=DrivePathSerializer)
+    def get(self, request: Request, driver_id: int) -> Response:
+        """The driver's road path still to drive today, from their last position through
+        the stops still to do, back to the depot (the live map asks for it)."""
+        if not Driver.objects.filter(pk=driver_id).exists():
+            raise Http404
+        return Response(driver_path(driver_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -20,6 +20,7 @@ from dispatch.models import Order
 from tenants.models import Tenant
 from tenants.services.formats import Formats
 from tracking.selectors import LinkState, customer_snapshot, link_state, tracking_settings
+from tracking.services.paths import customer_path
 
 GUESS_WINDOW_S = 600
 
@@ -69,12 +70,31 @@ def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "tracking/track.html", page_context(state, token))
 
 
+def tracking_path_view(request: HttpRequest, token: str) -> JsonResponse:
+    """`/t/<token>/path`: the road path from the van to this customer's address, while the
+    driver is on the way to them (`{"legs": []}` otherwise). The page asks again at most
+    every `every_s` as the van moves."""
+    if guessing_too_much(request):
+        return JsonResponse({"error": "too_many_tries"}, status=429)
+    state = link_state(token)
+    if state is None:
+        count_a_guess(request)
+        return JsonResponse({"error": "not_found"}, status=404)
+    if state.expired:
+        return JsonResponse({"error": "expired"}, status=410)
+    tenant = Tenant.objects.get(schema_name=state.schema)
+    with schema_context(state.schema):
+        path = customer_path(state.order_id, tenant=tenant)
+    return JsonResponse(path or {"legs": []})
+
+
 def page_context(state: LinkState, token: str) -> dict:
     tenant = Tenant.objects.get(schema_name=state.schema)
     with schema_context(state.schema), timezone.override(tenant.time_zone):
         row = tracking_settings()
         order = Order.objects.get(pk=state.order_id)
         snapshot = customer_snapshot(order.pk, settings_row=row)
+        path = customer_path(order.pk, tenant=tenant) if snapshot["position"] else None
         proof, proof_at = None, ""
         if order.status == "delivered" and row.tracking_show_proof:
             proof = order.proofs.filter(outcome="delivered").order_by("-created_at").first()
@@ -91,6 +111,7 @@ def page_context(state: LinkState, token: str) -> dict:
             "order": order,
             "reference": order.external_id or f"#{order.pk}",
             "snapshot": snapshot,
+            "path": path or {"legs": []},
             "token": token,
             "show_map": row.tracking_show_map,
             "time_zone": tenant.time_zone,

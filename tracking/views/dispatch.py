@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.decorators import dispatcher_required
+from routing.services.geometry import source_dict
+from routing.services.roads import travel_source
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
 
@@ -13,6 +15,7 @@ from tenants.services.formats import Formats
 @dispatcher_required
 def live_map_view(request: HttpRequest) -> HttpResponse:
     tenant = current_tenant()
+    paths = source_dict(travel_source(tenant))
     return render(
         request,
         "tracking/live_map.html",
@@ -20,5 +23,7 @@ def live_map_view(request: HttpRequest) -> HttpResponse:
             "map_settings": {"RESET_VIEW": False},
             "time_zone": tenant.time_zone,
             "language_tag": Formats.of(tenant).language_tag,
+            "paths_legend": paths["legend"],
+            "paths_kind": paths["kind"],
         },
     )

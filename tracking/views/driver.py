@@ -17,6 +17,7 @@ from dispatch.models import Driver, Order
 from routing.models import PlanRoute
 from tracking.services import day as services
 from tracking.services.day import is_on_duty
+from tracking.services.paths import driver_path
 from tracking.services.tokens import driver_token
 
 driver_required = role_required("driver")
@@ -103,8 +104,21 @@ def driver_route_view(request: HttpRequest) -> HttpResponse:
             },
             added=set(changes.get("added", [])) | set(changes.get("moved", [])),
             stops=route.stops.select_related("order").order_by("sequence"),
+            path=driver_path(driver.pk, route=route),
+            map_settings={"RESET_VIEW": False},
         )
     return render(request, "tracking/driver_route.html", context)
+
+
+@driver_required
+def driver_path_view(request: HttpRequest) -> JsonResponse:
+    """The compact map's path, asked again as the driver moves: from the van's last
+    position to the next stop, then the stops still to do."""
+    driver = _driver(request)
+    route = current_route(driver)
+    if driver is None or route is None:
+        return JsonResponse({"route": None})
+    return JsonResponse(driver_path(driver.pk, route=route))
 
 
 @driver_required
