@@ -17,18 +17,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking db-stop clean
+.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+$(VENV)/.installed-run: requirements.txt requirements-demo.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-demo.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.installed-dev: requirements.txt requirements-demo.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
@@ -84,7 +84,7 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking
+bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
@@ -107,6 +107,10 @@ bench-routing: $(VENV)/.installed-dev
 ## bench-tracking: drivers pinging once a second to dispatchers' sockets, 250 to 3,000 drivers (about 5 minutes; writes docs/benchmarks.md)
 bench-tracking: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/tracking.py
+
+## bench-roads: Helsinki's road region: build, tables in process vs osrm-routed, address search, 1,000 orders on roads vs straight lines (about 7 minutes; writes docs/benchmarks.md)
+bench-roads: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/roads.py
 
 ## db-stop: stop the embedded PostgreSQL (data stays in .data/postgres)
 db-stop:

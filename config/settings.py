@@ -375,6 +375,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "dispatch.models.orders.OrderStatus",
         "PlanStatusEnum": "routing.models.Plan.Status",
         "WebhookEventEnum": "webhooks.models.Event",
+        "TravelKindEnum": "tenants.selectors.TRAVEL_KINDS",
     },
 }
 
@@ -416,9 +417,18 @@ LEAFLET_CONFIG = {
     "ATTRIBUTION_PREFIX": "&copy; OpenStreetMap contributors",
 }
 
-# Geocoding of order addresses: "nominatim" (any Nominatim-compatible server), "none",
-# or the dotted path of a class with geocode(*, query, country) -> GeocodeResult.
-GEOCODER = os.environ.get("GEOCODER", "nominatim")
+# Geocoding of order addresses: "local" (the addresses of each tenant's road region,
+# imported with its roads by manage.py roads_import; no network), "nominatim" (any
+# Nominatim-compatible server), "none", or the dotted path of a class with
+# geocode(*, query, country) -> GeocodeResult. The local geocoder places an order only when
+# its best match is at least GEOCODER_MIN_CONFIDENCE sure (0..1); below, the order needs a
+# location, and says why.
+GEOCODER = os.environ.get("GEOCODER", "local")
+GEOCODER_MIN_CONFIDENCE = float(os.environ.get("GEOCODER_MIN_CONFIDENCE", "0.8"))
+if not 0 < GEOCODER_MIN_CONFIDENCE <= 1:
+    raise ImproperlyConfigured(
+        f"GEOCODER_MIN_CONFIDENCE must be above 0 and at most 1, not {GEOCODER_MIN_CONFIDENCE}."
+    )
 GEOCODER_URL = os.environ.get("GEOCODER_URL", "https://nominatim.openstreetmap.org")
 GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
 GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "dispatch-platform/0.1")

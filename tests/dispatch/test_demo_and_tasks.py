@@ -5,6 +5,8 @@ from django_tenants.utils import schema_context
 
 from dispatch.models import Depot, Driver, Order, Vehicle
 from dispatch.services.orders import orders_create
+from tenants.models import Tenant
+from tenants.selectors import travel_source
 from tests.conftest import tenant_today
 
 
@@ -28,17 +30,29 @@ def test_orders_created_outside_a_request_read_phones_in_the_tenants_country(ten
         assert Order.objects.get(pk=result.id).customer_phone == "+442079460001"
 
 
-def test_seed_demo_builds_the_demo_once_and_reuses_it(tenants):
+def test_seed_demo_builds_the_demo_once_and_reuses_it(tenants, settings, helsinki_roads):
+    settings.ROADS_DIR = helsinki_roads  # built once per session: only the addresses are new
     first, second = StringIO(), StringIO()
     call_command("seed_demo", stdout=first)
     call_command("seed_demo", stdout=second)
-    assert "40 new orders" in first.getvalue()
+    assert "40 new orders in central Helsinki, on its roads" in first.getvalue()
+    assert "OpenStreetMap contributors" in first.getvalue()
     assert "0 new orders" in second.getvalue()
     assert "owner@demo.test" in first.getvalue()
+    demo = Tenant.objects.get(slug="demo")
+    assert (demo.road_region, demo.road_profile, demo.time_zone) == (
+        "helsinki",
+        "car",
+        "Europe/Helsinki",
+    )
+    assert demo.rush_hours and travel_source(demo).label == "Roads: helsinki (car)"
     with schema_context("demo"):
         assert Depot.objects.count() == 1
         assert Vehicle.objects.count() == 3
         assert Driver.objects.filter(user__email="driver@demo.test").exists()
         orders = Order.objects.filter(external_id__startswith="DEMO-")
         assert orders.count() == 40
-        assert all(o.lat and o.customer_phone.startswith("+44") for o in orders)
+        assert all(o.customer_phone.startswith("+358") for o in orders)
+        located = [o for o in orders if o.lat is not None]
+        assert len(located) == 37  # three typed by hand wait for the address search
+        assert all(60.16 < o.lat < 60.18 and 24.93 < o.lng < 24.96 for o in located)

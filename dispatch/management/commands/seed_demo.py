@@ -12,6 +12,7 @@ from dispatch.models import Depot, Driver, Order, Vehicle
 from dispatch.services import demo
 from dispatch.services.fleet import depot_save, driver_save, vehicle_save
 from dispatch.services.orders import orders_create
+from geo.selectors import region_of
 from tenants.models import ApiKey, Tenant
 from tenants.services.provisioning import (
     api_key_create,
@@ -19,6 +20,7 @@ from tenants.services.provisioning import (
     tenant_host,
     tenant_provision,
 )
+from tenants.services.roads import tenant_roads_update
 
 DEMO_SLUG = "demo"
 DEMO_USERS = [
@@ -45,12 +47,22 @@ class Command(BaseCommand):
                 owner_email=DEMO_USERS[0][0],
                 owner_name=DEMO_USERS[0][1],
                 owner_password=password,
-                country="GB",
-                time_zone="Europe/London",
+                country=demo.COUNTRY,
+                time_zone=demo.TIME_ZONE,
                 create_api_key=False,
             )
             tenant = result.tenant
             self.stdout.write(f"created the demo tenant in {result.seconds * 1000:.0f} ms")
+        roads = demo.demo_region_ensure(progress=lambda line: self.stdout.write(f"  {line}"))
+        if roads:
+            self.stdout.write(roads)
+        if not tenant.road_region and region_of(demo.REGION, demo.PROFILE) is not None:
+            tenant_roads_update(
+                tenant=tenant,
+                region=demo.REGION,
+                profile=demo.PROFILE,
+                rush_hours=demo.RUSH_HOURS,
+            )
         with schema_context(tenant.schema_name):
             for email, name, role in DEMO_USERS[1:]:
                 if not User.objects.filter(email=email).exists():
@@ -72,8 +84,10 @@ class Command(BaseCommand):
         ]
         if api_key:
             lines.append(f"  Demo API key (shown once): {api_key}")
+        where = "central Helsinki, on its roads" if tenant.road_region else "Helsinki"
         lines.append(
-            f"  Sample data: 1 depot, 3 vehicles, 2 drivers, {created} new orders in London"
+            f"  Sample data: 1 depot, 3 vehicles, 2 drivers, {created} new orders in {where}"
+            " (map data © OpenStreetMap contributors)"
         )
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
 
@@ -92,7 +106,7 @@ class Command(BaseCommand):
         for number, (spec, vehicle) in enumerate(zip(drivers, vehicles, strict=False), start=1):
             if not Driver.objects.filter(name=spec["name"]).exists():
                 driver_save(
-                    data={**spec, "phone": f"020 7946 {number:04d}", "default_vehicle": vehicle}
+                    data={**spec, "phone": f"040 555 {number:04d}", "default_vehicle": vehicle}
                 )
         results = orders_create(
             demo.demo_orders(time_zone=tenant.time_zone),
