@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import os
 import platform
 import random
@@ -29,7 +28,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +47,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle  # noqa: E402
+from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
+from dispatch.models import Depot, Order, OrderStatus  # noqa: E402
 from routing import models  # noqa: E402
 from routing.services.plans import PLAN_SECONDS_RANGE, plan_create, plan_solve  # noqa: E402
 from tenants.services import provisioning as tenant_services  # noqa: E402
@@ -57,7 +56,6 @@ from tenants.services import provisioning as tenant_services  # noqa: E402
 DOCS = ROOT / "docs" / "benchmarks.md"
 SEED = 1
 FIRST_DAY = dt.date(2026, 12, 1)
-ORDERS_PER_VAN = 50
 DEPOT = (51.5, -0.12)  # central London
 SPREAD = (0.06, 0.10)  # degrees of lat, lng either side of the depot (about 13 x 14 km)
 
@@ -89,56 +87,20 @@ class Day:
 
 
 def make_day(orders: int, date: dt.date) -> Day:
-    """A depot, ceil(orders / 50) vans each with a driver (07:00 to 19:00, no break; 120
-    items and 300 kg, so that ~50 orders fill one), and `orders` open orders around it:
-    1-3 items, 1-8 kg, 3-7 minutes at the door, a third with a 3-hour window."""
+    """`orders` open orders scattered around a depot in central London (bench/fleet.py)."""
     rng = random.Random(f"{SEED}:{orders}")
-    depot = Depot.objects.create(
-        name=f"Bench depot {orders}",
-        lat=DEPOT[0],
-        lng=DEPOT[1],
-        opens_at=dt.time(6),
-        closes_at=dt.time(22),
+
+    def place_of(i: int) -> dict:
+        return {
+            "address_line1": f"{i} High Street",
+            "city": "London",
+            "lat": round(DEPOT[0] + rng.uniform(-SPREAD[0], SPREAD[0]), 6),
+            "lng": round(DEPOT[1] + rng.uniform(-SPREAD[1], SPREAD[1]), 6),
+        }
+
+    depot, vans = fleet_day(
+        name=str(orders), date=date, depot_at=DEPOT, orders=orders, place_of=place_of, rng=rng
     )
-    vans = math.ceil(orders / ORDERS_PER_VAN)
-    for k in range(1, vans + 1):
-        van = Vehicle.objects.create(
-            name=f"Bench {orders} van {k}",
-            start_depot=depot,
-            capacity_weight_kg=Decimal("300"),
-            capacity_items=120,
-            cost_per_km=Decimal("0.5"),
-            cost_per_hour=Decimal("20"),
-        )
-        Driver.objects.create(
-            name=f"Bench {orders} driver {k}",
-            default_vehicle=van,
-            shift_start=dt.time(7),
-            shift_end=dt.time(19),
-        )
-    made = []
-    for i in range(1, orders + 1):
-        windows = []
-        if rng.random() < 1 / 3:
-            start = rng.randint(8, 15)
-            windows = [{"start": f"{start:02d}:00", "end": f"{start + 3:02d}:00"}]
-        made.append(
-            Order(
-                external_id=f"bench-{orders}-{i}",
-                customer_name=f"Customer {i}",
-                address_line1=f"{i} High Street",
-                city="London",
-                geocode_status=Order.GeocodeStatus.PROVIDED,
-                delivery_date=date,
-                lat=round(DEPOT[0] + rng.uniform(-SPREAD[0], SPREAD[0]), 6),
-                lng=round(DEPOT[1] + rng.uniform(-SPREAD[1], SPREAD[1]), 6),
-                weight_kg=Decimal(rng.randint(10, 80)) / 10,
-                items=rng.randint(1, 3),
-                service_s=rng.randint(180, 420),
-                time_windows=windows,
-            )
-        )
-    Order.objects.bulk_create(made, batch_size=1000)
     return Day(orders, date, depot, vans)
 
 

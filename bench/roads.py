@@ -43,7 +43,6 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +67,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import override_settings, setup_databases, teardown_databases  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle  # noqa: E402
+from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
+from dispatch.models import Depot, Order, OrderStatus  # noqa: E402
 from geo.engine import RoadEngine, haversine_m  # noqa: E402
 from geo.selectors import region_of  # noqa: E402
 from geo.services import region_build  # noqa: E402
@@ -96,7 +96,7 @@ CENTRE = ((BOX[0] + BOX[2]) / 2, (BOX[1] + BOX[3]) / 2)
 #: Address search: queries of each kind per round; a hit is within this of the address.
 QUERIES_PER_KIND, HIT_M = 100, 50.0
 #: The plan: orders, one van and driver per 50, the solver's budget (as bench-planning's).
-PLAN_ORDERS, ORDERS_PER_VAN, PLAN_SECONDS = 1000, 50, 20.0
+PLAN_ORDERS, PLAN_SECONDS = 1000, 20.0
 PLAN_DAY = dt.date(2026, 12, 1)
 GOAL_RATIO = 1.10
 
@@ -547,64 +547,35 @@ class Day:
 
 
 def make_day(addresses: list[Address]) -> Day:
-    """A depot in the centre, a van and driver per 50 orders (07:00 to 19:00, 120 items and
-    300 kg), and 1,000 orders at distinct address points of central Helsinki (1-3 items,
-    1-8 kg, 3-7 minutes at the door, a third with a 3-hour window)."""
+    """1,000 orders at distinct address points of central Helsinki, the depot in the centre
+    (bench/fleet.py: a van and driver per 50 orders)."""
     rng = random.Random(f"{SEED}:plan")
-    depot = Depot.objects.create(
-        name="Bench depot Helsinki",
-        lat=round(CENTRE[0], 6),
-        lng=round(CENTRE[1], 6),
-        opens_at=dt.time(6),
-        closes_at=dt.time(22),
-    )
-    vans = math.ceil(PLAN_ORDERS / ORDERS_PER_VAN)
-    for k in range(1, vans + 1):
-        van = Vehicle.objects.create(
-            name=f"Bench van {k}",
-            start_depot=depot,
-            capacity_weight_kg=Decimal("300"),
-            capacity_items=120,
-            cost_per_km=Decimal("0.5"),
-            cost_per_hour=Decimal("20"),
-        )
-        Driver.objects.create(
-            name=f"Bench driver {k}",
-            default_vehicle=van,
-            shift_start=dt.time(7),
-            shift_end=dt.time(19),
-        )
     at_point = {}
     for a in addresses:
         if in_box(a.at):
             at_point.setdefault(a.at, a)
     chosen = rng.sample(sorted(at_point), PLAN_ORDERS)
-    made = []
-    for i, point in enumerate(chosen, start=1):
+
+    def place_of(i: int) -> dict:
+        point = chosen[i - 1]
         a = at_point[point]
-        windows = []
-        if rng.random() < 1 / 3:
-            start = rng.randint(8, 15)
-            windows = [{"start": f"{start:02d}:00", "end": f"{start + 3:02d}:00"}]
-        made.append(
-            Order(
-                external_id=f"bench-roads-{i}",
-                customer_name=f"Customer {i}",
-                address_line1=f"{a.street} {a.number}",
-                postcode=a.postcode,
-                city=a.city,
-                country="FI",
-                geocode_status=Order.GeocodeStatus.PROVIDED,
-                delivery_date=PLAN_DAY,
-                lat=point[0],
-                lng=point[1],
-                weight_kg=Decimal(rng.randint(10, 80)) / 10,
-                items=rng.randint(1, 3),
-                service_s=rng.randint(180, 420),
-                time_windows=windows,
-            )
-        )
-    Order.objects.bulk_create(made, batch_size=1000)
+        return {
+            "address_line1": f"{a.street} {a.number}",
+            "postcode": a.postcode,
+            "city": a.city,
+            "country": "FI",
+            "lat": point[0],
+            "lng": point[1],
+        }
+
+    depot, vans = fleet_day(
+        name="roads",
+        date=PLAN_DAY,
+        depot_at=CENTRE,
+        orders=PLAN_ORDERS,
+        place_of=place_of,
+        rng=rng,
+    )
     return Day(depot, vans, [(depot.lat, depot.lng), *chosen])
 
 
