@@ -30,9 +30,9 @@ RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only 
 FROM python:3.12-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PORT=8000 METRICS_PORT=9100 \
-    LOG_FORMAT=json
+    LOG_FORMAT=json ROADS_DIR=/app/roads
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin dispatch \
- && mkdir -p /app/media && chown dispatch:dispatch /app/media
+ && mkdir -p /app/media /app/roads && chown dispatch:dispatch /app/media /app/roads
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=root:root /app /app
 WORKDIR /app

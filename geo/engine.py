@@ -18,7 +18,6 @@ road that can, up to `max_snap_m` away; further than that it stays unreachable.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import random
@@ -27,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +42,9 @@ SNAP_ROUNDS = ((1, 4), (4, 12), (12, 40), (40, 100))
 SNAP_CANDIDATES = SNAP_ROUNDS[-1][1]
 #: Well-connected points kept with a build, and points sampled to find them.
 ANCHORS, ANCHOR_SAMPLE = 3, 64
-#: Snapping decisions remembered per engine (the same stops are asked again and again).
-SNAP_MEMORY = 200_000
+#: Snapping decisions remembered per engine (the same stops are asked again and again;
+#: the least recently asked go first).
+SNAP_MEMORY = 100_000
 EARTH_RADIUS_M = 6_371_008.8
 
 LatLng = tuple[float, float]
@@ -178,6 +179,37 @@ class Snap:
     connected: bool
 
 
+class _Memory:
+    """A bounded map, the least recently used entry out first; safe across threads (the
+    web process serves many requests with one engine)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys) -> dict:
+        with self._lock:
+            found = {}
+            for key in keys:
+                value = self._items.get(key)
+                if value is not None:
+                    self._items.move_to_end(key)
+                    found[key] = value
+            return found
+
+    def put_many(self, found: dict) -> None:
+        with self._lock:
+            for key, value in found.items():
+                self._items[key] = value
+                self._items.move_to_end(key)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 @dataclass(frozen=True)
 class RoadRoute:
     """The road path through the points in order: (lat, lng) vertices, metres, seconds."""
@@ -205,9 +237,8 @@ class RoadEngine:
             anchors = json.loads(meta.read_text())["anchors"] if meta.is_file() else ()
         self.anchors: tuple[LatLng, ...] = tuple((float(a), float(b)) for a, b in anchors)
         self.max_snap_m = max_snap_m
-        self._snaps: dict[LatLng, Snap] = {}
-        self._road_joined: dict[LatLng, bool] = {}
-        self._snaps_lock = threading.Lock()
+        self._snaps = _Memory(SNAP_MEMORY)
+        self._road_joined = _Memory(SNAP_MEMORY)
 
     def raw_table(self, points: Sequence[LatLng]) -> RoadTable:
         """The engine's own table between `points`: each on its nearest road, whatever
@@ -253,8 +284,8 @@ class RoadEngine:
         if not points:
             return RoadTable([], [], [], [], [])
         key = [(round(lat, 6), round(lng, 6)) for lat, lng in points]
-        known = self._snaps
-        if self.anchors and any(k not in known for k in key):
+        known = self._snaps.get_many(key)
+        if self.anchors and len(known) < len(set(key)):
             anchor = self.anchors[0]
             asked = [known[k].at if k in known else k for k in key]
             raw = self.raw_table([*asked, anchor])
@@ -263,14 +294,15 @@ class RoadEngine:
             for i, k in enumerate(key):
                 if k in known or k in found:
                     continue
-                joined = raw.durations_s[i][last] is not None
-                joined = joined and raw.durations_s[last][i] is not None
-                if joined:
-                    found[k] = Snap(raw.snapped[i], _off(k, raw.snapped[i]), True)
+                off = _off(k, raw.snapped[i])
+                joined = off <= self.max_snap_m and raw.durations_s[i][last] is not None
+                if joined and raw.durations_s[last][i] is not None:
+                    found[k] = Snap(raw.snapped[i], off, True)
             if remember:
-                self._remember(self._snaps, found)
-            if all(k in known or k in found for k in key):  # nobody moved: the answer
-                snaps = [known[k] if k in known else found[k] for k in key]
+                self._snaps.put_many(found)
+            known |= found
+            if all(k in known and known[k].connected for k in key):  # nobody moved or cut
+                snaps = [known[k] for k in key]
                 return RoadTable(
                     durations_s=[row[:last] for row in raw.durations_s[:last]],
                     distances_m=[row[:last] for row in raw.distances_m[:last]],
@@ -278,33 +310,36 @@ class RoadEngine:
                     snapped_off_m=[s.off_m for s in snaps],
                     cut_off=[False] * last,
                 )
-        snaps = self.snap(points, remember=remember)
+        snaps = self._snapped(key, known, remember=remember)
         raw = self.raw_table([s.at for s in snaps])
+        cut_off = [not s.connected for s in snaps]
+        for i, cut in enumerate(cut_off):  # no road joins it to the rest: no time either way
+            if cut:
+                for table in (raw.durations_s, raw.distances_m):
+                    for j in range(len(snaps)):
+                        if j != i:
+                            table[i][j] = table[j][i] = None
         return RoadTable(
             durations_s=raw.durations_s,
             distances_m=raw.distances_m,
             snapped=[s.at for s in snaps],
             snapped_off_m=[s.off_m for s in snaps],
-            cut_off=[not s.connected for s in snaps],
+            cut_off=cut_off,
         )
-
-    def _remember(self, memory: dict, found: dict) -> None:
-        """Keep `found` in `memory`, the oldest entries going first beyond SNAP_MEMORY."""
-        with self._snaps_lock:
-            memory.update(found)
-            for stale in list(itertools.islice(memory, max(0, len(memory) - SNAP_MEMORY))):
-                memory.pop(stale, None)
 
     def snap(self, points: Sequence[LatLng], *, remember: bool = True) -> list[Snap]:
         """Where each point joins the main road network (remembered per engine unless
         `remember` is False)."""
         key = [(round(lat, 6), round(lng, 6)) for lat, lng in points]
-        known = self._snaps
-        todo = sorted({k for k in key if k not in known})
+        return self._snapped(key, self._snaps.get_many(key), remember=remember)
+
+    def _snapped(self, key: list[LatLng], known: dict, *, remember: bool) -> list[Snap]:
+        todo = sorted(set(key) - known.keys())
         found = self._snap_new(todo) if todo else {}
         if remember:
-            self._remember(known, found)
-        return [known[k] if k in known else found[k] for k in key]
+            self._snaps.put_many(found)
+        known = {**known, **found}
+        return [known[k] for k in key]
 
     def _snap_new(self, points: list[LatLng]) -> dict[LatLng, Snap]:
         joined, nearest = self._joined(points)
@@ -313,7 +348,7 @@ class RoadEngine:
         out: dict[LatLng, Snap] = {}
         cut = []
         for point, (at, off), ok in zip(points, nearest, joined, strict=True):
-            if ok:
+            if ok and off <= self.max_snap_m:
                 out[point] = Snap(at, off, True)
             else:
                 cut.append(point)
@@ -365,11 +400,11 @@ class RoadEngine:
     def _roads_joined(self, roads: set[LatLng]) -> dict[LatLng, bool]:
         """Whether each road point joins the main network; neighbouring cut-off points
         share their candidates, so each is asked once (and remembered per engine)."""
-        known = self._road_joined
-        todo = sorted(r for r in roads if r not in known)
+        known = self._road_joined.get_many(roads)
+        todo = sorted(roads - known.keys())
         found = dict(zip(todo, self._joined(todo)[0], strict=True)) if todo else {}
-        self._remember(known, found)
-        return {r: known[r] if r in known else found[r] for r in roads}
+        self._road_joined.put_many(found)
+        return {**known, **found}
 
     def _joined(self, points: list[LatLng]) -> tuple[list[bool], list[tuple[LatLng, float]]]:
         """Whether each point, on its nearest road, reaches every anchor and is reached from
@@ -397,12 +432,15 @@ class RoadEngine:
         ]
         return joined, nearest
 
-    def route(self, points: Sequence[LatLng]) -> RoadRoute | None:
+    def route(self, points: Sequence[LatLng], *, remember: bool = True) -> RoadRoute | None:
         """The road path through `points` in order, each put on the main road network
-        first; None when no road joins them."""
+        first; None when no road joins them (a point cut off from the network: far from
+        any road of the region, or on a piece of road that leads nowhere)."""
         if len(points) < 2:
             return None
-        snaps = self.snap(points)
+        snaps = self.snap(points, remember=remember)
+        if not all(s.connected for s in snaps):
+            return None
         try:
             answer = self._engine.Route(
                 self._osrm.RouteParameters(

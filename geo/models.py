@@ -21,7 +21,7 @@ _LETTERS = str.maketrans(
     {"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "œ": "oe", "þ": "th"}
     | {"\u0131": "i"}  # a dotless i
 )
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_NOT_WORD = re.compile(r"[\W_]+")  # any script's letters and digits are words
 _NUMBER = re.compile(r"(\d+)\s*([a-z]?)(?![a-z])")
 
 

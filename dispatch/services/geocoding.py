@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils.module_loading import import_string
+from rapidfuzz import fuzz
 
 from dispatch import tasks
 from dispatch.models import Order
@@ -37,6 +38,7 @@ from dispatch.selectors.locations import (
     order_query,
     tenant_address_region,
 )
+from geo.models import fold
 from geo.selectors import address_search
 from tenants.tasks import enqueue_after_commit
 
@@ -52,10 +54,13 @@ class GeocodeResult:
     error: str = ""
     confidence: float | None = None  # the local geocoder's, 0..1
     label: str = ""  # the address matched
+    city: str = ""  # the matched address's town, when the geocoder knows it
 
 
 #: geocode_error's length.
 ERROR_CHARS = 200
+#: How alike (rapidfuzz ratio) the order's town and the match's must be: a typo passes.
+SAME_TOWN = 85
 
 
 class Geocoder(Protocol):
@@ -108,9 +113,13 @@ class LocalGeocoder:
 
     def __init__(self, *, min_confidence: float) -> None:
         self.min_confidence = min_confidence
+        self._regions: dict[str, tuple[str, str]] = {}  # per schema: one look per batch
 
     def geocode(self, *, query: str, country: str) -> GeocodeResult:
-        region, why = tenant_address_region()
+        schema = connection.schema_name
+        if schema not in self._regions:
+            self._regions[schema] = tenant_address_region()
+        region, why = self._regions[schema]
         if why:
             return GeocodeResult(None, None, why)
         found = address_search(region, query, limit=2)
@@ -127,7 +136,7 @@ class LocalGeocoder:
                 best.confidence,
                 best.label,
             )
-        return GeocodeResult(best.lat, best.lon, "", best.confidence, best.label)
+        return GeocodeResult(best.lat, best.lon, "", best.confidence, best.label, best.city)
 
 
 def get_geocoder() -> Geocoder:
@@ -184,8 +193,26 @@ def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) ->
             if query
             else GeocodeResult(None, None, "The order has no address.")
         )
-        counts["ok" if _located(order, result) else "failed"] += 1
+        counts["ok" if _located(order, _same_town(order, result)) else "failed"] += 1
     return counts
+
+
+def _same_town(order: Order, result: GeocodeResult) -> GeocodeResult:
+    """The result, unless it is in another town than the order says (a town the region's
+    addresses do not know counts for nothing in the search: "Koulukatu 5, Vantaa" would
+    land on Helsinki's Koulukatu 5); then the order needs a location, and says why."""
+    if result.lat is None or not (result.city and order.city):
+        return result
+    if fuzz.ratio(fold(order.city), fold(result.city)) >= SAME_TOWN:
+        return result
+    return GeocodeResult(
+        None,
+        None,
+        f"Needs a location: the best match, {result.label}, is in {result.city}, not {order.city}.",
+        result.confidence,
+        result.label,
+        result.city,
+    )
 
 
 def _located(order: Order, result: GeocodeResult) -> bool:

@@ -52,7 +52,9 @@ NUMBER_COMPLETES = 0.6  # "1" asked, "12" found: a type-ahead's completion
 NUMBER_NOT_FOUND = 0.5  # the street, not that number
 NO_NUMBER = 0.55  # the street, and the query gave no number
 PLACE = 0.97
-PART_DISAGREES = 0.85  # the postcode or the city given is not the candidate's
+#: The postcode or the city given is not the candidate's: below the geocoder's default
+#: threshold (0.8), so an address that may be in another town is never placed unasked.
+PART_DISAGREES = 0.75
 UNEXPLAINED_WORD = 0.06
 UNEXPLAINED_MAX = 0.18
 AMBIGUOUS = 0.85
@@ -196,8 +198,14 @@ def _parse(text: str, index: _Index) -> _Query:
     return query
 
 
+#: Words of a query looked at: an address says what it must in fewer, and each word more
+#: costs fuzzy comparisons against every name of the region.
+MAX_WORDS = 8
+
+
 def _windows(words: list[str]) -> list[tuple[int, int, str]]:
-    """Every run of up to four consecutive words: (start, end, text)."""
+    """Every run of up to four consecutive words of the first MAX_WORDS: (start, end, text)."""
+    words = words[:MAX_WORDS]
     return [
         (i, j, " ".join(words[i:j]))
         for i in range(len(words))

@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from geo.engine import build
+from geo.engine import RoadsError, build
 from geo.selectors import STAMP, Region, region_home, region_of
 from geo.services.addresses import addresses_import
 
@@ -38,6 +38,10 @@ def region_build(
     home = region_home(name, profile)
     stamp = dt.datetime.now(dt.UTC).strftime(STAMP)
     out = home / "builds" / stamp
+    try:
+        (home / "builds").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RoadsError(f"Cannot write under ROADS_DIR ({home}): {exc.strerror}.") from None
     build(Path(pbf), out, profile=profile, progress=progress)
     try:
         addresses_import(name, Path(pbf), progress=progress)

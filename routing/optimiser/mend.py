@@ -69,3 +69,28 @@ def _without(plan: RoutePlan, stop: Step) -> RoutePlan:
     else:
         gone = {Step(StepKind.PICKUP, stop.index), Step(StepKind.DELIVERY, stop.index)}
     return RoutePlan(plan.vehicle, [s for s in plan.steps if s not in gone])
+
+
+def reinserted(problem: Problem, plans: list[RoutePlan], jobs: list[int]) -> list[RoutePlan]:
+    """`plans` with each of `jobs` (indexes, given up by mending) put back where it costs
+    the least time and the schedule still holds, on any vehicle; a job that fits nowhere
+    stays out. Higher priorities first."""
+    by_vehicle = {p.vehicle: RoutePlan(p.vehicle, list(p.steps)) for p in plans}
+    for v in range(len(problem.vehicles)):
+        by_vehicle.setdefault(v, RoutePlan(v, []))
+    durations = {v: route_of(problem, p).duration_s for v, p in by_vehicle.items()}
+    for job in sorted(jobs, key=lambda j: -problem.jobs[j].priority):
+        step, best = Step(StepKind.JOB, job), None
+        for v, plan in by_vehicle.items():
+            for position in range(len(plan.steps) + 1):
+                trial = RoutePlan(v, [*plan.steps[:position], step, *plan.steps[position:]])
+                route = route_of(problem, trial)
+                if route.violations:
+                    continue
+                added = route.duration_s - durations[v]
+                if best is None or added < best[0]:
+                    best = (added, trial, route.duration_s)
+        if best is not None:
+            _, trial, duration = best
+            by_vehicle[trial.vehicle], durations[trial.vehicle] = trial, duration
+    return [p for _, p in sorted(by_vehicle.items()) if p.steps]

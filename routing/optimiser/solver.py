@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .engines.pyvrp_engine import unsupported
-from .mend import checked
+from .mend import checked, reinserted
 from .problem import Problem, RoutePlan, Solution, Step, StepKind, capacity_of, padded, penalty_of
 from .schedule import UNREACHABLE_S, alone, items_with_steps, solution_of
 
@@ -185,13 +185,20 @@ def _without_rush(problem: Problem) -> Problem:
     )
 
 
+def _jobs_in(plans: list[RoutePlan]) -> set[int]:
+    return {s.index for p in plans for s in p.steps if s.kind is StepKind.JOB}
+
+
 def _best(problem: Problem, runs: list[EngineRun], results: list) -> tuple | None:
     best = None
     for run, plans in zip(runs, results, strict=True):
         if plans is None:
             continue
-        if problem.rush:  # timed with the real factors: what the mean hid is mended
-            plans = [checked(problem, p) for p in plans]
+        if problem.rush:  # timed with the real factors: what the mean hid is mended, and
+            # the stops mending gave up are offered to every van (another may have time)
+            mended = [checked(problem, p) for p in plans]
+            dropped = _jobs_in(plans) - _jobs_in(mended)
+            plans = reinserted(problem, mended, sorted(dropped)) if dropped else mended
         solution = solution_of(problem, plans, engine=run.engine)
         if not solution.feasible:
             broken = [v for r in solution.routes for v in r.violations]

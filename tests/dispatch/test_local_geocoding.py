@@ -71,13 +71,18 @@ def test_an_order_whose_address_matches_is_placed_on_it(local):
 
 
 def test_an_address_below_the_threshold_needs_a_location_with_its_reason(local):
-    missing_number, street_only, nowhere = _geocoded(
+    missing_number, street_only, nowhere, elsewhere = _geocoded(
         "alpha",
         _order("alpha", "Aleksanterinkatu 999"),
         _order("alpha", "Aleksanterinkatu"),
         _order("alpha", "221b Baker Street", city="London", country="GB"),
+        _order("alpha", "Aleksanterinkatu 52", city="Vantaa"),  # the same street, another town
     )
-    for order in (missing_number, street_only, nowhere):
+    assert elsewhere.geocode_error == (
+        "Needs a location: the best match, Aleksanterinkatu 52, 00100 Helsinki, is in "
+        "Helsinki, not Vantaa."
+    )
+    for order in (missing_number, street_only, nowhere, elsewhere):
         assert order.geocode_status == "failed" and order.lat is None and order.lng is None
         assert order.get_geocode_status_display() == "Needs a location"
     assert missing_number.geocode_error.startswith("Needs a location: the best match, ")

@@ -78,6 +78,8 @@ def test_folding_takes_accents_case_and_punctuation_off():
     assert fold("Mäkelänkatu") == "makelankatu"
     assert fold("  Lönnrotinkatu 5 A,  ÅBO ") == "lonnrotinkatu 5 a abo"
     assert fold("Straße Øster") == "strasse oster"
+    assert fold("Улица Пушкина, 10") == "улица пушкина 10"  # other scripts keep their words
+    assert fold("Οδός Ερμού_5") == "οδος ερμου 5"
     assert [number_key(n) for n in ("5", "5 A", "5a", "12-14", "b")] == ["5", "5a", "5a", "12", ""]
 
 
@@ -183,7 +185,7 @@ def test_results_are_ranked_best_first_and_each_address_once(helsinki):
 
 def test_a_postcode_that_disagrees_lowers_the_confidence(helsinki):
     best = _first("Aleksanterinkatu 52, 00530 Helsinki")
-    assert best.label.startswith("Aleksanterinkatu 52") and best.confidence == pytest.approx(0.85)
+    assert best.label.startswith("Aleksanterinkatu 52") and best.confidence == pytest.approx(0.75)
 
 
 def test_a_place_is_found_by_its_name(helsinki):

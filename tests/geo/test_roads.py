@@ -181,6 +181,32 @@ def test_random_points_over_the_extract_mostly_join_the_network_once_snapped(roa
 def test_a_point_far_outside_the_extract_stays_cut_off(roads):
     _import()
     engine = region_engine("helsinki")
-    table = engine.table([(60.1699, 24.9384), (60.45, 25.5)])  # 40 km away
-    assert table.cut_off == [False, True]
-    assert table.snapped_off_m[1] > 500
+    station, kamppi = (60.1699, 24.9384), (60.1710, 24.9450)
+    for far in [(60.45, 25.5), (0.0, 0.0), (60.25, 24.95)]:  # 40 km, the Gulf of Guinea, 9 km
+        for _ in range(2):  # the second time from the engine's memory: the same answer
+            table = engine.table([station, far, kamppi])
+            assert table.cut_off == [False, True, False]
+            assert table.snapped_off_m[1] > 500
+            # no time to it or from it, however near its nearest road leads
+            assert [row[1] for row in table.durations_s] == [None, 0.0, None]
+            assert table.durations_s[1] == [None, 0.0, None]
+            assert table.durations_s[0][2] is not None
+        assert engine.route([station, far]) is None  # no road path through it either
+    assert engine.route([station, kamppi]) is not None
+
+
+def test_the_engine_remembers_recent_snaps_and_forgets_the_oldest(roads, monkeypatch):
+    from geo import engine as module
+
+    _import()
+    engine = region_engine("helsinki")
+    memory = module._Memory(3)
+    memory.put_many({"a": 1, "b": 2, "c": 3})
+    assert memory.get_many(["a"]) == {"a": 1}  # used: now the most recent
+    memory.put_many({"d": 4})
+    assert memory.get_many(["a", "b", "c", "d"]) == {"a": 1, "c": 3, "d": 4}  # b went
+    points = [(60.1699, 24.9384), (60.1710, 24.9450)]
+    engine.table(points, remember=False)
+    assert not engine._snaps.get_many([(60.1699, 24.9384)])  # a passing position: not kept
+    engine.table(points)
+    assert len(engine._snaps.get_many([(60.1699, 24.9384), (60.171, 24.945)])) == 2

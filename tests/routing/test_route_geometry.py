@@ -46,9 +46,9 @@ def count_paths(monkeypatch):
     calls = []
     real = geometry.road_path
 
-    def spy(points, source=None):
+    def spy(points, source=None, **options):
         calls.append(len(points))
-        return real(points, source)
+        return real(points, source, **options)
 
     monkeypatch.setattr(geometry, "road_path", spy)
     return calls

@@ -84,3 +84,32 @@ def test_a_rushed_day_solves_to_a_plan_that_holds_under_its_real_times(factor):
         assert not left
     if factor == 3.0:
         assert left  # 3,000 s a leg from 08:00 cannot reach them all by 09:30
+
+
+def test_a_stop_mending_gave_up_goes_to_whichever_van_still_has_time():
+    from routing.optimiser.mend import reinserted
+
+    # two vans from 08:00, stops 600 s apart (900 s in the rush), 10 minutes at each door,
+    # every window closing at 08:50
+    windows = (TimeWindow(8 * 3600, 8 * 3600 + 3000),)
+    pos = np.arange(5)
+    matrix = np.abs(pos[:, None] - pos[None, :])
+    problem = Problem(
+        durations_s=matrix * 600,
+        distances_m=matrix * 1000,
+        vehicles=[
+            Vehicle(f"v{k}", start=0, end=0, shift=TimeWindow(8 * 3600, 20 * 3600))
+            for k in range(2)
+        ],
+        jobs=[Job(f"j{i}", location=i, service_s=600, windows=windows) for i in range(1, 5)],
+        rush=[Rush(6 * 3600, 12 * 3600, 1.5)],
+    )
+    # van 0 serves j1 and j2 (at 08:15 and 08:40); mending gave up j3 and j4
+    plans = [RoutePlan(0, [Step(StepKind.JOB, 0), Step(StepKind.JOB, 1)])]
+    back = reinserted(problem, plans, [2, 3])
+    served = {p.vehicle: [s.index for s in p.steps] for p in back}
+    assert served[0] == [0, 1]  # j3 after j2 would be at 09:05
+    assert served[1] == [2]  # the idle van reaches j3 at 08:45
+    assert 3 not in served[0] + served[1]  # j4, an hour away in the rush, fits nowhere
+    for plan in back:
+        assert not route_of(problem, plan).violations

@@ -98,7 +98,8 @@ def customer_path(order_id: int, *, tenant) -> dict | None:
     found = cache.get(key)
     if found is None:
         source = travel_source(tenant)
-        legs = path_through([(position.lat, position.lng), (order.lat, order.lng)], source=source)
+        van, door = (position.lat, position.lng), (order.lat, order.lng)
+        legs = path_through([van, door], source=source, remember=False)  # a passing position
         found = {
             "legs": [{"line": leg.line, "road": leg.road} for leg in legs],
             "walks": walks_to([(order.lat, order.lng)], source=source),
