@@ -192,3 +192,43 @@ def test_the_customer_sees_the_road_from_the_van_to_their_door(world, roads_serv
     assert int(page.locator("#track-map").get_attribute("data-path-vertices")) > 5
     assert page.locator("path.track-path.road-leg").count() == 1
     assert ATTRIBUTION in page.locator(".leaflet-control-attribution").inner_text()
+
+
+def test_a_customers_name_on_the_maps_is_text_never_markup(world, browser, django_db_blocker):
+    from dispatch.models import Order, OrderStatus
+    from routing.models import PlanStop
+
+    payload = '<img src=x onerror="window.__xss = 1">Mallory'
+    with django_db_blocker.unblock(), schema_context(world.tenant.schema):
+        ahead = PlanStop.objects.filter(
+            route_id=world.route_ids[0], order__status=OrderStatus.DISPATCHED
+        ).order_by("sequence")
+        order = ahead.last().order  # one of the small stop circles on both maps
+        before = order.customer_name
+        Order.objects.filter(pk=order.pk).update(customer_name=payload)
+    try:
+        for who, url, stop in (
+            (f"dispatcher@{world.prefix}.test", "/live/", "path.live-stop"),
+            (f"driver@{world.prefix}.test", "/driver/", "path.driver-stop"),
+        ):
+            with csp_checked_page(browser, viewport={"width": 1440, "height": 900}) as page:
+                sign_in(page, world.tenant, who)
+                page.goto(f"{world.tenant.url}{url}")
+                page.locator(stop).first.wait_for()
+                # every stop's tooltip opened, as a pointer over each circle opens it
+                shown = page.eval_on_selector_all(
+                    stop,
+                    """els => els.map(el => {
+                        el.dispatchEvent(new MouseEvent("mouseover", {bubbles: true}));
+                        const tips = document.querySelectorAll(".leaflet-tooltip");
+                        const text = Array.from(tips, tip => tip.innerText).join(" | ");
+                        el.dispatchEvent(new MouseEvent("mouseout", {bubbles: true}));
+                        return text;
+                    })""",
+                )
+                assert any(payload in text for text in shown), (who, shown)  # the letters
+                assert page.locator(".leaflet-tooltip img").count() == 0
+                assert page.evaluate("window.__xss") is None
+    finally:
+        with django_db_blocker.unblock(), schema_context(world.tenant.schema):
+            Order.objects.filter(pk=order.pk).update(customer_name=before)
