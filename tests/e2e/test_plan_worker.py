@@ -7,15 +7,16 @@ removes what it made, in both schemas, whatever happens.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
+from tests.conftest import tenant_today
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_worker import running_worker
 
-# Both tenants plan the same date, which no other test uses: a job run in the wrong schema
-# would find the other tenant's orders for it, and the checks below would show it.
-PLAN_DAY = dt.date(2031, 3, 11)
+# Both tenants plan the same date, which no other test uses (about four years after the
+# run's today, whatever its clock): a job run in the wrong schema would find the other
+# tenant's orders for it, and the checks below would show it.
+PLAN_DAY = tenant_today(1557)
 
 
 @dataclass

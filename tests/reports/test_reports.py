@@ -21,9 +21,10 @@ from routing.models import Plan, PlanRoute, RouteVersion
 from tests.conftest import login_client
 from tracking.models import EtaPromise, LocationPing
 
-pytestmark = pytest.mark.django_db
-
 DAY = dt.date(2026, 12, 2)  # Europe/London in winter: local time is UTC
+#: The reports are read the day after the fixture day, whatever the real date or TEST_CLOCK.
+READ_AT = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(READ_AT, tick=True)]
 ONE_HUNDREDTH_DEGREE_M = 6_371_008.8 * math.radians(0.01)  # 1,111.95 m along a meridian
 
 
