@@ -75,7 +75,7 @@ from geo.services import region_build  # noqa: E402
 from routing import models  # noqa: E402
 from routing.services.matrix import travel_matrix  # noqa: E402
 from routing.services.plans import plan_create, plan_solve  # noqa: E402
-from routing.services.roads import travel_source  # noqa: E402
+from tenants.selectors import travel_source  # noqa: E402
 from tenants.services import provisioning as tenant_services  # noqa: E402
 from tenants.services.roads import tenant_roads_update  # noqa: E402
 

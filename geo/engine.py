@@ -294,7 +294,7 @@ class RoadEngine:
             for i, k in enumerate(key):
                 if k in known or k in found:
                     continue
-                off = _off(k, raw.snapped[i])
+                off = haversine_m(k, raw.snapped[i])
                 joined = off <= self.max_snap_m and raw.durations_s[i][last] is not None
                 if joined and raw.durations_s[last][i] is not None:
                     found[k] = Snap(raw.snapped[i], off, True)
@@ -464,10 +464,6 @@ def _metres(point: LatLng, waypoint) -> float:
         return float(waypoint["distance"])
     except (KeyError, TypeError, ValueError):
         return haversine_m(point, (waypoint["location"][1], waypoint["location"][0]))
-
-
-def _off(point: LatLng, road: LatLng) -> float:
-    return haversine_m(point, road)
 
 
 def haversine_m(a: LatLng, b: LatLng) -> float:

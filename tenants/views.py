@@ -176,8 +176,7 @@ def roads_view(request: HttpRequest) -> HttpResponse:
     tenant = connection.tenant
     current = (tenant.road_region, tenant.road_profile)
     form = RoadsForm(request.POST or None, current=current)
-    initial = [{**r, "start": r["start"], "end": r["end"]} for r in tenant.rush_hours]
-    rush = RushHourFormSet(request.POST or None, initial=initial, prefix="rush")
+    rush = RushHourFormSet(request.POST or None, initial=tenant.rush_hours, prefix="rush")
     if request.method == "POST" and form.is_valid() and rush.is_valid():
         region, profile = form.region_and_profile()
         rows = [row for row in (f.as_row() for f in rush.forms) if row is not None]

@@ -27,7 +27,8 @@ from django.db import connection
 
 from dispatch.models import OrderStatus
 from routing.models import PlanRoute, PlanStop
-from routing.services.roads import LatLng, TravelSource, road_path, travel_source
+from routing.services.roads import LatLng, road_path
+from tenants.selectors import TravelSource, travel_source
 
 #: Decimal places kept of each coordinate (5: about a metre).
 PRECISION = 5

@@ -28,8 +28,7 @@ from routing.optimiser.matrix import (
     as_points,
 )
 from routing.optimiser.schedule import UNREACHABLE_S
-
-from .roads import ROADS, TravelSource, travel_source
+from tenants.selectors import ROADS, TravelSource, travel_source
 
 MATRIX_PROVIDERS = ("roads", "straight", "osrm")
 

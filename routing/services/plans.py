@@ -20,13 +20,12 @@ from dispatch.models import Driver, Order, OrderStatus, Vehicle
 from routing import models, tasks
 from routing.optimiser import solver
 from routing.selectors import orders_off_the_day, pool_orders_to_place
-from tenants.selectors import current_tenant
+from tenants.selectors import current_tenant, travel_source
 from tenants.tasks import enqueue_after_commit
 
 from .conversion import Crew, crews_for, problem_for_day, rush_of
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
-from .roads import travel_source
 from .routes import _event_times, midnight_of, route_retime, split_reached
 
 PLAN_SECONDS_RANGE = (1.0, 600.0)

@@ -1,23 +1,12 @@
-"""Road paths for the current tenant, and where its travel times come from.
-
-`travel_source()` (`tenants.selectors`) answers for the current tenant: its road region
-when it is built here (`geo`), an OSRM server when the platform is configured for one, or
-straight lines, and then why. Plans, ETAs and pages show `TravelSource.label` so that a
-time made from straight lines never passes for a road time.
-"""
+"""Road paths for the current tenant, from its road region (`tenants.selectors
+.travel_source` says where its travel times come from: roads, an OSRM server, or straight
+lines and why)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tenants.selectors import (  # noqa: F401 - routing's callers find them here too
-    ATTRIBUTION,
-    OSRM,
-    ROADS,
-    STRAIGHT,
-    TravelSource,
-    travel_source,
-)
+from tenants.selectors import TravelSource, travel_source
 
 LatLng = tuple[float, float]
 

@@ -16,7 +16,7 @@ from geo.engine import haversine_m
 from routing.models import Plan, PlanRoute, PlanStop
 from routing.services import edits, geometry, plans
 from routing.services.geometry import path_through, polyline_decode, polyline_encode
-from routing.services.roads import travel_source
+from tenants.selectors import travel_source
 from tests.conftest import HELSINKI_PBF, api_client, login_client
 from tests.routing.factories import DAY, HELSINKI, make_fleet_day
 

@@ -18,7 +18,7 @@ from geo.engine import haversine_m
 from routing.models import Plan, PlanRoute
 from routing.services import plans, publish
 from routing.services.geometry import path_through, polyline_decode
-from routing.services.roads import travel_source
+from tenants.selectors import travel_source
 from tests.conftest import TENANT_ZONE, api_client, host_client, login_client, tenant_today
 from tests.routing.factories import DAY, HELSINKI, make_fleet_day
 from tests.tracking.helpers import ACTOR, orders_on

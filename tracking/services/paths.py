@@ -21,7 +21,7 @@ from dispatch.models import Order, OrderStatus
 from routing.models import PlanRoute, PlanStop
 from routing.selectors import published_stop, route_colour
 from routing.services.geometry import path_through, path_to_drive, source_dict, walks_to
-from routing.services.roads import travel_source
+from tenants.selectors import travel_source
 from tracking.models import DriverPosition
 from tracking.selectors import tracking_settings
 

@@ -7,8 +7,7 @@ from django.shortcuts import render
 
 from accounts.decorators import dispatcher_required
 from routing.services.geometry import source_dict
-from routing.services.roads import travel_source
-from tenants.selectors import current_tenant
+from tenants.selectors import current_tenant, travel_source
 from tenants.services.formats import Formats
 
 
