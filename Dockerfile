@@ -8,6 +8,12 @@
 # configuration.
 # compose.yaml runs the whole scaled-out shape.
 
+# -- assets: the dashboard's front-end libraries, pinned in package-lock.json --------------
+FROM node:20-bookworm-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 # -- build: wheels into a virtualenv, static files collected ------------------------------
 FROM python:3.12-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
@@ -18,6 +24,7 @@ RUN grep -v '^pgserver==' requirements.txt > requirements-image.txt \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -r requirements-image.txt
 COPY . .
+COPY --from=assets /assets/node_modules /app/node_modules
 # collectstatic needs settings but no database: a throwaway URL, key and public address
 # keep it offline (the running containers are given real ones).
 RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only DEBUG=0 \

@@ -24,11 +24,18 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: requirements.txt requirements-demo.txt | $(PY)
+# The dashboard's front-end libraries (package.json, pinned; served as static files).
+ASSETS := node_modules/.package-lock.json
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the dashboard's libraries (Debian: apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENV)/.installed-run: requirements.txt requirements-demo.txt $(ASSETS) | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-demo.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-demo.txt requirements-dev.txt | $(PY)
+$(VENV)/.installed-dev: requirements.txt requirements-demo.txt requirements-dev.txt $(ASSETS) | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 

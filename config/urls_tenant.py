@@ -9,6 +9,7 @@ from config.api import api_not_found
 from dispatch import urls as dispatch_urls
 from notifications import urls as notifications_urls
 from proofs import urls as proofs_urls
+from routing import board_views
 from tenants.views import handover_view
 from tracking import urls as tracking_urls
 
@@ -16,6 +17,7 @@ from tracking import urls as tracking_urls
 dashboard_patterns = [
     *dispatch_urls.urlpatterns,
     path("plans/", include("routing.urls")),
+    path("board/", board_views.day_board_view, name="day-board"),
     path("reports/", include("reports.urls")),
     *tracking_urls.dashboard_patterns,
 ]

@@ -46,6 +46,11 @@ class Plan(models.Model):
     travel_note = models.CharField(
         max_length=200, blank=True, help_text="Why straight lines were used, when they were."
     )
+    revision = models.PositiveIntegerField(
+        default=0,
+        help_text="Goes up with every change of its routes, stops, locks or status: an edit "
+        "made on an older revision is refused (the board's stale-view check).",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,12 +2,15 @@
 
 from django.urls import path
 
-from routing import views
+from routing import board_views, views
 
 urlpatterns = [
     path("", views.plan_list_view, name="plans"),
     path("<int:plan_id>/", views.plan_detail_view, name="plan-detail"),
     path("<int:plan_id>/status", views.plan_status_view, name="plan-status"),
+    path("<int:plan_id>/board", board_views.board_view, name="board"),
+    path("<int:plan_id>/board/state", board_views.board_state_view, name="board-state"),
+    path("<int:plan_id>/board/drop", board_views.board_drop_view, name="board-drop"),
     path("<int:plan_id>/routes.csv", views.plan_csv_view, name="plan-csv"),
     path("<int:plan_id>/routes/<int:route_id>/sheet", views.route_sheet_view, name="route-sheet"),
     path("<int:plan_id>/<slug:action>", views.plan_action_view, name="plan-action"),

@@ -54,7 +54,7 @@ def plan_list_view(request: HttpRequest) -> HttpResponse:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
-            return redirect("dashboard:plan-detail", plan_id=plan.pk)
+            return redirect("dashboard:board", plan_id=plan.pk)
     page = Paginator(selectors.plans_list(), 25).get_page(request.GET.get("page"))
     return render(request, "routing/plan_list.html", {"form": form, "page": page})
 
@@ -125,10 +125,18 @@ def _int(value: str | None, name: str) -> int | None:
 @dispatcher_required
 @require_POST
 def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpResponse:
-    """Every edit of the plan page: a POST that calls one service and returns to the page."""
+    """Every edit of the plan page and the board: a POST that calls one service and
+    returns to the page it came from (`next=board`: the board). With `revision` (what the
+    page showed), an edit of a plan changed since is refused."""
     plan = get_object_or_404(Plan, pk=plan_id)
     data, actor = request.POST, _actor(request)
+    back = (
+        redirect("dashboard:board", plan_id=plan.pk)
+        if data.get("next") == "board"
+        else redirect("dashboard:plan-detail", plan_id=plan.pk)
+    )
     try:
+        revision = _int(data.get("revision"), "revision")
         if action == "move":
             route = data.get("route")
             edits.stop_move(
@@ -137,15 +145,28 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
                 route_id=None if route == "pool" else _int(route, "route"),
                 position=_int(data.get("position"), "position"),
                 actor=actor,
+                revision=revision,
             )
             done = "Stop moved."
         elif action == "lock-stop":
             locked = data.get("locked") == "1"
-            edits.stop_lock(plan=plan, order_id=_int(data.get("order"), "order"), locked=locked)
+            edits.stop_lock(
+                plan=plan,
+                order_id=_int(data.get("order"), "order"),
+                locked=locked,
+                revision=revision,
+                actor=actor,
+            )
             done = "Stop locked to its route." if locked else "Stop unlocked."
         elif action == "lock-route":
             locked = data.get("locked") == "1"
-            edits.route_lock(plan=plan, route_id=_int(data.get("route"), "route"), locked=locked)
+            edits.route_lock(
+                plan=plan,
+                route_id=_int(data.get("route"), "route"),
+                locked=locked,
+                revision=revision,
+                actor=actor,
+            )
             done = "Route locked." if locked else "Route unlocked."
         elif action == "add-route":
             edits.route_add(
@@ -153,15 +174,20 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
                 driver_id=_int(data.get("driver"), "driver"),
                 vehicle_id=_int(data.get("vehicle"), "vehicle"),
                 actor=actor,
+                revision=revision,
             )
             done = "Vehicle added to the plan."
         elif action == "remove-route":
-            edits.route_remove(plan=plan, route_id=_int(data.get("route"), "route"), actor=actor)
+            edits.route_remove(
+                plan=plan, route_id=_int(data.get("route"), "route"), actor=actor, revision=revision
+            )
             done = "Vehicle removed; its stops are in the pool."
         elif action == "resolve":
+            _fresh(plan, revision)
             plans.plan_resolve(plan=plan, allow_reassign=data.get("allow_reassign") != "0")
             done = "Re-solving; locked stops and routes stay."
         elif action == "publish":
+            _fresh(plan, revision)
             publish.plan_publish(plan=plan, actor=actor)
             done = "Published: drivers have their routes."
         elif action == "urgent":
@@ -179,7 +205,14 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
         flash_service_errors(request, exc)
     else:
         messages.success(request, done)
-    return redirect("dashboard:plan-detail", plan_id=plan.pk)
+    return back
+
+
+def _fresh(plan: Plan, revision: int | None) -> None:
+    """Refuse to publish or re-optimise a plan changed since the page showed it: what the
+    dispatcher confirmed is not what would go out."""
+    if revision is not None:
+        edits.ensure_revision(plan, revision)
 
 
 @dispatcher_required

@@ -110,10 +110,10 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_event(self, event: dict) -> None:
         """Group messages go to the client as they are, without the routing `type` key
-        renamed: `positions`, `position`, `eta`, `stop`, `status`."""
+        renamed: `positions`, `position`, `eta`, `stop`, `status`, `plan`."""
         await self.send_json(event)
 
-    positions = position = eta = stop = status = send_event
+    positions = position = eta = stop = status = plan = send_event
 
 
 class TokenBucket:

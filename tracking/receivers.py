@@ -1,5 +1,6 @@
 """Order status changes, from any source (driver app, dashboard, API), reach the
-tenant's dispatchers and the order's customer once the change is committed."""
+tenant's dispatchers and the order's customer once the change is committed; so do plan
+changes (a board open on the plan fetches it again)."""
 
 from __future__ import annotations
 
@@ -11,23 +12,20 @@ from django.db import connection, transaction
 from django.dispatch import receiver
 
 from dispatch.signals import order_status_changed
+from routing.signals import plan_changed
 from tracking.services.day import next_seq
 from tracking.services.hub import dispatch_group, order_group
 
 _sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
 
 
-@receiver(order_status_changed, dispatch_uid="tracking-broadcast")
-def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
-    schema = connection.schema_name
-    seq = next_seq()
-    stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status, "seq": seq}
-    status = {"type": "status", "status": to_status, "seq": seq}
+def _send_on_commit(messages: list[tuple[str, dict]]) -> None:
+    """Send (group, message) pairs once the transaction commits (never, if it rolls back)."""
 
     async def broadcast() -> None:
         layer = get_channel_layer()
-        await layer.group_send(dispatch_group(schema), stop)
-        await layer.group_send(order_group(schema, order.pk), status)
+        for group, message in messages:
+            await layer.group_send(group, message)
 
     def send() -> None:
         try:
@@ -40,3 +38,20 @@ def on_order_status_changed(sender, *, order, from_status, to_status, actor, **k
             task.add_done_callback(_sending.discard)
 
     transaction.on_commit(send)
+
+
+@receiver(order_status_changed, dispatch_uid="tracking-broadcast")
+def on_order_status_changed(sender, *, order, from_status, to_status, actor, **kwargs) -> None:
+    schema = connection.schema_name
+    seq = next_seq()
+    stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status, "seq": seq}
+    status = {"type": "status", "status": to_status, "seq": seq}
+    _send_on_commit([(dispatch_group(schema), stop), (order_group(schema, order.pk), status)])
+
+
+@receiver(plan_changed, dispatch_uid="tracking-plan-changed")
+def on_plan_changed(sender, *, plan, actor="", **kwargs) -> None:
+    """Every dispatcher of the tenant hears of the plan's new revision (and who made
+    it); a board showing an older one fetches the plan again."""
+    message = {"type": "plan", "plan": plan.pk, "revision": plan.revision, "actor": actor}
+    _send_on_commit([(dispatch_group(connection.schema_name), message)])

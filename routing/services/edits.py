@@ -20,15 +20,33 @@ from dispatch.models import Driver, OrderStatus, Vehicle
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 from .publish import order_dispatch, order_release
-from .routes import REACHED, midnight_of, plan_totals, route_retime
+from .routes import REACHED, midnight_of, plan_totals, plan_touched, route_retime
 
 #: Order statuses that pin a stop where it is on a published route.
 PINNED = REACHED | {OrderStatus.EN_ROUTE}
 
 
-def _editable(plan: Plan) -> Plan:
-    """The plan locked for this transaction; refused while it is being solved."""
+#: The code of the refusal of an edit made on an older revision of the plan.
+STALE = "stale"
+STALE_TEXT = (
+    "This plan changed since you loaded it (someone else edited it, or a driver's progress "
+    "moved it on). It is shown as it stands now: try again."
+)
+
+
+def ensure_revision(plan: Plan, revision: int) -> None:
+    """Refused (code "stale") when the plan is no longer at `revision`."""
+    current = Plan.objects.values_list("revision", flat=True).get(pk=plan.pk)
+    if current != revision:
+        raise ValidationError({"revision": ValidationError(STALE_TEXT, code=STALE)})
+
+
+def _editable(plan: Plan, revision: int | None = None) -> Plan:
+    """The plan locked for this transaction; refused while it is being solved, and when
+    `revision` (what the editor saw) is no longer the plan's: someone changed it since."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if revision is not None and plan.revision != revision:
+        raise ValidationError({"revision": ValidationError(STALE_TEXT, code=STALE)})
     if plan.is_busy:
         raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
     if plan.status == Plan.Status.FAILED and plan.solved_at is None:
@@ -64,11 +82,13 @@ def stop_move(
     route_id: int | None,
     position: int | None = None,
     actor: str = "",
+    revision: int | None = None,
 ) -> PlanRoute | None:
     """Put order `order_id` (on a route of the plan or in its pool) at `position`
     (1-based; None: last) of route `route_id`, or back in the pool when `route_id` is
-    None. Returns the route it joined."""
-    plan = _editable(plan)
+    None. Returns the route it joined. With `revision`, refused (code "stale") when the
+    plan has changed since."""
+    plan = _editable(plan, revision)
     stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).select_related(
         "order", "route"
     )
@@ -141,32 +161,40 @@ def stop_move(
 
 
 @transaction.atomic
-def stop_lock(*, plan: Plan, order_id: int, locked: bool) -> PlanStop:
+def stop_lock(
+    *, plan: Plan, order_id: int, locked: bool, revision: int | None = None, actor: str = ""
+) -> PlanStop:
     """Keep (or stop keeping) a stop on its route when the plan is re-solved."""
-    _editable(plan)
+    plan = _editable(plan, revision)
     stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).first()
     if stop is None:
         raise ValidationError({"order": f"Order {order_id} is on no route of this plan."})
     stop.locked = locked
     stop.save(update_fields=["locked"])
+    plan_touched(plan, actor=actor)
     return stop
 
 
 @transaction.atomic
-def route_lock(*, plan: Plan, route_id: int, locked: bool) -> PlanRoute:
+def route_lock(
+    *, plan: Plan, route_id: int, locked: bool, revision: int | None = None, actor: str = ""
+) -> PlanRoute:
     """Keep (or stop keeping) a whole route as it is when the plan is re-solved."""
-    _editable(plan)
+    plan = _editable(plan, revision)
     route = _route(plan, route_id)
     route.locked = locked
     route.save(update_fields=["locked"])
+    plan_touched(plan, actor=actor)
     return route
 
 
 @transaction.atomic
-def route_add(*, plan: Plan, driver_id: int, vehicle_id: int, actor: str = "") -> PlanRoute:
+def route_add(
+    *, plan: Plan, driver_id: int, vehicle_id: int, actor: str = "", revision: int | None = None
+) -> PlanRoute:
     """An empty route for a driver and vehicle not yet in the plan; moves or a re-solve
     fill it."""
-    plan = _editable(plan)
+    plan = _editable(plan, revision)
     errors = {}
     driver = Driver.objects.filter(pk=driver_id, is_active=True).first()
     vehicle = Vehicle.objects.filter(pk=vehicle_id, is_active=True).select_related("start_depot")
@@ -196,10 +224,12 @@ def route_add(*, plan: Plan, driver_id: int, vehicle_id: int, actor: str = "") -
 
 
 @transaction.atomic
-def route_remove(*, plan: Plan, route_id: int, actor: str = "") -> None:
+def route_remove(
+    *, plan: Plan, route_id: int, actor: str = "", revision: int | None = None
+) -> None:
     """Take a vehicle out of the plan; its stops go to the pool (reason
     "vehicle_removed"). Refused once its driver has reached a stop."""
-    plan = _editable(plan)
+    plan = _editable(plan, revision)
     route = _route(plan, route_id)
     if _reached(route):
         raise ValidationError({"route": "The driver is on the way; move the stops instead."})
@@ -212,4 +242,4 @@ def route_remove(*, plan: Plan, route_id: int, actor: str = "") -> None:
         )
         if published:
             order_release(order, actor=actor, reason="Its vehicle left the plan")
-    plan_totals(plan)
+    plan_totals(plan, actor=actor)

@@ -26,7 +26,7 @@ from tenants.tasks import enqueue_after_commit
 from .conversion import Crew, crews_for, problem_for_day, rush_of
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
-from .routes import _event_times, midnight_of, route_retime, split_reached
+from .routes import _event_times, midnight_of, plan_touched, route_retime, split_reached
 
 PLAN_SECONDS_RANGE = (1.0, 600.0)
 
@@ -70,6 +70,7 @@ def plan_resolve(
         plan.seconds = seconds
     plan.status, plan.error = models.Plan.Status.QUEUED, ""
     plan.save(update_fields=["status", "error", "seconds"])
+    plan_touched(plan)
     stamp = int(timezone.now().timestamp() * 1000)
     _queue_solve(plan, name=f"plan-{plan.pk}-again-{stamp}", allow_reassign=allow_reassign)
     return plan
@@ -91,6 +92,7 @@ def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
         plan.save(
             update_fields=["status", "started_at", "travel_kind", "travel_label", "travel_note"]
         )
+        plan_touched(plan, actor="system:optimiser")
     try:
         first = plan.solved_at is None
         began = time.perf_counter()
@@ -112,9 +114,11 @@ def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
         for phase, seconds in (("matrix", matrix_s), ("solve", solve_s), ("store", save_s)):
             metrics.OPTIMISER_SECONDS.labels(phase).observe(seconds)
     except Exception as exc:
-        models.Plan.objects.filter(pk=plan.pk).update(
-            status=models.Plan.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
+        with transaction.atomic():
+            models.Plan.objects.filter(pk=plan.pk).update(
+                status=models.Plan.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            plan_touched(plan, actor="system:optimiser")
         raise
     return models.Plan.Status.DONE
 
@@ -249,6 +253,7 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
     plan.distance_m, plan.duration_s = solution.distance_m, solution.duration_s
     plan.solved_at = timezone.now()
     plan.save()
+    plan_touched(plan, actor="system:optimiser")
     gone = _gone_while_solving(plan, day.orders)
     if gone:  # cancelled or rebooked during the search: to the pool, and the routes re-timed
         touched = set()
@@ -325,3 +330,4 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
     plan.engine = solution.engine
     plan.solved_at = timezone.now()
     plan.save(update_fields=["status", "engine", "solved_at"])
+    plan_touched(plan, actor="system:re-optimise")

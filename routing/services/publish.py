@@ -12,7 +12,7 @@ from dispatch.services.orders import order_transition
 from routing.models import Plan, PlanStop
 from routing.signals import plan_published
 
-from .routes import version_create
+from .routes import plan_touched, version_create
 
 
 def order_dispatch(order: Order, *, actor: str) -> None:
@@ -74,5 +74,6 @@ def plan_publish(*, plan: Plan, actor: str) -> Plan:
         version_create(route, reason="Published", actor=actor)
     plan.published_at, plan.published_by = timezone.now(), actor[:150]
     plan.save(update_fields=["published_at", "published_by"])
+    plan_touched(plan, actor=actor)
     plan_published.send(sender=Plan, plan=plan, routes=routes)
     return plan

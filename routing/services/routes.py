@@ -19,6 +19,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dispatch.models import Order, OrderEvent, OrderStatus
@@ -26,6 +27,7 @@ from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
 from routing.optimiser.problem import RoutePlan, Step, StepKind
 from routing.optimiser.schedule import UNREACHABLE_S, route_of
 from routing.services.conversion import Crew, problem_for_day, rush_of
+from routing.signals import plan_changed
 from tenants.selectors import current_tenant
 from tenants.services.roads import rush_factor
 
@@ -310,18 +312,31 @@ def route_retime(
     route.distance_m, route.duration_s = timeline.distance_m, timeline.duration_s
     route.waiting_s, route.violations = timeline.waiting_s, timeline.violations
     route.save()
-    plan_totals(route.plan)
+    plan_totals(route.plan, actor=actor)
     if route.plan.is_published and (route.version or stops):
         version_create(route, reason=reason or "Route changed", actor=actor)
     return timeline
 
 
-def plan_totals(plan: Plan) -> None:
-    """The plan's distance and duration: the sums over its routes."""
+def plan_totals(plan: Plan, *, actor: str = "") -> None:
+    """The plan's distance and duration: the sums over its routes (a change: the plan's
+    revision goes up)."""
     routes = list(PlanRoute.objects.filter(plan=plan).values_list("distance_m", "duration_s"))
     plan.distance_m = sum(d for d, _ in routes)
     plan.duration_s = sum(s for _, s in routes)
     Plan.objects.filter(pk=plan.pk).update(distance_m=plan.distance_m, duration_s=plan.duration_s)
+    plan_touched(plan, actor=actor)
+
+
+def plan_touched(plan: Plan, *, actor: str = "") -> int:
+    """Count a change of `plan` (its routes, stops, locks or status): its revision goes
+    up by one, in the database first (concurrent edits each count), and `plan_changed`
+    is sent. Returns the new revision."""
+    rows = Plan.objects.filter(pk=plan.pk)
+    rows.update(revision=F("revision") + 1)
+    plan.revision = rows.values_list("revision", flat=True).get()
+    plan_changed.send(sender=Plan, plan=plan, actor=actor)
+    return plan.revision
 
 
 def _snapshot(route: PlanRoute) -> list[dict]:

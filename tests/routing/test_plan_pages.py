@@ -33,7 +33,7 @@ def test_a_dispatcher_queues_a_plan_from_the_list_page(alpha):
     assert response.status_code == 302
     with schema_context(alpha.tenant.schema_name):
         plan = Plan.objects.get(depot=day.depot)
-    assert response["Location"] == f"/plans/{plan.pk}/"
+    assert response["Location"] == f"/plans/{plan.pk}/board"
     page = client.get(response["Location"]).content.decode()
     assert "Queued" in page and 'hx-trigger="every 1s"' in page  # polls while busy
     bad = client.post("/plans/", {"date": "soon", "seconds": 0})

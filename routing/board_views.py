@@ -1,0 +1,240 @@
+"""The dispatch board: one full-screen view of a day's plan (routes and pool on one side,
+the map on the other, a timeline per route below) with drag and drop. The page is
+rendered here; its parts are fetched again as fragments when the plan changes (by this
+dispatcher's drop, another's edit or a driver's progress). Rules live in
+routing.services; these views translate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import dispatcher_required
+from audit.services import current_actor
+from routing import selectors
+from routing.models import Plan
+from routing.services import board as board_service
+from routing.services.edits import STALE
+from tenants.selectors import current_tenant, travel_source
+from tenants.services.formats import Formats
+
+
+def _day(value: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
+@dispatcher_required
+def day_board_view(request: HttpRequest) -> HttpResponse:
+    """`/board/?date=YYYY-MM-DD` (today by default): the board of the day's plan, or,
+    without one, the day with a way to plan it."""
+    day = _day(request.GET.get("date"))
+    plan = selectors.day_plan(day)
+    if plan is not None:
+        url = reverse("dashboard:board", args=[plan.pk])
+        query = request.GET.copy()
+        query.pop("date", None)
+        return redirect(f"{url}?{query.urlencode()}" if query else url)
+    upcoming = Plan.objects.filter(date__gte=timezone.localdate()).order_by("date", "-pk").first()
+    context = {
+        "day": day,
+        "previous": day - dt.timedelta(days=1),
+        "next": day + dt.timedelta(days=1),
+        "upcoming": upcoming,
+    }
+    return render(request, "routing/board_empty.html", context)
+
+
+def _parts(plan: Plan, *, only: set[int] | None = None, pool: bool = True) -> dict:
+    """The board's data: its routes (those in `only`), their timeline rows, the pool."""
+    now = timezone.now()
+    routes = selectors.board_routes(plan, now=now)
+    axis = selectors.board_axis(routes)
+    for route in routes:
+        route.bars = selectors.board_bars(route, axis) if axis else []
+    shown = [r for r in routes if only is None or r.route.pk in only]
+    return {
+        "plan": plan,
+        "routes": shown,
+        "all_routes": routes,
+        "pool": selectors.board_pool(plan) if pool else None,
+        "axis": axis,
+        "ticks": selectors.board_ticks(axis) if axis else [],
+        "summary": _summary(routes),
+        "now": now,
+        "day_before": plan.date - dt.timedelta(days=1),
+        "day_after": plan.date + dt.timedelta(days=1),
+        "legend": [
+            (state, selectors.STATE_LABELS[state])
+            for state in (
+                "planned",
+                "en_route",
+                "arrived",
+                "delivered",
+                "failed",
+                "at_risk",
+                "late",
+            )
+        ],
+    }
+
+
+def _summary(routes: list[selectors.BoardRoute]) -> dict:
+    return {
+        "orders": sum(r.orders for r in routes),
+        "done": sum(r.done for r in routes),
+        "late": sum(r.late for r in routes),
+        "at_risk": sum(r.at_risk for r in routes),
+        "routes": sum(1 for r in routes if r.orders),
+        "warnings": sum(len(r.route.violations) for r in routes),
+    }
+
+
+def _axis_key(axis) -> str:
+    return f"{axis[0].isoformat()}/{axis[1].isoformat()}" if axis else ""
+
+
+@dispatcher_required
+def board_view(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = get_object_or_404(Plan.objects.select_related("depot"), pk=plan_id)
+    parts = _parts(plan)
+    source = travel_source()
+    drivers, vehicles = selectors.crews_not_in(plan)
+    context = {
+        **parts,
+        "map": selectors.board_map(plan, parts["all_routes"], parts["pool"]),
+        "axis_key": _axis_key(parts["axis"]),
+        "source": source,
+        "free_drivers": drivers,
+        "free_vehicles": vehicles,
+        "day_plans": Plan.objects.filter(date=plan.date).order_by("-pk")[:10],
+        "language_tag": Formats.of(current_tenant()).language_tag,
+        "follow": request.GET.get("follow", ""),
+        "focus": request.GET.get("focus", ""),
+        "map_settings": {"RESET_VIEW": False},
+        "running": plan.is_published and plan.date == timezone.localdate(),
+    }
+    return render(request, "routing/board.html", context)
+
+
+def _state(request: HttpRequest, plan: Plan, *, only: set[int] | None = None) -> dict:
+    """The board's parts as HTML fragments and map data (all routes, or those in `only`)."""
+    parts = _parts(plan, only=only)
+    fragments = {
+        "head": render_to_string("routing/board/_head.html", parts, request),
+        "routes": {
+            str(r.route.pk): render_to_string(
+                "routing/board/_route.html", {**parts, "board": r}, request
+            )
+            for r in parts["routes"]
+        },
+        "rows": {
+            str(r.route.pk): render_to_string(
+                "routing/board/_row.html", {**parts, "board": r}, request
+            )
+            for r in parts["routes"]
+        },
+        "pool": render_to_string("routing/board/_pool.html", parts, request),
+        "axis": render_to_string("routing/board/_axis.html", parts, request),
+    }
+    return {
+        "revision": plan.revision,
+        "axis": _axis_key(parts["axis"]),
+        "full": only is None,
+        "html": fragments,
+        "map": selectors.board_map(plan, parts["all_routes"], parts["pool"]),
+    }
+
+
+@dispatcher_required
+def board_state_view(request: HttpRequest, plan_id: int) -> JsonResponse:
+    """The whole board as fragments, for a board that heard the plan changed."""
+    plan = get_object_or_404(Plan, pk=plan_id)
+    return JsonResponse(_state(request, plan))
+
+
+def _int(value: str | None, name: str, *, required: bool = True) -> int | None:
+    if value in (None, ""):
+        if required:
+            raise ValidationError({name: "This field is required."})
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({name: "Not a whole number."}) from None
+
+
+def _errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {
+            name: [m for e in errors for m in e.messages] for name, errors in exc.error_dict.items()
+        }
+    return {"detail": exc.messages}
+
+
+def _is_stale(exc: ValidationError) -> bool:
+    return hasattr(exc, "error_dict") and any(
+        e.code == STALE for e in exc.error_dict.get("revision", [])
+    )
+
+
+@dispatcher_required
+@require_POST
+def board_drop_view(request: HttpRequest, plan_id: int) -> JsonResponse:
+    """A stop dropped somewhere on the board: `order`, `route` (an id, or "pool"),
+    `position` (1-based, the break counted), `revision` (the plan as the board shows it)
+    and `confirm` ("1": keep it even if it breaks a rule).
+
+    200 `{"saved": true, ...}` with the changed routes' fragments; 200 `{"saved": false,
+    "preview": ...}` when it would break a new rule (nothing saved); 409 `{"error":
+    "stale", ...}` with the plan as it stands now; 400 with field errors."""
+    plan = get_object_or_404(Plan, pk=plan_id)
+    data = request.POST
+    try:
+        route = data.get("route")
+        drop = board_service.stop_drop(
+            plan=plan,
+            order_id=_int(data.get("order"), "order"),
+            route_id=None if route == "pool" else _int(route, "route"),
+            position=_int(data.get("position"), "position", required=False),
+            revision=_int(data.get("revision"), "revision"),
+            confirm=data.get("confirm") == "1",
+            actor=current_actor(),
+        )
+    except ValidationError as exc:
+        if _is_stale(exc):
+            plan.refresh_from_db()
+            body = {"error": STALE, "errors": _errors(exc), **_state(request, plan)}
+            return JsonResponse(body, status=409)
+        return JsonResponse({"error": "invalid", "errors": _errors(exc)}, status=400)
+    formats = Formats.of(current_tenant())
+    preview = {
+        "breaks": drop.breaks,
+        "routes": [
+            {
+                "id": change.id,
+                "driver": change.driver,
+                "ends_before": formats.time(change.ends_before),
+                "ends_after": formats.time(change.ends_after),
+                "minutes": round((change.ends_after - change.ends_before).total_seconds() / 60),
+                "km_before": round(change.distance_before_m / 1000, 1),
+                "km_after": round(change.distance_after_m / 1000, 1),
+                "starts": {str(k): formats.time(v) for k, v in change.starts.items()},
+            }
+            for change in drop.routes
+        ],
+    }
+    body = {"saved": drop.saved, "revision": drop.revision, "preview": preview}
+    if drop.saved:
+        plan.refresh_from_db()
+        body.update(_state(request, plan, only={c.id for c in drop.routes}))
+    return JsonResponse(body)
