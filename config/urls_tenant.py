@@ -9,12 +9,14 @@ from config.api import api_not_found
 from dispatch import urls as dispatch_urls
 from notifications import urls as notifications_urls
 from proofs import urls as proofs_urls
-from routing import board_views
+from routing.views import board as board_views
 from tenants.views import handover_view
 from tracking import urls as tracking_urls
+from tracking.views import overview
 
 # The dashboard's pages, one namespace over the apps that serve them.
 dashboard_patterns = [
+    path("", overview.overview_view, name="home"),  # the operations overview of today
     *dispatch_urls.urlpatterns,
     path("plans/", include("routing.urls")),
     path("board/", board_views.day_board_view, name="day-board"),

@@ -28,6 +28,7 @@ class NavItem:
     roles: tuple[str, ...] = DISPATCH_ROLES
     section: str = "main"  # "main" (left of the bar) or "admin" (the owner's menu)
     home: bool = False  # the home page of `roles`
+    also: tuple[str, ...] = ()  # other pages that mark this item as the current one
 
 
 _items: dict[str, NavItem] = {}
@@ -56,7 +57,7 @@ def items_for(request: HttpRequest) -> list[dict[str, object]]:
                 "label": item.label,
                 "url": url,
                 "section": item.section,
-                "active": current == item.url_name,
+                "active": current == item.url_name or current in item.also,
             }
         )
     return entries

@@ -10,5 +10,6 @@ class RoutingConfig(AppConfig):
     def ready(self) -> None:
         from routing import receivers  # noqa: F401 - connects the signal handlers
 
+        register(NavItem("Board", "dashboard:day-board", order=15, also=("dashboard:board",)))
         register(NavItem("Plans", "dashboard:plans", order=25))
         register(NavItem("My route", "driver:route", order=10, roles=("driver",), home=True))

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from routing import board_views, views
+from routing.views import board as board_views
+from routing.views import plans as views
 
 urlpatterns = [
     path("", views.plan_list_view, name="plans"),

@@ -104,6 +104,7 @@ class PlanOutputSerializer(serializers.ModelSerializer):
             "started_at",
             "solved_at",
             "published_at",
+            "revision",
         ]
 
 
@@ -153,12 +154,33 @@ def _actor(request: Request) -> str:
     return current_actor()  # user:<email>, or api_key:<prefix> for an API key
 
 
+class StalePlan(serializers.ValidationError):
+    """A change made on an older revision of the plan: 409, with the field error."""
+
+    status_code = 409
+
+
+STALE_API = "The plan changed since you read this revision: read it again and retry."
+
+
 def _run(call, *args, **kwargs):
-    """A service call whose refusals become 400s with field errors."""
+    """A service call whose refusals become 400s with field errors; an edit made on an
+    older revision of the plan, a 409 ({"revision": [...]})."""
     try:
         return call(*args, **kwargs)
     except DjangoValidationError as exc:
+        stale = hasattr(exc, "error_dict") and any(
+            e.code == edits.STALE for e in exc.error_dict.get("revision", [])
+        )
+        if stale:
+            raise StalePlan({"revision": [STALE_API]}, code=edits.STALE) from exc
         raise serializers.ValidationError(exc.message_dict) from exc
+
+
+REVISION_HELP = (
+    "The plan's revision this change was made on (from GET): when the plan changed since, "
+    "the change is refused with 409. Leave it out to apply the change whatever happened."
+)
 
 
 class PlanDetailApi(APIView):
@@ -211,6 +233,7 @@ class MoveSerializer(serializers.Serializer):
     position = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, help_text="1-based; empty: last"
     )
+    revision = serializers.IntegerField(required=False, min_value=0, help_text=REVISION_HELP)
 
 
 class PlanMoveApi(APIView):
@@ -231,6 +254,7 @@ class PlanMoveApi(APIView):
             route_id=data["route"],
             position=data.get("position"),
             actor=_actor(request),
+            revision=data.get("revision"),
         )
         return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
 
@@ -239,6 +263,7 @@ class LockSerializer(serializers.Serializer):
     order = serializers.IntegerField(required=False)
     route = serializers.IntegerField(required=False)
     locked = serializers.BooleanField()
+    revision = serializers.IntegerField(required=False, min_value=0, help_text=REVISION_HELP)
 
     def validate(self, data: dict) -> dict:
         if ("order" in data) == ("route" in data):
@@ -255,10 +280,15 @@ class PlanLockApi(APIView):
         body = LockSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data, plan = body.validated_data, _plan(plan_id)
+        common = {
+            "locked": data["locked"],
+            "revision": data.get("revision"),
+            "actor": _actor(request),
+        }
         if "order" in data:
-            _run(edits.stop_lock, plan=plan, order_id=data["order"], locked=data["locked"])
+            _run(edits.stop_lock, plan=plan, order_id=data["order"], **common)
         else:
-            _run(edits.route_lock, plan=plan, route_id=data["route"], locked=data["locked"])
+            _run(edits.route_lock, plan=plan, route_id=data["route"], **common)
         return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
 
 

@@ -1,4 +1,6 @@
-"""The board's drag and drop: a stop dropped on a route (or back in the pool) is moved
+"""The dispatch board: what it shows (each route with its stops, their places, their
+expected times and their states: planned, en route, late, at risk…) and its drag and
+drop: a stop dropped on a route (or back in the pool) is moved
 and its routes re-timed at once. A drop that breaks a rule the routes did not break
 before is shown first and kept only when the dispatcher confirms it; a drop made on an
 older revision of the plan is refused (`edits.STALE`) so that nobody overwrites a change
@@ -11,10 +13,15 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.timezone import localtime
 
-from routing.models import Plan, PlanRoute, PlanStop
+from dispatch.models import Order, OrderStatus
+from routing import selectors
+from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
+from .conversion import seconds_of
 from .edits import stop_move
+from .routes import midnight_of, route_timeline
 
 
 @dataclass
@@ -111,3 +118,237 @@ def stop_drop(
         routes=changes,
         breaks=breaks,
     )
+
+
+# --- the board's read model: routes, stops and their states, with live times --------------
+
+#: A stop whose expected start is this close to the end of its window is at risk.
+AT_RISK_S = 15 * 60
+
+#: A stop's state on the board (its colour), from its order's status and its times.
+STATE_LABELS = {
+    "planned": "Planned",
+    "en_route": "En route",
+    "arrived": "Arrived",
+    "delivered": "Delivered",
+    "failed": "Failed",
+    "late": "Late",
+    "at_risk": "At risk",
+    "break": "Break",
+}
+_OPEN = {
+    OrderStatus.UNASSIGNED,
+    OrderStatus.PLANNED,
+    OrderStatus.DISPATCHED,
+    OrderStatus.EN_ROUTE,
+}
+
+
+@dataclass
+class BoardStop:
+    stop: PlanStop
+    position: int  # 1-based place on its route, the break counted (what a move names)
+    eta: dt.datetime  # when service starts: as planned, or as expected now on a running day
+    state: str
+    late_by_s: int = 0  # past the end of its window (late), or left before it (at risk)
+    pinned: bool = False  # the driver reached it or is on the way: it cannot move
+
+    @property
+    def order(self) -> Order | None:
+        return self.stop.order
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass
+class BoardRoute:
+    route: PlanRoute
+    colour: str
+    stops: list[BoardStop]
+    ends_at: dt.datetime
+    done: int = 0  # delivered or failed
+    orders: int = 0
+    late: int = 0
+    at_risk: int = 0
+
+    @property
+    def flags(self) -> list[str]:
+        return [v["detail"] for v in self.route.violations]
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done / self.orders) if self.orders else 0
+
+
+def _window_seconds(order: Order) -> list[tuple[int, int]]:
+    return [(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows or []]
+
+
+def stop_state(stop: PlanStop, eta: dt.datetime, midnight: dt.datetime) -> tuple[str, int]:
+    """The stop's state and, for a late or at-risk one, by how many seconds: a stop not
+    yet served is late when it is expected to start outside every window of its order,
+    at risk when it starts less than AT_RISK_S before its window closes."""
+    if stop.is_break or stop.order is None:
+        return "break", 0
+    status = stop.order.status
+    if status in (OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.ARRIVED):
+        return str(status), 0
+    base = "en_route" if status == OrderStatus.EN_ROUTE else "planned"
+    if status not in _OPEN:
+        return base, 0
+    windows = _window_seconds(stop.order)
+    if not windows:
+        return base, 0
+    at = int((eta - midnight).total_seconds())
+    inside = [end for start, end in windows if start <= at <= end]
+    if inside:
+        left = max(inside) - at
+        return ("at_risk", left) if left < AT_RISK_S else (base, 0)
+    closed = [end for _, end in windows if end < at]
+    return ("late", at - max(closed)) if closed else (base, 0)
+
+
+def board_routes(
+    plan: Plan, *, now: dt.datetime | None = None, only: set[int] | None = None
+) -> list[BoardRoute]:
+    """The plan's routes as the board shows them: each stop with its place, its expected
+    start and its state. On a running day (a published plan, `now` given, the day's own
+    date) the stops still ahead are timed from the drivers' progress, as the customers'
+    ETAs are; otherwise as planned."""
+    midnight = midnight_of(plan)
+    running = now is not None and plan.is_published and localtime(now).date() == plan.date
+    out = []
+    places = {pk: k for k, pk in enumerate(plan.routes.order_by("pk").values_list("pk", flat=True))}
+    for route in selectors.plan_routes(plan, only):
+        k = places[route.pk]
+        stops = list(route.stops.all())
+        live = {}
+        open_ahead = any(s.order is not None and s.order.status in _OPEN for s in stops)
+        ends_at = route.ends_at
+        if running and open_ahead:
+            timeline = route_timeline(route, now=now)
+            live = {pk: t.starts_at for pk, t in timeline.stops.items()}
+            ends_at = timeline.ends_at or ends_at
+        board = BoardRoute(
+            route=route,
+            colour=selectors.PALETTE[k % len(selectors.PALETTE)],
+            stops=[],
+            ends_at=ends_at,
+        )
+        for position, stop in enumerate(stops, start=1):
+            eta = live.get(stop.pk, stop.starts_at)
+            state, by = stop_state(stop, eta, midnight)
+            pinned = (
+                plan.is_published
+                and stop.order is not None
+                and stop.order.status
+                in (OrderStatus.ARRIVED, OrderStatus.DELIVERED, OrderStatus.EN_ROUTE)
+            )
+            board.stops.append(BoardStop(stop, position, eta, state, by, pinned))
+            if stop.order is not None:
+                board.orders += 1
+                board.done += state in ("delivered", "failed")
+                board.late += state == "late"
+                board.at_risk += state == "at_risk"
+        out.append(board)
+    return out
+
+
+def board_axis(routes: list[BoardRoute]) -> tuple[dt.datetime, dt.datetime] | None:
+    """The timeline's span: from the first route's start to the last one's end, padded
+    to whole hours so that a re-timed route usually stays inside it."""
+    busy = [r for r in routes if r.stops]
+    if not busy:
+        return None
+    first = min(r.route.starts_at for r in busy)
+    last = max(max(r.ends_at, r.route.ends_at) for r in busy)
+    first = localtime(first).replace(minute=0, second=0, microsecond=0)
+    last = localtime(last).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    return first, last
+
+
+def board_bars(route: BoardRoute, axis: tuple[dt.datetime, dt.datetime]) -> list[dict]:
+    """The route's blocks on the shared axis (left and width in %): a wait before a stop,
+    then the stop itself, coloured by its state on the page."""
+    first, last = axis
+    span = max((last - first).total_seconds(), 1.0)
+
+    def pct(at: dt.datetime) -> float:
+        return max(0.0, min(100.0, round(100 * (at - first).total_seconds() / span, 2)))
+
+    bars = []
+    for item in route.stops:
+        stop = item.stop
+        shift = item.eta - stop.starts_at  # a running day moves the planned blocks
+        arrives, starts = stop.arrives_at + shift, item.eta
+        departs = stop.departs_at + shift
+        if stop.waiting_s and not stop.is_break:
+            bars.append({"kind": "wait", "left": pct(arrives), "width": pct(starts) - pct(arrives)})
+        bars.append(
+            {
+                "kind": "break" if stop.is_break else "stop",
+                "item": item,
+                "left": pct(starts),
+                "width": max(pct(departs) - pct(starts), 0.4),
+            }
+        )
+    return bars
+
+
+def board_ticks(axis: tuple[dt.datetime, dt.datetime]) -> list[tuple[float, dt.datetime]]:
+    first, last = axis
+    span = max((last - first).total_seconds(), 1.0)
+    hours = int(span // 3600)
+    step = 1 if hours <= 12 else 2
+    return [
+        (round(100 * h * 3600 / span, 2), first + dt.timedelta(hours=h))
+        for h in range(0, hours + 1, step)
+    ]
+
+
+def board_map(plan: Plan, routes: list[BoardRoute], pool: list[PlanUnassigned]) -> dict:
+    """What the board's map draws: depots, stops with their state, the pool."""
+    depots = {}
+    out = {"plan": plan.pk, "revision": plan.revision, "routes": [], "pool": []}
+    for board in routes:
+        route = board.route
+        depot = route.vehicle.start_depot
+        depots[depot.pk] = {"name": depot.name, "lat": depot.lat, "lng": depot.lng}
+        out["routes"].append(
+            {
+                "id": route.pk,
+                "driver": route.driver_id,
+                "name": route.driver.name,
+                "colour": board.colour,
+                "depot": [depot.lat, depot.lng],
+                "locked": route.locked,
+                "stops": [
+                    {
+                        "order": s.stop.order_id,
+                        "position": s.position,
+                        "lat": s.order.lat,
+                        "lng": s.order.lng,
+                        "name": s.order.customer_name,
+                        "state": s.state,
+                        "reached": s.state in ("arrived", "delivered", "failed"),
+                    }
+                    for s in board.stops
+                    if s.order is not None and s.order.lat is not None
+                ],
+            }
+        )
+    out["depots"] = list(depots.values())
+    out["pool"] = [
+        {
+            "order": item.order_id,
+            "lat": item.order.lat,
+            "lng": item.order.lng,
+            "name": item.order.customer_name,
+            "reason": selectors.REASON_LABELS.get(item.reason, item.reason),
+        }
+        for item in pool
+        if item.order.lat is not None
+    ]
+    return out

@@ -77,7 +77,11 @@
   // Move `order` to `route` ("pool" or an id) at `position` (1-based, break counted; null:
   // last). `from` is where it was, for undo.
   function drop(order, route, position, from, confirm) {
-    if (busy) { return; }
+    if (busy || pending) {  // one change at a time: the list may show a move that was not sent
+      say(pending ? "Keep or undo the move above first." : "Wait for the last move to be saved.");
+      refresh();
+      return;
+    }
     busy = true;
     board.classList.add("is-busy");
     var fields = {order: order, route: route, revision: revision()};
@@ -215,6 +219,8 @@
         filter: ".state-break, .pinned",
         preventOnFilter: false,
         animation: 120,
+        forceFallback: true, fallbackOnBody: true,  // one way of dragging for mouse, pen and touch
+        scroll: true, bubbleScroll: true,
         delay: 120, delayOnTouchOnly: true,  // a phone scrolls the list until a stop is held
         onMove: function (evt) { return !(evt.related && evt.related.classList.contains("pinned") && !evt.willInsertAfter); },
         onEnd: function (evt) {
@@ -257,6 +263,12 @@
     document.getElementById("board-move-route").value = list.dataset.route;
     document.getElementById("board-move-position").value = li.dataset.position || "";
     movePanel.hidden = !editable || li.classList.contains("pinned");
+    var lockForm = document.getElementById("board-lock-form");
+    var lockedNow = li.classList.contains("is-locked");
+    lockForm.hidden = list.dataset.route === "pool";
+    document.getElementById("board-lock-order").value = selected;
+    document.getElementById("board-lock-value").value = lockedNow ? "0" : "1";
+    document.getElementById("board-lock-button").textContent = lockedNow ? "Unlock (re-optimising may move it)" : "Keep on this route when re-optimising";
     highlightPin(selected);
   }
   document.getElementById("board-list").addEventListener("click", function (event) {
@@ -550,9 +562,11 @@
     map = leafletMap;
     pinLayer = L.layerGroup().addTo(map);
     depotLayer = L.layerGroup().addTo(map);
+    map.invalidateSize();  // the grid gave the map its size after Leaflet measured it
     drawPins();
     fitDay();
     drawPaths(null);
+    window.addEventListener("resize", function () { map.invalidateSize(); });
     var el = document.getElementById("board-map");
     map.on("moveend", function () {
       var c = map.getCenter();

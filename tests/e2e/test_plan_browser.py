@@ -1,5 +1,6 @@
-"""The dispatcher plans a day in the browser: 60 orders, 4 vans, routes on the map, a
-stop moved by hand, the plan published."""
+"""The dispatcher plans a day in the browser: 60 orders, 4 vans, the board with the
+routes on the map and the timeline, a stop moved with the keyboard (the board's move
+form), the plan published after a confirmation."""
 
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ def test_plan_a_day_see_the_routes_move_a_stop_and_publish(
     page.get_by_role("button", name="Plan", exact=True).click()
 
     page.locator("#plan-status").get_by_text("Done").wait_for(timeout=60_000)
-    page.locator("#plan-map[data-routes-drawn='4']").wait_for()  # Leaflet drew 4 routes
-    assert page.locator("path.route-line").count() == 4
-    assert page.locator(".map-marker").count() == 60  # one numbered marker per stop
-    assert page.locator(".timeline").count() == 4
+    page.locator("#board-map[data-paths='4']").wait_for(state="attached")  # 4 routes drawn
+    assert page.locator("path.board-path").count() >= 4
+    assert page.locator(".board-pin").count() == 60  # one numbered pin per stop
+    assert page.locator(".tl-row").count() == 4
 
     with django_db_blocker.unblock(), schema_context(tenant.schema):
         plan = Plan.objects.get()
@@ -40,17 +41,22 @@ def test_plan_a_day_see_the_routes_move_a_stop_and_publish(
         source, target = routes[0], routes[1]
         moving = source.stops.exclude(order=None).order_by("sequence").first().order_id
 
-    row = page.locator(f"#route-{source.pk} #stop-{moving}")
-    row.get_by_label(f"Move order #{moving} to").select_option(str(target.pk))
-    row.get_by_label("at position").fill("1")
-    row.get_by_role("button", name="Move").click()
-    page.get_by_text("Stop moved.").wait_for()
-    first_row = page.locator(f"#route-{target.pk} tbody tr").first
-    assert first_row.get_attribute("id") == f"stop-{moving}"
+    # the keyboard's way: focus the stop, Enter, choose the route and the place, Move
+    page.locator(f"#board-stop-{moving}").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Move to").select_option(str(target.pk))
+    page.get_by_label("at stop").fill("1")
+    page.locator("#board-move-form").get_by_role("button", name="Move").click()
+    page.locator("#board-notice", has_text=f"Order #{moving} is on").wait_for()
+    first_row = page.locator(f"#board-route-{target.pk} .board-stop[data-order]").first
+    assert first_row.get_attribute("id") == f"board-stop-{moving}"
 
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Publish to drivers").click()
     page.get_by_text("Published: drivers have their routes.").wait_for()
-    assert page.locator(f"#route-{target.pk}").get_by_text(re.compile(r"Version 1")).count() == 1
+    assert asked and "Publish 4 routes to the drivers?" in asked[0]
+    assert page.locator(f"#board-route-{target.pk}").get_by_text(re.compile(r"v1")).count() == 1
     with django_db_blocker.unblock(), schema_context(tenant.schema):
         on_routes = PlanStop.objects.filter(route__plan=plan).exclude(order=None)
         assert on_routes.count() == 60

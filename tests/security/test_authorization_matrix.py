@@ -176,6 +176,10 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "dashboard:plans": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
     "dashboard:plan-detail": ({"GET": "dashboard"}, K(plan_id="plan")),
     "dashboard:plan-status": ({"GET": "dashboard"}, K(plan_id="plan")),
+    "dashboard:day-board": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:board": ({"GET": "dashboard"}, K(plan_id="plan")),
+    "dashboard:board-state": ({"GET": "dashboard"}, K(plan_id="plan")),
+    "dashboard:board-drop": ({"POST": "dashboard"}, K(plan_id="plan")),
     "dashboard:plan-csv": ({"GET": "dashboard"}, K(plan_id="plan")),
     "dashboard:route-sheet": ({"GET": "dashboard"}, K(plan_id="plan", route_id="route")),
     "dashboard:plan-action": (

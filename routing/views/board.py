@@ -57,10 +57,10 @@ def day_board_view(request: HttpRequest) -> HttpResponse:
 def _parts(plan: Plan, *, only: set[int] | None = None, pool: bool = True) -> dict:
     """The board's data: its routes (those in `only`), their timeline rows, the pool."""
     now = timezone.now()
-    routes = selectors.board_routes(plan, now=now)
-    axis = selectors.board_axis(routes)
+    routes = board_service.board_routes(plan, now=now)
+    axis = board_service.board_axis(routes)
     for route in routes:
-        route.bars = selectors.board_bars(route, axis) if axis else []
+        route.bars = board_service.board_bars(route, axis) if axis else []
     shown = [r for r in routes if only is None or r.route.pk in only]
     return {
         "plan": plan,
@@ -68,13 +68,13 @@ def _parts(plan: Plan, *, only: set[int] | None = None, pool: bool = True) -> di
         "all_routes": routes,
         "pool": selectors.board_pool(plan) if pool else None,
         "axis": axis,
-        "ticks": selectors.board_ticks(axis) if axis else [],
+        "ticks": board_service.board_ticks(axis) if axis else [],
         "summary": _summary(routes),
         "now": now,
         "day_before": plan.date - dt.timedelta(days=1),
         "day_after": plan.date + dt.timedelta(days=1),
         "legend": [
-            (state, selectors.STATE_LABELS[state])
+            (state, board_service.STATE_LABELS[state])
             for state in (
                 "planned",
                 "en_route",
@@ -88,7 +88,7 @@ def _parts(plan: Plan, *, only: set[int] | None = None, pool: bool = True) -> di
     }
 
 
-def _summary(routes: list[selectors.BoardRoute]) -> dict:
+def _summary(routes: list[board_service.BoardRoute]) -> dict:
     return {
         "orders": sum(r.orders for r in routes),
         "done": sum(r.done for r in routes),
@@ -111,7 +111,7 @@ def board_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     drivers, vehicles = selectors.crews_not_in(plan)
     context = {
         **parts,
-        "map": selectors.board_map(plan, parts["all_routes"], parts["pool"]),
+        "map": board_service.board_map(plan, parts["all_routes"], parts["pool"]),
         "axis_key": _axis_key(parts["axis"]),
         "source": source,
         "free_drivers": drivers,
@@ -151,7 +151,7 @@ def _state(request: HttpRequest, plan: Plan, *, only: set[int] | None = None) ->
         "axis": _axis_key(parts["axis"]),
         "full": only is None,
         "html": fragments,
-        "map": selectors.board_map(plan, parts["all_routes"], parts["pool"]),
+        "map": board_service.board_map(plan, parts["all_routes"], parts["pool"]),
     }
 
 
