@@ -1,15 +1,14 @@
-"""The dashboard's intake pages (config/urls_tenant.py puts them in the "dashboard" namespace):
-the overview, orders, the fleet (`<kind>-list`, `-create`, `-edit`, `-deactivate`,
-`-reactivate` for depots, vehicles and drivers), CSV import and export, integrations, and
-where addresses are (the type-ahead's search, an order's pin, a location picked in a review)."""
+"""The dashboard's intake pages (config/urls_tenant.py puts them in the "dashboard" namespace,
+beside its home, tracking's operations overview): orders, the fleet (`<kind>-list`,
+`-create`, `-edit`, `-deactivate`, `-reactivate` for depots, vehicles and drivers), CSV
+import and export, integrations, and where addresses are (the type-ahead's search, an
+order's pin, a location picked in a review)."""
 
 from django.urls import path
 
-from dispatch import views
 from dispatch.views import csv_io, fleet, locations, orders, shopify
 
 urlpatterns = [
-    path("", views.home_view, name="home"),
     # orders
     path("orders/", orders.order_list_view, name="order-list"),
     path("orders/new/", orders.order_create_view, name="order-create"),

@@ -46,7 +46,8 @@ def test_sign_up_sign_in_create_and_revoke_an_api_key(live_server_url, page):
     page.get_by_role("heading", name="Welcome to E2E Couriers").wait_for()
     assert page.url.startswith(f"http://{slug}.localhost:{port}/login/handover/")
     page.get_by_role("button", name="Continue to your dashboard").click()
-    page.get_by_role("heading", name="Good to see you, Erin").wait_for()
+    page.get_by_role("heading", name="Getting started").wait_for()  # a new account's overview
+    assert "Good to see you, Erin" in page.locator(".ov-greeting").inner_text()
     assert "E2E Couriers" in page.title()
 
     page.locator(".account summary").click()

@@ -67,7 +67,8 @@ def test_sign_up_picks_the_browser_zone_and_lands_signed_in_on_the_new_host(
     page.get_by_role("heading", name="Welcome to Café Olé Parcels").wait_for()
     assert page.url.startswith(f"http://{slug}.localhost:{port}/login/handover/")
     page.get_by_role("button", name="Continue to your dashboard").click()
-    page.get_by_role("heading", name="Good to see you, Pat").wait_for()
+    page.get_by_role("heading", name="No plan for today yet").wait_for()  # the overview
+    assert "Good to see you, Pat" in page.locator(".ov-greeting").inner_text()
     assert page.url == f"http://{slug}.localhost:{port}/"
 
     with django_db_blocker.unblock():

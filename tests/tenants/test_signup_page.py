@@ -153,6 +153,7 @@ def test_signup_hands_the_owner_over_to_the_new_host_signed_in(tenants):
     assert (response.status_code, response["Location"]) == (302, "/")
     home = client.get("/")
     assert home.status_code == 200 and "Good to see you, Gus" in home.content.decode()
+    assert "Getting started" in home.content.decode()  # a new account: the checklist
     with schema_context("green_grocer"):
         event = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN)
     assert (event.target, event.detail) == ("gus@green.test", {"via": "sign-up handover"})
