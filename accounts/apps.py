@@ -6,7 +6,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from accounts.selectors import user_actor_names
+        from audit.selectors import actor_kind_register
         from core.navigation import NavItem, register
+
+        actor_kind_register("user", user_actor_names)
 
         register(NavItem("Team", "accounts:team", order=90, roles=("owner",), section="admin"))
         register(NavItem("Audit log", "audit-log", order=96, roles=("owner",), section="admin"))

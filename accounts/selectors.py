@@ -32,3 +32,10 @@ def landing_url(*, user: User, next_url: str = "") -> str:
     if next_url and may_open(user, next_url):
         return next_url
     return home_url(user.role)
+
+
+def user_actor_names(emails: set[str]) -> dict[str, str]:
+    """Users named in histories ("user:<email>"): "Maria Lind (dispatcher)", in one query
+    (audit.selectors)."""
+    users = User.objects.filter(email__in=emails).only("email", "name", "role")
+    return {u.email: f"{u.get_full_name()} ({u.get_role_display().lower()})" for u in users}

@@ -8,6 +8,10 @@ class DispatchConfig(AppConfig):
     verbose_name = "Dispatch"
 
     def ready(self) -> None:
+        from audit.selectors import actor_kind_register
+        from dispatch.selectors.fleet import driver_actor_names
+
+        actor_kind_register("driver", driver_actor_names)
         register(NavItem("Overview", "dashboard:home", order=10, home=True))
         register(NavItem("Orders", "dashboard:order-list", order=20))
         register(NavItem("Import", "dashboard:csv-import", order=30))

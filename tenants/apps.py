@@ -9,8 +9,12 @@ class TenantsConfig(AppConfig):
         from django_q.signals import post_execute
 
         import tenants.api.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
+        from audit.selectors import actor_kind_register
         from core.navigation import NavItem, register
+        from tenants.selectors import api_key_actor_names
         from tenants.tasks import job_finished
+
+        actor_kind_register("api_key", api_key_actor_names)
 
         post_execute.connect(job_finished, dispatch_uid="tenants.job_finished")
 

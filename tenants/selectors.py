@@ -94,3 +94,10 @@ def travel_source(tenant=None) -> TravelSource:
 
 def _straight(detour: str, reason: str) -> TravelSource:
     return TravelSource(STRAIGHT, f"Estimated: {detour}", reason=reason)
+
+
+def api_key_actor_names(prefixes: set[str]) -> dict[str, str]:
+    """This tenant's API keys named in histories ("api_key:<prefix>"): "API key 'Shop'",
+    in one query (audit.selectors); another tenant's key is never named."""
+    keys = ApiKey.objects.filter(tenant=current_tenant(), prefix__in=prefixes)
+    return {prefix: f"API key '{name}'" for prefix, name in keys.values_list("prefix", "name")}

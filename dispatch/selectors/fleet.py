@@ -118,3 +118,11 @@ def depot_map_points() -> list[dict[str, object]]:
         .order_by("name")
         .values_list("name", "lat", "lng")
     ]
+
+
+def driver_actor_names(ids: set[str]) -> dict[str, str]:
+    """Drivers named in histories ("driver:<id>"): "Anna Virtanen (driver)", in one query
+    (audit.selectors)."""
+    pks = [int(i) for i in ids if i.isdigit()]
+    drivers = Driver.objects.filter(pk__in=pks).values_list("pk", "name")
+    return {str(pk): f"{name} (driver)" for pk, name in drivers}

@@ -1,6 +1,6 @@
 // Behaviour the pages share, kept out of inline handlers (the Content-Security-Policy
 // allows no inline script without the page's nonce): forms that ask before they act,
-// print buttons, and copy buttons.
+// print buttons, copy buttons, and the top bar's phone menu.
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -46,6 +46,29 @@
       navigator.clipboard.writeText(text).then(function () { say(button, "Copied."); }, fallback);
     } else {
       fallback();
+    }
+  });
+
+  // The top bar's Menu button (phones, base.html) shows and hides the navigation next to
+  // it; opened, it also unfolds the account's links, so every page is one tap away.
+  // Escape closes it and gives the focus back to the button.
+  function setMenu(toggle, open) {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    var account = menu && menu.querySelector(".account details");
+    if (account && open) { account.open = true; }
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".menu-toggle");
+    if (toggle) { setMenu(toggle, toggle.getAttribute("aria-expanded") !== "true"); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var toggle = document.querySelector(".menu-toggle[aria-expanded='true']");
+    if (toggle) {
+      setMenu(toggle, false);
+      toggle.focus();
     }
   });
 }());

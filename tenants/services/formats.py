@@ -14,8 +14,13 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import format_decimal
+
+#: Between a number and its unit on a page, so that "103.0 km" never breaks in two.
+NBSP = "\u00a0"
 
 #: Characters CLDR formats use that an SMS cannot carry in GSM-7, and their stand-ins.
 _PLAIN = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " ", "\u2013": "-"})
@@ -44,6 +49,7 @@ class Formats:
     def __init__(self, *, time_zone: str, locale: str, country: str) -> None:
         self.zone = ZoneInfo(time_zone)
         self.locale = babel_locale(locale, country)
+        self.country = (country or "").upper()
 
     @classmethod
     def of(cls, tenant) -> Formats:
@@ -69,3 +75,63 @@ class Formats:
     def span(self, start: dt.datetime | dt.time, end: dt.datetime | dt.time) -> str:
         """A window of time: "10:15-11:15" (a hyphen: a dash is not GSM-7)."""
         return f"{self.time(start)}-{self.time(end)}"
+
+    # --- the dashboard's pages: the same locale, with units and the year -------------
+
+    def clock(self, at: dt.datetime | dt.time, *, seconds: bool = False) -> str:
+        """A time of day for a page, to the second when asked ("14:05:09", "2:05:09 PM")."""
+        if not seconds:
+            return self.time(at)
+        value = self.local(at).time() if isinstance(at, dt.datetime) else at
+        return format_time(value, "medium", locale=self.locale).translate(_PLAIN)
+
+    def day(self, day: dt.date | dt.datetime, *, style: str = "long") -> str:
+        """A calendar day with its year: "Sunday, 6 December 2026" ("long"), "Sun, 6 Dec
+        2026" ("short", for tables), "6 Dec 2026" ("date"); a datetime's day in the zone."""
+        if isinstance(day, dt.datetime):
+            day = self.local(day).date()
+        if style == "long":
+            return format_date(day, "full", locale=self.locale)
+        skeleton = "yMMMEd" if style == "short" else "yMMMd"
+        return format_skeleton(skeleton, day, locale=self.locale)
+
+    def stamp(self, at: dt.datetime, *, seconds: bool = False) -> str:
+        """An instant in a history: "6 Dec 2026, 14:05" (en_GB), "Dec 6, 2026, 2:05 PM"."""
+        return f"{self.day(at, style='date')}, {self.clock(at, seconds=seconds)}"
+
+    def number(self, value: float, places: int = 0) -> str:
+        pattern = "#,##0" + ("." + "0" * places if places else "")
+        return format_decimal(value, pattern, locale=self.locale)
+
+    def distance(self, metres: float) -> str:
+        """A distance people read: "850 m" under a kilometre, else "103.0 km"."""
+        if abs(metres) < 999.5:
+            return f"{self.number(round(metres))}{NBSP}m"
+        return f"{self.number(metres / 1000, 1)}{NBSP}km"
+
+    def duration(self, seconds: float) -> str:
+        """A length of time people read, to the minute: "28 min", "2 h 05 min", "3 h";
+        under half a minute, "under 1 min" (never "1712 s")."""
+        minutes = round(seconds / 60)
+        if minutes == 0:
+            return "0" + NBSP + "min" if seconds <= 0 else f"under 1{NBSP}min"
+        hours, minutes = divmod(minutes, 60)
+        if not hours:
+            return f"{minutes}{NBSP}min"
+        return f"{hours}{NBSP}h" + (f" {minutes:02d}{NBSP}min" if minutes else "")
+
+    def phone(self, number: str) -> str:
+        """A stored (E.164) number as the business's country writes it: nationally for
+        its own numbers ("020 7946 0958" in GB), internationally for others'; as stored
+        when it does not parse. No-break spaces: a number never wraps in two."""
+        try:
+            parsed = phonenumbers.parse(number, self.country or None)
+        except phonenumbers.NumberParseException:
+            return number
+        own = parsed.country_code == phonenumbers.country_code_for_region(self.country)
+        style = (
+            phonenumbers.PhoneNumberFormat.NATIONAL
+            if own
+            else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+        return phonenumbers.format_number(parsed, style).replace(" ", NBSP)
