@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads db-stop clean
+.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board screens db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
@@ -91,7 +91,7 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads
+bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
@@ -118,6 +118,14 @@ bench-tracking: $(VENV)/.installed-dev
 ## bench-roads: Helsinki's road region: build, tables in process vs osrm-routed, address search, 1,000 orders on roads vs straight lines (about 7 minutes; writes docs/benchmarks.md)
 bench-roads: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/roads.py
+
+## bench-board: the dispatch board of a 1,000-order, 20-route day through daphne: page, state, drops; straight lines, a running day, roads (about 5 minutes; writes docs/benchmarks.md)
+bench-board: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/board.py
+
+## screens: screenshots of the board and the overview from the demo day (1440x900, 390x844) into docs/screens/
+screens: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/screens.py
 
 ## db-stop: stop the embedded PostgreSQL (data stays in .data/postgres)
 db-stop:
