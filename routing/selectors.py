@@ -11,18 +11,20 @@ from django.utils.timezone import localtime
 from dispatch.models import Driver, Order, OrderStatus, Vehicle
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
-#: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles).
+#: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles),
+#: none of them the red, green, amber or grey that mean late, delivered, at risk and
+#: planned on the board.
 PALETTE = (
     "#1f77b4",
-    "#d62728",
-    "#2ca02c",
     "#9467bd",
-    "#ff7f0e",
     "#17becf",
     "#8c564b",
     "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
+    "#393b79",
+    "#0f6e6e",
+    "#ad1f86",
+    "#6b6ecf",
+    "#5c3c1e",
 )
 
 REASON_LABELS = {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils.timezone import localtime
 
 from dispatch.models import Order, OrderStatus
@@ -21,7 +22,7 @@ from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 from .conversion import seconds_of
 from .edits import stop_move
-from .routes import midnight_of, route_timeline
+from .routes import _event_times, midnight_of, route_timeline
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Drop:
     order: int
     route: int | None  # where it went (None: the pool)
     routes: list[RouteChange]
+    pooled: bool  # the pool changed (the stop came from it or went to it)
     #: the rules the drop breaks that were kept before it ("Order #12: outside its time window")
     breaks: list[str]
 
@@ -116,6 +118,7 @@ def stop_drop(
         order=order_id,
         route=route_id,
         routes=changes,
+        pooled=stop is None or route_id is None,
         breaks=breaks,
     )
 
@@ -211,23 +214,39 @@ def stop_state(stop: PlanStop, eta: dt.datetime, midnight: dt.datetime) -> tuple
 
 
 def board_routes(
-    plan: Plan, *, now: dt.datetime | None = None, only: set[int] | None = None
+    plan: Plan,
+    *,
+    now: dt.datetime | None = None,
+    only: set[int] | None = None,
+    fresh: set[int] = frozenset(),
 ) -> list[BoardRoute]:
     """The plan's routes as the board shows them: each stop with its place, its expected
     start and its state. On a running day (a published plan, `now` given, the day's own
     date) the stops still ahead are timed from the drivers' progress, as the customers'
-    ETAs are; otherwise as planned."""
+    ETAs are (but for the routes in `fresh`: re-timed just now, as stored); otherwise as
+    planned."""
     midnight = midnight_of(plan)
     running = now is not None and plan.is_published and localtime(now).date() == plan.date
     out = []
     places = {pk: k for k, pk in enumerate(plan.routes.order_by("pk").values_list("pk", flat=True))}
-    for route in selectors.plan_routes(plan, only):
+    routes = selectors.plan_routes(plan, only)
+    done = {}  # a stop reached: when it really was (the driver's event), not when planned
+    if plan.is_published:
+        reached = [
+            s.order_id
+            for r in routes
+            for s in r.stops.all()
+            if s.order is not None
+            and s.order.status in (OrderStatus.ARRIVED, OrderStatus.DELIVERED)
+        ]
+        done = _event_times(reached) if reached else {}
+    for route in routes:
         k = places[route.pk]
         stops = list(route.stops.all())
         live = {}
         open_ahead = any(s.order is not None and s.order.status in _OPEN for s in stops)
         ends_at = route.ends_at
-        if running and open_ahead:
+        if running and open_ahead and route.pk not in fresh:
             timeline = route_timeline(route, now=now)
             live = {pk: t.starts_at for pk, t in timeline.stops.items()}
             ends_at = timeline.ends_at or ends_at
@@ -239,6 +258,8 @@ def board_routes(
         )
         for position, stop in enumerate(stops, start=1):
             eta = live.get(stop.pk, stop.starts_at)
+            if stop.order is not None:
+                eta = done.get((stop.order_id, stop.order.status), eta)
             state, by = stop_state(stop, eta, midnight)
             pinned = (
                 plan.is_published
@@ -256,14 +277,15 @@ def board_routes(
     return out
 
 
-def board_axis(routes: list[BoardRoute]) -> tuple[dt.datetime, dt.datetime] | None:
-    """The timeline's span: from the first route's start to the last one's end, padded
-    to whole hours so that a re-timed route usually stays inside it."""
-    busy = [r for r in routes if r.stops]
-    if not busy:
+def board_axis(plan: Plan) -> tuple[dt.datetime, dt.datetime] | None:
+    """The timeline's span: from the first route's start to the last one's end (as
+    stored), padded to whole hours so that a re-timed route usually stays inside it."""
+    span = PlanRoute.objects.filter(plan=plan, stops__isnull=False).aggregate(
+        first=Min("starts_at"), last=Max("ends_at")
+    )
+    first, last = span["first"], span["last"]
+    if first is None:
         return None
-    first = min(r.route.starts_at for r in busy)
-    last = max(max(r.ends_at, r.route.ends_at) for r in busy)
     first = localtime(first).replace(minute=0, second=0, microsecond=0)
     last = localtime(last).replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
     return first, last
@@ -308,10 +330,11 @@ def board_ticks(axis: tuple[dt.datetime, dt.datetime]) -> list[tuple[float, dt.d
     ]
 
 
-def board_map(plan: Plan, routes: list[BoardRoute], pool: list[PlanUnassigned]) -> dict:
-    """What the board's map draws: depots, stops with their state, the pool."""
+def board_map(plan: Plan, routes: list[BoardRoute], pool: list[PlanUnassigned] | None) -> dict:
+    """What the board's map draws: depots, stops with their state, the pool (None: not
+    sent, the board keeps what it has)."""
     depots = {}
-    out = {"plan": plan.pk, "revision": plan.revision, "routes": [], "pool": []}
+    out = {"plan": plan.pk, "revision": plan.revision, "routes": [], "pool": None}
     for board in routes:
         route = board.route
         depot = route.vehicle.start_depot
@@ -340,15 +363,16 @@ def board_map(plan: Plan, routes: list[BoardRoute], pool: list[PlanUnassigned]) 
             }
         )
     out["depots"] = list(depots.values())
-    out["pool"] = [
-        {
-            "order": item.order_id,
-            "lat": item.order.lat,
-            "lng": item.order.lng,
-            "name": item.order.customer_name,
-            "reason": selectors.REASON_LABELS.get(item.reason, item.reason),
-        }
-        for item in pool
-        if item.order.lat is not None
-    ]
+    if pool is not None:
+        out["pool"] = [
+            {
+                "order": item.order_id,
+                "lat": item.order.lat,
+                "lng": item.order.lng,
+                "name": item.order.customer_name,
+                "reason": selectors.REASON_LABELS.get(item.reason, item.reason),
+            }
+            for item in pool
+            if item.order.lat is not None
+        ]
     return out

@@ -54,22 +54,25 @@ def day_board_view(request: HttpRequest) -> HttpResponse:
     return render(request, "routing/board_empty.html", context)
 
 
-def _parts(plan: Plan, *, only: set[int] | None = None, pool: bool = True) -> dict:
-    """The board's data: its routes (those in `only`), their timeline rows, the pool."""
+def _parts(
+    plan: Plan, *, only: set[int] | None = None, pool: bool = True, fresh=frozenset()
+) -> dict:
+    """The board's data: its routes (only those in `only`: then no summary), their
+    timeline rows, the pool (unless `pool` is False)."""
     now = timezone.now()
-    routes = board_service.board_routes(plan, now=now)
-    axis = board_service.board_axis(routes)
+    routes = board_service.board_routes(plan, now=now, only=only, fresh=fresh)
+    axis = board_service.board_axis(plan)
     for route in routes:
         route.bars = board_service.board_bars(route, axis) if axis else []
-    shown = [r for r in routes if only is None or r.route.pk in only]
     return {
         "plan": plan,
-        "routes": shown,
-        "all_routes": routes,
+        "routes": routes,
+        "all_routes": routes if only is None else None,
         "pool": selectors.board_pool(plan) if pool else None,
         "axis": axis,
         "ticks": board_service.board_ticks(axis) if axis else [],
-        "summary": _summary(routes),
+        "now_left": _now_left(axis, now),
+        "summary": _summary(routes) if only is None else None,
         "now": now,
         "day_before": plan.date - dt.timedelta(days=1),
         "day_after": plan.date + dt.timedelta(days=1),
@@ -86,6 +89,13 @@ def _parts(plan: Plan, *, only: set[int] | None = None, pool: bool = True) -> di
             )
         ],
     }
+
+
+def _now_left(axis, now: dt.datetime) -> float | None:
+    """Where now falls on the timeline (% of its span), when it does."""
+    if not axis or not axis[0] <= now <= axis[1]:
+        return None
+    return round(100 * (now - axis[0]).total_seconds() / (axis[1] - axis[0]).total_seconds(), 2)
 
 
 def _summary(routes: list[board_service.BoardRoute]) -> dict:
@@ -126,11 +136,17 @@ def board_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "routing/board.html", context)
 
 
-def _state(request: HttpRequest, plan: Plan, *, only: set[int] | None = None) -> dict:
-    """The board's parts as HTML fragments and map data (all routes, or those in `only`)."""
-    parts = _parts(plan, only=only)
+def _state(
+    request: HttpRequest, plan: Plan, *, only: set[int] | None = None, pool: bool = True
+) -> dict:
+    """The board's parts as HTML fragments and map data: everything, or (a drop's answer)
+    only the routes in `only` and, with `pool`, the pool; the board then asks for its
+    head (the day's counts) on its own."""
+    # the routes a drop just re-timed (from now, on a running day) are stored as they are
+    parts = _parts(plan, only=only, pool=pool or only is None, fresh=only or frozenset())
+    full = only is None
     fragments = {
-        "head": render_to_string("routing/board/_head.html", parts, request),
+        "head": render_to_string("routing/board/_head.html", parts, request) if full else None,
         "routes": {
             str(r.route.pk): render_to_string(
                 "routing/board/_route.html", {**parts, "board": r}, request
@@ -143,22 +159,31 @@ def _state(request: HttpRequest, plan: Plan, *, only: set[int] | None = None) ->
             )
             for r in parts["routes"]
         },
-        "pool": render_to_string("routing/board/_pool.html", parts, request),
-        "axis": render_to_string("routing/board/_axis.html", parts, request),
+        "pool": (
+            render_to_string("routing/board/_pool.html", parts, request)
+            if parts["pool"] is not None
+            else None
+        ),
+        "axis": render_to_string("routing/board/_axis.html", parts, request) if full else None,
     }
     return {
         "revision": plan.revision,
         "axis": _axis_key(parts["axis"]),
-        "full": only is None,
+        "full": full,
         "html": fragments,
-        "map": board_service.board_map(plan, parts["all_routes"], parts["pool"]),
+        "map": board_service.board_map(plan, parts["routes"], parts["pool"]),
     }
 
 
 @dispatcher_required
 def board_state_view(request: HttpRequest, plan_id: int) -> JsonResponse:
-    """The whole board as fragments, for a board that heard the plan changed."""
+    """The whole board as fragments, for a board that heard the plan changed;
+    `?part=head`: only its head (the day's counts and actions)."""
     plan = get_object_or_404(Plan, pk=plan_id)
+    if request.GET.get("part") == "head":
+        parts = _parts(plan, pool=True)
+        head = render_to_string("routing/board/_head.html", parts, request)
+        return JsonResponse({"revision": plan.revision, "head": head})
     return JsonResponse(_state(request, plan))
 
 
@@ -236,5 +261,5 @@ def board_drop_view(request: HttpRequest, plan_id: int) -> JsonResponse:
     body = {"saved": drop.saved, "revision": drop.revision, "preview": preview}
     if drop.saved:
         plan.refresh_from_db()
-        body.update(_state(request, plan, only={c.id for c in drop.routes}))
+        body.update(_state(request, plan, only={c.id for c in drop.routes}, pool=drop.pooled))
     return JsonResponse(body)

@@ -62,6 +62,22 @@
       .then(function (state) { if (state) { apply(state); } });
   }
 
+  function showHead(html) {
+    var head = document.getElementById("board-head");
+    head.innerHTML = html;
+    if (window.htmx) { window.htmx.process(head); }
+  }
+
+  // the day's counts and actions, after a drop (its answer carries only what it changed)
+  function refreshHead() {
+    return fetch(board.dataset.stateUrl + "?part=head", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (data && data.revision === revision()) { showHead(data.head); }
+        document.querySelectorAll("[data-revision]").forEach(function (input) { input.value = revision(); });
+      });
+  }
+
   var soon = null;
   function refreshSoon() {
     clearTimeout(soon);
@@ -178,9 +194,7 @@
     board.dataset.revision = state.revision;
     board.dataset.axis = state.axis;
     document.querySelectorAll("[data-revision]").forEach(function (input) { input.value = state.revision; });
-    var head = document.getElementById("board-head");
-    head.innerHTML = state.html.head;
-    if (window.htmx) { window.htmx.process(head); }
+    if (state.html.head) { showHead(state.html.head); }
     var ids = Object.keys(state.html.routes);
     if (state.full) {
       var order = state.map.routes.map(function (r) { return String(r.id); });
@@ -193,9 +207,17 @@
         replace("board-row-" + id, state.html.rows[id]);
       });
     }
-    document.getElementById("board-pool-holder").innerHTML = state.html.pool;
-    document.querySelectorAll("[data-revision]").forEach(function (input) { input.value = state.revision; });
-    mapData = state.map;
+    if (state.html.pool !== null) { document.getElementById("board-pool-holder").innerHTML = state.html.pool; }
+    if (state.full) {
+      mapData = state.map;
+    } else {  // a drop's answer: the routes it changed (and the pool, if it changed)
+      var changed = {};
+      state.map.routes.forEach(function (r) { changed[r.id] = r; });
+      mapData.routes = mapData.routes.map(function (r) { return changed[r.id] || r; });
+      if (state.map.pool !== null) { mapData.pool = state.map.pool; }
+      mapData.revision = state.revision;
+      refreshHead();
+    }
     setupLists();
     applyFilter();
     markFollowed();
@@ -578,12 +600,18 @@
   };
 
   // --- the phone's tabs ---------------------------------------------------------------------
+  var shownOnce = !window.matchMedia("(max-width: 900px)").matches;  // a phone's map starts hidden
   function tab(name) {
     board.dataset.tab = name;
     document.querySelectorAll(".board-tabs [data-tab]").forEach(function (b) {
       b.setAttribute("aria-selected", b.dataset.tab === name ? "true" : "false");
     });
-    if (name === "map" && map) { setTimeout(function () { map.invalidateSize(); }, 0); }
+    if (name === "map" && map) {  // laid out only now: measure, and fit the day the first time
+      setTimeout(function () {
+        map.invalidateSize();
+        if (!shownOnce) { shownOnce = true; if (following && vans[following]) { follow(following); } else { fitDay(); } }
+      }, 0);
+    }
   }
   document.querySelectorAll(".board-tabs [data-tab]").forEach(function (b) {
     b.addEventListener("click", function () { tab(b.dataset.tab); });

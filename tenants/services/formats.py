@@ -50,10 +50,13 @@ class Formats:
         self.zone = ZoneInfo(time_zone)
         self.locale = babel_locale(locale, country)
         self.country = (country or "").upper()
+        self._short: dict[tuple[int, int], str] = {}  # (hour, minute) → "14:05"
 
     @classmethod
     def of(cls, tenant) -> Formats:
-        return cls(time_zone=tenant.time_zone, locale=tenant.locale, country=tenant.country)
+        """The tenant's formats (one shared object per zone, locale and country: a page
+        of a thousand times asks for it a thousand times)."""
+        return _formats_for(tenant.time_zone, tenant.locale, tenant.country)
 
     @property
     def language_tag(self) -> str:
@@ -66,7 +69,12 @@ class Formats:
     def time(self, at: dt.datetime | dt.time) -> str:
         """A time of day: "14:05" (en_GB), "2:05 PM" (en_US)."""
         value = self.local(at).time() if isinstance(at, dt.datetime) else at
-        return format_time(value, "short", locale=self.locale).translate(_PLAIN)
+        key = (value.hour, value.minute)
+        text = self._short.get(key)
+        if text is None:  # CLDR's short times have no seconds: 1,440 of them at most
+            text = format_time(value, "short", locale=self.locale).translate(_PLAIN)
+            self._short[key] = text
+        return text
 
     def date(self, day: dt.date) -> str:
         """A day: "Tuesday 1 December" (en_GB), "Tue, Dec 1" (en_US)."""
@@ -135,3 +143,8 @@ class Formats:
             else phonenumbers.PhoneNumberFormat.INTERNATIONAL
         )
         return phonenumbers.format_number(parsed, style).replace(" ", NBSP)
+
+
+@lru_cache(maxsize=256)
+def _formats_for(time_zone: str, locale: str, country: str) -> Formats:
+    return Formats(time_zone=time_zone, locale=locale, country=country)
