@@ -491,7 +491,7 @@
     mapData.routes.forEach(function (r) { corners.push(r.depot); r.stops.forEach(function (s) { corners.push([s.lat, s.lng]); }); });
     mapData.pool.forEach(function (s) { corners.push([s.lat, s.lng]); });
     Object.keys(vans).forEach(function (id) { corners.push(vans[id].getLatLng()); });
-    if (corners.length) { map.fitBounds(corners, {maxZoom: 15, padding: [30, 30]}); }
+    if (corners.length) { map.fitBounds(corners, {maxZoom: 16, padding: [24, 24]}); }
   }
   document.getElementById("board-fit").addEventListener("click", function () { follow(""); fitDay(); });
 
@@ -582,6 +582,8 @@
 
   window.startBoardMap = function (leafletMap) {
     map = leafletMap;
+    map.options.zoomSnap = 0.25;  // the day fills the map, not the nearest whole zoom level
+    map.options.zoomDelta = 0.5;
     pinLayer = L.layerGroup().addTo(map);
     depotLayer = L.layerGroup().addTo(map);
     map.invalidateSize();  // the grid gave the map its size after Leaflet measured it

@@ -96,6 +96,7 @@ def _seed(tenant) -> dict[str, str]:
             "order_edit": f"/orders/{stop.order_id}/edit/",
             "order_new": "/orders/new/",
             "plan": f"/plans/{plan.pk}/",
+            "board": f"/plans/{plan.pk}/board",
             "route_sheet": f"/plans/{plan.pk}/routes/{route.pk}/sheet",
             "depot": f"/fleet/depots/{fleet.depot.pk}/",
             "vehicle": f"/fleet/vehicles/{fleet.vans[0].pk}/",
