@@ -1,10 +1,9 @@
 """The dispatch board: what it shows (each route with its stops, their places, their
 expected times and their states: planned, en route, late, at risk…) and its drag and
-drop: a stop dropped on a route (or back in the pool) is moved
-and its routes re-timed at once. A drop that breaks a rule the routes did not break
-before is shown first and kept only when the dispatcher confirms it; a drop made on an
-older revision of the plan is refused (`edits.STALE`) so that nobody overwrites a change
-they have not seen."""
+drop: a stop dropped on a route (or back in the pool) is moved and its routes re-timed
+at once. A drop that breaks a rule the routes did not break before is shown first and
+kept only when the dispatcher confirms it; a drop made on an older revision of the plan
+is refused (`edits.STALE`) so that nobody overwrites a change they have not seen."""
 
 from __future__ import annotations
 

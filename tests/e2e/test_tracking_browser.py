@@ -33,7 +33,7 @@ def send_fixes_from_a_phone(host: str, token: str, fixes: list[dict]) -> dict:
 def test_the_live_map_moves_a_driver_as_fixes_arrive(live_server_url, django_db_blocker, page):
     world = make_world(django_db_blocker, live_server_url, "livemap")
     sign_in(page, world.tenant, "dispatcher@livemap.test")
-    page.get_by_role("link", name="Live map").click()
+    page.locator(".topbar nav").get_by_role("link", name="Live map").click()
     page.get_by_text("Live", exact=True).wait_for()  # the socket is open
 
     first = fix(1, lat=51.50)
