@@ -18,6 +18,8 @@ from django.utils.timezone import localtime
 from dispatch.models import Order, OrderStatus
 from routing import selectors
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
 
 from .conversion import seconds_of
 from .edits import stop_move
@@ -154,6 +156,10 @@ class BoardStop:
     state: str
     late_by_s: int = 0  # past the end of its window (late), or left before it (at risk)
     pinned: bool = False  # the driver reached it or is on the way: it cannot move
+    # as the page writes them (in the tenant's zone and locale; a thousand stops a page)
+    eta_text: str = ""
+    window_text: str = ""
+    chip_text: str = ""
 
     @property
     def order(self) -> Order | None:
@@ -225,6 +231,7 @@ def board_routes(
     ETAs are (but for the routes in `fresh`: re-timed just now, as stored); otherwise as
     planned."""
     midnight = midnight_of(plan)
+    formats = Formats.of(current_tenant())
     running = now is not None and plan.is_published and localtime(now).date() == plan.date
     out = []
     places = {pk: k for k, pk in enumerate(plan.routes.order_by("pk").values_list("pk", flat=True))}
@@ -266,7 +273,16 @@ def board_routes(
                 and stop.order.status
                 in (OrderStatus.ARRIVED, OrderStatus.DELIVERED, OrderStatus.EN_ROUTE)
             )
-            board.stops.append(BoardStop(stop, position, eta, state, by, pinned))
+            item = BoardStop(stop, position, eta, state, by, pinned)
+            item.eta_text = formats.time(eta)
+            if stop.order is not None:
+                windows = stop.order.time_windows or []
+                item.window_text = ", ".join(formats.window(w) for w in windows)
+                item.window_text = item.window_text or "any time"
+                item.chip_text = item.label
+                if state == "late" and by:
+                    item.chip_text += f" {formats.duration(by)}"
+            board.stops.append(item)
             if stop.order is not None:
                 board.orders += 1
                 board.done += state in ("delivered", "failed")
@@ -306,13 +322,19 @@ def board_bars(route: BoardRoute, axis: tuple[dt.datetime, dt.datetime]) -> list
         arrives, starts = stop.arrives_at + shift, item.eta
         departs = stop.departs_at + shift
         if stop.waiting_s and not stop.is_break:
-            bars.append({"kind": "wait", "left": pct(arrives), "width": pct(starts) - pct(arrives)})
+            bars.append(
+                {
+                    "kind": "wait",
+                    "left": f"{pct(arrives):.2f}",
+                    "width": f"{pct(starts) - pct(arrives):.2f}",
+                }
+            )
         bars.append(
             {
                 "kind": "break" if stop.is_break else "stop",
                 "item": item,
-                "left": pct(starts),
-                "width": max(pct(departs) - pct(starts), 0.4),
+                "left": f"{pct(starts):.2f}",  # as the page's style writes them
+                "width": f"{max(pct(departs) - pct(starts), 0.4):.2f}",
             }
         )
     return bars

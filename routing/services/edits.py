@@ -14,7 +14,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 
 from dispatch.models import Driver, OrderStatus, Vehicle
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
@@ -54,8 +54,12 @@ def _editable(plan: Plan, revision: int | None = None) -> Plan:
     return plan
 
 
+#: What re-timing a route reads of it: its plan, driver and vehicle with its depots.
+_CREW = ("plan", "driver", "vehicle__start_depot", "vehicle__end_depot")
+
+
 def _route(plan: Plan, route_id: int) -> PlanRoute:
-    route = PlanRoute.objects.filter(plan=plan, pk=route_id).first()
+    route = PlanRoute.objects.filter(plan=plan, pk=route_id).select_related(*_CREW).first()
     if route is None:
         raise ValidationError({"route": f"Route {route_id} is not in this plan."})
     return route
@@ -66,12 +70,8 @@ def _reached(route: PlanRoute) -> int:
     a published plan: nothing may be put before it."""
     if not route.plan.is_published:
         return 0
-    stops = list(route.stops.select_related("order").order_by("sequence"))
-    reached = 0
-    for k, stop in enumerate(stops, start=1):
-        if stop.order is not None and stop.order.status in PINNED:
-            reached = k
-    return reached
+    last = route.stops.filter(order__status__in=PINNED).aggregate(last=Max("sequence"))["last"]
+    return route.stops.filter(sequence__lte=last).count() if last is not None else 0
 
 
 @transaction.atomic
@@ -90,7 +90,7 @@ def stop_move(
     plan has changed since."""
     plan = _editable(plan, revision)
     stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).select_related(
-        "order", "route"
+        "order", *(f"route__{name}" for name in _CREW)
     )
     stop = stop.first()
     pooled = PlanUnassigned.objects.filter(plan=plan, order_id=order_id).select_related("order")

@@ -79,10 +79,20 @@ class Timeline:
     behind: set[int] = field(default_factory=set)  # PlanStop pks the driver reached
 
 
+#: The statuses whose times re-time a route on the road (the others say nothing of where
+#: the van is).
+_ON_THE_ROAD = (OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.DELIVERED)
+
+
 def _event_times(order_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
-    """When each order last entered each status."""
-    events = OrderEvent.objects.filter(order_id__in=order_ids).order_by("created_at", "id")
-    return {(e.order_id, e.to_status): e.created_at for e in events}
+    """When each order last entered each status of the road (en route, arrived,
+    delivered)."""
+    events = (
+        OrderEvent.objects.filter(order_id__in=order_ids, to_status__in=_ON_THE_ROAD)
+        .order_by("created_at", "id")
+        .values_list("order_id", "to_status", "created_at")
+    )
+    return {(order, status): at for order, status, at in events}
 
 
 def split_reached(

@@ -117,6 +117,12 @@ class Formats:
             return f"{self.number(round(metres))}{NBSP}m"
         return f"{self.number(metres / 1000, 1)}{NBSP}km"
 
+    def window(self, window: dict) -> str:
+        """A booked window ({"start": "HH:MM", "end": "HH:MM"}) for a page: "09:00-12:00"
+        (with an en dash)."""
+        start, end = (dt.time.fromisoformat(window[k]) for k in ("start", "end"))
+        return f"{self.time(start)}\u2013{self.time(end)}"
+
     def duration(self, seconds: float) -> str:
         """A length of time people read, to the minute: "28 min", "2 h 05 min", "3 h";
         under half a minute, "under 1 min" (never "1712 s")."""

@@ -64,8 +64,4 @@ def phone(number: str | None) -> str:
 @register.filter
 def window_span(window: dict | None) -> str:
     """A booked window ({"start": "HH:MM", "end": "HH:MM"}) as "09:00-12:00" (with an en dash)."""
-    if not window:
-        return ""
-    formats = _formats()
-    start, end = (dt.time.fromisoformat(window[k]) for k in ("start", "end"))
-    return f"{formats.time(start)}\u2013{formats.time(end)}"
+    return _formats().window(window) if window else ""
