@@ -491,7 +491,8 @@
     mapData.routes.forEach(function (r) { corners.push(r.depot); r.stops.forEach(function (s) { corners.push([s.lat, s.lng]); }); });
     mapData.pool.forEach(function (s) { corners.push([s.lat, s.lng]); });
     Object.keys(vans).forEach(function (id) { corners.push(vans[id].getLatLng()); });
-    if (corners.length) { map.fitBounds(corners, {maxZoom: 16, padding: [24, 24]}); }
+    // clear of the tools above and the legend below
+    if (corners.length) { map.fitBounds(corners, {maxZoom: 16, paddingTopLeft: [24, 60], paddingBottomRight: [24, 48]}); }
   }
   document.getElementById("board-fit").addEventListener("click", function () { follow(""); fitDay(); });
 
