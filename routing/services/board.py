@@ -52,6 +52,10 @@ class Drop:
     breaks: list[str]
 
 
+class _Unsaved(Exception):
+    """Rolls a previewed drop back."""
+
+
 def _key(violation: dict) -> tuple:
     return violation.get("kind"), violation.get("order"), violation.get("sequence") is None
 
@@ -71,7 +75,8 @@ def stop_drop(
     `edits.stop_move` does, on the plan as of `revision`. Without `confirm`, a move that
     breaks a new rule is rolled back and returned unsaved, with the re-timed routes and
     what breaks; with it (or when nothing new breaks) it is saved."""
-    current = Plan.objects.values_list("revision", flat=True).get(pk=plan.pk)
+    # the plan's row first: what the drop compares against cannot change under it
+    current = Plan.objects.select_for_update().values_list("revision", flat=True).get(pk=plan.pk)
     stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).only("route_id").first()
     touched = {r for r in (stop.route_id if stop else None, route_id) if r is not None}
     before = {
@@ -80,38 +85,45 @@ def stop_drop(
     }
     if route_id is not None and route_id not in before:
         raise ValidationError({"route": f"Route {route_id} is not in this plan."})
-    was = {k for r in before.values() for k in map(_key, r.violations)}
-    point = transaction.savepoint()
-    stop_move(
-        plan=plan,
-        order_id=order_id,
-        route_id=route_id,
-        position=position,
-        actor=actor,
-        revision=revision,
-    )
+    # what each route broke before, route by route (a rule the source van already broke
+    # does not excuse the target van breaking it now)
+    was = {pk: set(map(_key, r.violations)) for pk, r in before.items()}
     changes, breaks = [], []
-    for route in PlanRoute.objects.filter(pk__in=before).select_related("driver").order_by("pk"):
-        old = before[route.pk]
-        starts = dict(route.stops.filter(order__isnull=False).values_list("order_id", "starts_at"))
-        changes.append(
-            RouteChange(
-                id=route.pk,
-                driver=route.driver.name,
-                ends_before=old.ends_at,
-                ends_after=route.ends_at,
-                distance_before_m=old.distance_m,
-                distance_after_m=route.distance_m,
-                starts=starts,
+    try:
+        # a savepoint of atomic()'s own: when it rolls back, what the move queued for the
+        # commit (socket messages, webhooks, customers' notices) goes with it
+        with transaction.atomic():
+            stop_move(
+                plan=plan,
+                order_id=order_id,
+                route_id=route_id,
+                position=position,
+                actor=actor,
+                revision=revision,
             )
-        )
-        breaks += [v["detail"] for v in route.violations if _key(v) not in was]
-    new_revision = Plan.objects.values_list("revision", flat=True).get(pk=plan.pk)
-    saved = confirm or not breaks
-    if saved:
-        transaction.savepoint_commit(point)
-    else:
-        transaction.savepoint_rollback(point)
+            after = PlanRoute.objects.filter(pk__in=before).select_related("driver")
+            for route in after.order_by("pk"):
+                old = before[route.pk]
+                starts = route.stops.filter(order__isnull=False).values_list(
+                    "order_id", "starts_at"
+                )
+                changes.append(
+                    RouteChange(
+                        id=route.pk,
+                        driver=route.driver.name,
+                        ends_before=old.ends_at,
+                        ends_after=route.ends_at,
+                        distance_before_m=old.distance_m,
+                        distance_after_m=route.distance_m,
+                        starts=dict(starts),
+                    )
+                )
+                breaks += [v["detail"] for v in route.violations if _key(v) not in was[route.pk]]
+            new_revision = Plan.objects.values_list("revision", flat=True).get(pk=plan.pk)
+            saved = confirm or not breaks
+            if not saved:
+                raise _Unsaved
+    except _Unsaved:
         new_revision = current
     return Drop(
         saved=saved,

@@ -20,33 +20,26 @@ from dispatch.models import Driver, OrderStatus, Vehicle
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 from .publish import order_dispatch, order_release
-from .routes import REACHED, midnight_of, plan_totals, plan_touched, route_retime
+from .routes import (  # noqa: F401 - STALE and STALE_TEXT: the refusal's code and text, here too
+    REACHED,
+    STALE,
+    STALE_TEXT,
+    midnight_of,
+    plan_totals,
+    plan_touched,
+    revision_check,
+    route_retime,
+)
 
 #: Order statuses that pin a stop where it is on a published route.
 PINNED = REACHED | {OrderStatus.EN_ROUTE}
-
-
-#: The code of the refusal of an edit made on an older revision of the plan.
-STALE = "stale"
-STALE_TEXT = (
-    "This plan changed since you loaded it (someone else edited it, or a driver's progress "
-    "moved it on). It is shown as it stands now: try again."
-)
-
-
-def ensure_revision(plan: Plan, revision: int) -> None:
-    """Refused (code "stale") when the plan is no longer at `revision`."""
-    current = Plan.objects.values_list("revision", flat=True).get(pk=plan.pk)
-    if current != revision:
-        raise ValidationError({"revision": ValidationError(STALE_TEXT, code=STALE)})
 
 
 def _editable(plan: Plan, revision: int | None = None) -> Plan:
     """The plan locked for this transaction; refused while it is being solved, and when
     `revision` (what the editor saw) is no longer the plan's: someone changed it since."""
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    if revision is not None and plan.revision != revision:
-        raise ValidationError({"revision": ValidationError(STALE_TEXT, code=STALE)})
+    revision_check(plan, revision)
     if plan.is_busy:
         raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
     if plan.status == Plan.Status.FAILED and plan.solved_at is None:

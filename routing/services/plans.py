@@ -26,7 +26,14 @@ from tenants.tasks import enqueue_after_commit
 from .conversion import Crew, crews_for, problem_for_day, rush_of
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
-from .routes import _event_times, midnight_of, plan_touched, route_retime, split_reached
+from .routes import (
+    _event_times,
+    midnight_of,
+    plan_touched,
+    revision_check,
+    route_retime,
+    split_reached,
+)
 
 PLAN_SECONDS_RANGE = (1.0, 600.0)
 
@@ -52,13 +59,18 @@ def plan_create(
 
 @transaction.atomic
 def plan_resolve(
-    *, plan: models.Plan, allow_reassign: bool = True, seconds: float | None = None
+    *,
+    plan: models.Plan,
+    allow_reassign: bool = True,
+    seconds: float | None = None,
+    revision: int | None = None,
 ) -> models.Plan:
     """Queue a new solve of a solved plan: locked routes stay as they are, locked stops
     stay on their route, and on a published plan the stops drivers already reached stay
     behind them. `allow_reassign` False keeps every stop promised to a driver (published)
     on that driver's route; only the order changes."""
     plan = models.Plan.objects.select_for_update().get(pk=plan.pk)
+    revision_check(plan, revision)
     if plan.is_busy:
         raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
     if plan.solved_at is None:

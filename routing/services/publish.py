@@ -12,7 +12,7 @@ from dispatch.services.orders import order_transition
 from routing.models import Plan, PlanStop
 from routing.signals import plan_published
 
-from .routes import plan_touched, version_create
+from .routes import plan_touched, revision_check, version_create
 
 
 def order_dispatch(order: Order, *, actor: str) -> None:
@@ -36,7 +36,7 @@ def order_release(order: Order, *, actor: str, reason: str = "Taken off its rout
 
 
 @transaction.atomic
-def plan_publish(*, plan: Plan, actor: str) -> Plan:
+def plan_publish(*, plan: Plan, actor: str, revision: int | None = None) -> Plan:
     """Hand the plan's routes to their drivers: orders on them become dispatched, each
     route gets version 1 (whose `route_version_created` drives customer notifications
     and the `route.published` webhook), and `plan_published` is sent.
@@ -49,6 +49,7 @@ def plan_publish(*, plan: Plan, actor: str) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.is_published:
         return plan
+    revision_check(plan, revision)  # what the dispatcher confirmed is what goes out
     if plan.status != Plan.Status.DONE:
         raise ValidationError({"plan": "Only a solved plan can be published."})
     stops = PlanStop.objects.filter(route__plan=plan, order__isnull=False).select_related("order")

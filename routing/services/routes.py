@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -363,6 +364,21 @@ def _stops_store(stops: list[PlanStop], fields: list[str]) -> None:
     sql = f"UPDATE {table} AS s SET {sets} FROM unnest(%s::bigint[], {columns}) AS v(id, {names}) WHERE s.id = v.id"  # noqa: S608, E501
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
+
+
+#: The code of the refusal of an edit made on an older revision of the plan.
+STALE = "stale"
+STALE_TEXT = (
+    "This plan changed since you loaded it (someone else edited it, or a driver's progress "
+    "moved it on). It is shown as it stands now: try again."
+)
+
+
+def revision_check(plan: Plan, revision: int | None) -> None:
+    """Refuse (code STALE) an edit made on `revision` of a plan that is no longer there;
+    `plan` is the row as locked by the edit's transaction."""
+    if revision is not None and plan.revision != revision:
+        raise ValidationError({"revision": ValidationError(STALE_TEXT, code=STALE)})
 
 
 def plan_totals(plan: Plan, *, actor: str = "") -> None:

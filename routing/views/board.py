@@ -27,10 +27,13 @@ from tenants.services.formats import Formats
 
 
 def _day(value: str | None) -> dt.date:
+    """The day asked for; today when none is, or it is not a day the page can show (a
+    day before or after it must exist too)."""
     try:
-        return dt.date.fromisoformat(value) if value else timezone.localdate()
+        day = dt.date.fromisoformat(value) if value else timezone.localdate()
     except ValueError:
         return timezone.localdate()
+    return day if dt.date.min < day < dt.date.max else timezone.localdate()
 
 
 @dispatcher_required
@@ -261,5 +264,8 @@ def board_drop_view(request: HttpRequest, plan_id: int) -> JsonResponse:
     body = {"saved": drop.saved, "revision": drop.revision, "preview": preview}
     if drop.saved:
         plan.refresh_from_db()
-        body.update(_state(request, plan, only={c.id for c in drop.routes}, pool=drop.pooled))
+        if plan.revision == drop.revision:  # nothing else changed since: the two routes
+            body.update(_state(request, plan, only={c.id for c in drop.routes}, pool=drop.pooled))
+        else:  # someone changed the plan right after: the board gets all of it
+            body.update(_state(request, plan))
     return JsonResponse(body)

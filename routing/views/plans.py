@@ -183,12 +183,12 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
             )
             done = "Vehicle removed; its stops are in the pool."
         elif action == "resolve":
-            _fresh(plan, revision)
-            plans.plan_resolve(plan=plan, allow_reassign=data.get("allow_reassign") != "0")
+            plans.plan_resolve(
+                plan=plan, allow_reassign=data.get("allow_reassign") != "0", revision=revision
+            )
             done = "Re-solving; locked stops and routes stay."
         elif action == "publish":
-            _fresh(plan, revision)
-            publish.plan_publish(plan=plan, actor=actor)
+            publish.plan_publish(plan=plan, actor=actor, revision=revision)
             done = "Published: drivers have their routes."
         elif action == "urgent":
             order = get_object_or_404(Order, pk=_int(data.get("order"), "order"))
@@ -206,13 +206,6 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
     else:
         messages.success(request, done)
     return back
-
-
-def _fresh(plan: Plan, revision: int | None) -> None:
-    """Refuse to publish or re-optimise a plan changed since the page showed it: what the
-    dispatcher confirmed is not what would go out."""
-    if revision is not None:
-        edits.ensure_revision(plan, revision)
 
 
 @dispatcher_required

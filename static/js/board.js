@@ -78,10 +78,13 @@
       });
   }
 
-  var soon = null;
+  var soon = null, held = false;
+  function quiet() { return !busy && !pending && !held && !dragging; }
   function refreshSoon() {
     clearTimeout(soon);
-    soon = setTimeout(function () { if (busy) { refreshSoon(); } else { refresh(); } }, 400);
+    // not under the dispatcher's hand: while a drop is on its way, a drag is held or a
+    // preview waits for an answer, the board stays as it is and looks again after
+    soon = setTimeout(function () { if (quiet()) { refresh(); } else { refreshSoon(); } }, 400);
   }
 
   function errorsText(errors) {
@@ -92,7 +95,7 @@
 
   // Move `order` to `route` ("pool" or an id) at `position` (1-based, break counted; null:
   // last). `from` is where it was, for undo.
-  function drop(order, route, position, from, confirm) {
+  function drop(order, route, position, from, confirm, seen) {
     if (busy || pending) {  // one change at a time: the list may show a move that was not sent
       say(pending ? "Keep or undo the move above first." : "Wait for the last move to be saved.");
       refresh();
@@ -100,7 +103,9 @@
     }
     busy = true;
     board.classList.add("is-busy");
-    var fields = {order: order, route: route, revision: revision()};
+    // `seen`: the revision a preview was made on, so that keeping it on a plan changed
+    // since is refused rather than saved unseen
+    var fields = {order: order, route: route, revision: seen || revision()};
     if (position) { fields.position = position; }
     if (confirm) { fields.confirm = "1"; }
     return post(board.dataset.dropUrl, fields).then(function (answer) {
@@ -114,7 +119,7 @@
         refresh();
         say(errorsText(data.errors), "error");
       } else if (!data.saved) {
-        showPreview(order, route, position, from, data.preview);
+        showPreview(order, route, position, from, data.preview, data.revision);
       } else {
         apply(data);
         lastMove = from ? {order: order, route: from.route, position: from.position} : null;
@@ -147,8 +152,8 @@
   // --- the preview of a move that breaks a rule -------------------------------------------
   var preview = document.getElementById("board-preview");
   var pending = null;
-  function showPreview(order, route, position, from, data) {
-    pending = {order: order, route: route, position: position, from: from};
+  function showPreview(order, route, position, from, data, seen) {
+    pending = {order: order, route: route, position: position, from: from, seen: seen};
     var breaks = document.getElementById("board-preview-breaks");
     var routes = document.getElementById("board-preview-routes");
     breaks.textContent = ""; routes.textContent = "";
@@ -171,7 +176,7 @@
   document.getElementById("board-preview-keep").addEventListener("click", function () {
     preview.hidden = true;
     var p = pending; pending = null;
-    if (p) { drop(p.order, p.route, p.position, p.from, true); }
+    if (p) { drop(p.order, p.route, p.position, p.from, true, p.seen); }
   });
   document.getElementById("board-preview-undo").addEventListener("click", function () {
     preview.hidden = true; pending = null;
@@ -190,6 +195,7 @@
 
   function apply(state) {
     if (!state || !state.html) { return; }
+    if (Number(state.revision) < revision()) { return; }  // an answer overtaken by a newer one
     if (!state.full && state.axis !== board.dataset.axis) { refresh(); return; }  // the day grew: every row moves
     board.dataset.revision = state.revision;
     board.dataset.axis = state.axis;
@@ -244,8 +250,10 @@
         forceFallback: true, fallbackOnBody: true,  // one way of dragging for mouse, pen and touch
         scroll: true, bubbleScroll: true,
         delay: 120, delayOnTouchOnly: true,  // a phone scrolls the list until a stop is held
+        onStart: function () { held = true; },
         onMove: function (evt) { return !(evt.related && evt.related.classList.contains("pinned") && !evt.willInsertAfter); },
         onEnd: function (evt) {
+          held = false;
           if (evt.from === evt.to && evt.oldIndex === evt.newIndex) { return; }
           var item = evt.item;
           var from = {route: evt.from.dataset.route, position: positionOf(item)};
@@ -569,7 +577,7 @@
       if (m.type === "positions") { m.positions.forEach(place); }
       else if (m.type === "plan" && Number(m.plan) === planId) {
         heard = Math.max(heard, Number(m.revision));
-        if (heard > revision() && !busy) { refreshSoon(); }
+        if (heard > revision()) { refreshSoon(); }
       } else if (m.type === "stop" && document.getElementById("board-stop-" + m.order)) {
         refreshSoon();
       }
@@ -622,7 +630,7 @@
 
   // a running day: late and at-risk stops change as the clock moves, so look again each minute
   if (board.dataset.running === "1") {
-    setInterval(function () { if (!busy && document.visibilityState === "visible") { refresh(); } }, 60000);
+    setInterval(function () { if (quiet() && document.visibilityState === "visible") { refresh(); } }, 60000);
   }
 
   setupLists();

@@ -72,16 +72,20 @@ def test_a_clean_drop_is_saved_re_timed_and_counted(alpha):
         assert changed[target.pk].starts[moving] == PlanStop.objects.get(order_id=moving).starts_at
 
 
-def test_a_drop_that_breaks_a_new_rule_is_shown_and_saved_only_when_kept(alpha):
+def test_a_drop_that_breaks_a_new_rule_is_shown_and_saved_only_when_kept(
+    alpha, django_capture_on_commit_callbacks
+):
     with schema_context(alpha.tenant.schema_name):
         plan = _plan("preview")
         source, target = plan.routes.order_by("pk")
         moving = _first(source).order_id
         Order.objects.filter(pk=moving).update(time_windows=[{"start": "06:00", "end": "06:05"}])
         revision = plan.revision
-        drop = board.stop_drop(
-            plan=plan, order_id=moving, route_id=target.pk, position=None, revision=revision
-        )
+        with django_capture_on_commit_callbacks() as queued:
+            drop = board.stop_drop(
+                plan=plan, order_id=moving, route_id=target.pk, position=None, revision=revision
+            )
+        assert queued == []  # no socket message, webhook or notice for a move not saved
         assert not drop.saved
         assert drop.breaks == [f"Order #{moving}: outside its time window"]
         assert drop.revision == revision == Plan.objects.get(pk=plan.pk).revision
@@ -91,14 +95,16 @@ def test_a_drop_that_breaks_a_new_rule_is_shown_and_saved_only_when_kept(alpha):
         shown = next(c for c in drop.routes if c.id == target.pk)
         assert moving in shown.starts and shown.ends_after > shown.ends_before
 
-        kept = board.stop_drop(
-            plan=plan,
-            order_id=moving,
-            route_id=target.pk,
-            position=None,
-            revision=revision,
-            confirm=True,
-        )
+        with django_capture_on_commit_callbacks() as queued:
+            kept = board.stop_drop(
+                plan=plan,
+                order_id=moving,
+                route_id=target.pk,
+                position=None,
+                revision=revision,
+                confirm=True,
+            )
+        assert queued  # the other dispatchers hear of it once it is kept
         assert kept.saved and kept.breaks == [f"Order #{moving}: outside its time window"]
         assert PlanStop.objects.get(order_id=moving).route_id == target.pk
 
