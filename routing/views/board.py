@@ -22,7 +22,7 @@ from routing import selectors
 from routing.models import Plan
 from routing.services import board as board_service
 from routing.services.edits import STALE
-from tenants.selectors import current_tenant, travel_source
+from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
 
 
@@ -120,16 +120,13 @@ def _axis_key(axis) -> str:
 def board_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = get_object_or_404(Plan.objects.select_related("depot"), pk=plan_id)
     parts = _parts(plan)
-    source = travel_source()
     drivers, vehicles = selectors.crews_not_in(plan)
     context = {
         **parts,
         "map": board_service.board_map(plan, parts["all_routes"], parts["pool"]),
         "axis_key": _axis_key(parts["axis"]),
-        "source": source,
         "free_drivers": drivers,
         "free_vehicles": vehicles,
-        "day_plans": Plan.objects.filter(date=plan.date).order_by("-pk")[:10],
         "language_tag": Formats.of(current_tenant()).language_tag,
         "follow": request.GET.get("follow", ""),
         "focus": request.GET.get("focus", ""),
