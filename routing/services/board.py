@@ -221,7 +221,10 @@ def stop_state(stop: PlanStop, eta: dt.datetime, midnight: dt.datetime) -> tuple
     windows = _window_seconds(stop.order)
     if not windows:
         return base, 0
-    at = int((eta - midnight).total_seconds())
+    # on the clock of the day, as windows are written ("10:00" is 10:00 on the day the
+    # clocks go forward, nine hours after midnight)
+    wall = eta.astimezone(midnight.tzinfo).replace(tzinfo=None)
+    at = int((wall - midnight.replace(tzinfo=None)).total_seconds())
     inside = [end for start, end in windows if start <= at <= end]
     if inside:
         left = max(inside) - at
