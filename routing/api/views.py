@@ -20,6 +20,7 @@ from routing.api.serializers import RouteGeometrySerializer
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 from routing.selectors import route_colour
 from routing.services import edits, geometry, live, plans, publish
+from routing.services.routes import is_stale
 
 
 class PlanInputSerializer(serializers.Serializer):
@@ -169,10 +170,7 @@ def _run(call, *args, **kwargs):
     try:
         return call(*args, **kwargs)
     except DjangoValidationError as exc:
-        stale = hasattr(exc, "error_dict") and any(
-            e.code == edits.STALE for e in exc.error_dict.get("revision", [])
-        )
-        if stale:
+        if is_stale(exc):
             raise StalePlan({"revision": [STALE_API]}, code=edits.STALE) from exc
         raise serializers.ValidationError(exc.message_dict) from exc
 

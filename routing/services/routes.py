@@ -381,6 +381,13 @@ def revision_check(plan: Plan, revision: int | None) -> None:
         raise ValidationError({"revision": ValidationError(STALE_TEXT, code=STALE)})
 
 
+def is_stale(exc: ValidationError) -> bool:
+    """Whether a service refused an edit because the plan moved past its revision."""
+    return hasattr(exc, "error_dict") and any(
+        e.code == STALE for e in exc.error_dict.get("revision", [])
+    )
+
+
 def plan_totals(plan: Plan, *, actor: str = "") -> None:
     """The plan's distance and duration: the sums over its routes (a change: the plan's
     revision goes up)."""

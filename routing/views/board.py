@@ -22,6 +22,8 @@ from routing import selectors
 from routing.models import Plan
 from routing.services import board as board_service
 from routing.services.edits import STALE
+from routing.services.routes import is_stale
+from routing.views.plans import _int
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
 
@@ -187,29 +189,12 @@ def board_state_view(request: HttpRequest, plan_id: int) -> JsonResponse:
     return JsonResponse(_state(request, plan))
 
 
-def _int(value: str | None, name: str, *, required: bool = True) -> int | None:
-    if value in (None, ""):
-        if required:
-            raise ValidationError({name: "This field is required."})
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError({name: "Not a whole number."}) from None
-
-
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {
             name: [m for e in errors for m in e.messages] for name, errors in exc.error_dict.items()
         }
     return {"detail": exc.messages}
-
-
-def _is_stale(exc: ValidationError) -> bool:
-    return hasattr(exc, "error_dict") and any(
-        e.code == STALE for e in exc.error_dict.get("revision", [])
-    )
 
 
 @dispatcher_required
@@ -228,15 +213,15 @@ def board_drop_view(request: HttpRequest, plan_id: int) -> JsonResponse:
         route = data.get("route")
         drop = board_service.stop_drop(
             plan=plan,
-            order_id=_int(data.get("order"), "order"),
-            route_id=None if route == "pool" else _int(route, "route"),
-            position=_int(data.get("position"), "position", required=False),
-            revision=_int(data.get("revision"), "revision"),
+            order_id=_int(data.get("order"), "order", required=True),
+            route_id=None if route == "pool" else _int(route, "route", required=True),
+            position=_int(data.get("position"), "position"),
+            revision=_int(data.get("revision"), "revision", required=True),
             confirm=data.get("confirm") == "1",
             actor=current_actor(),
         )
     except ValidationError as exc:
-        if _is_stale(exc):
+        if is_stale(exc):
             plan.refresh_from_db()
             body = {"error": STALE, "errors": _errors(exc), **_state(request, plan)}
             return JsonResponse(body, status=409)

@@ -113,13 +113,17 @@ def plan_status_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     return response
 
 
-def _int(value: str | None, name: str) -> int | None:
+def _int(value: str | None, name: str, *, required: bool = False) -> int | None:
+    """A form field as a whole number; a field error when it is not one (or is missing
+    and `required`)."""
     if value in (None, ""):
+        if required:
+            raise ValidationError({name: "This field is required."})
         return None
     try:
         return int(value)
-    except ValueError:
-        raise ValidationError({name: "Not a number."}) from None
+    except (TypeError, ValueError):
+        raise ValidationError({name: "Not a whole number."}) from None
 
 
 @dispatcher_required

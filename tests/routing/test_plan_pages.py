@@ -75,7 +75,7 @@ def test_moves_from_the_page_flash_their_result_or_the_refusal(alpha):
     )
     assert b"Between 1 and" in refused.content
     junk = client.post(f"/plans/{plan.pk}/move", {"order": "x", "route": "y"}, follow=True)
-    assert junk.status_code == 200 and b"Not a number." in junk.content
+    assert junk.status_code == 200 and b"Not a whole number." in junk.content
     assert client.post(f"/plans/{plan.pk}/nonsense").status_code == 404
 
 

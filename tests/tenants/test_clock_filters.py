@@ -10,7 +10,11 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Tenant
 
-pytestmark = pytest.mark.django_db
+#: The instants these tests format lie in July 2027; the clock is pinned a day before them,
+#: so that no filter can read them against a today that has moved past them.
+READ_AT = dt.datetime(2027, 6, 30, 12, tzinfo=dt.UTC)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(READ_AT, tick=True)]
 
 PAGE = Template(
     "{% load tenant_clock %}{{ at|clock }} · {{ window|window_span }} · {{ none|clock }}"
