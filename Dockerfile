@@ -38,7 +38,11 @@ FROM python:3.12-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PORT=8000 METRICS_PORT=9100 \
     LOG_FORMAT=json ROADS_DIR=/app/roads
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin dispatch \
+# DejaVu: the parcel labels (routing/services/labels.py) print Latin, Greek and Cyrillic
+# names with it; without it they fall back to reportlab's Latin-only font.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 --shell /usr/sbin/nologin dispatch \
  && mkdir -p /app/media /app/roads && chown dispatch:dispatch /app/media /app/roads
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=root:root /app /app

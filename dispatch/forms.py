@@ -6,6 +6,7 @@ browser's hints (maxlength, required) are read from the same schema."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -46,6 +47,12 @@ class OrderForm(forms.Form):
     volume_l = _text("Volume (l)", initial="0")
     items = _text(initial="1")
     required_skills = _text("Required skills", help_text="Comma separated, e.g. fridge, 2-person")
+    barcodes = _text(
+        "Parcel barcodes",
+        widget=forms.Textarea({"rows": 2}),
+        help_text="The store's own codes on the parcel, one a line (or comma separated). "
+        "Our label's code is always scanned too.",
+    )
     priority = _text(
         widget=forms.Select(choices=Order.Priority.choices), initial=Order.Priority.NORMAL
     )
@@ -82,7 +89,9 @@ class OrderForm(forms.Form):
             rule = _schema_field(name)
             if rule is None:
                 continue
-            if getattr(rule, "max_length", None) and not isinstance(field.widget, forms.Select):
+            # a list's max_length counts its items, not characters
+            text = not isinstance(field.widget, forms.Select) and not hasattr(rule, "child")
+            if getattr(rule, "max_length", None) and text:
                 field.widget.attrs["maxlength"] = rule.max_length
             if rule.required:
                 field.widget.attrs["required"] = True
@@ -100,7 +109,9 @@ class OrderForm(forms.Form):
         seconds = minutes_as_seconds(minutes)
         # empty: the schema's default; not a number: the schema refuses it
         data["service_s"] = minutes if seconds is None else seconds
-
+        data["barcodes"] = [
+            code.strip() for code in re.split(r"[,\n]", data["barcodes"]) if code.strip()
+        ]
         return data
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
@@ -119,6 +130,7 @@ class OrderForm(forms.Form):
         initial["lng"] = "" if order.lng is None else order.lng
         initial["delivery_date"] = order.delivery_date.isoformat()
         initial["required_skills"] = ", ".join(order.required_skills)
+        initial["barcodes"] = "\n".join(order.barcodes)
         initial["service_minutes"] = round(order.service_s / 60, 1)
         for slot, window in enumerate(order.time_windows[:WINDOW_SLOTS], start=1):
             initial[f"window{slot}_start"], initial[f"window{slot}_end"] = (

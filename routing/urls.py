@@ -3,6 +3,7 @@
 from django.urls import path
 
 from routing.views import board as board_views
+from routing.views import labels as label_views
 from routing.views import plans as views
 
 urlpatterns = [
@@ -14,5 +15,11 @@ urlpatterns = [
     path("<int:plan_id>/board/drop", board_views.board_drop_view, name="board-drop"),
     path("<int:plan_id>/routes.csv", views.plan_csv_view, name="plan-csv"),
     path("<int:plan_id>/routes/<int:route_id>/sheet", views.route_sheet_view, name="route-sheet"),
+    path("<int:plan_id>/labels.pdf", label_views.plan_labels_view, name="plan-labels"),
+    path(
+        "<int:plan_id>/routes/<int:route_id>/labels.pdf",
+        label_views.route_labels_view,
+        name="route-labels",
+    ),
     path("<int:plan_id>/<slug:action>", views.plan_action_view, name="plan-action"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from dispatch.models.base import Address, TimeStamped, validate_e164
 
@@ -69,6 +70,11 @@ class Order(Address, TimeStamped):
     )
     items = models.PositiveIntegerField(default=1)
     required_skills = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    barcodes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The store's own codes on the parcel, as text: ['0123456789012', ...].",
+    )
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     notes = models.TextField(blank=True, max_length=2000)
     status = models.CharField(
@@ -105,7 +111,8 @@ class OrderEvent(models.Model):
     to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
     actor = models.CharField(max_length=150, help_text="user:<email>, api_key:<prefix>, system…")
     reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    #: When it happened: now, or what the driver's phone recorded while it was offline.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -41,6 +41,8 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 SAMPLE_ROWS = 50
 DELIMITERS = (",", ";", "\t", "|")
+#: Between the codes of one `barcodes` cell.
+BARCODE_SEPARATORS = re.compile(r"[;|]")
 WINDOW_COLUMNS = (
     ("window_start", "window_end"),
     ("window2_start", "window2_end"),
@@ -147,6 +149,21 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "volume_l": ("volume", "litres", "liters"),
     "items": ("quantity", "qty", "parcels", "packages", "pieces", "boxes"),
     "required_skills": ("skills", "skill", "requirements"),
+    # The store's own codes on the parcel; several in a cell: "0123456789012; SKU-77".
+    "barcodes": (
+        "barcode",
+        "bar code",
+        "bar codes",
+        "sku barcode",
+        "parcel barcode",
+        "parcel barcodes",
+        "package barcode",
+        "parcel code",
+        "parcel codes",
+        "ean",
+        "upc",
+        "gtin",
+    ),
     "priority": ("urgency",),
     "notes": (
         "note",
@@ -443,6 +460,7 @@ def _order_input(
         if target in TARGETS
         and target != "time_windows"
         and target != "service_minutes"
+        and target != "barcodes"
         and not target.startswith("window")
     }
     if csv_import.delimiter != ",":
@@ -464,6 +482,9 @@ def _order_input(
             else:
                 windows.append(window)
     data["time_windows"] = windows
+    if "barcodes" in values:
+        codes = BARCODE_SEPARATORS.split(values["barcodes"])
+        data["barcodes"] = [code.strip() for code in codes if code.strip()]
     minutes = values.get("service_minutes", "")
     if minutes:
         seconds = minutes_as_seconds(minutes)
@@ -716,6 +737,7 @@ def _export_row(order: Order) -> list[Any]:
         "lng": "" if order.lng is None else order.lng,
         "service_minutes": f"{order.service_s / 60:g}",
         "required_skills": ", ".join(order.required_skills),
+        "barcodes": "; ".join(order.barcodes),
         "status": order.status,
         "id": order.pk,
     }

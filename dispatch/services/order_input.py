@@ -36,6 +36,9 @@ Errors = dict[str, list[str]]
 #: A time of day on the 24-hour clock, 00:00 to 23:59.
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d\Z"
 MAX_TIME_WINDOWS = 4
+#: The store's own codes on a parcel: how many, and how long each may be.
+MAX_BARCODES = 20
+BARCODE_MAX_LENGTH = 64
 #: Fields of an order that a client sees but may not send (refused by name).
 READ_ONLY_FIELDS = frozenset(
     {"id", "status", "source", "tenant", "created_at", "updated_at", "geocode_status", "events"}
@@ -287,6 +290,53 @@ class Skills(OrderField, serializers.ListField):
         return skills
 
 
+class Barcodes(OrderField, serializers.ListField):
+    """The store's own codes on the parcel (scanned at pickup and at the door): a list of
+    up to MAX_BARCODES texts of 1 to BARCODE_MAX_LENGTH printable characters, stripped,
+    none twice; kept in the order sent. Codes must be sent as text: a number would have
+    lost an EAN's leading zeros before it got here, so it is refused, not converted."""
+
+    default_error_messages = {
+        "not_a_list": 'Send a list of codes as text, e.g. ["0123456789012"].',
+        "max_length": "At most {max_length} codes.",
+        "not_text": "Code {number} is not text: send every code as a string "
+        '("0123456789012", not 123456789012).',
+        "blank": "Code {number} is empty.",
+        "too_long": "Code {number} has more than {max_length} characters.",
+        "unprintable": "Code {number} has characters that cannot be printed "
+        "(tabs, line breaks, control characters).",
+        "repeated": "Code '{code}' is there twice.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        code = serializers.CharField(min_length=1, max_length=BARCODE_MAX_LENGTH)
+        kwargs.setdefault("default", list)
+        super().__init__(child=code, max_length=MAX_BARCODES, required=False, **kwargs)
+
+    def read(self, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail("not_a_list")
+        if len(value) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        codes: list[str] = []
+        for number, code in enumerate(value, start=1):
+            if not isinstance(code, str):
+                self.fail("not_text", number=number)
+            code = code.strip()
+            if not code:
+                self.fail("blank", number=number)
+            if len(code) > BARCODE_MAX_LENGTH:
+                self.fail("too_long", number=number, max_length=BARCODE_MAX_LENGTH)
+            if not code.isprintable():
+                self.fail("unprintable", number=number)
+            if code in codes:
+                self.fail("repeated", code=code)
+            codes.append(code)
+        return codes
+
+
 class Quantity(OrderField):
     """A count or an amount of 0 or more, up to `max_value`, sent as a number or as text."""
 
@@ -404,6 +454,10 @@ class OrderInputSerializer(serializers.Serializer):
     volume_l = Amount("volume_l")
     items = Count(max_value=100_000, default=1)
     required_skills = Skills()
+    barcodes = Barcodes(
+        help_text="The store's own codes on the parcel (EAN, SKU…), as strings, to be "
+        "scanned with our label code; up to 20, none twice."
+    )
     priority = Priority(help_text="1 low, 2 normal, 3 high, 4 urgent; the name is read too.")
     notes = Text("notes")
 

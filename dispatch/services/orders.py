@@ -275,11 +275,20 @@ def order_reschedule(
 
 
 @transaction.atomic
-def order_transition(*, order: Order, to: str, actor: str | None = None, reason: str = "") -> Order:
+def order_transition(
+    *,
+    order: Order,
+    to: str,
+    actor: str | None = None,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> Order:
     """Move an order to status `to`, if the state machine allows it, and record who and why.
 
     The only writer of Order.status. Moving to the status it already has is a no-op
-    (retries and double clicks are harmless).
+    (retries and double clicks are harmless). `at` is when it happened, when that was
+    earlier than now (a driver's phone sends what it recorded offline): never before the
+    order's previous event, never after now.
     """
     actor = actor or current_actor()
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -291,8 +300,17 @@ def order_transition(*, order: Order, to: str, actor: str | None = None, reason:
         raise ValidationError(
             {"status": [f"An order cannot go from {order.status} to {to}."]}, code="transition"
         )
+    now = timezone.now()
+    if at is not None:
+        previous = order.events.order_by("-created_at").values_list("created_at", flat=True).first()
+        at = min(max(at, previous or at), now)
     OrderEvent.objects.create(
-        order=order, from_status=order.status, to_status=to, actor=actor, reason=reason[:300]
+        order=order,
+        from_status=order.status,
+        to_status=to,
+        actor=actor,
+        reason=reason[:300],
+        created_at=at or now,
     )
     from_status, order.status = order.status, to
     order.save(update_fields=["status", "updated_at"])

@@ -52,6 +52,7 @@ TARGET_LABELS = {
     "volume_l": "Volume (l)",
     "items": "Items",
     "required_skills": "Required skills",
+    "barcodes": "Parcel barcodes",
     "priority": "Priority",
     "notes": "Notes",
 }
@@ -83,6 +84,7 @@ FIELD_GROUPS = (
             "volume_l",
             "items",
             "required_skills",
+            "barcodes",
             "service_minutes",
             "priority",
             "notes",
@@ -127,6 +129,7 @@ def mapping_form(
         for target in csv_io.TARGETS
     }
     fields["time_windows"].help_text = "Cells like 09:00-12:00 or 9am-12pm; 14:00-16:00."
+    fields["barcodes"].help_text = "Several codes in a cell separated by ; or |."
     fields["default_delivery_date"] = forms.DateField(
         label="Date for rows without one",
         required=False,

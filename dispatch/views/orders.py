@@ -14,6 +14,7 @@ from accounts.decorators import dispatcher_required
 from core.forms import flash_service_errors
 from dispatch.forms import OrderForm
 from dispatch.models import Order, OrderStatus
+from dispatch.selectors.codes import label_code
 from dispatch.selectors.locations import order_pin
 from dispatch.selectors.orders import OrderFilter, order_history, orders_list
 from dispatch.services import orders as order_services
@@ -83,6 +84,7 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
         "dispatch/orders/detail.html",
         {
             "order": order,
+            "label_code": label_code(order),
             "events": order_history(order=order),
             "notifications": order.notifications.prefetch_related("attempts_made"),
             "proofs": order.proofs.select_related("driver"),

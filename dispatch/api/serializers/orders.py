@@ -43,6 +43,9 @@ class BulkResultSerializer(serializers.Serializer):
 
 class OrderOutputSerializer(serializers.ModelSerializer):
     time_windows = TimeWindowSerializer(many=True)
+    barcodes = serializers.ListField(
+        child=serializers.CharField(), help_text="The store's own codes on the parcel."
+    )
 
     class Meta:
         model = Order
@@ -71,6 +74,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "volume_l",
             "items",
             "required_skills",
+            "barcodes",
             "priority",
             "notes",
             "created_at",
