@@ -38,7 +38,11 @@ class TenantLoginView(LoginView):
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, "You are signed out.")
-    return redirect("login")
+    response = redirect("login")
+    # a phone shared by drivers keeps nothing of the last one: the driver app's offline
+    # page, its outbox and its service worker go with the session
+    response["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @owner_required

@@ -16,6 +16,11 @@ headless Chromium (Playwright) and saves:
   docs/screens/board-390x844-map.png     the board on a phone: the map tab
   docs/screens/overview-1440x900.png     the overview (dashboard home, "/")
   docs/screens/overview-390x844.png      the overview on a phone
+  docs/screens/driver-390x844-route.png  the driver app (route 1's driver): the stops
+  docs/screens/driver-390x844-map.png    the driver app's map tab
+  docs/screens/driver-390x844-stop.png   finishing a stop: the proof sheet
+  docs/screens/driver-390x844-outbox.png offline: what waits in the outbox
+  docs/screens/driver-1440x900-route.png the driver app on a wide screen
 
 There is no internet here: map tiles (tile.openstreetmap.org) are answered with a plain
 light-grey tile, and every other request off this machine is refused.
@@ -75,6 +80,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 OUT = Path(os.environ.get("SCREENS_DIR", ROOT / "docs" / "screens"))
 PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-dispatch-2026")
 DISPATCHER = "dispatcher@demo.test"
+DRIVER = "driver@demo.test"  # the first route's driver
 DESKTOP, PHONE = (1440, 900), (390, 844)
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -246,21 +252,7 @@ def shoot(base: str) -> list[Path]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for (width, height), phone in ((DESKTOP, False), (PHONE, True)):
-                context = browser.new_context(
-                    viewport={"width": width, "height": height},
-                    device_scale_factor=1,
-                    is_mobile=phone,
-                    has_touch=phone,
-                    locale="en-GB",
-                    timezone_id=demo.TIME_ZONE,
-                )
-                context.route("**/*", route)
-                page = context.new_page()
-                page.goto(f"{base}/login/")
-                page.get_by_label("Email").fill(DISPATCHER)
-                page.get_by_label("Password").fill(PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_url(lambda url: "/login/" not in url)
+                context, page = signed_in(browser, base, route, DISPATCHER, (width, height), phone)
                 size = f"{width}x{height}"
 
                 page.goto(f"{base}/board/")
@@ -276,9 +268,72 @@ def shoot(base: str) -> list[Path]:
                 settle(page)
                 save(page, f"overview-{size}.png")
                 context.close()
+                shoot_driver(browser, base, route, save, (width, height), phone)
         finally:
             browser.close()
     return saved
+
+
+def signed_in(browser, base: str, route, email: str, viewport, phone: bool, **options):
+    """A context of `viewport` (a phone's when `phone`) signed in as `email`: (context, page)."""
+    width, height = viewport
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        device_scale_factor=1,
+        is_mobile=phone,
+        has_touch=phone,
+        locale="en-GB",
+        timezone_id=demo.TIME_ZONE,
+        **options,
+    )
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return context, page
+
+
+def shoot_driver(browser, base: str, route, save, viewport, phone: bool) -> None:
+    """The driver app of the first route's driver: the stops, the map, the proof sheet,
+    and (the phone offline) what waits in the outbox. Nothing of it is sent: the page is
+    closed while still offline."""
+    width, height = viewport
+    context, page = signed_in(
+        browser,
+        base,
+        route,
+        DRIVER,
+        viewport,
+        phone,
+        geolocation={"latitude": 60.1699, "longitude": 24.9384},
+        permissions=["geolocation"],
+    )
+    page.locator("body[data-service-worker=ready]").wait_for(state="attached")
+    size = f"{width}x{height}"
+    settle(page)
+    save(page, f"driver-{size}-route.png")
+    if phone:
+        page.get_by_role("tab", name="Map").click()
+        settle(page)
+        save(page, f"driver-{size}-map.png")
+        page.get_by_role("tab", name="Stops").click()
+        context.set_offline(True)
+        stop = page.locator(".stop.open")
+        stop.locator("[data-complete=delivered]").click()
+        page.get_by_label("Received by").fill("Neighbour at no. 5")
+        settle(page, 0.5)
+        save(page, f"driver-{size}-stop.png")
+        page.get_by_role("button", name="Finish the stop").click()
+        following = page.locator(".stop[data-status=dispatched]").first
+        following.locator(".stop-head").click()
+        following.locator("[data-event=en_route]").click()
+        page.get_by_role("tab", name="More").click()
+        settle(page, 0.5)
+        save(page, f"driver-{size}-outbox.png")
+    context.close()
 
 
 def main() -> None:

@@ -288,6 +288,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # front-end libraries from package.json (installed by make / the image's assets stage)
     ("vendor/sortablejs", BASE_DIR / "node_modules" / "sortablejs"),
+    ("vendor/idb", BASE_DIR / "node_modules" / "idb" / "build"),
+    ("vendor/zxing", BASE_DIR / "node_modules" / "@zxing" / "library" / "umd"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -395,18 +397,17 @@ def _origin(url: str) -> str:
     return "/".join(parts[:3]).replace("{s}.", "*.")
 
 
+MAP_TILES_ORIGIN = _origin(
+    os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [
-            SELF,
-            "data:",
-            _origin(
-                os.environ.get("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-            ),
-        ],
+        # blob: the driver app's photo previews and camera frames
+        "img-src": [SELF, "data:", "blob:", MAP_TILES_ORIGIN],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],

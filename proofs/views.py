@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django_tenants.utils import schema_context
 
@@ -21,6 +21,7 @@ from proofs.models import DeliveryProof
 from proofs.services import proof as services
 from routing.selectors import driver_stop
 from tracking.selectors import link_state, tracking_settings
+from tracking.services.driver_app import phone_time
 from tracking.views.customer import count_a_guess, guessing_too_much
 
 driver_required = role_required("driver")
@@ -49,7 +50,15 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
     (a reason from the business's list, notes, a photo)."""
     driver = Driver.objects.filter(user=request.user, is_active=True).first()
     stop = driver_stop(driver, order_id)
+    wants_json = request.headers.get("Accept") == "application/json"  # the app's outbox
+    if request.method == "POST" and wants_json and driver is not None:
+        done = services.proof_sent(driver=driver, order_id=order_id, key=request.POST.get("key"))
+        if done is not None:  # sent before, its answer lost (a failed stop has left the route)
+            return JsonResponse({"ok": True, "proof": done.pk, "status": done.order.status})
     if stop is None:
+        if wants_json:
+            errors = {"order": ["This order is not on your route any more: call dispatch."]}
+            return JsonResponse({"errors": errors}, status=404)
         raise Http404("This order is not on your route.")
     order = stop.order
     row = services.proof_settings()
@@ -61,7 +70,7 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
             for name in ("outcome", "key", "recipient_name", "notes", "reason")
         }
         try:
-            services.proof_submit(
+            proof = services.proof_submit(
                 driver=driver,
                 order_id=order.pk,
                 outcome=values["outcome"],
@@ -71,10 +80,16 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
                 recipient_name=values["recipient_name"],
                 notes=values["notes"],
                 reason=values["reason"],
+                at=phone_time(request.POST.get("t"), sent=request.POST.get("sent")),
             )
         except ValidationError as exc:
             errors = exc.message_dict
+            if wants_json:
+                return JsonResponse({"errors": errors}, status=400)
         else:
+            if wants_json:
+                order.refresh_from_db(fields=["status"])
+                return JsonResponse({"ok": True, "proof": proof.pk, "status": order.status})
             done = "delivered" if values["outcome"] == "delivered" else "marked as not delivered"
             messages.success(request, f"{order.customer_name}: {done}.")
             return redirect("driver:route")

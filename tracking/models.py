@@ -106,3 +106,67 @@ class EtaPromise(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+
+class DriverReport(models.Model):
+    """A stop event the driver app sent with its own id (`key`): the phone may send it
+    again after a lost answer or a reconnect, and gets the first answer back instead of a
+    second event. `recorded_at` is when the driver tapped, by the phone's clock (the app
+    keeps events while offline and sends them later, in order)."""
+
+    key = models.UUIDField(unique=True)
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="+")
+    order_id = models.BigIntegerField()
+    event = models.CharField(max_length=16)
+    recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    #: The answer the phone got: {} when it was recorded, else the field errors.
+    errors = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.driver_id} {self.event} {self.order_id}"
+
+
+class ParcelScan(models.Model):
+    """A parcel's code read by the driver's camera (or typed) at pickup or at the door,
+    and whether it was the parcel expected there."""
+
+    class Stage(models.TextChoices):
+        PICKUP = "pickup", "Loaded at pickup"
+        DOOR = "door", "Checked at the door"
+
+    key = models.UUIDField(unique=True)
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, related_name="scans")
+    #: At the door: the stop the driver was finishing (the scan may name another order).
+    expected_order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(max_length=128)
+    stage = models.CharField(max_length=8, choices=Stage.choices)
+    matched = models.BooleanField()
+    recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["driver", "recorded_at"], name="scan_driver_time")]
+
+    def __str__(self) -> str:
+        return f"{self.stage} scan {self.code!r} ({'ok' if self.matched else 'mismatch'})"
+
+
+class DriverSettings(models.Model):
+    """What a driver chose in the app: the navigation app their stops open in."""
+
+    class Navigation(models.TextChoices):
+        GOOGLE = "google", "Google Maps"
+        APPLE = "apple", "Apple Maps"
+        WAZE = "waze", "Waze"
+
+    driver = models.OneToOneField(Driver, on_delete=models.CASCADE, primary_key=True)
+    navigation_app = models.CharField(
+        max_length=8, choices=Navigation.choices, default=Navigation.GOOGLE
+    )
+
+    def __str__(self) -> str:
+        return f"{self.driver_id}: {self.navigation_app}"

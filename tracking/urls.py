@@ -12,6 +12,11 @@ driver_patterns = [
     path("path", driver.driver_path_view, name="path"),
     path("duty", driver.duty_view, name="duty"),
     path("stops", driver.stop_view, name="stop"),
+    path("scans", driver.scan_view, name="scan"),
+    path("settings", driver.settings_view, name="settings"),
+    path("token", driver.token_view, name="token"),
+    path("manifest.webmanifest", driver.manifest_view, name="manifest"),
+    path("sw.js", driver.service_worker_view, name="service-worker"),
 ]
 
 dashboard_patterns = [

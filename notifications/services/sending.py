@@ -513,7 +513,10 @@ def on_order_status(order_id: int, status: str) -> int:
         )
     route = _published_route_of(order)
     if route is not None:
-        count += route_watch(route, setting_off=order if status == OrderStatus.EN_ROUTE else None)
+        # "on the way" only while it still is: a phone that was offline sends its en route
+        # and its delivered together, and the customer must not hear of the first after
+        setting_off = status == OrderStatus.EN_ROUTE and order.status == OrderStatus.EN_ROUTE
+        count += route_watch(route, setting_off=order if setting_off else None)
     return count
 
 

@@ -57,6 +57,20 @@ def _read(upload: Any) -> bytes | None:
     raise ValidationError({"photo": "Send the picture as a file."})
 
 
+def proof_sent(*, driver: Driver, order_id: int, key: Any) -> DeliveryProof | None:
+    """The proof this driver already sent for the order under `key` (the phone's id of
+    the submission), if any: a resend is answered with it."""
+    try:
+        key = uuid.UUID(str(key))
+    except ValueError:
+        return None
+    return (
+        DeliveryProof.objects.filter(key=key, order_id=order_id, driver=driver)
+        .select_related("order")
+        .first()
+    )
+
+
 def proof_submit(
     *,
     driver: Driver,
@@ -68,11 +82,13 @@ def proof_submit(
     recipient_name: str = "",
     notes: str = "",
     reason: str = "",
+    at: dt.datetime | None = None,
 ) -> DeliveryProof:
     """Record what the driver captured and complete the stop (delivered or failed).
 
     Every problem is reported at once, by field. `key` is the phone's id for this
-    submission: the same key again returns the proof already recorded."""
+    submission: the same key again returns the proof already recorded. `at`: when the
+    driver finished the stop, when the phone kept it offline and sends it later."""
     errors: dict[str, list[str]] = {}
     try:
         key = uuid.UUID(str(key))
@@ -87,6 +103,11 @@ def proof_submit(
     if outcome not in DeliveryProof.Outcome.values:
         raise ValidationError({"outcome": ["Either delivered or failed."]})
     row = proof_settings()
+    for name, value in (("recipient_name", recipient_name), ("notes", notes), ("reason", reason)):
+        if "\x00" in str(value or ""):
+            errors[name] = ["Must not contain NUL characters."]
+    if errors:
+        raise ValidationError(errors)
     recipient_name = str(recipient_name or "").strip()[:150]
     notes, reason = str(notes or "").strip(), str(reason or "").strip()
     if len(notes) > 1000:
@@ -139,7 +160,7 @@ def proof_submit(
                 getattr(proof, name).save(content.name, content, save=False)
                 stored.append(getattr(proof, name).name)
             proof.save()
-            stop_event(driver=driver, order_id=order_id, event=outcome, reason=reason)
+            stop_event(driver=driver, order_id=order_id, event=outcome, reason=reason, at=at)
     except Exception as exc:
         from django.core.files.storage import default_storage
 

@@ -1,80 +1,399 @@
-// The driver app: shares the phone's position while on duty and reports stops.
-// Every fix waits in localStorage until the server acknowledges it has been stored, so a
-// dropped connection, a closed tab or a restarted server loses nothing: what is waiting is
-// sent again on the next connection (over HTTP when a lot piled up while offline).
+// The driver app (templates/tracking/driver_route.html): works with or without a network.
+//
+// Everything the driver does (a stop event, a finished stop with its photo and signature,
+// a parcel scan, a setting) and every GPS fix goes into one outbox in IndexedDB, each with
+// the phone's own id and time. The outbox is sent in order whenever there is a network:
+// fixes over the socket (acknowledged) or in batches over HTTP, the rest over HTTP, where
+// the server answers a resend with its first answer (exactly once). A refused item is
+// kept as failed and shown, never retried blindly. The page shows the outbox's state as
+// if it were already sent; once it is, a newer route version is merged in by reloading,
+// and the driver is told what changed.
 (function () {
   "use strict";
-  var app = document.getElementById("driver-app");
-  if (!app) { return; }
-  var token = app.dataset.token;
-  var KEY = "dispatch-driver-outbox";
-  var BATCH_OVER_HTTP = 300;
+  var dataEl = document.getElementById("driver-app-data");
+  if (!dataEl || !window.idb) { return; }
+  var app = JSON.parse(dataEl.textContent);
+  if (!app.driver) { return; }  // an account not linked to a driver: the page says so
+  var urls = app.urls;
+  var token = null;  // asked for at start (the page the phone keeps holds none)
+  var ME = app.schema + "-" + app.driver;
+  var SNAPSHOT = "driver-route-before-" + ME;
+  var RELOADED = "driver-reloaded-for-" + ME;
+  var NAVIGATION = "driver-navigation-" + ME;
+  var LOADED = "driver-loaded-" + ME + "-" + (app.route ? app.route.id : "none");
+  var MAX_FIXES = 20000, FIX_RUN = 500, ACK_TIMEOUT_MS = 10000, VERSION_EVERY_MS = 20000;
+  var SEND_TIMEOUT_MS = 20000, UPLOAD_TIMEOUT_MS = 120000, GIVE_UP_AFTER = 8;
   var statusEl = document.getElementById("connection");
+  var syncEl = document.getElementById("sync");
   var outboxEl = document.getElementById("outbox");
-  var socket = null;
-  var retry = 1000;
-  var stopped = false;
-  var lastFixAt = 0;
+  var socket = null, reconnect = null, retry = 1000, stopped = false, lastFixAt = 0;
+  var draining = false, waitingAck = null, wasOffline = !navigator.onLine, signedOut = false;
+  var added = 0, sentSome = false, drawTimer = null;
+  var clock = new Intl.DateTimeFormat(app.clock.locale, {hour: "numeric", minute: "2-digit", timeZone: app.clock.zone});
+  var RETRY_MS = 2000, retryIn = RETRY_MS, retryTimer = null;
 
-  function load() {
-    try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; }
+  // --- the outbox: the driver's actions in order ("outbox"), GPS fixes beside them
+  // ("fixes": stored once per phone time whatever their order, so they never hold up a
+  // finished stop) ----------------------------------------------------------------------
+  var db = idb.openDB("driver-app-" + ME, 1, {
+    upgrade: function (base) {
+      base.createObjectStore("outbox", {keyPath: "seq", autoIncrement: true});
+      base.createObjectStore("fixes", {keyPath: "seq", autoIncrement: true});
+    }
+  });
+  function all() { return db.then(function (d) { return d.getAll("outbox"); }); }
+  function fixes(n) { return db.then(function (d) { return d.getAll("fixes", null, n); }); }
+  function fixCount() { return db.then(function (d) { return d.count("fixes"); }); }
+  function remove(seqs, store) {
+    return db.then(function (d) {
+      var tx = d.transaction(store || "outbox", "readwrite");
+      seqs.forEach(function (seq) { tx.store.delete(seq); });
+      return tx.done;
+    });
   }
-  function save(items) { localStorage.setItem(KEY, JSON.stringify(items)); showOutbox(items); }
-  function showOutbox(items) {
-    outboxEl.textContent = items.length ? items.length + " position" + (items.length > 1 ? "s" : "") + " waiting to be sent" : "";
+  function save(item) { return db.then(function (d) { return d.put("outbox", item); }); }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
-  function setStatus(online, text) {
-    statusEl.textContent = text;
-    statusEl.className = "conn " + (online ? "online" : "offline");
+  function add(item) {
+    item.key = item.key || uuid();
+    item.t = item.t || Date.now();
+    item.state = "waiting";
+    item.tries = 0;
+    return save(item).then(function () { refresh(); drain(true); });
   }
+  function addFix(fix) {
+    return db.then(function (d) { return d.add("fixes", fix); }).then(function () {
+      if (++added % 200 === 0) { trimFixes(); }
+      if (added % 10 === 1) { refresh(); }
+      drain(false);
+    });
+  }
+  function trimFixes() {
+    fixCount().then(function (n) {
+      if (n <= MAX_FIXES) { return; }
+      return db.then(function (d) { return d.getAllKeys("fixes", null, n - MAX_FIXES); })
+        .then(function (keys) { return remove(keys, "fixes"); });
+    });
+  }
+
+  // --- credentials: asked for at start and after being offline ---------------------------
   function csrf() {
     var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
     return headers["X-CSRFToken"] || "";
   }
-  function forget(ids) {
-    var gone = {};
-    ids.forEach(function (id) { gone[id] = true; });
-    save(load().filter(function (fix) { return !gone[fix.id]; }));
+  function renew() {
+    return timed(urls.token, {credentials: "same-origin", redirect: "manual", headers: {"Accept": "application/json"}}, SEND_TIMEOUT_MS)
+      .then(function (r) {
+        if (r.type === "opaqueredirect" || r.status === 401 || r.status === 403) {
+          signedOut = true; token = null; connection(); return false;
+        }
+        if (!r.ok) { return false; }
+        return r.json().then(function (body) {
+          if (body.driver !== app.driver) {  // another driver signed in on this phone
+            location.reload();
+            return false;
+          }
+          signedOut = false;
+          token = body.token;
+          document.body.setAttribute("hx-headers", JSON.stringify({"X-CSRFToken": body.csrf}));
+          document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) { input.value = body.csrf; });
+          return true;
+        });
+      }, function () { return false; });
   }
 
-  function flush() {
-    var items = load();
-    if (!items.length || !socket || socket.readyState !== WebSocket.OPEN) { return; }
-    if (items.length > BATCH_OVER_HTTP) {
-      // a long time offline: one HTTP request instead of a flood on the socket
-      fetch(app.dataset.pingsUrl, {
-        method: "POST",
-        headers: {"Content-Type": "application/json", "Authorization": "Driver " + token},
-        body: JSON.stringify({fixes: items})
-      }).then(function (response) {
-        if (response.ok) { forget(items.map(function (fix) { return fix.id; })); }
+  // --- sending ------------------------------------------------------------------------
+  function timed(url, options, ms) {
+    var abort = new AbortController();
+    var timer = setTimeout(function () { abort.abort(); }, ms);
+    options.signal = abort.signal;
+    return fetch(url, options).then(function (r) { clearTimeout(timer); return r; },
+      function (error) { clearTimeout(timer); throw error; });
+  }
+  function request(item) {
+    var form, url;
+    if (item.kind === "proof") {
+      form = new FormData();
+      url = urls.route + "stops/" + item.order + "/complete";
+      ["key", "outcome", "recipient_name", "notes", "reason", "signature_data", "t"].forEach(function (name) {
+        form.append(name, item[name] == null ? "" : item[name]);
       });
-      return;
+      if (item.photo) { form.append("photo", item.photo, item.photo.name || "photo.jpg"); }
+    } else {
+      var fields = {
+        stop: ["key", "order", "event", "reason", "t"],
+        scan: ["key", "code", "stage", "expected", "t"],
+        setting: ["navigation_app"]
+      }[item.kind];
+      url = {stop: urls.stop, scan: urls.scan, setting: urls.settings}[item.kind];
+      form = new URLSearchParams();
+      fields.forEach(function (name) { form.append(name, item[name] == null ? "" : item[name]); });
     }
-    socket.send(JSON.stringify({type: "fixes", fixes: items}));
+    form.append("sent", String(Date.now()));  // the phone's clock now: the server corrects `t` by it
+    return timed(url, {
+      method: "POST", body: form, credentials: "same-origin", redirect: "manual",
+      headers: {"X-CSRFToken": csrf(), "Accept": "application/json"}
+    }, item.kind === "proof" ? UPLOAD_TIMEOUT_MS : SEND_TIMEOUT_MS);
   }
 
+  function failed(item, error) {
+    item.state = "failed";
+    item.error = error;
+    return save(item).then(function () {
+      if (item.order && (item.kind === "stop" || item.kind === "proof")) { undo(item.order); }
+      return true;
+    });
+  }
+
+  // true: handled (sent, or refused and kept as failed); false: try again later
+  function sendOne(item, again) {
+    return request(item).then(function (r) {
+      if (r.type === "opaqueredirect" || r.status === 403) {  // signed out, or a stale form token
+        return again ? false : renew().then(function (ok) { return ok && sendOne(item, true); });
+      }
+      if (r.status >= 500 || r.status === 429 || r.status === 0) {
+        item.tries = (item.tries || 0) + 1;
+        if (item.tries >= GIVE_UP_AFTER) { return failed(item, "The server could not take it (error " + r.status + "). Retry later, or call dispatch."); }
+        return save(item).then(function () { return false; });
+      }
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.ok) {
+          sentSome = true;
+          if (body.status && item.order && (item.kind === "stop" || item.kind === "proof")) { showStatus(item.order, body.status); }
+          return remove([item.seq]).then(function () { return true; });
+        }
+        return failed(item, describe(body.errors) || "Refused (" + r.status + ").");
+      });
+    }, function () { return false; });
+  }
+
+  function describe(errors) {
+    if (!errors) { return ""; }
+    return Object.keys(errors).map(function (k) { return [].concat(errors[k]).join(" "); }).join(" ");
+  }
+
+  function sendFixes(run) {
+    var sent = run.map(function (i) { return i.fix; });
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      return new Promise(function (resolve) {
+        var ids = {};
+        run.forEach(function (i) { ids[i.fix.id] = i.seq; });
+        var timer = setTimeout(function () {
+          waitingAck = null;
+          if (socket) { socket.close(); }  // a silent socket: the next try goes over HTTP
+          resolve(false);
+        }, ACK_TIMEOUT_MS);
+        waitingAck = {ids: ids, done: function () { clearTimeout(timer); waitingAck = null; resolve(true); }};
+        socket.send(JSON.stringify({type: "fixes", fixes: sent}));
+      });
+    }
+    return timed(urls.pings, {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "Authorization": "Driver " + token},
+      body: JSON.stringify({fixes: sent})
+    }, SEND_TIMEOUT_MS).then(function (r) {
+      if (r.ok || r.status === 403) {  // stored (or off duty now: never wanted)
+        return remove(run.map(function (i) { return i.seq; }), "fixes").then(function () { return true; });
+      }
+      if (r.status === 401) { return renew().then(function () { return false; }); }
+      return false;
+    }, function () { return false; });
+  }
+
+  function acknowledged(ids) {  // the socket's "ack" and "rejected": both leave the outbox
+    if (!waitingAck) { return; }
+    var seqs = [];
+    ids.forEach(function (id) { if (id in waitingAck.ids) { seqs.push(waitingAck.ids[id]); delete waitingAck.ids[id]; } });
+    var finished = Object.keys(waitingAck.ids).length === 0 ? waitingAck.done : null;
+    remove(seqs, "fixes").then(function () { if (finished) { finished(); } });
+  }
+
+  // Sends what waits: the driver's actions first, in order, then the fixes. One tab at a
+  // time (the installed app and a browser tab share the outbox).
+  function step() {
+    return all().then(function (items) {
+      var head = items.filter(function (i) { return i.state === "waiting"; })[0];
+      if (head) { return sendOne(head, false).then(function (ok) { refresh(); return ok ? step() : false; }); }
+      if (!token) { return true; }  // fixes wait for a token (on duty, signed in)
+      return fixes(FIX_RUN).then(function (run) {
+        if (!run.length) { return true; }
+        return sendFixes(run).then(function (ok) { refresh(); return ok ? step() : false; });
+      });
+    });
+  }
+  function drain(now) {
+    if (draining || (retryTimer && !now)) { return Promise.resolve(); }  // a retry is due anyway
+    draining = true;
+    sentSome = false;
+    var run = navigator.locks
+      ? navigator.locks.request("driver-outbox-" + ME, {ifAvailable: true}, function (lock) { return lock ? step() : true; })
+      : step();
+    return run.then(function (empty) {
+      draining = false;
+      if (empty) {
+        clearTimeout(retryTimer); retryTimer = null; retryIn = RETRY_MS;
+        if (sentSome) { keepPage(); }
+        if (wasOffline) { wasOffline = false; checkVersion(true); }
+      } else {
+        wasOffline = true;  // no network (whatever navigator.onLine says), or the server is down
+        later();
+      }
+      connection(); refresh();
+    }, function () { draining = false; refresh(); later(); });
+  }
+  // the next try when a send failed: sooner at first, then every half a minute at most
+  function later() {
+    if (retryTimer) { return; }
+    retryTimer = setTimeout(function () { retryTimer = null; drain(true); }, retryIn);
+    retryIn = Math.min(retryIn * 2, 30000);
+  }
+  // the page the phone keeps, with what has just been sent (reopened offline, it is right)
+  function keepPage() {
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({type: "refresh"});
+    }
+  }
+
+  // --- what the page shows ---------------------------------------------------------------
+  var LOCAL = {en_route: "en_route", arrived: "arrived", delivered: "delivered", failed: "failed"};
+  function stopEl(order) { return document.getElementById("driver-stop-" + order); }
+  function stopData(order) { return app.stops.filter(function (s) { return s.order === Number(order); })[0]; }
+  function showStatus(order, status, note, error) {
+    var li = stopEl(order);
+    if (!li) { return; }
+    li.dataset.status = status;
+    var label = li.querySelector("[data-status-label]");
+    label.textContent = app.statuses[status] || status;
+    label.className = "status status-" + status;
+    var pending = li.querySelector(".pending");
+    pending.hidden = !note;
+    pending.textContent = note || "";
+    pending.classList.toggle("error", !!error);
+  }
+  // a refused stop goes back to what the server last said of it
+  function undo(order) {
+    var stop = stopData(order);
+    if (stop) { showStatus(order, stop.status); }
+  }
+  function label(item) {
+    var stop = stopData(item.order || item.expected);
+    var who = stop ? "#" + stop.seq + " " + stop.name : "";
+    var time = clock.format(new Date(item.t));
+    var what = {
+      stop: {en_route: "On my way", arrived: "Arrived"}[item.event],
+      proof: item.outcome === "delivered" ? "Delivered" + (item.photo ? " + photo" : "") + (item.signature_data ? " + signature" : "") : "Could not deliver: " + item.reason,
+      scan: (item.stage === "pickup" ? "Loaded " : "Checked at the door ") + item.code,
+      setting: "Navigation app"
+    }[item.kind];
+    return time + " · " + what + (who ? " · " + who : "");
+  }
+
+  // what waits, on the page: at most every quarter of a second (fixes come every second)
+  function refresh() {
+    if (drawTimer) { return; }
+    drawTimer = setTimeout(function () { drawTimer = null; draw(); }, 250);
+  }
+  function draw() {
+    return Promise.all([all(), fixCount()]).then(function (got) {
+      var items = got[0], positions = got[1], waiting = [], refused = [];
+      items.forEach(function (i) {
+        (i.state === "failed" ? refused : waiting).push(i);
+        if (i.order && (i.kind === "stop" || i.kind === "proof")) {
+          var to = LOCAL[i.kind === "stop" ? i.event : i.outcome];
+          var stop = stopData(i.order);
+          if (i.state === "failed") { showStatus(i.order, stop ? stop.status : to, "Not sent: " + i.error, true); }
+          else if (to) { showStatus(i.order, to, "Waiting to be sent"); }
+        }
+      });
+      var parts = [];
+      if (waiting.length) { parts.push(waiting.length + " waiting"); }
+      if (refused.length) { parts.push(refused.length + " failed"); }
+      outboxEl.textContent = parts.length ? "· " + parts.join(" · ") : (positions ? "" : "· all sent");
+      document.body.dataset.waiting = String(waiting.length);
+      document.body.dataset.fixes = String(positions);
+      document.body.dataset.failed = String(refused.length);
+      var badge = document.getElementById("outbox-badge");
+      badge.hidden = !(waiting.length + refused.length);
+      badge.textContent = String(waiting.length + refused.length);
+      badge.classList.toggle("bad", refused.length > 0);
+      drawOutbox(waiting, refused, positions);
+    });
+  }
+
+  function drawOutbox(waiting, refused, positions) {
+    var list = document.getElementById("outbox-list");
+    var summary = document.getElementById("outbox-summary");
+    list.textContent = "";
+    summary.textContent = waiting.length + refused.length || positions
+      ? (waiting.length + " waiting, " + refused.length + " failed" + (positions ? ", and " + positions + " GPS position" + (positions > 1 ? "s" : "") : "") + ". They are sent in order as soon as there is a network.")
+      : "Nothing waiting: everything you did has reached dispatch.";
+    refused.concat(waiting).forEach(function (item) {
+      var li = document.createElement("li");
+      li.className = item.state;
+      li.textContent = label(item);
+      var why = document.createElement("span");
+      why.className = "why";
+      li.appendChild(why);
+      if (item.state === "failed") {
+        why.textContent = "Not accepted: " + item.error;
+        [["Retry", function () { item.state = "waiting"; item.tries = 0; save(item).then(function () { refresh(); drain(true); }); }],
+         ["Dismiss", function () { remove([item.seq]).then(function () { undo(item.order); refresh(); }); }]].forEach(function (b) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.textContent = b[0];
+          button.addEventListener("click", b[1]);
+          li.appendChild(button);
+        });
+      } else {
+        why.textContent = wasOffline ? "Waiting for a network" : "Sending…";
+      }
+      list.appendChild(li);
+    });
+  }
+
+  function setStatus(online, text) {
+    statusEl.textContent = text;
+    syncEl.className = "sync " + (online ? "online" : "offline");
+  }
+  function connection() {
+    if (signedOut) { setStatus(false, "Sign in to send"); }
+    else if (!navigator.onLine || wasOffline) { setStatus(false, "Offline"); }
+    else if (!app.on_duty || (socket && socket.readyState === WebSocket.OPEN)) { setStatus(true, "Online"); }
+    else { setStatus(false, "Connecting…"); }
+  }
+
+  // --- the socket (on duty): live fixes, acknowledged; one at a time --------------------
+  function later_connect(ms) {
+    if (reconnect || stopped) { return; }
+    reconnect = setTimeout(function () { reconnect = null; connect(); }, ms);
+  }
   function connect() {
+    if (socket || !token || stopped) { connection(); return; }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws/driver/?token=" + encodeURIComponent(token));
-    socket.onopen = function () { retry = 1000; setStatus(true, "Online"); flush(); };
-    socket.onmessage = function (event) {
+    var mine = new WebSocket(scheme + location.host + "/ws/driver/?token=" + encodeURIComponent(token));
+    socket = mine;
+    mine.onopen = function () { retry = 1000; connection(); drain(true); };
+    mine.onmessage = function (event) {
       var message = JSON.parse(event.data);
-      if (message.type === "ack") { forget(message.ids); }
-      else if (message.type === "rejected") { forget(message.fixes.map(function (f) { return f.id; })); }
-      else if (message.type === "stop_ok") { location.reload(); }
-      else if (message.type === "error" && message.errors) { alert(JSON.stringify(message.errors)); }
-      else if (message.type === "error") { setStatus(false, "Refused: " + message.code.replace(/_/g, " ")); }
+      if (message.type === "ack") { acknowledged(message.ids); }
+      else if (message.type === "rejected") { acknowledged(message.fixes.map(function (f) { return f.id; })); }
     };
-    socket.onclose = function (event) {
+    mine.onclose = function (event) {
+      if (socket !== mine) { return; }  // an older socket's goodbye
       socket = null;
-      if (event.code === 4401 || event.code === 4403) {
-        stopped = true;  // off duty, or the token expired: the page gets a new one
-        setStatus(false, "Disconnected: reload the page");
+      if (waitingAck) { waitingAck.done(); }  // what was not acknowledged is sent again
+      if (event.code === 4403) { stopped = true; setStatus(false, "Off duty"); return; }
+      if (event.code === 4401) {  // the token ran out: a new one, unless signed out
+        renew().then(function (ok) { if (ok && token) { later_connect(500); } else { connection(); } });
         return;
       }
-      setStatus(false, navigator.onLine ? "Offline: reconnecting…" : "Offline: no network");
-      if (!stopped) { setTimeout(connect, retry); retry = Math.min(retry * 2, 30000); }
+      connection();
+      later_connect(retry); retry = Math.min(retry * 2, 30000);
     };
   }
 
@@ -82,40 +401,324 @@
     if (position.timestamp - lastFixAt < 1000) { return; }  // one fix a second is plenty
     lastFixAt = position.timestamp;
     var c = position.coords;
-    var fix = {id: position.timestamp + "-" + Math.random().toString(36).slice(2, 8),
-               t: position.timestamp, lat: c.latitude, lng: c.longitude,
+    var fix = {id: uuid(), t: position.timestamp, lat: c.latitude, lng: c.longitude,
                accuracy_m: c.accuracy, speed_mps: c.speed, heading_deg: c.heading};
-    document.dispatchEvent(new CustomEvent("driver-fix", {detail: fix}));  // the compact map
-    var items = load();
-    items.push(fix);
-    save(items.slice(-20000));
-    if (socket && socket.readyState === WebSocket.OPEN && items.length <= BATCH_OVER_HTTP) {
-      socket.send(JSON.stringify({type: "fixes", fixes: [fix]}));
-    } else { flush(); }
+    document.dispatchEvent(new CustomEvent("driver-fix", {detail: fix}));  // the map
+    addFix({fix: fix});
   }
 
-  document.querySelectorAll("[data-event]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      // delivered and failed go through the proof form; these are en route and arrived
-      var reason = "";
-      var message = {type: "stop", order: Number(button.dataset.order), event: button.dataset.event, reason: reason};
-      button.disabled = true;
-      if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(message)); return; }
-      var body = new URLSearchParams({order: message.order, event: message.event, reason: reason});
-      fetch(app.dataset.stopUrl, {method: "POST", body: body, headers: {"X-CSRFToken": csrf(), "Accept": "application/json"}})
-        .then(function () { location.reload(); });
+  // --- a new route version: merged once what was kept is sent ---------------------------
+  function snapshot() {
+    return {version: app.route ? app.route.version : null, id: app.route ? app.route.id : null, offline: false,
+            stops: app.stops.map(function (s) {
+              var li = stopEl(s.order);  // with what the driver did offline
+              return {order: s.order, seq: s.seq, name: s.name, status: li ? li.dataset.status : s.status};
+            })};
+  }
+  function busy() { return !!document.querySelector("dialog[open]") || draining; }
+  function checkVersion(afterOffline) {
+    if (busy()) { return; }
+    timed(urls.version, {credentials: "same-origin", redirect: "manual", headers: {"Accept": "application/json"}}, SEND_TIMEOUT_MS)
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        var seen = app.route ? app.route.id + ":" + app.route.version : "none";
+        // once per version: a page that came back older (kept by the phone) is not reloaded again
+        if (!body || body.version === seen || sessionStorage.getItem(RELOADED) === body.version) { return; }
+        return all().then(function (items) {
+          if (busy() || items.some(function (i) { return i.state === "waiting"; })) { return; }
+          var before = snapshot();
+          before.offline = !!afterOffline;
+          localStorage.setItem(SNAPSHOT, JSON.stringify(before));
+          sessionStorage.setItem(RELOADED, body.version);
+          sessionStorage.setItem("driver-tab", document.body.dataset.tab || "stops");
+          location.reload();
+        });
+      }).catch(function () {});
+  }
+  function showChanges() {
+    var before = JSON.parse(localStorage.getItem(SNAPSHOT) || "null");
+    localStorage.removeItem(SNAPSHOT);
+    if (!before || !app.route || (before.id === app.route.id && before.version === app.route.version)) { return; }
+    var now = snapshot(), lines = [];
+    var old = {}, fresh = {};
+    before.stops.forEach(function (s, k) { old[s.order] = k; });
+    now.stops.forEach(function (s, k) { fresh[s.order] = k; });
+    var keptOld = before.stops.filter(function (s) { return s.order in fresh; }).map(function (s) { return s.order; });
+    var keptNew = now.stops.filter(function (s) { return s.order in old; }).map(function (s) { return s.order; });
+    now.stops.forEach(function (s) { if (!(s.order in old)) { lines.push("Added: #" + s.seq + " " + s.name); } });
+    before.stops.forEach(function (s) {  // a stop the driver finished leaves the list: no news
+      if (!(s.order in fresh) && s.status !== "delivered" && s.status !== "failed") { lines.push("Removed: " + s.name); }
+    });
+    now.stops.forEach(function (s) {
+      if (s.order in old && keptOld.indexOf(s.order) !== keptNew.indexOf(s.order)) { lines.push("Now stop #" + s.seq + ": " + s.name); }
+    });
+    if (!lines.length) { lines.push("New times (version " + app.route.version + ")."); }
+    var box = document.getElementById("offline-changes");
+    box.querySelector("h2").textContent = before.offline ? "Your route changed while you were offline" : "Your route changed";
+    var list = box.querySelector("ul");
+    lines.forEach(function (line) { var li = document.createElement("li"); li.textContent = line; list.appendChild(li); });
+    box.hidden = false;
+    var banner = document.getElementById("route-changes");
+    if (banner) { banner.hidden = true; }  // the same news, said once
+  }
+
+  // --- the stop list ---------------------------------------------------------------------
+  function open(li, scroll) {
+    document.querySelectorAll(".stop.open").forEach(function (other) {
+      if (other !== li) { other.classList.remove("open"); other.querySelector(".stop-head").setAttribute("aria-expanded", "false"); }
+    });
+    li.classList.add("open");
+    li.querySelector(".stop-head").setAttribute("aria-expanded", "true");
+    if (scroll) { li.scrollIntoView({block: "start", behavior: "smooth"}); }
+  }
+  document.querySelectorAll(".stop-head").forEach(function (head) {
+    head.addEventListener("click", function () {
+      var li = head.closest(".stop");
+      if (li.classList.contains("open")) { li.classList.remove("open"); head.setAttribute("aria-expanded", "false"); }
+      else { open(li, false); }
     });
   });
+  document.querySelectorAll("[data-event]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var order = Number(button.dataset.order);
+      add({kind: "stop", order: order, event: button.dataset.event, reason: ""});
+      showStatus(order, button.dataset.event, "Waiting to be sent");
+    });
+  });
+  document.addEventListener("driver-open-stop", function (event) {  // a tap on the map
+    tab("stops");
+    var li = stopEl(event.detail.order);
+    if (li) { open(li, true); }
+  });
 
-  window.addEventListener("online", function () { if (!socket && !stopped) { connect(); } });
-  window.addEventListener("offline", function () { setStatus(false, "Offline: no network"); });
-  showOutbox(load());
-  connect();
-  if ("geolocation" in navigator) {
-    navigator.geolocation.watchPosition(onPosition, function (error) {
-      outboxEl.textContent = "Location unavailable: " + error.message;
-    }, {enableHighAccuracy: true, maximumAge: 0, timeout: 30000});
-  } else {
-    outboxEl.textContent = "This phone cannot share its location.";
+  // --- navigation hand-off ----------------------------------------------------------------
+  function navigation() { return localStorage.getItem(NAVIGATION) || app.navigation; }
+  function links() {
+    var pattern = app.navigation_urls[navigation()] || app.navigation_urls.google;
+    document.querySelectorAll(".nav-link").forEach(function (a) {
+      a.href = pattern.replace("{lat}", a.dataset.lat).replace("{lng}", a.dataset.lng);
+    });
   }
+  var navSelect = document.getElementById("navigation-app");
+  if (navSelect) {
+    navSelect.value = navigation();
+    navSelect.addEventListener("change", function () {
+      localStorage.setItem(NAVIGATION, navSelect.value);
+      links();
+      add({kind: "setting", navigation_app: navSelect.value});
+    });
+  }
+
+  // --- finishing a stop: the proof sheet ---------------------------------------------------
+  var sheet = document.getElementById("complete-dialog");
+  var proofForm = document.getElementById("proof-form");
+  var finishing = null;
+  // our label's code (the first) is read in any case, as the server reads it; a store's
+  // own codes exactly as imported
+  function codesMatch(stop, code) {
+    var read = code.trim();
+    return stop.codes.some(function (c, k) { return k === 0 ? c.toUpperCase() === read.toUpperCase() : c === read; });
+  }
+  function whose(code) { return app.stops.filter(function (s) { return codesMatch(s, code); })[0]; }
+
+  if (sheet && proofForm) {
+    document.querySelectorAll("[data-complete]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        finishing = stopData(link.dataset.order);
+        proofForm.reset();
+        if (proofForm.clearSignature) { proofForm.clearSignature(); }
+        proofForm.querySelector("input[name=outcome][value=" + link.dataset.complete + "]").checked = true;
+        proofForm.dispatchEvent(new Event("change"));
+        document.getElementById("complete-title").textContent = "#" + finishing.seq + " " + finishing.name;
+        document.getElementById("complete-where").textContent = finishing.address;
+        document.getElementById("complete-errors").hidden = true;
+        var result = document.getElementById("door-scan-result");
+        result.textContent = ""; result.className = "";
+        document.getElementById("proof-submit").disabled = false;
+        sheet.showModal();
+      });
+    });
+    sheet.querySelector("[data-close]").addEventListener("click", function () { sheet.close(); });
+    document.getElementById("door-scan").addEventListener("click", function () {
+      var stop = finishing;
+      var result = document.getElementById("door-scan-result");
+      DriverScan.open({
+        title: "Scan the parcel for #" + stop.seq + " " + stop.name,
+        zxing: urls.zxing,
+        onCode: function (code) {
+          var owner = whose(code), ok = codesMatch(stop, code), text;
+          add({kind: "scan", code: code, stage: "door", expected: stop.order});
+          if (ok) { text = "✓ The right parcel: " + code; }
+          else if (owner) { text = "⚠ Wrong parcel: " + code + " is for #" + owner.seq + " " + owner.name + ", not this stop."; }
+          else { text = "⚠ Not a parcel of your route: " + code + ". Check the label."; }
+          result.textContent = text;
+          result.className = ok ? "scan-ok" : "scan-warn";
+          return {ok: ok, text: text, done: ok};
+        }
+      });
+    });
+    proofForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var data = new FormData(proofForm);
+      var outcome = data.get("outcome");
+      var photo = data.get("photo");
+      if (photo && !photo.size) { photo = null; }
+      var problems = [];
+      var need = proofForm.dataset;
+      if (outcome === "delivered") {
+        if (need.requirePhoto && !photo) { problems.push("A photo of the delivery is required."); }
+        if (need.requireSignature && !data.get("signature_data")) { problems.push("The recipient's signature is required."); }
+        if (need.requireName && !String(data.get("recipient_name") || "").trim()) { problems.push("The recipient's name is required."); }
+      } else {
+        if (!data.get("reason")) { problems.push("Say why the delivery could not be made."); }
+        if (need.requireFailurePhoto && !photo) { problems.push("A photo of the place is required."); }
+      }
+      var errors = document.getElementById("complete-errors");
+      if (problems.length) {
+        errors.textContent = problems.join(" ");
+        errors.hidden = false;
+        document.getElementById("proof-submit").disabled = false;
+        return;
+      }
+      add({
+        kind: "proof", order: finishing.order, outcome: outcome,
+        recipient_name: data.get("recipient_name") || "", notes: data.get("notes") || "",
+        reason: outcome === "failed" ? data.get("reason") || "" : "",
+        signature_data: outcome === "delivered" ? data.get("signature_data") || "" : "",
+        photo: photo
+      });
+      showStatus(finishing.order, outcome, "Waiting to be sent");
+      sheet.close();
+      stopEl(finishing.order).querySelector(".stop-head").focus();  // the button pressed is gone
+    });
+  }
+
+  // --- loading the van: pickup scans ---------------------------------------------------------
+  var loaded = JSON.parse(localStorage.getItem(LOADED) || "null") ||
+    app.stops.filter(function (s) { return s.loaded; }).map(function (s) { return s.order; });
+  function drawLoaded() {
+    var count = document.getElementById("loaded-count");
+    if (!count) { return; }
+    var list = document.getElementById("loaded-list");
+    count.textContent = loaded.length + " of " + app.stops.length + " parcels loaded";
+    list.textContent = "";
+    app.stops.forEach(function (s) {
+      var li = document.createElement("li");
+      var isIn = loaded.indexOf(s.order) >= 0;
+      li.className = isIn ? "in" : "";
+      li.textContent = (isIn ? "✓ " : "○ ") + "#" + s.seq + " " + s.name + " · " + s.codes[0];
+      list.appendChild(li);
+    });
+  }
+  var pickup = document.getElementById("pickup-scan");
+  if (pickup) {
+    pickup.addEventListener("click", function () {
+      var result = document.getElementById("pickup-result");
+      DriverScan.open({
+        title: "Load the van", continuous: true, zxing: urls.zxing,
+        onCode: function (code) {
+          var owner = whose(code), text;
+          add({kind: "scan", code: code, stage: "pickup"});
+          if (!owner) { text = "⚠ Not a parcel of your route: " + code + ". Leave it for dispatch."; }
+          else if (loaded.indexOf(owner.order) >= 0) { text = "Already loaded: #" + owner.seq + " " + owner.name; }
+          else {
+            loaded.push(owner.order);
+            localStorage.setItem(LOADED, JSON.stringify(loaded));
+            text = "✓ Loaded #" + owner.seq + " " + owner.name + " (" + loaded.length + " of " + app.stops.length + ")";
+          }
+          drawLoaded();
+          result.textContent = text;
+          result.className = "scan-result " + (owner ? "scan-ok" : "scan-warn");
+          return {ok: !!owner, text: text, done: false};
+        }
+      });
+    });
+  }
+
+  // --- tabs ----------------------------------------------------------------------------
+  function tab(name) {
+    document.querySelectorAll(".tabbar [role=tab]").forEach(function (b) {
+      var on = b.dataset.tab === name;
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      var panel = document.getElementById("tab-" + b.dataset.tab);
+      if (panel) { panel.hidden = !on; }
+    });
+    document.body.dataset.tab = name;
+    if (name === "map") { document.dispatchEvent(new CustomEvent("driver-map-shown")); }
+    window.scrollTo(0, 0);
+  }
+  document.querySelectorAll("[data-tab]").forEach(function (b) {
+    b.addEventListener("click", function () { tab(b.dataset.tab); });
+  });
+  var dismiss = document.querySelector("#offline-changes [data-dismiss]");
+  if (dismiss) { dismiss.addEventListener("click", function () { document.getElementById("offline-changes").hidden = true; }); }
+
+  // --- signing out: nothing of this driver is left on the phone -------------------------
+  var signOut = document.getElementById("sign-out");
+  if (signOut) {
+    signOut.addEventListener("submit", function (event) {
+      event.preventDefault();
+      all().then(function (items) {
+        var n = items.length + Number(document.body.dataset.fixes || 0);
+        if (n && !confirm(n + " things are not sent yet: they are lost if you sign out now. Sign out anyway?")) { return; }
+        if (navigator.serviceWorker && navigator.serviceWorker.controller) { navigator.serviceWorker.controller.postMessage({type: "forget"}); }
+        localStorage.removeItem(LOADED);
+        localStorage.removeItem(NAVIGATION);
+        var gone = db.then(function (d) {
+          d.close();
+          return new Promise(function (resolve) {
+            var request = indexedDB.deleteDatabase("driver-app-" + ME);
+            request.onsuccess = request.onerror = request.onblocked = resolve;
+          });
+        });
+        // the server's answer clears the site's storage too (Clear-Site-Data)
+        Promise.race([gone, new Promise(function (resolve) { setTimeout(resolve, 1500); })]).then(function () { signOut.submit(); });
+      });
+    });
+  }
+
+  // --- installable: the service worker keeps the app --------------------------------------
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(urls.sw, {scope: urls.route}).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      var mine = performance.getEntriesByType("resource").map(function (e) { return e.name; })
+        .filter(function (url) { return url.indexOf(location.origin + "/static/") === 0; });
+      (registration.active || navigator.serviceWorker.controller).postMessage({type: "keep", urls: mine});
+      document.body.dataset.serviceWorker = "ready";
+    }).catch(function (error) { document.body.dataset.serviceWorker = "failed: " + error; });
+  }
+  if (navigator.storage && navigator.storage.persist) { navigator.storage.persist(); }  // the outbox is not a cache
+
+  function start() {  // credentials, then the socket and the outbox
+    return renew().then(function () { stopped = false; connect(); drain(true); });
+  }
+  window.addEventListener("online", function () { wasOffline = true; connection(); start(); });
+  window.addEventListener("offline", function () { wasOffline = true; connection(); refresh(); });
+  document.getElementById("outbox-send").addEventListener("click", function () { start(); });
+  setInterval(function () {
+    if (document.hidden) { return; }
+    if (!token && app.on_duty) { start(); } else { drain(true); }
+    checkVersion(false);
+  }, VERSION_EVERY_MS);
+
+  links();
+  drawLoaded();
+  showChanges();
+  tab(sessionStorage.getItem("driver-tab") || "stops");
+  sessionStorage.removeItem("driver-tab");
+  var first = document.querySelector(".stop[data-status=dispatched], .stop[data-status=en_route], .stop[data-status=arrived]");
+  draw().then(function () {
+    var next = document.querySelector(".stop[data-status=dispatched], .stop[data-status=en_route], .stop[data-status=arrived]") || first;
+    if (next) { open(next, false); }
+  });
+  connection();
+  start();
+  if (app.on_duty && "geolocation" in navigator) {
+    navigator.geolocation.watchPosition(onPosition, function (error) {
+      statusEl.title = "Location unavailable: " + error.message;
+    }, {enableHighAccuracy: true, maximumAge: 0, timeout: 30000});
+  }
+  window.driverApp = {drain: drain, outbox: all};  // for the browser tests and the curious
 }());

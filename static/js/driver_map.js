@@ -1,5 +1,5 @@
-// The driver's compact map: the road path to the next stop (bold), the stops still to do
-// after it, and where the phone is. On duty, the phone's own fixes move the marker and trim
+// The driver app's map (its Map tab): the road path to the next stop (bold), the stops
+// still to do after it, and where the phone is; a tap on a stop opens its card. On duty, the phone's own fixes move the marker and trim
 // the path as they come (driver.js announces them), and the path is asked again at most
 // every `every_s`, or sooner when the van has left it.
 (function () {
@@ -24,15 +24,19 @@
       var first = k === all.length - 1, at = [stop.lat, stop.lng];
       corners.push(at);
       var title = "#" + stop.sequence + " " + stop.name + (first ? " (next)" : "");
+      var marker;
       if (first) {
         var label = document.createElement("span");
         label.textContent = String(stop.sequence);
-        L.marker(at, {icon: L.divIcon({className: "next-stop-marker", html: label.outerHTML, iconSize: [24, 24]}), title: title, alt: title, zIndexOffset: 500}).addTo(layers);
+        marker = L.marker(at, {icon: L.divIcon({className: "next-stop-marker", html: label.outerHTML, iconSize: [24, 24]}), title: title, alt: title, zIndexOffset: 500}).addTo(layers);
       } else {
         var tip = document.createElement("span");  // as text: names come from customers
         tip.textContent = title;
-        L.circleMarker(at, {radius: 5, color: colour, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "driver-stop"}).bindTooltip(tip).addTo(layers);
+        marker = L.circleMarker(at, {radius: 12, color: colour, weight: 3, fillColor: "#fff", fillOpacity: 1, className: "driver-stop"}).bindTooltip(tip).addTo(layers);
       }
+      marker.on("click", function () {
+        document.dispatchEvent(new CustomEvent("driver-open-stop", {detail: {order: stop.order}}));
+      });
     });
     RoadMap.attribute(map, path.source.attribution);
     if (path.position && path.starts_from === "van") {
@@ -74,14 +78,26 @@
     if (now - fetchedAt > (data.every_s || 20) * 1000 || (off > OFF_PATH_M && now - fetchedAt > OFF_PATH_EVERY_MS)) { refetch(); }
   });
 
-  window.showDriverPath = function (leafletMap) {
-    map = leafletMap;
-    var corners = show(data);
+  var corners = [];
+  function fit() {
     // the van, the way to the next stop and the stop fill the map (zoom out for the rest)
     var focus = L.latLngBounds([data.start]);
     if (data.stops && data.stops.length) { focus.extend([data.stops[0].lat, data.stops[0].lng]); }
     if (nextLine) { focus.extend(nextLine.getBounds()); }
     map.fitBounds(data.stops && data.stops.length ? focus : L.latLngBounds(corners), {maxZoom: 16, padding: [30, 30]});
+  }
+  // the map lives in a tab: drawn hidden, it is measured and fitted when first shown
+  var fitted = false;
+  document.addEventListener("driver-map-shown", function () {
+    if (!map) { return; }
+    map.invalidateSize();
+    if (!fitted) { fitted = true; fit(); }
+  });
+
+  window.showDriverPath = function (leafletMap) {
+    map = leafletMap;
+    corners = show(data);
+    if (document.getElementById("driver-map").offsetWidth) { fitted = true; fit(); }
     document.getElementById("driver-map").dataset.drawn = "1";
     if (config.dataset.live) {  // a phone without fixes yet still gets a fresher path
       setInterval(function () { if (!document.hidden && Date.now() - fetchedAt > (data.every_s || 20) * 3000) { refetch(); } }, 5000);

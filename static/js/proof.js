@@ -1,6 +1,7 @@
-// The driver's "finish the stop" form: shows the fields for the outcome chosen, and a
-// signature pad (pointer events: finger, pen or mouse) whose drawing goes into the form as
-// a PNG data URL. The form is sent once: the button is disabled while it is on its way.
+// The driver's "finish the stop" form (its own page, or the driver app's sheet, which
+// keeps it in the outbox): shows the fields for the outcome chosen, and a signature pad
+// (pointer events: finger, pen or mouse) whose drawing goes into the form as a PNG data
+// URL. The form is sent once: the button is disabled while it is on its way.
 (function () {
   "use strict";
   var form = document.getElementById("proof-form");
@@ -16,7 +17,7 @@
       el.hidden = el.dataset.for !== outcome;
     });
   }
-  form.querySelectorAll("input[name=outcome]").forEach(function (r) { r.addEventListener("change", show); });
+  form.addEventListener("change", show);  // the outcome's radios, or the app setting it
   show();
 
   function point(event) {
@@ -35,9 +36,10 @@
   ["pointerup", "pointercancel", "pointerleave"].forEach(function (name) {
     pad.addEventListener(name, function () { drawing = false; });
   });
-  document.getElementById("signature-clear").addEventListener("click", function () {
+  form.clearSignature = function () {
     ctx.clearRect(0, 0, pad.width, pad.height); drawn = false; data.value = "";
-  });
+  };
+  document.getElementById("signature-clear").addEventListener("click", form.clearSignature);
   form.addEventListener("submit", function () {
     var outcome = form.querySelector("input[name=outcome]:checked").value;
     data.value = drawn && outcome === "delivered" ? pad.toDataURL("image/png") : "";

@@ -189,6 +189,30 @@ def live_tenant(
     return LiveTenant(provisioned, server_url.rsplit(":", 1)[1], owner)
 
 
+def live_driver(django_db_blocker, server_url: str, prefix: str):
+    """A tenant with `driver@<prefix>.test` and `dispatcher@<prefix>.test`, the driver
+    linked to that user, on duty, with a van starting at a depot: (tenant, driver, van)."""
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+    from dispatch.models import Depot, Driver, Vehicle
+    from tracking.services.day import duty_set
+
+    tenant = live_tenant(
+        django_db_blocker,
+        server_url,
+        prefix,
+        users=((f"driver@{prefix}.test", "driver"), (f"dispatcher@{prefix}.test", "dispatcher")),
+    )
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
+        depot = Depot.objects.create(name=f"{prefix} depot", lat=51.5, lng=-0.12)
+        van = Vehicle.objects.create(name=f"{prefix} van", start_depot=depot)
+        user = User.objects.get(email=f"driver@{prefix}.test")
+        driver = Driver.objects.create(name=f"{prefix} Dana", user=user, default_vehicle=van)
+        duty_set(driver=driver, on_duty=True)
+    return tenant, driver, van
+
+
 def sign_in(page, tenant: LiveTenant, email: str) -> None:
     from tests.conftest import PASSWORD
 
@@ -196,6 +220,16 @@ def sign_in(page, tenant: LiveTenant, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+]
 
 
 @pytest.fixture(scope="session")
@@ -208,17 +242,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--host-resolver-rules=MAP *.localhost 127.0.0.1",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

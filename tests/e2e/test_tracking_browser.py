@@ -92,11 +92,13 @@ def test_the_driver_app_shares_the_position_and_reports_a_stop(
         with django_db_blocker.unblock(), schema_context(world.tenant.schema):
             ping = LocationPing.objects.filter(driver_id=world.driver_id).latest("recorded_at")
         assert (round(ping.lat, 3), round(ping.lng, 3)) == (51.515, -0.125)
-        page.wait_for_function("localStorage.getItem('dispatch-driver-outbox') === '[]'")
+        page.locator("body[data-fixes='0']").wait_for(state="attached")  # the outbox sent
 
         stop = page.locator(f"#driver-stop-{world.other}")
+        stop.locator(".stop-head").click()  # the next stop is open; this one opens on a tap
         stop.get_by_role("button", name="On my way").click()
         page.locator(f"#driver-stop-{world.other}").get_by_text("En route").wait_for()
+        stop.locator(".pending").wait_for(state="hidden")  # "Waiting to be sent": sent
         with django_db_blocker.unblock(), schema_context(world.tenant.schema):
             assert Order.objects.get(pk=world.other).status == "en_route"
     finally:

@@ -14,7 +14,7 @@ import pytest
 from django.core import signing
 from django_tenants.utils import schema_context
 
-from tests.e2e.conftest import LiveTenant, live_tenant, running_daphne
+from tests.e2e.conftest import LiveTenant, live_driver, running_daphne
 from tests.e2e.ws import nothing_of, receive, refusal, run, socket
 
 
@@ -34,24 +34,15 @@ def make_world(django_db_blocker, server_url: str, prefix: str) -> World:
     from django.test import Client
 
     from accounts.models import User
-    from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle
+    from dispatch.models import Order, OrderStatus
     from dispatch.services.orders import order_transition
     from routing.models import Plan, PlanRoute, PlanStop
-    from tracking.services.day import duty_set, tracking_link_for
+    from tracking.services.day import tracking_link_for
     from tracking.services.tokens import driver_token
 
-    tenant = live_tenant(
-        django_db_blocker,
-        server_url,
-        prefix,
-        users=((f"driver@{prefix}.test", "driver"), (f"dispatcher@{prefix}.test", "dispatcher")),
-    )
+    tenant, driver, van = live_driver(django_db_blocker, server_url, prefix)
+    user = driver.user
     with django_db_blocker.unblock(), schema_context(tenant.schema):
-        depot = Depot.objects.create(name=f"{prefix} depot", lat=51.5, lng=-0.12)
-        van = Vehicle.objects.create(name=f"{prefix} van", start_depot=depot)
-        user = User.objects.get(email=f"driver@{prefix}.test")
-        driver = Driver.objects.create(name=f"{prefix} Dana", user=user, default_vehicle=van)
-        duty_set(driver=driver, on_duty=True)
         today = dt.date.today()
         orders = [
             Order.objects.create(

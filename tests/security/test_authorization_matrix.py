@@ -182,6 +182,8 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "dashboard:board-drop": ({"POST": "dashboard"}, K(plan_id="plan")),
     "dashboard:plan-csv": ({"GET": "dashboard"}, K(plan_id="plan")),
     "dashboard:route-sheet": ({"GET": "dashboard"}, K(plan_id="plan", route_id="route")),
+    "dashboard:route-labels": ({"GET": "dashboard"}, K(plan_id="plan", route_id="route")),
+    "dashboard:plan-labels": ({"GET": "dashboard"}, K(plan_id="plan")),
     "dashboard:plan-action": (
         {"POST": "dashboard"},
         lambda w: {"plan_id": w.plan, "action": "lock-route"},
@@ -215,6 +217,12 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "driver:stop": ({"POST": "driver"}, NO_ARGS),
     "driver:complete": ({"GET": "driver", "POST": "driver"}, K(order_id="order")),
     "driver:path": ({"GET": "driver"}, NO_ARGS),
+    "driver:scan": ({"POST": "driver"}, NO_ARGS),
+    "driver:settings": ({"POST": "driver"}, NO_ARGS),
+    "driver:token": ({"GET": "driver"}, NO_ARGS),
+    # browsers fetch the manifest and the service worker without cookies; neither holds data
+    "driver:manifest": ({"GET": "public"}, NO_ARGS),
+    "driver:service-worker": ({"GET": "public"}, NO_ARGS),
     "twilio-status": ({"POST": "signed"}, NO_ARGS),
     "twilio-inbound": ({"POST": "signed"}, NO_ARGS),
     "api-keys": ({"GET": "owner", "POST": "owner"}, NO_ARGS),

@@ -4,6 +4,7 @@ tracking links."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -175,12 +176,13 @@ def test_the_driver_page_offers_the_shift_and_a_token_only_on_duty(alpha, beta):
     client = login_client(alpha.host, alpha.driver_email)
     page = client.get("/driver/").content.decode()
     assert "Start shift" in page and "End shift" not in page
-    assert "data-token" not in page and "Off duty" in page
+    assert "Off duty" in page and client.get("/driver/token").json()["token"] is None
 
     client.post("/driver/duty", {"on_duty": "1"})
     page = client.get("/driver/").content.decode()
     assert "End shift" in page and "Start shift" not in page
-    (token,) = re.findall(r'data-token="([^"]+)"', page)
+    assert "token" not in app_data(page)  # the page the phone keeps holds no credentials
+    token = client.get("/driver/token").json()["token"]
     claim = read_driver_token(token, schema=alpha.tenant.schema_name)
     assert (claim.schema, claim.driver_id, claim.user_id) == (
         alpha.tenant.schema_name,
@@ -189,12 +191,18 @@ def test_the_driver_page_offers_the_shift_and_a_token_only_on_duty(alpha, beta):
     )
     with pytest.raises(BadToken):
         read_driver_token(token, schema=beta.tenant.schema_name)
-    assert 'data-pings-url="/api/v1/driver/pings"' in page
-    assert 'data-stop-url="/driver/stops"' in page
+    assert app_data(page)["urls"]["pings"] == "/api/v1/driver/pings"
+    assert app_data(page)["urls"]["stop"] == "/driver/stops"
 
     client.post("/driver/duty", {"on_duty": "0"})
     page = client.get("/driver/").content.decode()
-    assert "Start shift" in page and "data-token" not in page
+    assert "Start shift" in page and client.get("/driver/token").json()["token"] is None
+
+
+def app_data(page: str) -> dict:
+    """What the driver app's page gives its script (json_script "driver-app-data")."""
+    raw = page.split('id="driver-app-data" type="application/json">')[1].split("</script>")[0]
+    return json.loads(raw)
 
 
 # --- /driver/stops ---------------------------------------------------------------------------
@@ -225,9 +233,9 @@ def test_a_stop_button_over_http(alpha):
     assert response.status_code == 400 and set(response.json()["errors"]) == {"event"}
 
     response = stop(client, order=str(mine), event="en_route")
-    assert response.status_code == 200 and response.json() == {"ok": True}
+    assert response.status_code == 200 and response.json() == {"ok": True, "status": "en_route"}
     response = stop(client, order=str(mine), event="delivered", reason="Porch")
-    assert response.status_code == 200 and response.json() == {"ok": True}
+    assert response.status_code == 200 and response.json() == {"ok": True, "status": "delivered"}
     with schema_context(alpha.tenant.schema_name):
         assert Order.objects.get(pk=mine).status == OrderStatus.DELIVERED
         assert Order.objects.get(pk=theirs).status == OrderStatus.DISPATCHED

@@ -261,10 +261,18 @@ STOP_EVENTS = {
 }
 
 
-def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -> Order:
+def stop_event(
+    *,
+    driver: Driver,
+    order_id: Any,
+    event: Any,
+    reason: Any = "",
+    at: dt.datetime | None = None,
+) -> Order:
     """The driver reports a stop: only orders on this driver's published routes, in the
     order the state machine allows (en route → arrived → delivered or failed). A repeat
-    (a double tap, a resend after a reconnect) changes nothing."""
+    (a double tap, a resend after a reconnect) changes nothing. `at`: when the driver
+    tapped, when the phone sends it later (kept offline)."""
     if not isinstance(event, str) or event not in STOP_EVENTS:
         raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
     if isinstance(order_id, bool) or not isinstance(order_id, int):
@@ -297,9 +305,11 @@ def stop_event(*, driver: Driver, order_id: Any, event: Any, reason: Any = "") -
     elif order.status == OrderStatus.ARRIVED and target == OrderStatus.FAILED:
         steps = [OrderStatus.FAILED]
     reason = str(reason or "")[:300]
+    if "\x00" in reason:
+        raise ValidationError({"reason": "Must not contain NUL characters."})
     with transaction.atomic():
         for status in steps:
-            order = order_transition(order=order, to=status, actor=actor, reason=reason)
+            order = order_transition(order=order, to=status, actor=actor, reason=reason, at=at)
     return order
 
 
