@@ -30,6 +30,7 @@ def test_a_driver_signing_in_lands_on_the_driver_app(live_server_url, django_db_
     # signed out, then sent to sign in from a dispatcher's page: still the driver app
     page.get_by_role("tab", name="More").click()  # the driver app's own menu
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{tenant.url}/login/")  # the app clears the phone first, then signs out
     page.goto(f"{tenant.url}/orders/")
     page.wait_for_url(f"{tenant.url}/login/?next=/orders/")
     page.get_by_label("Email").fill(email)

@@ -64,7 +64,9 @@ def driver_delivers_with_proof(browser, world, email: str, order_id: int, photo:
             phone.mouse.move(pad["x"] + 30 + 25 * k, pad["y"] + 120 - (k % 3) * 30, steps=3)
         phone.mouse.up()
         phone.get_by_role("button", name="Finish the stop").click()
-        phone.get_by_text("delivered.").wait_for()
+        stop = phone.locator(f"#driver-stop-{order_id}")
+        stop.locator("[data-status-label]").get_by_text("Delivered").wait_for()
+        stop.locator(".pending").wait_for(state="hidden")  # sent from the app's outbox
         assert phone.url.endswith("/driver/")
     finally:
         context.close()

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from dispatch.api.serializers.orders import (
@@ -84,6 +85,10 @@ class OrderListApi(ListAPIView):
 
 
 class OrderBulkApi(APIView):
+    # a list of orders is JSON, never a form or multipart body: the project's JSON parser
+    # only (the first of the defaults, config.api.JSONParser, above this app's layer)
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES[:1]
+
     @extend_schema(
         request=OrderBulkInputSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
