@@ -641,6 +641,7 @@
     document.querySelectorAll(".tabbar [role=tab]").forEach(function (b) {
       var on = b.dataset.tab === name;
       b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
       var panel = document.getElementById("tab-" + b.dataset.tab);
       if (panel) { panel.hidden = !on; }
     });
@@ -650,6 +651,16 @@
   }
   document.querySelectorAll("[data-tab]").forEach(function (b) {
     b.addEventListener("click", function () { tab(b.dataset.tab); });
+  });
+  var tabs = Array.prototype.slice.call(document.querySelectorAll(".tabbar [role=tab]"));
+  tabs.forEach(function (b, k) {  // arrow keys move along the tabs, as in any tab list
+    b.addEventListener("keydown", function (event) {
+      var step = {ArrowRight: 1, ArrowLeft: -1}[event.key];
+      if (!step) { return; }
+      var next = tabs[(k + step + tabs.length) % tabs.length];
+      next.focus();
+      tab(next.dataset.tab);
+    });
   });
   var dismiss = document.querySelector("#offline-changes [data-dismiss]");
   if (dismiss) { dismiss.addEventListener("click", function () { document.getElementById("offline-changes").hidden = true; }); }
@@ -713,6 +724,11 @@
     var next = document.querySelector(".stop[data-status=dispatched], .stop[data-status=en_route], .stop[data-status=arrived]") || first;
     if (next) { open(next, false); }
   });
+  // fixes an earlier version of the app kept in localStorage: into the outbox
+  var earlier = [];
+  try { earlier = JSON.parse(localStorage.getItem("dispatch-driver-outbox") || "[]"); } catch (e) { earlier = []; }
+  localStorage.removeItem("dispatch-driver-outbox");
+  earlier.forEach(function (fix) { addFix({fix: fix}); });
   connection();
   start();
   if (app.on_duty && "geolocation" in navigator) {

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django_tenants.utils import schema_context
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import (
@@ -440,3 +441,32 @@ def test_navigation_opens_in_the_app_the_driver_chose(
             open_app(second, day)
             href = second.locator(f"#driver-stop-{day.orders[0]} .nav-link").get_attribute("href")
             assert href.startswith(wanted[choice])
+
+
+def test_signing_out_leaves_nothing_of_the_driver_on_the_phone(
+    live_server_url, django_db_blocker, browser
+):
+    """A phone shared by drivers: after sign-out, no kept route page (with customers'
+    names and addresses), no outbox, no service worker, for the next one to open."""
+    day = driver_day(django_db_blocker, live_server_url, "drvshared")
+    with phone(browser) as context:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        open_app(page, day)
+        kept = page.evaluate("() => caches.keys()")
+        assert any(name.startswith("driver-pages-") for name in kept), kept
+        page.get_by_role("tab", name="More").click()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(f"{day.tenant.url}/login/")
+        left = page.evaluate(
+            """async () => ({
+                caches: await caches.keys(),
+                databases: (await indexedDB.databases()).map(d => d.name),
+                workers: (await navigator.serviceWorker.getRegistrations()).length,
+            })"""
+        )
+        assert left == {"caches": [], "databases": [], "workers": 0}, left
+        # offline now, nothing on the phone answers the app's address any more
+        context.set_offline(True)
+        with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
+            page.goto(f"{day.tenant.url}/driver/")
