@@ -29,7 +29,7 @@ os.environ.setdefault("TEST_DATABASE_NAME", "bench_driver_outbox")
 
 import screens  # sets Django up as `make screens` does
 from django.db import connection
-from django.test.utils import setup_databases, teardown_databases
+from django.test.utils import setup_databases
 from django_tenants.utils import schema_context
 
 RUNS = int(os.environ.get("BENCH_OUTBOX_RUNS", "3"))
@@ -203,16 +203,7 @@ def main() -> None:
                 f"| {items / median:,.0f} |"
             )
     finally:
-        if server is not None:
-            screens.stop_web(server)
-            log_file.close()
-        connection.close()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        teardown_databases(db_cfg, verbosity=0)
+        screens.clean_up(server, log_file, db_cfg)
 
 
 if __name__ == "__main__":

@@ -336,6 +336,22 @@ def shoot_driver(browser, base: str, route, save, viewport, phone: bool) -> None
     context.close()
 
 
+def clean_up(server, log_file, db_cfg) -> None:
+    """Stop the server, drop the scratch database (its other sessions ended first) and the
+    temporary folder."""
+    if server is not None:
+        stop_web(server)
+        log_file.close()
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    teardown_databases(db_cfg, verbosity=0)
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
 def main() -> None:
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -357,17 +373,7 @@ def main() -> None:
         if errors:
             log(f"the server logged {errors} traceback(s): see {log_path}")
     finally:
-        if server is not None:
-            stop_web(server)
-            log_file.close()
-        connection.close()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        teardown_databases(db_cfg, verbosity=0)
-        shutil.rmtree(TMP, ignore_errors=True)
+        clean_up(server, log_file, db_cfg)
 
 
 if __name__ == "__main__":
