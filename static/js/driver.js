@@ -619,7 +619,7 @@
         title: "Load the van", continuous: true, zxing: urls.zxing,
         onCode: function (code) {
           var owner = whose(code), text;
-          add({kind: "scan", code: code, stage: "pickup"});
+          if (!owner || loaded.indexOf(owner.order) < 0) { add({kind: "scan", code: code, stage: "pickup"}); }
           if (!owner) { text = "⚠ Not a parcel of your route: " + code + ". Leave it for dispatch."; }
           else if (loaded.indexOf(owner.order) >= 0) { text = "Already loaded: #" + owner.seq + " " + owner.name; }
           else {

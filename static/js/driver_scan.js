@@ -15,7 +15,7 @@
   var input = document.getElementById("scan-code");
   var canvas = document.createElement("canvas");
   var stream = null, timer = null, options = null, last = {code: "", at: 0}, session = 0;
-  var REPEAT_MS = 2500, EVERY_MS = 200, WIDTH = 720;
+  var REPEAT_MS = 2500, EVERY_MS = 200, WIDTH = 480;  // a label fills the view: 480 px reads it, fast
   var zxingLoading = null;
 
   function loadZxing(url) {
@@ -49,7 +49,6 @@
       var hints = new Map();
       var F = ZXing.BarcodeFormat;
       hints.set(ZXing.DecodeHintType.POSSIBLE_FORMATS, [F.QR_CODE, F.CODE_128, F.EAN_13, F.EAN_8, F.UPC_A, F.UPC_E, F.CODE_39, F.DATA_MATRIX, F.ITF]);
-      hints.set(ZXing.DecodeHintType.TRY_HARDER, true);
       reader.setHints(hints);
       return function () {
         if (!video.videoWidth) { return Promise.resolve(null); }
