@@ -127,6 +127,8 @@ def test_event_times_stay_between_the_previous_event_and_now(alpha):
         assert order.events.order_by("-created_at").first().created_at <= timezone.now()
     with pytest.raises(ValidationError):
         driver_app.phone_time("4102444800000")
+    with pytest.raises(ValidationError):  # year 9999, sent in 1970: no overflow, a 400
+        driver_app.phone_time("253402300799000", sent="0")
     # a phone ten minutes fast: its times are put on the server's clock by when it sent them
     now = timezone.now()
     fast = dt.timedelta(minutes=10)

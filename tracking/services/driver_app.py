@@ -36,7 +36,7 @@ _MS = re.compile(r"-?[0-9]{1,15}")
 _ID = re.compile(r"[0-9]{1,18}")
 
 
-def _ms(value: Any, name: str) -> dt.datetime | None:
+def _ms(value: Any, name: str) -> dt.datetime:
     """Milliseconds since the epoch (a number or its digits) or ISO 8601 with an offset."""
     if isinstance(value, str) and _MS.fullmatch(value.strip()):
         value = int(value)
@@ -65,7 +65,10 @@ def phone_time(value: Any, *, sent: Any = None, now: dt.datetime | None = None) 
         return now
     at = _ms(value, "t")
     if sent not in (None, ""):
-        at += now - _ms(sent, "sent")
+        try:
+            at += now - _ms(sent, "sent")
+        except OverflowError:
+            raise ValidationError({"t": "Not a time this phone can have kept."}) from None
     if at > now + FUTURE_SLACK:
         raise ValidationError({"t": "In the future: check the phone's clock."})
     if at < now - OLDEST:
