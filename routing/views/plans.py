@@ -20,6 +20,7 @@ from accounts.decorators import dispatcher_required
 from audit.services import current_actor
 from core.forms import flash_service_errors
 from dispatch.models import Depot, Order
+from dispatch.services.csv_io import defuse
 from routing import selectors
 from routing.models import Plan, PlanRoute
 from routing.services import edits, geometry, live, plans, publish, roads
@@ -255,7 +256,11 @@ def plan_csv_view(request: HttpRequest, plan_id: int) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="plan-{plan.pk}-{plan.date}.csv"'
     writer = csv.writer(response)
-    writer.writerow(SHEET_COLUMNS)
+
+    def write(values: list) -> None:  # text a spreadsheet would run as a formula: defused
+        writer.writerow([defuse(value) for value in values])
+
+    write(SHEET_COLUMNS)
     for route in routes:
         for stop in route.stops.select_related("order").order_by("sequence"):
             order = stop.order
@@ -264,7 +269,7 @@ def plan_csv_view(request: HttpRequest, plan_id: int) -> HttpResponse:
                 for t in (stop.arrives_at, stop.starts_at, stop.departs_at)
             ]
             if order is None:
-                writer.writerow(
+                write(
                     [
                         route.pk,
                         route.driver.name,
@@ -285,7 +290,7 @@ def plan_csv_view(request: HttpRequest, plan_id: int) -> HttpResponse:
                 )
                 continue
             windows = " ".join(f"{w['start']}-{w['end']}" for w in order.time_windows)
-            writer.writerow(
+            write(
                 [
                     route.pk,
                     route.driver.name,

@@ -97,6 +97,28 @@ def test_route_sheet_and_csv_list_the_stops_in_driving_order(alpha):
     assert first["starts"] == f"{ordered[0].starts_at.astimezone(_zone(alpha)):%H:%M}"
 
 
+def test_the_plan_csv_defuses_text_a_spreadsheet_would_run(alpha):
+    """A customer's name or note starting with =, +, - or @ is written with a leading
+    apostrophe, as the order export does (a phone number like +44… is left alone)."""
+    from dispatch.models import Order
+
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    with schema_context(alpha.tenant.schema_name):
+        plan, _ = _solved("formula", vans=1, orders=3)
+        first, second, third = (
+            s.order for s in plan.routes.get().stops.exclude(order=None).order_by("sequence")
+        )
+        Order.objects.filter(pk=first.pk).update(customer_name='=HYPERLINK("http://x","y")')
+        Order.objects.filter(pk=second.pk).update(customer_name="@SUM(A1)", external_id="-A1+B1")
+        Order.objects.filter(pk=third.pk).update(customer_phone="+447700900123")
+    text = client.get(f"/plans/{plan.pk}/routes.csv").content.decode()
+    rows = {r["order"]: r for r in csv.DictReader(io.StringIO(text)) if r["order"]}
+    assert rows[str(first.pk)]["customer"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert rows[str(second.pk)]["customer"] == "'@SUM(A1)"
+    assert rows[str(second.pk)]["external_id"] == "'-A1+B1"
+    assert rows[str(third.pk)]["phone"] == "+447700900123"
+
+
 def _zone(fixture):
     from zoneinfo import ZoneInfo
 
