@@ -42,9 +42,32 @@ MAX_SUBSCRIPTIONS = 20
 # --- where we may send -----------------------------------------------------------------
 
 
+#: IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible
+#: (::a.b.c.d, deprecated) and NAT64 (RFC 6052's well-known prefix, and RFC 8215's local one).
+_V4_IN_V6 = [ipaddress.ip_network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48")]
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to (mapped, compatible, NAT64, 6to4, Teredo),
+    if any: a webhook to http://[64:ff9b::7f00:1]/ goes to 127.0.0.1 on a NAT64 network."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if any(ip in network for network in _V4_IN_V6) and int(ip) & 0xFFFFFFFF:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_v4(ip)
+        if inner is not None:
+            if any(ip in network for network in _V4_IN_V6[1:]) and not _blocked(inner):
+                return False  # NAT64 to a public IPv4 address: as public as that address
+            ip = inner
     if settings.WEBHOOK_ALLOW_LOOPBACK and ip.is_loopback:
         return False
     return not ip.is_global or ip.is_multicast

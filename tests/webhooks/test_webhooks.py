@@ -143,6 +143,10 @@ def test_tries_run_out_then_a_replay_sends_it_again(
         "http://169.254.169.254/latest/meta-data/",
         "http://192.168.1.10/",
         "http://[::1]/hooks",
+        "http://[::127.0.0.1]/hooks",  # IPv4-compatible: 127.0.0.1
+        "http://[64:ff9b::7f00:1]/hooks",  # NAT64: 127.0.0.1 on a NAT64 network
+        "http://[64:ff9b::a00:1]/hooks",  # NAT64: 10.0.0.1
+        "http://[2002:a9fe:a9fe::]/latest/meta-data/",  # 6to4: 169.254.169.254
         "http://[::ffff:127.0.0.1]/hooks",
         "http://100.64.0.1/",
         "http://0.0.0.0/",
@@ -279,6 +283,13 @@ def test_the_api_manages_subscriptions_and_reads_and_replays_deliveries(alpha, b
     )
     assert bad.status_code == 400 and {"url", "events"} <= set(bad.json()["errors"])
     assert client.post("/api/v1/webhooks", [1], format="json").status_code == 400
+    # a secret of the client's own is refused, not silently replaced by ours
+    own = {"url": hooks.url, "events": ["order.created"], "secret": "whsec_mine"}
+    refused = client.post("/api/v1/webhooks", own, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["secret"] == ["Made by the server; it cannot be set."]
+    patched = client.patch(f"/api/v1/webhooks/{created.json()['id']}", {"colour": 1}, format="json")
+    assert patched.status_code == 400 and set(patched.json()["errors"]) == {"colour"}
     listed = client.get("/api/v1/webhooks").json()
     assert {s["url"] for s in listed} == {hooks.url} and theirs.secret not in str(listed)
     order = client.post("/api/v1/orders", ORDER, format="json")

@@ -78,6 +78,18 @@ class DeliverySerializer(serializers.ModelSerializer):
 def _body(request: Request, *, partial: bool = False) -> dict:
     if not isinstance(request.data, dict):
         raise ParseError("Send a JSON object.")
+    # what the server sets is refused, not silently dropped (a client sending its own
+    # `secret` must learn that deliveries are not signed with it)
+    unknown = sorted(set(request.data) - set(SubscriptionInputSerializer().fields))
+    if unknown:
+        raise serializers.ValidationError(
+            {
+                name: ["Made by the server; it cannot be set."]
+                if name in SubscriptionSerializer.Meta.read_only_fields
+                else ["Unknown field."]
+                for name in unknown
+            }
+        )
     serializer = SubscriptionInputSerializer(data=request.data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
