@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
@@ -12,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.utils import json
 from rest_framework.views import exception_handler
 
 from tenants.middleware import database_unavailable
@@ -127,24 +130,83 @@ def document_errors(result: dict, generator, request, public) -> dict:
     return result
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+#: Deepest nesting of arrays and objects a request body may have. The API's deepest
+#: request is a bulk item's time window, {"orders": [{"time_windows": [{...}]}]}: 5 levels.
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = f"JSON nested too deep: at most {MAX_JSON_DEPTH} levels of arrays and objects."
+#: Text PostgreSQL cannot store: NUL, and lone UTF-16 surrogates (JSON's "\ud800"
+#: escapes decode to them, but they cannot be encoded as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE_MESSAGE = "Surrogate characters are not allowed: U+{:04X}."  # DRF's CharField's
+
+
+def _path(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _refuse_unstorable_text(text: str, path: tuple[str | int, ...], *, key: bool) -> None:
+    """`path`: where the value is, or for a key the object holding it (its parts are keys
+    already checked, so the error can name them)."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return
+    if found.group() == "\x00":
+        raise exceptions.ParseError("Text in the request may not contain NUL characters.")
+    message = _SURROGATE_MESSAGE.format(ord(found.group()))
+    if key:
+        message = f"{message[:-1]} (in a key{' of ' + _path(path) if path else ''})."
+    elif len(path) > 1:
+        message = f"{message[:-1]} (at {_path(path)})."
+    field = path[0] if path and isinstance(path[0], str) else "non_field_errors"
+    raise exceptions.ValidationError({field: [message]})
+
+
+def _check_parsed(data: object) -> None:
+    """Refuse a parsed body nested deeper than MAX_JSON_DEPTH or holding text the database
+    cannot store (in values and keys). Iterative: no body can exhaust the stack."""
+    if isinstance(data, str):
+        _refuse_unstorable_text(data, (), key=False)
+    stack: list[tuple[object, int, tuple[str | int, ...]]] = [(data, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise exceptions.ParseError(_TOO_DEEP)
+        for name, item in items:
+            here = (*path, name)
+            if isinstance(name, str):
+                _refuse_unstorable_text(name, path, key=True)
+            if isinstance(item, str):
+                _refuse_unstorable_text(item, here, key=False)
+            elif isinstance(item, (dict, list)):
+                stack.append((item, depth + 1, here))
 
 
 class JSONParser(parsers.JSONParser):
-    """JSON, refusing NUL characters anywhere (PostgreSQL cannot store them in text): a
-    clear 400 instead of a failed insert."""
+    """JSON, refused with a 400 when PostgreSQL could not store its text (NUL characters,
+    lone UTF-16 surrogates: the field named), when nested deeper than MAX_JSON_DEPTH, or
+    when larger than DATA_UPLOAD_MAX_MEMORY_SIZE: never a 500 from the decoder or the
+    database."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if _has_nul(data):
-            raise exceptions.ParseError("Text in the request may not contain NUL characters.")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise exceptions.ParseError(f"The request body is larger than {limit} bytes.")
+        try:
+            parse_constant = json.strict_constant if self.strict else None
+            data = json.loads(raw.decode(encoding), parse_constant=parse_constant)
+        except RecursionError:  # the decoder recurses once per level
+            raise exceptions.ParseError(_TOO_DEEP) from None
+        except ValueError as exc:  # not JSON, or not text in this encoding
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        _check_parsed(data)
         return data
 
 
