@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db import connection
@@ -10,7 +11,10 @@ from rest_framework.request import Request
 
 from audit.services import acting_as
 from tenants.models import ApiKey
-from tenants.services.provisioning import api_key_authenticate
+from tenants.services.provisioning import API_KEY_PATTERN, api_key_authenticate
+
+#: An auth-scheme is an RFC 9110 `token`: ASCII letters, digits and a few marks, no spaces.
+AUTH_SCHEME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -40,16 +44,25 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, ApiKey] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
+        # Parsed strictly (issue 22): the scheme, ONE ASCII space, the key and nothing else.
+        # str.split() would take `\xa0` or `\x1f` for a separator, and leave nothing to
+        # index in a header made only of them. Headers reach META decoded as latin-1.
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
         if not header:
             return None
-        parts = header.split()
-        if parts[0].lower() != self.keyword.lower():
-            return None
-        if len(parts) != 2:
+        scheme, _, raw_key = header.partition(" ")
+        if not AUTH_SCHEME.fullmatch(scheme):
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header: send 'Bearer <key>'."
+            )
+        if scheme.lower() != self.keyword.lower():
+            return None  # another scheme: for another authenticator, or none
+        if not API_KEY_PATTERN.fullmatch(raw_key):
             raise exceptions.AuthenticationFailed("Send exactly one API key: 'Bearer <key>'.")
         tenant = getattr(connection, "tenant", None)
-        key = api_key_authenticate(raw_key=parts[1], tenant=tenant) if tenant else None
+        key = api_key_authenticate(raw_key=raw_key, tenant=tenant) if tenant else None
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key for this host.")
 

@@ -45,13 +45,22 @@ class DriverTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Driver"
 
     def authenticate(self, request: Request):
-        header = authentication.get_authorization_header(request).decode("latin-1").split()
-        if not header or header[0] != self.keyword:
+        # Parsed strictly (issue 22): the scheme (any case), ONE ASCII space, then a signed
+        # token's own characters; str.split() would take `\xa0` or `\x1f` for a space.
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
+        if not header:
             return None
-        if len(header) != 2:
+        scheme, _, token = header.partition(" ")
+        if not (scheme.isascii() and scheme.isalnum()):
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        if not (token.isascii() and token and all(c.isalnum() or c in "-_:." for c in token)):
             raise exceptions.AuthenticationFailed("Authorization: Driver <token>.")
         try:
-            claim = read_driver_token(header[1], schema=connection.schema_name)
+            claim = read_driver_token(token, schema=connection.schema_name)
         except BadToken as exc:
             raise exceptions.AuthenticationFailed(f"Driver token refused: {exc}.") from exc
         driver = Driver.objects.filter(
