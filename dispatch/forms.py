@@ -140,6 +140,17 @@ class OrderForm(forms.Form):
         return initial
 
 
+class OrderActionForm(forms.Form):
+    """The detail page's cancel and reschedule posts, read through a form so that Django's
+    own checks apply (no NUL characters, which PostgreSQL refuses with an error); the
+    values are judged by the service, as the order form's are."""
+
+    reason = _text()
+    delivery_date = _text()
+    window_start = _text()
+    window_end = _text()
+
+
 def _schema_field(name: str) -> Any:
     try:
         return input_field(name)

@@ -12,7 +12,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http.cookie import parse_cookie
 from django_tenants.utils import remove_www, schema_context
 
 from core import metrics
@@ -305,13 +305,15 @@ class DispatchConsumer(RefusingConsumer):
     kind = "dispatch"
 
     async def connect(self) -> None:
-        cookies = SimpleCookie()
+        # Django's own lenient parser, as for HTTP requests: SimpleCookie raises on a name
+        # like `a@b` (another site's cookie on a shared domain) and drops the whole header
+        # on one like `a b`, signing the dispatcher out
+        cookies: dict[str, str] = {}
         for name, value in self.scope.get("headers", []):
             if name == b"cookie":
-                cookies.load(value.decode("latin-1"))
-        morsel = cookies.get(settings.SESSION_COOKIE_NAME)
+                cookies.update(parse_cookie(value.decode("latin-1")))
         verdict = await database_sync_to_async(self._authorise)(
-            _host(self.scope), morsel.value if morsel else None
+            _host(self.scope), cookies.get(settings.SESSION_COOKIE_NAME) or None
         )
         if isinstance(verdict, Refusal):
             await self.refuse(verdict)

@@ -306,7 +306,10 @@ class LinkState:
 
 
 def link_state(token: str) -> LinkState | None:
-    """What a tracking token points at, and whether it has expired; None when unknown."""
+    """What a tracking token points at, and whether it has expired; None when unknown
+    (as is a token with a NUL in it, which PostgreSQL would refuse with an error)."""
+    if "\x00" in token:
+        return None
     link = TrackingLink.objects.select_related("tenant").filter(token=token).first()
     if link is None or link.tenant.status != "active":
         return None

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -66,9 +66,10 @@ def webhook_action_view(request: HttpRequest, subscription_id: int) -> HttpRespo
         services.subscription_update(subscription=subscription, data={"active": action == "resume"})
         messages.success(request, "Webhook paused." if action == "pause" else "Webhook resumed.")
     elif action == "replay":
-        delivery = get_object_or_404(
-            Delivery, pk=request.POST.get("delivery") or 0, subscription=subscription
-        )
+        delivery_id = request.POST.get("delivery", "")
+        if not (delivery_id.isascii() and delivery_id.isdigit()):  # "abc", "1.5", "²": no such
+            raise Http404("No such delivery.")
+        delivery = get_object_or_404(Delivery, pk=int(delivery_id), subscription=subscription)
         services.delivery_replay(delivery=delivery)
         messages.success(request, f"Delivery {delivery.message_id} queued again.")
     else:

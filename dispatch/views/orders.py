@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from core.forms import flash_service_errors
-from dispatch.forms import OrderForm
+from dispatch.forms import OrderActionForm, OrderForm
 from dispatch.models import Order, OrderStatus
 from dispatch.selectors.codes import label_code
 from dispatch.selectors.locations import order_pin
@@ -98,11 +98,15 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_POST
 def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order, pk=order_id)
+    form = OrderActionForm(request.POST)
+    if not form.is_valid():
+        flash_service_errors(request, ValidationError(form.errors.as_data()))
+        return redirect("dashboard:order-detail", order_id=order.pk)
     try:
         order_services.order_transition(
             order=order,
             to=OrderStatus.CANCELLED,
-            reason=request.POST.get("reason", "")[:300],
+            reason=form.cleaned_data["reason"][:300],
         )
     except ValidationError as exc:
         flash_service_errors(request, exc)
@@ -117,13 +121,18 @@ def order_reschedule_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """Another day (and window) for an order: a failed delivery tried again, or a
     customer's request. The customer is told."""
     order = get_object_or_404(Order, pk=order_id)
-    start, end = request.POST.get("window_start", ""), request.POST.get("window_end", "")
+    form = OrderActionForm(request.POST)
+    if not form.is_valid():
+        flash_service_errors(request, ValidationError(form.errors.as_data()))
+        return redirect("dashboard:order-detail", order_id=order.pk)
+    values = form.cleaned_data
+    start, end = values["window_start"], values["window_end"]
     try:
         order = order_services.order_reschedule(
             order=order,
-            delivery_date=request.POST.get("delivery_date", ""),
+            delivery_date=values["delivery_date"],
             time_windows=[{"start": start, "end": end}] if start or end else [],
-            reason=request.POST.get("reason", "")[:300],
+            reason=values["reason"][:300],
         )
     except ValidationError as exc:
         flash_service_errors(request, exc)

@@ -24,7 +24,8 @@ Times are in the tenant's time zone and its locale's format ("14:05", "2:05 PM")
 
 from __future__ import annotations
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
@@ -89,10 +90,15 @@ _engine = Engine(autoescape=False)  # default filters only; no custom tags, no l
 
 def render(source: str, context: dict[str, str], *, one_line: bool = True) -> str:
     """`source` rendered with `context` (an SMS on one line; an email keeps its lines); a
-    broken template raises ValueError."""
+    broken template raises ValueError, as does one that reaches for other templates
+    (`{% include %}`, `{% extends %}`: a message is one template, with no files behind it;
+    the settings refuse such a template when it is saved)."""
     try:
-        text = _engine.from_string(source).render(Context(context))
-    except TemplateSyntaxError as exc:
+        template = _engine.from_string(source)
+        if template.nodelist.get_nodes_by_type((ExtendsNode, IncludeNode)):
+            raise ValueError("Template error: templates cannot include or extend other templates.")
+        text = template.render(Context(context))
+    except (TemplateSyntaxError, TemplateDoesNotExist) as exc:
         raise ValueError(f"Template error: {exc}") from exc
     return " ".join(text.split()) if one_line else text.strip()
 
