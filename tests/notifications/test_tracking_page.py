@@ -17,6 +17,20 @@ from tracking.services.day import tracking_link_for
 
 pytestmark = pytest.mark.django_db
 
+#: The message settings form, filled in as an owner would (tests change a field or two).
+MESSAGE_SETTINGS = {
+    "sms_events": ["delivered"],
+    "email_events": [],
+    "brand_colour": "#112233",
+    "monthly_sms_cap": 0,
+    "arriving_soon_stops": 2,
+    "arriving_soon_minutes": 0,
+    "eta_window_minutes": 60,
+    "eta_changes_max": 2,
+    "order_messages_max": 4,
+    "tracking_link_ttl_hours": 24,
+}
+
 
 @pytest.fixture(autouse=True)
 def _fresh_guess_counts():
@@ -91,19 +105,7 @@ def test_the_owner_sets_templates_with_a_preview_and_broken_ones_are_refused(alp
         {"key": "delivered.sms", "template_delivered_sms": "Hi {{ customer }}! " * 24},
     )
     assert b"Hi Sam!" in preview.content and b"2 SMS segments (GSM-7)" in preview.content
-    base = {
-        "sms_events": ["delivered"],
-        "email_events": [],
-        "brand_colour": "#112233",
-        "monthly_sms_cap": 0,
-        "arriving_soon_stops": 2,
-        "arriving_soon_minutes": 0,
-        "eta_window_minutes": 60,
-        "eta_changes_max": 2,
-        "order_messages_max": 4,
-        "tracking_link_ttl_hours": 24,
-        "tracking_show_map": "on",
-    }
+    base = {**MESSAGE_SETTINGS, "tracking_show_map": "on"}
     bad = owner.post("/settings/messages/", {**base, "template_failed_sms": "{% if %}"})
     assert bad.status_code == 200 and b"Template error" in bad.content
     with schema_context(alpha.tenant.schema_name):

@@ -21,6 +21,7 @@ from tests.conftest import FIXED_NOW, host_client, login_client
 from tests.dispatch.test_orders_pages import FORM
 from tests.e2e.conftest import live_tenant, running_daphne
 from tests.e2e.ws import receive, refusal, run, socket
+from tests.notifications.test_tracking_page import MESSAGE_SETTINGS
 from webhooks.models import Delivery, Subscription
 
 
@@ -178,18 +179,7 @@ def test_an_odd_cookie_without_a_session_is_not_signed_in(dispatcher_socket, coo
 # 4. message templates that reach for other templates -------------------------------------
 
 
-SETTINGS_FORM = {
-    "sms_events": ["delivered"],
-    "email_events": [],
-    "brand_colour": "#112233",
-    "monthly_sms_cap": 0,
-    "arriving_soon_stops": 2,
-    "arriving_soon_minutes": 0,
-    "eta_window_minutes": 60,
-    "eta_changes_max": 2,
-    "order_messages_max": 4,
-    "tracking_link_ttl_hours": 24,
-}
+SETTINGS_FORM = MESSAGE_SETTINGS
 
 REACHING = [
     '{% include "base.html" %}',
