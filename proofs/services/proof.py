@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -51,7 +52,10 @@ def _read(upload: Any) -> bytes | None:
     if upload in (None, ""):
         return None
     if isinstance(upload, UploadedFile):
-        return upload.read()
+        if upload.size is not None and upload.size > settings.PROOF_MAX_UPLOAD_BYTES:
+            limit = settings.PROOF_MAX_UPLOAD_BYTES // (1024 * 1024)  # refused unread
+            raise ValidationError({"photo": [f"The file is too large (at most {limit} MB)."]})
+        return upload.read(settings.PROOF_MAX_UPLOAD_BYTES + 1)
     if isinstance(upload, bytes):
         return upload
     raise ValidationError({"photo": "Send the picture as a file."})

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django_tenants.utils import schema_context
 from PIL import Image
 
@@ -37,6 +37,16 @@ def jpeg(width: int = 3000, height: int = 2000, *, orientation: int | None = Non
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
     return out.getvalue()
+
+
+class Unreadable(UploadedFile):
+    """An upload of `size` bytes that fails the test if anything reads it."""
+
+    def __init__(self, name: str, size: int) -> None:
+        super().__init__(file=io.BytesIO(), name=name, content_type="image/jpeg", size=size)
+
+    def read(self, *args):
+        pytest.fail("the upload was read")
 
 
 def png_signature(blank: bool = False) -> str:
@@ -123,8 +133,15 @@ def test_other_picture_types_too_large_files_and_bombs_are_refused(alpha, settin
         day, (first, *_) = _day(alpha, "big")
         assert "JPEG, PNG or WebP" in _errors(day, first, photo=gif.getvalue())["photo"][0]
         assert "too many pixels" in _errors(day, first, photo=bomb.getvalue())["photo"][0]
+        # under the pixel cap, but 49 Mpx in 6 kB: 400 MB to decode for a file of nothing
+        small_bomb = io.BytesIO()
+        Image.new("1", (7_000, 7_000)).save(small_bomb, "PNG")
+        answer = _errors(day, first, photo=small_bomb.getvalue())["photo"][0]
+        assert "far too many pixels for its size" in answer
         settings.PROOF_MAX_UPLOAD_BYTES = 50_000
         assert "too large" in _errors(day, first, photo=jpeg())["photo"][0]
+        # an upload over the limit is refused by its size, never read into memory
+        assert "too large" in _errors(day, first, photo=Unreadable("huge.jpg", 10**9))["photo"][0]
         assert _errors(day, first, signature=png_signature(blank=True))["signature"] == [
             "The signature is empty."
         ]
