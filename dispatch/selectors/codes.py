@@ -18,6 +18,16 @@ def label_code(order: Order) -> str:
     return f"{connection.schema_name.upper()}-{order.pk}"
 
 
+def labelled_order_id(code: str) -> int | None:
+    """The order id a label of this tenant names (what `label_code` prints, in any
+    case), or None: another tenant's label, or not one of ours."""
+    prefix = f"{connection.schema_name.upper()}-"
+    rest = code[len(prefix) :] if code.upper().startswith(prefix) else ""
+    if not (rest.isascii() and rest.isdecimal() and len(rest) < 19):
+        return None
+    return int(rest)
+
+
 def order_codes(order: Order) -> list[str]:
     """Every code that identifies the order's parcel: the label code first, then the
     store's codes, each once, in that order."""

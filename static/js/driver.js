@@ -260,7 +260,6 @@
   }
 
   // --- what the page shows ---------------------------------------------------------------
-  var LOCAL = {en_route: "en_route", arrived: "arrived", delivered: "delivered", failed: "failed"};
   function stopEl(order) { return document.getElementById("driver-stop-" + order); }
   function stopData(order) { return app.stops.filter(function (s) { return s.order === Number(order); })[0]; }
   function showStatus(order, status, note, error) {
@@ -304,7 +303,7 @@
       items.forEach(function (i) {
         (i.state === "failed" ? refused : waiting).push(i);
         if (i.order && (i.kind === "stop" || i.kind === "proof")) {
-          var to = LOCAL[i.kind === "stop" ? i.event : i.outcome];
+          var to = i.kind === "stop" ? i.event : i.outcome;  // the status it leads to
           var stop = stopData(i.order);
           if (i.state === "failed") { showStatus(i.order, stop ? stop.status : to, "Not sent: " + i.error, true); }
           else if (to) { showStatus(i.order, to, "Waiting to be sent"); }
@@ -736,5 +735,4 @@
       statusEl.title = "Location unavailable: " + error.message;
     }, {enableHighAccuracy: true, maximumAge: 0, timeout: 30000});
   }
-  window.driverApp = {drain: drain, outbox: all};  // for the browser tests and the curious
 }());

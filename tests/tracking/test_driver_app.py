@@ -93,6 +93,13 @@ def test_bad_events_get_field_errors(alpha):
             {"key": str(uuid.uuid4()), "order": mine, "event": "en_route", "t": "4102444800000"},
             {"t"},
         ),
+        ({"key": str(uuid.uuid4()), "order": "²", "event": "en_route"}, {"order"}),
+        ({"key": str(uuid.uuid4()), "order": "9" * 5000, "event": "en_route"}, {"order"}),
+        ({"key": str(uuid.uuid4()), "order": str(2**63), "event": "en_route"}, {"order"}),
+        ({"key": str(uuid.uuid4()), "order": mine, "event": "en\x00route"}, {"event"}),
+        ({"key": str(uuid.uuid4()), "order": mine, "event": "en_route", "t": "①"}, {"t"}),
+        ({"key": str(uuid.uuid4()), "order": mine, "event": "en_route", "t": "9" * 5000}, {"t"}),
+        ({"key": str(uuid.uuid4()), "order": mine, "event": "en_route", "sent": "x"}, {"sent"}),
     ]
     for data, fields in cases:
         response = report(client, **data)
@@ -100,6 +107,11 @@ def test_bad_events_get_field_errors(alpha):
         assert set(response.json()["errors"]) == fields, data
     with schema_context(alpha.tenant.schema_name):
         assert not DriverReport.objects.exists()  # nothing half-kept
+    # a reason PostgreSQL cannot store: refused by the stop rule, and so on every resend
+    key = str(uuid.uuid4())
+    for _ in range(2):
+        response = report(client, key=key, order=mine, event="failed", reason="a\x00")
+        assert response.status_code == 400 and set(response.json()["errors"]) == {"reason"}
     # without a key (a plain form), the same rule
     for order in ("²", "9" * 5000):
         response = report(client, order=order, event="en_route")

@@ -92,24 +92,34 @@ def _number(value: Any, name: str, low: float, high: float, errors: dict, *, req
     return float(value)
 
 
-def _timestamp(value: Any, errors: dict, now: dt.datetime) -> dt.datetime | None:
-    """`t`: ISO 8601 with an offset, or milliseconds since the epoch (what JS gives)."""
-    at = None
+def phone_instant(value: Any) -> dt.datetime | None:
+    """An instant as a phone writes it: milliseconds since the epoch (a number) or ISO
+    8601 with an offset (a string); None for anything else, a time without an offset
+    included."""
     if _finite(value):
         try:
-            at = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+            return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
         except (OverflowError, OSError, ValueError):
-            at = None
-    elif isinstance(value, str):
+            return None
+    if isinstance(value, str) and len(value) <= 40:
         try:
             at = dt.datetime.fromisoformat(value)
         except ValueError:
-            at = None
-        if at is not None and at.tzinfo is None:
-            errors["t"] = "Needs a UTC offset."
             return None
+        return at if at.tzinfo is not None else None
+    return None
+
+
+def _timestamp(value: Any, errors: dict, now: dt.datetime) -> dt.datetime | None:
+    """`t`: ISO 8601 with an offset, or milliseconds since the epoch (what JS gives)."""
+    at = phone_instant(value)
     if at is None:
-        errors["t"] = "Required: ISO 8601 with an offset, or milliseconds since the epoch."
+        naive = isinstance(value, str) and phone_instant(f"{value}+00:00") is not None
+        errors["t"] = (
+            "Needs a UTC offset."
+            if naive
+            else "Required: ISO 8601 with an offset, or milliseconds since the epoch."
+        )
         return None
     if at > now + FUTURE_SLACK:
         errors["t"] = "In the future: check the phone's clock."

@@ -10,13 +10,14 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dispatch.models import Driver, Order
+from dispatch.selectors.codes import labelled_order_id
 from routing.selectors import driver_stop
 from tracking.models import DriverReport, DriverSettings, ParcelScan
-from tracking.services.day import FUTURE_SLACK, STOP_EVENTS, stop_event
+from tracking.services.day import FUTURE_SLACK, STOP_EVENTS, phone_instant, stop_event
 
 #: How far back a phone's clock is believed: an event kept longer than this on a phone
 #: is recorded at the time it arrives (a phone whose clock was wrong).
@@ -33,26 +34,18 @@ NAVIGATION_URLS = {
 
 
 _MS = re.compile(r"-?[0-9]{1,15}")
-_ID = re.compile(r"[0-9]{1,18}")
+_ID = re.compile(r"[0-9]{1,18}")  # an id: at most a bigint's digits
 
 
 def _ms(value: Any, name: str) -> dt.datetime:
-    """Milliseconds since the epoch (a number or its digits) or ISO 8601 with an offset."""
+    """A time the app sent in a form: the digits of milliseconds since the epoch, or ISO
+    8601 with an offset (tracking.services.day.phone_instant, as for GPS fixes)."""
     if isinstance(value, str) and _MS.fullmatch(value.strip()):
         value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    elif isinstance(value, str) and len(value) <= 40:
-        try:
-            at = dt.datetime.fromisoformat(value)
-        except ValueError:
-            at = None
-        if at is not None and at.tzinfo is not None:
-            return at
-    raise ValidationError({name: "Milliseconds since the epoch, or ISO 8601 with an offset."})
+    at = phone_instant(value)
+    if at is None:
+        raise ValidationError({name: "Milliseconds since the epoch, or ISO 8601 with an offset."})
+    return at
 
 
 def phone_time(value: Any, *, sent: Any = None, now: dt.datetime | None = None) -> dt.datetime:
@@ -61,12 +54,13 @@ def phone_time(value: Any, *, sent: Any = None, now: dt.datetime | None = None) 
     the same amount both times); never in the future (beyond drift), never older than
     OLDEST (then: now)."""
     now = now or timezone.now()
+    drift = None if sent in (None, "") else now - _ms(sent, "sent")
     if value in (None, ""):
         return now
     at = _ms(value, "t")
-    if sent not in (None, ""):
+    if drift is not None:
         try:
-            at += now - _ms(sent, "sent")
+            at += drift
         except OverflowError:
             raise ValidationError({"t": "Not a time this phone can have kept."}) from None
     if at > now + FUTURE_SLACK:
@@ -83,13 +77,6 @@ def object_id(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise ValidationError({name: "Must be an order id."})
     return value
-
-
-def _text(value: Any, name: str, limit: int) -> str:
-    text = "" if value is None else str(value)
-    if "\x00" in text:
-        raise ValidationError({name: "Must not contain NUL characters."})
-    return text[:limit]
 
 
 def _key(value: Any) -> uuid.UUID:
@@ -117,7 +104,6 @@ def stop_report(
     order_id = object_id(order_id, "order")
     if event not in STOP_EVENTS:
         raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
-    reason = _text(reason, "reason", 300)
     at = phone_time(t, sent=sent)
     try:
         with transaction.atomic():
@@ -149,18 +135,10 @@ def _same_sender(report: DriverReport, driver: Driver, order_id: int) -> DriverR
     return report
 
 
-def label_order_id(code: str) -> int | None:
-    """The order a label printed by this business names (dispatch's `label_code`:
-    "<SCHEMA>-<id>"), if it is one."""
-    prefix = f"{connection.schema_name.upper()}-"
-    rest = code[len(prefix) :] if code.upper().startswith(prefix) else ""
-    return int(rest) if _ID.fullmatch(rest) and int(rest) < 2**63 else None
-
-
 def order_for_code(driver: Driver, code: str) -> Order | None:
     """The order of `driver`'s published routes whose parcel carries `code`: our own
     label, or one of the store's codes imported with the order."""
-    order_id = label_order_id(code)
+    order_id = labelled_order_id(code)
     if order_id is not None:
         stop = driver_stop(driver, order_id)
         return stop.order if stop else None
