@@ -27,7 +27,7 @@
   var syncEl = document.getElementById("sync");
   var outboxEl = document.getElementById("outbox");
   var socket = null, reconnect = null, retry = 1000, stopped = false, lastFixAt = 0;
-  var draining = false, waitingAck = null, wasOffline = !navigator.onLine, signedOut = false;
+  var draining = false, drainAgain = false, waitingAck = null, wasOffline = !navigator.onLine, signedOut = false;
   var added = 0, sentSome = false, drawTimer = null;
   var clock = new Intl.DateTimeFormat(app.clock.locale, {hour: "numeric", minute: "2-digit", timeZone: app.clock.zone});
   var RETRY_MS = 2000, retryIn = RETRY_MS, retryTimer = null;
@@ -227,8 +227,10 @@
     });
   }
   function drain(now) {
-    if (draining || (retryTimer && !now)) { return Promise.resolve(); }  // a retry is due anyway
+    if (draining) { drainAgain = drainAgain || now; return Promise.resolve(); }  // read again when this run ends
+    if (retryTimer && !now) { return Promise.resolve(); }  // a retry is due anyway
     draining = true;
+    drainAgain = false;
     sentSome = false;
     var run = navigator.locks
       ? navigator.locks.request("driver-outbox-" + ME, {ifAvailable: true}, function (lock) { return lock ? step() : true; })
@@ -244,6 +246,9 @@
         later();
       }
       connection(); refresh();
+      // an action kept while this run was past reading the outbox would otherwise wait for
+      // the next fix or reconnection
+      if (drainAgain && empty) { return drain(true); }  // (a failed run has its retry due)
     }, function () { draining = false; refresh(); later(); });
   }
   // the next try when a send failed: sooner at first, then every half a minute at most
