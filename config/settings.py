@@ -6,6 +6,7 @@ Every variable is listed in docs/configuration.md. Development defaults are safe
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -48,6 +49,21 @@ PUBLIC_HOST = os.environ.get("PUBLIC_HOST", "localhost")
 TENANT_BASE_DOMAIN = os.environ.get("TENANT_BASE_DOMAIN", PUBLIC_HOST)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [PUBLIC_HOST, f".{TENANT_BASE_DOMAIN}", "127.0.0.1"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed
+# (core/http.py); empty: none, the connection's own address is the client's.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network ({_exc})."
+        ) from None
+if env_bool("TRUST_PROXY_HEADERS", False):
+    raise ImproperlyConfigured(
+        "TRUST_PROXY_HEADERS is replaced by TRUSTED_PROXIES: list the proxies' addresses or "
+        "networks (e.g. TRUSTED_PROXIES=10.0.0.0/8) and unset TRUST_PROXY_HEADERS."
+    )
 
 SHARED_APPS = [
     "django_tenants",
@@ -360,6 +376,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # never X-Forwarded-For as such: our throttles ask core.http.client_ip (TRUSTED_PROXIES)
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dispatch API",

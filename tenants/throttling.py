@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
+from core.http import client_ip
 from tenants.models import ApiKey
 
 if TYPE_CHECKING:
@@ -34,3 +35,6 @@ class UserRateThrottle(SimpleRateThrottle):
 
 class SignupRateThrottle(AnonRateThrottle):
     scope = "signup"
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request) or ""

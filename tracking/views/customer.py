@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from core.http import client_ip
 from dispatch.models import Order
 from tenants.models import Tenant
 from tenants.services.formats import Formats
@@ -26,7 +27,7 @@ GUESS_WINDOW_S = 600
 
 
 def _client(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "?")
+    return client_ip(request) or "?"
 
 
 def guessing_too_much(request: HttpRequest) -> bool:
