@@ -4,14 +4,50 @@ Django's bulk_create builds one INSERT with a parameter per value, which costs m
 build and parse than the insert itself costs the database. COPY streams the rows instead.
 Ids are drawn from the table's sequence first, so the objects come back with their pks
 like bulk_create's do. Any error (a unique conflict, say) aborts the whole COPY: callers
-run it in a savepoint and fall back to row-by-row inserts.
+run it in a savepoint and fall back to row-by-row inserts. Text PostgreSQL cannot store
+(NUL, a lone UTF-16 surrogate) is refused first with a ValidationError naming the field,
+whichever caller it came from (the API's JSON parser refuses it earlier; a CSV file, a
+store's webhook or a geocoder's answer may not have).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connections, models, router
+
+#: What PostgreSQL cannot store in text or jsonb: NUL, and lone UTF-16 surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_character(value: Any) -> str | None:
+    """The first character of `value` (text, or lists and dicts of it, keys included)
+    that PostgreSQL cannot store, else None."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        return found.group() if found else None
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple):
+        for item in value:
+            found = unstorable_character(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _refuse_unstorable(objects: Sequence[models.Model], fields: list[models.Field]) -> None:
+    for obj in objects:
+        for f in fields:
+            found = unstorable_character(getattr(obj, f.attname))
+            if found is not None:
+                what = "NUL characters are" if found == "\x00" else "Surrogate characters are"
+                raise ValidationError(
+                    {f.name: [f"{what} not allowed: U+{ord(found):04X}."]}, code="unstorable"
+                )
 
 
 def copy_insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
@@ -19,6 +55,7 @@ def copy_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
     if not objects:
         return
     meta = model._meta
+    _refuse_unstorable(objects, list(meta.concrete_fields))
     connection = connections[router.db_for_write(model)]  # the wrapper, not the proxy: faster
     table = connection.ops.quote_name(meta.db_table)
     pk_column = meta.pk.column

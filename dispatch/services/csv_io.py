@@ -335,6 +335,12 @@ def csv_import_start(*, filename: str, content: bytes | str, user: Any = None) -
     Refuses (field `file`) what is empty, has no orders, is over 5 MB or 10,000 rows, or
     is not text.
     """
+    if isinstance(content, str):
+        found = re.search("[\ud800-\udfff]", content)
+        if found:  # text a caller decoded itself, with a lone surrogate: not encodable
+            raise ValidationError(
+                {"file": [f"Surrogate characters are not allowed: U+{ord(found.group()):04X}."]}
+            )
     raw = content.encode() if isinstance(content, str) else content
     if len(raw) > MAX_BYTES:
         raise ValidationError({"file": [f"The file is over {MAX_BYTES // (1024 * 1024)} MB."]})

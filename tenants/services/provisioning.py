@@ -88,7 +88,8 @@ RESERVED_SLUGS = frozenset(
     }
 )
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-API_KEY_PATTERN = re.compile(r"^dsp_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+#: The whole text is the key (`fullmatch`: `$` alone would let a trailing newline through).
+API_KEY_PATTERN = re.compile(r"dsp_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
@@ -365,7 +366,7 @@ def api_key_authenticate(*, raw_key: str, tenant: Tenant) -> ApiKey | None:
     A key of another tenant is refused like an unknown one. The digest is compared in
     constant time; `last_used_at` is written at most once a minute per key.
     """
-    match = API_KEY_PATTERN.match(raw_key)
+    match = API_KEY_PATTERN.fullmatch(raw_key)
     if not match:
         return None
     key = ApiKey.objects.filter(prefix=match.group(1)).select_related("tenant").first()

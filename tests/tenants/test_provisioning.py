@@ -1,7 +1,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context, schema_exists
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accounts.models import User
 from tenants.models import ApiKey, Domain, Tenant
@@ -168,3 +171,18 @@ def test_revoking_another_tenants_key_is_refused(alpha, beta):
     key, _ = services.api_key_create(tenant=alpha.tenant, name="Store")
     with pytest.raises(ApiKey.DoesNotExist):
         services.api_key_revoke(tenant=beta.tenant, key_id=key.pk)
+
+
+def test_a_valid_key_with_anything_after_it_is_refused_unread(alpha):
+    """The whole text must be a key: with `re.match` and `$`, "<key>\\n" reached a look-up."""
+    key, raw = services.api_key_create(tenant=alpha.tenant, name="Store")
+
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(junk=st.sampled_from(["\n", "\r\n", " ", "x"]) | st.text(min_size=1, max_size=8))
+    def check(junk: str) -> None:
+        with CaptureQueriesContext(connection) as queries:
+            assert services.api_key_authenticate(raw_key=raw + junk, tenant=alpha.tenant) is None
+        assert len(queries) == 0
+
+    check()
+    assert services.api_key_authenticate(raw_key=raw, tenant=alpha.tenant) == key
