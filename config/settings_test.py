@@ -1,6 +1,7 @@
 """Test settings: the real PostgreSQL (a local server when one listens, else embedded)."""
 
 import os
+import secrets
 from pathlib import Path
 
 from config.database import database_url
@@ -14,11 +15,19 @@ start_from_environment()
 # machine with PostgreSQL on 127.0.0.1:5432 does not also start the embedded one.
 os.environ["DATABASE_URL"] = database_url(prefer_local_server=True)
 os.environ.setdefault("DEBUG", "1")
+# Every test signs up from 127.0.0.1 in one cache: the tests of the sign-up limits set
+# their own small rates.
+os.environ.setdefault("SIGNUP_RATE", "100000/hour")
+os.environ.setdefault("SIGNUP_GLOBAL_RATE", "100000/hour")
 
 from config.settings import *  # noqa: E402, F403 - after the clock and the database
 from config.settings import DATABASES  # noqa: E402
 
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_dispatch")}
+# A name of this run's own (two runs on one machine must not drop each other's database),
+# kept in the environment so that the processes the run starts (servers, workers, xdist's
+# workers, which add their own suffix) agree on it; TEST_DATABASE_NAME chooses one.
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_dispatch_{os.getpid()}_{secrets.token_hex(3)}")
+DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 
 # Fast hashing: tests create many users; production keeps Django's PBKDF2 default.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
