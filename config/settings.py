@@ -366,6 +366,7 @@ REST_FRAMEWORK = {
         "api_key": os.environ.get("API_KEY_RATE", "1200/min"),
         "user": os.environ.get("API_USER_RATE", "600/min"),
         "signup": os.environ.get("SIGNUP_RATE", "20/hour"),
+        "signup_global": os.environ.get("SIGNUP_GLOBAL_RATE", "100/hour"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.json_exception_handler",

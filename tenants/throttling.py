@@ -1,16 +1,18 @@
-"""Rate limits per API key and per signed-in user. Keys carry the schema name."""
+"""Rate limits per API key, per signed-in user and on sign-up. Keys carry the schema name."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import connection
-from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, SimpleRateThrottle
 
 from core.http import client_ip
 from tenants.models import ApiKey
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
@@ -34,7 +36,36 @@ class UserRateThrottle(SimpleRateThrottle):
 
 
 class SignupRateThrottle(AnonRateThrottle):
+    """Sign-ups per client address (SIGNUP_RATE), on the page and the API alike."""
+
     scope = "signup"
 
     def get_ident(self, request: Request) -> str:
         return client_ip(request) or ""
+
+
+class SignupGlobalRateThrottle(SimpleRateThrottle):
+    """Sign-ups from everyone together (SIGNUP_GLOBAL_RATE): each one provisions a schema,
+    so a crowd of addresses cannot create tenants without bound either."""
+
+    scope = "signup_global"
+
+    def get_cache_key(self, request: Request, view: APIView | None) -> str | None:
+        return "throttle:public:signup:all"
+
+
+SIGNUP_THROTTLES = (SignupRateThrottle, SignupGlobalRateThrottle)
+
+
+def throttle_wait(
+    request: HttpRequest, throttle_classes: Iterable[type[BaseThrottle]]
+) -> float | None:
+    """DRF's throttles for a plain Django view, counted in the same cache as the API's:
+    None when every one allows the request, else the seconds to wait (at least 1). Each
+    throttle that allows it counts it, as DRF's own check does."""
+    waits = []
+    for throttle_class in throttle_classes:
+        throttle = throttle_class()
+        if not throttle.allow_request(request, None):
+            waits.append(throttle.wait() or 0.0)
+    return max(1.0, *waits) if waits else None

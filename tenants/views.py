@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -37,6 +39,7 @@ from tenants.services.zones import (
     zone_of_country,
     zones_by_country,
 )
+from tenants.throttling import SIGNUP_THROTTLES, throttle_wait
 
 
 def signup_view(request: HttpRequest) -> HttpResponse:
@@ -46,6 +49,14 @@ def signup_view(request: HttpRequest) -> HttpResponse:
     form = SignupForm(
         request.POST or None, initial={"country": country, "time_zone": zone_of_country(country)}
     )
+    # every sign-up tried counts, as on the API (the same counters: SIGNUP_RATE per address,
+    # SIGNUP_GLOBAL_RATE for everyone)
+    wait_s = throttle_wait(request, SIGNUP_THROTTLES) if request.method == "POST" else None
+    if wait_s is not None:
+        minutes = max(1, math.ceil(wait_s / 60))
+        response = render(request, "tenants/signup_limited.html", {"minutes": minutes}, status=429)
+        response["Retry-After"] = str(math.ceil(wait_s))
+        return response
     if request.method == "POST" and form.is_valid():
         try:
             result = services.tenant_provision(**form.cleaned_data, create_api_key=False)

@@ -27,7 +27,7 @@ from tenants.models import ApiKey
 from tenants.permissions import IsOwner
 from tenants.selectors import api_keys_of
 from tenants.services import provisioning as services
-from tenants.throttling import SignupRateThrottle
+from tenants.throttling import SIGNUP_THROTTLES
 
 
 def tenant_base_url(request: Request, host: str) -> str:
@@ -42,7 +42,7 @@ class SignupApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [SignupRateThrottle]
+    throttle_classes = list(SIGNUP_THROTTLES)
 
     @extend_schema(request=SignupInputSerializer, responses={201: SignupOutputSerializer}, auth=[])
     def post(self, request: Request) -> Response:
