@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.utils import json
 from rest_framework.views import exception_handler
 
+from core.json_types import JSONObject
 from tenants.middleware import database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,9 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError(f"The request body is larger than {limit} bytes.")
         try:
             parse_constant = json.strict_constant if self.strict else None
-            data = json.loads(raw.decode(encoding), parse_constant=parse_constant)
+            data = json.loads(  # objects as JSONObject: held to their fields' JSON types
+                raw.decode(encoding), parse_constant=parse_constant, object_hook=JSONObject
+            )
         except RecursionError:  # the decoder recurses once per level
             raise exceptions.ParseError(_TOO_DEEP) from None
         except ValueError as exc:  # not JSON, or not text in this encoding

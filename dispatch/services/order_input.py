@@ -9,7 +9,9 @@ read it from there.
 
 It reads liberally what people and systems send (numbers as text, "high" for a
 priority, skills as "fridge, 2-person", national phone numbers in the tenant's country)
-and answers every field error at once, in the dispatcher's words.
+and answers every field error at once, in the dispatcher's words. A JSON body (the API's)
+is held to the JSON types the schema documents instead (core.json_types): a JSON client
+that sends text for a number has a bug that guessing would hide.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
+from core.json_types import JSONObject, json_type_error
 from dispatch.models import Order
 from dispatch.services.phones import phone_e164
 
@@ -429,6 +432,8 @@ class Priority(OrderField, serializers.IntegerField):
 class OrderInputSerializer(serializers.Serializer):
     """What a client may send for an order. Status, source, ids and timestamps are
     read-only; a read-only or unknown field is refused by name."""
+        if isinstance(value, float) and not value.is_integer():  # int() would round it down
+            self.fail("invalid")
 
     external_id = Text("external_id", help_text="The order's id in the system it came from.")
     customer_name = Text("customer_name", required=True)
@@ -458,7 +463,9 @@ class OrderInputSerializer(serializers.Serializer):
         help_text="The store's own codes on the parcel (EAN, SKU…), as strings, to be "
         "scanned with our label code; up to 20, none twice."
     )
-    priority = Priority(help_text="1 low, 2 normal, 3 high, 4 urgent; the name is read too.")
+    priority = Priority(
+        help_text="1 low, 2 normal, 3 high, 4 urgent (CSV files and forms may give the name)."
+    )
     notes = Text("notes")
 
     def clean(self, data: Any) -> tuple[dict[str, Any], Errors]:
@@ -492,6 +499,9 @@ class OrderInputSerializer(serializers.Serializer):
                 errors["lat" if lat is None else "lng"] = ["Send both lat and lng, or neither."]
         if not self.partial and not clean.get("address_line1") and clean.get("lat") is None:
             errors.setdefault("address_line1", ["Send an address or lat/lng."])
+            if isinstance(data, JSONObject) and (wrong := json_type_error(field, data.get(name))):
+                errors[name] = [wrong]  # JSON sends types: no text for numbers, no guessing
+                continue
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         clean, errors = self.clean(data)

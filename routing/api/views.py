@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from audit.services import current_actor
+from core.json_types import JSONTypedSerializer
 from dispatch.models import Depot, Order
 from routing.api.serializers import RouteGeometrySerializer
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
@@ -23,7 +24,7 @@ from routing.services import edits, geometry, live, plans, publish
 from routing.services.routes import is_stale
 
 
-class PlanInputSerializer(serializers.Serializer):
+class PlanInputSerializer(JSONTypedSerializer):
     date = serializers.DateField()
     depot = serializers.PrimaryKeyRelatedField(
         queryset=Depot.objects.all(), required=False, allow_null=True
@@ -191,7 +192,7 @@ class PlanDetailApi(APIView):
         return Response(PlanDetailSerializer(plan).data)
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(JSONTypedSerializer):
     allow_reassign = serializers.BooleanField(
         default=True, help_text="Published plans: may stops promised to a driver change driver?"
     )
@@ -225,7 +226,7 @@ class PlanPublishApi(APIView):
         return Response(PlanOutputSerializer(plan).data)
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(JSONTypedSerializer):
     order = serializers.IntegerField()
     route = serializers.IntegerField(allow_null=True, help_text="null: back to the pool")
     position = serializers.IntegerField(
@@ -257,7 +258,7 @@ class PlanMoveApi(APIView):
         return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
 
 
-class LockSerializer(serializers.Serializer):
+class LockSerializer(JSONTypedSerializer):
     order = serializers.IntegerField(required=False)
     route = serializers.IntegerField(required=False)
     locked = serializers.BooleanField()
@@ -290,7 +291,7 @@ class PlanLockApi(APIView):
         return Response(PlanDetailSerializer(_plan_detail(plan_id)).data)
 
 
-class RouteAddSerializer(serializers.Serializer):
+class RouteAddSerializer(JSONTypedSerializer):
     driver = serializers.IntegerField()
     vehicle = serializers.IntegerField()
 
@@ -326,7 +327,7 @@ class PlanRouteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class UrgentSerializer(serializers.Serializer):
+class UrgentSerializer(JSONTypedSerializer):
     order = serializers.IntegerField()
 
 

@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from core.json_types import JSONTypedSerializer
 from tenants.models import ApiKey
 
 
-class SignupInputSerializer(serializers.Serializer):
+class SignupInputSerializer(JSONTypedSerializer):
     name = serializers.CharField(max_length=200, help_text="The business's name.")
     slug = serializers.CharField(
         max_length=40, help_text="Becomes the host: <slug>.<base domain>. a-z, 0-9 and hyphens."
@@ -52,7 +53,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateInputSerializer(serializers.Serializer):
+class ApiKeyCreateInputSerializer(JSONTypedSerializer):
     name = serializers.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.READ_WRITE)
 
@@ -72,14 +73,14 @@ class UserOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserCreateInputSerializer(serializers.Serializer):
+class UserCreateInputSerializer(JSONTypedSerializer):
     email = serializers.EmailField()
     name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=User.Role.choices)
     password = serializers.CharField(write_only=True, max_length=128)
 
 
-class UserUpdateInputSerializer(serializers.Serializer):
+class UserUpdateInputSerializer(JSONTypedSerializer):
     role = serializers.ChoiceField(choices=User.Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
 

@@ -124,7 +124,9 @@ EXPECTED = {
 
 def _through_the_api(alpha, day: str) -> dict:
     start, end = BAD_WINDOW
-    body = {**BAD, "delivery_date": day, "time_windows": [{"start": start, "end": end}]}
+    # JSON sends numbers as numbers (text would be refused for its type)
+    numbers = {"items": float(BAD["items"]), "priority": int(BAD["priority"])}
+    body = {**BAD, **numbers, "delivery_date": day, "time_windows": [{"start": start, "end": end}]}
     response = api_client(alpha.host, alpha.api_key).post(
         "/api/v1/orders", json.dumps(body), content_type="application/json"
     )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import current_actor
+from core.json_types import JSONTypedSerializer
 from tenants.models import ApiKey
 from webhooks import services
 from webhooks.models import Attempt, Delivery, Event, Subscription
@@ -39,7 +40,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "secret", "created_at"]
 
 
-class SubscriptionInputSerializer(serializers.Serializer):
+class SubscriptionInputSerializer(JSONTypedSerializer):
     """Shape only; the service checks the URL (public addresses only) and the events."""
 
     url = serializers.CharField(max_length=500)

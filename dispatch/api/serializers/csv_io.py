@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.json_types import JSONTypedSerializer
 from dispatch.models import CsvImport
 from dispatch.services import csv_io
 
@@ -61,7 +62,7 @@ class CsvUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="Or send the CSV itself as a text/csv body.")
 
 
-class CsvMappingInputSerializer(serializers.Serializer):
+class CsvMappingInputSerializer(JSONTypedSerializer):
     mapping = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         help_text='order field → column header ("" or left out: not imported); fields: '

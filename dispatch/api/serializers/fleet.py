@@ -17,6 +17,7 @@ from django.db.models import Field, Model
 from rest_framework import serializers
 
 from accounts.models import User
+from core.json_types import JSONTypedSerializer
 from dispatch.models import Depot, Driver, Vehicle
 from dispatch.services import fleet as fleet_services
 
@@ -35,7 +36,7 @@ def _bounds(model: type[Model], name: str) -> tuple[Any, Any]:
     return max(low, default=None), min(high, default=None)
 
 
-class StrictInputSerializer(serializers.Serializer):
+class StrictInputSerializer(JSONTypedSerializer):
     """Refuses unknown and read-only fields by name instead of silently ignoring them."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:

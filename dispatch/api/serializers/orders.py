@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.json_types import JSONTypedSerializer
 from dispatch.models import Order, OrderEvent
 from dispatch.services import order_input
 from dispatch.services.order_input import OrderInputSerializer, TimeWindowSerializer
@@ -94,11 +95,11 @@ class OrderEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderCancelInputSerializer(serializers.Serializer):
+class OrderCancelInputSerializer(JSONTypedSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
 
-class OrderRescheduleInputSerializer(serializers.Serializer):
+class OrderRescheduleInputSerializer(JSONTypedSerializer):
     """The day and windows are read by the order input schema's own fields; the service
     checks the rest of their meaning (a day in the past) and answers field errors."""
 

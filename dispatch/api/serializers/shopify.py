@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.json_types import JSONTypedSerializer
 from dispatch.models import ShopifyIntegration
 
 
@@ -15,7 +16,7 @@ class WebhookAnswerSerializer(serializers.Serializer):
     event_id = serializers.CharField()
 
 
-class IntegrationInputSerializer(serializers.Serializer):
+class IntegrationInputSerializer(JSONTypedSerializer):
     shop_domain = serializers.CharField(max_length=255, help_text="<store>.myshopify.com")
     client_secret = serializers.CharField(
         max_length=255,
