@@ -177,9 +177,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 
-# Cache keys carry the schema name (row ids repeat across schemas).
+# Cache keys carry the schema name (row ids repeat across schemas). With Redis away the
+# cache answers as a miss (core/cache.py): rate limits let calls through, copies are redone.
 _cache_backend = (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    {"BACKEND": "core.cache.FailOpenRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 )
@@ -248,6 +249,12 @@ NOTIFY_RETRY_BASE_S = float(os.environ.get("NOTIFY_RETRY_BASE_S", "30"))
 # No send takes longer (the provider's HTTP timeout); a message "sending" for longer has
 # lost its worker and is reconciled with the provider.
 NOTIFY_SEND_TIMEOUT_S = float(os.environ.get("NOTIFY_SEND_TIMEOUT_S", "30"))
+# A message pending this long with no job waiting for it (none queued, none scheduled) lost
+# its job (the broker was away): the sweep queues it again.
+NOTIFY_PENDING_SWEEP_S = float(os.environ.get("NOTIFY_PENDING_SWEEP_S", "300"))
+# A plan queued this long is queued again; one solving this long past its time budget with
+# no live worker (routing/services/recovery.py) is marked failed.
+PLAN_SWEEP_AFTER_S = float(os.environ.get("PLAN_SWEEP_AFTER_S", "300"))
 
 Q_CLUSTER = {
     "name": "dispatch",

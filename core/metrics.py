@@ -84,6 +84,30 @@ JOB_SECONDS = Histogram(
 SCHEDULER_RUNS = Counter(
     "dispatch_scheduler_runs", "Looks at the schedule for due jobs, by result.", ["result"]
 )
+CACHE_ERRORS = Counter(
+    "dispatch_cache_errors",
+    "Cache (Redis) calls that failed and were answered as a miss, by operation: rate limits "
+    "and counters fail open while Redis is away.",
+    ["operation"],
+)
+JOBS_DEFERRED = Counter(
+    "dispatch_jobs_deferred",
+    "Jobs the broker could not take after a commit, by job and what became of them: "
+    "'scheduled' (kept as a one-off schedule, queued when the broker is back) or 'lost' "
+    "(left to the sweeps).",
+    ["job", "outcome"],
+)
+BROADCASTS_FAILED = Counter(
+    "dispatch_broadcasts_failed",
+    "Live updates to open pages not sent (the channel layer was away); pages catch up when "
+    "they reconnect.",
+)
+SWEEP_RECOVERED = Counter(
+    "dispatch_sweep_recovered",
+    "Work found stranded and recovered by a sweep, by kind (notification re-queued, plan "
+    "re-queued, plan failed).",
+    ["kind"],
+)
 
 
 def http_request_observe(method: str, route: str, status: int, seconds: float) -> None:

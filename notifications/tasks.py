@@ -39,3 +39,9 @@ def eta_watch(now: dt.datetime | None = None) -> int:
 @every_tenant("reconcile messages", "I", 5)
 def sending_reconcile(now: dt.datetime | None = None) -> int:
     return services.sending_reconcile(now)
+
+
+# messages left pending with no job (the broker was away when they were queued)
+@every_tenant("re-queue stranded messages", "I", 5)
+def pending_requeue(now: dt.datetime | None = None) -> int:
+    return services.pending_requeue(now)

@@ -30,6 +30,9 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its last solve was asked for (the sweep's clock)."
+    )
     started_at = models.DateTimeField(null=True, blank=True, help_text="When solving began.")
     solved_at = models.DateTimeField(null=True, blank=True)
     matrix_s = models.FloatField(default=0, help_text="Seconds spent on travel times.")

@@ -3,9 +3,18 @@ runs it in the tenant's schema) and calls one service."""
 
 from __future__ import annotations
 
-from routing.services import plans
+import datetime as dt
+
+from routing.services import plans, recovery
+from tenants.tasks import every_tenant
 
 
 def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
     """Solve the queued plan `plan_id` and store its routes (`plans.plan_solve`)."""
     return plans.plan_solve(plan_id, allow_reassign=allow_reassign)
+
+
+# plans whose job was lost (never queued, or its worker died while solving)
+@every_tenant("recover stalled plans", "I", 2)
+def plans_recover(now: dt.datetime | None = None) -> int:
+    return recovery.plans_recover(now)

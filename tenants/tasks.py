@@ -15,7 +15,9 @@ the schedules.
 
 from __future__ import annotations
 
+import ast
 import logging
+import uuid
 import zoneinfo
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -74,12 +76,63 @@ def enqueue_after_commit(
     job: Callable[..., Any], *args: Any, task_name: str, **kwargs: Any
 ) -> None:
     """Queue `job(*args, **kwargs)` in the current schema once the current transaction
-    commits (nothing is queued for a change that was rolled back)."""
+    commits (nothing is queued for a change that was rolled back). The change is committed
+    by then, so a broker that cannot take the job (Redis away) must not fail the request:
+    the job is kept for later (`enqueue_or_defer`)."""
     job_path(job)  # refuse a wrong job now, not after the commit
     schema = connection.schema_name
     transaction.on_commit(
-        lambda: enqueue_for_tenant(job, *args, schema_name=schema, task_name=task_name, **kwargs)
+        lambda: enqueue_or_defer(job, *args, schema_name=schema, task_name=task_name, **kwargs)
     )
+
+
+def enqueue_or_defer(
+    job: Callable[..., Any], *args: Any, schema_name: str, task_name: str, **kwargs: Any
+) -> str | None:
+    """Queue the job; when the broker fails, keep it as a one-off django-q2 schedule due now
+    (a database row: the scheduler queues it once the broker is back) and return None. When
+    even that fails the error is logged and counted: the sweeps (stranded messages, stalled
+    plans) recover what they own. Never raises for the broker or the database."""
+    try:
+        return enqueue_for_tenant(
+            job, *args, schema_name=schema_name, task_name=task_name, **kwargs
+        )
+    except Exception:
+        func_path = job_path(job)
+        logger.exception("%s: could not queue %s; keeping it for later", schema_name, func_path)
+    try:
+        _defer(schema_name, func_path, args, kwargs, task_name=task_name)
+    except Exception:
+        logger.exception("%s: could not keep %s for later either", schema_name, func_path)
+        metrics.JOBS_DEFERRED.labels(job_name(func_path), "lost").inc()
+        return None
+    metrics.JOBS_DEFERRED.labels(job_name(func_path), "scheduled").inc()
+    return None
+
+
+def _defer(schema_name: str, func_path: str, args: tuple, kwargs: dict, *, task_name: str) -> None:
+    """A one-off schedule, due now, that runs the job in its schema as `enqueue_for_tenant`
+    would have (django-q2 reads the arguments back with `ast.literal_eval`)."""
+    from django_q.models import Schedule
+
+    kwargs = {k: v for k, v in kwargs.items() if k != "q_options"}
+    if request_id_var.get():
+        kwargs["_request_id"] = request_id_var.get()
+    kwargs["q_options"] = {"task_name": f"{schema_name}:{task_name}"}  # the scheduler keeps it
+    stored_args, stored_kwargs = repr((schema_name, func_path, *args)), repr(kwargs)
+    if ast.literal_eval(stored_args) != (schema_name, func_path, *args) or (
+        ast.literal_eval(stored_kwargs) != kwargs
+    ):
+        raise ValueError(f"arguments of {func_path} cannot be stored as literals")
+    with schema_context("public"):
+        Schedule.objects.create(
+            name=f"{schema_name}:{task_name}:deferred-{uuid.uuid4().hex[:8]}"[:100],
+            func="tenants.tasks.run_in_schema",
+            args=stored_args,
+            kwargs=stored_kwargs,
+            schedule_type=Schedule.ONCE,
+            next_run=timezone.now(),
+        )
 
 
 class Schedule(NamedTuple):

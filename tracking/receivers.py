@@ -5,27 +5,37 @@ changes (a board open on the plan fetches it again)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.dispatch import receiver
 
+from core import metrics
 from dispatch.signals import order_status_changed
 from routing.signals import plan_changed
 from tracking.services.day import next_seq
 from tracking.services.hub import dispatch_group, order_group
 
+logger = logging.getLogger(__name__)
 _sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
 
 
 def _send_on_commit(messages: list[tuple[str, dict]]) -> None:
-    """Send (group, message) pairs once the transaction commits (never, if it rolls back)."""
+    """Send (group, message) pairs once the transaction commits (never, if it rolls back).
+    The change is committed by then: a channel layer that is away (Redis down) costs the
+    live update, not the request. Nothing is kept to send later: the database holds the
+    change, and every open page fetches the state again when its socket reconnects."""
 
     async def broadcast() -> None:
         layer = get_channel_layer()
-        for group, message in messages:
-            await layer.group_send(group, message)
+        try:
+            for group, message in messages:
+                await layer.group_send(group, message)
+        except Exception:  # stop at the first failure: the others would wait as long
+            metrics.BROADCASTS_FAILED.inc()
+            logger.warning("live update not sent (%s)", messages[0][0], exc_info=True)
 
     def send() -> None:
         try:

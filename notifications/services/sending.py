@@ -268,6 +268,40 @@ def sending_reconcile(now: dt.datetime | None = None) -> int:
     return sum(1 for pk in stuck.values_list("pk", flat=True) if deliver(pk) != "sending")
 
 
+def pending_requeue(now: dt.datetime | None = None) -> int:
+    """The scheduled sweep: messages pending for NOTIFY_PENDING_SWEEP_S with no schedule
+    holding them (quiet hours, a retry, the SMS rate, a job kept while the broker was
+    away) lost their job; each is queued again. Each is stamped (updated_at) and noted
+    under its row lock, so two sweeps at once queue it once; `deliver` sends it once
+    whatever number of jobs it gets. Returns how many were queued again."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.NOTIFY_PENDING_SWEEP_S)
+    schema = connection.schema_name
+    prefix = f"{schema}:notify-"
+    held = {
+        name[len(prefix) :].split("-", 1)[0]
+        for name in Schedule.objects.filter(name__startswith=prefix).values_list("name", flat=True)
+    }
+    with transaction.atomic():
+        stranded = [
+            n
+            for n in Notification.objects.select_for_update(skip_locked=True).filter(
+                status=Notification.Status.PENDING, updated_at__lt=cutoff
+            )
+            if str(n.pk) not in held
+        ]
+        for notification in stranded:
+            Notification.objects.filter(pk=notification.pk).update(updated_at=now)
+            NotificationAttempt.objects.create(
+                notification=notification,
+                outcome="re-queued",
+                detail="its job was lost (the queue was away); queued again",
+            )
+            _queue(notification, name=f"requeued-{int(now.timestamp())}")
+    metrics.SWEEP_RECOVERED.labels("notification").inc(len(stranded))
+    return len(stranded)
+
+
 def _send(notification: Notification) -> str:
     if notification.channel == Notification.Channel.SMS:
         sent = sms_sender().send(

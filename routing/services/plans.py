@@ -23,6 +23,7 @@ from routing.selectors import orders_off_the_day, pool_orders_to_place
 from tenants.selectors import current_tenant, travel_source
 from tenants.tasks import enqueue_after_commit
 
+from . import recovery
 from .conversion import Crew, crews_for, problem_for_day, rush_of
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
@@ -51,7 +52,7 @@ def plan_create(
     if not low <= seconds <= high:
         raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
     plan = models.Plan.objects.create(
-        date=date, depot=depot, seconds=seconds, created_by=created_by
+        date=date, depot=depot, seconds=seconds, created_by=created_by, queued_at=timezone.now()
     )
     _queue_solve(plan, name=f"plan-{plan.pk}")
     return plan
@@ -80,8 +81,8 @@ def plan_resolve(
         if not low <= seconds <= high:
             raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
         plan.seconds = seconds
-    plan.status, plan.error = models.Plan.Status.QUEUED, ""
-    plan.save(update_fields=["status", "error", "seconds"])
+    plan.status, plan.error, plan.queued_at = models.Plan.Status.QUEUED, "", timezone.now()
+    plan.save(update_fields=["status", "error", "seconds", "queued_at"])
     plan_touched(plan)
     stamp = int(timezone.now().timestamp() * 1000)
     _queue_solve(plan, name=f"plan-{plan.pk}-again-{stamp}", allow_reassign=allow_reassign)
@@ -92,6 +93,13 @@ def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
     """Solve a queued plan and store its routes; a plan already taken is left alone (a
     task delivered twice solves once). A plan solved before is re-solved around what is
     locked or already behind the drivers (`plan_resolve`). Returns the final status."""
+    with recovery.solving(plan_id) as mine:  # the sweep's sign that a live worker has it
+        if not mine:  # a duplicate job while another worker solves it
+            return models.Plan.objects.values_list("status", flat=True).get(pk=plan_id)
+        return _solve(plan_id, allow_reassign=allow_reassign)
+
+
+def _solve(plan_id: int, allow_reassign: bool) -> str:
     with transaction.atomic():
         plan = models.Plan.objects.select_for_update().get(pk=plan_id)
         if plan.status != models.Plan.Status.QUEUED:

@@ -3,6 +3,7 @@ starts from."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 
 from asgiref.sync import async_to_sync
@@ -16,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import metrics
 from dispatch.models import Driver, Order
 from tracking.api.serializers import DrivePathSerializer, EtaSerializer
 from tracking.selectors import customer_promise, order_eta
@@ -23,6 +25,8 @@ from tracking.services import day as services
 from tracking.services.hub import fan_out
 from tracking.services.paths import driver_path
 from tracking.services.tokens import BadToken, read_driver_token
+
+logger = logging.getLogger(__name__)
 
 
 class DriverPrincipal:
@@ -133,9 +137,13 @@ class PingBatchApi(APIView):
         stored = services.fixes_store((driver.pk, fix, services.next_seq()) for fix in good)
         if stored.new:
             heading = {driver.pk: services.heading_to(driver.pk)}
-            async_to_sync(fan_out)(
-                connection.schema_name, stored, heading, (), {driver.pk: driver.name}
-            )
+            try:
+                async_to_sync(fan_out)(
+                    connection.schema_name, stored, heading, (), {driver.pk: driver.name}
+                )
+            except Exception:  # stored, so acknowledged: maps catch up when they reconnect
+                metrics.BROADCASTS_FAILED.inc()
+                logger.warning("positions of driver %s not fanned out", driver.pk, exc_info=True)
         return Response(
             {
                 "received": len(good) + len(bad),
