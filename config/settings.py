@@ -374,6 +374,8 @@ REST_FRAMEWORK = {
         "user": os.environ.get("API_USER_RATE", "600/min"),
         "signup": os.environ.get("SIGNUP_RATE", "20/hour"),
         "signup_global": os.environ.get("SIGNUP_GLOBAL_RATE", "100/hour"),
+        # per driver, on the driver app's HTTP calls (tracking/throttling.py)
+        "driver": os.environ.get("DRIVER_HTTP_RATE", "600/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.json_exception_handler",

@@ -19,6 +19,8 @@ os.environ.setdefault("DEBUG", "1")
 # their own small rates.
 os.environ.setdefault("SIGNUP_RATE", "100000/hour")
 os.environ.setdefault("SIGNUP_GLOBAL_RATE", "100000/hour")
+# Likewise the drivers' (fuzzing sends hundreds of a driver's stop events in a minute).
+os.environ.setdefault("DRIVER_HTTP_RATE", "100000/min")
 
 from config.settings import *  # noqa: E402, F403 - after the clock and the database
 from config.settings import DATABASES  # noqa: E402

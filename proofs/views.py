@@ -22,6 +22,7 @@ from proofs.services import proof as services
 from routing.selectors import driver_stop
 from tracking.selectors import link_state, tracking_settings
 from tracking.services.driver_app import phone_time
+from tracking.throttling import driver_throttled
 from tracking.views.customer import count_a_guess, guessing_too_much
 
 driver_required = role_required("driver")
@@ -45,6 +46,7 @@ def proof_file_response(proof: DeliveryProof, kind: str) -> FileResponse:
 
 
 @driver_required
+@driver_throttled
 def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
     """The driver finishes a stop: delivered (photo, signature, name, notes) or not
     (a reason from the business's list, notes, a photo)."""

@@ -25,6 +25,7 @@ from tracking.services import day as services
 from tracking.services.hub import fan_out
 from tracking.services.paths import driver_path
 from tracking.services.tokens import BadToken, read_driver_token
+from tracking.throttling import DriverRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class IsDriver(BasePermission):
 class PingBatchApi(APIView):
     authentication_classes = [DriverTokenAuthentication]
     permission_classes = [IsDriver]
-    throttle_classes: list = []
+    throttle_classes = [DriverRateThrottle]
 
     @extend_schema(
         operation_id="driver_pings_batch",

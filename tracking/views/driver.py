@@ -37,6 +37,7 @@ from tracking.services import driver_app
 from tracking.services.day import is_on_duty
 from tracking.services.paths import driver_path
 from tracking.services.tokens import driver_token
+from tracking.throttling import driver_throttled
 
 driver_required = role_required("driver")
 
@@ -57,6 +58,7 @@ def _refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 @driver_required
+@driver_throttled
 @require_POST
 def duty_view(request: HttpRequest) -> HttpResponse:
     driver = _driver(request)
@@ -75,6 +77,7 @@ def duty_view(request: HttpRequest) -> HttpResponse:
 
 
 @driver_required
+@driver_throttled
 @require_POST
 def stop_view(request: HttpRequest) -> HttpResponse:
     """A stop event. From the app's outbox it carries the phone's `key` and time `t`:
@@ -113,6 +116,7 @@ def stop_view(request: HttpRequest) -> HttpResponse:
 
 
 @driver_required
+@driver_throttled
 @require_POST
 def scan_view(request: HttpRequest) -> JsonResponse:
     """A parcel code the app read (or the driver typed): which order it is."""
@@ -135,6 +139,7 @@ def scan_view(request: HttpRequest) -> JsonResponse:
 
 
 @driver_required
+@driver_throttled
 @require_POST
 def settings_view(request: HttpRequest) -> HttpResponse:
     """The driver's choice of navigation app (kept on the phone too, for offline)."""
@@ -152,6 +157,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 
 @driver_required
+@driver_throttled
 @never_cache
 def token_view(request: HttpRequest) -> JsonResponse:
     """The app's credentials, asked for when it starts and after being offline (the page
