@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
@@ -44,6 +50,17 @@ def _error_body(exc: exceptions.APIException, data: object) -> dict:
     return {"detail": str(data), "code": code if isinstance(code, str) else "error"}
 
 
+class RequestTooLarge(exceptions.APIException):
+    """A request body over DATA_UPLOAD_MAX_MEMORY_SIZE, whatever its content type."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than {limit} bytes.")
+
+
 def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, with Django's ValidationError as a 400 and a stable body:
 
@@ -56,6 +73,10 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.ValidationError(
             {"non_field_errors": ["A value in the request is out of range or not storable."]}
         )
+    if isinstance(exc, RequestDataTooBig):  # Django's multipart parser, for DRF's
+        exc = RequestTooLarge()
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        exc = exceptions.ParseError(str(exc))
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -100,7 +121,12 @@ ERRORS = {
     "406": "Not acceptable (ask for JSON).",
     "415": "Unsupported media type (send JSON).",
     "429": "Too many requests: slow down (see Retry-After).",
+    "503": "The database is unavailable for a moment and nothing was done: send the "
+    "request again after Retry-After seconds.",
 }
+#: Only operations that take a body can be sent one too large.
+TOO_LARGE = "The request body is larger than the upload limit (DATA_UPLOAD_MAX_MEMORY_SIZE)."
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 
 
 def document_errors(result: dict, generator, request, public) -> dict:
@@ -123,11 +149,14 @@ def document_errors(result: dict, generator, request, public) -> dict:
                         "content": {"application/json": {"schema": ref}},
                     },
                 )
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": TOO_LARGE})
             for status_code, description in ERRORS.items():
-                responses.setdefault(
-                    status_code,
-                    {"description": description, "content": {"application/json": {"schema": ref}}},
-                )
+                responses.setdefault(status_code, {"description": description})
+            for status_code, answer in responses.items():  # one shape, whoever documents it
+                if status_code in ERRORS or status_code == "413":
+                    answer.setdefault("content", {"application/json": {"schema": ref}})
+            responses["503"].setdefault("headers", RETRY_AFTER)
     return result
 
 
@@ -199,7 +228,7 @@ class JSONParser(parsers.JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:
-            raise exceptions.ParseError(f"The request body is larger than {limit} bytes.")
+            raise RequestTooLarge()
         try:
             parse_constant = json.strict_constant if self.strict else None
             data = json.loads(  # objects as JSONObject: held to their fields' JSON types
@@ -232,6 +261,18 @@ def _local_times(node: object) -> None:
     elif isinstance(node, list):
         for value in node:
             _local_times(value)
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser reads the body whole, past DATA_UPLOAD_MAX_MEMORY_SIZE (Django
+    checks it only in `request.body` and `request.POST`): held to the limit here."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise RequestTooLarge()
+        return super().parse(io.BytesIO(raw), media_type, parser_context)
 
 
 @csrf_exempt  # like the API's own views: a POST here gets the 404, not a CSRF page

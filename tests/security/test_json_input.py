@@ -263,12 +263,14 @@ def test_no_nesting_depth_is_a_server_error(alpha):
     check()
 
 
-def test_a_body_larger_than_the_upload_limit_is_400(alpha, settings):
+def test_a_body_larger_than_the_upload_limit_is_413(alpha, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     client = api_client(alpha.host, alpha.api_key)
     raw = json.dumps({**ORDER, "notes": "x" * 1000})
     before = _order_count()
-    body = _assert_refused(_send(client, "POST", "/api/v1/orders", raw))
-    assert body["code"] == "parse_error" and "larger than 1000 bytes" in body["detail"]
+    response = _send(client, "POST", "/api/v1/orders", raw)
+    assert response.status_code == 413  # tests/security/test_body_limits.py: every kind of body
+    body = response.json()
+    assert body["code"] == "too_large" and "larger than 1000 bytes" in body["detail"]
     assert _order_count() == before
     assert _send(client, "POST", "/api/v1/orders", json.dumps(ORDER)).status_code == 201
