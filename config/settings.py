@@ -382,7 +382,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "config.api.JSONParser",
-        "rest_framework.parsers.FormParser",
+        "config.api.FormParser",  # held to DATA_UPLOAD_MAX_MEMORY_SIZE, as JSON is
         "rest_framework.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
