@@ -418,6 +418,8 @@ class Priority(OrderField, serializers.IntegerField):
             return self.fallback()
         if isinstance(value, str) and value.strip().lower() in PRIORITY_NAMES:
             return PRIORITY_NAMES[value.strip().lower()]
+        if isinstance(value, float) and not value.is_integer():  # int() would round it down
+            self.fail("invalid")
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -432,8 +434,6 @@ class Priority(OrderField, serializers.IntegerField):
 class OrderInputSerializer(serializers.Serializer):
     """What a client may send for an order. Status, source, ids and timestamps are
     read-only; a read-only or unknown field is refused by name."""
-        if isinstance(value, float) and not value.is_integer():  # int() would round it down
-            self.fail("invalid")
 
     external_id = Text("external_id", help_text="The order's id in the system it came from.")
     customer_name = Text("customer_name", required=True)
@@ -485,6 +485,9 @@ class OrderInputSerializer(serializers.Serializer):
         for name, field in self.fields.items():
             if self.partial and name not in sent:
                 continue
+            if isinstance(data, JSONObject) and (wrong := json_type_error(field, data.get(name))):
+                errors[name] = [wrong]  # JSON sends types: no text for numbers, no guessing
+                continue
             try:
                 clean[name] = field.read(data.get(name))
             except serializers.ValidationError as exc:
@@ -499,9 +502,6 @@ class OrderInputSerializer(serializers.Serializer):
                 errors["lat" if lat is None else "lng"] = ["Send both lat and lng, or neither."]
         if not self.partial and not clean.get("address_line1") and clean.get("lat") is None:
             errors.setdefault("address_line1", ["Send an address or lat/lng."])
-            if isinstance(data, JSONObject) and (wrong := json_type_error(field, data.get(name))):
-                errors[name] = [wrong]  # JSON sends types: no text for numbers, no guessing
-                continue
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         clean, errors = self.clean(data)
