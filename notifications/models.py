@@ -3,10 +3,17 @@ at most once however often the event fires; every attempt is kept for the dispat
 
 from __future__ import annotations
 
+import secrets
+
 from django.core.validators import MaxValueValidator
 from django.db import models
 
 from dispatch.models import Order
+
+
+def new_send_key() -> str:
+    """A message's own key: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
 
 
 class Notification(models.Model):
@@ -42,6 +49,12 @@ class Notification(models.Model):
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    #: This message's identity at the provider, whatever its text: carried in its status
+    #: callback URL, so the provider's reports name it before its id is known here (a
+    #: worker that died with the message in hand). Null: made before keys (never resent).
+    send_key = models.CharField(
+        max_length=32, unique=True, null=True, default=new_send_key, editable=False
+    )
     attempts = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -39,10 +40,28 @@ class SmsSender(Protocol):
     ) -> Sent: ...
 
 
-class Findable(Protocol):
-    """A sender that can say whether it already has a message (reconciliation)."""
+@dataclass(frozen=True)
+class Listed:
+    """A message the provider has; `key`: the message's own key (its status callback's),
+    when the provider's list says it, else None (Twilio's list does not)."""
 
-    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None: ...
+    provider_id: str
+    status: str
+    key: str | None
+
+
+class Findable(Protocol):
+    """A sender that can list the messages it has (reconciliation: never by their text)."""
+
+    def listed(self, *, to: str, since: dt.datetime) -> list[Listed]: ...
+
+
+def key_of(status_callback: str | None) -> str | None:
+    """The message key a status callback URL carries (`?key=`), if any."""
+    if not status_callback:
+        return None
+    keys = parse_qs(urlsplit(status_callback).query).get("key")
+    return keys[0] if keys else None
 
 
 class TwilioSender:
@@ -87,21 +106,22 @@ class TwilioSender:
             raise Transient(f"Twilio unreachable: {exc}") from exc
         return Sent(message.sid, message.status or "queued")
 
-    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
-        """The message to `to` with this body created since `since`, if Twilio has one
-        (its message list, newest first; the newest 50 to that number are enough)."""
+    def listed(self, *, to: str, since: dt.datetime) -> list[Listed]:
+        """The messages to `to` created since `since` (Twilio's list, newest first; the
+        newest 50 to that number are enough). Twilio's list does not say a message's
+        status callback, so their keys are unknown (None)."""
         from twilio.base.exceptions import TwilioException
 
+        found = []
         try:
             for message in self.client.messages.list(to=to, limit=50):
                 created = message.date_created
                 if created is not None and created < since:
                     break
-                if message.body == body:
-                    return Sent(message.sid, message.status or "queued")
+                found.append(Listed(message.sid, message.status or "queued", None))
         except (TwilioException, OSError) as exc:
             raise Transient(f"Twilio unreachable: {exc}") from exc
-        return None
+        return found
 
 
 class ConsoleSender:
@@ -125,11 +145,12 @@ class MemorySender:
         )
         return Sent(f"memory-{len(self.outbox)}", "sent")
 
-    def find(self, *, to: str, body: str, since: dt.datetime) -> Sent | None:
-        for k, sent in enumerate(self.outbox, start=1):
-            if sent["to"] == to and sent["body"] == body:
-                return Sent(f"memory-{k}", "sent")
-        return None
+    def listed(self, *, to: str, since: dt.datetime) -> list[Listed]:
+        return [
+            Listed(f"memory-{k}", "sent", key_of(sent["status_callback"]))
+            for k, sent in enumerate(self.outbox, start=1)
+            if sent["to"] == to
+        ][::-1]
 
 
 SENDERS = {

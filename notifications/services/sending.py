@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import re
 from email.utils import formataddr, parseaddr
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -125,11 +126,14 @@ def _finish(notification: Notification, status: str, detail: str = "") -> None:
 
 
 def status_callback_url(notification: Notification) -> str | None:
-    """Where Twilio reports this message's fate (the tenant's own host)."""
+    """Where Twilio reports this message's fate (the tenant's own host), with the
+    message's key: its reports name it even before its provider id is known here."""
     domain = current_tenant().get_primary_domain()
     if domain is None or not settings.TWILIO_CALLBACK_BASE:
         return None
-    return f"{settings.TWILIO_CALLBACK_BASE.format(host=domain.domain)}/notifications/twilio/status"
+    base = settings.TWILIO_CALLBACK_BASE.format(host=domain.domain)
+    key = f"?{urlencode({'key': notification.send_key})}" if notification.send_key else ""
+    return f"{base}/notifications/twilio/status{key}"
 
 
 def deliver(notification_id: int) -> str:
@@ -220,20 +224,31 @@ def _sms_rate_allows() -> bool:
         return True
 
 
+#: Looks at the provider's list (a send timeout apart) that must all miss a message before
+#: it counts as never handed over: the list lags behind the messages the provider has.
+LIST_LOOKS = 3
+#: Looks after which a message the list has, that nobody here claims, and whose report
+#: (which would name this message by its key) never came, is given up as "outcome unknown".
+MAX_LOOKS = 6
+
+
 def _reconcile(notification: Notification) -> str:
     """A message found `sending` (under its row lock): its worker died with it in hand.
-    The provider is asked whether it has it: found, it is `sent` with the provider's id;
-    not there, nobody sent it, so it goes back to `pending` to be sent now. Where nobody
-    can tell (email; a provider with no look-up) it is failed, "outcome unknown", for the
-    dispatcher: a customer texted twice is worse off than one texted not at all."""
+    Its identity is its key, never its text: a status report carrying the key named it
+    (sent, with that id); else the provider's list is looked at, LIST_LOOKS times before
+    "it never got it, send it now" (the list lags). A message there that no record here
+    claims may be this one: its report is waited for, then it is failed as "outcome
+    unknown" for the dispatcher, as it is where nobody can tell (email; a provider with
+    no list): a customer texted twice is worse off than one texted not at all."""
     finder = sms_sender() if notification.channel == Notification.Channel.SMS else None
-    if finder is None or not hasattr(finder, "find"):
+    if finder is None or not hasattr(finder, "listed"):
         _finish(notification, "failed", "outcome unknown: the worker stopped while sending")
         return notification.status
+    if notification.provider_id:  # its report came, carrying its key
+        return _reconciled(notification, notification.provider_id, "its status report named it")
     try:
-        found = finder.find(
+        listed = finder.listed(
             to=notification.to,
-            body=notification.body,
             since=notification.updated_at - dt.timedelta(minutes=1),  # clocks differ a little
         )
     except Transient as exc:  # ask again on the next sweep
@@ -241,21 +256,47 @@ def _reconcile(notification: Notification) -> str:
             notification=notification, outcome="look-up failed", detail=str(exc)[:500]
         )
         return notification.status
-    if found is not None:
-        notification.status, notification.provider_id = "sent", found.provider_id
-        notification.save(update_fields=["status", "provider_id", "updated_at"])
+    key = notification.send_key
+    mine = next((m for m in listed if key and m.key == key), None)
+    if mine is not None:
+        return _reconciled(notification, mine.provider_id, "the provider lists it by its key")
+    ids = [m.provider_id for m in listed]
+    known = Notification.objects.filter(provider_id__in=ids).values_list("provider_id", flat=True)
+    claimed = set(known)
+    unclaimed = [m.provider_id for m in listed if m.key is None and m.provider_id not in claimed]
+    looked = notification.attempts_made.filter(outcome="looked", at__gte=notification.updated_at)
+    looks = 1 + looked.count()
+    if unclaimed and looks >= MAX_LOOKS:
+        _finish(
+            notification,
+            "failed",
+            f"outcome unknown: the worker stopped while sending; the provider has "
+            f"{', '.join(unclaimed)} to this number, which may be this message",
+        )
+        return notification.status
+    if not unclaimed and looks >= LIST_LOOKS:
+        notification.status = Notification.Status.PENDING
+        notification.save(update_fields=["status", "updated_at"])
         NotificationAttempt.objects.create(
             notification=notification,
             outcome="reconciled",
-            detail=f"the provider has it: {found.provider_id}",
+            detail=f"the provider never got it ({looks} looks): sending it now",
         )
         return notification.status
-    notification.status = Notification.Status.PENDING
-    notification.save(update_fields=["status", "updated_at"])
+    seen = f"{', '.join(unclaimed)} to this number, perhaps this" if unclaimed else "not listed"
     NotificationAttempt.objects.create(
-        notification=notification,
-        outcome="reconciled",
-        detail="the provider never got it: sending it now",
+        notification=notification, outcome="looked", detail=f"look {looks}: {seen}"[:500]
+    )
+    later = timezone.now() + dt.timedelta(seconds=settings.NOTIFY_SEND_TIMEOUT_S)
+    _queue(notification, at=later, name=f"look-{looks}")
+    return notification.status
+
+
+def _reconciled(notification: Notification, provider_id: str, how: str) -> str:
+    notification.status, notification.provider_id = "sent", provider_id
+    notification.save(update_fields=["status", "provider_id", "updated_at"])
+    NotificationAttempt.objects.create(
+        notification=notification, outcome="reconciled", detail=f"{how}: {provider_id}"
     )
     return notification.status
 
@@ -361,10 +402,15 @@ def _retry_later(notification: Notification, detail: str) -> str:
     return "pending"
 
 
-def provider_status(*, provider_id: str, status: str, error_code: str = "") -> Notification | None:
+def provider_status(
+    *, provider_id: str, status: str, error_code: str = "", key: str = ""
+) -> Notification | None:
     """A status the provider reported: applied only when it moves the message forward
-    (callbacks arrive out of order), never out of a final status."""
+    (callbacks arrive out of order), never out of a final status. `key` (from the
+    callback URL) names the message whose provider id is not known here yet."""
     notification = Notification.objects.filter(provider_id=provider_id).first()
+    if notification is None and key and provider_id:
+        notification = _provider_id_learnt(key=key, provider_id=provider_id)
     if notification is None or status not in PROGRESS:
         return notification
     with transaction.atomic():
@@ -384,6 +430,22 @@ def provider_status(*, provider_id: str, status: str, error_code: str = "") -> N
         )
     if status in ("failed", "undelivered"):
         metrics.NOTIFICATIONS.labels(notification.channel, "undelivered").inc()
+    return notification
+
+
+def _provider_id_learnt(*, key: str, provider_id: str) -> Notification | None:
+    """The message with this key, now known by the provider's id (a key already bound
+    to another id is left alone: that is not this report's message)."""
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().filter(send_key=key).first()
+        if notification is None or notification.provider_id not in ("", provider_id):
+            return None
+        if not notification.provider_id:  # updated_at kept: when it was handed over
+            Notification.objects.filter(pk=notification.pk).update(provider_id=provider_id)
+            notification.provider_id = provider_id
+            NotificationAttempt.objects.create(
+                notification=notification, outcome="reported", detail=provider_id
+            )
     return notification
 
 

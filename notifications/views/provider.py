@@ -31,6 +31,7 @@ def twilio_status_view(request: HttpRequest) -> HttpResponse:
         provider_id=request.POST.get("MessageSid", ""),
         status=request.POST.get("MessageStatus", ""),
         error_code=request.POST.get("ErrorCode", ""),
+        key=request.GET.get("key", ""),  # the message's own key, in the URL we gave Twilio
     )
     return HttpResponse(status=204)
 

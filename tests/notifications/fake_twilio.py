@@ -1,6 +1,8 @@
 """A local stand-in for Twilio's Messages endpoint, for the real `twilio` client: it
 answers like Twilio (201 with a message resource; errors as Twilio's JSON; the message list
-newest first, filtered by `To`) and keeps every request it got."""
+newest first, filtered by `To`, without the status callback, as Twilio's) and keeps every
+request it got. `list_lag`: a new message shows in the list only after that many list
+calls (Twilio's list lags behind the messages it has)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ class FakeTwilio:
         self._ids = itertools.count(1)
         self.hold = threading.Event()  # set: take the message, then answer only on release
         self.release = threading.Event()
+        self.list_lag = 0
+        self.list_calls = 0
 
     def fail_next(self, status: int, code: int) -> None:
         self.failures.append((status, code))
@@ -46,6 +50,7 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
                 )
             form["sid"] = f"SM{next(fake._ids):032d}"
             form["date_created"] = formatdate(usegmt=True)  # RFC 2822, as Twilio writes it
+            form["listed_from_call"] = str(fake.list_calls + fake.list_lag + 1)
             fake.messages.append(form)
             if fake.hold.is_set():  # the message is with the provider; the answer is late
                 fake.release.wait(timeout=60)
@@ -56,10 +61,12 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
             if not url.path.endswith("/Messages.json"):
                 return self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            fake.list_calls += 1
             found = [
                 self._resource(m)
                 for m in reversed(fake.messages)
-                if "To" not in query or m.get("To") == query["To"]
+                if ("To" not in query or m.get("To") == query["To"])
+                and int(m["listed_from_call"]) <= fake.list_calls
             ]
             self._answer(
                 200,

@@ -71,7 +71,9 @@ def test_a_message_goes_out_once_through_the_twilio_client(
         "+447700900000",
         "Your parcel is coming",
     )
-    assert sent["StatusCallback"] == f"https://{alpha.host}/notifications/twilio/status"
+    assert sent["StatusCallback"] == (
+        f"https://{alpha.host}/notifications/twilio/status?key={notification.send_key}"
+    )
     assert twilio.auth[0].startswith("Basic ")
     assert notification.status == "sent" and notification.provider_id.startswith("SM")
     assert notification.attempts == 1
@@ -132,17 +134,25 @@ def _died_while_sending(notification: Notification, *, ago_s: float = 300) -> No
 
 
 def test_a_message_twilio_got_before_its_worker_died_is_reconciled_not_sent_again(
-    alpha, twilio, django_capture_on_commit_callbacks
+    alpha, twilio, settings, django_capture_on_commit_callbacks
 ):
     from notifications.services.senders import TwilioSender
 
+    settings.TWILIO_CALLBACK_BASE = "http://{host}"  # its reports reach us without a proxy
     with schema_context(alpha.tenant.schema_name):
         notification = _send(_order("died"), django_capture_on_commit_callbacks)
         other = _send(_order("other", phone="+447700900999"), django_capture_on_commit_callbacks)
         # the worker handed both over; Twilio has them; then it died before the answer
         for note in (notification, other):
-            TwilioSender().send(to=note.to, body=note.body, status_callback=None)
+            url = services.status_callback_url(note)
+            TwilioSender().send(to=note.to, body=note.body, status_callback=url)
             _died_while_sending(note)
+        assert services.deliver(notification.pk) == "sending"  # listed: perhaps this one
+    for message in twilio.messages:  # Twilio reports each to its URL, with its key
+        params = {"MessageSid": message["sid"], "MessageStatus": "queued"}
+        response = _signed_post(host_client(alpha.host), message["StatusCallback"], params)
+        assert response.status_code == 204
+    with schema_context(alpha.tenant.schema_name):
         assert services.deliver(notification.pk) == "sent"
         assert services.deliver(notification.pk) == "sent"  # and again: nothing more
         assert services.sending_reconcile() == 1  # the sweep finds the other one
@@ -152,7 +162,7 @@ def test_a_message_twilio_got_before_its_worker_died_is_reconciled_not_sent_agai
     assert len(twilio.messages) == 2, "no message went twice"
     assert notification.status == "sent" and notification.provider_id == twilio.messages[0]["sid"]
     assert other.status == "sent" and other.provider_id == twilio.messages[1]["sid"]
-    assert outcomes == ["reconciled"]
+    assert outcomes == ["looked", "reported", "ignored queued", "reconciled"]
 
 
 def test_a_message_twilio_never_got_is_sent_once_after_its_worker_died(
@@ -167,13 +177,19 @@ def test_a_message_twilio_never_got_is_sent_once_after_its_worker_died(
         twilio.messages[0]["date_created"] = old.strftime("%a, %d %b %Y %H:%M:%S +0000")
         notification = _send(_order("never"), django_capture_on_commit_callbacks)
         _died_while_sending(notification)
-        assert services.deliver(notification.pk) == "sent"
+        looks = [services.deliver(notification.pk) for _ in range(services.LIST_LOOKS)]
         notification.refresh_from_db()
         outcomes = list(notification.attempts_made.values_list("outcome", "detail"))
+    assert looks == ["sending"] * (services.LIST_LOOKS - 1) + ["sent"]  # the list may lag
     assert len(twilio.messages) == 2 and twilio.messages[1]["To"] == PHONE
     assert notification.provider_id == twilio.messages[1]["sid"]
-    assert outcomes[0] == ("reconciled", "the provider never got it: sending it now")
-    assert outcomes[1][0] == "sent" and notification.attempts == 2
+    looked = services.LIST_LOOKS - 1
+    assert outcomes[:looked] == [("looked", f"look {k}: not listed") for k in range(1, looked + 1)]
+    assert outcomes[looked] == (
+        "reconciled",
+        f"the provider never got it ({services.LIST_LOOKS} looks): sending it now",
+    )
+    assert outcomes[looked + 1][0] == "sent" and notification.attempts == 2
 
 
 def test_a_message_still_in_its_workers_hands_is_left_alone_and_looked_at_later(
