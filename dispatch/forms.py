@@ -128,7 +128,7 @@ class OrderForm(forms.Form):
         initial = {name: getattr(order, name) for name in cls.base_fields if hasattr(order, name)}
         initial["lat"] = "" if order.lat is None else order.lat
         initial["lng"] = "" if order.lng is None else order.lng
-        initial["delivery_date"] = order.delivery_date.isoformat()
+        initial["delivery_date"] = order.delivery_date.isoformat() if order.delivery_date else ""
         initial["required_skills"] = ", ".join(order.required_skills)
         initial["barcodes"] = "\n".join(order.barcodes)
         initial["service_minutes"] = round(order.service_s / 60, 1)

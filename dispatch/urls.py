@@ -20,6 +20,7 @@ urlpatterns = [
         orders.order_reschedule_view,
         name="order-reschedule",
     ),
+    path("orders/<int:order_id>/date/", orders.order_set_date_view, name="order-set-date"),
     path("orders/<int:order_id>/location/", locations.order_locate_view, name="order-locate"),
     # where addresses are (type-ahead, corrections)
     path("addresses/search/", locations.address_search_view, name="address-search"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
+from dispatch.models import Order
 from dispatch.signals import (
     order_rescheduled,
     order_status_changed,
@@ -31,10 +32,15 @@ def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> Non
 
 @receiver(orders_created, dispatch_uid="notify-created")
 def on_orders_created(sender, *, order_ids, **kwargs) -> None:
-    """Receiver of `orders_created`: one job confirms the whole batch."""
-    enqueue_after_commit(
-        tasks.notify_orders, list(order_ids), "confirmed", task_name="notify-confirmed"
+    """Receiver of `orders_created`: one job confirms the whole batch. An order that
+    needs a date hears nothing yet: it is confirmed when it gets its day."""
+    dated = list(
+        Order.objects.filter(pk__in=order_ids, delivery_date__isnull=False).values_list(
+            "pk", flat=True
+        )
     )
+    if dated:
+        enqueue_after_commit(tasks.notify_orders, dated, "confirmed", task_name="notify-confirmed")
 
 
 @receiver(route_version_created, dispatch_uid="notify-version")
@@ -47,9 +53,14 @@ def on_route_version(sender, *, version, **kwargs) -> None:
 
 
 @receiver(order_rescheduled, dispatch_uid="notify-rescheduled")
-def on_rescheduled(sender, *, order, **kwargs) -> None:
+def on_rescheduled(sender, *, order, old_date=None, **kwargs) -> None:
     """Receiver of `order_rescheduled`: the customer hears the new day and window, once
-    per new day and window."""
+    per new day and window; an order that needed a date is confirmed on its first day."""
+    if old_date is None:
+        enqueue_after_commit(
+            tasks.notify_orders, [order.pk], "confirmed", task_name="notify-confirmed"
+        )
+        return
     enqueue_after_commit(
         tasks.notify_rescheduled, order.pk, task_name=f"notify-rescheduled-{order.pk}"
     )

@@ -90,6 +90,11 @@ class CsvImport(models.Model):
     default_delivery_date = models.DateField(
         null=True, blank=True, help_text="For rows whose date column is empty (or not mapped)."
     )
+    keep_undated = models.BooleanField(
+        default=False,
+        help_text="Rows whose date cannot be read are imported as orders needing a date "
+        "(else they are bad lines).",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
     row_count = models.PositiveIntegerField(default=0)
     valid_count = models.PositiveIntegerField(default=0)

@@ -54,7 +54,19 @@ class Order(Address, TimeStamped):
         max_length=16, choices=GeocodeStatus.choices, default=GeocodeStatus.PENDING
     )
     geocode_error = models.CharField(max_length=200, blank=True)
-    delivery_date = models.DateField(db_index=True)
+    delivery_date = models.DateField(
+        db_index=True,
+        null=True,
+        blank=True,
+        help_text="Empty: the order needs a date (the store's could not be read); it is on "
+        "no day and in no plan until the dispatcher gives it one.",
+    )
+    delivery_date_as_written = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The delivery date as the store or the file wrote it, when it could not "
+        "be read (shown to the dispatcher who gives the order its date).",
+    )
     time_windows = models.JSONField(
         default=list,
         blank=True,
@@ -95,8 +107,19 @@ class Order(Address, TimeStamped):
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
             ),
+            # An order without a day can wait or be cancelled; nothing else happens to it.
+            models.CheckConstraint(
+                condition=models.Q(delivery_date__isnull=False)
+                | models.Q(status__in=[OrderStatus.UNASSIGNED, OrderStatus.CANCELLED]),
+                name="order_without_date_is_not_planned",
+            ),
         ]
         indexes = [models.Index(fields=["delivery_date", "status"])]
+
+    @property
+    def needs_date(self) -> bool:
+        """Its delivery date could not be read: the dispatcher has to give it one."""
+        return self.delivery_date is None
 
     def __str__(self) -> str:
         ref = self.external_id or f"#{self.pk}"

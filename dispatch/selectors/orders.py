@@ -14,6 +14,11 @@ class OrderFilter(django_filters.FilterSet):
     delivery_date = django_filters.DateFilter()
     date_from = django_filters.DateFilter(field_name="delivery_date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="delivery_date", lookup_expr="lte")
+    needs_date = django_filters.BooleanFilter(
+        field_name="delivery_date",
+        lookup_expr="isnull",
+        label="Needs a date (its date could not be read): true or false",
+    )
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     source = django_filters.ChoiceFilter(choices=Order.Source.choices)
     geocode_status = django_filters.ChoiceFilter(choices=Order.GeocodeStatus.choices)
@@ -41,6 +46,11 @@ class OrderFilter(django_filters.FilterSet):
 
 def orders_list() -> QuerySet[Order]:
     return Order.objects.all()
+
+
+def orders_needing_date_count() -> int:
+    """How many open orders wait for the dispatcher to give them a date."""
+    return Order.objects.filter(delivery_date__isnull=True, status=OrderStatus.UNASSIGNED).count()
 
 
 def order_history(*, order: Order) -> QuerySet[OrderEvent]:

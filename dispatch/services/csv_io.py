@@ -27,10 +27,11 @@ from django.utils import timezone
 
 from audit.services import record
 from dispatch.models import CsvImport, Order
-from dispatch.services.order_input import order_schema
+from dispatch.services.order_input import UnreadDate, order_schema
 from dispatch.services.orders import orders_create
 from dispatch.services.parsing import (
-    calendar_date,
+    DateReader,
+    date_reader,
     minutes_as_seconds,
     time_of_day,
     time_window,
@@ -407,10 +408,12 @@ def csv_import_set_mapping(
     csv_import: CsvImport,
     mapping: dict[str, str],
     default_delivery_date: dt.date | None = None,
+    keep_undated: bool = False,
 ) -> CsvImport:
-    """Say which column fills which order field (a field mapped to "" is left out), and a
-    date for rows without one. Allowed until the file is imported; the preview is then
-    due again."""
+    """Say which column fills which order field (a field mapped to "" is left out), a
+    date for rows without one, and whether rows whose date cannot be read are kept as
+    orders needing a date (`keep_undated`) rather than refused. Allowed until the file
+    is imported; the preview is then due again."""
     # Locked and read again: an import done meanwhile must not be made importable again.
     locked = CsvImport.objects.select_for_update().get(pk=csv_import.pk)
     if locked.status == CsvImport.Status.IMPORTED:
@@ -423,10 +426,12 @@ def csv_import_set_mapping(
         raise ValidationError(errors)
     locked.mapping = mapping
     locked.default_delivery_date = default_delivery_date
+    locked.keep_undated = keep_undated
     locked.status = CsvImport.Status.UPLOADED
-    locked.save(update_fields=["mapping", "default_delivery_date", "status"])
+    locked.save(update_fields=["mapping", "default_delivery_date", "keep_undated", "status"])
     csv_import.mapping, csv_import.status = locked.mapping, locked.status
     csv_import.default_delivery_date = default_delivery_date
+    csv_import.keep_undated = keep_undated
     return csv_import
 
 
@@ -445,7 +450,6 @@ class RowOutcome:
 
 DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 TIME_WITH_SECONDS = re.compile(r"^(\d{1,2}[:.]\d{2})[:.]00(\s*[apAP]\.?[mM]\.?)?$")
-DATE_WITH_MIDNIGHT = re.compile(r"^(\S+)[ T]0?0:00(:00)?$")
 
 
 def _time(value: str) -> str:
@@ -455,7 +459,7 @@ def _time(value: str) -> str:
 
 
 def _order_input(
-    values: dict[str, str], csv_import: CsvImport, *, month_first: bool
+    values: dict[str, str], csv_import: CsvImport, *, reader: DateReader
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """One row's values (by target) as the order input, and the problems found on the
     way (a window or a number that cannot be read)."""
@@ -498,13 +502,21 @@ def _order_input(
             errors["service_s"] = [f"'{minutes}' is not a number of minutes."]
         else:
             data["service_s"] = seconds
-    date = values.get("delivery_date", "")
-    match = DATE_WITH_MIDNIGHT.match(date)
-    date = match.group(1) if match else date
-    if not date and csv_import.default_delivery_date:
-        date = csv_import.default_delivery_date.isoformat()
-    data["delivery_date"] = calendar_date(date, month_first=month_first)
+    data["delivery_date"] = _delivery_date(values.get("delivery_date", ""), csv_import, reader)
     return data, errors
+
+
+def _delivery_date(written: str, csv_import: CsvImport, reader: DateReader) -> str:
+    """The row's date in ISO, or the import's date for a row without one; a date that
+    cannot be read stays as written, for the schema to refuse, or (`keep_undated`) as an
+    UnreadDate: the order needs a date."""
+    if not written:
+        default = csv_import.default_delivery_date
+        return default.isoformat() if default else ""
+    day = reader.read(written)
+    if day is not None:
+        return day.isoformat()
+    return UnreadDate(written) if csv_import.keep_undated else written
 
 
 def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome]:
@@ -513,7 +525,8 @@ def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome
     header, rows = _read(csv_import.content, csv_import.delimiter, limit=limit)
     index = {name: position for position, name in enumerate(header) if name}
     width = len(header)
-    month_first = current_tenant().country == "US"
+    tenant = current_tenant()
+    reader = date_reader(locale=tenant.locale, country=tenant.country)
     outcomes: list[RowOutcome] = []
     for line, row in rows:
         values = {
@@ -521,7 +534,7 @@ def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome
             for target, column in csv_import.mapping.items()
             if column in index
         }
-        data, errors = _order_input(values, csv_import, month_first=month_first)
+        data, errors = _order_input(values, csv_import, reader=reader)
         if any(cell.strip() for cell in row[width:]):
             # A separator inside an unquoted value shifts every value after it.
             errors["row"] = [
@@ -538,7 +551,9 @@ def _in_csv_terms(
     """The schema's messages, where a file is read more liberally than the API."""
     raw_date = outcome.values.get("delivery_date", "")
     if raw_date and "delivery_date" in errors:
-        example = "12/01/2026" if country == "US" else "01/12/2026"
+        tenant = current_tenant()
+        day_first = date_reader(locale=tenant.locale, country=tenant.country).day_first
+        example = "01/12/2026" if day_first else "12/01/2026"
         errors = {
             **errors,
             "delivery_date": [f"'{raw_date}' is not a date: write 2026-12-01 or {example}."],

@@ -204,11 +204,25 @@ class Coordinate(OrderField, serializers.FloatField):
         return number
 
 
+class UnreadDate(str):
+    """A delivery date a store or a file wrote that could not be read, as written. Given
+    as `delivery_date`, the order is kept needing a date: on no day, in no plan, until
+    the dispatcher gives it one. Only the intake channels that read people's dates make
+    one; JSON cannot, so the API stays strictly ISO. (Text, so that a CSV preview shows
+    and serialises it as the cell it came from.)"""
+
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+
 class Date(OrderField, serializers.DateField):
     default_error_messages = {"invalid": "Use the date format YYYY-MM-DD.", "required": REQUIRED}
 
-    def read(self, value: Any) -> dt.date:
-        if isinstance(value, dt.date):
+    def read(self, value: Any) -> dt.date | UnreadDate:
+        if isinstance(value, dt.date | UnreadDate):
             return value
         if value is None or value == "":
             self.fail("required")

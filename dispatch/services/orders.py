@@ -21,7 +21,7 @@ from core.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
 from dispatch.services import geocoding  # the module: geocoding → dispatch.tasks → shopify → here
-from dispatch.services.order_input import order_clean, order_schema
+from dispatch.services.order_input import UnreadDate, order_clean, order_schema
 from dispatch.signals import order_rescheduled, order_status_changed, orders_created
 from tenants.selectors import current_tenant
 
@@ -61,6 +61,18 @@ def _geocode_state(values: dict[str, Any]) -> dict[str, Any]:
         else Order.GeocodeStatus.PENDING,
         "geocode_error": "",
     }
+
+
+def _dated(clean: dict[str, Any]) -> dict[str, Any]:
+    """The order's values with its date as stored: a date the store wrote that could not
+    be read (UnreadDate) leaves the order needing a date, with the text kept to show."""
+    date = clean.get("delivery_date")
+    if isinstance(date, UnreadDate):
+        limit = Order._meta.get_field("delivery_date_as_written").max_length
+        return {**clean, "delivery_date": None, "delivery_date_as_written": date.text[:limit]}
+    if "delivery_date" in clean:
+        return {**clean, "delivery_date_as_written": ""}
+    return clean
 
 
 def _tenant_country() -> str:
@@ -113,7 +125,8 @@ def orders_create(
             if clean["external_id"] in existing:
                 results[index].status, results[index].id = "exists", existing[clean["external_id"]]
                 continue
-            to_create.append((index, Order(source=source, **clean, **_geocode_state(clean))))
+            values = _dated(clean)
+            to_create.append((index, Order(source=source, **values, **_geocode_state(clean))))
         try:
             with transaction.atomic():
                 copy_insert(Order, [order for _, order in to_create])
@@ -199,6 +212,9 @@ def order_update(
         errors.setdefault("external_id", ["The external id cannot change."])
     if errors:
         raise ValidationError(errors)
+    if isinstance(clean.get("delivery_date"), UnreadDate) and order.delivery_date is not None:
+        del clean["delivery_date"]  # a day it has beats a date that cannot be read
+    clean = _dated(clean)
     changed = {name for name, value in clean.items() if getattr(order, name) != value}
     old_date, old_windows = order.delivery_date, order.time_windows
     for name in changed:
@@ -221,7 +237,7 @@ def order_update(
             actor=actor,
             reason=f"rescheduled to {order.delivery_date:%Y-%m-%d}",
         )
-    if {"delivery_date", "time_windows"} & changed:
+    if {"delivery_date", "time_windows"} & changed and order.delivery_date is not None:
         order_rescheduled.send(
             sender=Order, order=order, old_date=old_date, old_windows=old_windows, actor=actor
         )

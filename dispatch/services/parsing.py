@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from babel import Locale
+
+from tenants.services.formats import babel_locale
 
 TIME_PATTERN = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*([ap]\.?m\.?)?\s*$", re.IGNORECASE)
-NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 WINDOW_PATTERN = re.compile(r"^\s*(.+?)\s*(?:-|\u2013|\u2014|to|until)\s*(.+?)\s*$", re.IGNORECASE)
-WRITTEN_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%A, %B %d, %Y")
 
 
 def time_of_day(value: str) -> str:
@@ -33,24 +37,113 @@ def time_window(value: str) -> dict[str, str] | None:
     return {"start": time_of_day(match.group(1)), "end": time_of_day(match.group(2))}
 
 
-def calendar_date(value: str, *, month_first: bool = False) -> str:
-    """ISO dates pass; 25/12/2026 (12/25/2026 where months come first) and 'December 25,
-    2026' become ISO. Anything else is returned as it came."""
-    value = (value or "").strip()
-    match = NUMERIC_DATE.match(value)
-    if match:
-        first, second, year = (int(g) for g in match.groups())
-        month, day = (first, second) if month_first else (second, first)
+#: A time of day after a date ("2026-12-06T10:00:00Z", "06/12/2026 10:00 AM", "... 0:00"),
+#: which says nothing about the day and is left out.
+TIME_AFTER_DATE = re.compile(
+    r"(?:T|\s+(?:at\s+|@\s*)?)\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?\s*(?:[ap]\.?m\.?)?"
+    r"\s*(?:z|utc|gmt|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+YEAR_FIRST = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})\.?$")
+YEAR_LAST = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})$")
+DIGITS_ONLY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?$")
+#: Words between the parts of a written date that say nothing ("the 6th of December").
+FILLER_WORDS = frozenset({"the", "of"})
+WORD_SEPARATORS = re.compile(r"[\s,]+")
+#: The longest text read as a date: store apps write at most "Wednesday, September 30th, 2026".
+MAX_DATE_TEXT = 100
+
+
+def _names(locale: Locale, kind: str) -> dict[str, int]:
+    """Month (or weekday) names of `locale`, wide and abbreviated, lower case, without
+    dots ("dec", "december", "dez", "dezember"), with English's always included."""
+    names: dict[str, int] = {}
+    for source in (Locale.parse("en"), locale):
+        table = getattr(source, kind)
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in table[context][width].items():
+                    names.setdefault(name.lower().rstrip("."), number)
+    if kind == "months":
+        names.setdefault("sept", 9)  # "Sept 6, 2026", as some apps abbreviate it
+    return names
+
+
+@dataclass(frozen=True)
+class DateReader:
+    """Reads a delivery date as store apps and spreadsheets write it: ISO (2026-12-06),
+    2026/12/06, 2026.12.06, 20261206, 06/12/2026 and 12/06/2026 (day or month first as
+    the tenant's locale writes dates, unless the numbers decide it: 31/12/2026 is read
+    either way), 06.12.2026 (always day first), and with the month named: "December 6,
+    2026", "6 Dec 2026", "Sun, Dec 6, 2026", "6. Dezember 2026". A time after the date is
+    left out. `read` answers None for anything else: the caller never guesses a day."""
+
+    day_first: bool
+    months: dict[str, int]
+    weekdays: frozenset[str]
+
+    def read(self, value: str) -> dt.date | None:
+        text = (value or "").strip()[: MAX_DATE_TEXT + 1]
+        if not text or len(text) > MAX_DATE_TEXT:
+            return None
+        text = TIME_AFTER_DATE.sub("", text).strip()
         try:
-            return dt.date(year, month, day).isoformat()
-        except ValueError:
-            return value
-    for pattern in WRITTEN_DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value, pattern).date().isoformat()
-        except ValueError:
-            continue
-    return value
+            if match := YEAR_FIRST.match(text) or DIGITS_ONLY.match(text):
+                year, month, day = (int(g) for g in match.groups() if g.isdigit())
+                return dt.date(year, month, day)
+            if match := YEAR_LAST.match(text):
+                return self._numeric(match)
+            return self._named(text)
+        except ValueError:  # the 31st of a 30-day month, month 13, year 0
+            return None
+
+    def _numeric(self, match: re.Match[str]) -> dt.date:
+        first, separator, second, year = match.groups()
+        first_n, second_n = int(first), int(second)
+        day_first = self.day_first or separator == "."
+        if first_n > 12 >= second_n:
+            day_first = True
+        elif second_n > 12 >= first_n:
+            day_first = False
+        day, month = (first_n, second_n) if day_first else (second_n, first_n)
+        return dt.date(int(year), month, day)
+
+    def _named(self, text: str) -> dt.date | None:
+        words = [w.rstrip(".") for w in WORD_SEPARATORS.split(text.lower()) if w]
+        year = month = day = None
+        for word in words:
+            ordinal = ORDINAL.match(word)
+            if word in self.months and month is None:  # "mar" is March before a mardi
+                month = self.months[word]
+            elif word in self.weekdays or word in FILLER_WORDS or not word:
+                continue
+            elif len(word) == 4 and word.isdigit() and year is None:
+                year = int(word)
+            elif ordinal and day is None:
+                day = int(ordinal.group(1))
+            else:
+                return None
+        if year is None or month is None or day is None:
+            return None
+        return dt.date(year, month, day)
+
+
+def reads_day_first(locale: Locale) -> bool:
+    """Whether people of `locale` write the day before the month (dd/MM/y, d.M.y)."""
+    pattern = locale.date_formats["short"].pattern
+    return pattern.find("d") < pattern.find("M")
+
+
+@lru_cache(maxsize=256)
+def date_reader(*, locale: str, country: str) -> DateReader:
+    """The date reader of a tenant of `locale` (Tenant.locale) and `country`."""
+    babel = babel_locale(locale, country)
+    return DateReader(
+        day_first=reads_day_first(babel),
+        months=_names(babel, "months"),
+        weekdays=frozenset(_names(babel, "days")),
+    )
 
 
 def minutes_as_seconds(value: str) -> int | None:

@@ -37,8 +37,8 @@ from dispatch.models.orders import FINAL_STATUSES
 
 # the module, not its names: dispatch.services.orders → .geocoding → dispatch.tasks → here
 from dispatch.services import orders as order_services
-from dispatch.services.order_input import input_field, order_clean
-from dispatch.services.parsing import calendar_date, time_window
+from dispatch.services.order_input import UnreadDate, input_field, order_clean
+from dispatch.services.parsing import DateReader, date_reader, time_window
 from dispatch.services.phones import phone_e164
 from dispatch.signals import orders_redacted
 from tenants.selectors import current_tenant
@@ -49,8 +49,20 @@ logger = logging.getLogger(__name__)
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
 TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "customers/redact", "shop/redact")
 # Note attribute and tag names, compared once lower-cased with "-", "_" and spaces as one
-# space: "Delivery-Date", "delivery_date" and "Delivery Date" are the same name.
-DATE_KEYS = {"delivery date", "delivery day", "date", "delivery"}
+# space: "Delivery-Date", "delivery_date" and "Delivery Date" are the same name. Local
+# delivery apps write "Delivery-Date" (Zapiet), "Delivery Date", "Local Delivery Date",
+# "Order Delivery Date", "Delivery Day"; a leading "_" (hidden attributes) is ignored.
+DATE_KEYS = {
+    "delivery date",
+    "delivery day",
+    "date",
+    "delivery",
+    "local delivery date",
+    "order delivery date",
+    "requested delivery date",
+    "preferred delivery date",
+    "delivery date selected",
+}
 WINDOW_KEYS = {
     "delivery time",
     "delivery window",
@@ -280,13 +292,6 @@ def _key(name: Any) -> str:
     return re.sub(r"[\s_-]+", " ", str(name or "")).strip().lower()
 
 
-def _valid_date(value: str) -> str:
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        return ""
-
-
 def _valid_window(value: str) -> dict[str, str] | None:
     """The window written in `value`, if the order input schema takes it."""
     window = time_window(value)
@@ -296,18 +301,25 @@ def _valid_window(value: str) -> dict[str, str] | None:
     return None if errors else clean["time_windows"][0]
 
 
+#: How dates are read when the caller does not say: day first, as in Britain.
+DEFAULT_READER = date_reader(locale="en", country="GB")
+
+
 @dataclass(frozen=True)
 class DeliveryHints:
     date: str  # ISO, or "" when none was given (or none understood)
     windows: list[dict[str, str]]
     remarks: list[str]  # values given but not understood, for the dispatcher to see
+    date_as_written: str = ""  # a date given that could not be read: the order needs one
 
 
-def delivery_hints(payload: Mapping[str, Any]) -> DeliveryHints:
+def delivery_hints(
+    payload: Mapping[str, Any], *, reader: DateReader = DEFAULT_READER
+) -> DeliveryHints:
     """A delivery date and window from note attributes ("Delivery Date", "Delivery Time")
     or tags ("delivery:2026-12-01", "window:09:00-12:00"), as local-delivery apps write
-    them. Dates: ISO, 25/11/2026 or "November 25, 2026"; windows: "09:00-12:00" or
-    "9:00 AM - 12:00 PM"."""
+    them. Dates: whatever `reader` (the tenant's locale) reads (2026/12/06, 06/12/2026,
+    "December 6, 2026"…); windows: "09:00-12:00" or "9:00 AM - 12:00 PM"."""
     pairs = [
         (_key(a.get("name")), str(a.get("value") or "").strip())
         for a in payload.get("note_attributes") or []
@@ -317,21 +329,23 @@ def delivery_hints(payload: Mapping[str, Any]) -> DeliveryHints:
     for tag in tags.split(",") if isinstance(tags, str) else []:
         name, _, value = tag.partition(":")
         pairs.append((_key(name), value.strip()))
-    date, windows, remarks = "", [], []
+    date, unread, windows, remarks = "", "", [], []
     for name, value in pairs:
         if not value:
             continue
         if name in DATE_KEYS and not date:
-            date = _valid_date(calendar_date(value))
-            if not date:
-                remarks.append(f"Shopify delivery date {value!r} not understood.")
+            day = reader.read(value)
+            if day is None:
+                unread = unread or value
+            else:
+                date, unread = day.isoformat(), ""
         elif name in WINDOW_KEYS and not windows:
             window = _valid_window(value)
             if window:
                 windows = [window]
             else:
                 remarks.append(f"Shopify delivery time {value!r} not understood.")
-    return DeliveryHints(date=date, windows=windows, remarks=remarks)
+    return DeliveryHints(date=date, windows=windows, remarks=remarks, date_as_written=unread)
 
 
 def _next_day(tz_name: str) -> str:
@@ -354,11 +368,14 @@ def _phone(candidates: list[Any], region: str) -> str:
     return given[0] if given else ""
 
 
-def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -> dict[str, Any]:
+def shopify_order_to_order_data(
+    payload: Mapping[str, Any], *, tenant_tz: str, reader: DateReader = DEFAULT_READER
+) -> dict[str, Any]:
     """Shopify's order JSON (REST Admin API) → our order input, for order_clean.
 
     Items that need no shipping (gift cards, digital goods) are not counted. Without a
-    delivery date the order is for the next day in the tenant's time zone.
+    delivery date the order is for the next day in the tenant's time zone; with one that
+    `reader` cannot read, it needs a date (an UnreadDate), never a guessed day.
     """
     address = _obj(payload.get("shipping_address"))
     billing = _obj(payload.get("billing_address"))
@@ -379,7 +396,7 @@ def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -
     shipped = [i for i in line_items if i.get("requires_shipping", True) is not False]
     grams = sum((_amount(i.get("quantity")) * _amount(i.get("grams")) for i in shipped), Decimal(0))
     items = int(sum((_amount(i.get("quantity")) for i in shipped), Decimal(0)))
-    hints = delivery_hints(payload)
+    hints = delivery_hints(payload, reader=reader)
     country = str(address.get("country_code") or "").strip().upper()
     phones = [address, payload, customer, billing]  # where Shopify may hold a phone, best first
     notes = "\n".join(p for p in (str(payload.get("note") or "").strip(), *hints.remarks) if p)
@@ -394,7 +411,7 @@ def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -
         "postcode": address.get("zip") or "",
         "region": address.get("province") or "",
         "country": country,
-        "delivery_date": hints.date or _next_day(tenant_tz),
+        "delivery_date": _delivery_date(hints, tenant_tz),
         "time_windows": hints.windows,
         "weight_kg": (grams / 1000).quantize(Decimal("0.01")),
         "items": items or 1,
@@ -404,6 +421,14 @@ def shopify_order_to_order_data(payload: Mapping[str, Any], *, tenant_tz: str) -
     if coordinates:
         data["lat"], data["lng"] = coordinates
     return data
+
+
+def _delivery_date(hints: DeliveryHints, tenant_tz: str) -> str | UnreadDate:
+    if hints.date:
+        return hints.date
+    if hints.date_as_written:
+        return UnreadDate(hints.date_as_written)
+    return _next_day(tenant_tz)
 
 
 def _coordinates(lat: Any, lng: Any) -> tuple[float, float] | None:
@@ -471,7 +496,8 @@ def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str
     order = _shopify_order(external_id)
     if order is None and not has_address:
         return IGNORED, "The order has no shipping address (nothing to deliver)."
-    data = shopify_order_to_order_data(payload, tenant_tz=tenant.time_zone)
+    reader = date_reader(locale=tenant.locale, country=tenant.country)
+    data = shopify_order_to_order_data(payload, tenant_tz=tenant.time_zone, reader=reader)
     dropped = _drop_bad_contact(data, country=tenant.country)
     details: list[str] = []
     changed = created = False
@@ -491,10 +517,10 @@ def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str
         elif order.source_updated_at and updated_at and updated_at <= order.source_updated_at:
             details = [f"Older than what order {order.pk} already has"]
         else:
-            hints = delivery_hints(payload)
+            hints = delivery_hints(payload, reader=reader)
             data.pop("external_id")
-            if not hints.date:  # keep the date it has, rather than "tomorrow" again
-                data.pop("delivery_date")
+            if not hints.date and not hints.date_as_written:
+                data.pop("delivery_date")  # keep the date it has, rather than "tomorrow" again
             if not hints.windows:
                 data.pop("time_windows")
             order = order_services.order_update(
@@ -505,6 +531,8 @@ def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str
             )
             changed = True
             details = [f"Order {order.pk} updated", *dropped]
+    if changed and order.needs_date:
+        details.append(f"it needs a date ({order.delivery_date_as_written!r} cannot be read)")
     if cancel or payload.get("cancelled_at"):
         if OrderStatus.CANCELLED in order_services.ALLOWED_TRANSITIONS[order.status]:
             reason = payload.get("cancel_reason") or "no reason"

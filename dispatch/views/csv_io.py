@@ -22,6 +22,7 @@ from dispatch.models import CsvImport
 from dispatch.selectors.locations import address_check, tenant_address_region
 from dispatch.selectors.orders import OrderFilter, orders_list
 from dispatch.services import csv_io
+from dispatch.services.order_input import UnreadDate
 from tenants.selectors import current_tenant
 
 TARGET_LABELS = {
@@ -75,7 +76,14 @@ FIELD_GROUPS = (
     ),
     (
         "When",
-        ("delivery_date", "default_delivery_date", "window_start", "window_end", "time_windows"),
+        (
+            "delivery_date",
+            "default_delivery_date",
+            "keep_undated",
+            "window_start",
+            "window_end",
+            "time_windows",
+        ),
     ),
     (
         "What and how long",
@@ -135,6 +143,12 @@ def mapping_form(
         required=False,
         widget=forms.DateInput({"type": "date"}),
     )
+    fields["keep_undated"] = forms.BooleanField(
+        label="Keep rows whose date cannot be read, as orders needing a date",
+        required=False,
+        help_text="They wait on the orders page until you give them a date; "
+        "unticked, such rows are bad lines.",
+    )
     form_class = type("MappingForm", (forms.Form,), fields)
     return form_class(data=data, initial=initial, label_suffix="")
 
@@ -187,6 +201,8 @@ def _preview_table(preview: csv_io.Preview, mapping: dict[str, str]) -> dict[str
                 )
             elif target == "delivery_date":
                 value = outcome.data.get("delivery_date", "")
+                if isinstance(value, UnreadDate):
+                    value = f"needs a date ({value})"
             else:
                 value = outcome.values.get(target, "")
             cells.append(value)
@@ -262,16 +278,24 @@ def csv_import_detail_view(request: HttpRequest, import_id: int) -> HttpResponse
             },
         )
     headers = csv_io.csv_headers(csv_import)
-    initial = {**csv_import.mapping, "default_delivery_date": csv_import.default_delivery_date}
+    initial = {
+        **csv_import.mapping,
+        "default_delivery_date": csv_import.default_delivery_date,
+        "keep_undated": csv_import.keep_undated,
+    }
     form = mapping_form(
         headers, csv_io.csv_column_examples(csv_import), request.POST or None, initial
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         default_date: dt.date | None = data.pop("default_delivery_date")
+        keep_undated: bool = data.pop("keep_undated")
         try:
             csv_io.csv_import_set_mapping(
-                csv_import=csv_import, mapping=data, default_delivery_date=default_date
+                csv_import=csv_import,
+                mapping=data,
+                default_delivery_date=default_date,
+                keep_undated=keep_undated,
             )
             csv_io.csv_import_preview(csv_import=csv_import)
         except ValidationError as exc:

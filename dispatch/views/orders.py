@@ -16,7 +16,12 @@ from dispatch.forms import OrderActionForm, OrderForm
 from dispatch.models import Order, OrderStatus
 from dispatch.selectors.codes import label_code
 from dispatch.selectors.locations import order_pin
-from dispatch.selectors.orders import OrderFilter, order_history, orders_list
+from dispatch.selectors.orders import (
+    OrderFilter,
+    order_history,
+    orders_list,
+    orders_needing_date_count,
+)
 from dispatch.services import orders as order_services
 
 PAGE_SIZE = 50
@@ -37,6 +42,7 @@ def order_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "statuses": OrderStatus.choices,
             "query": query.urlencode(),
+            "needs_date_count": orders_needing_date_count(),
         },
     )
 
@@ -140,3 +146,29 @@ def order_reschedule_view(request: HttpRequest, order_id: int) -> HttpResponse:
         day = f"{order.delivery_date:%A %d %B}"
         messages.success(request, f"Order #{order.pk} is booked for {day}.")
     return redirect("dashboard:order-detail", order_id=order.pk)
+
+
+@dispatcher_required
+@require_POST
+def order_set_date_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    """A date for an order that needs one (the store's could not be read), from the
+    order list: it joins that day's pool, keeps its windows, and its customer is told.
+    Back to the orders still needing a date."""
+    order = get_object_or_404(Order, pk=order_id)
+    form = OrderActionForm(request.POST)
+    back = f"{reverse('dashboard:order-list')}?needs_date=true"
+    if not form.is_valid():
+        flash_service_errors(request, ValidationError(form.errors.as_data()))
+        return redirect(back)
+    try:
+        order = order_services.order_reschedule(
+            order=order,
+            delivery_date=form.cleaned_data["delivery_date"],
+            reason="date given by the dispatcher",
+        )
+    except ValidationError as exc:
+        flash_service_errors(request, exc)
+    else:
+        day = f"{order.delivery_date:%A %d %B}"
+        messages.success(request, f"Order #{order.pk} is booked for {day}.")
+    return redirect(back)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from audit.services import current_actor
+from dispatch.selectors.orders import orders_needing_date_count
 from routing import selectors
 from routing.models import Plan
 from routing.services import board as board_service
@@ -55,6 +56,7 @@ def day_board_view(request: HttpRequest) -> HttpResponse:
         "previous": day - dt.timedelta(days=1),
         "next": day + dt.timedelta(days=1),
         "upcoming": upcoming,
+        "needs_date": orders_needing_date_count(),
     }
     return render(request, "routing/board_empty.html", context)
 
@@ -81,6 +83,7 @@ def _parts(
         "now": now,
         "day_before": plan.date - dt.timedelta(days=1),
         "day_after": plan.date + dt.timedelta(days=1),
+        "needs_date": orders_needing_date_count() if only is None else 0,
         "legend": [
             (state, board_service.STATE_LABELS[state])
             for state in (

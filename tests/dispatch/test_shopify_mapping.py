@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from dispatch.services.order_input import UnreadDate
 from dispatch.services.shopify import shopify_order_to_order_data
 from tests.dispatch import shopify_payloads as sp
 
@@ -73,13 +74,13 @@ def test_without_a_date_it_is_the_next_day_in_the_tenants_time_zone(tz):
     assert (data["delivery_date"], data["time_windows"]) == (tomorrow.isoformat(), [])
 
 
-def test_a_date_or_window_not_understood_falls_back_and_says_so_in_the_notes():
+def test_a_date_not_understood_is_no_guessed_day_and_a_window_says_so_in_the_notes():
     data = with_attributes(("Delivery Date", "next tuesday"), ("Delivery Time", "12:00-09:00"))
-    tomorrow = dt.datetime.now(zoneinfo.ZoneInfo(TZ)).date() + dt.timedelta(days=1)
-    assert (data["delivery_date"], data["time_windows"]) == (tomorrow.isoformat(), [])
+    assert data["delivery_date"] == UnreadDate("next tuesday")  # the order needs a date
+    assert isinstance(data["delivery_date"], UnreadDate)
+    assert data["time_windows"] == []
     assert data["notes"].splitlines() == [
         "Please ring the bell twice",
-        "Shopify delivery date 'next tuesday' not understood.",
         "Shopify delivery time '12:00-09:00' not understood.",
     ]
 

@@ -146,6 +146,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "dashboard:order-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(order_id="order")),
     "dashboard:order-cancel": ({"POST": "dashboard"}, K(order_id="order")),
     "dashboard:order-reschedule": ({"POST": "dashboard"}, K(order_id="order")),
+    "dashboard:order-set-date": ({"POST": "dashboard"}, K(order_id="order")),
     "dashboard:order-locate": ({"POST": "dashboard"}, K(order_id="order")),
     "dashboard:address-search": ({"GET": "dashboard"}, NO_ARGS),
     "dashboard:location-remember": ({"POST": "dashboard"}, NO_ARGS),

@@ -40,6 +40,7 @@ class CsvImportOutputSerializer(serializers.ModelSerializer):
             "headers",
             "mapping",
             "default_delivery_date",
+            "keep_undated",
             "row_count",
             "valid_count",
             "invalid_count",
@@ -70,6 +71,12 @@ class CsvMappingInputSerializer(JSONTypedSerializer):
     )
     default_delivery_date = serializers.DateField(
         required=False, allow_null=True, help_text="For rows without a date."
+    )
+    keep_undated = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Rows whose date cannot be read are imported as orders needing a date "
+        "(`needs_date`), instead of being bad lines.",
     )
 
 

@@ -47,6 +47,11 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     barcodes = serializers.ListField(
         child=serializers.CharField(), help_text="The store's own codes on the parcel."
     )
+    needs_date = serializers.BooleanField(
+        read_only=True,
+        help_text="Its delivery date (from a store or a file) could not be read: "
+        "`delivery_date` is null until a date is given (PATCH or reschedule).",
+    )
 
     class Meta:
         model = Order
@@ -69,6 +74,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "geocode_status",
             "geocode_error",
             "delivery_date",
+            "needs_date",
+            "delivery_date_as_written",
             "time_windows",
             "service_s",
             "weight_kg",
