@@ -25,9 +25,10 @@ RUN grep -v '^pgserver==' requirements.txt > requirements-image.txt \
  && /opt/venv/bin/pip install -r requirements-image.txt
 COPY . .
 COPY --from=assets /assets/node_modules /app/node_modules
-# collectstatic needs settings but no database: a throwaway URL, key and public address
-# keep it offline (the running containers are given real ones).
-RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only DEBUG=0 \
+# collectstatic needs settings but no database: a throwaway URL, key (random, used once,
+# never kept) and public address keep it offline (the running containers are given real ones).
+RUN DATABASE_URL=postgres://build@localhost/build DEBUG=0 \
+    SECRET_KEY="$(/opt/venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     PUBLIC_BASE_URL=http://collectstatic.invalid \
     /opt/venv/bin/python manage.py collectstatic --noinput -v0 \
  && find /app -name '__pycache__' -prune -exec rm -rf {} + \
@@ -36,7 +37,7 @@ RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only 
 # -- run: the virtualenv and the app, nothing else; a user without privileges ---------------
 FROM python:3.12-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
-    DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PORT=8000 METRICS_PORT=9100 \
+    DJANGO_SETTINGS_MODULE=config.settings DEBUG=0 PRODUCTION=1 PORT=8000 METRICS_PORT=9100 \
     LOG_FORMAT=json ROADS_DIR=/app/roads
 # DejaVu: the parcel labels (routing/services/labels.py) print Latin, Greek and Cyrillic
 # names with it; without it they fall back to reportlab's Latin-only font.

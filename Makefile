@@ -40,6 +40,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-demo.txt requirements-dev.
 	touch $@ $(VENV)/.installed-run
 
 export HOST
+# What make starts is a developer's: DEBUG on (config/settings.py has it off unless asked).
+DEBUG ?= 1
+export DEBUG
 # The process commands (bin/dispatch) find python and daphne in the virtualenv.
 DISPATCH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bin/dispatch
 

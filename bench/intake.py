@@ -105,7 +105,7 @@ def main() -> None:
             **os.environ,
             "DATABASE_URL": url_of(connection.settings_dict),
             "DEBUG": "0",
-            "SECRET_KEY": secrets.token_hex(16),
+            "SECRET_KEY": secrets.token_urlsafe(50),  # DEBUG=0 refuses short keys
             "PUBLIC_BASE_URL": f"http://localhost:{port}",  # required with DEBUG=0
             "SECURE_SSL_REDIRECT": "0",
             "LOG_LEVEL": "WARNING",

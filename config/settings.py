@@ -35,12 +35,56 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make` (run, migrate, demo, web, worker) and the tests turn it on.
+DEBUG = env_bool("DEBUG", False)
+# The image sets PRODUCTION=1: there DEBUG must stay off, whatever else is set.
+PRODUCTION = env_bool("PRODUCTION", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG is on in production (PRODUCTION=1): it shows settings and stack traces to "
+        "anyone. Unset DEBUG or set DEBUG=0."
+    )
+
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+# Keys that are, or were, written in this repository (and so public): never with DEBUG off.
+PUBLIC_SECRET_KEYS = frozenset(
+    {
+        DEV_SECRET_KEY,
+        "change-me-to-a-long-random-string-0123456789",  # compose.yaml's old default
+        "collectstatic-only",  # the image build's old throwaway
+    }
+)
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` may not sign sessions and driver tokens in production, or None. The
+    length and variety are Django's own deployment check's (50 characters, 5 distinct)."""
+    if not key.strip():
+        return "SECRET_KEY must be set when DEBUG is off."
+    if key in PUBLIC_SECRET_KEYS or key.startswith("django-insecure"):
+        return (
+            "SECRET_KEY is a value published in this project's files: anyone could forge "
+            "sessions and driver tokens with it."
+        )
+    if len(key) < 50 or len(set(key)) < 5:
+        return (
+            f"SECRET_KEY is too weak ({len(key)} characters, {len(set(key))} distinct; at "
+            "least 50 and 5 are needed)."
+        )
+    return None
+
+
+# The demo business (manage.py seed_demo) has a published password and prints an API key:
+# with DEBUG off it is made, or kept, only when DEMO_DATA=1 asks for it.
+DEMO_DATA = env_bool("DEMO_DATA", DEBUG)
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not DEBUG and (_problem := secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"{_problem} Make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+    SECRET_KEY = DEV_SECRET_KEY
 
 # Hosts: the public host serves signup and the operators' admin; each tenant gets
 # <slug>.<TENANT_BASE_DOMAIN>. Browsers resolve *.localhost to loopback, so the defaults

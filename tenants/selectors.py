@@ -7,11 +7,26 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context
 
+from accounts.models import User
 from geo.engine import RoadEngine, RoadsError
 from geo.selectors import Region, region_engine, region_of
 from tenants.models import ApiKey, Tenant
+
+#: The demo business `manage.py seed_demo` makes: its host, and its owner's login, whose
+#: password is published and whose API key was printed.
+DEMO_SLUG = "demo"
+DEMO_OWNER_EMAIL = "owner@demo.test"
+
+
+def demo_tenant_present() -> bool:
+    """Whether the demo business (seed_demo's, with its owner's login) is here."""
+    tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+    if tenant is None:
+        return False
+    with schema_context(tenant.schema_name):
+        return User.objects.filter(email=DEMO_OWNER_EMAIL).exists()
 
 
 def api_keys_of(*, tenant: Tenant) -> QuerySet[ApiKey]:

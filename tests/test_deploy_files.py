@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,32 @@ def test_compose_runs_the_scaled_out_shape_from_one_image():
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for mounted in ("deploy/nginx.conf", "deploy/prometheus.yml"):
         assert (ROOT / mounted).exists()
+
+
+def test_compose_needs_a_secret_key_and_makes_no_demo_or_console_messages_unless_asked():
+    """(issue 22) No public default key (anyone could forge sessions and driver tokens),
+    no demo tenant with its published logins on every deploy, no customers' numbers and
+    tracking links in the log."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    env = compose["x-app"]["environment"]
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # compose stops without one
+    assert env["DEMO_DATA"] == "${DEMO_DATA:-0}"
+    assert "console" not in env["SMS_BACKEND"] and "console" not in env["EMAIL_BACKEND"]
+    migrate = " ".join(compose["services"]["migrate"]["entrypoint"])
+    assert re.search(r'if \[ "\$\$DEMO_DATA" = 1 \]; then python manage.py seed_demo', migrate)
+    assert "DEBUG" not in env and "PRODUCTION=1" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_image_build_key_is_made_at_build_time_not_written():
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    build = next(line for line in dockerfile.splitlines() if "manage.py collectstatic" in line)
+    assert "SECRET_KEY=\"$(/opt/venv/bin/python -c 'import secrets;" in build
+
+
+def test_make_runs_the_developers_processes_with_debug_on():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^DEBUG \?= 1$", makefile, flags=re.MULTILINE)
+    assert re.search(r"^export DEBUG$", makefile, flags=re.MULTILINE)
 
 
 def _configuration_read_by_the_code() -> set[str]:
@@ -117,7 +144,7 @@ def test_production_settings_load_without_a_database_as_the_image_build_does(tmp
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": "postgres://build@127.0.0.1:1/build",  # nothing listens there
-        "SECRET_KEY": "collectstatic-only",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # as the build makes one
         "DEBUG": "0",
         "PUBLIC_BASE_URL": "http://collectstatic.invalid",
     }

@@ -3,7 +3,7 @@
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
 from accounts.models import User
@@ -14,6 +14,7 @@ from dispatch.services.fleet import depot_save, driver_save, vehicle_save
 from dispatch.services.orders import orders_create
 from geo.selectors import region_of
 from tenants.models import ApiKey, Tenant
+from tenants.selectors import DEMO_OWNER_EMAIL, DEMO_SLUG
 from tenants.services.provisioning import (
     api_key_create,
     public_tenant_ensure,
@@ -22,9 +23,8 @@ from tenants.services.provisioning import (
 )
 from tenants.services.roads import tenant_roads_update
 
-DEMO_SLUG = "demo"
 DEMO_USERS = [
-    ("owner@demo.test", "Olivia Owner", User.Role.OWNER),
+    (DEMO_OWNER_EMAIL, "Olivia Owner", User.Role.OWNER),
     ("dispatcher@demo.test", "Dan Dispatcher", User.Role.DISPATCHER),
     ("driver@demo.test", "Dora Driver", User.Role.DRIVER),
 ]
@@ -37,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEMO_DATA:
+            raise CommandError(
+                "No demo data with DEBUG off: the demo's logins have a published password and "
+                "its API key would be printed to this log. Set DEMO_DATA=1 to make it anyway."
+            )
         password = os.environ.get("DEMO_PASSWORD", "demo-dispatch-2026")
         public_tenant_ensure()
         tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()

@@ -1,8 +1,10 @@
 """Migrate everything: the public schema, the template new tenants are cloned from, every tenant."""
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from tenants.selectors import DEMO_OWNER_EMAIL, DEMO_SLUG, demo_tenant_present
 from tenants.services.provisioning import public_tenant_ensure, template_schema_ensure
 from tenants.tasks import schedules_ensure
 
@@ -29,3 +31,11 @@ class Command(BaseCommand):
         call_command(
             "migrate_tenants", interactive=False, executor=options["executor"], verbosity=verbosity
         )
+        # Each deploy runs this first: a deployment holding the demo's published logins
+        # stops here (compose starts nothing after a failed migrate) unless it asked for them.
+        if not settings.DEMO_DATA and demo_tenant_present():
+            raise CommandError(
+                f"The demo business ({DEMO_SLUG}, owner {DEMO_OWNER_EMAIL}) is here, and its "
+                "password is published: with DEBUG off it stays only when DEMO_DATA=1 asks "
+                f"for it. Delete it (manage.py tenant_delete {DEMO_SLUG} --yes) or set DEMO_DATA=1."
+            )
