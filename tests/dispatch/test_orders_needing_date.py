@@ -207,3 +207,26 @@ def test_its_customer_is_confirmed_when_it_gets_its_day_not_before(
         note = Notification.objects.get()
     assert (note.event, note.channel) == ("confirmed", "email")
     assert f"{day:%A} {day.day} {day:%B}" in note.body
+
+
+def test_a_plan_leaves_it_out_and_the_planned_days_board_counts_it(alpha):
+    from routing.models import Plan
+    from routing.services import plans
+    from tests.routing.factories import DAY, make_fleet_day
+
+    with schema_context("alpha"):
+        day = make_fleet_day("undated", vans=1, orders=2, spread=0.01)
+    undated = _undated("alpha")
+    with schema_context("alpha"):
+        plan = Plan.objects.create(date=DAY, depot=day.depot, seconds=1)
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
+        planned = set(plan.routes.values_list("stops__order", flat=True))
+        pooled = set(plan.unassigned.values_list("order", flat=True))
+        undated.refresh_from_db()
+    assert undated.pk not in planned | pooled
+    assert (undated.status, undated.delivery_date) == ("unassigned", None)
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    count = "<strong>1</strong> needs a date"
+    assert count in client.get(f"/plans/{plan.pk}/board").content.decode()
+    head = client.get(f"/plans/{plan.pk}/board/state", {"part": "head"}).json()["head"]
+    assert count in head
