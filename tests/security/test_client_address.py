@@ -68,7 +68,7 @@ def test_client_address_examples(peer, forwarded, client):
     assert client_address(peer, forwarded, PROXIES) == client
 
 
-def _signups(settings_, **headers) -> list[int]:
+def _signups(**headers) -> list[int]:
     from rest_framework.throttling import SimpleRateThrottle
 
     from tests.conftest import api_client
@@ -90,13 +90,13 @@ def _signups(settings_, **headers) -> list[int]:
 
 def test_a_spoofed_forwarded_header_does_not_escape_the_api_rate_limit(tenants, settings):
     settings.TRUSTED_PROXIES = []
-    codes = _signups(settings, HTTP_X_FORWARDED_FOR="198.51.100.{n}")
+    codes = _signups(HTTP_X_FORWARDED_FOR="198.51.100.{n}")
     assert codes == [400, 400, 429]
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_budget(tenants, settings):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address
-    codes = _signups(settings, HTTP_X_FORWARDED_FOR="198.51.100.{n}, 127.0.0.1")
+    codes = _signups(HTTP_X_FORWARDED_FOR="198.51.100.{n}, 127.0.0.1")
     assert codes == [400, 400, 400]
 
 
