@@ -81,3 +81,26 @@ def test_keeping_undated_rows_is_chosen_through_the_api_too(alpha):
     assert committed.status_code in (200, 201), committed.content
     with schema_context("alpha"):
         assert Order.objects.get(external_id="D-3").needs_date
+
+
+def test_the_import_page_offers_to_keep_rows_whose_date_cannot_be_read(alpha):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import login_client
+
+    text = "Ref,Name,Address,Date\nD-4,Di,4 High Street,when the roses bloom\n"
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    detail = client.post("/imports/", {"file": SimpleUploadedFile("d.csv", text.encode())})[
+        "Location"
+    ]
+    assert "Keep rows whose date cannot be read" in client.get(detail).content.decode()
+    mapping = csv_io.suggest_mapping(["Ref", "Name", "Address", "Date"])
+    client.post(detail, {**mapping, "keep_undated": "on"})
+    page = client.get(detail).content.decode()
+    assert '<strong id="valid-count">1</strong>' in page
+    assert "needs a date (when the roses bloom)" in page
+    assert "Import 1 good row" in page
+    client.post(f"{detail}import/")
+    with schema_context("alpha"):
+        order = Order.objects.get(external_id="D-4")
+    assert (order.needs_date, order.delivery_date_as_written) == (True, "when the roses bloom")
