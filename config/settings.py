@@ -399,6 +399,9 @@ WEBHOOK_RETRY_BASE_S = float(os.environ.get("WEBHOOK_RETRY_BASE_S", "30"))
 # DRIVER_SOCKET_BURST at once (a phone sends a fix a second; offline backlogs go over HTTP).
 DRIVER_SOCKET_RATE = float(os.environ.get("DRIVER_SOCKET_RATE", "10"))
 DRIVER_SOCKET_BURST = int(os.environ.get("DRIVER_SOCKET_BURST", "50"))
+# A dispatcher's socket checks its session and role again this often (besides at once when
+# the user is changed or signs out in this deployment, and on every message it receives).
+DISPATCH_SOCKET_RECHECK_S = float(os.environ.get("DISPATCH_SOCKET_RECHECK_S", "60"))
 PROOF_MAX_UPLOAD_BYTES = int(os.environ.get("PROOF_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
 REST_FRAMEWORK = {

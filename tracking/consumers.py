@@ -3,11 +3,14 @@ the public tracking token) and enters that schema itself; groups carry the schem
 
 Refusals: the socket is accepted, told why (`{"type": "error", "code"}`) and closed with
 4401 (no or bad token, not signed in), 4403 (not allowed: off duty, wrong role, another
-tenant's token) or 4404 (unknown tracking link).
+tenant's token) or 4404 (unknown tracking link). An open dispatcher socket is closed the
+same way once its session no longer signs in a dispatcher (4401 `signed_out`: deactivated,
+password changed, signed out; 4403 `not_a_dispatcher`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -29,7 +32,7 @@ from dispatch.models import Driver
 from tenants.models import Domain
 from tracking.selectors import customer_snapshot, link_state, tracking_settings
 from tracking.services import day as services
-from tracking.services.hub import Item, dispatch_group, hub, order_group
+from tracking.services.hub import Item, dispatch_group, hub, order_group, user_group
 from tracking.services.tokens import BadToken, read_driver_token
 
 log = logging.getLogger(__name__)
@@ -284,18 +287,19 @@ class DriverConsumer(RefusingConsumer):
 
 
 def _session_user(schema: str, session_key: str | None):
-    """The user signed in to `schema` with this session, or None."""
-    from django.contrib.auth import get_user_model
+    """The user signed in to `schema` with this session, or None: read as Django reads it
+    for a request (an inactive user, or a session made before the password changed, signs
+    nobody in)."""
+    from types import SimpleNamespace
+
+    from django.contrib.auth import get_user
     from django.contrib.sessions.backends.db import SessionStore
 
     if not session_key:
         return None
     with schema_context(schema):
-        session = SessionStore(session_key=session_key)
-        user_id = session.get("_auth_user_id")
-        if user_id is None:
-            return None
-        return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        user = get_user(SimpleNamespace(session=SessionStore(session_key=session_key)))
+        return user if user.is_authenticated else None
 
 
 class DispatchConsumer(RefusingConsumer):
@@ -318,11 +322,15 @@ class DispatchConsumer(RefusingConsumer):
         if isinstance(verdict, Refusal):
             await self.refuse(verdict)
             return
-        self.schema = verdict
+        self.schema, self.user_id = verdict
+        self.session_key = cookies.get(settings.SESSION_COOKIE_NAME)
         self.group = dispatch_group(self.schema)
+        self.user_group = user_group(self.schema, self.user_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept_counted()
         await self.send_json({"type": "hello"})
+        self.rechecks = asyncio.create_task(self._recheck_every())
 
     async def positions(self, event: dict) -> None:
         """Encoded once by the hub for every dispatcher socket."""
@@ -337,14 +345,52 @@ class DispatchConsumer(RefusingConsumer):
             return Refusal(4401, "not_signed_in")
         if not user.can_dispatch:
             return Refusal(4403, "not_a_dispatcher")
-        return tenant.schema_name
+        return tenant.schema_name, user.pk
+
+    def _still_refusal(self) -> Refusal | None:
+        """Why this open socket may no longer listen, or None."""
+        user = _session_user(self.schema, self.session_key)
+        if user is None or user.pk != self.user_id:
+            return Refusal(4401, "signed_out")
+        if not user.can_dispatch:
+            return Refusal(4403, "not_a_dispatcher")
+        return None
+
+    async def _check_again(self, refusal: Refusal | None = None) -> None:
+        if refusal is None:
+            refusal = await database_sync_to_async(self._still_refusal)()
+        if refusal is not None and not getattr(self, "closing", False):
+            self.closing = True
+            await self.send_json({"type": "error", "code": refusal.reason})
+            await self.close(code=refusal.code)
+
+    async def _recheck_every(self) -> None:
+        """Changes this process hears of close the socket at once (`user_changed`); the
+        rest (another process without a shared channel layer, a bulk update) within
+        DISPATCH_SOCKET_RECHECK_S."""
+        while not getattr(self, "closing", False):
+            await asyncio.sleep(settings.DISPATCH_SOCKET_RECHECK_S)
+            try:
+                await self._check_again()
+            except Exception:  # the database away: the next round tries again
+                log.warning("dispatcher socket: could not check its session", exc_info=True)
+
+    async def user_changed(self, event: dict) -> None:
+        """The user was changed or signed out (tracking.receivers)."""
+        if event.get("ended_session") and event["ended_session"] == self.session_key:
+            await self._check_again(Refusal(4401, "signed_out"))
+        else:
+            await self._check_again()
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "rechecks", None):
+            self.rechecks.cancel()
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
-        pass  # listen only
+        await self._check_again()  # listens only; whatever it is sent, it checks who is here
 
 
 class TrackConsumer(RefusingConsumer):

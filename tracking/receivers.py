@@ -9,14 +9,17 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth.signals import user_logged_out
 from django.db import connection, transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.models import User
 from core import metrics
 from dispatch.signals import order_status_changed
 from routing.signals import plan_changed
 from tracking.services.day import next_seq
-from tracking.services.hub import dispatch_group, order_group
+from tracking.services.hub import dispatch_group, order_group, user_group
 
 logger = logging.getLogger(__name__)
 _sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
@@ -65,3 +68,22 @@ def on_plan_changed(sender, *, plan, actor="", **kwargs) -> None:
     it); a board showing an older one fetches the plan again."""
     message = {"type": "plan", "plan": plan.pk, "revision": plan.revision, "actor": actor}
     _send_on_commit([(dispatch_group(connection.schema_name), message)])
+
+
+@receiver(post_save, sender=User, dispatch_uid="tracking-user-changed")
+def on_user_changed(sender, *, instance, update_fields=None, **kwargs) -> None:
+    """The user's open sockets check again whether they still may listen (deactivated,
+    another role, a new password: their session no longer signs them in)."""
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # a sign-in changes nothing a socket depends on
+    _send_on_commit([(user_group(connection.schema_name, instance.pk), {"type": "user.changed"})])
+
+
+@receiver(user_logged_out, dispatch_uid="tracking-user-signed-out")
+def on_signed_out(sender, *, request, user, **kwargs) -> None:
+    """The sockets opened with the session that signed out close (the message names it:
+    it is sent before the session is flushed)."""
+    if user is None or getattr(request, "session", None) is None:
+        return
+    message = {"type": "user.changed", "ended_session": request.session.session_key}
+    _send_on_commit([(user_group(connection.schema_name, user.pk), message)])

@@ -47,6 +47,11 @@ def order_group(schema: str, order_id: int) -> str:
     return f"{schema}.order.{order_id}"
 
 
+def user_group(schema: str, user_id: int) -> str:
+    """The sockets of one user of one tenant (user ids repeat across schemas)."""
+    return f"{schema}.user.{user_id}"
+
+
 @dataclass(slots=True)
 class Item:
     driver_id: int
