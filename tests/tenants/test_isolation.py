@@ -1,4 +1,9 @@
-"""Two tenants whose rows have the same ids: nothing of one is reachable from the other."""
+"""Two tenants whose rows have the same ids: nothing of one is reachable from the other.
+
+The schema a statement runs in is read from PostgreSQL itself (`current_schemas(false)` on
+the connection that runs it), not from django-tenants' idea of it; tests/e2e/
+test_search_path_pool.py does the same on a running server with the connection pool on,
+for requests, jobs and websocket consumers."""
 
 from contextlib import contextmanager
 
@@ -42,15 +47,25 @@ def test_session_of_one_tenant_is_worthless_on_another(alpha, beta):
 
 @contextmanager
 def schemas_touched():
-    """Record the schema every SQL statement runs in, as django-tenants sets it."""
-    seen: list[tuple[str, str]] = []
+    """Record, for every SQL statement, the schemas PostgreSQL really searches on the
+    connection that runs it (first the one it runs in), asked on that connection just
+    before the statement: (schemas, sql)."""
+    seen: list[tuple[list[str], str]] = []
 
     def wrapper(execute, sql, params, many, context):
-        seen.append((context["connection"].schema_name, sql))
+        if not sql.lstrip().upper().startswith("SET SEARCH_PATH"):
+            raw = context["cursor"].cursor
+            raw.execute("SELECT current_schemas(false)")
+            seen.append((list(raw.fetchone()[0]), sql))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(wrapper):
         yield seen
+
+
+def _tenant_statements_elsewhere(seen: list[tuple[list[str], str]], schema: str) -> list[str]:
+    """Statements after the host look-up that did not run in `schema` (public behind it)."""
+    return [sql for schemas, sql in seen[1:] if schemas[:1] != [schema] or len(schemas) > 2]
 
 
 def test_every_query_of_a_request_touches_only_its_schema(alpha, beta):
@@ -65,18 +80,31 @@ def test_every_query_of_a_request_touches_only_its_schema(alpha, beta):
         beta.driver_email,
         "shared@example.test",
     }
-    statements = [(schema, sql) for schema, sql in seen if not sql.startswith("SET search_path")]
     # The host is looked up in public first; from then on every statement runs in beta.
-    assert statements[0][0] == "public" and "tenants_domain" in statements[0][1]
-    assert {schema for schema, _ in statements[1:]} == {"beta"}
-    assert len(statements) > 3
+    assert seen[0][0] == ["public"] and "tenants_domain" in seen[0][1]
+    assert _tenant_statements_elsewhere(seen, "beta") == []
+    assert {schemas[0] for schemas, _ in seen[1:]} == {"beta"}
+    assert len(seen) > 3
+
+
+def test_the_check_catches_a_connection_left_in_another_schema(alpha, beta, monkeypatch):
+    """Were the search_path not set, the statements would run in public: the check says so."""
+    client = login_client(beta.host, beta.owner_email)
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")  # the search_path is public's now
+    monkeypatch.setattr(connection, "_handle_search_path", lambda cursor=None: None)
+    with schemas_touched() as seen:
+        client.get("/api/v1/users", HTTP_HOST=beta.host)
+    assert _tenant_statements_elsewhere(seen, "beta") != []
 
 
 def test_api_key_request_touches_only_its_schema_and_the_key_index(alpha, beta):
     with schemas_touched() as seen:
         response = api_client(beta.host, beta.api_key).get("/api/v1/me")
     assert response.status_code == 200 and response.json()["tenant"] == "beta"
-    assert {schema for schema, _ in seen} <= {"public", "beta"}
+    assert {schema for schemas, _ in seen for schema in schemas} <= {"public", "beta"}
+    assert any(schemas[0] == "beta" for schemas, _ in seen)
     assert not any("alpha" in sql for _, sql in seen)
 
 
