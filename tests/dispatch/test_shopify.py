@@ -143,8 +143,16 @@ def test_a_disconnected_store_is_refused(alpha, store):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"not json at all", b"[1, 2]", b'{"id": NaN}', b'{"note": "\\u0000"}', b"[" * 100_000],
-    ids=["text", "array", "nan", "nul-char", "deep"],
+    [
+        b"not json at all",
+        b"[1, 2]",
+        b'{"id": NaN}',
+        b'{"note": "\\u0000"}',
+        b'{"note": "x\\ud800y"}',
+        b'{"x\\udfff": 1}',
+        b"[" * 100_000,
+    ],
+    ids=["text", "array", "nan", "nul-char", "lone-surrogate", "surrogate-key", "deep"],
 )
 def test_signed_but_unusable_bodies_are_400_and_store_nothing(alpha, store, raw):
     headers = sp.headers(raw, topic="orders/create", event_id="ev-j")
