@@ -5,9 +5,8 @@ ones; provider status callbacks and STOP / START keywords.
 Exactly once: the record is created once (a unique constraint), a job sends only a record
 still `pending` (taken under a row lock and marked `sending` in the same transaction), and a
 record found `sending` by a later job (the worker died after handing the message over, or
-before) is not sent again blindly: it is reconciled by its key (see `_reconcile`), and where
-nobody can tell it is marked failed with "outcome unknown" for the dispatcher, since sending
-it twice is worse for a customer than once not at all.
+before) is not sent again blindly: it is marked failed with "outcome unknown" for the
+dispatcher, since sending it twice is worse for a customer than once not at all.
 """
 
 from __future__ import annotations
@@ -238,11 +237,9 @@ def _reconcile(notification: Notification) -> str:
     Its identity is its key, never its text: a status report carrying the key named it
     (sent, with that id); else the provider's list is looked at, LIST_LOOKS times before
     "it never got it, send it now" (the list lags). A message there that no record here
-    claims may be this one: its report is waited for (MAX_LOOKS looks); then, if it is
-    the only such message and nothing else to the number was in hand, it is this one;
-    otherwise it is failed as "outcome unknown" for the dispatcher, as it is where nobody
-    can tell (email; a provider with no list): a customer texted twice is worse off than
-    one texted not at all."""
+    claims may be this one: its report is waited for, then it is failed as "outcome
+    unknown" for the dispatcher, as it is where nobody can tell (email; a provider with
+    no list): a customer texted twice is worse off than one texted not at all."""
     finder = sms_sender() if notification.channel == Notification.Channel.SMS else None
     if finder is None or not hasattr(finder, "listed"):
         _finish(notification, "failed", "outcome unknown: the worker stopped while sending")
@@ -269,10 +266,6 @@ def _reconcile(notification: Notification) -> str:
     unclaimed = [m.provider_id for m in listed if m.key is None and m.provider_id not in claimed]
     looked = notification.attempts_made.filter(outcome="looked", at__gte=notification.updated_at)
     looks = 1 + looked.count()
-    if len(unclaimed) == 1 and looks >= MAX_LOOKS and _alone_in_hand(notification):
-        # no report came, but nothing else here was in hand for this number: the one
-        # message the provider has that nobody claims can only be this one
-        return _reconciled(notification, unclaimed[0], "the only unclaimed message to this number")
     if unclaimed and looks >= MAX_LOOKS:
         _finish(
             notification,
@@ -297,22 +290,6 @@ def _reconcile(notification: Notification) -> str:
     later = timezone.now() + dt.timedelta(seconds=settings.NOTIFY_SEND_TIMEOUT_S)
     _queue(notification, at=later, name=f"look-{looks}")
     return notification.status
-
-
-def _alone_in_hand(notification: Notification) -> bool:
-    """No other message to the same number was handed over (or in hand) without its
-    provider id since this one was: an unclaimed listed message cannot be theirs."""
-    return not (
-        Notification.objects.filter(
-            to=notification.to,
-            channel=notification.channel,
-            provider_id="",
-            status__in=[Notification.Status.SENDING, Notification.Status.FAILED],
-            updated_at__gte=notification.updated_at - dt.timedelta(minutes=1),
-        )
-        .exclude(pk=notification.pk)
-        .exists()
-    )
 
 
 def _reconciled(notification: Notification, provider_id: str, how: str) -> str:

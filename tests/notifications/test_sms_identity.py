@@ -108,29 +108,13 @@ def test_a_message_list_that_lags_never_makes_a_message_go_twice(
     assert len(reports.messages) == 1
 
 
-def test_a_listed_message_whose_report_never_comes_is_taken_when_nothing_else_could_be_it(
+def test_a_listed_message_whose_report_never_comes_is_failed_as_unknown_not_sent_again(
     alpha, reports, django_capture_on_commit_callbacks
 ):
     reports.list_lag = 1
     with schema_context(alpha.tenant.schema_name):
         notification = _send(_order("noreport"), django_capture_on_commit_callbacks)
         _handed_over_then_died(notification)
-        outcomes = [services.deliver(notification.pk) for _ in range(services.MAX_LOOKS)]
-        notification.refresh_from_db()
-    assert outcomes == ["sending"] * (services.MAX_LOOKS - 1) + ["sent"]
-    assert notification.provider_id == reports.messages[0]["sid"]
-    assert len(reports.messages) == 1
-
-
-def test_a_listed_message_that_could_be_either_of_two_is_failed_as_unknown_not_sent_again(
-    alpha, reports, django_capture_on_commit_callbacks
-):
-    reports.list_lag = 1
-    with schema_context(alpha.tenant.schema_name):
-        notification = _send(_order("noreport"), django_capture_on_commit_callbacks)
-        _handed_over_then_died(notification)
-        other = _send(_order("noreport"), django_capture_on_commit_callbacks)
-        _died_while_sending(other)  # another message to the number, in hand, no report
         outcomes = [services.deliver(notification.pk) for _ in range(services.MAX_LOOKS)]
         notification.refresh_from_db()
     assert outcomes == ["sending"] * (services.MAX_LOOKS - 1) + ["failed"]
