@@ -626,12 +626,14 @@ def csv_import_preview(*, csv_import: CsvImport) -> Preview:
     outcomes = _rows(csv_import)
     _check(outcomes, country=current_tenant().country)
     errors = [{"line": o.line, "errors": o.errors} for o in outcomes if o.errors]
-    # Stored unless the file is imported (a conditional update: the instance may be stale).
+    # Stored unless the file is imported or its choices changed meanwhile (a conditional
+    # update: the instance may be stale).
     stored = (
         CsvImport.objects.filter(
             pk=csv_import.pk,
             mapping=csv_import.mapping,
             default_delivery_date=csv_import.default_delivery_date,
+            keep_undated=csv_import.keep_undated,
         )
         .exclude(status=CsvImport.Status.IMPORTED)
         .update(

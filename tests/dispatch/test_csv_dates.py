@@ -5,6 +5,7 @@ such rows, an order needing a date (never a guessed day)."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from dispatch.models import Order
@@ -104,3 +105,27 @@ def test_the_import_page_offers_to_keep_rows_whose_date_cannot_be_read(alpha):
     with schema_context("alpha"):
         order = Order.objects.get(external_id="D-4")
     assert (order.needs_date, order.delivery_date_as_written) == (True, "when the roses bloom")
+
+
+def test_a_preview_made_under_the_other_keep_undated_choice_is_not_stored(alpha):
+    """A preview read with one choice while the import was switched to the other is not
+    kept as the import's preview: its counts would not be what the commit does."""
+    from dispatch.models import CsvImport
+
+    text = "Ref,Name,Address,Date\nD-5,Ed,5 High Street,some day\n"
+    with schema_context("alpha"):
+        csv_import = csv_io.csv_import_start(filename="d.csv", content=text)
+        csv_io.csv_import_set_mapping(csv_import=csv_import, mapping=csv_import.mapping)
+        stale = CsvImport.objects.get(pk=csv_import.pk)  # read before the choice changes
+        csv_io.csv_import_set_mapping(
+            csv_import=csv_import, mapping=csv_import.mapping, keep_undated=True
+        )
+        preview = csv_io.csv_import_preview(csv_import=stale)
+        assert (preview.valid, preview.invalid) == (0, 1)  # read without keeping the row
+        stored = CsvImport.objects.get(pk=csv_import.pk)
+        assert stored.status == CsvImport.Status.UPLOADED  # not stored: the preview is due
+        with pytest.raises(ValidationError):
+            csv_io.csv_import_commit(csv_import=stored, actor="test")
+        csv_io.csv_import_preview(csv_import=stored)
+        stored.refresh_from_db()
+        assert (stored.status, stored.valid_count) == (CsvImport.Status.PREVIEWED, 1)
