@@ -46,7 +46,10 @@ class SignupRateThrottle(AnonRateThrottle):
 
 class SignupGlobalRateThrottle(SimpleRateThrottle):
     """Sign-ups from everyone together (SIGNUP_GLOBAL_RATE): each one provisions a schema,
-    so a crowd of addresses cannot create tenants without bound either."""
+    so a crowd of addresses cannot create tenants without bound either. Asked only for a
+    valid form or body whose address is within SIGNUP_RATE (tenants.views.signup_view,
+    tenants.api.views.SignupApi): tries refused by their own address's limit, and invalid
+    forms, would otherwise let one address use it up for everyone."""
 
     scope = "signup_global"
 
@@ -54,18 +57,15 @@ class SignupGlobalRateThrottle(SimpleRateThrottle):
         return "throttle:public:signup:all"
 
 
-SIGNUP_THROTTLES = (SignupRateThrottle, SignupGlobalRateThrottle)
-
-
 def throttle_wait(
     request: HttpRequest, throttle_classes: Iterable[type[BaseThrottle]]
 ) -> float | None:
     """DRF's throttles for a plain Django view, counted in the same cache as the API's:
-    None when every one allows the request, else the seconds to wait (at least 1). Each
-    throttle that allows it counts it, as DRF's own check does."""
-    waits = []
+    None when every one allows the request, else the seconds to wait (at least 1). Asked
+    in order, stopping at the first that refuses: unlike DRF's own check, a request one
+    throttle refuses is not counted by the ones after it."""
     for throttle_class in throttle_classes:
         throttle = throttle_class()
         if not throttle.allow_request(request, None):
-            waits.append(throttle.wait() or 0.0)
-    return max(1.0, *waits) if waits else None
+            return max(1.0, throttle.wait() or 0.0)
+    return None

@@ -39,7 +39,7 @@ from tenants.services.zones import (
     zone_of_country,
     zones_by_country,
 )
-from tenants.throttling import SIGNUP_THROTTLES, throttle_wait
+from tenants.throttling import SignupGlobalRateThrottle, SignupRateThrottle, throttle_wait
 
 
 def signup_view(request: HttpRequest) -> HttpResponse:
@@ -49,9 +49,12 @@ def signup_view(request: HttpRequest) -> HttpResponse:
     form = SignupForm(
         request.POST or None, initial={"country": country, "time_zone": zone_of_country(country)}
     )
-    # every sign-up tried counts, as on the API (the same counters: SIGNUP_RATE per address,
-    # SIGNUP_GLOBAL_RATE for everyone)
-    wait_s = throttle_wait(request, SIGNUP_THROTTLES) if request.method == "POST" else None
+    # the API's counters. Every try counts for its address (SIGNUP_RATE), and one refused
+    # there stops here; only a valid form counts for everyone (SIGNUP_GLOBAL_RATE), so no
+    # one address, refused or sending invalid forms, uses that up for the others
+    wait_s = throttle_wait(request, [SignupRateThrottle]) if request.method == "POST" else None
+    if wait_s is None and request.method == "POST" and form.is_valid():
+        wait_s = throttle_wait(request, [SignupGlobalRateThrottle])
     if wait_s is not None:
         minutes = max(1, math.ceil(wait_s / 60))
         response = render(request, "tenants/signup_limited.html", {"minutes": minutes}, status=429)

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -27,7 +27,7 @@ from tenants.models import ApiKey
 from tenants.permissions import IsOwner
 from tenants.selectors import api_keys_of
 from tenants.services import provisioning as services
-from tenants.throttling import SIGNUP_THROTTLES
+from tenants.throttling import SignupGlobalRateThrottle, SignupRateThrottle, throttle_wait
 
 
 def tenant_base_url(request: Request, host: str) -> str:
@@ -42,12 +42,17 @@ class SignupApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = list(SIGNUP_THROTTLES)
+    # Every try counts for its address (SIGNUP_RATE); only a valid body counts for
+    # everyone (SIGNUP_GLOBAL_RATE, below), as on the sign-up page (tenants.views).
+    throttle_classes = [SignupRateThrottle]
 
     @extend_schema(request=SignupInputSerializer, responses={201: SignupOutputSerializer}, auth=[])
     def post(self, request: Request) -> Response:
         serializer = SignupInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        wait_s = throttle_wait(request, [SignupGlobalRateThrottle])
+        if wait_s is not None:
+            raise Throttled(wait=wait_s)
         result = services.tenant_provision(**serializer.validated_data)
         base = tenant_base_url(request, result.domain.domain)
         body = {

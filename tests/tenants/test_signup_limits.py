@@ -79,10 +79,40 @@ def test_the_page_and_the_api_share_one_count_per_address(tenants, rates):
 
 
 def test_everyone_together_is_capped_too(tenants, rates):
-    rates("100/hour", "3/hour")
-    assert [page(f"203.0.113.{n}").status_code for n in range(3)] == [200, 200, 200]
-    assert page("203.0.113.50").status_code == 429  # a new address, over the global cap
-    assert api("203.0.113.51").status_code == 429
+    rates("100/hour", "1/hour")
+    assert page("203.0.113.1", GOOD_FORM).status_code == 200
+    assert Tenant.objects.filter(slug="late-grocer").exists()
+    another = {**GOOD_FORM, "slug": "later-grocer", "owner_email": "me@later.test"}
+    refused = page("203.0.113.50", another)  # a new address, over the global cap
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 3600
+    refused = api("203.0.113.51", another)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert not Tenant.objects.filter(slug="later-grocer").exists()
+
+
+def test_only_valid_sign_ups_count_for_everyone(tenants, rates):
+    """(issue 22 review) Invalid forms and bodies, from any number of addresses, use up
+    nothing of SIGNUP_GLOBAL_RATE."""
+    rates("100/hour", "1/hour")
+    assert [page(f"203.0.113.{n}").status_code for n in range(1, 4)] == [200] * 3
+    assert [api(f"203.0.113.{n}").status_code for n in range(4, 7)] == [400] * 3
+    assert page("203.0.113.7", GOOD_FORM).status_code == 200
+    assert Tenant.objects.filter(slug="late-grocer").exists()
+
+
+@pytest.mark.parametrize("through", ["page", "api"])
+def test_one_address_past_its_limit_does_not_stop_others_signing_up(tenants, rates, through):
+    """(issue 22 review) Tries refused by their own address's limit stop there: they do
+    not count for everyone, so one address hammering cannot block every sign-up."""
+    rates("2/hour", "3/hour")
+    hammering = [page("198.51.100.20").status_code for _ in range(4)]
+    hammering += [api("198.51.100.20").status_code for _ in range(4)]
+    assert hammering == [200, 200] + [429] * 6
+    if through == "page":
+        assert page("198.51.100.21", GOOD_FORM).status_code == 200
+    else:
+        assert api("198.51.100.21", GOOD_FORM).status_code == 201
+    assert Tenant.objects.filter(slug="late-grocer").exists()
 
 
 def test_behind_a_trusted_proxy_the_limit_is_per_client_and_spoofing_does_not_help(
