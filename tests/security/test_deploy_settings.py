@@ -177,7 +177,10 @@ def test_the_demo_is_not_made_in_production_unless_asked():
     assert refused.returncode != 0
     assert "No demo data with DEBUG off" in refused.stderr, refused.stderr[-1000:]
     asked = start(production_env(DATABASE_URL=NO_DATABASE, DEMO_DATA="1"), "seed_demo")
-    assert "No demo data" not in asked.stderr  # past the refusal (then no database answers)
+    # past the refusal, as far as the demo's first database work, where no database answers
+    assert asked.returncode != 0 and "No demo data" not in asked.stderr
+    assert "in public_tenant_ensure" in asked.stderr, asked.stderr[-1000:]
+    assert "django.db.utils.OperationalError" in asked.stderr, asked.stderr[-1000:]
 
 
 def test_production_settings_with_a_strong_key_start():
