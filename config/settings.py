@@ -224,7 +224,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 # Cache keys carry the schema name (row ids repeat across schemas). With Redis away the
 # cache answers as a miss (core/cache.py): rate limits let calls through, copies are redone.
 _cache_backend = (
-    {"BACKEND": "core.cache.FailOpenRedisCache", "LOCATION": REDIS_URL}
+    {
+        "BACKEND": "core.cache.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        # a Redis that takes connections and never answers fails a call within these
+        # seconds (then core/cache.py skips Redis for a few seconds), not the OS's minutes
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 )

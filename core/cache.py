@@ -4,8 +4,11 @@ Nothing here relies on the cache for correctness: it holds rate-limit counters (
 throttles, the tracking link's guess counter, the SMS rate per tenant) and copies of things
 that can be computed again (travel matrices, road paths, geocoding results). So when Redis
 cannot be reached, a request goes on as if the cache were empty: a rate limit lets the call
-through, a copy is computed again. Each failure is counted (`dispatch_cache_errors`) and
-logged, at most once a minute per process so that an outage does not flood the logs.
+through, a copy is computed again. Calls give up after a short socket timeout (a Redis that
+accepts and never answers must not hold requests up: config/settings.py sets the timeouts),
+and for RETRY_AFTER_S after a failure they do not try Redis at all. Each failure is counted
+(`dispatch_cache_errors`) and logged, at most once a minute per process so that an outage
+does not flood the logs.
 
 Code that needs a lock or a value that must not be lost uses the database, not this.
 """
@@ -26,6 +29,9 @@ from core import metrics
 log = logging.getLogger(__name__)
 
 LOG_EVERY_S = 60.0
+#: After a failure, calls answer as a miss without trying Redis for this long: a Redis that
+#: accepts connections and never answers would otherwise cost every request a timeout.
+RETRY_AFTER_S = 5.0
 T = TypeVar("T")
 
 
@@ -34,11 +40,16 @@ class FailOpenRedisCache(RedisCache):
     nothing) when Redis fails, instead of raising into the request."""
 
     _last_logged = 0.0
+    _down_until = 0.0  # per instance (Django keeps one per thread): when to try Redis again
 
     def _guard(self, operation: str, call: Callable[[], T], fallback: T) -> T:
+        if time.monotonic() < self._down_until:
+            metrics.CACHE_ERRORS.labels(operation).inc()
+            return fallback
         try:
             return call()
         except RedisError as exc:
+            self._down_until = time.monotonic() + RETRY_AFTER_S
             metrics.CACHE_ERRORS.labels(operation).inc()
             now = time.monotonic()
             if now - FailOpenRedisCache._last_logged >= LOG_EVERY_S:

@@ -195,3 +195,45 @@ def test_any_cache_call_answers_as_a_miss_while_redis_is_down(redis_down, calls)
             cache.set_many({key: value}, 60)
         else:
             assert getattr(cache, operation)(key) is False
+
+
+def test_a_redis_that_takes_connections_and_never_answers_costs_a_miss_not_a_hang(settings):
+    """Not a refused connection but a silent one (a Redis stuck, a firewall dropping
+    replies): a call gives up after the configured socket timeout and answers as a miss,
+    and the calls after it do not try Redis again for a while."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept_and_stay_silent() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed at the end of the test
+                return
+            accepted.append(connection)
+
+    threading.Thread(target=accept_and_stay_silent, daemon=True).start()
+    url = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    settings.CACHES = settings_with_redis(url).CACHES
+    options = settings.CACHES["default"]["OPTIONS"]
+    assert 0 < options["socket_connect_timeout"] <= 1 and 0 < options["socket_timeout"] <= 2
+    answers: list = []
+
+    def calls() -> None:
+        answers.append(caches["default"].get("a-key", "missed"))
+        answers.append(caches["default"].get("another-key", "missed too"))
+
+    caller = threading.Thread(target=calls, daemon=True)
+    try:
+        caller.start()
+        caller.join(timeout=60)  # a safety net: without a socket timeout the call never ends
+        assert not caller.is_alive(), "a call to a silent Redis never returned"
+        assert answers == ["missed", "missed too"]
+        assert len(accepted) == 1, "the second call tried Redis again at once"
+    finally:
+        listener.close()
+        for connection in accepted:
+            connection.close()
