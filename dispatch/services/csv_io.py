@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.services import record
+from core.bulk import unstorable_message
 from dispatch.models import CsvImport, Order
 from dispatch.services.order_input import UnreadDate, order_schema
 from dispatch.services.orders import orders_create
@@ -339,9 +340,7 @@ def csv_import_start(*, filename: str, content: bytes | str, user: Any = None) -
     if isinstance(content, str):
         found = re.search("[\ud800-\udfff]", content)
         if found:  # text a caller decoded itself, with a lone surrogate: not encodable
-            raise ValidationError(
-                {"file": [f"Surrogate characters are not allowed: U+{ord(found.group()):04X}."]}
-            )
+            raise ValidationError({"file": [unstorable_message(found.group())]})
     raw = content.encode() if isinstance(content, str) else content
     if len(raw) > MAX_BYTES:
         raise ValidationError({"file": [f"The file is over {MAX_BYTES // (1024 * 1024)} MB."]})
@@ -553,10 +552,11 @@ def _in_csv_terms(
     if raw_date and "delivery_date" in errors:
         tenant = current_tenant()
         day_first = date_reader(locale=tenant.locale, country=tenant.country).day_first
-        example = "01/12/2026" if day_first else "12/01/2026"
+        # where the year is written first, 01/12/2026 is read only when a number is over 12
+        example = {True: " or 01/12/2026", False: " or 12/01/2026"}.get(day_first, "")
         errors = {
             **errors,
-            "delivery_date": [f"'{raw_date}' is not a date: write 2026-12-01 or {example}."],
+            "delivery_date": [f"'{raw_date}' is not a date: write 2026-12-01{example}."],
         }
     return errors
 

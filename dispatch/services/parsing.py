@@ -55,19 +55,29 @@ WORD_SEPARATORS = re.compile(r"[\s,]+")
 MAX_DATE_TEXT = 100
 
 
-def _names(locale: Locale, kind: str) -> dict[str, int]:
+def _names(locale: Locale, kind: str) -> dict[str, frozenset[int]]:
     """Month (or weekday) names of `locale`, wide and abbreviated, lower case, without
-    dots ("dec", "december", "dez", "dezember"), with English's always included."""
-    names: dict[str, int] = {}
+    dots ("dec", "december", "dez", "dezember"), with English's always included, each
+    with the numbers it names (a weekday abbreviation may name two days in two languages)."""
+    names: dict[str, set[int]] = {}
     for source in (Locale.parse("en"), locale):
         table = getattr(source, kind)
         for context in ("format", "stand-alone"):
             for width in ("wide", "abbreviated"):
                 for number, name in table[context][width].items():
-                    names.setdefault(name.lower().rstrip("."), number)
+                    names.setdefault(name.lower().rstrip("."), set()).add(number)
     if kind == "months":
-        names.setdefault("sept", 9)  # "Sept 6, 2026", as some apps abbreviate it
-    return names
+        names.setdefault("sept", {9})  # "Sept 6, 2026", as some apps abbreviate it
+    return {name: frozenset(numbers) for name, numbers in names.items()}
+
+
+def _months(locale: Locale) -> dict[str, int]:
+    """Month names of `locale` (and English), each read as one month: English's first."""
+    english = _names(Locale.parse("en"), "months")
+    return {
+        name: min(english.get(name) or numbers)
+        for name, numbers in _names(locale, "months").items()
+    }
 
 
 @dataclass(frozen=True)
@@ -75,13 +85,17 @@ class DateReader:
     """Reads a delivery date as store apps and spreadsheets write it: ISO (2026-12-06),
     2026/12/06, 2026.12.06, 20261206, 06/12/2026 and 12/06/2026 (day or month first as
     the tenant's locale writes dates, unless the numbers decide it: 31/12/2026 is read
-    either way), 06.12.2026 (always day first), and with the month named: "December 6,
-    2026", "6 Dec 2026", "Sun, Dec 6, 2026", "6. Dezember 2026". A time after the date is
-    left out. `read` answers None for anything else: the caller never guesses a day."""
+    either way; a locale that writes the year first reads only those), 06.12.2026 (always
+    day first), and with the month named: "December 6, 2026", "6 Dec 2026", "Sun, Dec 6,
+    2026" (a weekday written must be the date's), "6. Dezember 2026". A time after the
+    date is left out. `read` answers None for anything else: the caller never guesses a
+    day."""
 
-    day_first: bool
+    #: None: the locale writes the year first and says nothing about 06/12/2026.
+    day_first: bool | None
     months: dict[str, int]
-    weekdays: frozenset[str]
+    #: Weekday names, each with the days it names (0 is Monday, as date.weekday()).
+    weekdays: dict[str, frozenset[int]]
 
     def read(self, value: str) -> dt.date | None:
         text = (value or "").strip()[: MAX_DATE_TEXT + 1]
@@ -98,25 +112,30 @@ class DateReader:
         except ValueError:  # the 31st of a 30-day month, month 13, year 0
             return None
 
-    def _numeric(self, match: re.Match[str]) -> dt.date:
+    def _numeric(self, match: re.Match[str]) -> dt.date | None:
         first, separator, second, year = match.groups()
         first_n, second_n = int(first), int(second)
-        day_first = self.day_first or separator == "."
-        if first_n > 12 >= second_n:
+        day_first = True if separator == "." else self.day_first
+        if first_n > 12 >= second_n or first_n == second_n:
             day_first = True
         elif second_n > 12 >= first_n:
             day_first = False
+        if day_first is None:  # both could be the month, and the locale does not say
+            return None
         day, month = (first_n, second_n) if day_first else (second_n, first_n)
         return dt.date(int(year), month, day)
 
     def _named(self, text: str) -> dt.date | None:
         words = [w.rstrip(".") for w in WORD_SEPARATORS.split(text.lower()) if w]
         year = month = day = None
+        weekdays: list[frozenset[int]] = []
         for word in words:
             ordinal = ORDINAL.match(word)
             if word in self.months and month is None:  # "mar" is March before a mardi
                 month = self.months[word]
-            elif word in self.weekdays or word in FILLER_WORDS or not word:
+            elif word in self.weekdays:
+                weekdays.append(self.weekdays[word])
+            elif word in FILLER_WORDS or not word:
                 continue
             elif len(word) == 4 and word.isdigit() and year is None:
                 year = int(word)
@@ -126,13 +145,21 @@ class DateReader:
                 return None
         if year is None or month is None or day is None:
             return None
-        return dt.date(year, month, day)
+        date = dt.date(year, month, day)
+        if any(date.weekday() not in named for named in weekdays):
+            return None  # "Mon, Dec 6, 2026" (a Sunday): which of the two was meant?
+        return date
 
 
-def reads_day_first(locale: Locale) -> bool:
-    """Whether people of `locale` write the day before the month (dd/MM/y, d.M.y)."""
+def reads_day_first(locale: Locale) -> bool | None:
+    """Whether people of `locale` write the day before the month (dd/MM/y, d.M.y); None
+    where they write the year first (y-MM-dd: sv, en_CA, ja, zh, hu, ko, lt …), whose
+    order of the two says nothing about a date written with the year last."""
     pattern = locale.date_formats["short"].pattern
-    return pattern.find("d") < pattern.find("M")
+    year, day, month = (pattern.find(letter) for letter in "ydM")
+    if 0 <= year < min(day, month):
+        return None
+    return day < month
 
 
 @lru_cache(maxsize=256)
@@ -141,8 +168,8 @@ def date_reader(*, locale: str, country: str) -> DateReader:
     babel = babel_locale(locale, country)
     return DateReader(
         day_first=reads_day_first(babel),
-        months=_names(babel, "months"),
-        weekdays=frozenset(_names(babel, "days")),
+        months=_months(babel),
+        weekdays=_names(babel, "days"),
     )
 
 

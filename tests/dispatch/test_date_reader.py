@@ -15,7 +15,21 @@ from dispatch.services.parsing import date_reader
 DAY_FIRST = date_reader(locale="en", country="GB")
 MONTH_FIRST = date_reader(locale="en", country="US")
 GERMAN = date_reader(locale="de", country="DE")
-READERS = [DAY_FIRST, MONTH_FIRST, GERMAN, date_reader(locale="fr", country="FR")]
+#: Locales that write the year first (y-MM-dd, y/MM/dd, y. MM. dd.): they say nothing
+#: about whether 06/12/2026 is the 6th of December or the 12th of June.
+YEAR_FIRST = [
+    date_reader(locale=locale, country=country)
+    for locale, country in [
+        ("sv", "SE"),
+        ("en", "CA"),
+        ("ja", "JP"),
+        ("zh", "CN"),
+        ("hu", "HU"),
+        ("ko", "KR"),
+        ("lt", "LT"),
+    ]
+]
+READERS = [DAY_FIRST, MONTH_FIRST, GERMAN, date_reader(locale="fr", country="FR"), *YEAR_FIRST]
 
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2199, 12, 31))
 
@@ -69,6 +83,56 @@ def test_an_ambiguous_day_goes_by_the_locale():
     assert date_reader(locale="en-us", country="GB").read("06/12/2026") == dt.date(2026, 6, 12)
     # dots are written day first everywhere
     assert MONTH_FIRST.read("06.12.2026") == dt.date(2026, 12, 6)
+
+
+@given(day=dates, separator=st.sampled_from(["/", "-"]), zeros=st.booleans())
+def test_a_year_first_locale_reads_day_and_month_in_numbers_only_when_the_numbers_decide(
+    day, separator, zeros
+):
+    d, m = (f"{day.day:02d}", f"{day.month:02d}") if zeros else (str(day.day), str(day.month))
+    for text in (separator.join([d, m, str(day.year)]), separator.join([m, d, str(day.year)])):
+        for reader in YEAR_FIRST:
+            if day.day > 12 or day.day == day.month:
+                assert reader.read(text) == day, text
+            else:  # 06/12/2026 in Sweden: the order needs a date, never a guessed one
+                assert reader.read(text) is None, text
+
+
+def test_a_swedish_store_s_06_12_2026_is_not_read_as_june_12():
+    swedish = date_reader(locale="sv", country="SE")
+    assert swedish.read("06/12/2026") is None
+    assert swedish.read("2026-12-06") == dt.date(2026, 12, 6)
+    assert swedish.read("06.12.2026") == dt.date(2026, 12, 6)  # dots: day first everywhere
+    assert swedish.read("6 december 2026") == dt.date(2026, 12, 6)
+
+
+@given(day=dates, off_by=st.integers(min_value=1, max_value=6), long=st.booleans())
+def test_a_date_whose_weekday_is_not_its_own_is_not_read(day, off_by, long):
+    wrong = day + dt.timedelta(days=off_by)
+    weekday = wrong.strftime("%A" if long else "%a")
+    text = f"{weekday}, {day:%B} {day.day}, {day.year}"
+    for reader in READERS:
+        assert reader.read(text) is None, text
+    german = f"{day.day}. {GERMAN_MONTHS[day.month - 1]} {day.year}"
+    assert GERMAN.read(f"{GERMAN_WEEKDAYS[day.weekday()]}, {german}") == day
+    assert GERMAN.read(f"{GERMAN_WEEKDAYS[wrong.weekday()]}, {german}") is None
+
+
+def test_mon_dec_6_2026_is_not_read_dec_6_2026_being_a_sunday():
+    assert DAY_FIRST.read("Sun, Dec 6, 2026") == dt.date(2026, 12, 6)
+    for reader in READERS:
+        assert reader.read("Mon, Dec 6, 2026") is None
+
+
+GERMAN_WEEKDAYS = [
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonntag",
+]
 
 
 @given(day=dates)
