@@ -127,7 +127,9 @@ class Order(Address, TimeStamped):
 
 
 class OrderEvent(models.Model):
-    """One change of an order's status: who, when, why. Written only by order_transition."""
+    """One change of an order's status: who, when, why. Written only by order_transition,
+    and by order_update for a note that changes no status (from_status == to_status: a
+    date the store sent that could not be read)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)

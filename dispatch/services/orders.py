@@ -213,7 +213,8 @@ def order_update(
     if errors:
         raise ValidationError(errors)
     if isinstance(clean.get("delivery_date"), UnreadDate) and order.delivery_date is not None:
-        del clean["delivery_date"]  # a day it has beats a date that cannot be read
+        # A day it has beats a date that cannot be read, but the dispatcher is told.
+        _unread_date_note(order=order, written=clean.pop("delivery_date").text, actor=actor)
     clean = _dated(clean)
     changed = {name for name, value in clean.items() if getattr(order, name) != value}
     old_date, old_windows = order.delivery_date, order.time_windows
@@ -242,6 +243,24 @@ def order_update(
             sender=Order, order=order, old_date=old_date, old_windows=old_windows, actor=actor
         )
     return order
+
+
+def _unread_date_note(*, order: Order, written: str, actor: str) -> None:
+    """Put on the order's history that the store sent a date that could not be read and
+    the order kept its day: an event that changes no status (from and to are the same),
+    written once per text and day (a store resends its note with every update)."""
+    reason = (
+        f"The store sent a date we could not read: {written!r}; "
+        f"the order kept {order.delivery_date:%Y-%m-%d}."
+    )[:300]
+    if not order.events.filter(reason=reason).exists():
+        OrderEvent.objects.create(
+            order=order,
+            from_status=order.status,
+            to_status=order.status,
+            actor=actor,
+            reason=reason,
+        )
 
 
 @transaction.atomic

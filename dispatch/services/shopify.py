@@ -531,6 +531,11 @@ def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str
             )
             changed = True
             details = [f"Order {order.pk} updated", *dropped]
+            if isinstance(data.get("delivery_date"), UnreadDate) and not order.needs_date:
+                details.append(
+                    f"its new date {data['delivery_date'].text!r} cannot be read: it kept "
+                    f"{order.delivery_date:%Y-%m-%d}"
+                )
     if changed and order.needs_date:
         details.append(f"it needs a date ({order.delivery_date_as_written!r} cannot be read)")
     if cancel or payload.get("cancelled_at"):

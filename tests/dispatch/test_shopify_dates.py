@@ -143,3 +143,29 @@ def test_an_update_with_an_unreadable_date_keeps_the_day_the_order_has(alpha, st
     assert process_all("alpha") == ["processed", "processed"]
     order = _order()
     assert (order.delivery_date, order.delivery_date_as_written) == (day, "")
+
+
+def test_an_unreadable_date_change_is_on_the_order_s_history_and_page(alpha, store):  # noqa: F811
+    from tests.conftest import login_client
+
+    day = tenant_today(5)
+    deliver(alpha.host, _with_date("Delivery Date", day.strftime("%Y/%m/%d")))
+    process_all("alpha")
+    for n, event_id in enumerate(["ev-2", "ev-3"]):  # the store sends its note with every update
+        updated = _with_date("Delivery Date", "the week after next")
+        updated["updated_at"] = f"209{n}-01-01T00:00:00Z"
+        deliver(alpha.host, updated, topic="orders/updated", event_id=event_id)
+    assert process_all("alpha") == ["processed", "processed", "processed"]
+    said = (
+        "The store sent a date we could not read: 'the week after next'; "
+        f"the order kept {day:%Y-%m-%d}."
+    )
+    with schema_context("alpha"):
+        order = Order.objects.get(external_id=JON)
+        assert order.delivery_date == day
+        notes = list(order.events.filter(reason=said).values_list("from_status", "to_status"))
+        assert notes == [(order.status, order.status)]  # once, and no status changed
+        detail = WebhookEvent.objects.get(event_id="ev-2").detail
+    assert f"its new date 'the week after next' cannot be read: it kept {day:%Y-%m-%d}" in detail
+    page = login_client(alpha.host, alpha.dispatcher_email).get(f"/orders/{order.pk}/")
+    assert said.replace("'", "&#x27;") in page.content.decode()
