@@ -4,6 +4,7 @@ tests run, so the image itself is not built here; its build steps that can run a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -75,6 +76,57 @@ def test_compose_needs_a_secret_key_and_makes_no_demo_or_console_messages_unless
     migrate = " ".join(compose["services"]["migrate"]["entrypoint"])
     assert re.search(r'if \[ "\$\$DEMO_DATA" = 1 \]; then python manage.py seed_demo', migrate)
     assert "DEBUG" not in env and "PRODUCTION=1" in (ROOT / "Dockerfile").read_text()
+
+
+#: The settings of the real senders compose.yaml picks (Twilio, SMTP).
+MESSAGING = re.compile(r"TWILIO_\w+|EMAIL_\w+|DEFAULT_FROM_EMAIL|SMS_BACKEND")
+
+
+def _settings_of(env: dict[str, str]) -> dict[str, str]:
+    """The messaging settings as a fresh production process reads them from `env`."""
+    probe = (
+        "import json, config.settings as s; "
+        "print(json.dumps({k: repr(getattr(s, k)) for k in dir(s) if re.fullmatch(p, k)}))"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", f"import re; p = {MESSAGING.pattern!r}; {probe}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    return json.loads(answer.stdout.splitlines()[-1])
+
+
+def test_compose_passes_every_messaging_setting_through_with_the_settings_defaults():
+    """(issue 22 review) compose sends SMS through Twilio and email through SMTP: every
+    variable the settings read for them reaches the web processes (Twilio's webhooks),
+    the workers (sending) and the scheduler, and unset, compose's default for it is the
+    settings' own (an empty EMAIL_PORT would stop the process, an empty EMAIL_HOST or
+    TWILIO_API_URL send nowhere)."""
+    settings_text = (ROOT / "config" / "settings.py").read_text()
+    read = set(
+        re.findall(r"(?:os\.environ\.get|env_bool|env_list)\(\s*\"([A-Z0-9_]+)\"", settings_text)
+    )
+    names = {name for name in read if MESSAGING.fullmatch(name)}
+    assert {"TWILIO_AUTH_TOKEN", "TWILIO_CALLBACK_BASE", "EMAIL_HOST_PASSWORD"} <= names
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    for service in ("web", "worker", "scheduler"):
+        env = services[service]["environment"]
+        missing = sorted(n for n in names if not str(env.get(n, "")).startswith(f"${{{n}:-"))
+        assert not missing, f"compose.yaml's {service} does not pass {missing}"
+    passed = services["worker"]["environment"]
+    defaults = {n: re.fullmatch(rf"\$\{{{n}:-(.*)\}}", passed[n]).group(1) for n in names}
+    production = {
+        **{k: v for k, v in os.environ.items() if k not in names},
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PUBLIC_BASE_URL": "https://dispatch.example.com",
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/nothing",
+    }
+    assert _settings_of({**production, **defaults}) == _settings_of(production)
 
 
 def test_the_image_build_key_is_made_at_build_time_not_written():
