@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -23,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.utils import json
 from rest_framework.views import exception_handler
 
+from core.bulk import UNSTORABLE, unstorable_message
 from core.json_types import JSONObject
 from tenants.middleware import database_unavailable
 
@@ -164,10 +164,6 @@ def document_errors(result: dict, generator, request, public) -> dict:
 #: request is a bulk item's time window, {"orders": [{"time_windows": [{...}]}]}: 5 levels.
 MAX_JSON_DEPTH = 32
 _TOO_DEEP = f"JSON nested too deep: at most {MAX_JSON_DEPTH} levels of arrays and objects."
-#: Text PostgreSQL cannot store: NUL, and lone UTF-16 surrogates (JSON's "\ud800"
-#: escapes decode to them, but they cannot be encoded as UTF-8).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_SURROGATE_MESSAGE = "Surrogate characters are not allowed: U+{:04X}."  # DRF's CharField's
 
 
 def _path(path: tuple[str | int, ...]) -> str:
@@ -177,12 +173,12 @@ def _path(path: tuple[str | int, ...]) -> str:
 def _refuse_unstorable_text(text: str, path: tuple[str | int, ...], *, key: bool) -> None:
     """`path`: where the value is, or for a key the object holding it (its parts are keys
     already checked, so the error can name them)."""
-    found = _UNSTORABLE.search(text)
+    found = UNSTORABLE.search(text)
     if found is None:
         return
     if found.group() == "\x00":
         raise exceptions.ParseError("Text in the request may not contain NUL characters.")
-    message = _SURROGATE_MESSAGE.format(ord(found.group()))
+    message = unstorable_message(found.group())
     if key:
         message = f"{message[:-1]} (in a key{' of ' + _path(path) if path else ''})."
     elif len(path) > 1:

@@ -19,15 +19,22 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 
-#: What PostgreSQL cannot store in text or jsonb: NUL, and lone UTF-16 surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+#: What PostgreSQL cannot store in text or jsonb: NUL, and lone UTF-16 surrogates (JSON's
+#: "\ud800" escapes decode to them, but they cannot be encoded as UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_message(character: str) -> str:
+    """The field error for `character`, one of UNSTORABLE's (DRF's CharField's words)."""
+    what = "NUL characters are" if character == "\x00" else "Surrogate characters are"
+    return f"{what} not allowed: U+{ord(character):04X}."
 
 
 def unstorable_character(value: Any) -> str | None:
     """The first character of `value` (text, or lists and dicts of it, keys included)
     that PostgreSQL cannot store, else None."""
     if isinstance(value, str):
-        found = _UNSTORABLE.search(value)
+        found = UNSTORABLE.search(value)
         return found.group() if found else None
     if isinstance(value, dict):
         value = [*value.keys(), *value.values()]
@@ -44,10 +51,7 @@ def _refuse_unstorable(objects: Sequence[models.Model], fields: list[models.Fiel
         for f in fields:
             found = unstorable_character(getattr(obj, f.attname))
             if found is not None:
-                what = "NUL characters are" if found == "\x00" else "Surrogate characters are"
-                raise ValidationError(
-                    {f.name: [f"{what} not allowed: U+{ord(found):04X}."]}, code="unstorable"
-                )
+                raise ValidationError({f.name: [unstorable_message(found)]}, code="unstorable")
 
 
 def copy_insert(model: type[models.Model], objects: Sequence[models.Model]) -> None:
