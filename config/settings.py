@@ -166,6 +166,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # before anything reads them: X-Forwarded-Proto/-Host/-Port from TRUSTED_PROXIES only
+    "core.http.ForwardedHeadersMiddleware",
     "core.observability.RequestContextMiddleware",
     "config.health.HealthCheckMiddleware",
     "tenants.middleware.TenantMiddleware",
@@ -594,6 +596,8 @@ TENANT_MULTIPROCESSING_CHUNKS = int(os.environ.get("MIGRATION_CHUNK_SIZE", "2"))
 
 # Production hardening, switched on by DEBUG=0.
 if not DEBUG:
+    # sent by a proxy in TRUSTED_PROXIES only: dropped from anyone else's requests
+    # (core.http.ForwardedHeadersMiddleware)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

@@ -5,33 +5,26 @@ lockouts, rate limits, the audit log, the tracking page's guess counter).
 networks): a client that reaches daphne directly could otherwise claim any address. From a
 trusted peer, the client is the rightmost address of the chain that is not itself a trusted
 proxy, the last one a proxy of ours saw; what lies left of it was written by the client.
+The proxy's word on the connection itself (X-Forwarded-Proto, -Host, -Port) is dropped
+from any other peer's requests before Django reads it (ForwardedHeadersMiddleware).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def proxy_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """TRUSTED_PROXIES' entries (`10.0.0.5`, `172.16.0.0/12`, `::1`) as networks; a
-    malformed entry stops start-up rather than trusting the wrong peers."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError as exc:
-            raise ImproperlyConfigured(
-                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network ({exc})."
-            ) from exc
-    return tuple(networks)
+    """TRUSTED_PROXIES' entries (`10.0.0.5`, `172.16.0.0/12`, `::1`) as networks. The
+    settings have refused a malformed entry at start-up (config/settings.py)."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
 
 
 def parse_address(text: str) -> Address | None:
@@ -93,3 +86,35 @@ def client_ip(request: HttpRequest) -> str | None:
     return client_address(
         request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"), _proxies()
     )
+
+
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the request's connection comes from a proxy in TRUSTED_PROXIES."""
+    peer = parse_address(request.META.get("REMOTE_ADDR") or "")
+    return peer is not None and _trusted(peer, _proxies())
+
+
+#: What a proxy says about the client's connection: the scheme SECURE_PROXY_SSL_HEADER
+#: reads, and the host and port Django reads with USE_X_FORWARDED_HOST / _PORT.
+CONNECTION_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT")
+
+
+class ForwardedHeadersMiddleware:
+    """First of all middleware: a request not from a proxy in TRUSTED_PROXIES loses the
+    headers a proxy sets about the connection, as X-Forwarded-For is not believed from it
+    (client_ip). Otherwise a client reaching daphne directly could say it used HTTPS and
+    be believed: no HTTPS redirect, https links built, Twilio's signed URL rebuilt from
+    its word. (Websockets read none of these: channels and daphne, run without
+    --proxy-headers, take the scheme and client from the connection.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not from_trusted_proxy(request):
+            names = set(CONNECTION_HEADERS)
+            if proxy_ssl_header := getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+                names.add(proxy_ssl_header[0])
+            for name in names:
+                request.META.pop(name, None)
+        return self.get_response(request)

@@ -129,6 +129,15 @@ def test_compose_passes_every_messaging_setting_through_with_the_settings_defaul
     assert _settings_of({**production, **defaults}) == _settings_of(production)
 
 
+def test_the_proxy_adds_its_peer_to_x_forwarded_for_rather_than_replacing_it():
+    """(issue 22 review) Replaced by its own peer, a load balancer in front of it could
+    never be seen through; appended to, the web process takes the rightmost address that
+    is not a trusted proxy (core/http.py), so nothing a client writes there is believed."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert re.search(r"proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;", conf)
+    assert "X-Forwarded-For $remote_addr" not in conf
+
+
 def test_the_image_build_key_is_made_at_build_time_not_written():
     dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     build = next(line for line in dockerfile.splitlines() if "manage.py collectstatic" in line)

@@ -266,7 +266,10 @@ def test_status_callbacks_need_the_signature_and_never_go_backwards(
     assert outcomes == ["sent", "delivered", "ignored sent", "ignored queued"]
 
 
-@override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"))
+@override_settings(
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    TRUSTED_PROXIES=["127.0.0.1"],  # the test client's address: the proxy
+)
 def test_a_signature_made_for_https_is_valid_behind_a_proxy_that_ended_tls(alpha, twilio):
     client = host_client(alpha.host)
     path = "/notifications/twilio/inbound"
@@ -283,6 +286,15 @@ def test_a_signature_made_for_https_is_valid_behind_a_proxy_that_ended_tls(alpha
     assert response.status_code == 200
     without = _signed_post(client, f"http://{alpha.host}{path}", params, signed_url=https)
     assert without.status_code == 403  # the same request without the header: wrong URL
+    direct = _signed_post(  # the header from a client, not the proxy: not believed
+        client,
+        f"http://{alpha.host}{path}",
+        params,
+        signed_url=https,
+        HTTP_X_FORWARDED_PROTO="https",
+        REMOTE_ADDR="203.0.113.5",
+    )
+    assert direct.status_code == 403
 
 
 def test_stop_and_start_keep_the_opt_out_list_and_stop_sending(
