@@ -1,5 +1,6 @@
 from django.db import connection
 from django.db.models import QuerySet
+from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -31,9 +32,12 @@ from tenants.throttling import SignupGlobalRateThrottle, SignupRateThrottle, thr
 
 
 def tenant_base_url(request: Request, host: str) -> str:
-    port = request.get_port()
+    """The new tenant's address as the signing-up client reaches this server: its scheme,
+    and the port of the Host it asked for (not the port the server listens on, which a
+    proxy in front hides: nginx on :8080 before daphne on :8000)."""
+    _, port = split_domain_port(request.get_host())
     default = "443" if request.is_secure() else "80"
-    netloc = host if port == default else f"{host}:{port}"
+    netloc = host if port in ("", default) else f"{host}:{port}"
     return f"{request.scheme}://{netloc}"
 
 

@@ -33,6 +33,20 @@ def test_signup_returns_host_login_and_a_working_api_key(tenants):
     assert me.json()["scope"] == "read_write"
 
 
+def test_the_new_hosts_address_has_the_port_the_client_asked_for_not_the_servers(tenants):
+    """Behind a proxy (nginx on :8080 in compose) the server listens on another port
+    (daphne on :8000): the links follow the Host the client used."""
+    client = api_client("localhost:8080")
+    response = client.post("/api/v1/signup", BODY, format="json", SERVER_PORT="8000")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["login_url"] == "http://green-grocer.localhost:8080/login/"
+    assert (
+        signup({**BODY, "slug": "blue-grocer", "owner_email": "me@blue.test"}).json()["url"]
+        == "http://blue-grocer.localhost/"
+    )  # no port asked for: none given
+
+
 def test_the_new_owner_can_sign_in_on_the_new_host(tenants):
     assert signup(BODY).status_code == 201
     client = host_client("green-grocer.localhost")
