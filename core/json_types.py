@@ -24,8 +24,10 @@ from django.db import models
 from rest_framework import fields, relations, serializers
 
 #: The date form the API documents (OpenAPI `format: date`): Python's fromisoformat would
-#: also read 20261201 and 2026-W49-1.
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: also read 20261201 and 2026-W49-1, and \d (as Django's parse_date) any script's digits.
+#: Not the store date reader's year-first pattern (dispatch.services.parsing.YEAR_FIRST),
+#: which reads what people write (2026/12/6, 2026.12.06.) and is liberal on purpose.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class JSONObject(dict):

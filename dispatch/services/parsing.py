@@ -44,6 +44,7 @@ TIME_AFTER_DATE = re.compile(
     r"\s*(?:z|utc|gmt|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
 )
+#: Not core.json_types.ISO_DATE: the API takes YYYY-MM-DD only; a store writes 2026/12/6.
 YEAR_FIRST = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})\.?$")
 YEAR_LAST = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})$")
 DIGITS_ONLY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")

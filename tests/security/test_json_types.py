@@ -278,12 +278,18 @@ def test_a_wrong_type_on_a_fleet_patch_leaves_it_unchanged(alpha):
 
 # --- plans, webhooks, keys, users, sign-up ------------------------------------------------
 
+#: Digits that are not ASCII ("٢٠٢٦-١٢-٠٢"): a regex's \d and Django's parse_date take them.
+ARABIC_INDIC = str.maketrans(
+    "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+)
+
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"date": 20261201}, "date"),
         ({"date": "20261201"}, "date"),
+        ({"date": str(tenant_today(1)).translate(ARABIC_INDIC)}, "date"),
         ({"date": str(tenant_today(1)), "seconds": "5"}, "seconds"),
         ({"date": str(tenant_today(1)), "seconds": True}, "seconds"),
         ({"date": str(tenant_today(1)), "depot": "1"}, "depot"),
