@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django_tenants.utils import schema_context
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import LiveTenant, csp_checked_page, live_tenant, sign_in
 from tests.routing.factories import DAY, make_fleet_day
@@ -60,8 +61,14 @@ def drag(page, source, target, *, below: bool = False) -> None:
     """Drag `source` onto `target` with the mouse, in small steps, as a hand would (the
     board's lists drag with SortableJS' pointer-driven mode): dropped on the upper half of
     `target` it goes before it, on the lower half after it."""
-    target.scroll_into_view_if_needed()
-    source.scroll_into_view_if_needed()
+    for attempt in range(3):
+        try:
+            target.scroll_into_view_if_needed()
+            source.scroll_into_view_if_needed()
+            break
+        except PlaywrightError as error:  # the board drew its lists again (a live update)
+            if "not attached" not in str(error) or attempt == 2:
+                raise
     a, b = source.bounding_box(), target.bounding_box()
     page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
     page.mouse.down()

@@ -133,11 +133,11 @@ def test_orders_imported_across_a_postgres_restart_arrive_exactly_once(tmp_path)
             while len(answers) < ORDERS // 3 and time.monotonic() - started < 60:
                 time.sleep(0.05)
             assert answers and answers[-1][1] in (200, 201), answers[-1:]  # working before
-            pgserver.pg_ctl(
-                ["-w", "-m", "fast", "stop"],
+            pgserver.pg_ctl(  # a loaded machine's shutdown checkpoint can outlast pg_ctl's 60 s
+                ["-w", "-t", "180", "-m", "fast", "stop"],
                 pgdata=server.pgdata,
                 user=server.system_user,
-                timeout=60,
+                timeout=200,
             )
             time.sleep(6)  # down for longer than a request waits
             socket_dir = parse_qs(urlsplit(url).query)["host"][0]  # where it listened
