@@ -232,11 +232,15 @@
     draining = true;
     drainAgain = false;
     sentSome = false;
-    var run = navigator.locks
-      ? navigator.locks.request("driver-outbox-" + ME, {ifAvailable: true}, function (lock) { return lock ? step() : true; })
+    var run = navigator.locks  // "elsewhere": another tab (or this page before a reload) is sending
+      ? navigator.locks.request("driver-outbox-" + ME, {ifAvailable: true}, function (lock) { return lock ? step() : "elsewhere"; })
       : step();
     return run.then(function (empty) {
       draining = false;
+      if (empty === "elsewhere") {  // look again soon: that one may go away before it is done
+        later(); refresh();
+        return;
+      }
       if (empty) {
         clearTimeout(retryTimer); retryTimer = null; retryIn = RETRY_MS;
         if (sentSome) { keepPage(); }
@@ -304,14 +308,22 @@
   }
   function draw() {
     return Promise.all([all(), fixCount()]).then(function (got) {
-      var items = got[0], positions = got[1], waiting = [], refused = [];
+      var items = got[0], positions = got[1], waiting = [], refused = [], kept = {};
       items.forEach(function (i) {
         (i.state === "failed" ? refused : waiting).push(i);
         if (i.order && (i.kind === "stop" || i.kind === "proof")) {
+          kept[i.order] = true;
           var to = i.kind === "stop" ? i.event : i.outcome;  // the status it leads to
           var stop = stopData(i.order);
           if (i.state === "failed") { showStatus(i.order, stop ? stop.status : to, "Not sent: " + i.error, true); }
           else if (to) { showStatus(i.order, to, "Waiting to be sent"); }
+        }
+      });
+      // a note left by an earlier drawing whose read of the outbox came before the item was
+      // sent (or dismissed): nothing waits for that stop any more
+      document.querySelectorAll("li[data-order] .pending:not([hidden])").forEach(function (note) {
+        if (!kept[note.closest("li[data-order]").dataset.order]) {
+          note.hidden = true; note.textContent = ""; note.classList.remove("error");
         }
       });
       var parts = [];

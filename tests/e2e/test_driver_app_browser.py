@@ -472,3 +472,41 @@ def test_signing_out_leaves_nothing_of_the_driver_on_the_phone(
         context.set_offline(True)
         with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
             page.goto(f"{day.tenant.url}/driver/")
+
+
+def test_an_action_waits_for_another_tab_sending_and_is_sent_when_it_lets_go(
+    live_server_url, django_db_blocker, browser
+):
+    """The installed app and a browser tab share one outbox and send it one at a time (a
+    Web Lock). An action taken in one while the other holds the lock (sending, or about to
+    be closed) is sent once the other lets go, not left waiting for the next GPS fix."""
+    from dispatch.models import OrderEvent
+
+    day = driver_day(django_db_blocker, live_server_url, "drvlock")
+    with phone(browser) as context:
+        context.clear_permissions()  # no GPS fixes: nothing else starts a send
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        open_app(page, day)
+        page.locator("#sync", has_text="all sent").wait_for()
+        other = context.new_page()  # another tab of the app, holding the lock until told
+        other.goto(page.url)
+        other.locator("#sync", has_text="all sent").wait_for()
+        other.evaluate(
+            """() => new Promise(held => {
+                 const app = JSON.parse(document.getElementById("driver-app-data").textContent);
+                 const name = "driver-outbox-" + app.schema + "-" + app.driver;
+                 navigator.locks.request(name, () => new Promise(letGo => {
+                   window.letGo = letGo;
+                   held();
+                 }));
+               })"""
+        )
+        first = page.locator(f"#driver-stop-{day.orders[0]}")
+        first.get_by_role("button", name="On my way").click()
+        first.locator(".pending", has_text="Waiting to be sent").wait_for()
+        other.evaluate("() => window.letGo()")
+        first.locator(".pending").wait_for(state="hidden")
+        with django_db_blocker.unblock(), schema_context(day.tenant.schema):
+            sent = OrderEvent.objects.filter(order_id=day.orders[0], to_status="en_route")
+            assert sent.count() == 1
