@@ -121,7 +121,12 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
         yield f"http://localhost:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # seen once, on a loaded machine: not this test's point
+            print(f"daphne on port {port} still stopping after 10 s: killed; see {log.name}")
+            process.kill()
+            process.wait(timeout=10)
         log.close()
 
 
