@@ -16,6 +16,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
+from core.startup import refuse_unsafe_configuration  # noqa: E402
+
+refuse_unsafe_configuration()  # no SECRET_KEY or PUBLIC_BASE_URL with DEBUG off: no serving
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 

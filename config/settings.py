@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,11 +79,19 @@ def secret_key_problem(key: str) -> str | None:
 # with DEBUG off it is made, or kept, only when DEMO_DATA=1 asks for it.
 DEMO_DATA = env_bool("DEMO_DATA", DEBUG)
 
+# What a process that serves or works (web, worker, scheduler, migrate) must not start
+# with, though a command that only reads the code (makemigrations, collectstatic, shell)
+# may: config.startup.refuse_unsafe_configuration raises with these, and `check --deploy`
+# reports them. A value set and wrong (a published or weak key) is refused at once.
+UNSAFE_CONFIGURATION: list[str] = []
+_MAKE_A_KEY = "Make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not DEBUG and (_problem := secret_key_problem(SECRET_KEY)):
-    raise ImproperlyConfigured(
-        f"{_problem} Make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
-    )
+    if SECRET_KEY.strip():
+        raise ImproperlyConfigured(f"{_problem} {_MAKE_A_KEY}")
+    UNSAFE_CONFIGURATION.append(f"{_problem} {_MAKE_A_KEY}")
+    SECRET_KEY = secrets.token_urlsafe(50)  # this process's own: nothing it signs outlives it
 if not SECRET_KEY:
     SECRET_KEY = DEV_SECRET_KEY
 
@@ -286,7 +295,7 @@ _served_at = PUBLIC_HOST if _served_port == "80" else f"{PUBLIC_HOST}:{_served_p
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
 if not PUBLIC_BASE_URL:
     if not DEBUG:
-        raise ImproperlyConfigured(
+        UNSAFE_CONFIGURATION.append(
             "PUBLIC_BASE_URL must be set when DEBUG is off: the address customers open "
             "tracking links at, e.g. https://track.example.com (unset, links would point at "
             f"http://{_served_at}, this process's own port)."

@@ -6,15 +6,19 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
+        from django.core.checks import Tags
+        from django.core.checks import register as check_register
         from django_q.signals import post_execute
 
         import tenants.api.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
         from audit.selectors import actor_kind_register
         from core.navigation import NavItem, register
+        from core.startup import unsafe_configuration_check
         from tenants.selectors import api_key_actor_names
         from tenants.tasks import job_finished
 
         actor_kind_register("api_key", api_key_actor_names)
+        check_register(unsafe_configuration_check, Tags.security, deploy=True)
 
         post_execute.connect(job_finished, dispatch_uid="tenants.job_finished")
 

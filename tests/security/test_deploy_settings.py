@@ -56,9 +56,13 @@ def test_check_deploy_passes_with_the_production_settings():
 def test_production_settings_refuse_to_start_without_public_base_url(unset):
     """Unset, tracking links in customers' SMS would be http://<PUBLIC_HOST>:<PORT>: the
     port the process serves, internal behind most platforms' proxies."""
-    result = check_deploy(production_env(PUBLIC_BASE_URL=unset))
+    env = production_env(PUBLIC_BASE_URL=unset)
+    result = check_deploy(env)
     assert result.returncode != 0
-    assert "ImproperlyConfigured: PUBLIC_BASE_URL must be set when DEBUG is off" in result.stderr
+    assert "PUBLIC_BASE_URL must be set when DEBUG is off" in result.stderr
+    served = serve(env)
+    assert served.returncode != 0
+    assert "ImproperlyConfigured: PUBLIC_BASE_URL must be set" in served.stderr
 
 
 @pytest.mark.django_db
@@ -89,6 +93,18 @@ def test_pages_carry_a_content_security_policy_with_their_nonce(alpha):
 NO_DATABASE = "postgres://nobody@127.0.0.1:1/nothing"
 
 
+def serve(env: dict[str, str], entry: str = "import config.asgi") -> subprocess.CompletedProcess:
+    """The web process's start (daphne imports config.asgi) with the settings of `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", entry],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`manage.py <args>` (Django's checks by default) with the settings of `env`."""
     return subprocess.run(
@@ -116,7 +132,8 @@ def start(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     ids=["unset", "empty", "dev", "compose", "collectstatic", "django-insecure", "short", "plain"],
 )
 def test_production_refuses_to_start_with_a_known_or_weak_secret_key(key):
-    result = start(production_env(SECRET_KEY=key))
+    # a key set and wrong stops every process; none at all stops those that serve or work
+    result = start(production_env(SECRET_KEY=key)) if key else serve(production_env(SECRET_KEY=key))
     assert result.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY" in result.stderr, result.stderr[-1000:]
 
@@ -212,3 +229,22 @@ def test_a_deploy_holding_the_demo_stops_unless_asked(tenants, settings, monkeyp
         call_command("migrate_platform", verbosity=0)
     settings.DEMO_DATA = True
     call_command("migrate_platform", verbosity=0)
+
+
+def test_a_bare_checkout_reads_its_code_but_serves_and_works_only_once_configured():
+    """Nothing set (no DEBUG, SECRET_KEY or PUBLIC_BASE_URL): a command that only reads the
+    code runs, as a migration check or a build's collectstatic must; the web process, the
+    worker, the scheduler and the deploy's migrate refuse, naming both missing settings."""
+    env = production_env(SECRET_KEY=None, PUBLIC_BASE_URL=None, DATABASE_URL=NO_DATABASE)
+    migrations = start(env, "makemigrations", "--check", "--dry-run")
+    assert migrations.returncode == 0, migrations.stderr[-1000:]
+    assert "No changes detected" in migrations.stdout
+    commands = [start(env, name) for name in ("worker", "scheduler", "migrate_platform")]
+    for process in [serve(env), serve(env, "import config.wsgi"), *commands]:
+        assert process.returncode != 0
+        assert "ImproperlyConfigured: SECRET_KEY must be set" in process.stderr, process.stderr[
+            -800:
+        ]
+        assert "PUBLIC_BASE_URL must be set" in process.stderr
+    deploy = check_deploy(env)
+    assert deploy.returncode != 0 and "dispatch.E001" in deploy.stderr

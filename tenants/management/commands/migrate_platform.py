@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from core.startup import refuse_unsafe_configuration
 from tenants.selectors import DEMO_OWNER_EMAIL, DEMO_SLUG, demo_tenant_present
 from tenants.services.provisioning import public_tenant_ensure, template_schema_ensure
 from tenants.tasks import schedules_ensure
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        refuse_unsafe_configuration()
         verbosity = options["verbosity"]
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         public_tenant_ensure()

@@ -18,6 +18,7 @@ from django import db
 from django.core.management.base import BaseCommand
 
 from core import health, metrics
+from core.startup import refuse_unsafe_configuration
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Look once, then exit.")
 
     def handle(self, *args, **options) -> None:
+        refuse_unsafe_configuration()
         from django_q.brokers import get_broker
         from django_q.scheduler import scheduler
 

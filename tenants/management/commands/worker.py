@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django_q.cluster import Cluster
 
 from core import metrics
+from core.startup import refuse_unsafe_configuration
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     help = "Run background jobs (django-q2 cluster of Q_WORKERS processes)."
 
     def handle(self, *args, **options) -> None:
+        refuse_unsafe_configuration()
         if os.environ.get("METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             log.warning(
                 "PROMETHEUS_MULTIPROC_DIR is not set: the forked workers' metrics (jobs, "
