@@ -9,6 +9,7 @@ library would send them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import socket
@@ -85,7 +86,8 @@ def test_a_multipart_body_without_a_usable_boundary_is_the_apis_json_400(keyed, 
 
 def test_a_good_multipart_upload_still_reaches_the_api(keyed):
     tenant, auth = keyed
-    csv = b"customer_name,address_line1,delivery_date\r\nAda,1 High St,2030-01-02\r\n"
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat().encode()
+    csv = b"customer_name,address_line1,delivery_date\r\nAda,1 High St," + tomorrow + b"\r\n"
     body = (
         b"--XyZ\r\n"
         b'Content-Disposition: form-data; name="file"; filename="orders.csv"\r\n'
