@@ -9,6 +9,49 @@ from django.utils import timezone
 from dispatch.models import Depot, Driver, Order, Vehicle
 
 
+class Objective(models.TextChoices):
+    SHORTEST = "shortest", "Shortest total"
+    STOPS = "stops", "Balance stops"
+    TIME = "time", "Balance working time"
+
+
+class MultiDayPlan(models.Model):
+    """Several days planned in one search: orders with a range of acceptable days go to
+    the day where they cost least. It makes one `Plan` per day, each published on its own."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SOLVING = "solving", "Solving"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    first_date = models.DateField()
+    last_date = models.DateField()
+    depot = models.ForeignKey(Depot, on_delete=models.PROTECT, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    seconds = models.FloatField(default=30, help_text="The optimiser's time budget.")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_date__gte=models.F("first_date")),
+                name="multi_day_plan_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan of {self.first_date}..{self.last_date} ({self.status})"
+
+
 class Plan(models.Model):
     """One optimisation of a day's orders (optionally one depot's), solved in the background."""
 
@@ -48,6 +91,33 @@ class Plan(models.Model):
     )
     travel_note = models.CharField(
         max_length=200, blank=True, help_text="Why straight lines were used, when they were."
+    )
+    objective = models.CharField(
+        max_length=16,
+        choices=Objective.choices,
+        default=Objective.SHORTEST,
+        help_text="Shortest total, or routes balanced by stops or working time.",
+    )
+    use_all_drivers = models.BooleanField(
+        default=False, help_text="Every driver on shift gets at least one stop."
+    )
+    balance_tolerance_pct = models.PositiveSmallIntegerField(
+        default=15, help_text="How far a route may be above the mean (stops or time), per cent."
+    )
+    shortest_distance_m = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The shortest plan's distance, found in the same solve."
+    )
+    shortest_duration_s = models.PositiveBigIntegerField(null=True, blank=True)
+    balance_note = models.CharField(
+        max_length=300, blank=True, help_text="What balancing had to give, when it did."
+    )
+    multi_day = models.ForeignKey(
+        MultiDayPlan,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plans",
+        db_index=False,  # few plans per tenant; an index would lock the table to build
     )
     revision = models.PositiveIntegerField(
         default=0,
@@ -174,3 +244,27 @@ class RouteVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Route {self.route_id} v{self.number}"
+
+
+class DispatchAlert(models.Model):
+    """Something the dispatcher must see: an order auto-dispatch could not place, a
+    nightly plan that failed. Shown on the board and the overview until seen."""
+
+    class Kind(models.TextChoices):
+        NOT_PLACED = "not_placed", "Order could not be placed"
+        AUTO_PLAN_FAILED = "auto_plan_failed", "Nightly plan failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    date = models.DateField(db_index=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True)
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, null=True, blank=True)
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    seen_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.date}: {self.message}"

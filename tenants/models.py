@@ -69,6 +69,17 @@ class Tenant(TenantMixin):
         help_text='Travel slower at some hours: [{"days": [0, 1, 2, 3, 4], "start": "07:00", '
         '"end": "09:00", "factor": 1.3}, ...]; days 0 = Monday; local times.',
     )
+    auto_dispatch = models.BooleanField(
+        default=False,
+        help_text="An order that arrives for today is put at once on the published route "
+        "where it costs least (else it waits in the pool and the dispatcher is alerted).",
+    )
+    auto_plan_at = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Each day at this local time, tomorrow is planned and published. "
+        "Empty: the dispatcher plans.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Schemas are made by tenants.services.provisioning (cloned from a template), not on save.

@@ -3,7 +3,8 @@
 from dispatch.models.fleet import Depot, Driver, Vehicle
 from dispatch.models.intake import CsvImport, IdempotencyRecord, ShopifyIntegration, WebhookEvent
 from dispatch.models.locations import LocationCorrection, location_key
-from dispatch.models.orders import Order, OrderEvent, OrderStatus
+from dispatch.models.orders import Order, OrderEvent, OrderStatus, PickupDelivery
+from dispatch.models.recurring import RecurrenceException, RecurringOccurrence, RecurringOrder
 
 __all__ = [
     "CsvImport",
@@ -14,6 +15,10 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderStatus",
+    "PickupDelivery",
+    "RecurrenceException",
+    "RecurringOccurrence",
+    "RecurringOrder",
     "ShopifyIntegration",
     "Vehicle",
     "WebhookEvent",

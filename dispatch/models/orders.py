@@ -25,6 +25,10 @@ FINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStat
 
 
 class Order(Address, TimeStamped):
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery", "Delivery"
+        PICKUP = "pickup", "Pickup"
+
     class Source(models.TextChoices):
         API = "api", "API"
         CSV = "csv", "CSV import"
@@ -66,6 +70,19 @@ class Order(Address, TimeStamped):
         blank=True,
         help_text="The delivery date as the store or the file wrote it, when it could not "
         "be read (shown to the dispatcher who gives the order its date).",
+    )
+    latest_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last day it may be delivered on. Empty: only on its delivery date. "
+        "Multi-day planning chooses a day from the delivery date to this one.",
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.DELIVERY,
+        help_text="A pickup is the first half of a pickup-and-delivery pair "
+        "(`PickupDelivery`): the same driver collects it here, then delivers its partner.",
     )
     time_windows = models.JSONField(
         default=list,
@@ -113,6 +130,14 @@ class Order(Address, TimeStamped):
                 | models.Q(status__in=[OrderStatus.UNASSIGNED, OrderStatus.CANCELLED]),
                 name="order_without_date_is_not_planned",
             ),
+            models.CheckConstraint(
+                condition=models.Q(latest_date__isnull=True)
+                | models.Q(latest_date__gte=models.F("delivery_date")),
+                name="order_latest_date_after_delivery_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["delivery", "pickup"]), name="order_kind_valid"
+            ),
         ]
         indexes = [models.Index(fields=["delivery_date", "status"])]
 
@@ -144,3 +169,27 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class PickupDelivery(models.Model):
+    """A pickup-and-delivery pair: two orders the same driver serves, the pickup first.
+
+    Each end is an order of its own (its stop, events, proof and messages work as for any
+    order); `pickup.kind` is "pickup". The optimiser plans the pair as one shipment.
+    """
+
+    pickup = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="pair_as_pickup")
+    delivery = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="pair_as_delivery"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(pickup=models.F("delivery")), name="pair_of_two_orders"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pickup {self.pickup_id} then delivery {self.delivery_id}"
