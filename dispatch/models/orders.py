@@ -34,6 +34,7 @@ class Order(Address, TimeStamped):
         CSV = "csv", "CSV import"
         SHOPIFY = "shopify", "Shopify"
         DASHBOARD = "dashboard", "Dashboard"
+        RECURRING = "recurring", "Recurring schedule"
 
     class Priority(models.IntegerChoices):
         LOW = 1, "Low"
