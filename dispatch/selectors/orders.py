@@ -45,7 +45,8 @@ class OrderFilter(django_filters.FilterSet):
 
 
 def orders_list() -> QuerySet[Order]:
-    return Order.objects.all()
+    # both ends of a pickup-and-delivery pair are shown with each order
+    return Order.objects.select_related("pair_as_delivery__pickup", "pair_as_pickup__delivery")
 
 
 def orders_needing_date_count() -> int:

@@ -445,6 +445,59 @@ class Priority(OrderField, serializers.IntegerField):
 # --- the schema --------------------------------------------------------------------------
 
 
+#: What a pickup (the first half of a pickup-and-delivery pair) may be sent with: its
+#: contact and place and its own windows; the parcel (size, skills, date) is the order's.
+PICKUP_FIELDS = {"name": "customer_name", "phone": "customer_phone", "email": "customer_email"}
+
+
+class PickupInputSerializer(serializers.Serializer):
+    """Where the parcel is collected first (`pickup` of an order): the same driver picks
+    it up there, then delivers it. Errors are answered as `pickup.<field>`."""
+
+    name = Text("customer_name", required=True, help_text="Who hands the parcel over.")
+    phone = Phone()
+    email = Email()
+    address_line1 = Text("address_line1", help_text="Required unless lat and lng are sent.")
+    address_line2 = Text("address_line2")
+    city = Text("city")
+    postcode = Text("postcode")
+    region = Text("region")
+    country = Country()
+    lat = Coordinate(90)
+    lng = Coordinate(180)
+    time_windows = TimeWindows(help_text="Local times on the order's delivery date.")
+    service_s = Count(max_value=86_400, default=300, help_text="Time at the pickup, seconds.")
+    notes = Text("notes")
+
+    def read(self, value: Any) -> dict[str, Any] | None:
+        """The pickup's order values (`customer_name` for `name`...), or None when none
+        is sent; raises ValidationError with a dict of field errors."""
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise serializers.ValidationError({"non_field_errors": ["Send an object."]})
+        errors: Errors = {name: ["Unknown field."] for name in set(value) - set(self.fields)}
+        clean: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            if isinstance(value, JSONObject) and (wrong := json_type_error(field, value.get(name))):
+                errors[name] = [wrong]
+                continue
+            try:
+                clean[PICKUP_FIELDS.get(name, name)] = field.read(value.get(name))
+            except serializers.ValidationError as exc:
+                errors[name] = [str(message) for message in exc.detail]
+        if clean.get("lat") is None and clean.get("lng") is not None:
+            errors.setdefault("lat", ["Send both lat and lng, or neither."])
+        if clean.get("lng") is None and clean.get("lat") is not None:
+            errors.setdefault("lng", ["Send both lat and lng, or neither."])
+        unplaced = not clean.get("address_line1") and clean.get("lat") is None
+        if unplaced and not {"lat", "lng"} & set(errors):
+            errors.setdefault("address_line1", ["Send an address or lat/lng."])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return clean
+
+
 class OrderInputSerializer(serializers.Serializer):
     """What a client may send for an order. Status, source, ids and timestamps are
     read-only; a read-only or unknown field is refused by name."""
@@ -481,6 +534,12 @@ class OrderInputSerializer(serializers.Serializer):
         help_text="1 low, 2 normal, 3 high, 4 urgent (CSV files and forms may give the name)."
     )
     notes = Text("notes")
+    pickup = PickupInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Collect the parcel here first: the same driver picks it up, then "
+        "delivers it (a pickup-and-delivery pair).",
+    )
 
     def clean(self, data: Any) -> tuple[dict[str, Any], Errors]:
         """(clean values, field errors) of one order, every error at once. With
@@ -499,12 +558,23 @@ class OrderInputSerializer(serializers.Serializer):
         for name, field in self.fields.items():
             if self.partial and name not in sent:
                 continue
-            if isinstance(data, JSONObject) and (wrong := json_type_error(field, data.get(name))):
+            nested = isinstance(field, PickupInputSerializer)  # checks its own fields' types
+            if (
+                not nested
+                and isinstance(data, JSONObject)
+                and (wrong := json_type_error(field, data.get(name)))
+            ):
                 errors[name] = [wrong]  # JSON sends types: no text for numbers, no guessing
                 continue
             try:
-                clean[name] = field.read(data.get(name))
+                value = field.read(data.get(name))
+                if not (nested and value is None):  # no pickup: no key (an order as before)
+                    clean[name] = value
             except serializers.ValidationError as exc:
+                if isinstance(exc.detail, dict):  # a nested object's fields: "pickup.lat"
+                    for key, messages in exc.detail.items():
+                        errors[f"{name}.{key}"] = [str(message) for message in messages]
+                    continue
                 errors[name] = [str(message) for message in exc.detail]
         self._check_location(clean, errors)
         return clean, errors

@@ -20,7 +20,10 @@ from audit.services import current_actor
 from core.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, OrderStatus
 from dispatch.models.orders import FINAL_STATUSES
-from dispatch.services import geocoding  # the module: geocoding → dispatch.tasks → shopify → here
+from dispatch.services import (
+    geocoding,  # the module: geocoding → dispatch.tasks → shopify → here
+    pairs,
+)
 from dispatch.services.order_input import UnreadDate, order_clean, order_schema
 from dispatch.signals import order_rescheduled, order_status_changed, orders_created
 from tenants.selectors import current_tenant
@@ -118,6 +121,7 @@ def orders_create(
         results.append(BulkResult(index=index, status="created"))
 
     externals = [clean["external_id"] for _, clean in valid if clean["external_id"]]
+    valid_by_index = dict(valid)
     with transaction.atomic():
         existing = _existing_ids(source=source, external_ids=externals)
         to_create = []
@@ -125,7 +129,7 @@ def orders_create(
             if clean["external_id"] in existing:
                 results[index].status, results[index].id = "exists", existing[clean["external_id"]]
                 continue
-            values = _dated(clean)
+            values = _dated({k: v for k, v in clean.items() if k != "pickup"})
             to_create.append((index, Order(source=source, **values, **_geocode_state(clean))))
         try:
             with transaction.atomic():
@@ -145,6 +149,15 @@ def orders_create(
         created_by_index = {index: order for index, order in to_create if order.pk}
         for index, order in created_by_index.items():
             results[index].id, results[index].order = order.pk, order
+        # an order sent with a `pickup`: its pickup order and the pair, in this transaction
+        pickups = pairs.pairs_create(
+            [
+                (order, valid_by_index[i]["pickup"])
+                for i, order in created_by_index.items()
+                if valid_by_index[i].get("pickup")
+            ],
+            actor=actor,
+        )
         copy_insert(
             OrderEvent,
             [
@@ -152,11 +165,12 @@ def orders_create(
                 for order in created_by_index.values()
             ],
         )
-        pending = [o.pk for o in created_by_index.values() if o.geocode_status == "pending"]
+        created = [*created_by_index.values(), *pickups]
+        pending = [o.pk for o in created if o.geocode_status == "pending"]
         if pending:
             geocoding.geocode_orders_later(order_ids=pending)
-        if created_by_index:
-            orders_created.send(sender=Order, order_ids=[o.pk for o in created_by_index.values()])
+        if created:
+            orders_created.send(sender=Order, order_ids=[o.pk for o in created])
     return results
 
 
@@ -210,8 +224,11 @@ def order_update(
     clean, errors = order_clean(data, default_country=_tenant_country(), partial=True)
     if "external_id" in clean and clean["external_id"] != order.external_id:
         errors.setdefault("external_id", ["The external id cannot change."])
+    if "pickup" in clean and order.kind == Order.Kind.PICKUP:
+        errors.setdefault("pickup", ["A pickup has no pickup of its own."])
     if errors:
         raise ValidationError(errors)
+    pickup_sent = clean.pop("pickup", None)
     if isinstance(clean.get("delivery_date"), UnreadDate) and order.delivery_date is not None:
         # A day it has beats a date that cannot be read, but the dispatcher is told.
         _unread_date_note(order=order, written=clean.pop("delivery_date").text, actor=actor)
@@ -242,7 +259,43 @@ def order_update(
         order_rescheduled.send(
             sender=Order, order=order, old_date=old_date, old_windows=old_windows, actor=actor
         )
+    if pickup_sent is not None:
+        _pickup_set(delivery=order, pickup=pickup_sent, actor=actor)
+    if "delivery_date" in changed:
+        _partner_follows(order, actor=actor)
     return order
+
+
+def _pickup_set(*, delivery: Order, pickup: dict[str, Any], actor: str) -> None:
+    """An update's `pickup`: the pair's pickup takes the values sent; an order without one
+    gets one while it is still in the pool (a planned route was made without it)."""
+    current = pairs.pickup_of(delivery)
+    if current is not None:
+        order_update(order=current, data=pickup, actor=actor)
+        return
+    if delivery.status != OrderStatus.UNASSIGNED:
+        raise ValidationError(
+            {"pickup": ["Add a pickup before the order is planned: unassign it first."]}
+        )
+    (new,) = pairs.pairs_create([(delivery, pickup)], actor=actor)
+    if new.geocode_status == Order.GeocodeStatus.PENDING:
+        geocoding.geocode_orders_later(order_ids=[new.pk])
+    orders_created.send(sender=Order, order_ids=[new.pk])
+
+
+def _partner_follows(order: Order, *, actor: str) -> None:
+    """Both ends of a pair are on one day: the other end moves with this one (unless it
+    is already out on the road or finished)."""
+    partner = pairs.partner_of(order)
+    if partner is None or partner.delivery_date == order.delivery_date:
+        return
+    if partner.status == OrderStatus.FAILED:
+        order_reschedule(order=partner, delivery_date=order.delivery_date, actor=actor)
+    elif partner.status not in FINAL_STATUSES and partner.status not in (
+        OrderStatus.EN_ROUTE,
+        OrderStatus.ARRIVED,
+    ):
+        order_update(order=partner, data={"delivery_date": order.delivery_date}, actor=actor)
 
 
 def _unread_date_note(*, order: Order, written: str, actor: str) -> None:
@@ -259,6 +312,20 @@ def _unread_date_note(*, order: Order, written: str, actor: str) -> None:
             from_status=order.status,
             to_status=order.status,
             actor=actor,
+            reason=reason,
+        )
+
+
+def order_note(*, order: Order, reason: str, actor: str | None = None) -> None:
+    """Put a note on the order's history (why something was done to it, e.g. the day a
+    multi-day plan chose): an event that changes no status, written once per text."""
+    reason = reason[:300]
+    if not order.events.filter(reason=reason).exists():
+        OrderEvent.objects.create(
+            order=order,
+            from_status=order.status,
+            to_status=order.status,
+            actor=actor or current_actor(),
             reason=reason,
         )
 
@@ -352,4 +419,19 @@ def order_transition(
     order_status_changed.send(
         sender=Order, order=order, from_status=from_status, to_status=to, actor=actor, reason=reason
     )
+    if to == OrderStatus.CANCELLED:
+        _partner_cancelled(order, actor=actor)
     return order
+
+
+def _partner_cancelled(order: Order, *, actor: str) -> None:
+    """Cancelling either end of a pair cancels the other (when it still can be)."""
+    partner = pairs.partner_of(order)
+    if partner is not None and OrderStatus.CANCELLED in ALLOWED_TRANSITIONS[partner.status]:
+        what = "pickup" if order.kind == Order.Kind.PICKUP else "delivery"
+        order_transition(
+            order=partner,
+            to=OrderStatus.CANCELLED,
+            actor=actor,
+            reason=f"its {what} (order #{order.pk}) was cancelled",
+        )

@@ -4,6 +4,7 @@ channel's orders with; here it only names the request bodies for the OpenAPI sch
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.json_types import JSONTypedSerializer
@@ -42,8 +43,60 @@ class BulkResultSerializer(serializers.Serializer):
     results = BulkItemResultSerializer(many=True)
 
 
+class PickupOutputSerializer(serializers.ModelSerializer):
+    """The pickup of a pickup-and-delivery pair, as its delivery shows it."""
+
+    name = serializers.CharField(source="customer_name")
+    phone = serializers.CharField(source="customer_phone")
+    email = serializers.CharField(source="customer_email")
+    time_windows = TimeWindowSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "status",
+            "name",
+            "phone",
+            "email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postcode",
+            "region",
+            "country",
+            "lat",
+            "lng",
+            "geocode_status",
+            "time_windows",
+            "service_s",
+            "notes",
+        ]
+        read_only_fields = fields
+
+
+class PairedDeliverySerializer(serializers.ModelSerializer):
+    """The delivery a pickup is collected for."""
+
+    class Meta:
+        model = Order
+        fields = ["id", "status", "customer_name"]
+        read_only_fields = fields
+
+
+def _partner(order: Order, relation: str, end: str) -> Order | None:
+    pair = getattr(order, relation, None)  # a reverse one-to-one: None when it has none
+    return getattr(pair, end) if pair is not None else None
+
+
 class OrderOutputSerializer(serializers.ModelSerializer):
     time_windows = TimeWindowSerializer(many=True)
+    pickup = serializers.SerializerMethodField(
+        help_text="Where it is collected first (a pickup-and-delivery pair), or null."
+    )
+    delivers = serializers.SerializerMethodField(
+        help_text="For a pickup (`kind` pickup): the order it is collected for."
+    )
     barcodes = serializers.ListField(
         child=serializers.CharField(), help_text="The store's own codes on the parcel."
     )
@@ -85,10 +138,23 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "barcodes",
             "priority",
             "notes",
+            "kind",
+            "pickup",
+            "delivers",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(PickupOutputSerializer(allow_null=True))
+    def get_pickup(self, order: Order) -> dict | None:
+        pickup = _partner(order, "pair_as_delivery", "pickup")
+        return PickupOutputSerializer(pickup).data if pickup is not None else None
+
+    @extend_schema_field(PairedDeliverySerializer(allow_null=True))
+    def get_delivers(self, order: Order) -> dict | None:
+        delivery = _partner(order, "pair_as_pickup", "delivery")
+        return PairedDeliverySerializer(delivery).data if delivery is not None else None
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
