@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from routing.services import plans, recovery
+from routing.services import multi_day, plans, recovery
 from tenants.tasks import every_tenant
 
 
 def plan_solve(plan_id: int, allow_reassign: bool = True) -> str:
     """Solve the queued plan `plan_id` and store its routes (`plans.plan_solve`)."""
     return plans.plan_solve(plan_id, allow_reassign=allow_reassign)
+
+
+def multi_day_solve(multi_id: int) -> str:
+    """Solve the queued multi-day plan `multi_id` into one plan per day
+    (`multi_day.multi_day_solve`)."""
+    return multi_day.multi_day_solve(multi_id)
 
 
 # plans whose job was lost (never queued, or its worker died while solving)

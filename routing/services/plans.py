@@ -218,6 +218,12 @@ def _gone_while_solving(plan: models.Plan, orders: list) -> dict[int, str]:
     return orders_off_the_day(plan, [o.pk for o in orders])
 
 
+def plan_store_solution(plan: models.Plan, day, solution) -> None:
+    """Store `solution` of `day` (a `DayProblem`) as the routes, idle crews and pool of a
+    plan solved for the first time (multi-day planning stores each of its days so)."""
+    _plan_store(plan, day, solution)
+
+
 @transaction.atomic
 def _plan_store(plan: models.Plan, day, solution) -> None:
     midnight = midnight_of(plan)
