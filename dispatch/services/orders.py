@@ -330,20 +330,6 @@ def order_note(*, order: Order, reason: str, actor: str | None = None) -> None:
         )
 
 
-def order_note(*, order: Order, reason: str, actor: str | None = None) -> None:
-    """Put a note on the order's history (why something was done to it, e.g. the day a
-    multi-day plan chose): an event that changes no status, written once per text."""
-    reason = reason[:300]
-    if not order.events.filter(reason=reason).exists():
-        OrderEvent.objects.create(
-            order=order,
-            from_status=order.status,
-            to_status=order.status,
-            actor=actor or current_actor(),
-            reason=reason,
-        )
-
-
 @transaction.atomic
 def order_reschedule(
     *,
