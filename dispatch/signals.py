@@ -10,6 +10,10 @@ order_status_changed = Signal()
 #: kwargs `order_ids`.
 orders_created = Signal()
 
+#: Orders waiting for coordinates got them (sent by geocoding, and by `order_update` when
+#: an order without coordinates is given some): kwargs `order_ids`.
+orders_located = Signal()
+
 #: An order's delivery day or time windows changed (sent by `order_update` inside its
 #: transaction): kwargs `order`, `old_date`, `old_windows`, `actor`.
 order_rescheduled = Signal()

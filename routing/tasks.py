@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from routing.services import multi_day, plans, recovery
+from routing.services import auto_dispatch, multi_day, plans, recovery
 from tenants.tasks import every_tenant
 
 
@@ -24,3 +24,15 @@ def multi_day_solve(multi_id: int) -> str:
 @every_tenant("recover stalled plans", "I", 2)
 def plans_recover(now: dt.datetime | None = None) -> int:
     return recovery.plans_recover(now)
+
+
+def orders_auto_dispatch(order_ids: list[int]) -> dict[int, str]:
+    """Put today's new orders on the published routes where they cost least
+    (`auto_dispatch.orders_auto_dispatch`); {order id: outcome}."""
+    return auto_dispatch.orders_auto_dispatch(order_ids)
+
+
+# from the tenant's planning hour on: tomorrow planned once, published once solved
+@every_tenant("plan and publish tomorrow", "I", 5)
+def auto_plan(now: dt.datetime | None = None) -> str:
+    return auto_dispatch.auto_plan_tick(now)

@@ -90,6 +90,34 @@ class TenantSettingsForm(forms.Form):
         self.fields["time_zone"].choices = zone_choices(keep=self.initial.get("time_zone", ""))
 
 
+class DispatchSettingsForm(forms.Form):
+    """Auto-dispatch of today's new orders, and the nightly plan of tomorrow."""
+
+    auto_dispatch = forms.BooleanField(
+        required=False,
+        label="Auto-dispatch today's new orders",
+        help_text="An order that arrives for today (API, CSV, store, this dashboard) goes at "
+        "once on the published route where it costs least; one that fits nowhere waits "
+        "unassigned and you get an alert on the board.",
+    )
+    auto_plan = forms.BooleanField(required=False, label="Plan and publish tomorrow at")
+    auto_plan_at = forms.TimeField(
+        required=False,
+        label="Time (your time zone)",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Each day at this time tomorrow's orders are planned and the routes "
+        "published to the drivers. A failure shows as an alert on the board.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("auto_plan") and data.get("auto_plan_at") is None:
+            self.add_error("auto_plan_at", "Choose the time tomorrow is planned.")
+        if not data.get("auto_plan"):
+            data["auto_plan_at"] = None
+        return data
+
+
 STRAIGHT = ""
 
 

@@ -18,7 +18,14 @@ from accounts.decorators import owner_required
 from core.forms import form_add_service_errors
 from geo.selectors import regions
 from tenants.api.views import tenant_base_url
-from tenants.forms import ApiKeyForm, RoadsForm, RushHourFormSet, SignupForm, TenantSettingsForm
+from tenants.forms import (
+    ApiKeyForm,
+    DispatchSettingsForm,
+    RoadsForm,
+    RushHourFormSet,
+    SignupForm,
+    TenantSettingsForm,
+)
 from tenants.models import ApiKey
 from tenants.selectors import api_keys_of, travel_source
 from tenants.services import provisioning as services
@@ -172,8 +179,19 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
 def settings_view(request: HttpRequest) -> HttpResponse:
     tenant = connection.tenant
     current = {field: getattr(tenant, field) for field in TenantSettingsForm.base_fields}
-    form = TenantSettingsForm(request.POST or None, initial=current)
-    if request.method == "POST" and form.is_valid():
+    # two forms on one page: the one whose button was pressed is the one bound
+    dispatch_post = request.method == "POST" and request.POST.get("section") == "dispatch"
+    account_post = request.method == "POST" and not dispatch_post
+    form = TenantSettingsForm(request.POST if account_post else None, initial=current)
+    dispatch_form = DispatchSettingsForm(
+        request.POST if dispatch_post else None,
+        initial={
+            "auto_dispatch": tenant.auto_dispatch,
+            "auto_plan": tenant.auto_plan_at is not None,
+            "auto_plan_at": tenant.auto_plan_at,
+        },
+    )
+    if account_post and form.is_valid():
         try:
             services.tenant_settings_update(tenant=tenant, **form.cleaned_data)
         except ValidationError as exc:
@@ -181,7 +199,21 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Settings saved.")
             return redirect("tenants:settings")
-    return render(request, "tenants/settings.html", {"form": form, "tenant": tenant})
+    if dispatch_post and dispatch_form.is_valid():
+        data = dispatch_form.cleaned_data
+        try:
+            services.tenant_dispatch_update(
+                tenant=tenant,
+                auto_dispatch=data["auto_dispatch"],
+                auto_plan_at=data["auto_plan_at"],
+            )
+        except ValidationError as exc:
+            form_add_service_errors(dispatch_form, exc)
+        else:
+            messages.success(request, "Dispatch settings saved.")
+            return redirect(f"{request.path}#dispatch")
+    context = {"form": form, "dispatch_form": dispatch_form, "tenant": tenant}
+    return render(request, "tenants/settings.html", context)
 
 
 @owner_required

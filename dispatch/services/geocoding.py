@@ -38,6 +38,7 @@ from dispatch.selectors.locations import (
     order_query,
     tenant_address_region,
 )
+from dispatch.signals import orders_located
 from geo.models import fold
 from geo.selectors import address_search
 from tenants.tasks import enqueue_after_commit
@@ -175,6 +176,7 @@ def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) ->
     dispatcher corrected the address before, there; else by the geocoder."""
     geocoder = geocoder or get_geocoder()
     counts = {"ok": 0, "failed": 0}
+    located: list[int] = []
     orders = Order.objects.filter(pk__in=order_ids, geocode_status=Order.GeocodeStatus.PENDING)
     for order in orders:
         corrected = location_correction_for(
@@ -186,6 +188,7 @@ def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) ->
         if corrected is not None:
             _located(order, GeocodeResult(corrected.lat, corrected.lng))
             counts["ok"] += 1
+            located.append(order.pk)
             continue
         query = order_query(order)
         result = (
@@ -193,7 +196,13 @@ def geocode_orders(order_ids: list[int], *, geocoder: Geocoder | None = None) ->
             if query
             else GeocodeResult(None, None, "The order has no address.")
         )
-        counts["ok" if _located(order, _same_town(order, result)) else "failed"] += 1
+        if _located(order, _same_town(order, result)):
+            counts["ok"] += 1
+            located.append(order.pk)
+        else:
+            counts["failed"] += 1
+    if located:  # auto-dispatch may place them now
+        orders_located.send(sender=Order, order_ids=located)
     return counts
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -312,6 +313,25 @@ def tenant_settings_update(
         "settings.changed",
         target="account settings",
         location_retention_days=tenant.location_retention_days,
+    )
+    return tenant
+
+
+def tenant_dispatch_update(
+    *, tenant: Tenant, auto_dispatch: bool, auto_plan_at: dt.time | None
+) -> Tenant:
+    """Whether today's new orders are put on the published routes at once, and the local
+    time (or None) at which tomorrow is planned and published each day."""
+    if auto_plan_at is not None and (auto_plan_at.second or auto_plan_at.microsecond):
+        raise ValidationError({"auto_plan_at": "Give the time in hours and minutes."})
+    tenant.auto_dispatch, tenant.auto_plan_at = bool(auto_dispatch), auto_plan_at
+    tenant.save(update_fields=["auto_dispatch", "auto_plan_at"])
+    _audit(
+        tenant,
+        "settings.changed",
+        target="dispatch settings",
+        auto_dispatch=tenant.auto_dispatch,
+        auto_plan_at=auto_plan_at.strftime("%H:%M") if auto_plan_at else None,
     )
     return tenant
 
