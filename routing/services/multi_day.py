@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -409,3 +409,68 @@ def _store(multi, week: WeekProblem, solution: Solution, *, matrix_s: float, sol
     multi.status, multi.solved_at = models.MultiDayPlan.Status.DONE, timezone.now()
     multi.save(update_fields=["status", "solved_at"])
     models.Plan.objects.filter(multi_day=multi).update(save_s=time.perf_counter() - began)
+
+
+# --- reading one (the API and the page) -------------------------------------------------
+
+
+@dataclass
+class DaySummary:
+    """A day of a multi-day plan as the dispatcher reads it; `plan` None: left out
+    (`published` True: it already had a published plan)."""
+
+    date: dt.date
+    plan: models.Plan | None
+    orders: int = 0
+    routes: int = 0
+    distance_m: int = 0
+    duration_s: int = 0
+    left_out: int = 0
+    published: bool = False
+
+
+def multi_day_days(multi: models.MultiDayPlan) -> list[DaySummary]:
+    """Each day of the range: its plan with counts (stops, routes driven, left out), or
+    why it has none. Read-only."""
+    plans = multi.plans.annotate(
+        n_orders=Count(
+            "routes__stops", filter=Q(routes__stops__order__isnull=False), distinct=True
+        ),
+        n_routes=Count("routes", filter=Q(routes__stops__isnull=False), distinct=True),
+        n_left=Count("unassigned", distinct=True),
+    )
+    by_day = {p.date: p for p in plans.order_by("pk")}
+    done = multi.status == models.MultiDayPlan.Status.DONE  # a day without a plan: published
+    days = []
+    for day in _range_days(multi.first_date, multi.last_date):
+        plan = by_day.get(day)
+        if plan is None:
+            days.append(DaySummary(day, None, published=done))
+            continue
+        days.append(
+            DaySummary(
+                day,
+                plan,
+                orders=plan.n_orders,
+                routes=plan.n_routes,
+                distance_m=plan.distance_m,
+                duration_s=plan.duration_s,
+                left_out=plan.n_left,
+                published=plan.is_published,
+            )
+        )
+    return days
+
+
+def multi_day_length(multi: models.MultiDayPlan) -> int:
+    return (multi.last_date - multi.first_date).days + 1
+
+
+def multi_day_progress(multi: models.MultiDayPlan) -> int:
+    """Per cent of the time budget used while solving."""
+    if multi.status == models.MultiDayPlan.Status.DONE:
+        return 100
+    if multi.status != models.MultiDayPlan.Status.SOLVING or multi.started_at is None:
+        return 0
+    elapsed = (timezone.now() - multi.started_at).total_seconds()
+    return max(0, min(99, round(100 * elapsed / max(multi.seconds, 0.001))))
