@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.timezone import localtime
 
 from dispatch.models import Driver, Order, OrderStatus, Vehicle
-from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+from routing.models import DispatchAlert, Plan, PlanRoute, PlanStop, PlanUnassigned
 
 #: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles),
 #: none of them the red, green, amber or grey that mean late, delivered, at risk and
@@ -254,3 +254,10 @@ def day_plan(day: dt.date) -> Plan | None:
         or plans.filter(solved_at__isnull=False).order_by("-solved_at", "-pk").first()
         or plans.order_by("-created_at", "-pk").first()
     )
+
+
+def dispatch_alerts(days: list[dt.date]) -> list[DispatchAlert]:
+    """The alerts of `days` nobody has marked seen yet (orders auto-dispatch could not
+    place, nightly plans that failed), the newest first."""
+    alerts = DispatchAlert.objects.filter(date__in=days, seen_at__isnull=True)
+    return list(alerts.select_related("order", "plan").order_by("-created_at", "-pk")[:50])

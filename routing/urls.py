@@ -2,12 +2,14 @@
 
 from django.urls import path
 
+from routing.views import alerts as alert_views
 from routing.views import board as board_views
 from routing.views import labels as label_views
 from routing.views import plans as views
 
 urlpatterns = [
     path("", views.plan_list_view, name="plans"),
+    path("alerts/seen", alert_views.alerts_seen_view, name="alerts-seen"),
     path("<int:plan_id>/", views.plan_detail_view, name="plan-detail"),
     path("<int:plan_id>/status", views.plan_status_view, name="plan-status"),
     path("<int:plan_id>/board", board_views.board_view, name="board"),

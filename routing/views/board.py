@@ -84,6 +84,7 @@ def _parts(
         "day_before": plan.date - dt.timedelta(days=1),
         "day_after": plan.date + dt.timedelta(days=1),
         "needs_date": orders_needing_date_count() if only is None else 0,
+        "alerts": selectors.dispatch_alerts([plan.date]) if only is None else [],
         "legend": [
             (state, board_service.STATE_LABELS[state])
             for state in (

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.decorators import dispatcher_required
 from dispatch.selectors import setup_checklist
 from routing.models import Plan
+from routing.selectors import dispatch_alerts
 from routing.services.overview import day_outlook, day_overview
 from tenants.selectors import current_tenant
 
@@ -32,5 +33,6 @@ def overview_view(request: HttpRequest) -> HttpResponse:
             "checklist": checklist,
             "setup_done": all(item.done for item in checklist),
             "has_plans": Plan.objects.exists(),
+            "alerts": dispatch_alerts([today, today + dt.timedelta(days=1)]),
         },
     )
