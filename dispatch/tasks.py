@@ -3,7 +3,7 @@ tenant's schema (`tenants.tasks.run_in_schema` enters it) and calls one service.
 
 from __future__ import annotations
 
-from dispatch.services import geocoding, retention, shopify
+from dispatch.services import geocoding, recurring, retention, shopify
 from tenants.tasks import every_tenant
 
 
@@ -21,3 +21,10 @@ def shopify_webhook_process(event_pk: int) -> str:
 def idempotency_records_purge() -> int:
     """Forget idempotency keys older than a day (clients retry within minutes)."""
     return retention.idempotency_records_purge()
+
+
+@every_tenant("create recurring orders", "H")
+def recurring_orders_materialise() -> dict[str, int]:
+    """Make the orders of every schedule's days that are now within its lead time
+    (hourly, so each tenant's new day is covered soon after its own midnight)."""
+    return recurring.recurring_materialise_all()
