@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils.timezone import localtime
 
 from dispatch.models import Order, OrderStatus
@@ -79,6 +79,14 @@ def stop_drop(
     current = Plan.objects.select_for_update().values_list("revision", flat=True).get(pk=plan.pk)
     stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).only("route_id").first()
     touched = {r for r in (stop.route_id if stop else None, route_id) if r is not None}
+    # the other end of a pickup-and-delivery pair moves along (edits.stop_move)
+    touched |= set(
+        PlanStop.objects.filter(
+            Q(order__pair_as_pickup__delivery_id=order_id)
+            | Q(order__pair_as_delivery__pickup_id=order_id),
+            route__plan=plan,
+        ).values_list("route_id", flat=True)
+    )
     before = {
         r.pk: r
         for r in PlanRoute.objects.filter(plan=plan, pk__in=touched).select_related("driver")

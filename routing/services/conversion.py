@@ -16,8 +16,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from dispatch.models import PickupDelivery
 from routing.optimiser.matrix import Matrix
-from routing.optimiser.problem import Break, Job, Problem, Rush, TimeWindow, Vehicle
+from routing.optimiser.problem import (
+    Break,
+    Job,
+    Problem,
+    Rush,
+    Shipment,
+    ShipmentStop,
+    TimeWindow,
+    Vehicle,
+)
 
 UNLIMITED = 2**40
 #: A driver's break may start this long after its earliest start.
@@ -44,10 +54,13 @@ class Crew:
 @dataclass
 class DayProblem:
     problem: Problem
-    orders: list  # job i of the problem is orders[i]
+    # job i of the problem is orders[i]; after the jobs come both ends of each shipment
+    orders: list
     crews: list[Crew]  # vehicle i of the problem is crews[i]
     not_geocoded: list = field(default_factory=list)  # orders left out: no coordinates
     routes: list = field(default_factory=list)  # a re-solve: vehicle i is routes[i]
+    # a pickup-and-delivery pair: shipment id (its delivery's pk) → the pickup order
+    pickups: dict = field(default_factory=dict)
 
 
 def crews_for(drivers: Iterable, vehicles: Iterable) -> list[Crew]:
@@ -90,6 +103,7 @@ def problem_for_day(
     matrix_of: Callable[[list[tuple[float, float]]], Matrix],
     pins: Mapping[int, str] | None = None,
     rush: Sequence[Rush] = (),
+    pairs: bool = True,
 ) -> DayProblem:
     """The optimiser's problem for `orders` served by `crews`.
 
@@ -97,10 +111,24 @@ def problem_for_day(
     .travel_matrix` in production: cached per tenant). Orders without coordinates are
     returned in `not_geocoded` instead of becoming jobs. `pins` maps an order's pk to
     the `pin` of the crew it must stay with; `rush` the day's rush periods (`rush_of`).
+
+    A pickup-and-delivery pair with both ends among `orders` becomes one shipment (the
+    pickup first, on one route), both ends left out when either has no coordinates; a
+    delivery whose pickup is not among them (already collected) is a plain job, which the
+    caller pins to the route that collected it. `pairs` False: every order its own job
+    (timing a sequence already chosen).
     """
     pins = pins or {}
-    located = [o for o in orders if o.lat is not None and o.lng is not None]
-    missing = [o for o in orders if o.lat is None or o.lng is None]
+    pickup_of = _pickups_among(orders) if pairs else {}
+    unlocated = {o.pk for o in orders if o.lat is None or o.lng is None}
+    for delivery_pk, pickup in list(pickup_of.items()):
+        if {delivery_pk, pickup.pk} & unlocated:  # one end not found: neither is planned
+            unlocated |= {delivery_pk, pickup.pk}
+    located = [o for o in orders if o.pk not in unlocated]
+    missing = [o for o in orders if o.pk in unlocated]
+    paired = set(pickup_of) | {p.pk for p in pickup_of.values()}
+    deliveries = [o for o in located if o.pk in pickup_of]
+    singles = [o for o in located if o.pk not in paired]
     points: list[tuple[float, float]] = []
     index: dict[tuple[float, float], int] = {}
 
@@ -148,6 +176,15 @@ def problem_for_day(
                 fixed_cost=float(van.fixed_cost),
             )
         )
+
+    def windows_of(order) -> tuple[TimeWindow, ...]:
+        return tuple(
+            TimeWindow(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows
+        )
+
+    def pin_of(*orders) -> frozenset[str]:
+        return frozenset(pins[o.pk] for o in orders if o.pk in pins)
+
     jobs = [
         Job(
             id=str(order.pk),
@@ -156,13 +193,37 @@ def problem_for_day(
             windows=tuple(
                 TimeWindow(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows
             ),
-            delivery=(_units(order.weight_kg, 100), _units(order.volume_l, 10), order.items),
+            # a pickup timed as a job of its own: its parcel is counted at its delivery
+            delivery=()
+            if order.kind == "pickup"
+            else (_units(order.weight_kg, 100), _units(order.volume_l, 10), order.items),
             skills=frozenset(order.required_skills)
             | (frozenset({pins[order.pk]}) if order.pk in pins else frozenset()),
             priority=max(order.priority - 1, 0),
         )
-        for order in located
+        for order in singles
     ]
+    shipments = []
+    for delivery in deliveries:
+        pickup = pickup_of[delivery.pk]
+        shipments.append(
+            Shipment(
+                id=str(delivery.pk),
+                pickup=ShipmentStop(
+                    location(pickup.lat, pickup.lng), pickup.service_s, windows_of(pickup)
+                ),
+                delivery=ShipmentStop(
+                    location(delivery.lat, delivery.lng), delivery.service_s, windows_of(delivery)
+                ),
+                amount=(
+                    _units(delivery.weight_kg, 100),
+                    _units(delivery.volume_l, 10),
+                    delivery.items,
+                ),
+                skills=frozenset(delivery.required_skills) | pin_of(delivery, pickup),
+                priority=max(delivery.priority - 1, 0),
+            )
+        )
     if not points:
         points = [(0.0, 0.0)]
     matrix = matrix_of(points)
@@ -171,6 +232,23 @@ def problem_for_day(
         distances_m=matrix.distances_m,
         vehicles=vehicles,
         jobs=jobs,
+        shipments=shipments,
         rush=tuple(rush),
     )
-    return DayProblem(problem, list(located), list(crews), missing)
+    ends = [o for d in deliveries for o in (d, pickup_of[d.pk])]
+    return DayProblem(
+        problem,
+        [*singles, *ends],
+        list(crews),
+        missing,
+        pickups={str(d.pk): pickup_of[d.pk] for d in deliveries},
+    )
+
+
+def _pickups_among(orders: Sequence) -> dict:
+    """delivery pk → its pickup order, for the pairs with both ends among `orders`."""
+    by_pk = {o.pk: o for o in orders}
+    if not by_pk:
+        return {}
+    linked = PickupDelivery.objects.filter(delivery_id__in=by_pk, pickup_id__in=by_pk)
+    return {d: by_pk[p] for d, p in linked.values_list("delivery_id", "pickup_id")}

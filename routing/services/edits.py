@@ -6,6 +6,12 @@ Every edit re-times the routes it touches and stores the rules they now break
 plan the orders follow (dispatched when they join a route, unassigned when they leave)
 and every changed route gets a new version for its driver. Stops the driver already
 reached cannot move.
+
+The two ends of a pickup-and-delivery pair stay on one route, the pickup first: sending
+one end to the pool sends both; moving one end to a route its partner is not on brings
+the partner along, next to it; a move that would put a delivery before its pickup on
+one route is refused. A delivery whose parcel was already collected stays on the route
+that has it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
-from dispatch.models import Driver, OrderStatus, Vehicle
+from dispatch.models import Driver, Order, OrderStatus, Vehicle
+from dispatch.services.pairs import partner_of
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 from .publish import order_dispatch, order_release
@@ -97,6 +104,12 @@ def stop_move(
     target = _route(plan, route_id) if route_id is not None else None
     if source is not None and source.locked and target != source:
         raise ValidationError({"order": "Its route is locked; unlock it to take stops off."})
+    partner = partner_of(order)
+    partner_stop = (
+        PlanStop.objects.filter(route__plan=plan, order=partner).first() if partner else None
+    )
+    if partner_stop is not None:
+        _pair_check(order, partner_stop, target=target, position=position, moving=stop)
     if target is None:
         if stop is None:
             return None  # already in the pool
@@ -107,6 +120,8 @@ def stop_move(
         route_retime(source, reason=f"Order #{order.pk} taken off", actor=actor)
         if plan.is_published:
             order_release(order, actor=actor)
+        if partner_stop is not None:  # a pair leaves together
+            stop_move(plan=plan, order_id=partner.pk, route_id=None, actor=actor)
         return None
     if order.lat is None or order.lng is None:
         raise ValidationError({"order": "The order has no coordinates; geocode it first."})
@@ -150,7 +165,61 @@ def stop_move(
     )
     target.refresh_from_db()
     route_retime(target, reason=f"Order #{order.pk} moved here", actor=actor)
+    if partner is not None and (partner_stop is None or partner_stop.route_id != target.pk):
+        joined = PlanStop.objects.get(route=target, order=order)
+        here = target.stops.filter(sequence__lt=joined.sequence).count() + 1
+        in_pool = PlanUnassigned.objects.filter(plan=plan, order=partner).exists()
+        if partner_stop is not None or in_pool:  # the pair joins together: side by side
+            pickup_first = partner.kind == Order.Kind.PICKUP
+            stop_move(
+                plan=plan,
+                order_id=partner.pk,
+                route_id=target.pk,
+                position=here if pickup_first else here + 1,
+                actor=actor,
+            )
+            target.refresh_from_db()
     return target
+
+
+def _pair_check(
+    order: Order,
+    partner_stop: PlanStop,
+    *,
+    target: PlanRoute | None,
+    position: int | None,
+    moving: PlanStop | None,
+) -> None:
+    """Refuse a move of one end of a pair that would put the delivery before its pickup
+    on one route, or take a collected parcel off the route that has it."""
+    partner = partner_stop.order
+    collected = partner.kind == Order.Kind.PICKUP and partner.status == OrderStatus.DELIVERED
+    if collected and (target is None or target.pk != partner_stop.route_id):
+        raise ValidationError(
+            {
+                "order": f"Its parcel was collected (order #{partner.pk}) on this route; "
+                "the same driver delivers it."
+            }
+        )
+    if target is None or target.pk != partner_stop.route_id:
+        return  # to the pool or to another route: the partner goes along (stop_move)
+    others = list(target.stops.exclude(pk=moving.pk if moving else None).order_by("sequence"))
+    at = next(k for k, s in enumerate(others, start=1) if s.pk == partner_stop.pk)
+    position = len(others) + 1 if position is None else position
+    if order.kind == Order.Kind.PICKUP and position > at:
+        raise ValidationError(
+            {
+                "position": f"A pickup comes before its delivery (order #{partner.pk}, "
+                f"stop {at}): put it at position {at} or earlier."
+            }
+        )
+    if order.kind != Order.Kind.PICKUP and position <= at:
+        raise ValidationError(
+            {
+                "position": f"A delivery comes after its pickup (order #{partner.pk}, "
+                f"stop {at}): put it at position {at + 1} or later."
+            }
+        )
 
 
 @transaction.atomic

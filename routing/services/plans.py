@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import metrics
-from dispatch.models import Driver, Order, OrderStatus, Vehicle
+from dispatch.models import Driver, Order, OrderStatus, PickupDelivery, Vehicle
 from routing import models, tasks
 from routing.optimiser import solver
 from routing.selectors import orders_off_the_day, pool_orders_to_place
@@ -164,6 +164,7 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
     midnight = midnight_of(plan)
     now_s = int((now - midnight).total_seconds())
     crews, pins, orders, kept = [], {}, [], {}
+    collected: dict[int, str] = {}  # a pickup behind a route → the route's pin
     routes = plan.routes.select_related("driver", "vehicle__start_depot", "vehicle__end_depot")
     for route in routes.filter(locked=False):
         stops = list(route.stops.select_related("order").order_by("sequence"))
@@ -189,6 +190,7 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
                 pin=pin,
             )
         kept[route.pk] = keep
+        collected.update({s.order_id: pin for s in keep if s.order and s.order.kind == "pickup"})
         crews.append((route, crew))
         for stop in stops:
             if stop.order is None or stop in keep:
@@ -196,6 +198,10 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
             orders.append(stop.order)
             if stop.locked or (plan.is_published and not allow_reassign):
                 pins[stop.order_id] = pin
+    # a parcel already collected is delivered by the route that has it on board
+    linked = PickupDelivery.objects.filter(pickup_id__in=collected)
+    for delivery_id, pickup_id in linked.values_list("delivery_id", "pickup_id"):
+        pins[delivery_id] = collected[pickup_id]
     # only the plan's day: a stop whose order was rebooked for another day (or ended)
     # leaves its route, and the pool gives only the day's open orders
     left = orders_off_the_day(plan, [o.pk for o in orders])
@@ -242,12 +248,12 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
             duration_s=route.duration_s,
             waiting_s=route.waiting_s,
         )
-        stops = [v for v in route.visits if v.kind in ("job", "break")]
+        stops = [v for v in route.visits if v.kind in ORDER_VISITS or v.kind == "break"]
         models.PlanStop.objects.bulk_create(
             models.PlanStop(
                 route=stored,
                 sequence=k,
-                order=orders.get(v.id) if v.kind == "job" else None,
+                order=_visit_order(day, orders, v),
                 is_break=v.kind == "break",
                 arrives_at=at(v.arrival_s),
                 starts_at=at(v.start_s),
@@ -269,7 +275,9 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
                 distance_m=0,
                 duration_s=0,
             )
-    left_out = [(orders[u.id], u.reason.value) for u in solution.unassigned]
+    left_out = [
+        (order, u.reason.value) for u in solution.unassigned for order in _left_out(day, orders, u)
+    ]
     left_out += [(order, "not_geocoded") for order in day.not_geocoded]
     models.PlanUnassigned.objects.bulk_create(
         models.PlanUnassigned(plan=plan, order=order, reason=reason) for order, reason in left_out
@@ -295,6 +303,26 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
             route_retime(route)
 
 
+#: The visits of a solution that are stops of orders: a job, or one end of a shipment.
+ORDER_VISITS = frozenset({"job", "pickup", "delivery"})
+
+
+def _visit_order(day, orders: dict, visit):
+    """The order `visit` serves, of `orders` (str pk → order), or None. A shipment's id is
+    its delivery's pk; its pickup visit is the pickup order's stop."""
+    if visit.kind == "pickup":
+        pickup = day.pickups.get(visit.id)
+        return orders.get(str(pickup.pk)) if pickup is not None else None
+    return orders.get(visit.id) if visit.kind in ORDER_VISITS else None
+
+
+def _left_out(day, orders: dict, unassigned) -> list:
+    """The orders of an unassigned job or shipment (both ends of a pair)."""
+    pickup = day.pickups.get(unassigned.id)
+    ends = [orders.get(unassigned.id), orders.get(str(pickup.pk)) if pickup else None]
+    return [o for o in ends if o is not None]
+
+
 @transaction.atomic
 def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
     """Store a re-solve: each unlocked route becomes its kept stops followed by the
@@ -311,14 +339,14 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
         visits = [
             v
             for v in (solved.visits if solved else [])
-            if v.kind == "break" or (v.kind == "job" and v.id in orders)
+            if v.kind == "break" or _visit_order(day, orders, v) is not None
         ]
         after_kept = max((s.sequence for s in keep), default=0)
         route.stops.bulk_create(
             models.PlanStop(
                 route=route,
                 sequence=after_kept + k,
-                order=orders.get(v.id) if v.kind == "job" else None,
+                order=_visit_order(day, orders, v),
                 is_break=v.kind == "break",
                 arrives_at=route.starts_at,
                 starts_at=route.starts_at,
@@ -326,28 +354,31 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
             )
             for k, v in enumerate(visits, start=1)
         )
-        after = {int(v.id) for v in visits if v.kind == "job"} | {
+        after = {_visit_order(day, orders, v).pk for v in visits if v.kind != "break"} | {
             s.order_id for s in keep if s.order_id
         }
         if published:
             for order in (orders[str(pk)] for pk in after - before):
                 order_dispatch(order, actor="system:re-optimise")
         route_retime(route, reason="Re-optimised", actor="system:re-optimise")
-    placed = {v.id for r in solution.routes for v in r.visits if v.kind == "job"}
-    models.PlanUnassigned.objects.filter(plan=plan, order_id__in=[int(i) for i in placed]).delete()
+    placed = {
+        order.pk
+        for r in solution.routes
+        for v in r.visits
+        if (order := _visit_order(day, orders, v)) is not None
+    }
+    models.PlanUnassigned.objects.filter(plan=plan, order_id__in=placed).delete()
     for pk, status in gone.items():
         models.PlanUnassigned.objects.update_or_create(
             plan=plan, order_id=pk, defaults={"reason": status}
         )
     for u in solution.unassigned:
-        order = orders.get(u.id)
-        if order is None:
-            continue
-        models.PlanUnassigned.objects.update_or_create(
-            plan=plan, order=order, defaults={"reason": u.reason.value}
-        )
-        if published:
-            order_release(order, actor="system:re-optimise")
+        for order in _left_out(day, orders, u):
+            models.PlanUnassigned.objects.update_or_create(
+                plan=plan, order=order, defaults={"reason": u.reason.value}
+            )
+            if published:
+                order_release(order, actor="system:re-optimise")
     for order in day.not_geocoded:
         models.PlanUnassigned.objects.update_or_create(
             plan=plan, order=order, defaults={"reason": "not_geocoded"}

@@ -159,6 +159,7 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
         crews=[crew],
         matrix_of=_travel_matrix(),
         rush=rush_of(current_tenant().rush_hours, plan.date),
+        pairs=False,  # the sequence is chosen: each stop timed as a job of its own
     )
     index = {o.pk: k for k, o in enumerate(day.orders)}
     has_break = bool(day.problem.vehicles[0].breaks)
@@ -279,7 +280,10 @@ def _driven_distance(route: PlanRoute, behind: list[PlanStop]) -> int:
     """Planned distance from the depot through the stops already reached."""
     orders = [s.order for s in behind if s.order is not None]
     day = problem_for_day(
-        orders=orders, crews=[Crew(route.driver, route.vehicle)], matrix_of=_travel_matrix()
+        orders=orders,
+        crews=[Crew(route.driver, route.vehicle)],
+        matrix_of=_travel_matrix(),
+        pairs=False,
     )
     dist = day.problem.distances_m
     here, total = day.problem.vehicles[0].start, 0
