@@ -24,6 +24,7 @@ from dispatch.services.csv_io import defuse
 from routing import selectors
 from routing.models import Plan, PlanRoute
 from routing.services import edits, geometry, live, plans, publish, roads
+from routing.views.multi_day import multi_day_form
 
 
 class PlanForm(forms.Form):
@@ -57,7 +58,10 @@ def plan_list_view(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("dashboard:board", plan_id=plan.pk)
     page = Paginator(selectors.plans_list(), 25).get_page(request.GET.get("page"))
-    return render(request, "routing/plan_list.html", {"form": form, "page": page})
+    several = multi_day_form()  # the "Plan several days" form (routing.views.multi_day)
+    return render(
+        request, "routing/plan_list.html", {"form": form, "page": page, "several": several}
+    )
 
 
 def _plan_context(plan: Plan) -> dict:
