@@ -71,7 +71,7 @@ def test_each_day_is_listed_and_published_from_the_days_page(alpha):
     for plan in (first, second, third):
         assert f'href="/plans/{plan.pk}/"' in page
     assert page.count(">Publish</button>") == 3
-    assert f'<td class="num">{len(fixed)}</td>' in page  # the first day's orders
+    assert f'data-label="Orders">{len(fixed)}</td>' in page  # the first day's orders
     response = client.post(
         f"/plans/days/{multi.pk}/publish", {"plan": second.pk, "revision": second.revision}
     )
