@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dispatch.api.views import csv_io, fleet, locations, orders, shopify
+from dispatch.api.views import csv_io, fleet, locations, orders, recurring, shopify
 
 urlpatterns = [
     # orders
@@ -16,6 +16,23 @@ urlpatterns = [
         name="api-order-reschedule",
     ),
     path("orders/<int:order_id>/events", orders.OrderEventsApi.as_view(), name="api-order-events"),
+    # recurring orders
+    path("recurring-orders", recurring.RecurringOrderListApi.as_view(), name="api-recurring"),
+    path(
+        "recurring-orders/<int:pk>",
+        recurring.RecurringOrderDetailApi.as_view(),
+        name="api-recurring-order",
+    ),
+    path(
+        "recurring-orders/<int:pk>/exceptions",
+        recurring.RecurrenceExceptionListApi.as_view(),
+        name="api-recurring-exceptions",
+    ),
+    path(
+        "recurring-orders/<int:pk>/exceptions/<str:date>",
+        recurring.RecurrenceExceptionDetailApi.as_view(),
+        name="api-recurring-exception",
+    ),
     # where addresses are
     path("addresses", locations.AddressSearchApi.as_view(), name="api-addresses"),
     # depots, vehicles, drivers

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -141,7 +142,7 @@ def recurring_create(
     )
     if errors:
         raise ValidationError(errors)
-    user = created_by if getattr(created_by, "is_authenticated", False) else None
+    user = created_by if isinstance(created_by, get_user_model()) else None  # not an API key
     recurring = RecurringOrder.objects.create(**clean, created_by=user)
     recurring_materialise(recurring=recurring)
     recurring.refresh_from_db()
@@ -334,6 +335,17 @@ def recurring_exception_remove(*, recurring: RecurringOrder, date: dt.date) -> O
     exception = recurring.exceptions.filter(date=date).first()
     if exception is None:
         return outcome
+    if exception.action == RecurrenceException.Action.SKIP:
+        moved_here = recurring.exceptions.filter(moved_to=date).first()
+        if moved_here is not None:  # undoing the skip would make two orders on the day
+            raise ValidationError(
+                {
+                    "date": [
+                        f"The order of {moved_here.date:%Y-%m-%d} is moved to this day: "
+                        "undo or change that move first."
+                    ]
+                }
+            )
     exception.delete()
     if not recurring.is_active:
         return outcome
