@@ -65,6 +65,67 @@ def plan_routes(plan: Plan, only: set[int] | None = None) -> list[PlanRoute]:
     return list(routes)
 
 
+@dataclass
+class BalanceSummary:
+    """What a balanced (or every-driver) plan costs against the shortest plan found in
+    the same solve, and how evenly its routes share the day (idle routes count as 0)."""
+
+    label: str
+    extra_m: int
+    extra_s: int
+    stops: tuple[int, int]
+    working_s: tuple[int, int]
+    note: str
+
+    @property
+    def sign_m(self) -> str:
+        return "\u2212" if self.extra_m < 0 else "+"  # a minus sign
+
+    @property
+    def sign_s(self) -> str:
+        return "\u2212" if self.extra_s < 0 else "+"  # a minus sign
+
+    @property
+    def abs_m(self) -> int:
+        return abs(self.extra_m)
+
+    @property
+    def abs_s(self) -> int:
+        return abs(self.extra_s)
+
+
+def plan_balance(plan: Plan) -> BalanceSummary | None:
+    """The balance line of a solved plan that asked for balance or every driver; None
+    for a shortest plan or one not solved yet. Totals are the routes' as they are now
+    (after any edit), against the shortest plan's as solved."""
+    if plan.shortest_distance_m is None or plan.solved_at is None:
+        return None
+    routes = list(
+        plan.routes.annotate(
+            stop_count=Count("stops", filter=Q(stops__order__isnull=False))
+        ).values_list("stop_count", "distance_m", "duration_s")
+    )
+    if not routes:
+        return None
+    if plan.objective == "shortest":
+        label = "Shortest total, every driver used"
+    else:
+        what = "stops" if plan.objective == "stops" else "working time"
+        label = f"Balanced by {what} (±{plan.balance_tolerance_pct}%)"
+        if plan.use_all_drivers:
+            label += ", every driver used"
+    stops = [r[0] for r in routes]
+    working = [r[2] for r in routes]
+    return BalanceSummary(
+        label=label,
+        extra_m=sum(r[1] for r in routes) - plan.shortest_distance_m,
+        extra_s=sum(working) - (plan.shortest_duration_s or 0),
+        stops=(min(stops), max(stops)),
+        working_s=(min(working), max(working)),
+        note=plan.balance_note,
+    )
+
+
 def route_colour(route: PlanRoute) -> str:
     """The route's colour on every map: its place among its plan's routes (`plan_routes`'
     order), as the plan page gives it."""

@@ -18,7 +18,7 @@ from audit.services import current_actor
 from core.json_types import JSONTypedSerializer
 from dispatch.models import Depot, Order
 from routing.api.serializers import RouteGeometrySerializer
-from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
+from routing.models import Objective, Plan, PlanRoute, PlanStop, PlanUnassigned
 from routing.selectors import route_colour
 from routing.services import edits, geometry, live, plans, publish
 from routing.services.routes import is_stale
@@ -34,6 +34,23 @@ class PlanInputSerializer(JSONTypedSerializer):
         default=10.0,
         min_value=plans.PLAN_SECONDS_RANGE[0],
         max_value=plans.PLAN_SECONDS_RANGE[1],
+    )
+    objective = serializers.ChoiceField(
+        choices=Objective.choices,
+        required=False,
+        default=Objective.SHORTEST,
+        help_text="shortest: the least distance and time; stops or time: routes balanced by "
+        "their number of stops or their working time, within the tolerance.",
+    )
+    balance_tolerance_pct = serializers.IntegerField(
+        required=False,
+        default=15,
+        min_value=plans.BALANCE_TOLERANCE_RANGE[0],
+        max_value=plans.BALANCE_TOLERANCE_RANGE[1],
+        help_text="How far above the mean a balanced route may be, per cent.",
+    )
+    use_all_drivers = serializers.BooleanField(
+        required=False, default=False, help_text="Every driver on shift gets at least one stop."
     )
 
 
@@ -102,6 +119,12 @@ class PlanOutputSerializer(serializers.ModelSerializer):
             "travel_kind",
             "travel_label",
             "travel_note",
+            "objective",
+            "balance_tolerance_pct",
+            "use_all_drivers",
+            "shortest_distance_m",
+            "shortest_duration_s",
+            "balance_note",
             "created_at",
             "started_at",
             "solved_at",

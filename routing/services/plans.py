@@ -18,7 +18,7 @@ from django.utils import timezone
 from core import metrics
 from dispatch.models import Driver, Order, OrderStatus, PickupDelivery, Vehicle
 from routing import models, tasks
-from routing.optimiser import solver
+from routing.optimiser import balance
 from routing.selectors import orders_off_the_day, pool_orders_to_place
 from tenants.selectors import current_tenant, travel_source
 from tenants.tasks import enqueue_after_commit
@@ -37,6 +37,8 @@ from .routes import (
 )
 
 PLAN_SECONDS_RANGE = (1.0, 600.0)
+#: How far above the mean a balanced route may be, per cent.
+BALANCE_TOLERANCE_RANGE = (0, 100)
 
 
 def _queue_solve(plan: models.Plan, *, name: str, **options) -> None:
@@ -44,18 +46,57 @@ def _queue_solve(plan: models.Plan, *, name: str, **options) -> None:
 
 
 def plan_create(
-    *, date: dt.date, depot=None, seconds: float = 10.0, created_by=None
+    *,
+    date: dt.date,
+    depot=None,
+    seconds: float = 10.0,
+    created_by=None,
+    objective: str = models.Objective.SHORTEST,
+    use_all_drivers: bool = False,
+    balance_tolerance_pct: int = 15,
 ) -> models.Plan:
-    """Queue the optimisation of `date`'s open orders (optionally one depot's vans);
-    the worker runs `plan_solve` in this tenant's schema."""
+    """Queue the optimisation of `date`'s open orders (optionally one depot's vans),
+    shortest or balanced (`objective`, within `balance_tolerance_pct`, every driver used
+    when `use_all_drivers`); the worker runs `plan_solve` in this tenant's schema."""
     low, high = PLAN_SECONDS_RANGE
     if not low <= seconds <= high:
         raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+    balance_check(objective=objective, tolerance_pct=balance_tolerance_pct)
     plan = models.Plan.objects.create(
-        date=date, depot=depot, seconds=seconds, created_by=created_by, queued_at=timezone.now()
+        date=date,
+        depot=depot,
+        seconds=seconds,
+        created_by=created_by,
+        queued_at=timezone.now(),
+        objective=objective,
+        use_all_drivers=bool(use_all_drivers),
+        balance_tolerance_pct=balance_tolerance_pct,
     )
     _queue_solve(plan, name=f"plan-{plan.pk}")
     return plan
+
+
+def balance_check(*, objective: str, tolerance_pct: int) -> None:
+    """A plan's balance options as the optimiser takes them, or field errors."""
+    errors = {}
+    if objective not in models.Objective.values:
+        errors["objective"] = f"One of: {', '.join(models.Objective.values)}."
+    low, high = BALANCE_TOLERANCE_RANGE
+    if isinstance(tolerance_pct, bool) or not isinstance(tolerance_pct, int):
+        errors["balance_tolerance_pct"] = "A whole number of per cent."
+    elif not low <= tolerance_pct <= high:
+        errors["balance_tolerance_pct"] = f"Between {low} and {high} per cent."
+    if errors:
+        raise ValidationError(errors)
+
+
+def balance_of(plan: models.Plan) -> balance.Balance:
+    """What the optimiser is asked for by `plan`: a re-solve keeps the plan's balance."""
+    return balance.Balance(
+        objective=balance.Objective(plan.objective),
+        tolerance_pct=plan.balance_tolerance_pct,
+        use_all_vehicles=plan.use_all_drivers,
+    )
 
 
 @transaction.atomic
@@ -121,7 +162,8 @@ def _solve(plan_id: int, allow_reassign: bool) -> str:
         else:
             day, kept = _resolve_problem(plan, allow_reassign=allow_reassign)
         matrix_s = time.perf_counter() - began
-        solution = solver.solve(day.problem, seconds=plan.seconds)
+        answer = balance.solve(day.problem, balance=balance_of(plan), seconds=plan.seconds)
+        solution = answer.solution
         solve_s = time.perf_counter() - began - matrix_s
         if first:
             _plan_store(plan, day, solution)
@@ -129,7 +171,10 @@ def _solve(plan_id: int, allow_reassign: bool) -> str:
             _plan_restore(plan, day, solution, kept)
         save_s = time.perf_counter() - began - matrix_s - solve_s
         models.Plan.objects.filter(pk=plan.pk).update(
-            matrix_s=matrix_s, solve_s=solve_s, save_s=save_s
+            matrix_s=matrix_s,
+            solve_s=solve_s,
+            save_s=save_s,
+            **_shortest_fields(plan, answer),
         )
         for phase, seconds in (("matrix", matrix_s), ("solve", solve_s), ("store", save_s)):
             metrics.OPTIMISER_SECONDS.labels(phase).observe(seconds)
@@ -141,6 +186,18 @@ def _solve(plan_id: int, allow_reassign: bool) -> str:
             plan_touched(plan, actor="system:optimiser")
         raise
     return models.Plan.Status.DONE
+
+
+def _shortest_fields(plan: models.Plan, answer: balance.Balanced) -> dict:
+    """The shortest plan's totals and what balancing gave, for the plan row (a plain
+    shortest plan has nothing to compare with: None)."""
+    if balance_of(plan).plain:
+        return {"shortest_distance_m": None, "shortest_duration_s": None, "balance_note": ""}
+    return {
+        "shortest_distance_m": answer.shortest.distance_m,
+        "shortest_duration_s": answer.shortest.duration_s,
+        "balance_note": answer.note[:300],
+    }
 
 
 def _rush(plan: models.Plan):

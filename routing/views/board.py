@@ -80,6 +80,7 @@ def _parts(
         "ticks": board_service.board_ticks(axis) if axis else [],
         "now_left": _now_left(axis, now),
         "summary": _summary(routes) if only is None else None,
+        "balance": selectors.plan_balance(plan) if only is None else None,
         "now": now,
         "day_before": plan.date - dt.timedelta(days=1),
         "day_after": plan.date + dt.timedelta(days=1),

@@ -22,7 +22,7 @@ from core.forms import flash_service_errors
 from dispatch.models import Depot, Order
 from dispatch.services.csv_io import defuse
 from routing import selectors
-from routing.models import Plan, PlanRoute
+from routing.models import Objective, Plan, PlanRoute
 from routing.services import edits, geometry, live, plans, publish, roads
 from routing.views.multi_day import multi_day_form
 
@@ -40,6 +40,31 @@ class PlanForm(forms.Form):
         max_value=plans.PLAN_SECONDS_RANGE[1],
         label="Optimiser time (seconds)",
     )
+    objective = forms.ChoiceField(
+        choices=Objective.choices,
+        initial=Objective.SHORTEST,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Routes",
+        help_text="Shortest total saves fuel; balancing shares the work between the drivers "
+        "and shows what it costs in km and hours.",
+    )
+    balance_tolerance_pct = forms.IntegerField(
+        initial=15,
+        required=False,
+        min_value=plans.BALANCE_TOLERANCE_RANGE[0],
+        max_value=plans.BALANCE_TOLERANCE_RANGE[1],
+        label="Tolerance (±%)",
+        help_text="How far above the mean a balanced route may be.",
+    )
+    use_all_drivers = forms.BooleanField(required=False, label="Use every driver on shift")
+
+    def clean_objective(self) -> str:
+        return self.cleaned_data.get("objective") or Objective.SHORTEST  # left out: shortest
+
+    def clean_balance_tolerance_pct(self) -> int:
+        value = self.cleaned_data.get("balance_tolerance_pct")
+        return 15 if value is None else value
 
 
 def _actor(request: HttpRequest) -> str:
@@ -86,6 +111,7 @@ def _plan_context(plan: Plan) -> dict:
         "free_drivers": drivers,
         "free_vehicles": vehicles,
         "urgent_orders": selectors.urgent_candidates(plan) if plan.is_published else [],
+        "balance": selectors.plan_balance(plan),
         "map_settings": {"RESET_VIEW": False},
     }
 
