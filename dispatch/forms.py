@@ -38,6 +38,12 @@ class OrderForm(forms.Form):
     lat = _text("Latitude")
     lng = _text("Longitude")
     delivery_date = _text("Delivery date", widget=forms.DateInput({"type": "date"}))
+    latest_date = _text(
+        "Deliver by",
+        widget=forms.DateInput({"type": "date"}),
+        help_text="The last acceptable day; empty: only the delivery date. Planning several "
+        "days chooses a day in between.",
+    )
     window1_start = _text("Window from", widget=forms.TimeInput({"type": "time"}))
     window1_end = _text("Window until", widget=forms.TimeInput({"type": "time"}))
     window2_start = _text("Second window from", widget=forms.TimeInput({"type": "time"}))
@@ -129,6 +135,7 @@ class OrderForm(forms.Form):
         initial["lat"] = "" if order.lat is None else order.lat
         initial["lng"] = "" if order.lng is None else order.lng
         initial["delivery_date"] = order.delivery_date.isoformat() if order.delivery_date else ""
+        initial["latest_date"] = order.latest_date.isoformat() if order.latest_date else ""
         initial["required_skills"] = ", ".join(order.required_skills)
         initial["barcodes"] = "\n".join(order.barcodes)
         initial["service_minutes"] = round(order.service_s / 60, 1)

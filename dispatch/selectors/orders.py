@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from dispatch.models import Order, OrderEvent, OrderStatus
 
@@ -19,6 +19,10 @@ class OrderFilter(django_filters.FilterSet):
         lookup_expr="isnull",
         label="Needs a date (its date could not be read): true or false",
     )
+    flexible = django_filters.BooleanFilter(
+        method="filter_flexible",
+        label="May go on a later day than its delivery date (a `latest_date`): true or false",
+    )
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     source = django_filters.ChoiceFilter(choices=Order.Source.choices)
     geocode_status = django_filters.ChoiceFilter(choices=Order.GeocodeStatus.choices)
@@ -28,6 +32,10 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = Order
         fields: list[str] = []
+
+    def filter_flexible(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
+        later = Q(latest_date__gt=F("delivery_date"))
+        return queryset.filter(later) if value else queryset.exclude(later)
 
     def filter_search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
         value = value.strip()

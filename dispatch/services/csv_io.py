@@ -112,6 +112,16 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "lat": ("latitude",),
     "lng": ("lon", "long", "longitude"),
     "delivery_date": ("delivery date", "date", "delivery day", "day", "due date", "ship date"),
+    # the last acceptable day (multi-day planning); not "latest": a window's end
+    "latest_date": (
+        "deliver by",
+        "latest date",
+        "latest delivery date",
+        "last delivery date",
+        "last day",
+        "deliver before",
+        "by date",
+    ),
     "window_start": (
         "from",
         "start",
@@ -502,6 +512,9 @@ def _order_input(
         else:
             data["service_s"] = seconds
     data["delivery_date"] = _delivery_date(values.get("delivery_date", ""), csv_import, reader)
+    if values.get("latest_date"):  # read as the delivery date is; unreadable: the schema says so
+        day = reader.read(values["latest_date"])
+        data["latest_date"] = day.isoformat() if day else values["latest_date"]
     return data, errors
 
 

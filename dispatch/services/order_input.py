@@ -48,6 +48,7 @@ READ_ONLY_FIELDS = frozenset(
 )
 PRIORITY_NAMES = {label.lower(): value for value, label in Order.Priority.choices}
 REQUIRED = "This field is required."
+LATEST_BEFORE_DELIVERY = "The last day to deliver is before the delivery date."
 
 
 def _column(name: str) -> Any:
@@ -230,6 +231,16 @@ class Date(OrderField, serializers.DateField):
             return dt.date.fromisoformat(str(value).strip())
         except ValueError:
             self.fail("invalid")
+
+
+class LatestDate(Date):
+    """The last day an order may be delivered on (its `latest_date`); empty: only its
+    delivery date."""
+
+    def read(self, value: Any) -> dt.date | None:
+        if value is None or value == "":
+            return None
+        return super().read(value)
 
 
 class TimeWindowSerializer(serializers.Serializer):
@@ -520,6 +531,11 @@ class OrderInputSerializer(serializers.Serializer):
     )
     lng = Coordinate(180)
     delivery_date = Date(help_text="YYYY-MM-DD")
+    latest_date = LatestDate(
+        required=False,
+        help_text="Deliver by: the last acceptable day (YYYY-MM-DD, not before the delivery "
+        "date); multi-day planning may choose any day in between. Empty: the delivery date.",
+    )
     time_windows = TimeWindows(help_text="Local times on the delivery date; empty: any time.")
     service_s = Count(max_value=86_400, default=300, help_text="Time at the door, seconds.")
     weight_kg = Amount("weight_kg")
@@ -577,6 +593,9 @@ class OrderInputSerializer(serializers.Serializer):
                     continue
                 errors[name] = [str(message) for message in exc.detail]
         self._check_location(clean, errors)
+        latest, day = clean.get("latest_date"), clean.get("delivery_date")
+        if latest and isinstance(day, dt.date) and latest < day:
+            errors.setdefault("latest_date", [LATEST_BEFORE_DELIVERY])
         return clean, errors
 
     def _check_location(self, clean: dict[str, Any], errors: Errors) -> None:

@@ -24,7 +24,12 @@ from dispatch.services import (
     geocoding,  # the module: geocoding → dispatch.tasks → shopify → here
     pairs,
 )
-from dispatch.services.order_input import UnreadDate, order_clean, order_schema
+from dispatch.services.order_input import (
+    LATEST_BEFORE_DELIVERY,
+    UnreadDate,
+    order_clean,
+    order_schema,
+)
 from dispatch.signals import order_rescheduled, order_status_changed, orders_created
 from tenants.selectors import current_tenant
 
@@ -237,6 +242,9 @@ def order_update(
     old_date, old_windows = order.delivery_date, order.time_windows
     for name in changed:
         setattr(order, name, clean[name])
+    if order.latest_date and order.delivery_date and order.latest_date < order.delivery_date:
+        blamed = "latest_date" if "latest_date" in changed else "delivery_date"
+        raise ValidationError({blamed: [LATEST_BEFORE_DELIVERY]})
     if {"lat", "lng", "address_line1", "city", "postcode", "country"} & changed:
         if not {"lat", "lng"} & changed:  # address changed, coordinates not: find them again
             order.lat = order.lng = None
@@ -364,6 +372,8 @@ def order_reschedule(
     same = order.delivery_date == clean["delivery_date"] and order.time_windows == clean.get(
         "time_windows", order.time_windows
     )
+    if order.latest_date and clean["delivery_date"] > order.latest_date:
+        clean["latest_date"] = None  # moved past its last day: that day alone, as asked
     order = order_update(order=order, data=clean, actor=actor)
     if failed and same:  # tried again on the same day, in the same window: still news
         order_rescheduled.send(

@@ -127,6 +127,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "geocode_status",
             "geocode_error",
             "delivery_date",
+            "latest_date",
             "needs_date",
             "delivery_date_as_written",
             "time_windows",
