@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from routing.api import multi_day, views
+from routing.api import views
 
 urlpatterns = [
     path("plans", views.PlanListApi.as_view(), name="api-plans"),
@@ -23,10 +23,10 @@ urlpatterns = [
         name="api-plan-route-geometry",
     ),
     path("plans/<int:plan_id>/urgent", views.PlanUrgentApi.as_view(), name="api-plan-urgent"),
-    path("multi-day-plans", multi_day.MultiDayListApi.as_view(), name="api-multi-day-plans"),
+    path("multi-day-plans", views.MultiDayListApi.as_view(), name="api-multi-day-plans"),
     path(
         "multi-day-plans/<int:multi_id>",
-        multi_day.MultiDayDetailApi.as_view(),
+        views.MultiDayDetailApi.as_view(),
         name="api-multi-day-plan",
     ),
 ]

@@ -17,10 +17,15 @@ from accounts.models import User
 from audit.services import current_actor
 from core.json_types import JSONTypedSerializer
 from dispatch.models import Depot, Order
-from routing.api.serializers import RouteGeometrySerializer
-from routing.models import Objective, Plan, PlanRoute, PlanStop, PlanUnassigned
+from routing.api.serializers import (
+    MultiDayDetailSerializer,
+    MultiDayInputSerializer,
+    MultiDayOutputSerializer,
+    RouteGeometrySerializer,
+)
+from routing.models import MultiDayPlan, Objective, Plan, PlanRoute, PlanStop, PlanUnassigned
 from routing.selectors import route_colour
-from routing.services import edits, geometry, live, plans, publish
+from routing.services import edits, geometry, live, multi_day, plans, publish
 from routing.services.routes import is_stale
 
 
@@ -408,3 +413,47 @@ def _plan_detail(plan_id: int) -> Plan:
         .filter(pk=plan_id)
         .first()
     )
+
+
+# --- multi-day plans: several days planned together, one plan per day ------------------
+
+
+class MultiDayListApi(GenericAPIView):
+    queryset = MultiDayPlan.objects.all()
+    serializer_class = MultiDayOutputSerializer
+
+    @extend_schema(
+        operation_id="multi_day_plans_list", responses=MultiDayOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        """Multi-day plans, newest first, in cursor pages like every list."""
+        page = self.paginate_queryset(self.get_queryset().order_by("-created_at", "-pk"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="multi_day_plans_create",
+        request=MultiDayInputSerializer,
+        responses={202: MultiDayDetailSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Queue the planning of several days (202): orders go to a day from their
+        delivery date to their `latest_date`; days with a published plan are left out.
+        The same range asked again while it is on its way answers the same plan."""
+        serializer = MultiDayInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = request.user if isinstance(request.user, User) else None  # not an API key
+        try:
+            multi = multi_day.multi_day_create(**serializer.validated_data, created_by=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return Response(MultiDayDetailSerializer(multi).data, status=status.HTTP_202_ACCEPTED)
+
+
+class MultiDayDetailApi(APIView):
+    @extend_schema(operation_id="multi_day_plans_retrieve", responses=MultiDayDetailSerializer)
+    def get(self, request: Request, multi_id: int) -> Response:
+        """A multi-day plan with each of its days: the day's plan and its totals."""
+        multi = MultiDayPlan.objects.filter(pk=multi_id).first()
+        if multi is None:
+            raise Http404
+        return Response(MultiDayDetailSerializer(multi).data)
