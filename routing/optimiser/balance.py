@@ -39,6 +39,10 @@ from .schedule import route_of, solution_of
 #: Share of the budget for the shortest plan; the balanced search has the rest, and a
 #: retry with a wider tolerance one share more.
 SHORTEST_SHARE = 1 / 3
+#: Time for lifting short routes to the floor, as a share of the budget (at least 1 s).
+LIFT_SHARE = 0.1
+#: Stops tried per move when a short route takes work from others: the nearest ones.
+LIFT_CANDIDATES = 40
 
 
 class Objective(StrEnum):
@@ -141,6 +145,8 @@ def solve(
         note = f"Balancing left orders out even within ±{tried}%: the shortest plan is kept."
         solution, moved = _every_vehicle_used(problem, problem, shortest, in_play, balance)
         return Balanced(solution, shortest, tried, _join(note, _moved_note(moved)))
+    deadline = time.perf_counter() + max(1.0, LIFT_SHARE * seconds)
+    found = _lifted(problem, capped, found, in_play, balance.objective, tolerance, deadline)
     solution, moved = _every_vehicle_used(problem, capped, found, in_play, balance)
     if race.objective(problem, solution) < race.objective(problem, shortest):
         shortest = solution  # the balanced search found a shorter plan than the short one
@@ -351,6 +357,114 @@ def _cheapest_move(problem: Problem, plans: dict[int, RoutePlan], idle: int):
                     best = (added, donor, RoutePlan(idle, steps))
                 break
     return best
+
+
+def _lifted(
+    problem: Problem,
+    capped: Problem,
+    solution: Solution,
+    in_play: list[int],
+    objective: Objective,
+    tolerance_pct: int,
+    deadline: float,
+) -> Solution:
+    """`solution` with its short routes lifted towards the floor, the mean less the
+    tolerance: the caps keep every route below the mean plus the tolerance, but on a day
+    of many vans nothing in them stops one from having little or nothing to do.
+
+    Greedy: the shortest route below the floor takes, from a route that stays at or
+    above it, the stop (of the nearest ones) whose move costs least and breaks no rule
+    of `capped`; until no route is short, no move fits, or `deadline` passes.
+    """
+    k = len(in_play)
+    plans = {p.vehicle: p for p in plans_of(capped, solution)}
+    for v in in_play:
+        plans.setdefault(v, RoutePlan(v, []))
+    if objective == Objective.TIME:
+        floor = working_time_s(problem, solution, k) / k * (1 - tolerance_pct / 100)
+
+        def measure(route) -> float:
+            return route.duration_s
+    else:
+        floor = math.floor(_stops(solution) / k * (1 - tolerance_pct / 100) + 1e-9)
+
+        def measure(route) -> float:
+            return _route_stops(route)
+
+    routes = {v: route_of(capped, plans[v]) for v in in_play}
+    failed: set[int] = set()
+    moved = False
+    while time.perf_counter() < deadline:
+        short = [v for v in in_play if measure(routes[v]) < floor and v not in failed]
+        if not short:
+            break
+        receiver = min(short, key=lambda v: measure(routes[v]))
+        move = _cheapest_lift(capped, plans, routes, receiver, in_play, measure, floor)
+        if move is None:
+            failed.add(receiver)
+            continue
+        for plan in move:
+            plans[plan.vehicle] = plan
+            routes[plan.vehicle] = route_of(capped, plan)
+        moved = True
+    if not moved:
+        return solution
+    return solution_of(problem, [p for p in plans.values() if p.steps], engine=solution.engine)
+
+
+def _cheapest_lift(capped, plans, routes, receiver, in_play, measure, floor):
+    """The donor's and the receiver's plans after the cheapest move of one stop to
+    `receiver`, or None when no stop can move without breaking a rule."""
+    dur = capped.durations_s
+    plan = plans[receiver]
+    vehicle = capped.vehicles[receiver]
+    here = [capped.jobs[s.index].location for s in plan.steps if s.kind is StepKind.JOB]
+    here = here or [vehicle.start]
+    candidates = []
+    for v in in_play:
+        if v == receiver or not plans[v].steps:
+            continue
+        for step in plans[v].steps:
+            if step.kind is StepKind.JOB:
+                location = capped.jobs[step.index].location
+                candidates.append((int(dur[here, location].min()), v, step))
+    candidates.sort(key=lambda c: c[0])
+    best = None
+    before = routes[receiver].cost
+    for _, v, step in candidates[:LIFT_CANDIDATES]:
+        donor = RoutePlan(v, [s for s in plans[v].steps if s != step])
+        donor_route = route_of(capped, donor)
+        if donor_route.violations or measure(donor_route) < floor:
+            continue
+        location = capped.jobs[step.index].location
+        for at in _positions_near(capped, plan, location):
+            trial = RoutePlan(receiver, [*plan.steps[:at], step, *plan.steps[at:]])
+            if not plan.steps and vehicle.breaks:
+                trial = RoutePlan(
+                    receiver, [step, *(Step(StepKind.BREAK, b) for b in range(len(vehicle.breaks)))]
+                )
+            route = route_of(capped, trial)
+            if route.violations:
+                continue
+            added = route.cost - before + donor_route.cost - routes[v].cost
+            if best is None or added < best[0]:
+                best = (added, donor, trial)
+    return None if best is None else best[1:]
+
+
+def _positions_near(problem: Problem, plan: RoutePlan, location: int) -> list[int]:
+    """Where to try a stop at `location` in `plan`: next to its three nearest steps."""
+    if not plan.steps:
+        return [0]
+    dur = problem.durations_s
+    near = []
+    for k, step in enumerate(plan.steps):
+        if step.kind is StepKind.JOB:
+            near.append((int(dur[problem.jobs[step.index].location, location]), k))
+    spots = {0, len(plan.steps)}
+    for _, k in sorted(near)[:3]:
+        spots |= {k, k + 1}
+    return sorted(spots)
 
 
 def _moved_note(moved: int) -> str:

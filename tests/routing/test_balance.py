@@ -86,6 +86,19 @@ def test_stop_balance_with_breaks_goes_to_or_tools_and_holds():
     assert balance.spread(problem, answer.solution).stops_range[1] <= 11
 
 
+def test_on_a_day_of_many_vans_no_route_falls_below_the_tolerance_either():
+    """Six vans, 60 stops one van could do: the caps alone (12 each) would let the search
+    leave a van idle; the short routes are lifted to the mean less the tolerance (8)."""
+    problem = crowded_day(stops=60, vans=6, seed=11)
+    problem.vehicles = tuple(
+        Vehicle(v.id, v.start, v.end, TimeWindow(7 * HOUR, 19 * HOUR)) for v in problem.vehicles
+    )
+    answer = solved(problem, Objective.STOPS, tolerance=15)
+    assert_feasible(problem, answer.solution)
+    low, high = balance.spread(problem, answer.solution).stops_range
+    assert low >= 8 and high <= 12
+
+
 def test_balanced_by_working_time_keeps_every_route_within_the_tolerance():
     problem = crowded_day()
     answer = solved(problem, Objective.TIME, tolerance=15)
