@@ -20,6 +20,12 @@ def multi_day_solve(multi_id: int) -> str:
     return multi_day.multi_day_solve(multi_id)
 
 
+# multi-day plans whose job was lost (as plans_recover does for plans)
+@every_tenant("recover stalled multi-day plans", "I", 2)
+def multi_days_recover(now: dt.datetime | None = None) -> int:
+    return multi_day.multi_days_recover(now)
+
+
 # plans whose job was lost (never queued, or its worker died while solving)
 @every_tenant("recover stalled plans", "I", 2)
 def plans_recover(now: dt.datetime | None = None) -> int:

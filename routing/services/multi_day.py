@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -45,6 +46,7 @@ from routing.optimiser.problem import (
 from tenants.selectors import current_tenant, travel_source
 from tenants.tasks import enqueue_after_commit
 
+from . import recovery
 from .conversion import DayProblem, crews_for, problem_for_day, rush_of, seconds_of
 from .matrix import travel_matrix
 from .plans import PLAN_SECONDS_RANGE, plan_store_solution
@@ -127,11 +129,15 @@ def multi_day_create(
     return multi
 
 
+def _lock_name(multi_id: int) -> str:
+    return f"routing.multi_day:{connection.schema_name}:{multi_id}"
+
+
 @contextmanager
 def _solving(multi_id: int) -> Iterator[bool]:
     """Hold the multi-day plan's session lock while the body runs (as `recovery.solving`
     does for a plan); yields False, holding nothing, when another session has it."""
-    name = f"routing.multi_day:{connection.schema_name}:{multi_id}"
+    name = _lock_name(multi_id)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [name])
         mine = bool(cursor.fetchone()[0])
@@ -409,6 +415,49 @@ def _store(multi, week: WeekProblem, solution: Solution, *, matrix_s: float, sol
     multi.status, multi.solved_at = models.MultiDayPlan.Status.DONE, timezone.now()
     multi.save(update_fields=["status", "solved_at"])
     models.Plan.objects.filter(multi_day=multi).update(save_s=time.perf_counter() - began)
+
+
+def multi_days_recover(now: dt.datetime | None = None) -> int:
+    """The scheduled sweep (as `recovery.plans_recover` for plans): multi-day plans queued
+    for PLAN_SWEEP_AFTER_S with no job are queued again; those solving past their budget
+    and PLAN_SWEEP_AFTER_S with no live worker are marked failed (planning again is one
+    click). Returns how many it recovered."""
+    now = now or timezone.now()
+    after = dt.timedelta(seconds=settings.PLAN_SWEEP_AFTER_S)
+    recovered = 0
+    with transaction.atomic():
+        queued = models.MultiDayPlan.objects.select_for_update(skip_locked=True).filter(
+            status=models.MultiDayPlan.Status.QUEUED, queued_at__lt=now - after
+        )
+        for multi in queued:
+            enqueue_after_commit(
+                tasks.multi_day_solve,
+                multi.pk,
+                task_name=f"multi-day-{multi.pk}-requeued-{int(now.timestamp())}",
+            )
+            multi.queued_at = now
+            multi.save(update_fields=["queued_at"])
+            recovered += 1
+    with transaction.atomic():
+        solving = models.MultiDayPlan.objects.select_for_update(skip_locked=True).filter(
+            status=models.MultiDayPlan.Status.SOLVING, started_at__lt=now - after
+        )
+        for multi in solving:
+            budget = dt.timedelta(seconds=multi.seconds)
+            if multi.started_at + budget + after > now or not _nobody_solving(multi.pk):
+                continue
+            multi.status, multi.error = models.MultiDayPlan.Status.FAILED, recovery.WORKER_LOST
+            multi.save(update_fields=["status", "error"])
+            recovered += 1
+    return recovered
+
+
+def _nobody_solving(multi_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [_lock_name(multi_id)]
+        )
+        return bool(cursor.fetchone()[0])
 
 
 # --- reading one (the API and the page) -------------------------------------------------

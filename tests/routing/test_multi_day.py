@@ -200,3 +200,40 @@ def test_it_is_queued_once_after_commit_and_solved_once(
         assert multi_day.multi_day_solve(multi.pk) == MultiDayPlan.Status.DONE
         assert multi_day.multi_day_solve(multi.pk) == MultiDayPlan.Status.DONE  # delivered twice
         assert Plan.objects.filter(multi_day=multi).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_sweep_queues_a_lost_job_again_and_fails_a_dead_solve(
+    alpha, monkeypatch, django_capture_on_commit_callbacks, settings
+):
+    queued = []
+    monkeypatch.setattr(tenants.tasks, "async_task", lambda *args, **kw: queued.append(args))
+    settings.PLAN_SWEEP_AFTER_S = 60
+    now = dt.datetime.now(dt.UTC)
+    long_ago = now - dt.timedelta(minutes=10)
+    with schema_context(alpha.tenant.schema_name):
+        lost = MultiDayPlan.objects.create(first_date=FIRST, last_date=FIRST, queued_at=long_ago)
+        fresh = MultiDayPlan.objects.create(first_date=FIRST, last_date=FIRST, queued_at=now)
+        dead = MultiDayPlan.objects.create(
+            first_date=FIRST,
+            last_date=FIRST,
+            seconds=30,
+            status=MultiDayPlan.Status.SOLVING,
+            started_at=long_ago,
+        )
+        busy = MultiDayPlan.objects.create(
+            first_date=FIRST,
+            last_date=FIRST,
+            seconds=600,  # still inside its budget
+            status=MultiDayPlan.Status.SOLVING,
+            started_at=long_ago,
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert multi_day.multi_days_recover(now) == 2
+        assert [args[3] for args in queued] == [lost.pk]
+        for multi in (lost, fresh, dead, busy):
+            multi.refresh_from_db()
+        assert lost.status == MultiDayPlan.Status.QUEUED and lost.queued_at == now
+        assert dead.status == MultiDayPlan.Status.FAILED and "plan again" in dead.error
+        assert busy.status == MultiDayPlan.Status.SOLVING
+        assert fresh.status == MultiDayPlan.Status.QUEUED  # not queued again: see `queued`
