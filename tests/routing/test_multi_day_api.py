@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_a_multi_day_plan_is_queued_then_read_with_its_days(alpha):
     client = api_client(alpha.host, alpha.api_key)
     with schema_context(alpha.tenant.schema_name):
-        fixed, second, flexible, _ = _week("mapi")
+        fixed, _, flexible, _ = _week("mapi")
     payload = {"first_date": str(FIRST), "days": 3, "seconds": 2}
     response = client.post("/api/v1/multi-day-plans", payload, format="json")
     assert response.status_code == 202, response.content
