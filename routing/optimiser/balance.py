@@ -130,7 +130,8 @@ def solve(
         tried = tolerance
         capped = capped_problem(problem, shortest, in_play, balance.objective, tolerance)
         left = seconds - (time.perf_counter() - started)
-        budget = max(1.0, left if attempt == 0 else seconds * SHORTEST_SHARE)
+        budget = left - LIFT_SHARE * seconds if attempt == 0 else seconds * SHORTEST_SHARE
+        budget = max(1.0, budget)
         found = run(capped, seconds=budget, seed=seed + 100 * (attempt + 1), workers=workers)
         found = _retimed(problem, capped, found)
         if _served(found) >= served:
@@ -148,9 +149,33 @@ def solve(
     deadline = time.perf_counter() + max(1.0, LIFT_SHARE * seconds)
     found = _lifted(problem, capped, found, in_play, balance.objective, tolerance, deadline)
     solution, moved = _every_vehicle_used(problem, capped, found, in_play, balance)
-    if race.objective(problem, solution) < race.objective(problem, shortest):
+    cost = race.objective(problem, solution)
+    if cost < race.objective(problem, shortest):
         shortest = solution  # the balanced search found a shorter plan than the short one
+    elif not note and within(problem, shortest, in_play, balance):
+        # the shortest plan is balanced enough already, and shorter: it is the answer
+        return Balanced(shortest, shortest, tolerance)
     return Balanced(solution, shortest, tolerance, _join(note, _moved_note(moved)))
+
+
+def within(problem: Problem, solution: Solution, in_play: list[int], balance: Balance) -> bool:
+    """Whether every route of `solution` in play is within the tolerance of the mean
+    (above and below) by `balance`'s measure, and none idle when every van must work."""
+    k, tolerance = len(in_play), balance.tolerance_pct
+    measured = spread(problem, solution, in_play)
+    if balance.use_all_vehicles and min(measured.stops, default=1) < 1:
+        return False
+    if balance.objective == Objective.TIME:
+        mean = working_time_s(problem, solution, k) / k
+        values = measured.durations_s
+    else:
+        mean = _stops(solution) / k
+        values = measured.stops
+    cap = mean * (1 + tolerance / 100)
+    floor = mean * (1 - tolerance / 100)
+    if balance.objective == Objective.STOPS:
+        cap, floor = math.ceil(cap - 1e-9), math.floor(floor + 1e-9)
+    return all(floor <= v <= cap for v in values)
 
 
 def vehicles_in_play(problem: Problem) -> list[int]:

@@ -99,6 +99,25 @@ def test_on_a_day_of_many_vans_no_route_falls_below_the_tolerance_either():
     assert low >= 8 and high <= 12
 
 
+def test_a_shortest_plan_already_within_the_tolerance_is_the_answer():
+    """Ten stops east of the depot and ten west, ten a van: the shortest plan is 10 and 10,
+    so the balanced search cannot beat it, and the plan shows no extra cost."""
+    xs = np.array(
+        [0] + [3_000 + 200 * i for i in range(10)] + [-3_000 - 200 * i for i in range(10)]
+    )
+    distances = np.abs(xs[:, None] - xs[None, :])
+    problem = Problem(
+        durations_s=distances // 8,
+        distances_m=distances,
+        vehicles=[Vehicle(f"van{k}", start=0, end=0, capacity=(10,)) for k in range(2)],
+        jobs=[Job(f"o{i}", location=i, service_s=300, delivery=(1,)) for i in range(1, 21)],
+    )
+    answer = solved(problem, Objective.STOPS, tolerance=10)
+    assert_feasible(problem, answer.solution)
+    assert answer.solution is answer.shortest
+    assert balance.spread(problem, answer.solution).stops == [10, 10]
+
+
 def test_balanced_by_working_time_keeps_every_route_within_the_tolerance():
     problem = crowded_day()
     answer = solved(problem, Objective.TIME, tolerance=15)
