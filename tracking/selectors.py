@@ -356,3 +356,38 @@ def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:
         if position is not None:
             snapshot["position"] = {"lat": position.lat, "lng": position.lng, "seq": position.seq}
     return snapshot
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Where a delivery's parcel is collected first (a pickup-and-delivery pair), as the
+    driver and the customer see it: from whom, where, and when it was collected."""
+
+    pickup: Order
+    name: str
+    place: str
+    collected_at: dt.datetime | None  # when the driver said "Picked up"
+
+    @property
+    def collected(self) -> bool:
+        return self.pickup.status == OrderStatus.DELIVERED
+
+
+def collection_of(order: Order) -> Collection | None:
+    """The collection of a delivery with a pickup, else None (a plain order, a pickup)."""
+    if order.kind == Order.Kind.PICKUP:
+        return None
+    pair = getattr(order, "pair_as_delivery", None)  # reverse one-to-one: None if none
+    if pair is None:
+        return None
+    pickup = pair.pickup
+    collected_at = None
+    if pickup.status == OrderStatus.DELIVERED:
+        collected_at = (
+            pickup.events.filter(to_status=OrderStatus.DELIVERED)
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+    place = ", ".join(p for p in (pickup.address_line1, pickup.city) if p)
+    return Collection(pickup, pickup.customer_name, place, collected_at)

@@ -70,6 +70,49 @@ for _key in list(DEFAULTS):
         "Hello {{ customer }},\n\n" + DEFAULTS[_key].split(": ", 1)[1] + "\n\n{{ business }}"
     )
 
+#: A pickup (the first half of a pickup-and-delivery pair) is a collection: its contact
+#: hands a parcel over. The tenant's own templates are written for deliveries, so a
+#: pickup's messages are these.
+PICKUP_DEFAULTS = {
+    "confirmed.sms": (
+        "{{ business }}: we will collect a parcel (order {{ order }}) from you on {{ date }}"
+        "{% if window %}, {{ window }}{% endif %}. Track the collection: {{ link }}"
+    ),
+    "out_for_delivery.sms": (
+        "{{ business }}: our driver comes to collect order {{ order }} today"
+        "{% if eta_window %}, expected {{ eta_window }}{% elif eta %}, expected around {{ eta }}"
+        "{% endif %}. Track it: {{ link }}"
+    ),
+    "arriving_soon.sms": (
+        "{{ business }}: {% if driver %}{{ driver }}{% else %}your driver{% endif %} is "
+        "{% if stops_before and stops_before != '0' %}{{ stops_before }} stop(s) away"
+        "{% else %}on the way to you{% endif %} to collect a parcel"
+        "{% if eta_window %}, expected {{ eta_window }}"
+        "{% elif eta %}, around {{ eta }}{% endif %}. {{ link }}"
+    ),
+    "eta_changed.sms": (
+        "{{ business }}: the collection of order {{ order }} is now expected "
+        "{% if eta_window %}{{ eta_window }}{% else %}around {{ eta }}{% endif %}. "
+        "Sorry for the change. {{ link }}"
+    ),
+    "delivered.sms": (
+        "{{ business }}: the parcel of order {{ order }} was collected"
+        "{% if recipient %}, handed over by {{ recipient }}{% endif %}. Thank you. {{ link }}"
+    ),
+    "failed.sms": (
+        "{{ business }}: we could not collect order {{ order }}"
+        "{% if reason %} ({{ reason }}){% endif %}. We will be in touch to arrange another time."
+    ),
+    "rescheduled.sms": (
+        "{{ business }}: the collection of order {{ order }} is now booked for {{ date }}"
+        "{% if window %}, {{ window }}{% endif %}. {{ link }}"
+    ),
+}
+for _key in list(PICKUP_DEFAULTS):
+    PICKUP_DEFAULTS[_key.replace(".sms", ".email")] = (
+        "Hello {{ customer }},\n\n" + PICKUP_DEFAULTS[_key].split(": ", 1)[1] + "\n\n{{ business }}"
+    )
+
 SAMPLE = {
     "business": "Acme Flowers",
     "customer": "Sam",
@@ -103,8 +146,12 @@ def render(source: str, context: dict[str, str], *, one_line: bool = True) -> st
     return " ".join(text.split()) if one_line else text.strip()
 
 
-def template_for(settings_row, event: str, channel: str) -> str:
+def template_for(settings_row, event: str, channel: str, *, pickup: bool = False) -> str:
+    """The tenant's template of `event` on `channel`, else ours; a pickup's: collection
+    wording (PICKUP_DEFAULTS)."""
     key = f"{event}.{channel}"
+    if pickup:
+        return PICKUP_DEFAULTS[key]
     return (settings_row.templates or {}).get(key) or DEFAULTS[key]
 
 

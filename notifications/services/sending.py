@@ -540,7 +540,9 @@ def notify_event(
         if event not in events:
             continue
         try:
-            body = render(template_for(row, event, channel), values, one_line=channel == "sms")
+            pickup = order.kind == Order.Kind.PICKUP  # a collection: its own wording
+            source = template_for(row, event, channel, pickup=pickup)
+            body = render(source, values, one_line=channel == "sms")
         except ValueError as exc:  # a broken template: the dispatcher sees why
             log.warning("template %s.%s: %s", event, channel, exc)
             body = render(DEFAULTS[f"{event}.{channel}"], values, one_line=channel == "sms")

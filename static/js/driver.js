@@ -276,7 +276,9 @@
     if (!li) { return; }
     li.dataset.status = status;
     var label = li.querySelector("[data-status-label]");
-    label.textContent = app.statuses[status] || status;
+    var stop = stopData(order);
+    var pickup = stop && stop.kind === "pickup";  // a collection: "Picked up", not "Delivered"
+    label.textContent = pickup && status === "delivered" ? "Picked up" : app.statuses[status] || status;
     label.className = "status status-" + status;
     var pending = li.querySelector(".pending");
     pending.hidden = !note;
@@ -294,7 +296,7 @@
     var time = clock.format(new Date(item.t));
     var what = {
       stop: {en_route: "On my way", arrived: "Arrived"}[item.event],
-      proof: item.outcome === "delivered" ? "Delivered" + (item.photo ? " + photo" : "") + (item.signature_data ? " + signature" : "") : "Could not deliver: " + item.reason,
+      proof: item.outcome === "delivered" ? (stop && stop.kind === "pickup" ? "Picked up" : "Delivered") + (item.photo ? " + photo" : "") + (item.signature_data ? " + signature" : "") : "Could not deliver: " + item.reason,
       scan: (item.stage === "pickup" ? "Loaded " : "Checked at the door ") + item.code,
       setting: "Navigation app"
     }[item.kind];
@@ -546,7 +548,11 @@
         if (proofForm.clearSignature) { proofForm.clearSignature(); }
         proofForm.querySelector("input[name=outcome][value=" + link.dataset.complete + "]").checked = true;
         proofForm.dispatchEvent(new Event("change"));
-        document.getElementById("complete-title").textContent = "#" + finishing.seq + " " + finishing.name;
+        document.getElementById("complete-title").textContent = (finishing.kind === "pickup" ? "Pick up · #" : "#") + finishing.seq + " " + finishing.name;
+        var pickup = finishing.kind === "pickup";
+        proofForm.querySelectorAll("input[name=outcome]").forEach(function (input) {
+          input.parentNode.lastChild.textContent = input.value === "delivered" ? (pickup ? "Picked up" : "Delivered") : (pickup ? "Could not collect" : "Could not deliver");
+        });
         document.getElementById("complete-where").textContent = finishing.address;
         document.getElementById("complete-errors").hidden = true;
         var result = document.getElementById("door-scan-result");

@@ -11,9 +11,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from dispatch.models import Driver, Order
+from dispatch.models import Driver, Order, PickupDelivery
 from dispatch.selectors.codes import labelled_order_id
 from routing.selectors import driver_stop
 from tracking.models import DriverReport, DriverSettings, ParcelScan
@@ -193,7 +194,9 @@ def scan_record(
     if errors:
         raise ValidationError(errors)
     order = order_for_code(driver, code)
-    matched = order is not None and (expected_stop is None or order.pk == expected_stop.order_id)
+    matched = order is not None and (
+        expected_stop is None or _same_parcel(order.pk, expected_stop.order_id)
+    )
     try:
         with transaction.atomic():
             return ParcelScan.objects.create(
@@ -208,6 +211,18 @@ def scan_record(
             )
     except IntegrityError:  # the same key twice at once: the first one
         return ParcelScan.objects.get(key=key, driver=driver)
+
+
+def _same_parcel(order_id: int, expected_id: int) -> bool:
+    """Whether a parcel read as order `order_id` is the one of `expected_id`: the same
+    order, or the other end of its pickup-and-delivery pair (one parcel, its codes on
+    both ends)."""
+    if order_id == expected_id:
+        return True
+    return PickupDelivery.objects.filter(
+        Q(pickup_id=order_id, delivery_id=expected_id)
+        | Q(pickup_id=expected_id, delivery_id=order_id)
+    ).exists()
 
 
 def navigation_of(driver: Driver) -> str:

@@ -20,7 +20,13 @@ from core.http import client_ip
 from dispatch.models import Order
 from tenants.models import Tenant
 from tenants.services.formats import Formats
-from tracking.selectors import LinkState, customer_snapshot, link_state, tracking_settings
+from tracking.selectors import (
+    LinkState,
+    collection_of,
+    customer_snapshot,
+    link_state,
+    tracking_settings,
+)
 from tracking.services.paths import customer_path
 
 GUESS_WINDOW_S = 600
@@ -89,6 +95,15 @@ def tracking_path_view(request: HttpRequest, token: str) -> JsonResponse:
     return JsonResponse(path or {"legs": []})
 
 
+def _delivery_reference(order: Order) -> str:
+    """For a pickup: the reference of the order it is collected for (read here, in the
+    tenant's schema: the template renders outside it)."""
+    pair = getattr(order, "pair_as_pickup", None) if order.kind == Order.Kind.PICKUP else None
+    if pair is None:
+        return ""
+    return pair.delivery.external_id or f"#{pair.delivery_id}"
+
+
 def page_context(state: LinkState, token: str) -> dict:
     tenant = Tenant.objects.get(schema_name=state.schema)
     with schema_context(state.schema), timezone.override(tenant.time_zone):
@@ -103,7 +118,15 @@ def page_context(state: LinkState, token: str) -> dict:
             formats = Formats.of(tenant)
             day = formats.local(proof.created_at).date()
             proof_at = f"{formats.date(day)}, {formats.time(proof.created_at)}"
+        collection = collection_of(order)  # a delivery collected first somewhere else
+        collected_at = ""
+        if collection is not None and collection.collected_at is not None:
+            collected_at = Formats.of(tenant).time(collection.collected_at)
         return {
+            "collection": collection,
+            "collected_at": collected_at,
+            "is_pickup": order.kind == Order.Kind.PICKUP,
+            "collected_for": _delivery_reference(order),
             "proof": proof,
             "proof_at": proof_at,
             "headline": snapshot["text"],

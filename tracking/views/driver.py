@@ -32,6 +32,7 @@ from dispatch.selectors.codes import order_codes
 from routing.models import PlanRoute
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
+from tracking.selectors import collection_of
 from tracking.services import day as services
 from tracking.services import driver_app
 from tracking.services.day import is_on_duty
@@ -198,9 +199,23 @@ def _stop_data(stops, formats: Formats, added: set[int], loaded: set[int]) -> li
         if stop.is_break:
             continue
         order = stop.order
+        pair: dict = {}
+        if order.kind == Order.Kind.PICKUP:
+            delivery = getattr(getattr(order, "pair_as_pickup", None), "delivery", None)
+            pair["delivers"] = delivery.customer_name if delivery else ""
+        elif (collection := collection_of(order)) is not None:
+            at = collection.collected_at
+            pair["collect"] = {
+                "name": collection.name,
+                "place": collection.place,
+                "collected": collection.collected,
+                "at": formats.clock(at) if at else "",
+            }
         out.append(
             {
                 "order": order.pk,
+                "kind": order.kind,
+                **pair,
                 "seq": stop.sequence,
                 "name": order.customer_name,
                 "at": formats.clock(stop.starts_at) if stop.starts_at else "",
@@ -255,15 +270,27 @@ def driver_route_view(request: HttpRequest) -> HttpResponse:
                 "pk", "customer_name"
             )
         )
-        stops = list(route.stops.select_related("order").order_by("sequence"))
+        stops = list(
+            route.stops.select_related(
+                "order", "order__pair_as_delivery__pickup", "order__pair_as_pickup__delivery"
+            ).order_by("sequence")
+        )
         added = set(changes.get("added", [])) | set(changes.get("moved", []))
         ids = [s.order_id for s in stops if not s.is_break]
         data = _stop_data(stops, formats, added, driver_app.loaded_orders(driver, ids))
         app["route"] = {"id": route.pk, "version": route.version, "date": str(route.plan.date)}
         app["stops"] = data
         labels = {item["order"]: item["codes"][0] for item in data}
+        pairs = {item["order"]: item for item in data}
+        sequences = {s.order_id: s.sequence for s in stops if s.order_id}
         for stop in stops:
             stop.label = labels.get(stop.order_id, "")
+            # a pickup-and-delivery pair: what the template says of the other end
+            stop.delivers = pairs.get(stop.order_id, {}).get("delivers")
+            stop.collect = pairs.get(stop.order_id, {}).get("collect")
+            if stop.collect is not None:
+                pickup = stop.order.pair_as_delivery.pickup_id
+                stop.collect["sequence"] = sequences.get(pickup)
         context.update(
             version=version,
             changes={
