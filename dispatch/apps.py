@@ -14,6 +14,18 @@ class DispatchConfig(AppConfig):
         actor_kind_register("driver", driver_actor_names)
         register(NavItem("Overview", "dashboard:home", order=10, home=True))
         register(NavItem("Orders", "dashboard:order-list", order=20))
+        register(
+            NavItem(
+                "Recurring",
+                "dashboard:recurring-list",
+                order=21,
+                also=(
+                    "dashboard:recurring-create",
+                    "dashboard:recurring-detail",
+                    "dashboard:recurring-edit",
+                ),
+            )
+        )
         register(NavItem("Import", "dashboard:csv-import", order=30))
         register(NavItem("Depots", "dashboard:depot-list", order=40))
         register(NavItem("Vehicles", "dashboard:vehicle-list", order=41))

@@ -6,7 +6,7 @@ order's pin, a location picked in a review)."""
 
 from django.urls import path
 
-from dispatch.views import csv_io, fleet, locations, orders, shopify
+from dispatch.views import csv_io, fleet, locations, orders, recurring, shopify
 
 urlpatterns = [
     # orders
@@ -22,6 +22,23 @@ urlpatterns = [
     ),
     path("orders/<int:order_id>/date/", orders.order_set_date_view, name="order-set-date"),
     path("orders/<int:order_id>/location/", locations.order_locate_view, name="order-locate"),
+    # recurring orders
+    path("recurring/", recurring.recurring_list_view, name="recurring-list"),
+    path("recurring/new/", recurring.recurring_create_view, name="recurring-create"),
+    path("recurring/preview/", recurring.recurring_preview_view, name="recurring-preview"),
+    path("recurring/<int:pk>/", recurring.recurring_detail_view, name="recurring-detail"),
+    path("recurring/<int:pk>/edit/", recurring.recurring_edit_view, name="recurring-edit"),
+    path("recurring/<int:pk>/cancel/", recurring.recurring_cancel_view, name="recurring-cancel"),
+    path(
+        "recurring/<int:pk>/exceptions/",
+        recurring.recurring_exception_view,
+        name="recurring-exception",
+    ),
+    path(
+        "recurring/<int:pk>/exceptions/<str:date>/remove/",
+        recurring.recurring_exception_remove_view,
+        name="recurring-exception-remove",
+    ),
     # where addresses are (type-ahead, corrections)
     path("addresses/search/", locations.address_search_view, name="address-search"),
     path("addresses/locations/", locations.location_remember_view, name="location-remember"),

@@ -64,7 +64,7 @@ def _template_check(template: Any) -> tuple[dict[str, Any], Errors]:
     errors: Errors = {
         f"template.{name}": [message]
         for name, message in NOT_IN_TEMPLATE.items()
-        if name in template
+        if template.get(name) not in (None, "")
     }
     data = {k: v for k, v in template.items() if k not in NOT_IN_TEMPLATE}
     data["delivery_date"] = tenant_today().isoformat()

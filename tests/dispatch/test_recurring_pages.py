@@ -1,0 +1,134 @@
+"""The dashboard's recurring orders pages: the form (rule builder, advanced RRULE, field
+errors on their fields), the live preview, a schedule's page with skip / move / undo and
+cancel, and that another tenant's schedule or a driver gets nowhere."""
+
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import schema_context
+
+from dispatch.models import Order, RecurringOrder
+from dispatch.services import recurring as services
+from tests.conftest import login_client, tenant_today
+
+pytestmark = pytest.mark.django_db
+
+SAME_ID = 8_000_002
+WEEKDAY_CODES = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def _form(**overrides) -> dict:
+    start = tenant_today(1)
+    return {
+        "name": "Café Rosa bread",
+        "interval": "1",
+        "frequency": "WEEKLY",
+        "weekdays": [WEEKDAY_CODES[start.weekday()]],
+        "starts_on": start.isoformat(),
+        "ends_on": "",
+        "lead_days": "7",
+        "advanced_rule": "",
+        "customer_name": "Café Rosa",
+        "address_line1": "1 High St",
+        "lat": "51.5",
+        "lng": "-0.1",
+        "window1_start": "09:00",
+        "window1_end": "12:00",
+        "service_minutes": "5",
+        "weight_kg": "0",
+        "volume_l": "0",
+        "items": "1",
+        "priority": "2",
+    } | overrides
+
+
+def test_a_schedule_is_made_from_the_form_and_listed(alpha):
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    assert client.get("/recurring/new/").status_code == 200
+    answer = client.post("/recurring/new/", _form(interval="2"))
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    with schema_context("alpha"):
+        schedule = RecurringOrder.objects.get()
+        assert (
+            schedule.rule
+            == f"FREQ=WEEKLY;INTERVAL=2;BYDAY={WEEKDAY_CODES[tenant_today(1).weekday()]}"
+        )
+        assert schedule.template["time_windows"] == [{"start": "09:00", "end": "12:00"}]
+        assert Order.objects.filter(source="recurring").count() == 1
+    page = client.get(answer.url).content.decode()
+    assert "Every 2 weeks on" in page and "Cancel this schedule" in page
+    listing = client.get("/recurring/").content.decode()
+    assert "Café Rosa bread" in listing and 'aria-current="page">Recurring' in listing
+    edit = client.get(f"/recurring/{schedule.pk}/edit/").content.decode()
+    assert 'value="Café Rosa bread"' in edit
+
+
+def test_errors_are_shown_on_their_fields(alpha):
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    page = client.post(
+        "/recurring/new/", _form(customer_name="", advanced_rule="FREQ=HOURLY", lat="", lng="")
+    ).content.decode()
+    assert "Please correct the errors below." in page
+    assert "more than once a day" in page
+    assert "This field is required." in page
+    with schema_context("alpha"):
+        assert not RecurringOrder.objects.exists()
+
+
+def test_the_preview_shows_the_next_days_or_what_is_wrong(alpha):
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    days = client.post(
+        "/recurring/preview/", _form(frequency="DAILY", weekdays=[])
+    ).content.decode()
+    assert days.count("<li>") == 6 and "FREQ=DAILY" in days
+    wrong = client.post("/recurring/preview/", _form(advanced_rule="FREQ=MINUTELY")).content
+    assert b"more than once a day" in wrong
+    no_start = client.post("/recurring/preview/", _form(starts_on="")).content
+    assert b"Choose the first day" in no_start
+
+
+def test_skip_move_undo_and_cancel_from_the_schedule_page(alpha):
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    with schema_context("alpha"):
+        schedule = services.recurring_create(
+            name="Daily",
+            template={"customer_name": "Rosa", "lat": 51.5, "lng": -0.1},
+            rule="FREQ=DAILY",
+            starts_on=tenant_today(1),
+            lead_days=3,
+        )
+    day = tenant_today(2)
+    answer = client.post(
+        f"/recurring/{schedule.pk}/exceptions/", {"date": day.isoformat(), "action": "skip"}
+    )
+    assert answer.status_code == 302
+    page = client.get(answer.url).content.decode()
+    assert "skipped." in page and "1 order cancelled." in page
+    moved = client.post(
+        f"/recurring/{schedule.pk}/exceptions/",
+        {"date": tenant_today(3).isoformat(), "action": "move", "moved_to": ""},
+        follow=True,
+    ).content.decode()
+    assert "Choose the day to move it to" in moved
+    undo = client.post(f"/recurring/{schedule.pk}/exceptions/{day}/remove/", follow=True)
+    assert "1 order created." in undo.content.decode()
+    cancelled = client.post(f"/recurring/{schedule.pk}/cancel/", follow=True).content.decode()
+    assert "it makes no more orders" in cancelled and "3 orders cancelled." in cancelled
+    assert client.get(f"/recurring/{schedule.pk}/edit/").status_code == 404
+
+
+def test_another_tenants_schedule_and_a_driver_get_nowhere(alpha, beta):
+    with schema_context("beta"):
+        RecurringOrder.objects.create(
+            pk=SAME_ID, name="Beta's", template={}, rule="FREQ=DAILY", starts_on=tenant_today()
+        )
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    assert client.get(f"/recurring/{SAME_ID}/").status_code == 404
+    assert client.post(f"/recurring/{SAME_ID}/cancel/").status_code == 404
+    skip = {"date": tenant_today(1).isoformat(), "action": "skip"}
+    assert client.post(f"/recurring/{SAME_ID}/exceptions/", skip).status_code == 404
+    assert "Beta's" not in client.get("/recurring/").content.decode()
+    driver = login_client(alpha.host, alpha.driver_email)
+    assert driver.get("/recurring/").status_code == 403
+    with schema_context("beta"):
+        assert RecurringOrder.objects.get(pk=SAME_ID).cancelled_at is None
