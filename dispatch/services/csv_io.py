@@ -185,13 +185,51 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "comment",
         "remarks",
     ),
+    # A pickup-and-delivery order: where the parcel is collected first (all optional).
+    "pickup_name": ("collect from", "collection name", "sender", "sender name", "pickup"),
+    "pickup_phone": ("collection phone", "sender phone"),
+    "pickup_email": ("collection email", "sender email"),
+    "pickup_address": ("collection address", "sender address", "pickup address line 1"),
+    "pickup_city": ("collection city", "sender city"),
+    "pickup_postcode": ("collection postcode", "sender postcode", "pickup zip"),
+    "pickup_lat": ("pickup latitude", "collection lat"),
+    "pickup_lng": ("pickup longitude", "pickup lon", "collection lng"),
+    "pickup_window_start": ("pickup from", "collect from time", "pickup start"),
+    "pickup_window_end": ("pickup until", "pickup to", "collect until", "pickup end"),
+    "pickup_time_windows": ("pickup window", "pickup windows", "collection window"),
+    "pickup_service_minutes": ("pickup minutes", "collection minutes"),
+    "pickup_notes": ("pickup instructions", "collection notes", "collection instructions"),
+}
+#: The pickup's columns → its fields in the order input's `pickup` object.
+PICKUP_TARGETS = {
+    "pickup_name": "name",
+    "pickup_phone": "phone",
+    "pickup_email": "email",
+    "pickup_address": "address_line1",
+    "pickup_city": "city",
+    "pickup_postcode": "postcode",
+    "pickup_lat": "lat",
+    "pickup_lng": "lng",
+    "pickup_notes": "notes",
 }
 # "Delivery Address", "Shipping City", "Recipient Phone": the same names behind a prefix.
 HEADER_PREFIXES = ("delivery", "shipping", "shipto", "recipient", "customer", "consignee")
-NUMERIC_TARGETS = frozenset({"lat", "lng", "weight_kg", "volume_l", "service_minutes"})
-EXPORT_COLUMNS = [*(t for t in TARGETS if t != "time_windows"), "status", "id"]
+NUMERIC_TARGETS = frozenset(
+    {"lat", "lng", "weight_kg", "volume_l", "service_minutes", "pickup_lat", "pickup_lng"}
+)
+EXPORT_COLUMNS = [
+    *(t for t in TARGETS if t not in ("time_windows", "pickup_time_windows")),
+    "status",
+    "id",
+]
 # Order fields whose errors come from a column of another name.
-ERROR_TARGETS = {"service_s": "service_minutes", "time_windows": "window_start"}
+ERROR_TARGETS = {
+    "service_s": "service_minutes",
+    "time_windows": "window_start",
+    **{f"pickup.{field}": target for target, field in PICKUP_TARGETS.items()},
+    "pickup.time_windows": "pickup_window_start",
+    "pickup.service_s": "pickup_service_minutes",
+}
 
 
 def _key(header: str) -> str:
@@ -402,7 +440,7 @@ def _mapping_errors(
         problems.append("Choose the column with the customer's name.")
     if "address_line1" not in mapping and not {"lat", "lng"} <= set(mapping):
         problems.append("Choose the address column, or the lat and lng columns.")
-    for start, end in WINDOW_COLUMNS:
+    for start, end in (*WINDOW_COLUMNS, ("pickup_window_start", "pickup_window_end")):
         if (start in mapping) != (end in mapping):
             problems.append(f"Choose both {start} and {end}, or neither.")
     errors: dict[str, list[str]] = {"mapping": problems} if problems else {}
@@ -480,7 +518,7 @@ def _order_input(
         and target != "time_windows"
         and target != "service_minutes"
         and target != "barcodes"
-        and not target.startswith("window")
+        and not target.startswith(("window", "pickup_"))
     }
     if csv_import.delimiter != ",":
         # Where ";" separates the values, "2,5" is two and a half.
@@ -512,10 +550,56 @@ def _order_input(
         else:
             data["service_s"] = seconds
     data["delivery_date"] = _delivery_date(values.get("delivery_date", ""), csv_import, reader)
+    pickup, pickup_errors = _pickup_input(values, csv_import)
+    if pickup:
+        data["pickup"] = pickup
+    errors.update(pickup_errors)
     if values.get("latest_date"):  # read as the delivery date is; unreadable: the schema says so
         day = reader.read(values["latest_date"])
         data["latest_date"] = day.isoformat() if day else values["latest_date"]
     return data, errors
+
+
+def _pickup_input(
+    values: dict[str, str], csv_import: CsvImport
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The row's pickup (the order's `pickup` object), when any pickup column has a value,
+    in the windows and minutes the file writes; and the problems of reading them."""
+    if not any(values.get(target) for target in TARGETS if target.startswith("pickup_")):
+        return {}, {}
+    errors: dict[str, list[str]] = {}
+    pickup: dict[str, Any] = {
+        field: values[target] for target, field in PICKUP_TARGETS.items() if values.get(target)
+    }
+    if csv_import.delimiter != ",":
+        for field in ("lat", "lng"):
+            if DECIMAL_COMMA.match(pickup.get(field, "")):
+                pickup[field] = pickup[field].replace(",", ".")
+    windows = []
+    if values.get("pickup_window_start") or values.get("pickup_window_end"):
+        windows.append(
+            {
+                "start": _time(values.get("pickup_window_start", "")),
+                "end": _time(values.get("pickup_window_end", "")),
+            }
+        )
+    for part in re.split(r"[;,]", values.get("pickup_time_windows", "")):
+        if part.strip():
+            window = time_window(part)
+            if window is None:
+                message = f"'{part.strip()}' is not a window like 09:00-12:00."
+                errors["pickup.time_windows"] = [message]
+            else:
+                windows.append(window)
+    pickup["time_windows"] = windows
+    minutes = values.get("pickup_service_minutes", "")
+    if minutes:
+        seconds = minutes_as_seconds(minutes)
+        if seconds is None:
+            errors["pickup.service_s"] = [f"'{minutes}' is not a number of minutes."]
+        else:
+            pickup["service_s"] = seconds
+    return pickup, errors
 
 
 def _delivery_date(written: str, csv_import: CsvImport, reader: DateReader) -> str:
@@ -767,7 +851,9 @@ def _undefuse(value: str) -> str:
 
 
 def _export_row(order: Order) -> list[Any]:
+    pair = getattr(order, "pair_as_delivery", None)  # collected first: the pickup's columns
     values: dict[str, Any] = {
+        **_pickup_columns(pair.pickup if pair else None),
         **{name: getattr(order, name) for name in TARGETS if hasattr(order, name)},
         "lat": "" if order.lat is None else order.lat,
         "lng": "" if order.lng is None else order.lng,
@@ -782,6 +868,24 @@ def _export_row(order: Order) -> list[Any]:
         window = windows[number] if number < len(windows) else {"start": "", "end": ""}
         values[start], values[end] = window["start"], window["end"]
     return [values[column] for column in EXPORT_COLUMNS]
+
+
+def _pickup_columns(pickup: Order | None) -> dict[str, Any]:
+    """A delivery's pickup in the import's pickup columns (empty without one)."""
+    columns = [t for t in EXPORT_COLUMNS if t.startswith("pickup_")]
+    if pickup is None:
+        return dict.fromkeys(columns, "")
+    fields = {"name": "customer_name", "phone": "customer_phone", "email": "customer_email"}
+    values = {
+        target: getattr(pickup, fields.get(field, field))
+        for target, field in PICKUP_TARGETS.items()
+    }
+    values["pickup_lat"] = "" if pickup.lat is None else pickup.lat
+    values["pickup_lng"] = "" if pickup.lng is None else pickup.lng
+    first = pickup.time_windows[0] if pickup.time_windows else {"start": "", "end": ""}
+    values["pickup_window_start"], values["pickup_window_end"] = first["start"], first["end"]
+    values["pickup_service_minutes"] = f"{pickup.service_s / 60:g}"
+    return values
 
 
 def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
@@ -799,6 +903,8 @@ def orders_csv(orders: QuerySet[Order]) -> Iterator[str]:
     """The orders as CSV text, a line at a time (for streaming), in the columns the
     importer suggests back (`status` and `id` are for reading only)."""
     yield from csv_lines([EXPORT_COLUMNS])
+    # a pickup is written on its delivery's line (the pickup columns), not a line of its own
+    orders = orders.exclude(kind=Order.Kind.PICKUP).select_related("pair_as_delivery__pickup")
     yield from csv_lines(_export_row(order) for order in orders.iterator(chunk_size=2000))
 
 

@@ -57,6 +57,19 @@ TARGET_LABELS = {
     "barcodes": "Parcel barcodes",
     "priority": "Priority",
     "notes": "Notes",
+    "pickup_name": "Collect from (name)",
+    "pickup_phone": "Pickup phone",
+    "pickup_email": "Pickup email",
+    "pickup_address": "Pickup address",
+    "pickup_city": "Pickup city",
+    "pickup_postcode": "Pickup postcode",
+    "pickup_lat": "Pickup latitude",
+    "pickup_lng": "Pickup longitude",
+    "pickup_window_start": "Pickup window from",
+    "pickup_window_end": "Pickup window until",
+    "pickup_time_windows": "Pickup windows in one column",
+    "pickup_service_minutes": "Minutes at the pickup",
+    "pickup_notes": "Pickup notes",
 }
 # Names of the fields an error can be about, in the dispatcher's words.
 ERROR_LABELS = {
@@ -65,10 +78,16 @@ ERROR_LABELS = {
     "service_s": "Minutes at the door",
     "row": "Line",
     "non_field_errors": "Order",
+    **{
+        error: TARGET_LABELS[target]
+        for error, target in csv_io.ERROR_TARGETS.items()
+        if error.startswith("pickup.")
+    },
+    "pickup.non_field_errors": "Pickup",
 }
 
 
-# The mapping form in fieldsets; the last one folded away unless it is in use.
+# The mapping form in fieldsets; the last two folded away unless they are in use.
 FIELD_GROUPS = (
     ("Order and customer", ("external_id", "customer_name", "customer_phone", "customer_email")),
     (
@@ -99,6 +118,10 @@ FIELD_GROUPS = (
             "priority",
             "notes",
         ),
+    ),
+    (
+        "Collect first from (a pickup-and-delivery order)",
+        tuple(t for t in csv_io.TARGETS if t.startswith("pickup_")),
     ),
     (
         "More time windows",
@@ -160,7 +183,7 @@ def _fieldsets(form: forms.Form, mapping: dict[str, str]) -> list[dict[str, Any]
         {
             "legend": legend,
             "fields": [form[name] for name in names],
-            "folded": index == len(FIELD_GROUPS) - 1 and not (set(names) & set(mapping)),
+            "folded": index >= len(FIELD_GROUPS) - 2 and not (set(names) & set(mapping)),
         }
         for index, (legend, names) in enumerate(FIELD_GROUPS)
     ]
