@@ -33,7 +33,7 @@ from routing.selectors import REASON_LABELS
 from tenants.selectors import current_tenant
 
 from .conversion import Crew, problem_for_day, rush_of
-from .edits import _reached, stop_move
+from .edits import PINNED, stop_move
 from .matrix import travel_matrix
 from .plans import plan_create
 from .publish import plan_publish
@@ -152,10 +152,21 @@ def _best_on(plan: Plan, order: Order, now: dt.datetime):
     `plan`, and None with the reason it fits no route there."""
     midnight = midnight_of(plan)
     now_s = int((now - midnight).total_seconds())
-    routes = plan.routes.filter(locked=False).select_related(
-        "plan", "driver", "vehicle__start_depot", "vehicle__end_depot"
+    routes = list(
+        plan.routes.filter(locked=False)
+        .select_related("plan", "driver", "vehicle__start_depot", "vehicle__end_depot")
+        .order_by("pk")
     )
-    ahead = [_ahead_of(route, now_s, midnight) for route in routes.order_by("pk")]
+    # every route's stops and their orders' road events in two queries, not four a route
+    stops_of: dict[int, list[PlanStop]] = {r.pk: [] for r in routes}
+    for stop in (
+        PlanStop.objects.filter(route__in=routes)
+        .select_related("order")
+        .order_by("route_id", "sequence", "pk")
+    ):
+        stops_of[stop.route_id].append(stop)
+    events = _event_times([s.order_id for ss in stops_of.values() for s in ss if s.order_id])
+    ahead = [_ahead_of(r, stops_of[r.pk], events, now_s, midnight) for r in routes]
     if not ahead:
         return None, "no_room"
     orders = [s.order for r in ahead for s in r.ahead if s.order is not None] + [order]
@@ -210,12 +221,13 @@ def _position(r: _RouteAhead, timed: list[PlanStop], k: int) -> int:
     return len(r.stops) + 1
 
 
-def _ahead_of(route: PlanRoute, now_s: int, midnight: dt.datetime) -> _RouteAhead:
+def _ahead_of(
+    route: PlanRoute, stops: list[PlanStop], events: dict, now_s: int, midnight: dt.datetime
+) -> _RouteAhead:
     """The rest of a published route's day, as a re-solve sees it (`plans._resolve_problem`):
     the stops the driver reached or is heading to stay, the van resumes from the last of
-    them (or its depot) no earlier than now."""
-    stops = list(route.stops.select_related("order").order_by("sequence", "pk"))
-    events = _event_times([s.order_id for s in stops if s.order_id])
+    them (or its depot) no earlier than now. `stops` in their order, `events` their
+    orders' road events (`routes._event_times`)."""
     behind, ahead, last, _ = split_reached(stops, events)
     going = [s for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
     keep = behind + going
@@ -236,7 +248,12 @@ def _ahead_of(route: PlanRoute, now_s: int, midnight: dt.datetime) -> _RouteAhea
         stops=stops,
         crew=crew,
         ahead=[s for s in stops if s not in keep],
-        earliest=_reached(route) + 1,
+        # as `edits._reached`: nothing before the last stop reached or headed to
+        earliest=max(
+            (k + 1 for k, s in enumerate(stops) if s.order and s.order.status in PINNED),
+            default=0,
+        )
+        + 1,
         kept_jobs=sum(1 for s in keep if s.order_id),
     )
 
