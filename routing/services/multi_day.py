@@ -35,6 +35,7 @@ from dispatch.services.orders import order_note, order_reschedule
 from routing import models, tasks
 from routing.optimiser import solver
 from routing.optimiser.problem import (
+    REQUIRED_PENALTY,
     Break,
     Job,
     Problem,
@@ -283,7 +284,12 @@ def _job_on(job: Job, order: Order, offsets: list[int]) -> Job:
     local = [
         TimeWindow(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows
     ] or [TimeWindow(0, DAY_S - 1)]
-    return replace(job, windows=tuple(_moved(w, k) for k in offsets for w in local))
+    # As valuable as a required job (left out only when it fits nowhere, reason "no_room"),
+    # but stated with its prize: the fleet's capacity summed over the range hides a day
+    # that its fixed orders overfill, and a strict search of such a week finds nothing.
+    penalty = REQUIRED_PENALTY if job.penalty is None else job.penalty
+    windows = tuple(_moved(w, k) for k in offsets for w in local)
+    return replace(job, windows=windows, penalty=penalty)
 
 
 def _day_of(vehicle_id: str) -> tuple[str, dt.date]:
