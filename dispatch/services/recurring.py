@@ -57,7 +57,7 @@ NOT_IN_TEMPLATE = {
 
 
 def _template_check(template: Any) -> tuple[dict[str, Any], Errors]:
-    """The template as stored (the order input schema's clean values, as JSON), or its
+    """The template as stored (as sent, once the order input schema takes it), or its
     errors as "template.<field>". The day is only a stand-in for the schema's check."""
     if not isinstance(template, Mapping):
         return {}, {"template": ["Send the order's fields as an object."]}
@@ -70,11 +70,13 @@ def _template_check(template: Any) -> tuple[dict[str, Any], Errors]:
     data["delivery_date"] = tenant_today().isoformat()
     if isinstance(template, dict) and type(template) is not dict:  # keep the JSON typing
         data = type(template)(data)
-    clean, schema_errors = order_clean(data, default_country=current_tenant().country)
+    _, schema_errors = order_clean(data, default_country=current_tenant().country)
     for name, messages in schema_errors.items():
         errors[f"template.{name}"] = messages
-    clean = {k: v for k, v in clean.items() if k not in NOT_IN_TEMPLATE}
-    return json.loads(json.dumps(clean, cls=DjangoJSONEncoder)), errors
+    # kept as sent (the schema reads it again for each order: a clean value is not always
+    # what the schema takes, e.g. a pickup's "name" is cleaned to "customer_name")
+    sent = {k: v for k, v in template.items() if k not in NOT_IN_TEMPLATE}
+    return json.loads(json.dumps(sent, cls=DjangoJSONEncoder)), errors
 
 
 def _values_check(values: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:

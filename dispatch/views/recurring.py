@@ -58,11 +58,12 @@ class RecurringForm(OrderForm):
         help_text="Empty: until cancelled.",
     )
     lead_days = forms.IntegerField(
-        label="Make each order",
+        label="Days ahead",
         min_value=0,
         max_value=services.MAX_LEAD_DAYS,
         initial=7,
-        help_text="days before its day (then it is in the order list to plan).",
+        help_text="Each order is made this many days before its day (then it is in the "
+        "order list, to plan).",
     )
     advanced_rule = forms.CharField(
         label="Rule (RRULE)",

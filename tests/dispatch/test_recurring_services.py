@@ -380,3 +380,20 @@ def test_cancelling_stops_the_schedule_and_cancels_its_unplanned_orders(tenants)
         assert statuses[planned.pk] == "planned"
         with pytest.raises(ValidationError):
             services.recurring_exception_set(recurring=recurring, date=start, action="skip")
+
+
+def test_a_template_with_a_pickup_makes_a_pickup_and_delivery_pair_each_day(tenants):
+    from dispatch.services.order_input import OrderInputSerializer
+
+    if "pickup" not in OrderInputSerializer().fields:
+        pytest.skip("orders take no pickup in this checkout")
+    from dispatch.models import PickupDelivery
+
+    pickup = {"name": "Bakery", "address_line1": "2 Mill Lane", "lat": 51.51, "lng": -0.11}
+    with schema_context("alpha"):
+        recurring = _create(rule="FREQ=DAILY", lead_days=2, template=TEMPLATE | {"pickup": pickup})
+        assert recurring.template["pickup"] == pickup  # kept as sent, read again each day
+        orders = _orders(recurring)
+        assert len(orders) == 2
+        pairs = PickupDelivery.objects.filter(delivery__in=orders.values())
+        assert sorted(p.pickup.customer_name for p in pairs) == ["Bakery", "Bakery"]
