@@ -106,9 +106,10 @@ bench-migrations: $(VENV)/.installed-dev
 bench-intake: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/intake.py
 
-## bench-planning: plan to stored routes for 100, 500 and 1,000 orders (about 3 minutes; writes docs/benchmarks.md)
+## bench-planning: plan to stored routes for 100, 500 and 1,000 orders (about 3 minutes; writes docs/benchmarks.md), then auto-dispatch latency into a 20-route running day (about 2 minutes; prints its table)
 bench-planning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/planning.py
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/auto_dispatch.py
 
 ## bench-routing: the optimiser against PyVRP and VROOM (about 20 minutes; writes docs/benchmarks.md)
 bench-routing: $(VENV)/.installed-dev

@@ -103,18 +103,22 @@ def order_auto_dispatch(*, order_id: int, now: dt.datetime | None = None) -> str
         return Outcome.DISABLED
     now = now or timezone.now()
     today = tenant_today(now)
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return Outcome.GONE
     if order.delivery_date != today:
         return Outcome.NOT_TODAY
     if order.status != OrderStatus.UNASSIGNED:
         return Outcome.NOT_OPEN
+    # the day's plans first, then the order: the lock order of the dispatcher's edits
     plans = list(
         Plan.objects.select_for_update()
         .filter(date=today, published_at__isnull=False)
         .order_by("pk")
     )
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.delivery_date != today or order.status != OrderStatus.UNASSIGNED:
+        return Outcome.NOT_OPEN  # changed while we waited for the plan
     if PlanStop.objects.filter(route__plan__in=plans, order=order).exists():
         return Outcome.ALREADY
     if not plans:
