@@ -132,6 +132,7 @@ class RecurringForm(OrderForm):
         columns = {f.name for f in Order._meta.concrete_fields}
         order = Order(**{k: v for k, v in recurring.template.items() if k in columns})
         initial = OrderForm.initial_from(order)
+        initial.update(_pickup_initial(recurring.template.get("pickup")))
         initial.update(
             name=recurring.name,
             starts_on=recurring.starts_on,
@@ -153,6 +154,22 @@ class RecurringForm(OrderForm):
         else:
             initial["advanced_rule"] = recurring.rule
         return initial
+
+
+def _pickup_initial(pickup: Any) -> dict[str, Any]:
+    """The form's "Collect first from…" fields from a template's `pickup` (as sent)."""
+    if not isinstance(pickup, dict):
+        return {}
+    fields = RecurringForm.base_fields
+    initial = {f"pickup_{k}": v for k, v in pickup.items() if f"pickup_{k}" in fields}
+    windows = pickup.get("time_windows") or []
+    if windows and isinstance(windows[0], dict):
+        initial["pickup_window_start"] = windows[0].get("start", "")
+        initial["pickup_window_end"] = windows[0].get("end", "")
+    seconds = pickup.get("service_s")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        initial["pickup_service_minutes"] = round(seconds / 60, 1)
+    return initial
 
 
 def _form(request: HttpRequest, **kwargs: Any) -> RecurringForm:

@@ -132,3 +132,28 @@ def test_another_tenants_schedule_and_a_driver_get_nowhere(alpha, beta):
     assert driver.get("/recurring/").status_code == 403
     with schema_context("beta"):
         assert RecurringOrder.objects.get(pk=SAME_ID).cancelled_at is None
+
+
+def test_the_edit_form_shows_the_templates_pickup(alpha):
+    from dispatch.forms import OrderForm
+
+    if "pickup_name" not in OrderForm.base_fields:
+        pytest.skip("the order form has no pickup in this checkout")
+    pickup = {
+        "name": "Bakery",
+        "address_line1": "2 Mill Lane",
+        "time_windows": [{"start": "07:00", "end": "08:00"}],
+        "service_s": 600,
+    }
+    with schema_context("alpha"):
+        schedule = services.recurring_create(
+            name="Bread run",
+            template={"customer_name": "Rosa", "lat": 51.5, "lng": -0.1, "pickup": pickup},
+            rule="FREQ=DAILY",
+            starts_on=tenant_today(1),
+            lead_days=0,
+        )
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    page = client.get(f"/recurring/{schedule.pk}/edit/").content.decode()
+    for value in ('value="Bakery"', 'value="2 Mill Lane"', 'value="07:00"', 'value="10.0"'):
+        assert value in page
