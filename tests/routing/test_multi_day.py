@@ -4,6 +4,7 @@ the fleet has room, one plan per day, each published on its own."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -237,3 +238,25 @@ def test_the_sweep_queues_a_lost_job_again_and_fails_a_dead_solve(
         assert dead.status == MultiDayPlan.Status.FAILED and "plan again" in dead.error
         assert busy.status == MultiDayPlan.Status.SOLVING
         assert fresh.status == MultiDayPlan.Status.QUEUED  # not queued again: see `queued`
+
+
+@pytest.mark.django_db
+def test_each_day_keeps_its_own_rush_hours(alpha, monkeypatch):
+    from tenants.models import Tenant
+
+    second_day = FIRST + dt.timedelta(days=1)
+    rush = {"days": [second_day.weekday()], "start": "06:00", "end": "20:00", "factor": 2.0}
+    with schema_context(alpha.tenant.schema_name):
+        _week("mr")
+        Tenant.objects.filter(pk=alpha.tenant.pk).update(rush_hours=[rush])
+        _, cuts = _solved(monkeypatch)
+    assert [bool(c.problem.rush) for c in cuts] == [False, True, False]
+    for cut in cuts:  # the checker times every leg with that day's factors
+        assert checker.check(cut.problem, cut.solution) == []
+    # ...and the second day's legs (all set off between 07:00 and 19:00) take twice as long
+    for cut, factor in zip(cuts, (1.0, 2.0, 1.0), strict=True):
+        for route in cut.solution.routes:
+            legs = list(itertools.pairwise(route.visits))
+            driven = sum(b.arrival_s - a.departure_s for a, b in legs)
+            plain = sum(int(cut.problem.durations_s[a.location, b.location]) for a, b in legs)
+            assert plain > 0 and driven == pytest.approx(factor * plain, abs=len(legs))
