@@ -260,3 +260,38 @@ def test_each_day_keeps_its_own_rush_hours(alpha, monkeypatch):
             driven = sum(b.arrival_s - a.departure_s for a, b in legs)
             plain = sum(int(cut.problem.durations_s[a.location, b.location]) for a, b in legs)
             assert plain > 0 and driven == pytest.approx(factor * plain, abs=len(legs))
+
+
+@pytest.mark.django_db
+def test_breaks_orders_booked_before_the_range_and_orders_without_coordinates(alpha, monkeypatch):
+    with schema_context(alpha.tenant.schema_name):
+        fleet = make_fleet_day("mb", vans=1, orders=0, day=FIRST, capacity_items=4)
+        fleet.drivers[0].break_start, fleet.drivers[0].break_duration_s = dt.time(12), 1800
+        fleet.drivers[0].save()  # a break: the OR-Tools search
+        before = FIRST - dt.timedelta(days=1)
+        last = FIRST + dt.timedelta(days=2)
+        early = _order("mb", 1, day=before, latest=last)
+        fixed = [_order("mb", k, day=FIRST + dt.timedelta(days=1)) for k in range(2, 6)]
+        lost = _order("mb", 6, day=before, latest=last)
+        Order.objects.filter(pk=lost.pk).update(lat=None, lng=None)
+        stale = _order("mb", 7, day=before)  # its only day is before the range
+        multi, cuts = _solved(monkeypatch)
+        assert all(not c.solution.routes or c.solution.engine == "ortools" for c in cuts)
+        for cut in cuts:
+            assert checker.check(cut.problem, cut.solution) == []
+            for route in cut.solution.routes:  # the break, on the route's own day
+                assert sum(v.kind == "break" for v in route.visits) == 1
+        for order in fixed:
+            assert _day_of(order.pk) == FIRST + dt.timedelta(days=1)
+        early.refresh_from_db()
+        assert early.delivery_date == _day_of(early.pk) != FIRST + dt.timedelta(days=1)
+        waiting = PlanUnassigned.objects.select_related("plan").get(plan__multi_day=multi)
+        assert (waiting.order_id, waiting.reason, waiting.plan.date) == (
+            lost.pk,
+            "not_geocoded",
+            FIRST,
+        )
+        lost.refresh_from_db()
+        assert lost.delivery_date == FIRST
+        stale.refresh_from_db()
+        assert stale.delivery_date == before and not PlanStop.objects.filter(order=stale).exists()
