@@ -489,3 +489,10 @@ def alpha_user(fixture):
     from accounts.models import User
 
     return User.objects.get(email=fixture.dispatcher_email)
+
+
+def test_the_nightly_plan_is_checked_every_few_minutes_for_every_tenant():
+    from tenants.tasks import schedules
+
+    jobs = {path: (kind, minutes) for path, kind, minutes in schedules().values()}
+    assert jobs["routing.tasks.auto_plan"] == ("I", 5)
