@@ -16,6 +16,8 @@ from dispatch.services.order_input import input_field
 from dispatch.services.parsing import minutes_as_seconds
 
 WINDOW_SLOTS = 2
+#: The form's "Collect first from…" fields: `pickup_<field of the order's pickup>`.
+PICKUP_PREFIX = "pickup_"
 
 
 def _text(label: str | None = None, **kwargs: Any) -> forms.CharField:
@@ -63,6 +65,18 @@ class OrderForm(forms.Form):
         widget=forms.Select(choices=Order.Priority.choices), initial=Order.Priority.NORMAL
     )
     notes = _text(widget=forms.Textarea({"rows": 3}))
+    # "Collect first from…": a pickup-and-delivery order (all empty: a plain delivery)
+    pickup_name = _text("Collect from (name)")
+    pickup_phone = _text("Pickup phone")
+    pickup_address_line1 = _text("Pickup address")
+    pickup_postcode = _text("Pickup postcode")
+    pickup_city = _text("Pickup city")
+    pickup_lat = _text("Pickup latitude")
+    pickup_lng = _text("Pickup longitude")
+    pickup_window_start = _text("Pickup from", widget=forms.TimeInput({"type": "time"}))
+    pickup_window_end = _text("Pickup until", widget=forms.TimeInput({"type": "time"}))
+    pickup_service_minutes = _text("Minutes at the pickup", initial="5")
+    pickup_notes = _text("Pickup notes", widget=forms.Textarea({"rows": 2}))
 
     def __init__(self, *args: Any, address_search_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,9 +116,35 @@ class OrderForm(forms.Form):
             if rule.required:
                 field.widget.attrs["required"] = True
 
+    def main_fields(self) -> list:
+        return [f for f in self if not f.name.startswith(PICKUP_PREFIX)]
+
+    def pickup_fields(self) -> list:
+        return [f for f in self if f.name.startswith(PICKUP_PREFIX)]
+
+    def _pickup_data(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The "Collect first from…" values as the order input's `pickup` (popped from
+        `data`), or None when they are all empty (the minutes' default aside)."""
+        values = {
+            name[len(PICKUP_PREFIX) :]: data.pop(name)
+            for name in list(data)
+            if name.startswith(PICKUP_PREFIX)
+        }
+        minutes = values.pop("service_minutes")
+        if not any(v for v in values.values()):
+            return None
+        start, end = values.pop("window_start"), values.pop("window_end")
+        values["time_windows"] = [{"start": start[:5], "end": end[:5]}] if start or end else []
+        seconds = minutes_as_seconds(minutes)
+        values["service_s"] = minutes if seconds is None else seconds
+        return values
+
     def to_order_data(self) -> dict[str, Any]:
         """The form's values in the order input's shape (as the API would send them)."""
         data = dict(self.cleaned_data)
+        pickup = self._pickup_data(data)
+        if pickup is not None:
+            data["pickup"] = pickup
         windows = []
         for slot in range(1, WINDOW_SLOTS + 1):
             start, end = data.pop(f"window{slot}_start"), data.pop(f"window{slot}_end")
@@ -123,9 +163,11 @@ class OrderForm(forms.Form):
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         """The schema's field errors next to the fields they are about."""
         for field, messages in errors.items():
-            target = {"time_windows": "window1_start", "service_s": "service_minutes"}.get(
-                field, field
-            )
+            target = {
+                "time_windows": "window1_start",
+                "service_s": "service_minutes",
+                "pickup.time_windows": "pickup_window_start",
+            }.get(field, field.replace("pickup.", PICKUP_PREFIX))
             for message in messages:
                 self.add_error(target if target in self.fields else None, message)
 
@@ -144,6 +186,21 @@ class OrderForm(forms.Form):
                 window["start"],
                 window["end"],
             )
+        pair = getattr(order, "pair_as_delivery", None)  # collected first: its pickup
+        if pair is not None:
+            pickup = pair.pickup
+            for name in ("address_line1", "postcode", "city", "notes"):
+                initial[PICKUP_PREFIX + name] = getattr(pickup, name)
+            initial["pickup_name"] = pickup.customer_name
+            initial["pickup_phone"] = pickup.customer_phone
+            initial["pickup_lat"] = "" if pickup.lat is None else pickup.lat
+            initial["pickup_lng"] = "" if pickup.lng is None else pickup.lng
+            first = pickup.time_windows[0] if pickup.time_windows else {"start": "", "end": ""}
+            initial["pickup_window_start"], initial["pickup_window_end"] = (
+                first["start"],
+                first["end"],
+            )
+            initial["pickup_service_minutes"] = round(pickup.service_s / 60, 1)
         return initial
 
 

@@ -23,6 +23,7 @@ from dispatch.selectors.orders import (
     orders_needing_date_count,
 )
 from dispatch.services import orders as order_services
+from dispatch.services.pairs import partner_of
 
 PAGE_SIZE = 50
 
@@ -96,6 +97,8 @@ def order_detail_view(request: HttpRequest, order_id: int) -> HttpResponse:
             "proofs": order.proofs.select_related("driver"),
             "pin": order_pin(order=order),
             "map_settings": {"RESET_VIEW": False},
+            # a pickup-and-delivery pair: the other end, linked from this one
+            "partner": partner_of(order),
         },
     )
 

@@ -182,3 +182,39 @@ class _Day:
 
     def __init__(self, tenant, prefix: str) -> None:
         self.tenant, self.prefix = tenant, prefix
+
+
+def test_the_dispatcher_enters_a_pickup_and_delivery_order_in_the_form(
+    live_server_url, django_db_blocker, browser
+):
+    from tests.e2e.conftest import csp_checked_page, live_tenant, sign_in
+
+    tenant = live_tenant(django_db_blocker, live_server_url, "pdform")
+    for width, height in ((1440, 900), (390, 844)):
+        with csp_checked_page(browser, viewport={"width": width, "height": height}) as page:
+            sign_in(page, tenant, tenant.owner_email)
+            page.goto(f"{tenant.url}/orders/new/")
+            page.get_by_label("Customer name").fill(f"Receiver {width}")
+            page.get_by_label("Address:", exact=True).fill("5 Delivery Road")
+            page.get_by_label("Latitude:", exact=True).fill("51.52")
+            page.get_by_label("Longitude:", exact=True).fill("-0.11")
+            page.get_by_label("Delivery date").fill(str(dt.date.today() + dt.timedelta(days=1)))
+            section = page.locator("#pickup-section")
+            assert section.get_attribute("open") is None  # folded until wanted
+            section.locator("summary").click()
+            section.get_by_label("Collect from (name)").fill("Corner Bakery")
+            section.get_by_label("Pickup address").fill("1 Bakery Lane")
+            section.get_by_label("Pickup latitude").fill("51.51")
+            section.get_by_label("Pickup longitude").fill("-0.12")
+            section.get_by_label("Pickup from").fill("08:00")
+            section.get_by_label("Pickup until").fill("10:00")
+            shot(page, f"pickup-form-{width}")
+            page.get_by_role("button", name="Create order").click()
+
+            pair = page.locator("#order-pair")
+            pair.wait_for()
+            assert "Corner Bakery" in pair.inner_text()
+            shot(page, f"pickup-order-{width}")
+            pair.get_by_role("link").click()
+            page.locator("#order-pair").get_by_text(f"Receiver {width}").wait_for()
+            assert "Pickup for" in page.locator("dl.details").inner_text()
