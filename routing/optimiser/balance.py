@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -93,9 +92,6 @@ class Balanced:
     note: str = ""
 
 
-Solve = Callable[..., Solution]
-
-
 def solve(
     problem: Problem,
     *,
@@ -103,13 +99,9 @@ def solve(
     seconds: float,
     seed: int = 1,
     workers: int | None = None,
-    solve_fn: Solve | None = None,
 ) -> Balanced:
-    """The plan `balance` asks for within about `seconds` (a retry may take a third more).
-
-    `solve_fn` is the race (`routing.optimiser.solver.solve`) unless a caller swaps it.
-    """
-    run = solve_fn or race.solve
+    """The plan `balance` asks for within about `seconds` (a retry may take a third more)."""
+    run = race.solve  # looked up at each call: tests may swap it
     started = time.perf_counter()
     if balance.plain:
         solution = run(problem, seconds=seconds, seed=seed, workers=workers)
@@ -121,7 +113,7 @@ def solve(
         solution, moved = _every_vehicle_used(problem, problem, shortest, in_play, balance)
         note = _moved_note(moved)
         if len(in_play) < 2 and balance.objective != Objective.SHORTEST:
-            note = _join("Fewer than two drivers on shift: nothing to balance.", note)
+            note = _join("Fewer than two drivers to share the stops: nothing to balance.", note)
         return Balanced(solution, shortest, balance.tolerance_pct, note)
 
     served = _served(shortest)
@@ -132,7 +124,16 @@ def solve(
         left = seconds - (time.perf_counter() - started)
         budget = left - LIFT_SHARE * seconds if attempt == 0 else seconds * SHORTEST_SHARE
         budget = max(1.0, budget)
-        found = run(capped, seconds=budget, seed=seed + 100 * (attempt + 1), workers=workers)
+        # from the shortest plan (the caps make it infeasible, which PyVRP repairs), with
+        # relaxed searches beside the strict one: caps can be as hard to meet as a full fleet
+        found = run(
+            capped,
+            seconds=budget,
+            seed=seed + 100 * (attempt + 1),
+            workers=workers,
+            initial=plans_of(capped, shortest),
+            tight=True,
+        )
         found = _retimed(problem, capped, found)
         if _served(found) >= served:
             break
@@ -462,7 +463,7 @@ def _cheapest_lift(capped, plans, routes, receiver, in_play, measure, floor):
         if donor_route.violations or measure(donor_route) < floor:
             continue
         location = capped.jobs[step.index].location
-        for at in _positions_near(capped, plan, location):
+        for at in _positions_near(capped, plan, location, receiver):
             trial = RoutePlan(receiver, [*plan.steps[:at], step, *plan.steps[at:]])
             if not plan.steps and vehicle.breaks:
                 trial = RoutePlan(
@@ -477,19 +478,37 @@ def _cheapest_lift(capped, plans, routes, receiver, in_play, measure, floor):
     return None if best is None else best[1:]
 
 
-def _positions_near(problem: Problem, plan: RoutePlan, location: int) -> list[int]:
-    """Where to try a stop at `location` in `plan`: next to its three nearest steps."""
+def _positions_near(problem: Problem, plan: RoutePlan, location: int, v: int) -> list[int]:
+    """Where to try a stop at `location` in `plan`: the two places where it adds the
+    least driving (breaks are passed over: the schedule then says if the route holds)."""
     if not plan.steps:
         return [0]
     dur = problem.durations_s
-    near = []
-    for k, step in enumerate(plan.steps):
+    vehicle = problem.vehicles[v]
+    places = [vehicle.start]
+    for step in plan.steps:
         if step.kind is StepKind.JOB:
-            near.append((int(dur[problem.jobs[step.index].location, location]), k))
-    spots = {0, len(plan.steps)}
-    for _, k in sorted(near)[:3]:
-        spots |= {k, k + 1}
-    return sorted(spots)
+            places.append(problem.jobs[step.index].location)
+        elif step.kind is StepKind.BREAK:
+            places.append(places[-1])
+        else:
+            shipment = problem.shipments[step.index]
+            stop = shipment.pickup if step.kind is StepKind.PICKUP else shipment.delivery
+            places.append(stop.location)
+    end = vehicle.end if vehicle.end is not None else places[-1]
+    places.append(end)
+    added = [
+        (
+            int(
+                dur[places[k], location]
+                + dur[location, places[k + 1]]
+                - dur[places[k], places[k + 1]]
+            ),
+            k,
+        )
+        for k in range(len(places) - 1)
+    ]
+    return sorted(k for _, k in sorted(added)[:2])
 
 
 def _moved_note(moved: int) -> str:

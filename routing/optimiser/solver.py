@@ -119,13 +119,17 @@ def solve(
     workers: int | None = None,
     phases: int = PHASES,
     report: RaceReport | None = None,
+    initial: list[RoutePlan] | None = None,
+    tight: bool | None = None,
 ) -> Solution:
     """The best plan found for `problem` within about `seconds` of wall-clock time.
 
     A hard problem never raises: jobs that cannot be served come back unassigned with
     their reason (RuntimeError only when every engine crashed). `phases` > 1 shares the
     best plan between the searches that many times (see `_race`). `report`, when given,
-    is filled with what each engine did.
+    is filled with what each engine did. `initial` (plans of `problem`, feasible or not)
+    warm-starts every search; `tight` True races relaxed searches beside the strict one
+    whatever the load (a balanced solve's caps can be as hard to meet as a full fleet).
     """
     started = time.perf_counter()
     workers = workers or workers_available()
@@ -138,10 +142,17 @@ def solve(
     if not work.jobs and not work.shipments:
         return solution_of(problem, [], engine="none")
     work = _without_rush(work)
-    tight = is_tight(work)
+    tight = is_tight(work) if tight is None else tight
     runs = entries_for(work, seed=seed, workers=workers, tight=tight)
     remaining = seconds - (time.perf_counter() - started)
-    results = _race(work, runs, seconds=remaining, phases=phases if len(runs) > 1 else 1)
+    whole = len(keep) == len(problem.jobs) + len(problem.shipments)  # indexes unchanged
+    results = _race(
+        work,
+        runs,
+        seconds=remaining,
+        phases=phases if len(runs) > 1 else 1,
+        initial=initial if whole else None,
+    )
     report.runs.extend(runs)
     best = _best(problem, runs, [back(p) for p in results])
     if best is None:
@@ -244,7 +255,14 @@ def _subset(problem: Problem, keep: list) -> tuple[Problem, Callable]:
     return subset, back
 
 
-def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: int = 1) -> list:
+def _race(
+    problem: Problem,
+    runs: list[EngineRun],
+    *,
+    seconds: float,
+    phases: int = 1,
+    initial: list[RoutePlan] | None = None,
+) -> list:
     """Run every entry in its own process at once; each one's final plans (or None).
 
     With `phases` > 1 the budget is cut in parts; after each part every process starts
@@ -286,6 +304,8 @@ def _race(problem: Problem, runs: list[EngineRun], *, seconds: float, phases: in
                     }
                     if phase == 0:
                         request["problem"] = problem
+                        if initial:
+                            request["initial"] = initial
                     elif incumbent is not None:
                         request["initial"] = incumbent[1]
                     requests.append(pickle.dumps(request))
