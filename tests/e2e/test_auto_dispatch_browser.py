@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import csp_checked_page, live_tenant, sign_in
 from tests.e2e.test_auto_dispatch_worker import _running_day
@@ -73,7 +74,7 @@ def test_auto_dispatch_is_turned_on_and_an_order_that_fits_nowhere_alerts_the_bo
 
         page.goto(f"{tenant.url}/plans/{plan_id}/board")
         # the dispatch socket is open (its status sits on the map, a tab away on a phone)
-        page.wait_for_function("document.getElementById('board-live').textContent === 'Live'")
+        expect(page.locator("#board-live")).to_have_text("Live", timeout=15_000)
         assert page.locator("#dispatch-alerts").count() == 0
         # more items than either van carries: it fits nowhere
         made = _api_order(
