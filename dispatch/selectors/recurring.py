@@ -196,9 +196,11 @@ def _first_day(parsed: rrule.rrule, starts_on: dt.date, until: dt.date | None) -
     400 years of days."""
     shift = 400 * ((9999 - WITHIN_YEARS - starts_on.year) // 400)
     late_start = _midnight(starts_on.replace(year=starts_on.year + shift))
+    # an end past the years looked at changes nothing here (and could not be shifted)
+    near = until is not None and until.year <= starts_on.year + WITHIN_YEARS
     late = parsed.replace(
         dtstart=late_start,
-        until=_midnight(until.replace(year=until.year + shift)) if until else None,
+        until=_midnight(until.replace(year=until.year + shift)) if near else None,
     )
     found = late.after(late_start, inc=True)
     if found is None:

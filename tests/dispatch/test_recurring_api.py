@@ -84,6 +84,8 @@ def test_creating_with_an_idempotency_key_twice_makes_one_schedule(alpha):
         ({"starts_on": 20301201}, {"starts_on"}),
         ({"starts_on": "tomorrow"}, {"starts_on"}),
         ({"ends_on": "2000-01-01"}, {"ends_on"}),
+        ({"starts_on": "1999-12-31"}, {"starts_on"}),
+        ({"starts_on": "9999-12-31"}, {"starts_on"}),
         ({"lead_days": 99}, {"lead_days"}),
         ({"lead_days": "3"}, {"lead_days"}),
         ({"template": "an order"}, {"template"}),
@@ -106,6 +108,14 @@ def test_bad_input_is_answered_400_with_field_errors(alpha, overrides, fields):
         assert set(errors) == fields, errors
     with schema_context("alpha"):
         assert not RecurringOrder.objects.exists()
+
+
+def test_an_end_at_the_end_of_the_calendar_is_taken(alpha):
+    client = api_client(alpha.host, alpha.api_key)
+    for body in (_body(rule="FREQ=DAILY;UNTIL=99991231"), _body(ends_on="9999-12-31")):
+        answer = _send(client, "post", "/api/v1/recurring-orders", body)
+        assert answer.status_code == 201, answer.content
+        assert len(answer.json()["next_occurrences"]) == 5
 
 
 def test_a_body_that_is_not_an_object_is_a_400(alpha):
