@@ -37,6 +37,7 @@ REASON_LABELS = {
     "no_room": "No room left on any route",
     "not_worth_it": "Costs more to serve than its priority is worth",
     "not_geocoded": "No coordinates (address not geocoded)",
+    "pickup_open": "Its pickup is not planned with it",
     "manual": "Taken off by the dispatcher",
     "vehicle_removed": "Its vehicle left the plan",
     "failed": "Delivery failed",

@@ -431,7 +431,22 @@ def order_transition(
     )
     if to == OrderStatus.CANCELLED:
         _partner_cancelled(order, actor=actor)
+    elif to == OrderStatus.FAILED and order.kind == Order.Kind.PICKUP:
+        _delivery_released(order, actor=actor)
     return order
+
+
+def _delivery_released(pickup: Order, *, actor: str) -> None:
+    """A parcel that could not be collected cannot be delivered: its delivery leaves the
+    routes (back to the pool) until the pair is booked again."""
+    delivery = pairs.partner_of(pickup)
+    if delivery is not None and delivery.status in (OrderStatus.PLANNED, OrderStatus.DISPATCHED):
+        order_transition(
+            order=delivery,
+            to=OrderStatus.UNASSIGNED,
+            actor=actor,
+            reason=f"its pickup (order #{pickup.pk}) could not be collected",
+        )
 
 
 def _partner_cancelled(order: Order, *, actor: str) -> None:

@@ -61,6 +61,8 @@ class DayProblem:
     routes: list = field(default_factory=list)  # a re-solve: vehicle i is routes[i]
     # a pickup-and-delivery pair: shipment id (its delivery's pk) → the pickup order
     pickups: dict = field(default_factory=dict)
+    # deliveries left out: their pickup is open but not planned with them (or it failed)
+    waiting: list = field(default_factory=list)
 
 
 def crews_for(drivers: Iterable, vehicles: Iterable) -> list[Crew]:
@@ -114,12 +116,14 @@ def problem_for_day(
 
     A pickup-and-delivery pair with both ends among `orders` becomes one shipment (the
     pickup first, on one route), both ends left out when either has no coordinates; a
-    delivery whose pickup is not among them (already collected) is a plain job, which the
-    caller pins to the route that collected it. `pairs` False: every order its own job
-    (timing a sequence already chosen).
+    delivery whose pickup is not among them is a plain job when the parcel is collected
+    or being collected (the caller pins it to that route), else it waits (`waiting`).
+    `pairs` False: every order its own job (timing a sequence already chosen).
     """
     pins = pins or {}
-    pickup_of = _pickups_among(orders) if pairs else {}
+    pickup_of, waiting_ids = _pickups_among(orders) if pairs else ({}, set())
+    waiting = [o for o in orders if o.pk in waiting_ids]
+    orders = [o for o in orders if o.pk not in waiting_ids]
     unlocated = {o.pk for o in orders if o.lat is None or o.lng is None}
     for delivery_pk, pickup in list(pickup_of.items()):
         if {delivery_pk, pickup.pk} & unlocated:  # one end not found: neither is planned
@@ -242,13 +246,27 @@ def problem_for_day(
         list(crews),
         missing,
         pickups={str(d.pk): pickup_of[d.pk] for d in deliveries},
+        waiting=waiting,
     )
 
 
-def _pickups_among(orders: Sequence) -> dict:
-    """delivery pk → its pickup order, for the pairs with both ends among `orders`."""
+#: A pickup not planned with its delivery in these states: the parcel is (being) collected.
+COLLECTING = frozenset({"en_route", "arrived", "delivered"})
+
+
+def _pickups_among(orders: Sequence) -> tuple[dict, set]:
+    """(delivery pk → its pickup order, for the pairs with both ends among `orders`;
+    the deliveries among them whose pickup is elsewhere and not (being) collected)."""
     by_pk = {o.pk: o for o in orders}
     if not by_pk:
-        return {}
-    linked = PickupDelivery.objects.filter(delivery_id__in=by_pk, pickup_id__in=by_pk)
-    return {d: by_pk[p] for d, p in linked.values_list("delivery_id", "pickup_id")}
+        return {}, set()
+    linked = PickupDelivery.objects.filter(delivery_id__in=by_pk).values_list(
+        "delivery_id", "pickup_id", "pickup__status"
+    )
+    pairs, waiting = {}, set()
+    for delivery, pickup, status in linked:
+        if pickup in by_pk:
+            pairs[delivery] = by_pk[pickup]
+        elif status not in COLLECTING:
+            waiting.add(delivery)
+    return pairs, waiting

@@ -287,6 +287,26 @@ def plan_store_solution(plan: models.Plan, day, solution) -> None:
     _plan_store(plan, day, solution)
 
 
+#: The visits of a solution that are stops of orders: a job, or one end of a shipment.
+ORDER_VISITS = frozenset({"job", "pickup", "delivery"})
+
+
+def _visit_order(day, orders: dict, visit):
+    """The order `visit` serves, of `orders` (str pk → order), or None. A shipment's id is
+    its delivery's pk; its pickup visit is the pickup order's stop."""
+    if visit.kind == "pickup":
+        pickup = day.pickups.get(visit.id)
+        return orders.get(str(pickup.pk)) if pickup is not None else None
+    return orders.get(visit.id) if visit.kind in ORDER_VISITS else None
+
+
+def _left_out(day, orders: dict, unassigned) -> list:
+    """The orders of an unassigned job or shipment (both ends of a pair)."""
+    pickup = day.pickups.get(unassigned.id)
+    ends = [orders.get(unassigned.id), orders.get(str(pickup.pk)) if pickup else None]
+    return [o for o in ends if o is not None]
+
+
 @transaction.atomic
 def _plan_store(plan: models.Plan, day, solution) -> None:
     midnight = midnight_of(plan)
@@ -305,7 +325,9 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
             duration_s=route.duration_s,
             waiting_s=route.waiting_s,
         )
-        stops = [v for v in route.visits if v.kind in ORDER_VISITS or v.kind == "break"]
+        stops = [
+            v for v in route.visits if v.kind == "break" or _visit_order(day, orders, v) is not None
+        ]
         models.PlanStop.objects.bulk_create(
             models.PlanStop(
                 route=stored,
@@ -336,6 +358,7 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
         (order, u.reason.value) for u in solution.unassigned for order in _left_out(day, orders, u)
     ]
     left_out += [(order, "not_geocoded") for order in day.not_geocoded]
+    left_out += [(order, "pickup_open") for order in day.waiting]
     models.PlanUnassigned.objects.bulk_create(
         models.PlanUnassigned(plan=plan, order=order, reason=reason) for order, reason in left_out
     )
@@ -358,26 +381,6 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
         )
         for route in models.PlanRoute.objects.filter(pk__in=touched):
             route_retime(route)
-
-
-#: The visits of a solution that are stops of orders: a job, or one end of a shipment.
-ORDER_VISITS = frozenset({"job", "pickup", "delivery"})
-
-
-def _visit_order(day, orders: dict, visit):
-    """The order `visit` serves, of `orders` (str pk → order), or None. A shipment's id is
-    its delivery's pk; its pickup visit is the pickup order's stop."""
-    if visit.kind == "pickup":
-        pickup = day.pickups.get(visit.id)
-        return orders.get(str(pickup.pk)) if pickup is not None else None
-    return orders.get(visit.id) if visit.kind in ORDER_VISITS else None
-
-
-def _left_out(day, orders: dict, unassigned) -> list:
-    """The orders of an unassigned job or shipment (both ends of a pair)."""
-    pickup = day.pickups.get(unassigned.id)
-    ends = [orders.get(unassigned.id), orders.get(str(pickup.pk)) if pickup else None]
-    return [o for o in ends if o is not None]
 
 
 @transaction.atomic
@@ -440,6 +443,12 @@ def _plan_restore(plan: models.Plan, day, solution, kept: dict) -> None:
         models.PlanUnassigned.objects.update_or_create(
             plan=plan, order=order, defaults={"reason": "not_geocoded"}
         )
+    for order in day.waiting:  # its pickup is not planned with it: off its route
+        models.PlanUnassigned.objects.update_or_create(
+            plan=plan, order=order, defaults={"reason": "pickup_open"}
+        )
+        if published:
+            order_release(order, actor="system:re-optimise")
     plan.status = models.Plan.Status.DONE
     plan.engine = solution.engine
     plan.solved_at = timezone.now()

@@ -223,3 +223,15 @@ def test_a_failed_pickup_is_rebooked_with_its_delivery(pair):
     order_reschedule(order=delivery, delivery_date=tenant_today(2))
     pickup.refresh_from_db()
     assert (pickup.status, pickup.delivery_date) == (OrderStatus.UNASSIGNED, tenant_today(2))
+
+
+def test_a_pickup_that_fails_takes_its_delivery_off_the_route(pair):
+    delivery, pickup = pair
+    for end in (pickup, delivery):
+        for status in (OrderStatus.PLANNED, OrderStatus.DISPATCHED):
+            order_transition(order=end, to=status)
+    for status in (OrderStatus.EN_ROUTE, OrderStatus.FAILED):
+        pickup = order_transition(order=pickup, to=status, reason="Shop closed")
+    delivery.refresh_from_db()
+    assert delivery.status == OrderStatus.UNASSIGNED
+    assert "could not be collected" in delivery.events.latest("created_at").reason

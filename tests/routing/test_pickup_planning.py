@@ -120,8 +120,21 @@ def test_a_delivery_whose_parcel_is_collected_is_a_plain_job(alpha):
             status=OrderStatus.DELIVERED
         )
         day = day_problem(fleet)
-        assert not day.problem.shipments
+        assert not day.problem.shipments and not day.waiting
         assert str(delivery.pk) in {j.id for j in day.problem.jobs}
+
+
+def test_a_delivery_whose_pickup_is_open_elsewhere_or_failed_waits(alpha):
+    with schema_context("alpha"):
+        fleet = make_fleet_day("wait", vans=1, orders=1)
+        (delivery,) = make_pairs("wait", 1)
+        Order.objects.filter(pk=delivery.pair_as_delivery.pickup_id).update(
+            status=OrderStatus.FAILED
+        )
+        day = day_problem(fleet)
+        assert [o.pk for o in day.waiting] == [delivery.pk]
+        assert str(delivery.pk) not in {j.id for j in day.problem.jobs}
+        assert not day.problem.shipments
 
 
 @pytest.mark.parametrize("engine", ["pyvrp", "ortools"])
@@ -186,3 +199,28 @@ def test_a_stored_plan_and_its_re_solve_keep_each_pair_on_one_route_pickup_first
         assert stored_pairs_are_together(plan) == 3
         placed = set(PlanStop.objects.filter(route__plan=plan).values_list("order_id", flat=True))
         assert not {deliveries[0].pk, pickup_ids[0]} & placed
+
+
+def test_a_published_re_solve_keeps_a_collected_parcel_on_its_route(alpha):
+    from routing.services.publish import plan_publish
+
+    with schema_context("alpha"):
+        fleet = make_fleet_day("pub", vans=2, orders=6)
+        deliveries = make_pairs("pub", 3)
+        plan = plans.plan_create(date=DAY, depot=fleet.depot, seconds=1)
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
+        plan.refresh_from_db()
+        plan_publish(plan=plan, actor="test")
+        pickup_id = deliveries[0].pair_as_delivery.pickup_id
+        home = PlanStop.objects.get(route__plan=plan, order_id=pickup_id).route_id
+        pickup = Order.objects.get(pk=pickup_id)
+        for status in (OrderStatus.EN_ROUTE, OrderStatus.ARRIVED, OrderStatus.DELIVERED):
+            pickup = order_transition(order=pickup, to=status)
+
+        plans.plan_resolve(plan=plan)
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
+
+        stop = PlanStop.objects.get(route__plan=plan, order_id=deliveries[0].pk)
+        kept = PlanStop.objects.get(route__plan=plan, order_id=pickup_id)
+        assert stop.route_id == kept.route_id == home and kept.sequence < stop.sequence
+        assert stored_pairs_are_together(plan) == 3
