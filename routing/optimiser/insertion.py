@@ -113,9 +113,7 @@ def _bounds(problem: Problem, plan: RoutePlan, base: Route, job: Job, first: int
     fixed = vehicle.fixed_cost if not plan.steps else 0.0
     # the stops before and after each position; a break has no place of its own (it is
     # taken on the way), so the legs join the stops either side of it
-    located = [
-        problem.jobs[s.index].location if s.kind is StepKind.JOB else None for s in plan.steps
-    ]
+    located = [_location(problem, s) for s in plan.steps]
     before_of, last = [], vehicle.start
     for k in range(len(plan.steps) + 1):
         before_of.append(last)
@@ -142,6 +140,16 @@ def _bounds(problem: Problem, plan: RoutePlan, base: Route, job: Job, first: int
             extra_s = int(dur[before, here]) + int(dur[here, nxt]) - int(dur[before, nxt])
         pushed = 0 if problem.rush else max(0, extra_s + job.service_s - after[position])
         yield position, fixed + max(0, extra_m) * per_m + pushed * per_s
+
+
+def _location(problem: Problem, step: Step) -> int | None:
+    if step.kind is StepKind.JOB:
+        return problem.jobs[step.index].location
+    if step.kind is StepKind.PICKUP:
+        return problem.shipments[step.index].pickup.location
+    if step.kind is StepKind.DELIVERY:
+        return problem.shipments[step.index].delivery.location
+    return None  # a break
 
 
 def why_not(problem: Problem, job: int) -> UnassignedReason:

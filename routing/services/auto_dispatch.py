@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.models import Order, OrderStatus
+from dispatch.models import Order, OrderStatus, PickupDelivery
 from routing.models import DispatchAlert, Plan, PlanRoute, PlanStop, PlanUnassigned
 from routing.optimiser.insertion import cheapest_insertion, why_not
 from routing.optimiser.problem import RoutePlan, Step, StepKind
@@ -129,6 +129,9 @@ def order_auto_dispatch(*, order_id: int, now: dt.datetime | None = None) -> str
         if order.geocode_status == Order.GeocodeStatus.PENDING:
             return Outcome.WAITING  # placed when its coordinates arrive
         return _pooled(order, pool_plan, today, "not_geocoded")
+    if order.kind == Order.Kind.PICKUP or PickupDelivery.objects.filter(delivery=order).exists():
+        note = "a pickup-and-delivery pair: a re-solve or the dispatcher places it"
+        return _pooled(order, pool_plan, today, "urgent", note=note)
     open_plans = [p for p in plans if not p.is_busy]
     if not open_plans:
         return _pooled(order, pool_plan, today, "urgent", note="the plan is being re-optimised")
@@ -188,7 +191,11 @@ def _best_on(plan: Plan, order: Order, now: dt.datetime):
         else v
         for v, r in zip(problem.vehicles, ahead, strict=True)
     )
-    index = {o.pk: k for k, o in enumerate(day.orders)}
+    # each order's step: the jobs first, then both ends of each pickup-and-delivery pair
+    step_of = {o.pk: Step(StepKind.JOB, k) for k, o in enumerate(day.orders[: len(problem.jobs)])}
+    for k, shipment in enumerate(problem.shipments):
+        step_of[int(shipment.id)] = Step(StepKind.DELIVERY, k)
+        step_of[day.pickups[shipment.id].pk] = Step(StepKind.PICKUP, k)
     plans, earliest, steps_of = [], {}, {}
     for v, r in enumerate(ahead):
         has_break = bool(problem.vehicles[v].breaks)
@@ -197,8 +204,8 @@ def _best_on(plan: Plan, order: Order, now: dt.datetime):
             if stop.is_break and has_break:
                 steps.append(Step(StepKind.BREAK, 0))
                 timed.append(stop)
-            elif stop.order_id in index:
-                steps.append(Step(StepKind.JOB, index[stop.order_id]))
+            elif stop.order_id in step_of:
+                steps.append(step_of[stop.order_id])
                 timed.append(stop)
         plans.append(RoutePlan(v, steps))
         steps_of[v] = timed
@@ -206,7 +213,10 @@ def _best_on(plan: Plan, order: Order, now: dt.datetime):
             (k for k in range(len(timed) + 1) if _position(r, timed, k) >= r.earliest),
             len(timed),
         )
-    job = index[order.pk]
+    step = step_of.get(order.pk)
+    if step is None or step.kind is not StepKind.JOB:
+        return None, "no_room"
+    job = step.index
     found = cheapest_insertion(problem, plans, job, earliest=earliest)
     if found is None:
         return None, why_not(problem, job).value

@@ -496,3 +496,33 @@ def test_the_nightly_plan_is_checked_every_few_minutes_for_every_tenant():
 
     jobs = {path: (kind, minutes) for path, kind, minutes in schedules().values()}
     assert jobs["routing.tasks.auto_plan"] == ("I", 5)
+
+
+@pytest.mark.django_db
+def test_a_pickup_and_delivery_pair_on_a_route_keeps_its_order_and_a_new_pair_waits(
+    alpha, monkeypatch
+):
+    from dispatch.models import PickupDelivery
+
+    with schema_context(alpha.tenant.schema_name):
+        auto(alpha.tenant)
+        plan, north, _ = running_day(monkeypatch, "pair")
+        pickup = order_at("pair", (NORTH[0] + 0.002, NORTH[1]), n=20, kind=Order.Kind.PICKUP)
+        delivery = order_at("pair", (NORTH[0] + 0.004, NORTH[1]), n=21)
+        PickupDelivery.objects.create(pickup=pickup, delivery=delivery)
+        for order in (pickup, delivery):
+            PlanUnassigned.objects.create(plan=plan, order=order, reason="manual")
+            edits.stop_move(plan=plan, order_id=order.pk, route_id=north.pk, actor=ACTOR)
+        late = order_at("pair", (NORTH[0] + 0.003, NORTH[1]), n=22)
+        assert order_auto_dispatch(order_id=late.pk) == Outcome.PLACED
+        stops = orders_on(north)
+        assert late.pk in stops
+        assert stops.index(pickup.pk) < stops.index(delivery.pk)
+
+        new_pickup = order_at("pair", NORTH, n=23, kind=Order.Kind.PICKUP)
+        new_delivery = order_at("pair", SOUTH, n=24)
+        PickupDelivery.objects.create(pickup=new_pickup, delivery=new_delivery)
+        for order in (new_pickup, new_delivery):
+            assert order_auto_dispatch(order_id=order.pk) == Outcome.POOLED
+            assert "pickup-and-delivery pair" in alerts(order)[0].message
+            assert not PlanStop.objects.filter(order=order).exists()
