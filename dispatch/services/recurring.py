@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 MAX_LEAD_DAYS = 60
 #: A rule is walked from its first day: a start centuries back would cost seconds a read.
 EARLIEST_START = dt.date(2000, 1, 1)
+#: How far ahead a day may be skipped or moved (each check walks the rule to that day).
+EXCEPTION_DAYS = 730
 #: What a template may not carry: the schedule gives each order its day and its id.
 NOT_IN_TEMPLATE = {
     "delivery_date": "Leave it out: each order's day comes from the schedule.",
@@ -285,6 +287,8 @@ def recurring_exception_set(
         errors["date"] = ["Use the date format YYYY-MM-DD."]
     elif date < today:
         errors["date"] = ["That day is past."]
+    elif date > today + dt.timedelta(days=EXCEPTION_DAYS):
+        errors["date"] = [f"Choose a day within the next {EXCEPTION_DAYS} days."]
     elif not recurrence_of(recurring).is_day(date):
         errors["date"] = [f"{date:%Y-%m-%d} is not one of this schedule's days."]
     if action == RecurrenceException.Action.MOVE:
@@ -292,6 +296,8 @@ def recurring_exception_set(
             errors["moved_to"] = ["Choose the day to move it to (YYYY-MM-DD)."]
         elif moved_to < today:
             errors["moved_to"] = ["That day is past."]
+        elif moved_to > today + dt.timedelta(days=EXCEPTION_DAYS):
+            errors["moved_to"] = [f"Choose a day within the next {EXCEPTION_DAYS} days."]
         elif moved_to == date:
             errors["moved_to"] = ["Choose another day than its own."]
         elif not errors:

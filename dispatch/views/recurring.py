@@ -6,20 +6,23 @@ cancelling. Every rule is the services'; the form only collects text."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
+from audit.services import current_actor
 from core.forms import flash_service_errors
 from dispatch.forms import OrderForm
-from dispatch.models import Order, RecurrenceException, RecurringOrder
+from dispatch.models import IdempotencyRecord, Order, RecurrenceException, RecurringOrder
 from dispatch.selectors.recurring import (
     WEEKDAYS,
     recurring_list,
@@ -65,6 +68,8 @@ class RecurringForm(OrderForm):
         help_text="Each order is made this many days before its day (then it is in the "
         "order list, to plan).",
     )
+    #: One value per form shown: a second submit of it (a double click) makes nothing more.
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     advanced_rule = forms.CharField(
         label="Rule (RRULE)",
         required=False,
@@ -81,6 +86,7 @@ class RecurringForm(OrderForm):
         "ends_on",
         "lead_days",
         "advanced_rule",
+        "submission",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -156,6 +162,18 @@ class RecurringForm(OrderForm):
         return initial
 
 
+def _submission(key: str) -> IdempotencyRecord | None:
+    """The create form's submission, locked (a concurrent second submit waits for the
+    first to finish, then finds its answer); None for a form sent without one."""
+    if not key:
+        return None
+    lookup = {"principal": current_actor()[:64], "endpoint": "dashboard.recurring", "key": key}
+    IdempotencyRecord.objects.bulk_create(
+        [IdempotencyRecord(**lookup, request_sha256="")], ignore_conflicts=True
+    )
+    return IdempotencyRecord.objects.select_for_update().get(**lookup)
+
+
 def _pickup_initial(pickup: Any) -> dict[str, Any]:
     """The form's "Collect first from…" fields from a template's `pickup` (as sent)."""
     if not isinstance(pickup, dict):
@@ -203,20 +221,33 @@ def recurring_list_view(request: HttpRequest) -> HttpResponse:
 
 @dispatcher_required
 def recurring_create_view(request: HttpRequest) -> HttpResponse:
-    form = _form(request, initial={"starts_on": services.tenant_today() + dt.timedelta(days=1)})
+    form = _form(
+        request,
+        initial={
+            "starts_on": services.tenant_today() + dt.timedelta(days=1),
+            "submission": uuid.uuid4().hex,
+        },
+    )
     if request.method == "POST" and form.is_valid():
-        try:
-            recurring = services.recurring_create(**form.to_schedule(), created_by=request.user)
-        except ValidationError as exc:
-            form.add_schedule_errors(exc.message_dict)
-        else:
-            made = recurring.occurrences.filter(order__isnull=False).count()
-            messages.success(
-                request,
-                f"Schedule “{recurring.name}” saved; {made} order{'s' * (made != 1)} made "
-                f"for the next {recurring.lead_days} days.",
-            )
-            return redirect("dashboard:recurring-detail", pk=recurring.pk)
+        with transaction.atomic():
+            record = _submission(form.cleaned_data["submission"])
+            if record is not None and record.response_body:  # sent twice: the first's answer
+                return redirect("dashboard:recurring-detail", pk=record.response_body["id"])
+            try:
+                recurring = services.recurring_create(**form.to_schedule(), created_by=request.user)
+            except ValidationError as exc:
+                form.add_schedule_errors(exc.message_dict)
+            else:
+                if record is not None:
+                    record.response_status, record.response_body = 302, {"id": recurring.pk}
+                    record.save(update_fields=["response_status", "response_body"])
+                made = recurring.occurrences.filter(order__isnull=False).count()
+                messages.success(
+                    request,
+                    f"Schedule “{recurring.name}” saved; {made} order{'s' * (made != 1)} "
+                    f"made for the next {recurring.lead_days} days.",
+                )
+                return redirect("dashboard:recurring-detail", pk=recurring.pk)
     return render(request, "dispatch/recurring/form.html", _form_context(form, None))
 
 

@@ -4,6 +4,8 @@ cancel, and that another tenant's schedule or a driver gets nowhere."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -157,3 +159,18 @@ def test_the_edit_form_shows_the_templates_pickup(alpha):
     page = client.get(f"/recurring/{schedule.pk}/edit/").content.decode()
     for value in ('value="Bakery"', 'value="2 Mill Lane"', 'value="07:00"', 'value="10.0"'):
         assert value in page
+
+
+def test_the_form_sent_twice_makes_one_schedule(alpha):
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    form = client.get("/recurring/new/").content.decode()
+    key = re.search(r'name="submission" value="([0-9a-f]+)"', form).group(1)
+    first = client.post("/recurring/new/", _form(submission=key))
+    again = client.post("/recurring/new/", _form(submission=key))  # a double click
+    assert first.status_code == again.status_code == 302
+    assert first.url == again.url
+    other = client.post("/recurring/new/", _form(submission="another-form"))
+    assert other.url != first.url
+    with schema_context("alpha"):
+        assert RecurringOrder.objects.count() == 2
+        assert Order.objects.filter(source="recurring").count() == 2

@@ -320,6 +320,8 @@ def test_moving_a_day_reschedules_its_order_or_makes_it_on_the_new_day(tenants):
         ({"action": "skip", "moved_to": "offset:3"}, "moved_to"),
         ({"action": "later"}, "action"),
         ({"date": "not a date"}, "date"),
+        ({"date": "offset:735"}, "date"),  # a weekly day, but too far ahead
+        ({"action": "move", "moved_to": "offset:800"}, "moved_to"),
     ],
 )
 def test_a_bad_exception_is_refused_with_a_field_error(tenants, change, field):
