@@ -30,7 +30,12 @@ PAGE_SIZE = 50
 
 @dispatcher_required
 def order_list_view(request: HttpRequest) -> HttpResponse:
-    filters = OrderFilter(request.GET, queryset=orders_list())
+    # the filter form sends every field, "Any" as empty: an empty one filters nothing (a
+    # status "" is otherwise "not one of the available choices")
+    data = request.GET.copy()
+    for name in [name for name, values in data.lists() if values == [""]]:
+        del data[name]
+    filters = OrderFilter(data, queryset=orders_list())
     queryset = filters.qs if filters.is_valid() else orders_list().none()
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -72,3 +72,36 @@ def test_plan_several_days_and_publish_one(live_server_url, django_db_blocker, p
     page.get_by_role("button", name="Publish to drivers").wait_for()
     page.get_by_role("link", name="One of several days planned together").click()
     page.locator("#multi-day-days").wait_for()
+
+
+def test_an_order_gets_a_deliver_by_day_in_the_form(live_server_url, django_db_blocker, page):
+    from dispatch.models import Order
+    from tests.conftest import tenant_today
+
+    tenant = live_tenant(django_db_blocker, live_server_url, "deliverby")
+    sign_in(page, tenant, tenant.owner_email)
+    page.goto(f"{tenant.url}/orders/new/")
+    page.get_by_label("Customer name").fill("Flex Ible")
+    page.locator("#id_address_line1").fill("1 High Street")
+    page.locator("#id_lat").fill("51.5")
+    page.locator("#id_lng").fill("-0.12")
+    page.get_by_label("Delivery date").fill(tenant_today(3).isoformat())
+    page.get_by_label("Deliver by").fill(tenant_today(2).isoformat())  # before: refused
+    page.get_by_role("button", name="Create order").click()
+    page.get_by_text("The last day to deliver is before the delivery date.").wait_for()
+    page.get_by_label("Deliver by").fill(tenant_today(6).isoformat())
+    _shoot(page, "order-form-deliver-by")
+    page.get_by_role("button", name="Create order").click()
+    page.get_by_text("for Flex Ible created.").wait_for()
+    page.locator("#order-deliver-by").wait_for()
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
+        assert Order.objects.get(customer_name="Flex Ible").latest_date == tenant_today(6)
+    page.get_by_role("link", name="Orders", exact=True).first.click()
+    page.get_by_label("Day").select_option("true")
+    page.get_by_role("button", name="Filter").click()
+    row = page.locator("tbody tr", has_text="Flex Ible")
+    row.wait_for()
+    assert f"by {tenant_today(6):%a}, {tenant_today(6).day} " in row.inner_text()
+    page.get_by_label("Day").select_option("false")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_text("0 orders").wait_for()

@@ -138,3 +138,6 @@ def test_the_dashboard_form_and_pages_show_the_last_day(alpha):
     listing = client.get("/orders/?flexible=true").content.decode()
     assert "Dash Board" in listing and "by " in listing
     assert "Dash Board" not in client.get("/orders/?flexible=false").content.decode()
+    # the filter form sends every field; "Any" (empty) filters nothing, and is no error
+    sent = client.get("/orders/?delivery_date=&status=&needs_date=&flexible=true&search=")
+    assert "Dash Board" in sent.content.decode() and "not one of" not in sent.content.decode()
