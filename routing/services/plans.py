@@ -13,6 +13,7 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from core import metrics
@@ -190,12 +191,17 @@ def _solve(plan_id: int, allow_reassign: bool) -> str:
 
 def _shortest_fields(plan: models.Plan, answer: balance.Balanced) -> dict:
     """The shortest plan's totals and what balancing gave, for the plan row (a plain
-    shortest plan has nothing to compare with: None)."""
+    shortest plan has nothing to compare with: None). A re-solve searched only the
+    unlocked routes' stops still ahead: what balance costs there is added to the routes'
+    totals as stored, so the comparison stays one of whole plans."""
     if balance_of(plan).plain:
         return {"shortest_distance_m": None, "shortest_duration_s": None, "balance_note": ""}
+    stored = plan.routes.aggregate(m=Sum("distance_m"), s=Sum("duration_s"))
+    extra_m = answer.solution.distance_m - answer.shortest.distance_m
+    extra_s = answer.solution.duration_s - answer.shortest.duration_s
     return {
-        "shortest_distance_m": answer.shortest.distance_m,
-        "shortest_duration_s": answer.shortest.duration_s,
+        "shortest_distance_m": max((stored["m"] or 0) - extra_m, 0),
+        "shortest_duration_s": max((stored["s"] or 0) - extra_s, 0),
         "balance_note": answer.note[:300],
     }
 

@@ -189,3 +189,26 @@ def test_one_driver_has_nothing_to_balance(objective):
     answer = solved(problem, objective)
     assert_feasible(problem, answer.solution)
     assert "nothing to balance" in answer.note
+
+
+def test_the_capped_search_starts_from_the_shortest_plan_with_relaxed_runs(monkeypatch):
+    from routing.optimiser import solver
+
+    calls = []
+    real = solver.solve
+
+    def recorded(problem, **kwargs):
+        calls.append(kwargs)
+        return real(problem, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", recorded)
+    problem = crowded_day(stops=12)
+    report = solver.RaceReport()
+    real(problem, seconds=1, workers=2, tight=True, report=report)
+    assert [r.relaxed for r in report.runs] == [False, True]  # tight: a relaxed run too
+    solved(problem, Objective.STOPS)
+    shortest_call, capped_call = calls
+    assert "initial" not in shortest_call
+    assert capped_call["tight"] is True
+    started = sorted(s.index for plan in capped_call["initial"] for s in plan.steps)
+    assert started == list(range(12))  # every stop of the shortest plan

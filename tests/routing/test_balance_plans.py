@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context
 
 from routing import selectors
 from routing.models import Plan, PlanRoute
+from routing.optimiser import balance
 from routing.optimiser.balance import stop_cap
 from routing.services import plans
 from tests.conftest import api_client, login_client
@@ -68,6 +69,34 @@ def test_a_re_solve_of_a_balanced_plan_stays_balanced(alpha):
         assert plan.status == Plan.Status.DONE, plan.error
         assert stops_per_route(plan) == [10, 10]
         assert plan.objective == "stops" and plan.shortest_distance_m is not None
+
+
+def test_a_re_solve_around_a_locked_route_compares_whole_plans(alpha, monkeypatch):
+    """The re-solve searches only the unlocked routes; the shortest total stored is the
+    plan's as it now stands less what balance cost in that search."""
+    answers = []
+    real = balance.solve
+    monkeypatch.setattr(
+        balance, "solve", lambda *a, **kw: answers.append(real(*a, **kw)) or answers[-1]
+    )
+    with schema_context(alpha.tenant.schema_name):
+        day = crowded("locked", orders=30, vans=3)
+        plan = solved(day, objective="stops", balance_tolerance_pct=0)
+        assert stops_per_route(plan) == [10, 10, 10]
+        locked = PlanRoute.objects.filter(plan=plan).order_by("pk").first()
+        locked.locked = True
+        locked.save(update_fields=["locked"])
+        plans.plan_resolve(plan=plan)
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
+        plan.refresh_from_db()
+        assert plan.status == Plan.Status.DONE, plan.error
+        assert stops_per_route(plan) == [10, 10, 10]
+        searched = answers[-1]
+        assert len(searched.solution.routes) == 2  # the locked route was not searched
+        total = sum(PlanRoute.objects.filter(plan=plan).values_list("distance_m", flat=True))
+        extra = searched.solution.distance_m - searched.shortest.distance_m
+        assert plan.shortest_distance_m == total - extra
+        assert selectors.plan_balance(plan).extra_m == extra
 
 
 def test_use_every_driver_on_the_shortest_objective(alpha):
