@@ -224,9 +224,12 @@ def _week_problem(multi: models.MultiDayPlan) -> WeekProblem:
     closed = published_days(
         first_date=multi.first_date, last_date=multi.last_date, depot=multi.depot
     )
-    days = [d for d in _range_days(multi.first_date, multi.last_date) if d not in closed]
+    today = _today()  # a plan queued late last night: today on
+    days = [
+        d for d in _range_days(multi.first_date, multi.last_date) if d not in closed and d >= today
+    ]
     if not days:
-        raise ValueError("every day of the range has a published plan now")
+        raise ValueError("every day of the range is past or has a published plan now")
     acceptable = {}
     orders = []
     for order in orders_for_range(days):
@@ -495,12 +498,16 @@ def multi_day_days(multi: models.MultiDayPlan) -> list[DaySummary]:
         n_left=Count("unassigned", distinct=True),
     )
     by_day = {p.date: p for p in plans.order_by("pk")}
-    done = multi.status == models.MultiDayPlan.Status.DONE  # a day without a plan: published
+    closed = set()
+    if multi.status == models.MultiDayPlan.Status.DONE and len(by_day) < multi_day_length(multi):
+        closed = published_days(
+            first_date=multi.first_date, last_date=multi.last_date, depot=multi.depot
+        )
     days = []
     for day in _range_days(multi.first_date, multi.last_date):
         plan = by_day.get(day)
         if plan is None:
-            days.append(DaySummary(day, None, published=done))
+            days.append(DaySummary(day, None, published=day in closed))
             continue
         days.append(
             DaySummary(
