@@ -399,3 +399,17 @@ def test_a_template_with_a_pickup_makes_a_pickup_and_delivery_pair_each_day(tena
         assert len(orders) == 2
         pairs = PickupDelivery.objects.filter(delivery__in=orders.values())
         assert sorted(p.pickup.customer_name for p in pairs) == ["Bakery", "Bakery"]
+
+
+def test_a_day_is_the_tenants_day_not_utcs(tenants, time_machine):
+    """At 23:30 UTC in summer it is already tomorrow in London: the job makes tomorrow's
+    order of a schedule with no lead time, as the tenant's calendar says."""
+    summer_day = tenant_today(1)  # the first summer-time day from tomorrow
+    while not dt.datetime.combine(summer_day, dt.time(12), TENANT_ZONE).dst():
+        summer_day += dt.timedelta(days=1)
+    time_machine.move_to(dt.datetime.combine(summer_day, dt.time(23, 30), dt.UTC), tick=False)
+    london_day = summer_day + dt.timedelta(days=1)
+    with schema_context("alpha"):
+        assert services.tenant_today() == london_day
+        recurring = _create(rule="FREQ=DAILY", starts_on=london_day, lead_days=0)
+        assert sorted(_orders(recurring)) == [london_day]
