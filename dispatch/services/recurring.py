@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dispatch.models import (
@@ -212,7 +213,8 @@ def recurring_update(
     recurrence = recurrence_of(recurring)
     exceptions = {e.date: e for e in recurring.exceptions.all()}
     columns = {f.name for f in Order._meta.concrete_fields}
-    for made in recurring.occurrences.filter(date__gte=today).select_related("order"):
+    ahead = Q(date__gte=today) | Q(order__delivery_date__gte=today)  # moved here from before
+    for made in recurring.occurrences.filter(ahead).select_related("order"):
         order = made.order
         exception = exceptions.get(made.date)
         gone = not recurrence.is_day(made.date) or (exception and exception.action == "skip")
