@@ -25,6 +25,9 @@ class OrderFilter(django_filters.FilterSet):
     )
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     source = django_filters.ChoiceFilter(choices=Order.Source.choices)
+    kind = django_filters.ChoiceFilter(
+        choices=Order.Kind.choices, label="delivery, or pickup (the first half of a pair)"
+    )
     geocode_status = django_filters.ChoiceFilter(choices=Order.GeocodeStatus.choices)
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     search = django_filters.CharFilter(method="filter_search", max_length=100)

@@ -235,3 +235,15 @@ def test_a_pickup_that_fails_takes_its_delivery_off_the_route(pair):
     delivery.refresh_from_db()
     assert delivery.status == OrderStatus.UNASSIGNED
     assert "could not be collected" in delivery.events.latest("created_at").reason
+
+
+def test_the_list_filters_by_kind(alpha):
+    client = api_client(alpha.host, alpha.api_key)
+    made = post(client, "/api/v1/orders", order_body(pickup=PICKUP)).json()
+    pickups = client.get("/api/v1/orders?kind=pickup").json()["results"]
+    deliveries = client.get("/api/v1/orders?kind=delivery").json()["results"]
+    assert [o["id"] for o in pickups] == [made["pickup"]["id"]]
+    assert [o["id"] for o in deliveries] == [made["id"]]
+    assert client.get("/api/v1/orders?kind=parcel").status_code == 400
+    everything = client.get("/api/v1/orders?kind=").json()["results"]  # a form's "Any"
+    assert len(everything) == 2

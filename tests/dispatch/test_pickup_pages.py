@@ -55,6 +55,8 @@ def test_the_form_creates_a_pair_and_the_pages_link_both_ends(alpha):
     assert "Pickup for" in page and f"/orders/{delivery.pk}/" in page
     listed = client.get("/orders/").content.decode()
     assert "Pickup</span> Corner Bakery" in listed
+    only_pickups = client.get("/orders/?kind=pickup").content.decode()
+    assert "Corner Bakery" in only_pickups and "Grace Receiver" not in only_pickups
 
     edit = client.get(f"/orders/{delivery.pk}/edit/").content.decode()
     assert 'value="Corner Bakery"' in edit and "pickup-section" in edit
