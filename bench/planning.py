@@ -10,14 +10,21 @@ schema, as the worker would: the queue's latency is not measured. The split come
 the Plan row (matrix_s, solve_s, save_s); "other" is the rest. The first repetition of a
 size meets a cold travel-matrix cache, the later ones a warm one.
 
+Balance (issue 23): each repetition also plans the day balanced by stops and balanced by
+working time (±BENCH_PLANNING_TOLERANCE %, same budget), and a second table sets them
+against the shortest plan: km, hours, the spread of stops and of hours per driver.
+
 Usage: make bench-planning   (BENCH_PLANNING_REPEATS=3, BENCH_PLANNING_SIZES=100,500,1000,
-                              BENCH_PLANNING_SCALE=1 multiplies the solver budgets)
+                              BENCH_PLANNING_SCALE=1 multiplies the solver budgets,
+                              BENCH_PLANNING_TOLERANCE=15, BENCH_PLANNING_BALANCE=1: 0 skips
+                              the balanced plans)
 Writes the table into docs/benchmarks.md between the planning markers (all sizes only).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import platform
@@ -44,6 +51,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
@@ -66,6 +74,9 @@ SIZES = (
 )
 REPEATS = int(os.environ.get("BENCH_PLANNING_REPEATS", "3"))
 SCALE = float(os.environ.get("BENCH_PLANNING_SCALE", "1"))
+TOLERANCE = int(os.environ.get("BENCH_PLANNING_TOLERANCE", "15"))
+BALANCE = os.environ.get("BENCH_PLANNING_BALANCE", "1") != "0"
+OBJECTIVES = ("shortest", "stops", "time") if BALANCE else ("shortest",)
 
 
 def budget_for(orders: int) -> float:
@@ -119,15 +130,28 @@ class Run:
     routes_used: int
     distance_km: float
     engine: str
+    objective: str = "shortest"
+    hours: float = 0.0
+    stops_per_route: tuple[int, ...] = ()
+    hours_per_route: tuple[float, ...] = ()
+    shortest_km: float | None = None  # the shortest plan found in the same solve
+    shortest_hours: float | None = None
+    note: str = ""
 
     @property
     def other_s(self) -> float:
         return self.total_s - self.matrix_s - self.solve_s - self.save_s
 
 
-def plan_once(day: Day, seconds: float) -> Run:
+def plan_once(day: Day, seconds: float, objective: str = "shortest") -> Run:
     started = time.perf_counter()
-    plan = plan_create(date=day.date, depot=day.depot, seconds=seconds)
+    plan = plan_create(
+        date=day.date,
+        depot=day.depot,
+        seconds=seconds,
+        objective=objective,
+        balance_tolerance_pct=TOLERANCE,
+    )
     status = plan_solve(plan.pk)
     total_s = time.perf_counter() - started
 
@@ -154,6 +178,22 @@ def plan_once(day: Day, seconds: float) -> Run:
         routes_used=stops.values("route").distinct().count(),
         distance_km=plan.distance_m / 1000,
         engine=plan.engine,
+        objective=objective,
+        hours=plan.duration_s / 3600,
+        stops_per_route=tuple(
+            models.PlanRoute.objects.filter(plan=plan)
+            .annotate(n=Count("stops", filter=Q(stops__order__isnull=False)))
+            .values_list("n", flat=True)
+        ),
+        hours_per_route=tuple(
+            d / 3600
+            for d in models.PlanRoute.objects.filter(plan=plan).values_list("duration_s", flat=True)
+        ),
+        shortest_km=None if plan.shortest_distance_m is None else plan.shortest_distance_m / 1000,
+        shortest_hours=None
+        if plan.shortest_duration_s is None
+        else plan.shortest_duration_s / 3600,
+        note=plan.balance_note,
     )
 
 
@@ -166,6 +206,11 @@ def median(values: list[float]) -> float | None:
 
 def fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def shortest(runs: list[Run]) -> list[Run]:
+    """The plain (shortest total) plans: the end-to-end tables are about them."""
+    return [r for r in runs if r.objective == "shortest"]
 
 
 def summary_line(day: Day, seconds: float, runs: list[Run]) -> str:
@@ -181,6 +226,55 @@ def summary_line(day: Day, seconds: float, runs: list[Run]) -> str:
         f"| {median([r.routes_used for r in runs]):g} of {day.vans} "
         f"| {fmt(median([r.distance_km for r in runs]), 1)} |"
     )
+
+
+LABELS = {
+    "shortest": "shortest total",
+    "stops": f"balanced by stops ±{TOLERANCE}%",
+    "time": f"balanced by time ±{TOLERANCE}%",
+}
+
+
+def _pct(value: float, base: float) -> str:
+    return f"{value - base:+,.1f} ({100 * (value - base) / base:+.1f} %)" if base else "—"
+
+
+def _spread(values: list[float], digits: int = 0) -> str:
+    """Median over the repetitions of the lowest and the highest value per driver."""
+    return f"{fmt(values[0], digits)}-{fmt(values[1], digits)}"
+
+
+def balance_lines(day: Day, seconds: float, runs: list[Run]) -> list[str]:
+    """One row per objective: medians over its repetitions, set against the shortest."""
+    by = {o: [r for r in runs if r.objective == o] for o in OBJECTIVES}
+    base = by["shortest"]
+    km0 = median([r.distance_km for r in base])
+    h0 = median([r.hours for r in base])
+    lines = []
+    for objective, mine in by.items():
+        if not mine:
+            continue
+        km, hours = median([r.distance_km for r in mine]), median([r.hours for r in mine])
+        stops = [
+            median([min(r.stops_per_route) for r in mine]),
+            median([max(r.stops_per_route) for r in mine]),
+        ]
+        per_h = [
+            median([min(r.hours_per_route) for r in mine]),
+            median([max(r.hours_per_route) for r in mine]),
+        ]
+        same = median([r.shortest_km for r in mine if r.shortest_km is not None])
+        vs = "—" if objective == "shortest" else f"{_pct(km, km0)} / {_pct(hours, h0)}"
+        notes = "; ".join(sorted({r.note for r in mine if r.note}))
+        engines = ", ".join(sorted({r.engine for r in mine}))
+        lines.append(
+            f"| {day.orders:,} | {day.vans} | {seconds:g} | {LABELS[objective]} | {len(mine)} "
+            f"| {fmt(km, 1)} | {fmt(hours, 1)} | {vs} | {fmt(same, 1)} "
+            f"| {_spread(stops)} | {_spread(per_h, 1)} "
+            f"| {median([r.left_out for r in mine]):,g} | {engines} "
+            f"| {notes} |"
+        )
+    return lines
 
 
 def run_line(day: Day, rep: int, run: Run) -> str:
@@ -286,15 +380,17 @@ def main() -> None:
             for day in days:
                 seconds = budget_for(day.orders)
                 runs = []
-                for rep in range(1, REPEATS + 1):
-                    run = plan_once(day, seconds)
+                for rep, objective in itertools.product(range(1, REPEATS + 1), OBJECTIVES):
+                    run = plan_once(day, seconds, objective)
                     runs.append(run)
                     print(
-                        f"{day.orders} orders, rep {rep}: total {run.total_s:.2f} s "
+                        f"{day.orders} orders, {objective}, rep {rep}: total {run.total_s:.2f} s "
                         f"(matrix {run.matrix_s:.3f}, solve {run.solve_s:.2f}, "
                         f"save {run.save_s:.3f}, other {run.other_s:.3f}); "
                         f"{run.routed} routed, {run.left_out} left out, "
-                        f"{run.routes_used} routes, {run.distance_km:.1f} km, {run.engine}",
+                        f"{run.routes_used} routes, {run.distance_km:.1f} km, {run.hours:.1f} h, "
+                        f"stops {min(run.stops_per_route)}-{max(run.stops_per_route)}, "
+                        f"{run.engine} {run.note}",
                         flush=True,
                     )
                 results.append((day, seconds, runs))
@@ -310,7 +406,7 @@ def main() -> None:
         "| orders | vans | budget s | reps | **total s** | matrix s (cold) | matrix s (warm) "
         "| solve s | save s | other s | routed | left out | routes used | distance km |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *(summary_line(day, seconds, runs) for day, seconds, runs in results),
+        *(summary_line(day, seconds, shortest(runs)) for day, seconds, runs in results),
         "",
         *notes(),
         "",
@@ -322,9 +418,25 @@ def main() -> None:
         *(
             run_line(day, rep, run)
             for day, _, runs in results
-            for rep, run in enumerate(runs, start=1)
+            for rep, run in enumerate(shortest(runs), start=1)
         ),
     ]
+    if BALANCE:
+        lines += [
+            "",
+            f"Balanced plans against the shortest (issue 23): each repetition also plans the "
+            f"day balanced by stops and by working time, ±{TOLERANCE} %, with the same budget "
+            "(a balanced solve spends a third of it on the shortest plan, whose km are in "
+            "'shortest km, same solve'). Medians over the repetitions; stops and hours per "
+            "driver are the medians of each plan's lowest and highest route (idle drivers "
+            "count as 0); +km and +hours against the shortest plan's medians above.",
+            "",
+            "| orders | vans | budget s | plan | reps | km | hours | +km / +hours vs shortest "
+            "| shortest km, same solve | stops per driver | hours per driver | left out "
+            "| engine | note |",
+            "|---:|---:|---:|---|---:|---:|---:|---|---:|---|---|---:|---|---|",
+            *(line for day, seconds, runs in results for line in balance_lines(day, seconds, runs)),
+        ]
     print("\nPlanning end to end, from plan_create to stored routes\n")
     print("\n".join(lines))
     if set(SIZES) == set(DEFAULT_SIZES):
