@@ -56,6 +56,7 @@ from routing.services.auto_dispatch import Outcome, order_auto_dispatch  # noqa:
 from routing.services.plans import plan_create, plan_resolve, plan_solve  # noqa: E402
 from routing.services.publish import plan_publish  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
+from tenants.selectors import travel_source  # noqa: E402
 from tenants.services import provisioning as tenant_services  # noqa: E402
 
 SEED = 23
@@ -87,6 +88,7 @@ class Clock:
 
 
 CLOCK = Clock()
+TRAVEL: list[str] = []
 
 
 def local(today: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -239,6 +241,7 @@ def main() -> None:
         Tenant.objects.filter(pk=tenant.pk).update(auto_dispatch=True)
         today = dt.datetime.now(ZONE).date()
         with schema_context(tenant.schema_name):
+            TRAVEL.append(travel_source().label)  # what the plans said they used
             for k, size in enumerate(SIZES):
                 result = run(size, today + dt.timedelta(days=k))
                 results.append(result)
@@ -248,7 +251,7 @@ def main() -> None:
         if tenant is not None:
             tenant.delete(force_drop=True)
         teardown_databases(db_cfg, verbosity=0)
-    provider = settings.ROUTING_MATRIX_PROVIDER
+    provider = f"{TRAVEL[0]} ({settings.ROUTING_MATRIX_PROVIDER} provider)" if TRAVEL else "?"
     lines = [
         f"Command: `make bench-planning` (second command: `python bench/auto_dispatch.py`) "
         f"— run on {time.strftime('%Y-%m-%d')}, {machine}; travel times: {provider}.",

@@ -324,9 +324,11 @@ def _alerts_resolved(order: Order) -> None:
 def alerts_seen(*, alert_ids: list[int], actor: str) -> int:
     """Mark alerts seen (by `actor`); the boards of their plans hear of it. Marking one
     already seen again changes nothing. Returns how many were newly marked."""
-    alerts = list(
-        DispatchAlert.objects.select_for_update().filter(pk__in=alert_ids, seen_at__isnull=True)
-    )
+    unseen = DispatchAlert.objects.filter(pk__in=alert_ids, seen_at__isnull=True)
+    # their plans first, then the alerts: the lock order of auto-dispatch
+    plan_ids = sorted({pk for pk in unseen.values_list("plan_id", flat=True) if pk})
+    list(Plan.objects.select_for_update().filter(pk__in=plan_ids).order_by("pk"))
+    alerts = list(unseen.select_for_update())
     now = timezone.now()
     for alert in alerts:
         alert.seen_at, alert.seen_by = now, actor[:150]
