@@ -14,7 +14,8 @@ from dispatch.signals import (
 )
 from notifications import tasks
 from notifications.models import Notification
-from routing.signals import route_version_created
+from routing.models import PlanStop
+from routing.signals import plan_published, route_version_created
 from tenants.models import TrackingLink
 from tenants.selectors import current_tenant
 from tenants.tasks import enqueue_after_commit
@@ -53,9 +54,13 @@ def on_route_version(sender, *, version, **kwargs) -> None:
 
 
 @receiver(order_rescheduled, dispatch_uid="notify-rescheduled")
-def on_rescheduled(sender, *, order, old_date=None, **kwargs) -> None:
+def on_rescheduled(sender, *, order, old_date=None, notify_customer=True, **kwargs) -> None:
     """Receiver of `order_rescheduled`: the customer hears the new day and window, once
-    per new day and window; an order that needed a date is confirmed on its first day."""
+    per new day and window; an order that needed a date is confirmed on its first day.
+    A rebooking made without telling the customer (a draft multi-day plan's choice of day:
+    publishing it tells them) sends nothing."""
+    if not notify_customer:
+        return
     if old_date is None:
         enqueue_after_commit(
             tasks.notify_orders, [order.pk], "confirmed", task_name="notify-confirmed"
@@ -64,6 +69,32 @@ def on_rescheduled(sender, *, order, old_date=None, **kwargs) -> None:
     enqueue_after_commit(
         tasks.notify_rescheduled, order.pk, task_name=f"notify-rescheduled-{order.pk}"
     )
+
+
+#: Who rebooks an order for the day a multi-day plan chose (routing.services.multi_day).
+MULTI_DAY_ACTOR = "system:multi-day"
+
+
+@receiver(plan_published, dispatch_uid="notify-multi-day-published")
+def on_plan_published(sender, *, plan, routes, **kwargs) -> None:
+    """Receiver of `plan_published`: a day of a multi-day plan is published, and the
+    customers whose order it moved to this day (silently, while it was a draft) hear of
+    their day and window now; once per day and window, as any rescheduling."""
+    if plan.multi_day_id is None:
+        return
+    moved = (
+        PlanStop.objects.filter(
+            route__in=routes,
+            order__events__actor=MULTI_DAY_ACTOR,
+            order__delivery_date=plan.date,
+        )
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+    for order_id in moved:
+        enqueue_after_commit(
+            tasks.notify_rescheduled, order_id, task_name=f"notify-rescheduled-{order_id}"
+        )
 
 
 @receiver(orders_redacted, dispatch_uid="notify-redact")

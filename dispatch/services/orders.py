@@ -205,11 +205,14 @@ def order_update(
     data: Mapping[str, Any],
     actor: str | None = None,
     source_updated_at: dt.datetime | None = None,
+    notify_customer: bool = True,
 ) -> Order:
     """Change an order's details. Orders out for delivery or finished are not editable.
 
     `source_updated_at` (e.g. Shopify's `updated_at`) makes stale updates harmless: an
-    update older than the one already applied changes nothing.
+    update older than the one already applied changes nothing. `notify_customer` False
+    rebooks without a message to the customer (a draft plan's choice of day, which the
+    customer hears of when it is published).
     """
     actor = actor or current_actor()
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -265,7 +268,12 @@ def order_update(
         )
     if {"delivery_date", "time_windows"} & changed and order.delivery_date is not None:
         order_rescheduled.send(
-            sender=Order, order=order, old_date=old_date, old_windows=old_windows, actor=actor
+            sender=Order,
+            order=order,
+            old_date=old_date,
+            old_windows=old_windows,
+            actor=actor,
+            notify_customer=notify_customer,
         )
     if pickup_sent is not None:
         _pickup_set(delivery=order, pickup=pickup_sent, actor=actor)
@@ -346,11 +354,12 @@ def order_reschedule(
     time_windows: Any = None,
     actor: str | None = None,
     reason: str = "",
+    notify_customer: bool = True,
 ) -> Order:
     """Book an order for another day (and windows): a failed delivery to be tried again, or
     one the customer asked to move. It leaves the routes of the old day and its customer
-    is told (the `order_rescheduled` signal). Rescheduling to what it already has changes
-    nothing."""
+    is told (the `order_rescheduled` signal), unless `notify_customer` is False.
+    Rescheduling to what it already has changes nothing."""
     actor = actor or current_actor()
     order = Order.objects.select_for_update().get(pk=order.pk)
     data: dict[str, Any] = {"delivery_date": delivery_date}
@@ -374,7 +383,7 @@ def order_reschedule(
     )
     if order.latest_date and clean["delivery_date"] > order.latest_date:
         clean["latest_date"] = None  # moved past its last day: that day alone, as asked
-    order = order_update(order=order, data=clean, actor=actor)
+    order = order_update(order=order, data=clean, actor=actor, notify_customer=notify_customer)
     if failed and same:  # tried again on the same day, in the same window: still news
         order_rescheduled.send(
             sender=Order,
@@ -382,6 +391,7 @@ def order_reschedule(
             old_date=order.delivery_date,
             old_windows=order.time_windows,
             actor=actor,
+            notify_customer=notify_customer,
         )
     return order
 

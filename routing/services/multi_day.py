@@ -326,7 +326,8 @@ def _book(order: Order, day: dt.date, multi: models.MultiDayPlan, *, placed: boo
         f"Multi-day plan #{multi.pk}: {why} on {day:%a %Y-%m-%d} "
         f"(booked for {order.delivery_date:%Y-%m-%d}, may go until {last:%Y-%m-%d})"
     )
-    order_reschedule(order=order, delivery_date=day.isoformat(), actor=ACTOR)
+    # the customer hears of the day when its plan is published, not from a draft
+    order_reschedule(order=order, delivery_date=day.isoformat(), actor=ACTOR, notify_customer=False)
     order_note(order=order, reason=reason, actor=ACTOR)
 
 

@@ -1,0 +1,48 @@
+"""A multi-day plan's choice of day is a draft: the customers whose order it moves hear of
+their day when that day's plan is published, not while it is being planned."""
+
+from __future__ import annotations
+
+import pytest
+from django_q.models import OrmQ
+from django_tenants.utils import schema_context
+
+from dispatch.models import Order
+from routing.models import PlanStop
+from routing.services import publish
+from tests.routing.test_multi_day import _solved, _week
+
+pytestmark = pytest.mark.django_db
+
+
+def _queued(schema: str) -> set[str]:
+    return {q.name() for q in OrmQ.objects.all() if q.name().startswith(f"{schema}:notify-resch")}
+
+
+def test_moved_orders_are_told_their_day_when_it_is_published(
+    alpha, monkeypatch, django_capture_on_commit_callbacks
+):
+    schema = alpha.tenant.schema_name
+    with schema_context(schema):
+        fixed, _, flexible, _ = _week("mm")
+        Order.objects.filter(pk__in=[o.pk for o in flexible]).update(customer_phone="+447700900444")
+        with django_capture_on_commit_callbacks(execute=True):
+            multi, _ = _solved(monkeypatch)
+        moved = {o.pk for o in flexible}
+        for order in flexible:  # no room on the first day: each went to a later one
+            order.refresh_from_db()
+            assert order.delivery_date > fixed[0].delivery_date
+        assert _queued(schema) == set(), "told of a draft's day"
+        days = list(multi.plans.order_by("date"))
+        for plan in days:
+            on_it = set(
+                PlanStop.objects.filter(route__plan=plan, order__isnull=False).values_list(
+                    "order_id", flat=True
+                )
+            )
+            before = _queued(schema)
+            with django_capture_on_commit_callbacks(execute=True):
+                publish.plan_publish(plan=plan, actor="user:test")
+            told = _queued(schema) - before
+            assert told == {f"{schema}:notify-rescheduled-{pk}" for pk in on_it & moved}
+        assert _queued(schema) == {f"{schema}:notify-rescheduled-{pk}" for pk in moved}
