@@ -20,6 +20,7 @@ def _order(order) -> dict[str, Any]:
         "id": order.pk,
         "external_id": order.external_id,
         "source": order.source,
+        "kind": order.kind,  # "pickup": the first half of a pickup-and-delivery pair
         "status": order.status,
         "delivery_date": order.delivery_date,
         "time_windows": order.time_windows,

@@ -149,10 +149,12 @@ def _route_labels(route: PlanRoute, plan: Plan, formats: Formats) -> list[Label]
     version = f" · v{route.version}" if route.version else ""
     route_line = f"{day} · {route.vehicle.name}{version}"
     stops: Iterable[PlanStop] = route.stops.all()  # prefetched, in driving order
+    # one label a parcel: a pickup-and-delivery pair's parcel gets its delivery's (the
+    # address it goes to), which the driver sticks on where it is collected
     return [
         _label(stop.sequence, stop.order, route.driver.name, route_line, formats)
         for stop in stops
-        if stop.order is not None
+        if stop.order is not None and stop.order.kind != Order.Kind.PICKUP
     ]
 
 

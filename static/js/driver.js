@@ -619,13 +619,19 @@
   // --- loading the van: pickup scans ---------------------------------------------------------
   var loaded = JSON.parse(localStorage.getItem(LOADED) || "null") ||
     app.stops.filter(function (s) { return s.loaded; }).map(function (s) { return s.order; });
+  // the parcels that leave with the van: a pickup-and-delivery pair's parcel is collected
+  // on the road (at its pickup stop), not loaded here
+  var fromDepot = app.stops.filter(function (s) { return s.kind !== "pickup" && !s.collect; });
+  function loadedCount() {
+    return fromDepot.filter(function (s) { return loaded.indexOf(s.order) >= 0; }).length;
+  }
   function drawLoaded() {
     var count = document.getElementById("loaded-count");
     if (!count) { return; }
     var list = document.getElementById("loaded-list");
-    count.textContent = loaded.length + " of " + app.stops.length + " parcels loaded";
+    count.textContent = loadedCount() + " of " + fromDepot.length + " parcels loaded";
     list.textContent = "";
-    app.stops.forEach(function (s) {
+    fromDepot.forEach(function (s) {
       var li = document.createElement("li");
       var isIn = loaded.indexOf(s.order) >= 0;
       li.className = isIn ? "in" : "";
@@ -641,18 +647,20 @@
         title: "Load the van", continuous: true, zxing: urls.zxing,
         onCode: function (code) {
           var owner = whose(code), text;
-          if (!owner || loaded.indexOf(owner.order) < 0) { add({kind: "scan", code: code, stage: "pickup"}); }
+          var onTheRoad = owner && fromDepot.indexOf(owner) < 0;
+          if (!owner || (!onTheRoad && loaded.indexOf(owner.order) < 0)) { add({kind: "scan", code: code, stage: "pickup"}); }
           if (!owner) { text = "⚠ Not a parcel of your route: " + code + ". Leave it for dispatch."; }
+          else if (onTheRoad) { text = "⚠ #" + owner.seq + " " + owner.name + " is collected on the road, not loaded here. Leave it for dispatch."; }
           else if (loaded.indexOf(owner.order) >= 0) { text = "Already loaded: #" + owner.seq + " " + owner.name; }
           else {
             loaded.push(owner.order);
             localStorage.setItem(LOADED, JSON.stringify(loaded));
-            text = "✓ Loaded #" + owner.seq + " " + owner.name + " (" + loaded.length + " of " + app.stops.length + ")";
+            text = "✓ Loaded #" + owner.seq + " " + owner.name + " (" + loadedCount() + " of " + fromDepot.length + ")";
           }
           drawLoaded();
           result.textContent = text;
-          result.className = "scan-result " + (owner ? "scan-ok" : "scan-warn");
-          return {ok: !!owner, text: text, done: false};
+          result.className = "scan-result " + (owner && !onTheRoad ? "scan-ok" : "scan-warn");
+          return {ok: !!owner && !onTheRoad, text: text, done: false};
         }
       });
     });

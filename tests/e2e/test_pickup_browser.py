@@ -128,6 +128,19 @@ def test_the_driver_picks_up_then_delivers_and_the_customer_sees_the_collection(
         )
         shot(page, "pickup-driver-390")
 
+        # loading the van: the pair's parcel is collected on the road, not loaded here
+        page.get_by_role("tab", name="Scan").click()
+        assert "0 of 1 parcels loaded" in page.locator("#loaded-count").inner_text()
+        page.get_by_role("button", name="Scan parcels").click()
+        page.get_by_label("Or type the code on the label").fill(
+            f"{tenant.schema.upper()}-{delivery}"
+        )
+        page.locator("#scan-manual").get_by_role("button", name="Check").click()
+        page.locator("#scan-result").get_by_text("is collected on the road").wait_for()
+        page.locator("#scan-dialog [data-close]").click()
+        assert "0 of 1 parcels loaded" in page.locator("#loaded-count").inner_text()
+        page.get_by_role("tab", name="Stops").click()
+
         # the pickup: its own words on the sheet and the status
         finish(page, first, "Picked up")
         first.locator("[data-status-label]").get_by_text("Picked up").wait_for()
