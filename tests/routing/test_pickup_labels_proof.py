@@ -47,3 +47,25 @@ def test_a_pickups_proof_page_without_javascript_speaks_of_collection(alpha):
     assert "Handed over by" in pickup and "Delivered<" not in pickup
     delivery = driver.get(f"/driver/stops/{second}/complete").content.decode()
     assert "Delivered<" in delivery and "Received by" in delivery and "Pick up ·" not in delivery
+
+
+def test_the_board_tags_a_pairs_pickup_stop(alpha):
+    import re
+
+    from tests.conftest import login_client
+
+    with schema_context(alpha.tenant.schema_name):
+        fleet = make_fleet_day("brd", vans=1, orders=2)
+        (delivery,) = make_pairs("brd", 1)
+        pickup = delivery.pair_as_delivery.pickup
+        plan = plans.plan_create(date=DAY, depot=fleet.depot, seconds=1)
+        assert plans.plan_solve(plan.pk) == Plan.Status.DONE
+    page = login_client(alpha.host, alpha.dispatcher_email).get(f"/plans/{plan.pk}/board")
+    html = page.content.decode()
+    stop_html = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'id="board-stop-(\d+)".*?</li>', html, flags=re.S)
+    }
+    assert page.status_code == 200
+    assert ">Pick up</span>" in stop_html[str(pickup.pk)]
+    assert ">Pick up</span>" not in stop_html[str(delivery.pk)]
