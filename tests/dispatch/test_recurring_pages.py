@@ -63,6 +63,12 @@ def test_a_schedule_is_made_from_the_form_and_listed(alpha):
     assert "Café Rosa bread" in listing and 'aria-current="page">Recurring' in listing
     edit = client.get(f"/recurring/{schedule.pk}/edit/").content.decode()
     assert 'value="Café Rosa bread"' in edit
+    with schema_context("alpha"):
+        made = Order.objects.get(source="recurring")
+    order_page = client.get(f"/orders/{made.pk}/").content.decode()
+    assert f'made by the schedule <a href="/recurring/{schedule.pk}/">Café Rosa bread</a>' in (
+        order_page
+    )
 
 
 def test_errors_are_shown_on_their_fields(alpha):
