@@ -25,12 +25,17 @@
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ws/dispatch/");
     var opened = false;
-    socket.onopen = function () { if (opened) { soon(); } opened = true; retry = 1000; };
+    socket.onopen = function () {
+      if (opened) { soon(); }
+      opened = true; retry = 1000;
+      box.setAttribute("data-live", "1");  // listening (tests wait for it)
+    };
     socket.onmessage = function (event) {
       var m = JSON.parse(event.data);
       if (m.type === "plan") { soon(); }
     };
     socket.onclose = function () {
+      box.removeAttribute("data-live");
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
       soon();  // anything missed while away

@@ -72,6 +72,10 @@ def test_auto_dispatch_is_turned_on_and_an_order_that_fits_nowhere_alerts_the_bo
             saved = Tenant.objects.get(schema_name=tenant.schema)
         assert saved.auto_dispatch and saved.auto_plan_at.strftime("%H:%M") == "18:30"
 
+        # the overview, open in another tab, hears of the alert too
+        overview = page.context.new_page()
+        overview.goto(f"{tenant.url}/")
+        overview.locator('[data-live-alerts][data-live="1"]').wait_for(state="attached")
         page.goto(f"{tenant.url}/plans/{plan_id}/board")
         # the dispatch socket is open (its status sits on the map, a tab away on a phone)
         expect(page.locator("#board-live")).to_have_text("Live", timeout=15_000)
@@ -95,6 +99,8 @@ def test_auto_dispatch_is_turned_on_and_an_order_that_fits_nowhere_alerts_the_bo
         ).wait_for()
         assert "too big for every vehicle" in alert.inner_text().lower()
         page.locator("#board-pool-holder").get_by_text("Too Big Ltd").wait_for()
+        overview.locator("#dispatch-alerts").get_by_text("Too Big Ltd").wait_for()
+        overview.close()
         if shot:
             page.screenshot(path=str(shot("board-alert")))
             page.goto(f"{tenant.url}/")
