@@ -18,8 +18,9 @@ shift: left to itself the search may put a whole day on one van. A balanced solv
    if that still drops stops, the shortest plan is kept and the note says why: balance
    never costs a customer their delivery;
 4. lifts routes left below the mean less the tolerance (the caps alone let a day of many
-   vans leave one idle): the shortest route takes the cheapest of its nearest stops from
-   a route that stays above the floor, in up to a tenth of the budget;
+   vans leave one idle): the shortest route takes the stop cheapest to move (estimated
+   from the matrix, checked by the schedule) from a route that stays above the floor, in
+   up to a tenth of the budget;
 5. with "use every driver", a van still idle takes the stop that costs least to move to it
    from a route with two or more;
 6. keeps the shortest plan itself when it is already within the tolerance and the
@@ -38,6 +39,8 @@ import time
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+import numpy as np
+
 from . import solver as race
 from .engines.pyvrp_engine import unsupported
 from .problem import Job, Problem, RoutePlan, Solution, Step, StepKind, Vehicle, capacity_of, padded
@@ -48,7 +51,8 @@ from .schedule import route_of, solution_of
 SHORTEST_SHARE = 1 / 3
 #: Time for lifting short routes to the floor, as a share of the budget (at least 1 s).
 LIFT_SHARE = 0.1
-#: Stops tried per move when a short route takes work from others: the nearest ones.
+#: Stops the schedule checks per move when a short route takes work from others, best
+#: estimated first.
 LIFT_CANDIDATES = 40
 
 
@@ -447,51 +451,59 @@ def _lifted(
 
 
 def _cheapest_lift(capped, plans, routes, receiver, in_play, measure, floor):
-    """The donor's and the receiver's plans after the cheapest move of one stop to
-    `receiver`, or None when no stop can move without breaking a rule."""
+    """The donor's and the receiver's plans after moving one stop to `receiver`, or None
+    when none can move without breaking a rule. Every stop of a route that can spare one
+    is ranked by the driving it adds to the receiver (at its best place) less the driving
+    it saves its route, from the matrix alone; the schedule then checks them in that
+    order, at most `LIFT_CANDIDATES`, and the first that holds moves."""
     dur = capped.durations_s
     plan = plans[receiver]
-    vehicle = capped.vehicles[receiver]
-    here = [capped.jobs[s.index].location for s in plan.steps if s.kind is StepKind.JOB]
-    here = here or [vehicle.start]
-    candidates = []
+    places = np.array(_places(capped, plan, receiver))
+    prev, nxt = places[:-1], places[1:]
+    ranked = []
     for v in in_play:
-        if v == receiver or not plans[v].steps:
+        if v == receiver or not plans[v].steps or measure(routes[v]) <= floor:
             continue
-        for step in plans[v].steps:
-            if step.kind is StepKind.JOB:
-                location = capped.jobs[step.index].location
-                candidates.append((int(dur[here, location].min()), v, step))
-    candidates.sort(key=lambda c: c[0])
-    best = None
-    before = routes[receiver].cost
-    for _, v, step in candidates[:LIFT_CANDIDATES]:
+        jobs = [(k, s) for k, s in enumerate(plans[v].steps) if s.kind is StepKind.JOB]
+        if not jobs:
+            continue
+        around = np.array(_places(capped, plans[v], v))
+        at = np.array([k for k, _ in jobs])
+        where = np.array([capped.jobs[s.index].location for _, s in jobs])
+        saved = (
+            dur[around[at], where] + dur[where, around[at + 2]] - dur[around[at], around[at + 2]]
+        )
+        added = (
+            dur[prev[:, None], where[None, :]]
+            + dur[where[None, :], nxt[:, None]]
+            - dur[prev, nxt][:, None]
+        )
+        for j, (_, step) in enumerate(jobs):
+            ranked.append((int(added[:, j].min() - saved[j]), v, step, added[:, j]))
+    ranked.sort(key=lambda r: r[0])
+    vehicle = capped.vehicles[receiver]
+    breaks = [Step(StepKind.BREAK, b) for b in range(len(vehicle.breaks))]
+    for _, v, step, added in ranked[:LIFT_CANDIDATES]:
         donor = RoutePlan(v, [s for s in plans[v].steps if s != step])
         donor_route = route_of(capped, donor)
         if donor_route.violations or measure(donor_route) < floor:
             continue
-        location = capped.jobs[step.index].location
-        for at in _positions_near(capped, plan, location, receiver):
-            trial = RoutePlan(receiver, [*plan.steps[:at], step, *plan.steps[at:]])
-            if not plan.steps and vehicle.breaks:
-                trial = RoutePlan(
-                    receiver, [step, *(Step(StepKind.BREAK, b) for b in range(len(vehicle.breaks)))]
-                )
-            route = route_of(capped, trial)
-            if route.violations:
-                continue
-            added = route.cost - before + donor_route.cost - routes[v].cost
-            if best is None or added < best[0]:
-                best = (added, donor, trial)
-    return None if best is None else best[1:]
+        if plan.steps:
+            trials = [
+                RoutePlan(receiver, [*plan.steps[:at], step, *plan.steps[at:]])
+                for at in sorted(int(k) for k in np.argsort(added, kind="stable")[:2])
+            ]
+        else:
+            trials = [RoutePlan(receiver, [step, *breaks]), RoutePlan(receiver, [*breaks, step])]
+        for trial in trials:
+            if not route_of(capped, trial).violations:
+                return donor, trial
+    return None
 
 
-def _positions_near(problem: Problem, plan: RoutePlan, location: int, v: int) -> list[int]:
-    """Where to try a stop at `location` in `plan`: the two places where it adds the
-    least driving (breaks are passed over: the schedule then says if the route holds)."""
-    if not plan.steps:
-        return [0]
-    dur = problem.durations_s
+def _places(problem: Problem, plan: RoutePlan, v: int) -> list[int]:
+    """The locations along `plan`: the start, one per step (a break where the van is),
+    and the end (an open route: its last stop)."""
     vehicle = problem.vehicles[v]
     places = [vehicle.start]
     for step in plan.steps:
@@ -503,20 +515,8 @@ def _positions_near(problem: Problem, plan: RoutePlan, location: int, v: int) ->
             shipment = problem.shipments[step.index]
             stop = shipment.pickup if step.kind is StepKind.PICKUP else shipment.delivery
             places.append(stop.location)
-    end = vehicle.end if vehicle.end is not None else places[-1]
-    places.append(end)
-    added = [
-        (
-            int(
-                dur[places[k], location]
-                + dur[location, places[k + 1]]
-                - dur[places[k], places[k + 1]]
-            ),
-            k,
-        )
-        for k in range(len(places) - 1)
-    ]
-    return sorted(k for _, k in sorted(added)[:2])
+    places.append(vehicle.end if vehicle.end is not None else places[-1])
+    return places
 
 
 def _moved_note(moved: int) -> str:
