@@ -111,6 +111,9 @@ class Plan(models.Model):
     balance_note = models.CharField(
         max_length=300, blank=True, help_text="What balancing had to give, when it did."
     )
+    auto = models.BooleanField(
+        default=False, help_text="Made by the nightly planning job (Tenant.auto_plan_at)."
+    )
     multi_day = models.ForeignKey(
         MultiDayPlan,
         on_delete=models.SET_NULL,

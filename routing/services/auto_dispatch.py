@@ -57,7 +57,8 @@ class Outcome:
     WAITING = "waiting_for_coordinates"  # geocoding will bring it back
     PLACED = "placed"
     ALREADY = "already_placed"
-    POOLED = "pooled"  # fits nowhere (or no plan takes it): in the pool, dispatcher alerted
+    POOLED = "pooled"  # fits nowhere: in the pool, dispatcher alerted
+    NO_PLAN = "no_plan"  # no published plan today: it waits to be planned, as without
 
 
 def tenant_today(now: dt.datetime | None = None) -> dt.date:
@@ -97,8 +98,9 @@ class _RouteAhead:
 def order_auto_dispatch(*, order_id: int, now: dt.datetime | None = None) -> str:
     """Put order `order_id` on today's published route where it costs least, keeping every
     rule the routes keep, never before a stop a driver reached or is heading to and never
-    on a locked route. Fits nowhere (or no published plan today): it waits in the pool
-    with its reason and a `DispatchAlert` tells the dispatcher. Returns an `Outcome`."""
+    on a locked route. Fits nowhere: it waits in the pool with its reason and a
+    `DispatchAlert` tells the dispatcher; no published plan today: it waits to be planned
+    with the day's other open orders. Returns an `Outcome`."""
     if not current_tenant().auto_dispatch:
         return Outcome.DISABLED
     now = now or timezone.now()
@@ -121,9 +123,8 @@ def order_auto_dispatch(*, order_id: int, now: dt.datetime | None = None) -> str
         return Outcome.NOT_OPEN  # changed while we waited for the plan
     if PlanStop.objects.filter(route__plan__in=plans, order=order).exists():
         return Outcome.ALREADY
-    if not plans:
-        _alert(order, None, today, "No published plan for today: it waits to be planned.")
-        return Outcome.POOLED
+    if not plans:  # today is not planned yet: it waits with the day's other open orders
+        return Outcome.NO_PLAN  # (an alert for each would be noise; the overview counts them)
     pool_plan = max(plans, key=lambda p: (p.published_at, p.pk))  # the board's plan of today
     if order.lat is None or order.lng is None:
         if order.geocode_status == Order.GeocodeStatus.PENDING:
@@ -371,12 +372,15 @@ def auto_plan_tick(now: dt.datetime | None = None) -> str:
         plans = Plan.objects.filter(date=tomorrow)
         if plans.filter(published_at__isnull=False).exists():
             return PlanTick.PUBLISHED
-        plan = plans.order_by("-created_at", "-pk").first()
+        # its own plan is marked (`auto`): a plan made by a dispatcher, an API client or
+        # a multi-day plan is theirs to publish, never this job's
+        plan = plans.filter(auto=True, created_at__gte=since).order_by("-created_at", "-pk")
+        plan = plan.first()
         if plan is None:
-            plan_create(date=tomorrow, seconds=AUTO_PLAN_SECONDS)
+            if plans.filter(auto=False).exists():
+                return PlanTick.DISPATCHER
+            plan_create(date=tomorrow, seconds=AUTO_PLAN_SECONDS, auto=True)
             return PlanTick.QUEUED
-        if plan.created_by_id is not None or plan.created_at < since:
-            return PlanTick.DISPATCHER
         if plan.is_busy:
             return PlanTick.SOLVING
         if DispatchAlert.objects.filter(plan=plan, kind=DispatchAlert.Kind.AUTO_PLAN_FAILED):

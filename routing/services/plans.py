@@ -55,10 +55,12 @@ def plan_create(
     objective: str = models.Objective.SHORTEST,
     use_all_drivers: bool = False,
     balance_tolerance_pct: int = 15,
+    auto: bool = False,
 ) -> models.Plan:
     """Queue the optimisation of `date`'s open orders (optionally one depot's vans),
     shortest or balanced (`objective`, within `balance_tolerance_pct`, every driver used
-    when `use_all_drivers`); the worker runs `plan_solve` in this tenant's schema."""
+    when `use_all_drivers`); the worker runs `plan_solve` in this tenant's schema. `auto`:
+    made by the nightly planning job, which publishes it once solved."""
     low, high = PLAN_SECONDS_RANGE
     if not low <= seconds <= high:
         raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
@@ -72,6 +74,7 @@ def plan_create(
         objective=objective,
         use_all_drivers=bool(use_all_drivers),
         balance_tolerance_pct=balance_tolerance_pct,
+        auto=auto,
     )
     _queue_solve(plan, name=f"plan-{plan.pk}")
     return plan

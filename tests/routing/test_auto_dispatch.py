@@ -276,17 +276,20 @@ def test_only_todays_open_orders_of_a_tenant_that_asked_are_dispatched(alpha, mo
 
 
 @pytest.mark.django_db
-def test_without_a_published_plan_the_order_waits_and_the_dispatcher_is_told_once(
+def test_without_a_published_plan_the_order_waits_quietly_and_alerts_are_seen_once(
     alpha, monkeypatch
 ):
     with schema_context(alpha.tenant.schema_name):
         auto(alpha.tenant)
         freeze(monkeypatch, local(9))
         late = order_at("none", NORTH, n=1)
-        assert order_auto_dispatch(order_id=late.pk) == Outcome.POOLED
-        assert order_auto_dispatch(order_id=late.pk) == Outcome.POOLED
-        (alert,) = alerts(late)
-        assert alert.plan is None and "No published plan" in alert.message
+        # today is not planned yet: it waits with the day's open orders, no alert for it
+        assert order_auto_dispatch(order_id=late.pk) == Outcome.NO_PLAN
+        assert order_auto_dispatch(order_id=late.pk) == Outcome.NO_PLAN
+        assert alerts(late) == [] and status_of(late) == OrderStatus.UNASSIGNED
+        alert = DispatchAlert.objects.create(
+            kind=DispatchAlert.Kind.NOT_PLACED, date=late.delivery_date, order=late, message="x"
+        )
         assert auto_dispatch.alerts_seen(alert_ids=[alert.pk], actor=ACTOR) == 1
         assert auto_dispatch.alerts_seen(alert_ids=[alert.pk], actor=ACTOR) == 0
         alert.refresh_from_db()
@@ -443,7 +446,7 @@ def test_tomorrow_is_planned_once_at_the_hour_and_published_once_solved(
             assert auto_dispatch.auto_plan_tick() == PlanTick.QUEUED
             assert auto_dispatch.auto_plan_tick() == PlanTick.SOLVING  # no second plan
         (plan,) = Plan.objects.all()
-        assert plan.date == tenant_today(1) and plan.created_by is None
+        assert plan.date == tenant_today(1) and plan.created_by is None and plan.auto
         assert plans.plan_solve(plan.pk) == Plan.Status.DONE
 
         assert auto_dispatch.auto_plan_tick() == PlanTick.PUBLISHED
@@ -480,6 +483,17 @@ def test_a_failed_nightly_plan_alerts_once_and_a_dispatchers_plan_is_left_alone(
         freeze(monkeypatch, local(18, 30, days=1))
         assert auto_dispatch.auto_plan_tick() == PlanTick.DISPATCHER
         assert Plan.objects.count() == 2
+
+        # the day after that: an API client (no user) planned it after the hour: theirs
+        freeze(monkeypatch, local(18, 10, days=2))
+        with django_capture_on_commit_callbacks():
+            api_plan = plans.plan_create(date=tenant_today(3), seconds=1)
+        assert plans.plan_solve(api_plan.pk) == Plan.Status.DONE
+        freeze(monkeypatch, local(18, 30, days=2))
+        assert auto_dispatch.auto_plan_tick() == PlanTick.DISPATCHER
+        api_plan.refresh_from_db()
+        assert not api_plan.is_published and not api_plan.auto
+        assert Plan.objects.count() == 3
 
         auto(alpha.tenant, on=False, plan_at=None)
         assert auto_dispatch.auto_plan_tick() == PlanTick.OFF
