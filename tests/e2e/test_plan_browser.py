@@ -24,10 +24,11 @@ def test_plan_a_day_see_the_routes_move_a_stop_and_publish(
         fleet = make_fleet_day("pb", vans=4, orders=60, capacity_items=35, spread=0.06)
     sign_in(page, tenant, tenant.owner_email)
     page.get_by_role("link", name="Plans").click()
-    page.get_by_label("Date").fill(DAY.isoformat())
-    page.get_by_label("Depot").select_option(label=fleet.depot.name)
-    page.get_by_label("Optimiser time (seconds)").fill("2")
-    page.get_by_role("button", name="Plan", exact=True).click()
+    one_day = page.get_by_role("region", name="Plan a day")  # not "Plan several days"
+    one_day.get_by_label("Date").fill(DAY.isoformat())
+    one_day.get_by_label("Depot").select_option(label=fleet.depot.name)
+    one_day.get_by_label("Optimiser time (seconds)").fill("2")
+    one_day.get_by_role("button", name="Plan", exact=True).click()
 
     page.locator("#plan-status").get_by_text("Done").wait_for(timeout=60_000)
     page.locator("#board-map[data-paths='4']").wait_for(state="attached")  # 4 routes drawn
