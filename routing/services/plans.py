@@ -202,6 +202,8 @@ def _shortest_fields(plan: models.Plan, answer: balance.Balanced) -> dict:
     stored = plan.routes.aggregate(m=Sum("distance_m"), s=Sum("duration_s"))
     extra_m = answer.solution.distance_m - answer.shortest.distance_m
     extra_s = answer.solution.duration_s - answer.shortest.duration_s
+    if extra_m < 0:  # the balanced search found a shorter plan than the first one: it is
+        extra_m = extra_s = 0  # the shortest known, and balance cost nothing (not "-x km")
     return {
         "shortest_distance_m": max((stored["m"] or 0) - extra_m, 0),
         "shortest_duration_s": max((stored["s"] or 0) - extra_s, 0),

@@ -94,7 +94,8 @@ def test_a_re_solve_around_a_locked_route_compares_whole_plans(alpha, monkeypatc
         searched = answers[-1]
         assert len(searched.solution.routes) == 2  # the locked route was not searched
         total = sum(PlanRoute.objects.filter(plan=plan).values_list("distance_m", flat=True))
-        extra = searched.solution.distance_m - searched.shortest.distance_m
+        # never "-x km": a balanced search that beat the first shortest plan cost nothing
+        extra = max(searched.solution.distance_m - searched.shortest.distance_m, 0)
         assert plan.shortest_distance_m == total - extra
         assert selectors.plan_balance(plan).extra_m == extra
 
@@ -226,3 +227,29 @@ def test_the_plan_list_page_makes_a_balanced_plan_and_the_pages_show_it(alpha, b
     # another tenant's dispatcher cannot open it
     other = login_client(beta.host, beta.dispatcher_email)
     assert other.get(f"/plans/{plan.pk}/").status_code == 404
+
+
+def test_a_balanced_plan_shorter_than_the_first_shortest_plan_costs_nothing(alpha):
+    """The shortest plan is found with a third of the budget; when the balanced search
+    finds a shorter one, the comparison is with it (+0), never a negative cost."""
+    from types import SimpleNamespace
+
+    with schema_context(alpha.tenant.schema_name):
+        day = crowded("beat", orders=12, vans=2)
+        plan = solved(day, objective="stops")
+        total_m, total_s = (
+            sum(PlanRoute.objects.filter(plan=plan).values_list(field, flat=True))
+            for field in ("distance_m", "duration_s")
+        )
+        answer = SimpleNamespace(
+            solution=SimpleNamespace(distance_m=9_000, duration_s=7_000),
+            shortest=SimpleNamespace(distance_m=10_000, duration_s=6_000),
+            note="",
+        )
+        fields = plans._shortest_fields(plan, answer)
+        assert fields["shortest_distance_m"] == total_m
+        assert fields["shortest_duration_s"] == total_s
+        answer.solution.distance_m = 10_500  # dearer: the cost is what it is
+        fields = plans._shortest_fields(plan, answer)
+        assert fields["shortest_distance_m"] == total_m - 500
+        assert fields["shortest_duration_s"] == total_s - 1_000
