@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver screens db-stop clean
+.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
@@ -94,7 +94,7 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver
+bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
@@ -131,6 +131,10 @@ bench-board: $(VENV)/.installed-dev
 ## bench-driver: the driver app sends an hour offline (3,600 fixes and 100 scans) when the network returns, against a plain client (about 2 minutes)
 bench-driver: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/driver_outbox.py
+
+## bench-multi-day: a week's orders (some flexible) in one multi-day search vs planned day by day with leftovers carried, 2 cases x 3 seeds (about 6 minutes; writes docs/benchmarks.md)
+bench-multi-day: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/multi_day.py
 
 screens: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/screens.py
