@@ -165,3 +165,147 @@ def demo_orders(*, time_zone: str, count: int = 40) -> list[dict]:
             order |= {"address_line1": line, "postcode": postcode}
         orders.append(order)
     return orders
+
+
+#: Today's pickup-and-delivery pairs: (external id, delivery, its pickup), with the
+#: order's place and windows; the parcel (size, day) is the delivery's.
+PAIRS = [
+    (
+        "DEMO-PAIR-1",
+        {
+            "customer_name": "Café Bulevardi",
+            "customer_phone": "040 721 4410",
+            "address_line1": "Bulevardi 2-4",
+            "postcode": "00120",
+            "lat": 60.166294,
+            "lng": 24.943118,
+            "time_windows": [{"start": "10:00", "end": "13:00"}],
+            "service_s": 180,
+            "weight_kg": 9.5,
+            "volume_l": 60,
+            "items": 3,
+            "notes": "Three trays of pastries: keep them flat",
+        },
+        {
+            "name": "Kluuvi Bakery",
+            "phone": "040 721 3300",
+            "address_line1": "Kluuvikatu 8",
+            "postcode": "00100",
+            "lat": 60.169547,
+            "lng": 24.947219,
+            "time_windows": [{"start": "08:00", "end": "11:00"}],
+            "service_s": 240,
+        },
+    ),
+    (
+        "DEMO-PAIR-2",
+        {
+            "customer_name": "Helmi Laine",
+            "customer_phone": "040 538 2291",
+            "address_line1": "Annankatu 28",
+            "postcode": "00100",
+            "lat": 60.167583,
+            "lng": 24.935622,
+            "time_windows": [{"start": "12:00", "end": "17:00"}],
+            "service_s": 120,
+            "weight_kg": 2.5,
+            "volume_l": 30,
+            "items": 1,
+            "notes": "Birthday flowers: ring the bell twice",
+        },
+        {
+            "name": "Kaisaniemi Florist",
+            "phone": "040 712 9087",
+            "address_line1": "Kaisaniemenkatu 10",
+            "postcode": "00100",
+            "lat": 60.172992,
+            "lng": 24.948585,
+            "time_windows": [{"start": "09:00", "end": "14:00"}],
+            "service_s": 180,
+        },
+    ),
+]
+
+#: Tomorrow's orders that may go on any day up to three days later ("deliver by").
+FLEXIBLE = [
+    ("DEMO-FLEX-1", "Eero Koski", "040 611 2045", "Vilhonkatu 4", "00100", 60.171872, 24.947329),
+    ("DEMO-FLEX-2", "Noora Virtanen", "040 611 7312", "Eerikinkatu 8", "00100", 60.167285, 24.9358),
+    ("DEMO-FLEX-3", "Olavi Mäkinen", "040 611 5580", "Yrjönkatu 12", "00120", 60.164583, 24.94335),
+]
+FLEXIBLE_DAYS = 3
+
+#: The café's bread every Monday and Thursday morning, made a week ahead.
+RECURRING_NAME = "Café Bulevardi: bread on Mondays and Thursdays"
+RECURRING_RULE = "FREQ=WEEKLY;BYDAY=MO,TH"
+RECURRING_LEAD_DAYS = 7
+RECURRING_TEMPLATE = {
+    "customer_name": "Café Bulevardi",
+    "customer_phone": "040 721 4410",
+    "address_line1": "Bulevardi 2-4",
+    "postcode": "00120",
+    "city": "Helsinki",
+    "country": COUNTRY,
+    "lat": 60.166294,
+    "lng": 24.943118,
+    "time_windows": [{"start": "07:00", "end": "09:00"}],
+    "service_s": 240,
+    "weight_kg": 14,
+    "volume_l": 80,
+    "items": 4,
+    "notes": "Back door on the courtyard side",
+}
+
+
+def demo_today(time_zone: str) -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo(time_zone)).date()
+
+
+def demo_more_orders(*, time_zone: str) -> list[dict]:
+    """Today's pickup-and-delivery pairs and tomorrow's orders with a range of days, as
+    order input (each with its external id, so a second run finds them)."""
+    today = demo_today(time_zone)
+    tomorrow = today + dt.timedelta(days=1)
+    place = {"city": "Helsinki", "country": COUNTRY}
+    orders = [
+        {
+            "external_id": external_id,
+            **place,
+            **delivery,
+            "delivery_date": today.isoformat(),
+            "pickup": {**place, **pickup},
+        }
+        for external_id, delivery, pickup in PAIRS
+    ]
+    for external_id, name, phone, line, postcode, lat, lng in FLEXIBLE:
+        orders.append(
+            {
+                "external_id": external_id,
+                "customer_name": name,
+                "customer_phone": phone,
+                "address_line1": line,
+                "postcode": postcode,
+                **place,
+                "lat": lat,
+                "lng": lng,
+                "delivery_date": tomorrow.isoformat(),
+                "latest_date": (tomorrow + dt.timedelta(days=FLEXIBLE_DAYS)).isoformat(),
+                "time_windows": [{"start": "09:00", "end": "17:00"}],
+                "service_s": 300,
+                "weight_kg": 18.0,
+                "volume_l": 150,
+                "items": 1,
+                "notes": "Flat-pack shelf: any day this week",
+            }
+        )
+    return orders
+
+
+def demo_recurring(*, time_zone: str) -> dict:
+    """The weekly schedule's values (recurring_create's arguments), starting today."""
+    return {
+        "name": RECURRING_NAME,
+        "template": RECURRING_TEMPLATE,
+        "rule": RECURRING_RULE,
+        "starts_on": demo_today(time_zone),
+        "lead_days": RECURRING_LEAD_DAYS,
+    }

