@@ -127,6 +127,12 @@ def test_the_driver_picks_up_then_delivers_and_the_customer_sees_the_collection(
             in second.locator("[data-collect]").inner_text()
         )
         shot(page, "pickup-driver-390")
+        # a long name or address wraps inside the stop's head, never under its status
+        overflow = page.evaluate(
+            "() => [...document.querySelectorAll('.stop-head .who')]"
+            ".filter(w => w.scrollWidth > w.clientWidth + 1).length"
+        )
+        assert overflow == 0
 
         # loading the van: the pair's parcel is collected on the road, not loaded here
         page.get_by_role("tab", name="Scan").click()
