@@ -77,11 +77,12 @@ MULTI_DAY_ACTOR = "system:multi-day"
 
 @receiver(plan_published, dispatch_uid="notify-multi-day-published")
 def on_plan_published(sender, *, plan, routes, **kwargs) -> None:
-    """Receiver of `plan_published`: a day of a multi-day plan is published, and the
-    customers whose order it moved to this day (silently, while it was a draft) hear of
-    their day and window now; once per day and window, as any rescheduling."""
-    if plan.multi_day_id is None:
-        return
+    """Receiver of `plan_published`: the customers whose order a multi-day plan moved to
+    this day (silently, while it was a draft) hear of their day and window now; once per
+    day and window, as any rescheduling. Any plan of the day, not only the multi-day
+    plan's own: a dispatcher who discards the draft and plans the day again still
+    publishes the day the order was moved to. One query; `notify_rescheduled` sends
+    nothing new to a customer already told this day and window."""
     moved = (
         PlanStop.objects.filter(
             route__in=routes,

@@ -316,19 +316,26 @@ def _route_on_its_day(route: Route, offset: int, crew_id: str) -> Route:
 def _book(order: Order, day: dt.date, multi: models.MultiDayPlan, *, placed: bool) -> None:
     """Book `order` for `day`, the day the multi-day plan gave it, with a note saying why.
     An order that changed meanwhile (no longer open, or its range moved) is left as it is:
-    its day's plan sees it as rescheduled or gone."""
-    order.refresh_from_db(fields=["status", "delivery_date", "latest_date"])
-    last = order.latest_date or order.delivery_date
-    if order.status != OrderStatus.UNASSIGNED or not order.delivery_date <= day <= last:
-        return
-    why = "planned" if placed else "waiting to be placed"
-    reason = (
-        f"Multi-day plan #{multi.pk}: {why} on {day:%a %Y-%m-%d} "
-        f"(booked for {order.delivery_date:%Y-%m-%d}, may go until {last:%Y-%m-%d})"
-    )
-    # the customer hears of the day when its plan is published, not from a draft
-    order_reschedule(order=order, delivery_date=day.isoformat(), actor=ACTOR, notify_customer=False)
-    order_note(order=order, reason=reason, actor=ACTOR)
+    its day's plan sees it as rescheduled or gone. The row is locked (until `_store`
+    commits) before it is read: an order dispatched meanwhile is seen as dispatched, never
+    moved after the check."""
+    with transaction.atomic():
+        current = Order.objects.select_for_update().get(pk=order.pk)
+        for field in ("status", "delivery_date", "latest_date"):  # the caller's copy too
+            setattr(order, field, getattr(current, field))
+        last = current.latest_date or current.delivery_date
+        if current.status != OrderStatus.UNASSIGNED or not current.delivery_date <= day <= last:
+            return
+        why = "planned" if placed else "waiting to be placed"
+        reason = (
+            f"Multi-day plan #{multi.pk}: {why} on {day:%a %Y-%m-%d} "
+            f"(booked for {current.delivery_date:%Y-%m-%d}, may go until {last:%Y-%m-%d})"
+        )
+        # the customer hears of the day when its plan is published, not from a draft
+        order_reschedule(
+            order=current, delivery_date=day.isoformat(), actor=ACTOR, notify_customer=False
+        )
+        order_note(order=current, reason=reason, actor=ACTOR)
 
 
 @dataclass
