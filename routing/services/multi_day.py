@@ -55,6 +55,9 @@ from .plans import PLAN_SECONDS_RANGE, plan_store_solution
 DAY_S = 24 * 3600
 #: The longest range planned at once (days, the first included).
 MAX_DAYS = 7
+#: How far ahead the first day may be (days from today): planning is for the weeks to
+#: come, and a bound keeps the range's dates (first day + MAX_DAYS) inside the calendar.
+MAX_DAYS_AHEAD = 365
 ACTOR = "system:multi-day"
 
 
@@ -85,14 +88,17 @@ def multi_day_create(
     depot=None,
     created_by=None,
 ) -> models.MultiDayPlan:
-    """Queue the planning of `days` days from `first_date` (today at the earliest, at most
-    MAX_DAYS). The same range asked for again while it is still queued or solving (a
-    double click) gives the plan already on its way."""
+    """Queue the planning of `days` days from `first_date` (today at the earliest, a year
+    ahead at the latest; at most MAX_DAYS). The same range asked for again while it is
+    still queued or solving (a double click) gives the plan already on its way."""
     errors: dict[str, str] = {}
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         errors["days"] = f"Between 1 and {MAX_DAYS} days."
-    if first_date < _today():
+    today = _today()
+    if first_date < today:
         errors["first_date"] = "The first day is in the past: plan from today on."
+    elif (first_date - today).days > MAX_DAYS_AHEAD:
+        errors["first_date"] = "The first day is more than a year ahead."
     low, high = PLAN_SECONDS_RANGE
     if not low <= seconds <= high:
         errors["seconds"] = f"Between {low:g} and {high:g} seconds."

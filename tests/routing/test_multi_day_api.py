@@ -54,6 +54,8 @@ def test_a_multi_day_plan_is_queued_then_read_with_its_days(alpha):
         ({"first_date": str(FIRST)}, "days"),
         ({"first_date": "next week", "days": 2}, "first_date"),
         ({"first_date": str(tenant_today(-1)), "days": 2}, "first_date"),
+        ({"first_date": "9999-12-31", "days": 2}, "first_date"),  # was a 500
+        ({"first_date": str(tenant_today(366)), "days": 1}, "first_date"),
         ({"first_date": str(FIRST), "days": 0}, "days"),
         ({"first_date": str(FIRST), "days": 8}, "days"),
         ({"first_date": str(FIRST), "days": "3"}, "days"),
@@ -94,3 +96,14 @@ def test_another_tenants_multi_day_plan_is_not_found(alpha, beta):
     other = api_client(beta.host, beta.api_key)
     assert other.get(f"/api/v1/multi-day-plans/{multi.pk}").status_code == 404
     assert other.get("/api/v1/multi-day-plans").json()["results"] == []
+
+
+def test_the_first_day_may_be_a_year_ahead_but_not_more(alpha):
+    client = api_client(alpha.host, alpha.api_key)
+    far = {"first_date": str(tenant_today(366)), "days": 7}
+    response = client.post("/api/v1/multi-day-plans", far, format="json")
+    assert response.status_code == 400
+    assert "more than a year ahead" in response.json()["errors"]["first_date"][0]
+    near = {"first_date": str(tenant_today(365)), "days": 7}
+    response = client.post("/api/v1/multi-day-plans", near, format="json")
+    assert response.status_code == 202, response.content

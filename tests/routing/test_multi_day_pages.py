@@ -48,6 +48,7 @@ def test_the_plans_page_queues_several_days_and_shows_them_solving(alpha):
         ({"days": "many"}, "Enter a whole number"),
         ({"first_date": "soon"}, "Enter a valid date"),
         ({"first_date": str(FIRST - dt.timedelta(days=5))}, "in the past"),
+        ({"first_date": "9999-12-31"}, "more than a year ahead"),  # was a 500
         ({"seconds": 0}, "greater than or equal to 1"),
     ],
 )
