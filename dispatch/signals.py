@@ -10,8 +10,9 @@ order_status_changed = Signal()
 #: kwargs `order_ids`.
 orders_created = Signal()
 
-#: Orders waiting for coordinates got them (sent by geocoding, and by `order_update` when
-#: an order without coordinates is given some): kwargs `order_ids`.
+#: Orders got coordinates (sent by geocoding when it finds them, and by `order_update`
+#: inside its transaction when an order is given coordinates by hand, or new ones):
+#: kwargs `order_ids`.
 orders_located = Signal()
 
 #: An order's delivery day or time windows changed (sent by `order_update` inside its

@@ -30,7 +30,12 @@ from dispatch.services.order_input import (
     order_clean,
     order_schema,
 )
-from dispatch.signals import order_rescheduled, order_status_changed, orders_created
+from dispatch.signals import (
+    order_rescheduled,
+    order_status_changed,
+    orders_created,
+    orders_located,
+)
 from tenants.selectors import current_tenant
 
 # The state machine: from each status, where an order may go next.
@@ -215,7 +220,10 @@ def order_update(
     customer hears of when it is published).
     """
     actor = actor or current_actor()
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    if isinstance(data, Mapping) and not {"delivery_date", "pickup"}.isdisjoint(data):
+        order = pairs.locked_with_partner(order)  # the change may go on to the other end
+    else:
+        order = Order.objects.select_for_update().get(pk=order.pk)
     if (
         source_updated_at
         and order.source_updated_at
@@ -258,6 +266,9 @@ def order_update(
     if source_updated_at:
         order.source_updated_at = source_updated_at
     order.save()
+    if {"lat", "lng"} & changed and order.lat is not None and order.lng is not None:
+        # given coordinates by hand (or new ones): auto-dispatch may place it now
+        orders_located.send(sender=Order, order_ids=[order.pk])
     if "delivery_date" in changed and order.status in (OrderStatus.PLANNED, OrderStatus.DISPATCHED):
         # planned for the old day: back to the pool, to be planned on the new one
         order = order_transition(
@@ -275,19 +286,41 @@ def order_update(
             actor=actor,
             notify_customer=notify_customer,
         )
+    if "delivery_date" in changed:  # first: a failed pickup rebooked takes new details
+        _partner_follows(order, actor=actor)
     if pickup_sent is not None:
         _pickup_set(delivery=order, pickup=pickup_sent, actor=actor)
-    if "delivery_date" in changed:
-        _partner_follows(order, actor=actor)
     return order
+
+
+#: Why a pickup in these states cannot take new details (its delivery still can).
+_PICKUP_FIXED = {
+    OrderStatus.DELIVERED: "The parcel has been collected: the pickup cannot change.",
+    OrderStatus.EN_ROUTE: "The driver is on the way to the pickup: it cannot change now.",
+    OrderStatus.ARRIVED: "The driver is at the pickup: it cannot change now.",
+    OrderStatus.FAILED: "The pickup failed: rebook it before changing it.",
+    OrderStatus.CANCELLED: "The pickup was cancelled: it cannot change.",
+}
 
 
 def _pickup_set(*, delivery: Order, pickup: dict[str, Any], actor: str) -> None:
     """An update's `pickup`: the pair's pickup takes the values sent; an order without one
-    gets one while it is still in the pool (a planned route was made without it)."""
+    gets one while it is still in the pool (a planned route was made without it).
+
+    Only what differs from the pickup's own values is sent on: the dashboard's form sends
+    the pickup back with every edit of its delivery, and a delivery whose parcel has been
+    collected must stay editable (its phone, its notes) as long as its pickup is left as
+    it is."""
     current = pairs.pickup_of(delivery)
     if current is not None:
-        order_update(order=current, data=pickup, actor=actor)
+        differ = {name: value for name, value in pickup.items() if getattr(current, name) != value}
+        if {"lat", "lng"} & differ.keys():  # a pair: sent together, or refused
+            differ.update(lat=pickup.get("lat"), lng=pickup.get("lng"))
+        if not differ:
+            return
+        if current.status in _PICKUP_FIXED:
+            raise ValidationError({"pickup": [_PICKUP_FIXED[current.status]]})
+        order_update(order=current, data=differ, actor=actor)
         return
     if delivery.status != OrderStatus.UNASSIGNED:
         raise ValidationError(
@@ -361,7 +394,7 @@ def order_reschedule(
     is told (the `order_rescheduled` signal), unless `notify_customer` is False.
     Rescheduling to what it already has changes nothing."""
     actor = actor or current_actor()
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = pairs.locked_with_partner(order)  # its other end moves with it
     data: dict[str, Any] = {"delivery_date": delivery_date}
     if time_windows is not None:
         data["time_windows"] = time_windows
@@ -413,7 +446,10 @@ def order_transition(
     order's previous event, never after now.
     """
     actor = actor or current_actor()
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    if to in (OrderStatus.CANCELLED, OrderStatus.FAILED):  # may go on to its pair's other end
+        order = pairs.locked_with_partner(order)
+    else:
+        order = Order.objects.select_for_update().get(pk=order.pk)
     if to not in OrderStatus.values:
         raise ValidationError({"status": [f"'{to}' is not a status."]})
     if order.status == to:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.db.models import Q
+
 from core.bulk import copy_insert
 from dispatch.models import Order, OrderEvent, PickupDelivery
 
@@ -65,6 +67,27 @@ def partner_of(order: Order) -> Order | None:
         return pair.delivery if pair else None
     pair = PickupDelivery.objects.select_related("pickup").filter(delivery=order).first()
     return pair.pickup if pair else None
+
+
+def locked_with_partner(order: Order) -> Order:
+    """`order` read again and locked (select_for_update) together with the other end of
+    its pair, both in pk order; in the caller's transaction. Changes that go on to the
+    other end (cancelling, failing or rebooking one end, an update of the pickup's details)
+    lock both ends first, always in the same order: a store cancelling the delivery while a
+    dispatcher cancels its pickup then wait for each other instead of deadlocking. An order
+    without a pair is locked alone. Raises Order.DoesNotExist as `get` would."""
+    link = (
+        PickupDelivery.objects.filter(Q(pickup_id=order.pk) | Q(delivery_id=order.pk))
+        .values_list("pickup_id", "delivery_id")
+        .first()
+    )
+    ids = {order.pk, *(link or ())}
+    locked = {
+        row.pk: row for row in Order.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    if order.pk not in locked:
+        raise Order.DoesNotExist(f"Order {order.pk} does not exist.")
+    return locked[order.pk]
 
 
 def pickup_of(order: Order) -> Order | None:
