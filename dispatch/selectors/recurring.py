@@ -26,6 +26,11 @@ from tenants.selectors import current_tenant
 Errors = dict[str, list[str]]
 
 MAX_INTERVAL = 366
+#: A rule is walked from its first day: a start centuries back would cost seconds a read
+#: (a form's live preview included), so a schedule starts from this day...
+EARLIEST_START = dt.date(2000, 1, 1)
+#: ...to this many days from today.
+LATEST_START_DAYS = 366 * 10
 MAX_COUNT = 5000
 #: A rule must give a day within this many years of its start (and a rule that never
 #: gives one is found out in bounded time: see `_first_day`).
@@ -93,6 +98,13 @@ class Recurrence:
 
 def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
+
+
+def starts_on_check(starts_on: dt.date, *, today: dt.date) -> list[str]:
+    """The first day's errors: a day from EARLIEST_START to ten years from `today`."""
+    if EARLIEST_START <= starts_on <= today + dt.timedelta(days=LATEST_START_DAYS):
+        return []
+    return [f"Choose a day from {EARLIEST_START} to ten years from now."]
 
 
 def rule_check(
@@ -333,13 +345,18 @@ def rule_preview(
     count: int = 6,
     today: dt.date | None = None,
 ) -> tuple[list[dt.date], Errors]:
-    """The next days a rule would give (for the form's live preview), or its errors."""
+    """The next days a rule would give (for the form's live preview), or its errors; a
+    first day the schedule could not have is refused before the rule is walked from it."""
     if starts_on is None:
         return [], {"starts_on": ["Choose the first day."]}
+    today = today or tenant_today()
+    wrong_start = starts_on_check(starts_on, today=today)
+    if wrong_start:
+        return [], {"starts_on": wrong_start}
     recurrence, errors = rule_check(rule, starts_on=starts_on, ends_on=ends_on, zone=tenant_zone())
     if recurrence is None:
         return [], errors
-    return recurrence.days_from(max(today or tenant_today(), starts_on), count), {}
+    return recurrence.days_from(max(today, starts_on), count), {}
 
 
 def recurring_list(*, active: bool | None = None) -> QuerySet[RecurringOrder]:

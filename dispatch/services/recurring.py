@@ -36,6 +36,7 @@ from dispatch.selectors.recurring import (
     recurrence_of,
     recurring_occurrences,
     rule_check,
+    starts_on_check,
     tenant_today,
     tenant_zone,
 )
@@ -46,8 +47,6 @@ from tenants.selectors import current_tenant
 logger = logging.getLogger(__name__)
 
 MAX_LEAD_DAYS = 60
-#: A rule is walked from its first day: a start centuries back would cost seconds a read.
-EARLIEST_START = dt.date(2000, 1, 1)
 #: How far ahead a day may be skipped or moved (each check walks the rule to that day).
 EXCEPTION_DAYS = 730
 #: What a template may not carry: the schedule gives each order its day and its id.
@@ -98,8 +97,8 @@ def _values_check(values: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
     starts_on, ends_on = values.get("starts_on"), values.get("ends_on")
     if not isinstance(starts_on, dt.date):
         errors["starts_on"] = ["Choose the first day (YYYY-MM-DD)."]
-    elif not EARLIEST_START <= starts_on <= tenant_today() + dt.timedelta(days=366 * 10):
-        errors["starts_on"] = [f"Choose a day from {EARLIEST_START} to ten years from now."]
+    elif starts_on_errors := starts_on_check(starts_on, today=tenant_today()):
+        errors["starts_on"] = starts_on_errors
     if ends_on is not None and not isinstance(ends_on, dt.date):
         errors["ends_on"] = ["Use the date format YYYY-MM-DD, or leave it empty."]
     elif isinstance(starts_on, dt.date) and ends_on is not None and ends_on < starts_on:

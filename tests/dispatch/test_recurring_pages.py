@@ -180,3 +180,14 @@ def test_the_form_sent_twice_makes_one_schedule(alpha):
     with schema_context("alpha"):
         assert RecurringOrder.objects.count() == 2
         assert Order.objects.filter(source="recurring").count() == 2
+
+
+@pytest.mark.parametrize("starts_on", ["0001-01-01", "1999-12-31", "9999-12-31"])
+def test_the_preview_refuses_a_first_day_a_schedule_could_not_have(alpha, starts_on):
+    """As saving does: a daily rule from the year 1 would be walked for ~700,000 days."""
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    page = client.post(
+        "/recurring/preview/", _form(frequency="DAILY", weekdays=[], starts_on=starts_on)
+    ).content.decode()
+    assert 'id="preview-errors"' in page and "Choose a day from 2000-01-01" in page
+    assert "preview-days" not in page
