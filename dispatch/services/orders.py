@@ -429,6 +429,12 @@ def order_reschedule(
     return order
 
 
+#: Transitions that may go on to the other end of a pair, which lock both ends first:
+#: cancelled and failed do; en route, as a driver's failed attempt is en route, then
+#: failed, in one transaction (tracking's stop events).
+_MAY_GO_ON_TO_PARTNER = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.EN_ROUTE})
+
+
 @transaction.atomic
 def order_transition(
     *,
@@ -446,7 +452,7 @@ def order_transition(
     order's previous event, never after now.
     """
     actor = actor or current_actor()
-    if to in (OrderStatus.CANCELLED, OrderStatus.FAILED):  # may go on to its pair's other end
+    if to in _MAY_GO_ON_TO_PARTNER:
         order = pairs.locked_with_partner(order)
     else:
         order = Order.objects.select_for_update().get(pk=order.pk)

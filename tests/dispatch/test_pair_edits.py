@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_q.models import OrmQ
 from django_tenants.utils import schema_context
@@ -178,6 +178,19 @@ def test_a_cancel_locks_both_ends_by_pk_before_changing_either(alpha, end):
         assert lock_at < first_change
         statuses = set(Order.objects.values_list("status", flat=True))
         assert statuses == {OrderStatus.CANCELLED}
+
+
+@pytest.mark.django_db
+def test_a_drivers_failed_pickup_locks_both_ends_with_its_first_step(alpha):
+    with schema_context("alpha"):
+        delivery, pickup = a_pair()
+        dispatched(delivery, pickup)
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            for status in (OrderStatus.EN_ROUTE, OrderStatus.FAILED):  # as tracking does
+                order_transition(order=pickup, to=status, reason="Shop closed")
+        assert _locked_ids(_locks(queries.captured_queries)[0]) == {delivery.pk, pickup.pk}
+        delivery.refresh_from_db()
+        assert delivery.status == OrderStatus.UNASSIGNED
 
 
 @pytest.mark.django_db
