@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models import DateField, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Value
 from django.utils import timezone
 
-from dispatch.models import RecurrenceException, RecurringOrder
+from dispatch.models import RecurrenceException, RecurringOccurrence, RecurringOrder
 from tenants.selectors import current_tenant
 
 Errors = dict[str, list[str]]
@@ -165,7 +165,9 @@ def rule_check(
     normalised = ";".join(f"{name}={value}" for name, value in parts.items())
     dateutil_text = ";".join(f"{n}={v}" for n, v in parts.items() if n != "UNTIL")
     try:
-        parsed = rrule.rrulestr(dateutil_text, dtstart=_midnight(starts_on))
+        # cache: the days found are kept, so a second walk (the next days, then their
+        # orders) reads them instead of finding them again from `starts_on`
+        parsed = rrule.rrulestr(dateutil_text, dtstart=_midnight(starts_on), cache=True)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         return refused(f"Not a rule we can read: {exc}.")
     if until is not None:
@@ -279,14 +281,19 @@ def tenant_today() -> dt.date:
 
 
 def recurrence_of(recurring: RecurringOrder) -> Recurrence:
+    """The schedule's rule, read once per instance (a request reads its schedules once)
+    and again only when its rule or days change."""
+    zone = tenant_zone()
+    key = (recurring.rule, recurring.starts_on, recurring.ends_on, zone.key)
+    cached = recurring.__dict__.get("_recurrence")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     recurrence, errors = rule_check(
-        recurring.rule,
-        starts_on=recurring.starts_on,
-        ends_on=recurring.ends_on,
-        zone=tenant_zone(),
+        recurring.rule, starts_on=recurring.starts_on, ends_on=recurring.ends_on, zone=zone
     )
     if recurrence is None:  # stored rules were checked; a rule refused later is said so
         raise ValidationError(errors)
+    recurring.__dict__["_recurrence"] = (key, recurrence)
     return recurrence
 
 
@@ -309,7 +316,7 @@ def recurring_occurrences(
             days.add(exception.date)
     made = {
         o.date: (o.order_id, o.order.status if o.order_id else "")
-        for o in recurring.occurrences.filter(date__in=days).select_related("order")
+        for o in _occurrences_made(recurring, days, start=start)
     }
     for day in days:
         exception = exceptions.get(day)
@@ -321,6 +328,17 @@ def recurring_occurrences(
         elif start <= exception.moved_to <= end:
             found.append(Occurrence(day, exception.moved_to, exception.action, order_id, status))
     return sorted(found, key=lambda o: (o.delivery_date, o.date))
+
+
+def _occurrences_made(recurring: RecurringOrder, days: set[dt.date], *, start: dt.date) -> list:
+    """The schedule's occurrence rows of `days`: those `recurring_list` prefetched when they
+    cover the span (its rows from `occurrences_from` on, and those of days moved there),
+    else one query."""
+    since = getattr(recurring, "occurrences_from", None)
+    prefetched = getattr(recurring, "upcoming_occurrences", None)
+    if since is not None and prefetched is not None and start >= since:
+        return [o for o in prefetched if o.date in days]
+    return list(recurring.occurrences.filter(date__in=days).select_related("order"))
 
 
 def recurring_next(
@@ -359,12 +377,30 @@ def rule_preview(
     return recurrence.days_from(max(today, starts_on), count), {}
 
 
-def recurring_list(*, active: bool | None = None) -> QuerySet[RecurringOrder]:
+def recurring_list(
+    *, active: bool | None = None, today: dt.date | None = None
+) -> QuerySet[RecurringOrder]:
     """Schedules by name, each with `last_created` (the latest day it has made an order
-    for) and its exceptions."""
+    for), its exceptions, and what `recurring_next` reads from `today` on: the occurrences
+    (with their orders' status) of today or later and of days moved to today or later, as
+    `upcoming_occurrences` (from `occurrences_from`). One query each for the whole page,
+    however many schedules it holds."""
+    today = today or tenant_today()
+    moved_on = RecurrenceException.objects.filter(
+        recurring_id=OuterRef("recurring_id"), date=OuterRef("date"), moved_to__gte=today
+    )
+    upcoming = (
+        RecurringOccurrence.objects.filter(Q(date__gte=today) | Q(Exists(moved_on)))
+        .select_related("order")
+        .only("recurring", "date", "order", "order__status")
+    )
     queryset = RecurringOrder.objects.annotate(
-        last_created=Max("occurrences__date", filter=~_no_order())
-    ).prefetch_related(Prefetch("exceptions", queryset=RecurrenceException.objects.all()))
+        last_created=Max("occurrences__date", filter=~_no_order()),
+        occurrences_from=Value(today, output_field=DateField()),
+    ).prefetch_related(
+        Prefetch("exceptions", queryset=RecurrenceException.objects.all()),
+        Prefetch("occurrences", queryset=upcoming, to_attr="upcoming_occurrences"),
+    )
     if active is True:
         queryset = queryset.filter(cancelled_at__isnull=True)
     elif active is False:

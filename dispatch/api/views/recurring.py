@@ -66,9 +66,11 @@ class RecurringOrderListApi(ListAPIView):
     """Schedules, newest first (GET, `?active=true` for those not cancelled); making one
     (POST)."""
 
-    queryset = recurring_list()
     serializer_class = RecurringOrderOutputSerializer
     filterset_class = RecurringOrderFilter
+
+    def get_queryset(self):
+        return recurring_list()  # per request: its prefetch reads from the tenant's today
 
     @extend_schema(
         summary="Make a recurring order",
