@@ -264,9 +264,13 @@ def timelines(routes: list[PlanRoute]) -> tuple[dict[int, list[Bar]], list[tuple
 
 
 def urgent_candidates(plan: Plan, limit: int = 200) -> QuerySet:
-    """Open orders of the plan's day that are neither on its routes nor in its pool."""
+    """Open orders of the plan's day that are neither on its routes nor in its pool. The
+    ends of a pickup-and-delivery pair are left out: one is never inserted alone (a
+    re-solve plans a pair as one shipment)."""
     return (
         Order.objects.filter(delivery_date=plan.date, status="unassigned")
+        .exclude(kind=Order.Kind.PICKUP)
+        .filter(pair_as_delivery__isnull=True, pair_as_pickup__isnull=True)
         .exclude(pk__in=plan.unassigned.values("order_id"))
         .exclude(planstop__route__plan=plan)
         .order_by("pk")[:limit]

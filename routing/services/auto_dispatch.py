@@ -132,7 +132,9 @@ def order_auto_dispatch(*, order_id: int, now: dt.datetime | None = None) -> str
         return _pooled(order, pool_plan, today, "not_geocoded")
     if order.kind == Order.Kind.PICKUP or PickupDelivery.objects.filter(delivery=order).exists():
         note = "a pickup-and-delivery pair: a re-solve or the dispatcher places it"
-        return _pooled(order, pool_plan, today, "urgent", note=note)
+        # one alert a pair, on its delivery: a pickup with a delivery waits quietly
+        paired = PickupDelivery.objects.filter(pickup=order).exists()
+        return _pooled(order, pool_plan, today, "urgent", note=note, alert=not paired)
     open_plans = [p for p in plans if not p.is_busy]
     if not open_plans:
         return _pooled(order, pool_plan, today, "urgent", note="the plan is being re-optimised")
@@ -273,13 +275,17 @@ def _ahead_of(
     )
 
 
-def _pooled(order: Order, plan: Plan, today: dt.date, reason: str, note: str = "") -> str:
-    """`order` waits in `plan`'s pool with `reason`; the dispatcher is alerted (once)."""
+def _pooled(
+    order: Order, plan: Plan, today: dt.date, reason: str, note: str = "", alert: bool = True
+) -> str:
+    """`order` waits in `plan`'s pool with `reason`; the dispatcher is alerted (once;
+    not at all without `alert`)."""
     PlanUnassigned.objects.update_or_create(plan=plan, order=order, defaults={"reason": reason})
     label = REASON_LABELS.get(reason, reason.replace("_", " "))
     if note:
         label = f"{label} ({note})"
-    _alert(order, plan, today, f"Not placed on any route: {label.lower()}.")
+    if alert:
+        _alert(order, plan, today, f"Not placed on any route: {label.lower()}.")
     plan_touched(plan, actor=ACTOR)  # the board shows the pool and the alert
     return Outcome.POOLED
 
@@ -349,52 +355,104 @@ class PlanTick:
     SOLVING = "solving"
     PUBLISHED = "published"
     FAILED = "failed"
-    DISPATCHER = "dispatcher"  # tomorrow has a dispatcher's own plan: left to them
+    DISPATCHER = "dispatcher"  # tomorrow has someone else's unpublished plan: theirs
 
 
 def auto_plan_tick(now: dt.datetime | None = None) -> str:
     """Run often (every few minutes): from the tenant's planning hour (local time) on,
     tomorrow is planned once, and that plan is published as soon as it is solved. A plan
     that fails, or cannot be published, makes one `auto_plan_failed` alert. Tomorrow
-    already published, or a plan a dispatcher made for it: nothing is done."""
+    already published: nothing is done; a plan someone else made for it (a dispatcher, an
+    API client, a multi-day plan) and has not published: it is theirs, and one alert says
+    so (a failed one is planned over). Before the hour, last evening's plan of today
+    (solved after midnight) is still published, or its failure said."""
     tenant = current_tenant()
     if tenant.auto_plan_at is None:
         return PlanTick.OFF
     zone = ZoneInfo(tenant.time_zone)
     local = (now or timezone.now()).astimezone(zone)
     if local.time() < tenant.auto_plan_at:
-        return PlanTick.NOT_YET
+        return _finish_today(tenant, local.date())
     tomorrow = local.date() + dt.timedelta(days=1)
-    since = dt.datetime.combine(local.date(), tenant.auto_plan_at, tzinfo=zone)
     with transaction.atomic():
         # one tick at a time per tenant (two workers, or a slow one): the tenant's row
         type(tenant).objects.select_for_update().filter(pk=tenant.pk).exists()
         plans = Plan.objects.filter(date=tomorrow)
         if plans.filter(published_at__isnull=False).exists():
             return PlanTick.PUBLISHED
-        # its own plan is marked (`auto`): a plan made by a dispatcher, an API client or
-        # a multi-day plan is theirs to publish, never this job's
-        plan = plans.filter(auto=True, created_at__gte=since).order_by("-created_at", "-pk")
-        plan = plan.first()
+        # only this job makes `auto` plans: its plan of a day is found by that alone (not
+        # by the hour it was made, which a clock change or midnight would move)
+        plan = plans.filter(auto=True).order_by("-created_at", "-pk").first()
         if plan is None:
-            if plans.filter(auto=False).exists():
+            # a plan made by a dispatcher, an API client or a multi-day plan is theirs to
+            # publish, never this job's; one that failed leaves tomorrow unplanned
+            theirs = plans.filter(auto=False).exclude(status=Plan.Status.FAILED)
+            theirs = theirs.order_by("-created_at", "-pk").first()
+            if theirs is not None:
+                _left_to_them(theirs, tenant.auto_plan_at)
                 return PlanTick.DISPATCHER
             plan_create(date=tomorrow, seconds=AUTO_PLAN_SECONDS, auto=True)
             return PlanTick.QUEUED
-        if plan.is_busy:
-            return PlanTick.SOLVING
+        ready = _ready(plan, "Tomorrow's")
+        if ready is not None:
+            return ready
+    return _publish(plan, "Tomorrow's")
+
+
+def _finish_today(tenant, today: dt.date) -> str:
+    """Before the planning hour: the plan this job made last evening for today, solved
+    after midnight, is published now (or its failure said once); otherwise not yet."""
+    with transaction.atomic():
+        type(tenant).objects.select_for_update().filter(pk=tenant.pk).exists()
+        plans = Plan.objects.filter(date=today)
+        if plans.filter(published_at__isnull=False).exists():
+            return PlanTick.NOT_YET
+        plan = plans.filter(auto=True).order_by("-created_at", "-pk").first()
+        if plan is None:
+            return PlanTick.NOT_YET
         if DispatchAlert.objects.filter(plan=plan, kind=DispatchAlert.Kind.AUTO_PLAN_FAILED):
-            return PlanTick.FAILED
-        if plan.status == Plan.Status.FAILED:
-            _plan_alert(plan, f"Tomorrow's plan failed: {plan.error or 'the optimiser stopped'}")
-            return PlanTick.FAILED
+            return PlanTick.NOT_YET  # said already: the dispatcher's now
+        ready = _ready(plan, "Today's")
+        if ready is not None:
+            return ready
+    return _publish(plan, "Today's")
+
+
+def _ready(plan: Plan, which: str) -> str | None:
+    """None when this job's `plan` is solved and waits to be published; else the tick's
+    answer (still solving, or failed: alerted once). `which`: the alert's name for the
+    plan's day ("Tomorrow's")."""
+    if plan.is_busy:
+        return PlanTick.SOLVING
+    if DispatchAlert.objects.filter(plan=plan, kind=DispatchAlert.Kind.AUTO_PLAN_FAILED):
+        return PlanTick.FAILED
+    if plan.status == Plan.Status.FAILED:
+        _plan_alert(plan, f"{which} plan failed: {plan.error or 'the optimiser stopped'}")
+        return PlanTick.FAILED
+    return None
+
+
+def _publish(plan: Plan, which: str) -> str:
     try:
         plan_publish(plan=plan, actor=PLANNER)
     except ValidationError as exc:
         with transaction.atomic():
-            _plan_alert(plan, "Tomorrow's plan could not be published: " + " ".join(exc.messages))
+            _plan_alert(plan, f"{which} plan could not be published: " + " ".join(exc.messages))
         return PlanTick.FAILED
     return PlanTick.PUBLISHED
+
+
+def _left_to_them(plan: Plan, hour: dt.time) -> None:
+    """One alert a day: tomorrow waits for a plan someone else made to be published."""
+    said = DispatchAlert.objects.filter(
+        kind=DispatchAlert.Kind.AUTO_PLAN_FAILED, date=plan.date, plan__auto=False
+    )
+    if not said.exists():
+        _plan_alert(
+            plan,
+            f"Tomorrow was not planned at {hour:%H:%M}: a plan made by someone else "
+            "is waiting to be published.",
+        )
 
 
 def _plan_alert(plan: Plan, text: str) -> None:

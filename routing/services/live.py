@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from dispatch.models import Order, OrderStatus
+from dispatch.services.pairs import partner_of
 from routing.models import Plan, PlanRoute, PlanStop, PlanUnassigned
 
 from .edits import _reached, stop_move
-from .routes import route_retime, route_timeline
+from .routes import plan_touched, route_retime, route_timeline
 
 
 def _cost(route: PlanRoute, timeline) -> float:
@@ -32,7 +33,9 @@ def _cost(route: PlanRoute, timeline) -> float:
 def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRoute | None:
     """Put `order` where it costs least on the plan's routes without breaking a rule
     they keep and without touching the stops drivers reached. Returns the route, or None
-    when it fits nowhere (it waits in the pool with reason "no_room")."""
+    when it fits nowhere (it waits in the pool with reason "no_room"). One end of a
+    pickup-and-delivery pair is never put in alone: it and its open partner wait in the
+    pool ("urgent") for a re-solve or the dispatcher, and None is returned."""
     existing = PlanStop.objects.filter(route__plan=plan, order=order).select_related("route")
     if existing.exists():
         return existing.first().route  # already on a route of this plan: a retried request
@@ -44,6 +47,10 @@ def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRou
         raise ValidationError({"order": f"The order is {order.status}; only open orders go in."})
     if order.lat is None or order.lng is None:
         raise ValidationError({"order": "The order has no coordinates; geocode it first."})
+    partner = partner_of(order)
+    if partner is not None or order.kind == Order.Kind.PICKUP:
+        _pair_pooled(plan, order, partner, actor)
+        return None
     PlanUnassigned.objects.update_or_create(plan=plan, order=order, defaults={"reason": "urgent"})
     now = timezone.now()
     best = None  # (extra cost, route, position)
@@ -67,6 +74,23 @@ def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRou
     return stop_move(
         plan=plan, order_id=order.pk, route_id=route.pk, position=position, actor=actor
     )
+
+
+def _pair_pooled(plan: Plan, order: Order, partner: Order | None, actor: str) -> None:
+    """A pair end (`order`) and its partner wait in `plan`'s pool: the optimiser places a
+    pair as one shipment (a re-solve), or the dispatcher moves both ends. A partner already
+    on one of the plan's routes, ended, or of another day stays where it is."""
+    PlanUnassigned.objects.update_or_create(plan=plan, order=order, defaults={"reason": "urgent"})
+    if (
+        partner is not None
+        and partner.delivery_date == plan.date
+        and partner.status == OrderStatus.UNASSIGNED
+        and not PlanStop.objects.filter(route__plan=plan, order=partner).exists()
+    ):
+        PlanUnassigned.objects.get_or_create(
+            plan=plan, order=partner, defaults={"reason": "urgent"}
+        )
+    plan_touched(plan, actor=actor)  # the board shows the pool
 
 
 def _trial(route: PlanRoute, stops: list[PlanStop], order: Order, position: int, now):
