@@ -35,9 +35,9 @@ from tenants.selectors import current_tenant
 from .conversion import Crew, problem_for_day, rush_of
 from .edits import PINNED, stop_move
 from .matrix import travel_matrix
-from .plans import plan_create
+from .plans import plan_create, rest_of_route
 from .publish import plan_publish
-from .routes import _event_times, midnight_of, plan_touched, split_reached
+from .routes import _event_times, midnight_of, plan_touched
 
 log = logging.getLogger(__name__)
 
@@ -245,21 +245,7 @@ def _ahead_of(
     the stops the driver reached or is heading to stay, the van resumes from the last of
     them (or its depot) no earlier than now. `stops` in their order, `events` their
     orders' road events (`routes._event_times`)."""
-    behind, ahead, last, _ = split_reached(stops, events)
-    going = [s for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
-    keep = behind + going
-    resume = going[-1] if going else last
-    ready_s, start_at = now_s, None
-    if resume is not None:
-        start_at = (resume.order.lat, resume.order.lng)
-        ready_s = max(now_s, int((resume.departs_at - midnight).total_seconds()))
-    crew = Crew(
-        route.driver,
-        route.vehicle,
-        start_at=start_at,
-        ready_s=ready_s,
-        break_done=any(s.is_break for s in keep),
-    )
+    keep, crew = rest_of_route(route, stops, events, now_s=now_s, midnight=midnight)
     return _RouteAhead(
         route=route,
         stops=stops,

@@ -241,21 +241,8 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
         keep: list = []
         if plan.is_published:  # the rest of the day: from now, and from where the van is
             events = _event_times([s.order_id for s in stops if s.order_id])
-            behind, ahead, last, _ = split_reached(stops, events)
-            going = [s for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
-            keep = [s for s in stops if s in behind or s in going]
-            resume = going[-1] if going else last
-            ready_s, start_at = now_s, None
-            if resume is not None:
-                start_at = (resume.order.lat, resume.order.lng)
-                ready_s = max(now_s, int((resume.departs_at - midnight).total_seconds()))
-            crew = Crew(
-                route.driver,
-                route.vehicle,
-                start_at=start_at,
-                ready_s=ready_s,
-                break_done=any(s.is_break for s in keep),
-                pin=pin,
+            keep, crew = rest_of_route(
+                route, stops, events, now_s=now_s, midnight=midnight, pin=pin
             )
         kept[route.pk] = keep
         collected.update({s.order_id: pin for s in keep if s.order and s.order.kind == "pickup"})
@@ -284,6 +271,39 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
     day.routes = [r for r, _ in crews]
     day.left = left
     return day, kept
+
+
+def rest_of_route(
+    route: models.PlanRoute,
+    stops: list,
+    events: dict,
+    *,
+    now_s: int,
+    midnight: dt.datetime,
+    pin: str | None = None,
+) -> tuple[list, Crew]:
+    """The rest of a published route's day, as a re-solve and auto-dispatch see it: the
+    stops the driver reached or is heading to stay (returned in their order), and the
+    crew resumes from the last of them (or its depot) no earlier than `now_s`, its break
+    behind it if taken. `stops` in driving order, `events` their orders' road events
+    (`routes._event_times`), `now_s` seconds from the day's `midnight`."""
+    behind, ahead, last, _ = split_reached(stops, events)
+    going = [s for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
+    keep = [s for s in stops if s in behind or s in going]
+    resume = going[-1] if going else last
+    ready_s, start_at = now_s, None
+    if resume is not None:
+        start_at = (resume.order.lat, resume.order.lng)
+        ready_s = max(now_s, int((resume.departs_at - midnight).total_seconds()))
+    crew = Crew(
+        route.driver,
+        route.vehicle,
+        start_at=start_at,
+        ready_s=ready_s,
+        break_done=any(s.is_break for s in keep),
+        pin=pin,
+    )
+    return keep, crew
 
 
 def _gone_while_solving(plan: models.Plan, orders: list) -> dict[int, str]:
