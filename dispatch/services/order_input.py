@@ -485,8 +485,8 @@ class PickupInputSerializer(serializers.Serializer):
         is sent; raises ValidationError with a dict of field errors."""
         if value is None:
             return None
-        if not isinstance(value, Mapping):
-            raise serializers.ValidationError({"non_field_errors": ["Send an object."]})
+        if not isinstance(value, Mapping):  # the error is the field's own: "pickup"
+            raise serializers.ValidationError(["Send an object (or null for no pickup)."])
         errors: Errors = {name: ["Unknown field."] for name in set(value) - set(self.fields)}
         clean: dict[str, Any] = {}
         for name, field in self.fields.items():

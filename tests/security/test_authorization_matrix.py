@@ -71,12 +71,20 @@ class World:
     api_key: int
     user: int
     token: str
+    recurring: int
+    day: str  # a day of the recurring schedule (an exception's date)
+    multi_day: int
 
 
 def _world(alpha) -> World:
-    from dispatch.models import Order, ShopifyIntegration
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from dispatch.models import Order, RecurringOrder, ShopifyIntegration
     from dispatch.services.csv_io import csv_import_start
     from proofs.services.proof import proof_submit
+    from routing.models import MultiDayPlan
     from tenants.models import ApiKey
     from tests.proofs.test_proofs import jpeg, png_signature
     from tests.tracking.helpers import orders_on, solved_day
@@ -109,7 +117,20 @@ def _world(alpha) -> World:
             payload={},
             next_attempt_at=proof.created_at,
         )
+        today = timezone.localdate()
+        schedule = RecurringOrder.objects.create(
+            name="matrix bread",
+            template={"customer_name": "Matrix Café", "lat": 51.5, "lng": -0.12},
+            rule="FREQ=WEEKLY",
+            starts_on=today,
+        )
+        multi = MultiDayPlan.objects.create(
+            first_date=today, last_date=today + dt.timedelta(days=1), status="done"
+        )
         return World(
+            recurring=schedule.pk,
+            day=(today + dt.timedelta(days=7)).isoformat(),
+            multi_day=multi.pk,
             order=first,
             plan=day.plan.pk,
             route=day.mine.pk,
@@ -189,6 +210,22 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
         {"POST": "dashboard"},
         lambda w: {"plan_id": w.plan, "action": "lock-route"},
     ),
+    "dashboard:alerts-seen": ({"POST": "dashboard"}, NO_ARGS),
+    "dashboard:multi-day-new": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:multi-day-detail": ({"GET": "dashboard"}, K(multi_id="multi_day")),
+    "dashboard:multi-day-status": ({"GET": "dashboard"}, K(multi_id="multi_day")),
+    "dashboard:multi-day-publish": ({"POST": "dashboard"}, K(multi_id="multi_day")),
+    "dashboard:recurring-list": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:recurring-create": ({"GET": "dashboard", "POST": "dashboard"}, NO_ARGS),
+    "dashboard:recurring-preview": ({"POST": "dashboard"}, NO_ARGS),
+    "dashboard:recurring-detail": ({"GET": "dashboard"}, K(pk="recurring")),
+    "dashboard:recurring-edit": ({"GET": "dashboard", "POST": "dashboard"}, K(pk="recurring")),
+    "dashboard:recurring-cancel": ({"POST": "dashboard"}, K(pk="recurring")),
+    "dashboard:recurring-exception": ({"POST": "dashboard"}, K(pk="recurring")),
+    "dashboard:recurring-exception-remove": (
+        {"POST": "dashboard"},
+        K(pk="recurring", date="day"),
+    ),
     "dashboard:reports": ({"GET": "dashboard"}, NO_ARGS),
     "dashboard:reports-csv": ({"GET": "dashboard"}, lambda w: {"table": "summary"}),
     "dashboard:live-map": ({"GET": "dashboard"}, NO_ARGS),
@@ -238,6 +275,15 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-order-reschedule": ({"POST": "api_write"}, K(order_id="order")),
     "api-order-events": ({"GET": "api_read"}, K(order_id="order")),
     "api-addresses": ({"GET": "api_read"}, NO_ARGS),
+    "api-recurring": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-recurring-order": (
+        {"GET": "api_read", "PUT": "api_write", "PATCH": "api_write", "DELETE": "api_write"},
+        K(pk="recurring"),
+    ),
+    "api-recurring-exceptions": ({"POST": "api_write"}, K(pk="recurring")),
+    "api-recurring-exception": ({"DELETE": "api_write"}, K(pk="recurring", date="day")),
+    "api-multi-day-plans": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
+    "api-multi-day-plan": ({"GET": "api_read"}, K(multi_id="multi_day")),
     "api-depots": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
     "api-depot": ({"GET": "api_read", "PATCH": "api_write", "DELETE": "api_write"}, K(pk="depot")),
     "api-vehicles": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),

@@ -100,6 +100,10 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     barcodes = serializers.ListField(
         child=serializers.CharField(), help_text="The store's own codes on the parcel."
     )
+    # empty when unknown: not an "email" string in the schema's sense (its format)
+    customer_email = serializers.CharField(
+        read_only=True, help_text="The customer's email address; empty when unknown."
+    )
     needs_date = serializers.BooleanField(
         read_only=True,
         help_text="Its delivery date (from a store or a file) could not be read: "
