@@ -166,10 +166,14 @@ def test_the_driver_picks_up_then_delivers_and_the_customer_sees_the_collection(
         assert not errors, errors
 
     # the pickup's own contact: a collection page
-    track.goto(f"{live_server_url}/t/{links[pickup]}")
-    track.get_by_role("heading", name="Collected").wait_for()
-    assert "Proof of collection" in track.locator("main").inner_text()
-    shot(track, "pickup-track-pickup-390")
+    # (a page of its own: the delivery's page, open meanwhile, reloads itself when the
+    # parcel is delivered, which would interrupt navigating it elsewhere)
+    collection = customer.new_page()
+    collection.set_default_timeout(15_000)
+    collection.goto(f"{live_server_url}/t/{links[pickup]}")
+    collection.get_by_role("heading", name="Collected").wait_for()
+    assert "Proof of collection" in collection.locator("main").inner_text()
+    shot(collection, "pickup-track-pickup-390")
     customer.close()
 
 
