@@ -143,10 +143,6 @@ def test_another_tenants_schedule_and_a_driver_get_nowhere(alpha, beta):
 
 
 def test_the_edit_form_shows_the_templates_pickup(alpha):
-    from dispatch.forms import OrderForm
-
-    if "pickup_name" not in OrderForm.base_fields:
-        pytest.skip("the order form has no pickup in this checkout")
     pickup = {
         "name": "Bakery",
         "address_line1": "2 Mill Lane",
