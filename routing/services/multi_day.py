@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -140,20 +138,9 @@ def _lock_name(multi_id: int) -> str:
     return f"routing.multi_day:{connection.schema_name}:{multi_id}"
 
 
-@contextmanager
-def _solving(multi_id: int) -> Iterator[bool]:
-    """Hold the multi-day plan's session lock while the body runs (as `recovery.solving`
-    does for a plan); yields False, holding nothing, when another session has it."""
-    name = _lock_name(multi_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [name])
-        mine = bool(cursor.fetchone()[0])
-    try:
-        yield mine
-    finally:
-        if mine:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [name])
+def _solving(multi_id: int):
+    """The multi-day plan's session lock while a worker solves it (`recovery.session_lock`)."""
+    return recovery.session_lock(_lock_name(multi_id))
 
 
 def multi_day_solve(multi_id: int) -> str:
@@ -476,11 +463,7 @@ def multi_days_recover(now: dt.datetime | None = None) -> int:
 
 
 def _nobody_solving(multi_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [_lock_name(multi_id)]
-        )
-        return bool(cursor.fetchone()[0])
+    return recovery.lock_free(_lock_name(multi_id))
 
 
 # --- reading one (the API and the page) -------------------------------------------------

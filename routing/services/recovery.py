@@ -46,31 +46,34 @@ def _lock_name(plan_id: int) -> str:
 
 
 @contextmanager
-def solving(plan_id: int) -> Iterator[bool]:
-    """Hold the plan's session lock while the body runs (the worker's sign of life); yields
-    False, holding nothing, when another session has it (a worker is solving it now)."""
+def session_lock(name: str) -> Iterator[bool]:
+    """Hold the session advisory lock `name` (carrying the schema) while the body runs:
+    a worker's sign of life; yields False, holding nothing, when another session has it."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [_lock_name(plan_id)]
-        )
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [name])
         mine = bool(cursor.fetchone()[0])
     try:
         yield mine
     finally:
         if mine:
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [_lock_name(plan_id)]
-                )
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [name])
+
+
+def lock_free(name: str) -> bool:
+    """True when no session holds the lock `name` (taken and let go again at once)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+        return bool(cursor.fetchone()[0])
+
+
+def solving(plan_id: int):
+    """The plan's `session_lock`, held while a worker solves it."""
+    return session_lock(_lock_name(plan_id))
 
 
 def _nobody_solving(plan_id: int) -> bool:
-    """True when no session holds the plan's lock (taken and let go again at once)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [_lock_name(plan_id)]
-        )
-        return bool(cursor.fetchone()[0])
+    return lock_free(_lock_name(plan_id))
 
 
 def plans_recover(now: dt.datetime | None = None) -> int:
