@@ -1,0 +1,3 @@
+"""The woocommerce API (filled in by its work)."""
+
+urlpatterns: list = []

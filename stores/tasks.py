@@ -1,0 +1,22 @@
+"""The stores' jobs (django-q2, run in one tenant's schema by tenants.tasks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tenants.tasks import every_tenant
+
+
+def writeback_run(writeback_pk: int) -> str:
+    """One try of a write-back to a store (and its retry scheduled when it fails)."""
+    from stores.services import writeback  # services queue this job: import at run time
+
+    return writeback.run(writeback_pk)
+
+
+# write-back retries that are due (and any first try whose job was lost)
+@every_tenant("write back to stores", "I", 1)
+def writebacks_due(now: dt.datetime | None = None) -> int:
+    from stores.services import writeback  # services queue this job: import at run time
+
+    return writeback.due(now)

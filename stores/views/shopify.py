@@ -1,0 +1,11 @@
+"""The Shopify section of the Stores page (install, status, errors) and its actions."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+urlpatterns: list = []
+
+
+def section(request: HttpRequest) -> dict:
+    return {}
