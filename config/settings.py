@@ -155,6 +155,7 @@ TENANT_APPS = [
     "notifications",
     "proofs",
     "webhooks",
+    "stores",
     "reports",
     "audit",
     "axes",
@@ -412,6 +413,24 @@ WEBHOOK_REQUIRE_HTTPS = os.environ.get("WEBHOOK_REQUIRE_HTTPS", "0" if DEBUG els
 WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE_S = float(os.environ.get("WEBHOOK_RETRY_BASE_S", "30"))
+# Stores (stores/): credentials encrypted at rest (django-fernet-encrypted-fields: keys
+# derived from SECRET_KEY and its SECRET_KEY_FALLBACKS with each ENCRYPTION_SALT; the first
+# salt encrypts, every one decrypts, so salts and keys can be rotated).
+SALT_KEY = env_list("ENCRYPTION_SALT", "dispatch-store-credentials")
+# The Shopify app (a public or custom-distributed app made in the Partner Dashboard): its
+# client id and secret. Unset: stores connect only by the hand-made custom app way.
+SHOPIFY_API_KEY = os.environ.get("SHOPIFY_API_KEY", "")
+SHOPIFY_API_SECRET = os.environ.get("SHOPIFY_API_SECRET", "")
+SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-10")
+# Where a shop's admin is reached, "{shop}" being its <name>.myshopify.com (tests: a fake).
+SHOPIFY_SHOP_URL = os.environ.get("SHOPIFY_SHOP_URL", "https://{shop}")
+# Store write-backs: timeout of each call, tries before an error counts as permanent, and
+# the first wait between tries (doubling after each).
+STORE_TIMEOUT_S = float(os.environ.get("STORE_TIMEOUT_S", "15"))
+STORE_MAX_ATTEMPTS = int(os.environ.get("STORE_MAX_ATTEMPTS", "8"))
+STORE_RETRY_BASE_S = float(os.environ.get("STORE_RETRY_BASE_S", "30"))
+# WooCommerce stores must be https outside DEBUG (their keys go in each request).
+STORE_REQUIRE_HTTPS = os.environ.get("STORE_REQUIRE_HTTPS", "0" if DEBUG else "1") == "1"
 # What one driver's socket may send: DRIVER_SOCKET_RATE messages a second on average,
 # DRIVER_SOCKET_BURST at once (a phone sends a fix a second; offline backlogs go over HTTP).
 DRIVER_SOCKET_RATE = float(os.environ.get("DRIVER_SOCKET_RATE", "10"))

@@ -36,6 +36,7 @@ urlpatterns = [
     path("settings/messages/", include(notifications_urls.settings_patterns)),
     path("", include(proofs_urls.urlpatterns)),
     path("settings/webhooks/", include("webhooks.urls")),
+    path("settings/stores/", include("stores.urls")),
     path("settings/audit/", account_views.audit_log_view, name="audit-log"),
     path("settings/", include("tenants.urls")),
     path("driver/", include((driver_patterns, "driver"))),
@@ -46,6 +47,7 @@ urlpatterns = [
     path("api/v1/", include("tracking.api.urls")),
     path("api/v1/", include("proofs.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
+    path("api/v1/", include("stores.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI starts itself with an inline script: the one page without the CSP
     path(

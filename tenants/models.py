@@ -183,3 +183,39 @@ class LoginHandover(models.Model):
 
     def __str__(self) -> str:
         return f"Sign-in handover to {self.tenant_id} (user {self.user_id})"
+
+
+class StoreShop(models.Model):
+    """Which tenant a store installed through the platform's app belongs to. The app's
+    webhooks (orders, app/uninstalled, the compliance topics) and its OAuth callback come to
+    the public host and name only the shop, so the shop is looked up here; a shop belongs
+    to one tenant at a time."""
+
+    platform = models.CharField(max_length=16, default="shopify")
+    shop = models.CharField(max_length=255, help_text="<name>.myshopify.com")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "shop"], name="store_shop_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.shop} → {self.tenant_id}"
+
+
+class StoreInstall(models.Model):
+    """An app install under way: the `state` sent to the store with the authorization
+    request (only its SHA-256 digest is kept), which the callback must bring back, spent by
+    its first use and dead ten minutes after it was made."""
+
+    platform = models.CharField(max_length=16, default="shopify")
+    state_sha256 = models.CharField(max_length=64, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    shop = models.CharField(max_length=255)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.platform} install of {self.shop} for {self.tenant_id}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from encrypted_fields.fields import EncryptedCharField
 
 
 class IdempotencyRecord(models.Model):
@@ -34,11 +35,33 @@ class IdempotencyRecord(models.Model):
 
 
 class ShopifyIntegration(models.Model):
-    """A tenant's Shopify store. The client secret signs the store's webhooks (HMAC-SHA256)."""
+    """A tenant's Shopify store, connected one of two ways:
+
+    - `custom`: the owner made a custom app in the store's admin and pasted its client
+      secret, which signs the store's webhooks (HMAC-SHA256); nothing is written back.
+    - `app`: installed through the platform's app (OAuth): the offline access token lets us
+      subscribe the webhooks and write fulfilments back; the app's own secret signs them.
+
+    Secrets and tokens are encrypted at rest (Fernet; see SALT_KEY in settings).
+    """
+
+    class Mode(models.TextChoices):
+        CUSTOM = "custom", "Custom app (webhooks only)"
+        APP = "app", "Installed app"
 
     shop_domain = models.CharField(max_length=255, unique=True, help_text="<shop>.myshopify.com")
-    client_secret = models.CharField(max_length=255)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CUSTOM)
+    client_secret = EncryptedCharField(max_length=255, null=True, blank=True)
+    access_token = EncryptedCharField(max_length=255, null=True, blank=True)
+    scopes = models.CharField(max_length=500, blank=True, help_text="As granted by the store.")
     is_active = models.BooleanField(default=True)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    webhooks_subscribed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(
+        max_length=500, blank=True, help_text="The last write-back that failed for good."
+    )
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,7 +78,7 @@ class WebhookEvent(models.Model):
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
 
-    source = models.CharField(max_length=16, default="shopify")
+    source = models.CharField(max_length=16, default="shopify", help_text="shopify, woocommerce")
     event_id = models.CharField(max_length=100)
     topic = models.CharField(max_length=100)
     shop_domain = models.CharField(max_length=255, blank=True)

@@ -33,6 +33,7 @@ class Order(Address, TimeStamped):
         API = "api", "API"
         CSV = "csv", "CSV import"
         SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
         DASHBOARD = "dashboard", "Dashboard"
         RECURRING = "recurring", "Recurring schedule"
 

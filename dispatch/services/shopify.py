@@ -26,17 +26,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DataError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dispatch import tasks
-from dispatch.models import Order, OrderStatus, ShopifyIntegration, WebhookEvent
-from dispatch.models.orders import FINAL_STATUSES
+from dispatch.models import Order, ShopifyIntegration, WebhookEvent
 
 # the module, not its names: dispatch.services.orders → .geocoding → dispatch.tasks → here
-from dispatch.services import orders as order_services
+from dispatch.services import store_intake
 from dispatch.services.order_input import UnreadDate, input_field, order_clean
 from dispatch.services.parsing import DateReader, date_reader, time_window
 from dispatch.services.phones import phone_e164
@@ -88,13 +87,10 @@ class WebhookRefused(Exception):
     """The request is not a genuine webhook of this tenant's store (answer 401)."""
 
 
-class WebhookMalformed(Exception):
-    """Signed by the store, but not a JSON object we can keep (answer 400)."""
-
-
-class WebhookQueueFailed(Exception):
-    """Stored, but its job could not be queued (answer 503: the store retries, and the
-    retry queues it again)."""
+# Shared with every store's intake (dispatch.services.store_intake).
+WebhookMalformed = store_intake.WebhookMalformed
+WebhookQueueFailed = store_intake.WebhookQueueFailed
+Receipt = store_intake.Receipt
 
 
 # --- the integration ----------------------------------------------------------------
@@ -157,17 +153,12 @@ def signature_valid(*, secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
 
 
-@dataclass(frozen=True)
-class Receipt:
-    event_id: str
-    duplicate: bool
-
-
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # PostgreSQL's jsonb refuses NaN and Infinity
 
 
-def _parse(body: bytes) -> dict[str, Any]:
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """A webhook's body, which must be a JSON object (WebhookMalformed otherwise)."""
     try:
         payload = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
@@ -178,7 +169,8 @@ def _parse(body: bytes) -> dict[str, Any]:
 
 
 def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
-    """Verify, store once, and queue a webhook delivery of this tenant's store.
+    """Verify, store once, and queue a webhook delivery of this tenant's store (connected
+    as a custom app: signed with its own client secret).
 
     Raises WebhookRefused (unknown store, missing or wrong signature) or WebhookMalformed
     (signed, but not a JSON object) before anything is stored. A repeated event id answers
@@ -198,79 +190,41 @@ def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
         or not signature_valid(secret=integration.client_secret, body=body, signature=signature)
     ):
         raise WebhookRefused()
-    payload = _parse(body)
-    topic = headers.get("X-Shopify-Topic", "").strip()[:100]
-    event_id = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or ""
-    event_id = event_id.strip()[:100] or hashlib.sha256(body).hexdigest()
-    schema = connection.schema_name
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                source="shopify", event_id=event_id, topic=topic, shop_domain=shop, payload=payload
-            )
-    except IntegrityError:
-        stored = WebhookEvent.objects.filter(source="shopify", event_id=event_id).first()
-        if (
-            stored is not None
-            and stored.status == WebhookEvent.Status.RECEIVED
-            and stored.received_at < timezone.now() - REQUEUE_AFTER
-        ):
-            _queue(schema, stored.pk)
-        return Receipt(event_id=event_id, duplicate=True)
-    except DataError as exc:  # e.g. "\u0000" in a string, which jsonb cannot hold
-        raise WebhookMalformed() from exc
-    transaction.on_commit(lambda: _queue(schema, event.pk))
-    return Receipt(event_id=event_id, duplicate=False)
+    return webhook_keep(headers=headers, body=body, shop=shop)
+
+
+def webhook_keep(*, headers: Mapping[str, str], body: bytes, shop: str) -> Receipt:
+    """Store once and queue a webhook whose signature was checked (by the custom app's
+    secret or by the platform app's)."""
+    payload = parse_json_object(body)
+    return store_intake.event_store(
+        source="shopify",
+        event_id=headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or "",
+        topic=headers.get("X-Shopify-Topic", ""),
+        store=shop,
+        payload=payload,
+        body=body,
+        queue=_queue,
+    )
 
 
 def _queue(schema_name: str, event_pk: int) -> None:
-    try:
-        enqueue_for_tenant(
-            tasks.shopify_webhook_process,
-            event_pk,
-            schema_name=schema_name,
-            task_name="shopify_webhook",
-        )
-    except Exception as exc:
-        logger.exception("could not queue Shopify webhook event %s in %s", event_pk, schema_name)
-        raise WebhookQueueFailed() from exc
+    enqueue_for_tenant(
+        tasks.shopify_webhook_process,
+        event_pk,
+        schema_name=schema_name,
+        task_name="shopify_webhook",
+    )
 
 
 # --- processing ---------------------------------------------------------------------
-
-
-def _describe(exc: ValidationError) -> str:
-    if hasattr(exc, "error_dict"):
-        return "; ".join(f"{name}: {' '.join(m)}" for name, m in exc.message_dict.items())
-    return "; ".join(exc.messages)
 
 
 def webhook_event_process(event_pk: int) -> str:
     """Apply a stored webhook (in the current tenant schema) and record what became of it
     (processed, ignored, failed, with a detail). Runs once per event even if queued twice;
     returns the event's status."""
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().filter(pk=event_pk).first()
-        if event is None:
-            return "missing"
-        if event.status != WebhookEvent.Status.RECEIVED:
-            return event.status
-        handler = HANDLERS.get(event.topic)
-        try:
-            with transaction.atomic():  # a failure undoes the handler's writes, not the record
-                if handler is None:
-                    status, detail = IGNORED, f"Topic {event.topic!r} is not used."
-                else:
-                    status, detail = handler(event)
-        except ValidationError as exc:
-            status, detail = FAILED, _describe(exc)
-        except Exception as exc:  # kept on the event for the owner to see, and logged
-            logger.exception("Shopify webhook event %s could not be applied", event_pk)
-            status, detail = FAILED, f"Could not be applied ({type(exc).__name__})."
-        event.status, event.detail = status, detail[:500]
-        event.processed_at = timezone.now()
-        event.save(update_fields=["status", "detail", "processed_at", "payload"])
-    return event.status
+    return store_intake.event_process(event_pk, HANDLERS)
 
 
 # --- mapping Shopify's order JSON (pure) ----------------------------------------------
@@ -455,103 +409,34 @@ def _updated_at(payload: Mapping[str, Any]) -> dt.datetime | None:
     return parsed if parsed and timezone.is_aware(parsed) else None
 
 
-def _drop_bad_contact(data: dict[str, Any], *, country: str) -> list[str]:
-    """A phone or email the store let through but we cannot use is left out rather than
-    refusing the delivery; says what was left out."""
-    contact = {k: data[k] for k in ("customer_phone", "customer_email") if data.get(k)}
-    _, errors = order_clean(contact, default_country=country, partial=True)
-    dropped = []
-    for name in errors:
-        dropped.append(f"{name.replace('_', ' ')} {data.pop(name)!r} left out (not valid)")
-    return dropped
-
-
-def _shopify_order(external_id: str) -> Order | None:
-    return Order.objects.filter(source=Order.Source.SHOPIFY, external_id=external_id).first()
-
-
-def _create(event: WebhookEvent, data: dict[str, Any]) -> tuple[Order, bool]:
-    """Create the order; (order, False) when another job created it meanwhile."""
-    (result,) = order_services.orders_create(
-        [data], source=Order.Source.SHOPIFY, actor=ACTOR.format(shop=event.shop_domain)
+def incoming_order(
+    payload: Mapping[str, Any], *, reader: DateReader = DEFAULT_READER, cancel: bool = False
+) -> store_intake.IncomingOrder:
+    """Shopify's order JSON as a store's order for store_intake."""
+    tenant = current_tenant()
+    data = shopify_order_to_order_data(payload, tenant_tz=tenant.time_zone, reader=reader)
+    hints = delivery_hints(payload, reader=reader)
+    return store_intake.IncomingOrder(
+        external_id=str(payload.get("id") or "").strip(),
+        data=data,
+        has_address=bool(_obj(payload.get("shipping_address"))),
+        updated_at=_updated_at(payload),
+        date_given=bool(hints.date or hints.date_as_written),
+        windows_given=bool(hints.windows),
+        cancelled=cancel or bool(payload.get("cancelled_at")),
+        cancel_reason=str(payload.get("cancel_reason") or ""),
     )
-    if result.status == "invalid":
-        raise ValidationError(result.errors)
-    if result.status == "exists":
-        return Order.objects.get(pk=result.id), False
-    # orders_create does not take the source's clock; set once, on the new row.
-    Order.objects.filter(pk=result.id).update(source_updated_at=_updated_at(event.payload))
-    return Order.objects.get(pk=result.id), True
 
 
 def _apply_order(event: WebhookEvent, *, cancel: bool = False) -> tuple[str, str]:
     """orders/create, orders/updated, orders/cancelled: create the order, or bring it up to
     date unless the change is older than the one applied, and cancel it if Shopify did."""
-    payload = event.payload
     tenant = current_tenant()
-    external_id = str(payload.get("id") or "").strip()
-    if not external_id:
-        return IGNORED, "The order has no id."
-    has_address = bool(_obj(payload.get("shipping_address")))
-    order = _shopify_order(external_id)
-    if order is None and not has_address:
-        return IGNORED, "The order has no shipping address (nothing to deliver)."
     reader = date_reader(locale=tenant.locale, country=tenant.country)
-    data = shopify_order_to_order_data(payload, tenant_tz=tenant.time_zone, reader=reader)
-    dropped = _drop_bad_contact(data, country=tenant.country)
-    details: list[str] = []
-    changed = created = False
-    if order is None:
-        order, created = _create(event, data)
-        changed = created
-        if created:
-            details = [f"Order {order.pk} created", *dropped]
-    if not created:
-        updated_at = _updated_at(payload)
-        if order.status in FINAL_STATUSES:
-            return IGNORED, f"Order {order.pk} is already {order.status}."
-        if order.status in (OrderStatus.EN_ROUTE, OrderStatus.ARRIVED):
-            details = [f"Order {order.pk} is out for delivery: details not changed"]
-        elif not has_address:
-            details = [f"No shipping address: order {order.pk} not changed"]
-        elif order.source_updated_at and updated_at and updated_at <= order.source_updated_at:
-            details = [f"Older than what order {order.pk} already has"]
-        else:
-            hints = delivery_hints(payload, reader=reader)
-            data.pop("external_id")
-            if not hints.date and not hints.date_as_written:
-                data.pop("delivery_date")  # keep the date it has, rather than "tomorrow" again
-            if not hints.windows:
-                data.pop("time_windows")
-            order = order_services.order_update(
-                order=order,
-                data=data,
-                actor=ACTOR.format(shop=event.shop_domain),
-                source_updated_at=updated_at,
-            )
-            changed = True
-            details = [f"Order {order.pk} updated", *dropped]
-            if isinstance(data.get("delivery_date"), UnreadDate) and not order.needs_date:
-                details.append(
-                    f"its new date {data['delivery_date'].text!r} cannot be read: it kept "
-                    f"{order.delivery_date:%Y-%m-%d}"
-                )
-    if changed and order.needs_date:
-        details.append(f"it needs a date ({order.delivery_date_as_written!r} cannot be read)")
-    if cancel or payload.get("cancelled_at"):
-        if OrderStatus.CANCELLED in order_services.ALLOWED_TRANSITIONS[order.status]:
-            reason = payload.get("cancel_reason") or "no reason"
-            order_services.order_transition(
-                order=order,
-                to=OrderStatus.CANCELLED,
-                actor=ACTOR.format(shop=event.shop_domain),
-                reason=f"Cancelled in Shopify ({reason})",
-            )
-            changed = True
-            details.append(f"order {order.pk} cancelled")
-        else:
-            details.append(f"order {order.pk} is {order.status} and cannot be cancelled now")
-    return (PROCESSED if changed else IGNORED), "; ".join(details) + "."
+    incoming = incoming_order(event.payload, reader=reader, cancel=cancel)
+    return store_intake.order_apply(
+        incoming, platform=Order.Source.SHOPIFY, store=event.shop_domain, country=tenant.country
+    )
 
 
 def _cancel_order(event: WebhookEvent) -> tuple[str, str]:
@@ -579,9 +464,7 @@ REDACTED = {
 
 def _shop_orders(shop: str) -> QuerySet[Order]:
     """The orders this store created (the actor of their first event)."""
-    return Order.objects.filter(
-        source=Order.Source.SHOPIFY, events__from_status="", events__actor=ACTOR.format(shop=shop)
-    )
+    return store_intake.store_orders(Order.Source.SHOPIFY, shop)
 
 
 def _redact(orders: QuerySet[Order]) -> int:

@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 
 import dispatch.tasks
 from dispatch.models import Order, ShopifyIntegration, WebhookEvent
-from dispatch.services import shopify
+from dispatch.services import shopify, store_intake
 from dispatch.services.orders import order_transition
 from tests.conftest import FIXED_NOW, host_client
 from tests.dispatch import shopify_payloads as sp
@@ -201,8 +201,8 @@ def test_the_endpoint_queues_the_job_that_applies_the_event(
         Conf.SYNC = original_sync
     # the endpoint queued one job (the jobs it set off, like the customer's order
     # confirmation, queue their own after it)
-    assert callbacks[0].__qualname__.startswith("webhook_receive")
-    assert sum(c.__qualname__.startswith("webhook_receive") for c in callbacks) == 1
+    assert callbacks[0].__qualname__.startswith("event_store")
+    assert sum(c.__qualname__.startswith("event_store") for c in callbacks) == 1
     assert event("ev-1").status == "processed"
     with schema_context("alpha"):
         assert Order.objects.get().external_id == JON
@@ -328,7 +328,8 @@ def test_an_order_that_cannot_be_taken_in_is_failed_with_the_reason(alpha, store
 
 def test_an_unexpected_error_fails_the_event_and_undoes_its_writes(alpha, store, monkeypatch):
     def create_then_break(event):
-        shopify._create(event, shopify.shopify_order_to_order_data(event.payload, tenant_tz="UTC"))
+        incoming = shopify.incoming_order(event.payload)
+        store_intake.order_apply(incoming, platform="shopify", store=sp.SHOP, country="")
         raise RuntimeError("boom")
 
     monkeypatch.setitem(shopify.HANDLERS, "orders/create", create_then_break)
@@ -449,7 +450,7 @@ def test_shop_redact_disconnects_and_forgets_the_stores_customers(alpha, store):
     with schema_context("alpha"):
         assert Order.objects.get().customer_name == "Redacted"
         integration = ShopifyIntegration.objects.get()
-    assert not integration.is_active and integration.client_secret == ""
+    assert not integration.is_active and not integration.client_secret
     assert event("ev-1").payload == {}
     assert deliver(alpha.host, sp.order(), event_id="ev-after").status_code == 401
 

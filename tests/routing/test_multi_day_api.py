@@ -55,7 +55,8 @@ def test_a_multi_day_plan_is_queued_then_read_with_its_days(alpha):
         ({"first_date": "next week", "days": 2}, "first_date"),
         ({"first_date": str(tenant_today(-1)), "days": 2}, "first_date"),
         ({"first_date": "9999-12-31", "days": 2}, "first_date"),  # was a 500
-        ({"first_date": str(tenant_today(400)), "days": 1}, "first_date"),  # not 366: collected before midnight, run after, it is within the year
+        # 400, not 366: collected before the tenant's midnight and run after, 366 was in the year
+        ({"first_date": str(tenant_today(400)), "days": 1}, "first_date"),
         ({"first_date": str(FIRST), "days": 0}, "days"),
         ({"first_date": str(FIRST), "days": 8}, "days"),
         ({"first_date": str(FIRST), "days": "3"}, "days"),

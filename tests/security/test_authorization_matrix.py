@@ -240,6 +240,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
         lambda w: {"order_id": w.proof_order, "proof_id": w.proof, "kind": "photo"},
     ),
     "webhook-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "stores": ({"GET": "owner"}, NO_ARGS),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
     "webhook-action": ({"POST": "owner"}, K(subscription_id="subscription")),
     "audit-log": ({"GET": "owner"}, NO_ARGS),
