@@ -1,0 +1,501 @@
+"""A local stand-in for Shopify, started as a real HTTP server: the OAuth install (the
+authorize page a shop owner approves, the code exchanged for an offline token), the Admin
+GraphQL API as far as the app uses it (webhook subscriptions, an order's fulfilment orders
+and fulfilments, fulfilmentCreate, fulfillmentEventCreate) with its cost extension and its
+throttled answers, and the REST call that revokes a token. It records every request.
+
+Shops are reached at `{url}/{shop}`: set SHOPIFY_SHOP_URL to `fake.shop_url` ("{shop}" in
+it). GraphQL requests are told apart by the fields they name, as a fake can: the app's
+queries are few and fixed.
+
+Formats follow shopify.dev: OAuth (authorization code grant, hex HMAC-SHA256 of the sorted
+query with the app's secret), GraphQL Admin API 2025-10 (`extensions.cost.throttleStatus`;
+a throttled request answers 200 with `errors[0].extensions.code == "THROTTLED"`; a wrong
+token answers 401 with `{"errors": "[API] Invalid API key or access token ..."}`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+
+API_KEY = "fake-app-client-id"
+API_SECRET = "fake-app-client-secret-0123456789abcdef"
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+def oauth_hmac(params: dict[str, str], secret: str = API_SECRET) -> str:
+    """Shopify's signature of a redirect to the app: hex HMAC-SHA256 of `k=v&...` sorted."""
+    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "hmac")
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_hmac(body: bytes, secret: str = API_SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@dataclass
+class FakeOrder:
+    """An order of a fake shop: its lines (requires_shipping) and what was fulfilled."""
+
+    id: int
+    lines: list[dict[str, Any]]  # {"id", "quantity", "requires_shipping"}
+    fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def gid(self) -> str:
+        return f"gid://shopify/Order/{self.id}"
+
+    def remaining(self, line_id: int) -> int:
+        done = sum(
+            item["quantity"]
+            for f in self.fulfillments
+            for item in f["line_items"]
+            if item["line_id"] == line_id
+        )
+        line = next(ln for ln in self.lines if ln["id"] == line_id)
+        return line["quantity"] - done
+
+
+@dataclass
+class FakeShop:
+    domain: str
+    token: str = ""
+    scopes: str = ""
+    codes: dict[str, str] = field(default_factory=dict)  # code → granted scopes
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    orders: dict[int, FakeOrder] = field(default_factory=dict)
+    revoked: bool = False
+
+
+@dataclass
+class FakeShopify:
+    url: str = ""
+    shops: dict[str, FakeShop] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    throttle_next: int = 0  # answer this many GraphQL calls "Throttled"
+    fail_next: list[tuple[int, Any]] = field(default_factory=list)  # (status, body) in turn
+    available: float = 2000.0
+    restore_rate: float = 100.0
+    _ids: Any = field(default_factory=lambda: itertools.count(1001))
+
+    @property
+    def shop_url(self) -> str:
+        return self.url + "/{shop}"
+
+    def shop(self, domain: str) -> FakeShop:
+        return self.shops.setdefault(domain, FakeShop(domain))
+
+    def add_order(self, domain: str, order_id: int, lines: list[dict[str, Any]]) -> FakeOrder:
+        order = FakeOrder(order_id, [dict(line) for line in lines])
+        self.shop(domain).orders[order_id] = order
+        return order
+
+    def graphql_calls(self, name: str = "") -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.requests
+            if r["path"].endswith("/graphql.json") and name in r.get("body", {}).get("query", "")
+        ]
+
+    def send_webhook(
+        self, url: str, topic: str, payload: dict, *, shop: str, secret: str = API_SECRET
+    ) -> requests.Response:
+        """Deliver a webhook as Shopify does (signed with the app's secret)."""
+        body = json.dumps(payload).encode()
+        return requests.post(
+            url,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": topic,
+                "X-Shopify-Shop-Domain": shop,
+                "X-Shopify-Hmac-Sha256": webhook_hmac(body, secret),
+                "X-Shopify-Webhook-Id": secrets.token_hex(8),
+                "X-Shopify-Event-Id": secrets.token_hex(8),
+                "X-Shopify-API-Version": "2025-10",
+            },
+            timeout=10,
+        )
+
+    # --- GraphQL ----------------------------------------------------------------------------
+
+    def _cost(self, cost: float) -> dict[str, Any]:
+        return {
+            "requestedQueryCost": cost,
+            "actualQueryCost": cost,
+            "throttleStatus": {
+                "maximumAvailable": 2000.0,
+                "currentlyAvailable": self.available,
+                "restoreRate": self.restore_rate,
+            },
+        }
+
+    def graphql(self, shop: FakeShop, query: str, variables: dict) -> dict[str, Any]:
+        if "webhookSubscriptionCreate" in query:
+            sub = variables.get("webhookSubscription") or {}
+            uri = sub.get("uri") or sub.get("callbackUrl")
+            topic = variables.get("topic")
+            if any(w["topic"] == topic and w["uri"] == uri for w in shop.webhooks):
+                errors = [
+                    {
+                        "field": ["webhookSubscription", "uri"],
+                        "message": "Address for this topic has already been taken",
+                    }
+                ]
+                return {
+                    "webhookSubscriptionCreate": {"webhookSubscription": None, "userErrors": errors}
+                }
+            hook = {
+                "id": f"gid://shopify/WebhookSubscription/{next(self._ids)}",
+                "topic": topic,
+                "uri": uri,
+            }
+            shop.webhooks.append(hook)
+            return {"webhookSubscriptionCreate": {"webhookSubscription": hook, "userErrors": []}}
+        if "webhookSubscriptions" in query:
+            return {"webhookSubscriptions": {"nodes": list(shop.webhooks)}}
+        if "fulfillmentCreate" in query:
+            return {"fulfillmentCreate": self._fulfil(shop, variables.get("fulfillment") or {})}
+        if "fulfillmentEventCreate" in query:
+            return {
+                "fulfillmentEventCreate": self._event(shop, variables.get("fulfillmentEvent") or {})
+            }
+        if "order(" in query:
+            gid = variables.get("id", "")
+            order = (
+                shop.orders.get(int(gid.rsplit("/", 1)[-1]))
+                if gid.rsplit("/", 1)[-1].isdigit()
+                else None
+            )
+            return {"order": self._order(order) if order else None}
+        if "shop" in query:
+            return {"shop": {"name": shop.domain.split(".")[0], "myshopifyDomain": shop.domain}}
+        raise ValueError("query not understood by the fake")
+
+    def _order(self, order: FakeOrder) -> dict[str, Any]:
+        shippable = [ln for ln in order.lines if ln.get("requires_shipping", True)]
+        open_lines = [ln for ln in shippable if order.remaining(ln["id"]) > 0]
+        status = "CLOSED" if not open_lines else ("IN_PROGRESS" if order.fulfillments else "OPEN")
+        if order.cancelled:
+            status = "CANCELLED"
+        return {
+            "id": order.gid,
+            "cancelledAt": "2026-12-07T08:00:00Z" if order.cancelled else None,
+            "fulfillmentOrders": {
+                "nodes": [
+                    {
+                        "id": f"gid://shopify/FulfillmentOrder/{order.id}1",
+                        "status": status,
+                        "supportedActions": []
+                        if status in ("CLOSED", "CANCELLED")
+                        else [{"action": "CREATE_FULFILLMENT"}],
+                        "lineItems": {
+                            "nodes": [
+                                {
+                                    "id": f"gid://shopify/FulfillmentOrderLineItem/{ln['id']}",
+                                    "remainingQuantity": order.remaining(ln["id"]),
+                                    "totalQuantity": ln["quantity"],
+                                    "lineItem": {
+                                        "id": f"gid://shopify/LineItem/{ln['id']}",
+                                        "requiresShipping": True,
+                                    },
+                                }
+                                for ln in shippable
+                            ]
+                        },
+                    }
+                ]
+                if shippable
+                else []
+            },
+            "fulfillments": [
+                {
+                    "id": f["id"],
+                    "status": "SUCCESS",
+                    "trackingInfo": [f["tracking"]] if f.get("tracking") else [],
+                    "events": {"nodes": [{"status": e["status"]} for e in f["events"]]},
+                }
+                for f in order.fulfillments
+            ],
+        }
+
+    def _fulfil(self, shop: FakeShop, fulfillment: dict) -> dict[str, Any]:
+        items = []
+        for group in fulfillment.get("lineItemsByFulfillmentOrder") or []:
+            fo_id = str(group.get("fulfillmentOrderId", ""))
+            order = next(
+                (
+                    o
+                    for o in shop.orders.values()
+                    if fo_id == f"gid://shopify/FulfillmentOrder/{o.id}1"
+                ),
+                None,
+            )
+            if order is None:
+                return {
+                    "fulfillment": None,
+                    "userErrors": [
+                        {"field": ["fulfillment"], "message": "Fulfillment order does not exist."}
+                    ],
+                }
+            if order.cancelled:
+                return {
+                    "fulfillment": None,
+                    "userErrors": [
+                        {
+                            "field": ["fulfillment"],
+                            "message": "Fulfillment order is not in a fulfillable state.",
+                        }
+                    ],
+                }
+            lines = group.get("fulfillmentOrderLineItems")
+            if lines is None:  # all that remains
+                lines = [
+                    {
+                        "id": f"gid://shopify/FulfillmentOrderLineItem/{ln['id']}",
+                        "quantity": order.remaining(ln["id"]),
+                    }
+                    for ln in order.lines
+                    if ln.get("requires_shipping", True)
+                ]
+            for line in lines:
+                line_id = int(str(line["id"]).rsplit("/", 1)[-1])
+                if line["quantity"] > order.remaining(line_id):
+                    return {
+                        "fulfillment": None,
+                        "userErrors": [
+                            {
+                                "field": ["fulfillment"],
+                                "message": "Invalid fulfillment order line item quantity "
+                                "requested.",
+                            }
+                        ],
+                    }
+                items.append({"line_id": line_id, "quantity": line["quantity"]})
+        fid = f"gid://shopify/Fulfillment/{next(self._ids)}"
+        record = {
+            "id": fid,
+            "line_items": items,
+            "tracking": fulfillment.get("trackingInfo"),
+            "notify": fulfillment.get("notifyCustomer"),
+            "events": [],
+        }
+        order.fulfillments.append(record)
+        return {"fulfillment": {"id": fid, "status": "SUCCESS"}, "userErrors": []}
+
+    def _event(self, shop: FakeShop, event: dict) -> dict[str, Any]:
+        for order in shop.orders.values():
+            for f in order.fulfillments:
+                if f["id"] == event.get("fulfillmentId"):
+                    f["events"].append(
+                        {
+                            "status": event.get("status"),
+                            "message": event.get("message"),
+                            "happenedAt": event.get("happenedAt"),
+                        }
+                    )
+                    eid = f"gid://shopify/FulfillmentEvent/{next(self._ids)}"
+                    return {
+                        "fulfillmentEvent": {"id": eid, "status": event.get("status")},
+                        "userErrors": [],
+                    }
+        return {
+            "fulfillmentEvent": None,
+            "userErrors": [
+                {
+                    "field": ["fulfillmentEvent", "fulfillmentId"],
+                    "message": "Fulfillment does not exist.",
+                }
+            ],
+        }
+
+    def events_of(self, domain: str, order_id: int) -> list[str]:
+        order = self.shop(domain).orders[order_id]
+        return [e["status"] for f in order.fulfillments for e in f["events"]]
+
+
+@contextmanager
+def running_fake_shopify() -> Iterator[FakeShopify]:
+    fake = FakeShopify()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            self.send_response(status)
+            ctype = "text/html" if isinstance(body, str) else "application/json"
+            self.send_header("Content-Type", ctype)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _split(self) -> tuple[FakeShop | None, str, dict[str, str]]:
+            url = urlsplit(self.path)
+            match = re.match(r"^/([a-z0-9][a-z0-9-]*\.myshopify\.com)(/.*)$", url.path)
+            if not match:
+                return None, url.path, {}
+            return fake.shop(match.group(1)), match.group(2), dict(parse_qsl(url.query))
+
+        def _record(self, path: str, body: Any) -> None:
+            with lock:
+                fake.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "token": self.headers.get("X-Shopify-Access-Token", ""),
+                        "body": body,
+                    }
+                )
+
+        def do_GET(self) -> None:
+            shop, path, query = self._split()
+            self._record(path, query)
+            if shop is None:
+                return self._answer(404, {"errors": "Not Found"})
+            if path == "/admin/oauth/authorize":
+                # the page the shop owner sees: the app, the scopes asked, an Install button
+                approve = urlencode({**query, "approve": "1"})
+                scopes = ", ".join(query.get("scope", "").split(","))
+                return self._answer(
+                    200,
+                    f"<!doctype html><title>Install app</title><h1>Install {query.get('client_id')}"
+                    f" on {shop.domain}?</h1><p>It asks to: {scopes}</p>"
+                    f'<a id="install" href="/{shop.domain}/admin/oauth/approve?{approve}">'
+                    "Install app</a>",
+                )
+            if path == "/admin/oauth/approve":
+                code = secrets.token_hex(16)
+                shop.codes[code] = query.get("scope", "")
+                back = {
+                    "code": code,
+                    "host": base64.b64encode(f"{shop.domain}/admin".encode()).decode().rstrip("="),
+                    "shop": shop.domain,
+                    "state": query.get("state", ""),
+                    "timestamp": str(int(time.time())),
+                }
+                back["hmac"] = oauth_hmac(back)
+                self.send_response(302)
+                self.send_header("Location", f"{query.get('redirect_uri')}?{urlencode(back)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            return self._answer(404, {"errors": "Not Found"})
+
+        def do_POST(self) -> None:
+            shop, path, _ = self._split()
+            length = int(self.headers.get("Content-Length", 0))
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = dict(parse_qsl(raw.decode()))
+            self._record(path, body)
+            if shop is None:
+                return self._answer(404, {"errors": "Not Found"})
+            if path == "/admin/oauth/access_token":
+                code = body.get("code", "")
+                if body.get("client_id") != API_KEY or body.get("client_secret") != API_SECRET:
+                    return self._answer(
+                        400,
+                        {
+                            "error": "invalid_client",
+                            "error_description": "Client credentials are invalid",
+                        },
+                    )
+                if code not in shop.codes:
+                    return self._answer(
+                        400,
+                        {
+                            "error": "invalid_request",
+                            "error_description": "The authorization code was not found or "
+                            "was already used",
+                        },
+                    )
+                shop.scopes = shop.codes.pop(code)
+                shop.token, shop.revoked = "shpat_" + secrets.token_hex(16), False
+                return self._answer(200, {"access_token": shop.token, "scope": shop.scopes})
+            if re.fullmatch(r"/admin/api/[0-9-]+/graphql\.json", path):
+                if fake.fail_next:
+                    status, answer = fake.fail_next.pop(0)
+                    return self._answer(
+                        status, answer, {"Retry-After": "1"} if status == 429 else None
+                    )
+                token = self.headers.get("X-Shopify-Access-Token", "")
+                if not shop.token or token != shop.token or shop.revoked:
+                    return self._answer(401, {"errors": INVALID_TOKEN})
+                if fake.throttle_next > 0:
+                    fake.throttle_next -= 1
+                    throttled = {
+                        "errors": [
+                            {
+                                "message": "Throttled",
+                                "extensions": {
+                                    "code": "THROTTLED",
+                                    "documentation": "https://shopify.dev/api/usage/rate-limits",
+                                },
+                            }
+                        ],
+                        "extensions": {
+                            "cost": {
+                                **fake._cost(50.0),
+                                "throttleStatus": {
+                                    "maximumAvailable": 2000.0,
+                                    "currentlyAvailable": 0.0,
+                                    "restoreRate": fake.restore_rate,
+                                },
+                            }
+                        },
+                    }
+                    return self._answer(200, throttled)
+                try:
+                    with lock:
+                        data = fake.graphql(
+                            shop, body.get("query", ""), body.get("variables") or {}
+                        )
+                except ValueError as exc:
+                    return self._answer(200, {"errors": [{"message": str(exc)}]})
+                return self._answer(200, {"data": data, "extensions": {"cost": fake._cost(10.0)}})
+            return self._answer(404, {"errors": "Not Found"})
+
+        def do_DELETE(self) -> None:
+            shop, path, _ = self._split()
+            self._record(path, {})
+            if shop is not None and path == "/admin/api_permissions/current.json":
+                token = self.headers.get("X-Shopify-Access-Token", "")
+                if not shop.token or token != shop.token or shop.revoked:
+                    return self._answer(401, {"errors": INVALID_TOKEN})
+                shop.revoked = True
+                return self._answer(200, {})
+            return self._answer(404, {"errors": "Not Found"})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
