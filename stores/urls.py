@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from stores.views import pages, shopify, woocommerce
+from stores.views import pages, shopify, woocommerce, writebacks
 
 urlpatterns = [
     path("", pages.stores_view, name="stores"),
     *shopify.urlpatterns,
     *woocommerce.urlpatterns,
+    *writebacks.urlpatterns,
 ]

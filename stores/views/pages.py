@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.decorators import owner_required
-from stores.views import shopify, woocommerce
+from stores.views import shopify, woocommerce, writebacks
 
 
 @owner_required
@@ -15,5 +15,9 @@ def stores_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "stores/stores.html",
-        {"shopify": shopify.section(request), "woocommerce": woocommerce.section(request)},
+        {
+            "shopify": shopify.section(request),
+            "woocommerce": woocommerce.section(request),
+            "writebacks": writebacks.section(request),
+        },
     )
