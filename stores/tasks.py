@@ -20,3 +20,10 @@ def writebacks_due(now: dt.datetime | None = None) -> int:
     from stores.services import writeback  # services queue this job: import at run time
 
     return writeback.due(now)
+
+
+def woocommerce_webhook_process(event_pk: int) -> str:
+    """Apply a stored WooCommerce webhook (once, however often it is queued)."""
+    from stores.services import woocommerce  # services queue this job: import at run time
+
+    return woocommerce.webhook_event_process(event_pk)

@@ -2,10 +2,91 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
-urlpatterns: list = []
+from accounts.decorators import owner_required
+from core.forms import form_add_service_errors
+from dispatch.models import WebhookEvent
+from stores.models import WooCommerceStore
+from stores.services import woocommerce
+from stores.views import shopify
 
 
-def section(request: HttpRequest) -> dict:
-    return {}
+def _secret(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=255,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=help_text,
+    )
+
+
+class StoreForm(forms.Form):
+    url = forms.CharField(
+        label="Store address",
+        max_length=255,
+        help_text="As WordPress shows it under Settings → General → Site Address.",
+        widget=forms.TextInput(attrs={"placeholder": "https://shop.example.com"}),
+    )
+    consumer_key = _secret("Consumer key", "ck_…  Empty: keep the saved one.")
+    consumer_secret = _secret("Consumer secret", "cs_…  Empty: keep the saved one.")
+    webhook_secret = _secret(
+        "Webhook secret", "The secret you gave the webhooks. Empty: keep the saved one."
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("id", f"woocommerce-{name.replace('_', '-')}")
+
+
+def section(request: HttpRequest, form: StoreForm | None = None) -> dict:
+    """What the Stores page shows of WooCommerce: how to connect, the stores, the form,
+    and the last 20 webhooks received."""
+    return {
+        "form": form or StoreForm(),
+        "stores": WooCommerceStore.objects.order_by("url"),
+        "events": WebhookEvent.objects.filter(source=woocommerce.PLATFORM).order_by("-received_at")[
+            :20
+        ],
+        "webhook_url": request.build_absolute_uri(reverse("api-woocommerce-webhooks")),
+    }
+
+
+@owner_required
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    """Connect a store, or change its keys or secret."""
+    form = StoreForm(request.POST)
+    if form.is_valid():
+        try:
+            store = woocommerce.store_save(**form.cleaned_data)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            messages.success(request, f"{store.url} is connected.")
+            return redirect(f"{reverse('stores')}#woocommerce")
+    context = {"shopify": shopify.section(request), "woocommerce": section(request, form)}
+    return render(request, "stores/stores.html", context, status=400)
+
+
+@owner_required
+@require_POST
+def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Disconnect a store: its webhooks are refused and nothing more is written back."""
+    store = woocommerce.store_disconnect(store=get_object_or_404(WooCommerceStore, pk=pk))
+    messages.success(request, f"{store.url} is disconnected.")
+    return redirect(f"{reverse('stores')}#woocommerce")
+
+
+urlpatterns = [
+    path("woocommerce/", save_view, name="store-woocommerce-save"),
+    path("woocommerce/<int:pk>/disconnect/", disconnect_view, name="store-woocommerce-disconnect"),
+]

@@ -1,3 +1,149 @@
-"""The woocommerce API (filled in by its work)."""
+"""WooCommerce over HTTP: the endpoint a store's webhooks are sent to (on the tenant's
+host), and the owner's API to connect a store. Rules live in stores.services.woocommerce."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from stores.api.serializers.woocommerce import (
+    StoreInputSerializer,
+    StoreOutputSerializer,
+    StoreOverviewSerializer,
+    WebhookAnswerSerializer,
+)
+from stores.models import WooCommerceStore
+from stores.services import woocommerce
+from tenants.permissions import IsOwner
+
+# --- the webhook endpoint -----------------------------------------------------------------
+
+HEADERS = [
+    OpenApiParameter(name, location=OpenApiParameter.HEADER, required=False)
+    for name in (
+        "X-WC-Webhook-Source",
+        "X-WC-Webhook-Topic",
+        "X-WC-Webhook-Signature",
+        "X-WC-Webhook-Delivery-ID",
+        "X-WC-Webhook-ID",
+    )
+]
+
+
+def _error(detail: str, code: str, http_status: int) -> Response:
+    return Response({"detail": detail, "code": code}, status=http_status)
+
+
+class WooCommerceWebhookApi(APIView):
+    """WooCommerce webhooks (order.created, order.updated, order.deleted, order.restored),
+    signed with the webhook's secret; answered at once, applied in the background; the
+    same delivery again is answered 200 and changes nothing. The ping WooCommerce sends
+    when a webhook is saved (`webhook_id=<n>`, unsigned) is answered 200 and not kept."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="woocommerce_webhook_receive",
+        request=OpenApiTypes.OBJECT,
+        parameters=HEADERS,
+        responses={
+            200: WebhookAnswerSerializer,
+            400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
+            401: OpenApiResponse(description="Unknown store or wrong signature: nothing kept."),
+            503: OpenApiResponse(description="Kept, but not queued: send it again."),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        body = request.body  # the raw bytes the signature covers, before anything parses them
+        try:
+            receipt = woocommerce.webhook_receive(headers=request.headers, body=body)
+        except woocommerce.WebhookRefused:
+            return _error(
+                "Not a webhook of a store connected here.",
+                "invalid_signature",
+                status.HTTP_401_UNAUTHORIZED,
+            )
+        except woocommerce.WebhookMalformed:
+            return _error(
+                "The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST
+            )
+        except woocommerce.WebhookQueueFailed:
+            return _error(
+                "Received, but not queued; send it again.",
+                "unavailable",
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        if receipt is None:
+            return Response({"status": "ping", "event_id": ""})
+        answer = "duplicate" if receipt.duplicate else "accepted"
+        return Response({"status": answer, "event_id": receipt.event_id})
+
+
+# --- the owner's configuration ------------------------------------------------------------
+
+
+class WooCommerceStoresApi(APIView):
+    """The tenant's WooCommerce stores and where to send their webhooks (GET); connecting
+    one or changing its keys (PUT, by address: repeating it is harmless). Owners only."""
+
+    permission_classes = [IsOwner]
+
+    @extend_schema(operation_id="woocommerce_overview", responses=StoreOverviewSerializer)
+    def get(self, request: Request) -> Response:
+        body = {
+            "webhook_url": request.build_absolute_uri(reverse("api-woocommerce-webhooks")),
+            "topics": list(woocommerce.TOPICS),
+            "stores": WooCommerceStore.objects.order_by("url"),
+        }
+        return Response(StoreOverviewSerializer(body).data)
+
+    @extend_schema(
+        operation_id="woocommerce_store_save",
+        request=StoreInputSerializer,
+        responses=StoreOutputSerializer,
+    )
+    def put(self, request: Request) -> Response:
+        serializer = StoreInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        store = woocommerce.store_save(**serializer.validated_data)
+        return Response(StoreOutputSerializer(store).data)
+
+
+class WooCommerceStoreApi(APIView):
+    """One store (GET); DELETE disconnects it (kept, for its history and a reconnect)."""
+
+    permission_classes = [IsOwner]
+
+    @extend_schema(operation_id="woocommerce_store_retrieve", responses=StoreOutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(StoreOutputSerializer(get_object_or_404(WooCommerceStore, pk=pk)).data)
+
+    @extend_schema(operation_id="woocommerce_store_disconnect", responses=StoreOutputSerializer)
+    def delete(self, request: Request, pk: int) -> Response:
+        store = woocommerce.store_disconnect(store=get_object_or_404(WooCommerceStore, pk=pk))
+        return Response(StoreOutputSerializer(store).data)
+
+
+urlpatterns = [
+    path(
+        "integrations/woocommerce/webhooks",
+        WooCommerceWebhookApi.as_view(),
+        name="api-woocommerce-webhooks",
+    ),
+    path("integrations/woocommerce", WooCommerceStoresApi.as_view(), name="api-woocommerce"),
+    path(
+        "integrations/woocommerce/<int:pk>",
+        WooCommerceStoreApi.as_view(),
+        name="api-woocommerce-store",
+    ),
+]
