@@ -72,13 +72,14 @@ def graphql(
     if not token or token.startswith("gAAAA"):  # none, or one we cannot decrypt any more
         raise PermanentError("The store's access token is missing: install the app again.")
     try:
-        response = _session().post(
-            graphql_url(integration.shop_domain),
-            json={"query": query, "variables": variables or {}},
-            headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-            timeout=settings.STORE_TIMEOUT_S,
-            allow_redirects=False,
-        )
+        with _session() as session:
+            response = session.post(
+                graphql_url(integration.shop_domain),
+                json={"query": query, "variables": variables or {}},
+                headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
+                timeout=settings.STORE_TIMEOUT_S,
+                allow_redirects=False,
+            )
     except requests.RequestException as exc:
         raise RetryLater(f"Shopify could not be reached ({type(exc).__name__}).") from exc
     status = response.status_code

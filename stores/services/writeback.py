@@ -76,8 +76,10 @@ def run(writeback_pk: int) -> str:
     """One try of a write-back that is pending and due; returns its status."""
     now = timezone.now()
     with transaction.atomic():
+        # of=self: the order's row is not locked with it (a driver's tap on the order
+        # must not make the write-back look busy, nor wait for it)
         writeback = (
-            WriteBack.objects.select_for_update(skip_locked=True)
+            WriteBack.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("order")
             .filter(pk=writeback_pk)
             .first()
@@ -85,6 +87,14 @@ def run(writeback_pk: int) -> str:
         if writeback is None:
             return "busy"
         if writeback.status != WriteBack.Status.PENDING or writeback.next_attempt_at > now:
+            return writeback.status
+        earlier = _earlier_pending(writeback)
+        if earlier is not None:
+            # in the order they happened: "delivered" must not reach the shop before "out
+            # for delivery" is written (it would then say out for delivery last); this one
+            # follows the earlier one's next try, and is queued when that one ends
+            writeback.next_attempt_at = max(earlier.next_attempt_at, now) + dt.timedelta(seconds=1)
+            writeback.save(update_fields=["next_attempt_at"])
             return writeback.status
         # a lease: a worker that dies mid-try leaves it due again later, not twice at once
         writeback.attempts += 1
@@ -125,10 +135,40 @@ def run(writeback_pk: int) -> str:
     return writeback.status
 
 
+def _earlier_pending(writeback: WriteBack) -> WriteBack | None:
+    """A write-back of the same order to the same store, recorded before this one and
+    still pending."""
+    return (
+        WriteBack.objects.filter(
+            order_id=writeback.order_id,
+            store=writeback.store,
+            status=WriteBack.Status.PENDING,
+            pk__lt=writeback.pk,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
 def _finish(writeback: WriteBack, status: str, error: str) -> None:
     writeback.status, writeback.last_error = status, error[:500]
     writeback.done_at = timezone.now()
     writeback.save(update_fields=["status", "last_error", "done_at", "result", "attempts"])
+    # the next change of the same order waited for this one: its turn now
+    following = (
+        WriteBack.objects.filter(
+            order_id=writeback.order_id,
+            store=writeback.store,
+            status=WriteBack.Status.PENDING,
+            pk__gt=writeback.pk,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        WriteBack.objects.filter(pk=following).update(next_attempt_at=timezone.now())
+        _queue(following)
 
 
 def due(now: dt.datetime | None = None) -> int:

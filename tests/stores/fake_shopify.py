@@ -39,6 +39,53 @@ API_SECRET = "fake-app-client-secret-0123456789abcdef"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 
 
+#: The input fields Admin GraphQL 2025-10 documents (FulfillmentInput, FulfillmentTrackingInput,
+#: FulfillmentOrderLineItemsInput, FulfillmentEventInput) and FulfillmentEventStatus's values.
+FULFILLMENT_INPUT = {
+    "lineItemsByFulfillmentOrder",
+    "notifyCustomer",
+    "originAddress",
+    "trackingInfo",
+}
+TRACKING_INPUT = {"company", "number", "numbers", "url", "urls"}
+LINE_ITEMS_INPUT = {"fulfillmentOrderId", "fulfillmentOrderLineItems"}
+EVENT_INPUT = {
+    "address1",
+    "city",
+    "country",
+    "estimatedDeliveryAt",
+    "fulfillmentId",
+    "happenedAt",
+    "latitude",
+    "longitude",
+    "message",
+    "province",
+    "status",
+    "zip",
+}
+EVENT_STATUSES = {
+    "ATTEMPTED_DELIVERY",
+    "CARRIER_PICKED_UP",
+    "CONFIRMED",
+    "DELAYED",
+    "DELIVERED",
+    "FAILURE",
+    "IN_TRANSIT",
+    "LABEL_PRINTED",
+    "LABEL_PURCHASED",
+    "OUT_FOR_DELIVERY",
+    "READY_FOR_PICKUP",
+}
+
+
+def _input_check(type_name: str, value: Any, fields: set[str]) -> None:
+    """GraphQL refuses an input object with a field its type does not have (a top-level
+    error, no data), as a fake the app's mistakes must show up on."""
+    unknown = sorted(set(value or {}) - fields) if isinstance(value, dict) else []
+    if unknown:
+        raise ValueError(f"{type_name} has no field named {unknown[0]!r}")
+
+
 def oauth_hmac(params: dict[str, str], secret: str = API_SECRET) -> str:
     """Shopify's signature of a redirect to the app: hex HMAC-SHA256 of `k=v&...` sorted."""
     message = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "hmac")
@@ -172,11 +219,23 @@ class FakeShopify:
         if "webhookSubscriptions" in query:
             return {"webhookSubscriptions": {"nodes": list(shop.webhooks)}}
         if "fulfillmentCreate" in query:
-            return {"fulfillmentCreate": self._fulfil(shop, variables.get("fulfillment") or {})}
+            fulfillment = variables.get("fulfillment") or {}
+            _input_check("FulfillmentInput", fulfillment, FULFILLMENT_INPUT)
+            _input_check(
+                "FulfillmentTrackingInput", fulfillment.get("trackingInfo"), TRACKING_INPUT
+            )
+            for group in fulfillment.get("lineItemsByFulfillmentOrder") or []:
+                _input_check("FulfillmentOrderLineItemsInput", group, LINE_ITEMS_INPUT)
+            return {"fulfillmentCreate": self._fulfil(shop, fulfillment)}
         if "fulfillmentEventCreate" in query:
-            return {
-                "fulfillmentEventCreate": self._event(shop, variables.get("fulfillmentEvent") or {})
-            }
+            event = variables.get("fulfillmentEvent") or {}
+            _input_check("FulfillmentEventInput", event, EVENT_INPUT)
+            if event.get("status") not in EVENT_STATUSES or not event.get("fulfillmentId"):
+                raise ValueError(
+                    "Variable $fulfillmentEvent of type FulfillmentEventInput! was provided "
+                    "invalid value for status or fulfillmentId"
+                )
+            return {"fulfillmentEventCreate": self._event(shop, event)}
         if "order(" in query:
             gid = variables.get("id", "")
             order = (
@@ -190,11 +249,13 @@ class FakeShopify:
         raise ValueError("query not understood by the fake")
 
     def _order(self, order: FakeOrder) -> dict[str, Any]:
-        shippable = [ln for ln in order.lines if ln.get("requires_shipping", True)]
+        # Shopify puts every line in the fulfillment order, those that need no shipping (a
+        # gift card, a download) too, with `lineItem.requiresShipping` false: the app picks
+        shippable = list(order.lines)
         open_lines = [ln for ln in shippable if order.remaining(ln["id"]) > 0]
         status = "CLOSED" if not open_lines else ("IN_PROGRESS" if order.fulfillments else "OPEN")
         if order.cancelled:
-            status = "CANCELLED"
+            status = "CLOSED"  # a cancelled order's fulfillment orders are closed
         return {
             "id": order.gid,
             "cancelledAt": "2026-12-07T08:00:00Z" if order.cancelled else None,
@@ -214,7 +275,7 @@ class FakeShopify:
                                     "totalQuantity": ln["quantity"],
                                     "lineItem": {
                                         "id": f"gid://shopify/LineItem/{ln['id']}",
-                                        "requiresShipping": True,
+                                        "requiresShipping": bool(ln.get("requires_shipping", True)),
                                     },
                                 }
                                 for ln in shippable
@@ -265,15 +326,25 @@ class FakeShopify:
                         }
                     ],
                 }
+            if not any(ln_ for ln_ in order.lines if order.remaining(ln_["id"]) > 0):
+                return {
+                    "fulfillment": None,
+                    "userErrors": [
+                        {
+                            "field": ["fulfillment"],
+                            "message": "Fulfillment order is not in a fulfillable state.",
+                        }
+                    ],
+                }
             lines = group.get("fulfillmentOrderLineItems")
-            if lines is None:  # all that remains
+            if lines is None:  # "If left blank, all line items ... will be fulfilled"
                 lines = [
                     {
                         "id": f"gid://shopify/FulfillmentOrderLineItem/{ln['id']}",
                         "quantity": order.remaining(ln["id"]),
                     }
                     for ln in order.lines
-                    if ln.get("requires_shipping", True)
+                    if order.remaining(ln["id"]) > 0
                 ]
             for line in lines:
                 line_id = int(str(line["id"]).rsplit("/", 1)[-1])
