@@ -8,8 +8,9 @@ for local fakes only. Keys never go in a query string and are never logged; redi
 not followed and the connection's address is checked (no private or loopback addresses
 unless WEBHOOK_ALLOW_LOOPBACK, as for outgoing webhooks).
 
-Write-backs are idempotent: every note we add ends with a reference ("ref D12-out"), and
-before adding one the order's notes are read and ours is not added twice.
+Write-backs are idempotent: every note we add ends with a reference ("ref D12-out-1": our
+order 12, its first setting off), and before adding one the order's notes are read and
+ours is not added twice.
 """
 
 from __future__ import annotations
@@ -218,9 +219,11 @@ class WooCommerceSource(StoreSource):
         if found is None:
             raise PermanentError("The store is no longer connected.")
         api, woo_id, ref = WooCommerceApi(found), woo_order_id(order), f"ref D{order.pk}"
-        if action == WriteBack.Action.SET_OFF:
+        if action == WriteBack.Action.SET_OFF:  # again when a rebooked order sets off again
+            earlier = list(state.get("set_off_note_ids") or [])
             text = f"Out for delivery — track it: {tracking_url(order)}"
-            return {"set_off_note_id": api.note_once(woo_id, text, f"{ref}-out")}
+            note = api.note_once(woo_id, text, f"{ref}-out-{len(earlier) + 1}")
+            return {"set_off_note_ids": [*earlier, note]}
         if action == WriteBack.Action.DELIVERED:
             status = api.status_set(woo_id, "completed")
             note = api.note_once(woo_id, "Delivered.", f"{ref}-delivered")
