@@ -155,6 +155,19 @@ def K(**names):  # reads like a table
 
 
 NO_ARGS = K()
+
+
+def _woocommerce_store(world) -> dict[str, int]:
+    """A WooCommerce store of alpha (its id)."""
+    from stores.models import WooCommerceStore
+
+    with schema_context("alpha"):
+        store, _ = WooCommerceStore.objects.get_or_create(
+            url="https://matrix-shop.example", defaults={"webhook_secret": "s" * 32}
+        )
+    return {"pk": store.pk}
+
+
 # name: ({method: policy}, arguments)
 MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "login": ({"GET": "public", "POST": "public"}, NO_ARGS),
@@ -241,6 +254,8 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     ),
     "webhook-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "stores": ({"GET": "owner"}, NO_ARGS),
+    "store-woocommerce-save": ({"POST": "owner"}, NO_ARGS),
+    "store-woocommerce-disconnect": ({"POST": "owner"}, _woocommerce_store),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
     "webhook-action": ({"POST": "owner"}, K(subscription_id="subscription")),
     "audit-log": ({"GET": "owner"}, NO_ARGS),
@@ -306,6 +321,9 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-shopify-webhooks": ({"POST": "signed"}, NO_ARGS),
     "api-shopify": ({"GET": "owner", "PUT": "owner"}, NO_ARGS),
     "api-shopify-store": ({"GET": "owner", "DELETE": "owner"}, K(pk="shopify")),
+    "api-woocommerce-webhooks": ({"POST": "signed"}, NO_ARGS),
+    "api-woocommerce": ({"GET": "owner", "PUT": "owner"}, NO_ARGS),
+    "api-woocommerce-store": ({"GET": "owner", "DELETE": "owner"}, _woocommerce_store),
     "api-plans": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
     "api-plan": ({"GET": "api_read"}, K(plan_id="plan")),
     "api-plan-resolve": ({"POST": "api_write"}, K(plan_id="plan")),
