@@ -168,6 +168,27 @@ def _woocommerce_store(world) -> dict[str, int]:
     return {"pk": store.pk}
 
 
+def _writeback(world) -> dict[str, int]:
+    """A failed write-back of alpha's order to its Shopify store (its id)."""
+    from django.utils import timezone
+
+    from stores.models import WriteBack
+
+    with schema_context("alpha"):
+        found, _ = WriteBack.objects.get_or_create(
+            key="matrix-writeback",
+            defaults={
+                "order_id": world.order,
+                "platform": "shopify",
+                "store": "matrix.myshopify.com",
+                "action": "set_off",
+                "status": "failed",
+                "next_attempt_at": timezone.now(),
+            },
+        )
+    return {"pk": found.pk}
+
+
 # name: ({method: policy}, arguments)
 MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "login": ({"GET": "public", "POST": "public"}, NO_ARGS),
@@ -254,6 +275,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     ),
     "webhook-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "stores": ({"GET": "owner"}, NO_ARGS),
+    "store-writeback-retry": ({"POST": "dashboard"}, _writeback),
     "store-woocommerce-save": ({"POST": "owner"}, NO_ARGS),
     "store-woocommerce-disconnect": ({"POST": "owner"}, _woocommerce_store),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
