@@ -1,4 +1,5 @@
-"""URLs on the public host: sign-up (page and API), the operators' admin, the API schema."""
+"""URLs on the public host: sign-up (page and API), the operators' admin, the API schema,
+tracking pages, and the Shopify app's callback and webhooks."""
 
 import django.contrib.auth.admin  # noqa: F401 - registers Group
 import django_q.admin  # noqa: F401 - background jobs, for operators
@@ -10,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 import accounts.admin  # noqa: F401
 import tenants.admin  # noqa: F401
 from proofs.views import customer_file_view
+from stores.views import shopify_public
 from tenants.api.views import SignupApi
 from tenants.views import signup_view
 from tracking.views.customer import tracking_page_view, tracking_path_view
@@ -21,6 +23,13 @@ urlpatterns = [
     path("t/<str:token>/path", tracking_path_view, name="track-path"),
     path("t/<str:token>/proof/<int:proof_id>/<str:kind>", customer_file_view, name="track-proof"),
     path("api/v1/signup", SignupApi.as_view(), name="api-signup"),
+    # the Shopify app's addresses, as its shopify.app.toml declares them
+    path("shopify/callback", shopify_public.callback_view, name="shopify-app-callback"),
+    path(
+        "shopify/webhooks",
+        shopify_public.AppWebhookApi.as_view(),
+        name="shopify-app-webhooks",
+    ),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(urlconf="config.urls_public"),

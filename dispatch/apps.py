@@ -30,6 +30,4 @@ class DispatchConfig(AppConfig):
         register(NavItem("Depots", "dashboard:depot-list", order=40))
         register(NavItem("Vehicles", "dashboard:vehicle-list", order=41))
         register(NavItem("Drivers", "dashboard:driver-list", order=42))
-        register(
-            NavItem("Shopify", "dashboard:shopify", order=93, roles=("owner",), section="admin")
-        )
+        # Shopify's page (connecting by hand) is reached from the Stores page (stores.apps)

@@ -22,3 +22,8 @@ order_rescheduled = Signal()
 #: Orders' personal data was erased (a store's customers/redact or shop/redact): kwargs
 #: `order_ids`. Every app that keeps personal data about an order forgets it too.
 orders_redacted = Signal()
+
+#: A store stopped being connected for good (a Shopify app uninstalled, by the shop or by
+#: the owner): kwargs `platform` ("shopify"), `store` (its domain). What was still to be
+#: written back to it is dropped (stores.receivers).
+store_disconnected = Signal()

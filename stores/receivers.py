@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.dispatch import receiver
 
 from dispatch.models import Order, OrderStatus
-from dispatch.signals import order_status_changed
+from dispatch.signals import order_status_changed, store_disconnected
 from routing.selectors import published_stop
 from stores.models import WriteBack
 from stores.services import writeback
@@ -77,3 +77,8 @@ def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> Non
         last = order.events.order_by("-created_at", "-id").values_list("pk", flat=True).first()
         writeback.record(order, WriteBack.Action.FAILED, key=f"failed:{order.pk}:{last}")
 
+
+@receiver(store_disconnected, dispatch_uid="stores-disconnected")
+def on_store_disconnected(sender, *, platform, store, **kwargs) -> None:
+    """A store uninstalled or disconnected for good: what it had pending is dropped."""
+    writeback.cancel_pending(platform=platform, store=store)

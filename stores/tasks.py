@@ -27,3 +27,18 @@ def woocommerce_webhook_process(event_pk: int) -> str:
     from stores.services import woocommerce  # services queue this job: import at run time
 
     return woocommerce.webhook_event_process(event_pk)
+
+
+def shopify_webhooks_subscribe(integration_pk: int) -> str:
+    """Subscribe an app-installed shop's webhooks (queued by the install)."""
+    from stores.services import shopify_app  # services queue this job: import at run time
+
+    return shopify_app.webhooks_subscribe_job(integration_pk)
+
+
+# shops whose webhook subscription failed (or whose first job was lost), tried again
+@every_tenant("subscribe Shopify webhooks", "I", 1)
+def shopify_webhooks_due() -> int:
+    from stores.services import shopify_app  # services queue this job: import at run time
+
+    return shopify_app.webhooks_due()

@@ -8,6 +8,11 @@ job, which is itself safe to run twice.
 Which store an order came from is not a column of Order: it is the actor of the order's
 creation event (`shopify:<shop>`), which is what scopes the compliance redactions to
 one store when a tenant connects several.
+
+A store connected through the platform's app (mode `app`, stores.services.shopify_app)
+sends its webhooks to the public host, signed with the app's secret; they are verified
+there and handed to `webhook_keep` in the shop's tenant. The tenant host's endpoint
+(`webhook_receive`) takes only stores connected as custom apps, with their own secret.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from dispatch.services import store_intake
 from dispatch.services.order_input import UnreadDate, input_field, order_clean
 from dispatch.services.parsing import DateReader, date_reader, time_window
 from dispatch.services.phones import phone_e164
-from dispatch.signals import orders_redacted
+from dispatch.signals import orders_redacted, store_disconnected
+from tenants.models import StoreShop
 from tenants.selectors import current_tenant
 from tenants.tasks import enqueue_for_tenant
 
@@ -114,6 +120,10 @@ def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyInt
     integration = (
         ShopifyIntegration.objects.select_for_update().filter(shop_domain=shop_domain).first()
     )
+    if integration and integration.mode == ShopifyIntegration.Mode.APP and integration.is_active:
+        raise ValidationError(
+            {"shop_domain": ["This store is connected through the app: disconnect it first."]}
+        )
     secret = (client_secret or "").strip()
     if not secret and (integration is None or not integration.client_secret):
         errors["client_secret"] = ["Paste the app's client secret (API secret key)."]
@@ -126,6 +136,8 @@ def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyInt
     integration = integration or ShopifyIntegration(shop_domain=shop_domain)
     if secret:
         integration.client_secret = secret
+    # an uninstalled app's store connected by hand from now on: no token, no write-back
+    integration.mode, integration.access_token = ShopifyIntegration.Mode.CUSTOM, None
     integration.is_active = True
     try:
         with transaction.atomic():
@@ -178,8 +190,12 @@ def webhook_receive(*, headers: Mapping[str, str], body: bytes) -> Receipt:
     """
     shop = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     signature = headers.get("X-Shopify-Hmac-Sha256", "")
+    # A store installed through the app signs with the platform's secret and sends to the
+    # public host (stores.views.shopify_public): here, only custom apps' own secrets.
     integration = (
-        ShopifyIntegration.objects.filter(shop_domain=shop, is_active=True).first()
+        ShopifyIntegration.objects.filter(
+            shop_domain=shop, is_active=True, mode=ShopifyIntegration.Mode.CUSTOM
+        ).first()
         if shop
         else None
     )
@@ -485,14 +501,9 @@ def _forget_payloads(shop: str, external_ids: list[str]) -> None:
         )
 
 
-def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
-    """customers/redact: forget a customer's personal data on this store's orders (the
-    orders named, and any with the customer's email or phone)."""
-    payload = event.payload
-    customer = _obj(payload.get("customer"))
-    raw_ids = payload.get("orders_to_redact")
-    raw_ids = raw_ids if isinstance(raw_ids, list) else []
-    named = [str(i) for i in raw_ids if isinstance(i, int | str)]
+def _customer_orders(shop: str, customer: Mapping[str, Any], named: list[str]) -> QuerySet[Order]:
+    """This store's orders of a customer: the orders named, and any with the customer's
+    email or phone."""
     match = Q(external_id__in=named)
     email = str(customer.get("email") or "").strip().lower()
     if email:
@@ -503,7 +514,20 @@ def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
         phone = ""
     if phone:
         match |= Q(customer_phone=phone)
-    orders = _shop_orders(event.shop_domain).filter(match)
+    return _shop_orders(shop).filter(match)
+
+
+def _named_ids(value: Any) -> list[str]:
+    return [str(i) for i in value if isinstance(i, int | str)] if isinstance(value, list) else []
+
+
+def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
+    """customers/redact: forget a customer's personal data on this store's orders (the
+    orders named, and any with the customer's email or phone)."""
+    payload = event.payload
+    customer = _obj(payload.get("customer"))
+    named = _named_ids(payload.get("orders_to_redact"))
+    orders = _customer_orders(event.shop_domain, customer, named)
     external_ids = sorted({*named, *orders.values_list("external_id", flat=True)})
     count = _redact(orders)
     _forget_payloads(event.shop_domain, external_ids)
@@ -514,15 +538,117 @@ def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
 
 def _redact_shop(event: WebhookEvent) -> tuple[str, str]:
     """shop/redact (48 h after the app is uninstalled): disconnect the store and forget its
-    customers' personal data; other stores of the tenant keep theirs."""
+    customers' personal data; other stores of the tenant keep theirs. The shop's entry in
+    the public index goes too (it was kept for this request to find the tenant), unless
+    another tenant has installed the shop since."""
     ShopifyIntegration.objects.filter(shop_domain=event.shop_domain).update(
-        is_active=False, client_secret="", updated_at=timezone.now()
+        is_active=False, client_secret="", access_token=None, updated_at=timezone.now()
     )
     count = _redact(_shop_orders(event.shop_domain))
     WebhookEvent.objects.filter(source="shopify", shop_domain=event.shop_domain).exclude(
         pk=event.pk
     ).update(payload={})
+    StoreShop.objects.filter(
+        platform="shopify", shop=event.shop_domain, tenant_id=current_tenant().pk
+    ).delete()
     return PROCESSED, f"Store disconnected, {count} orders redacted."
+
+
+def _data_request(event: WebhookEvent) -> tuple[str, str]:
+    """customers/data_request: the store asks what we hold about one of its customers.
+    The matching orders are recorded on the event; the owner downloads them from the
+    Stores page (data_request_export) and sends them to the store, which answers the
+    customer (Shopify gives 30 days)."""
+    payload = event.payload
+    customer = _obj(payload.get("customer"))
+    named = _named_ids(payload.get("orders_requested"))
+    ids = sorted(_customer_orders(event.shop_domain, customer, named).values_list("pk", flat=True))
+    event.payload = {**payload, "matched_order_ids": ids}
+    return PROCESSED, (
+        f"{len(ids)} orders hold this customer's data: download them from the Stores page "
+        "and send them to the store."
+    )
+
+
+def data_requests() -> QuerySet[WebhookEvent]:
+    """The stores' customers/data_request events of this tenant, newest first."""
+    return WebhookEvent.objects.filter(source="shopify", topic="customers/data_request").order_by(
+        "-received_at"
+    )
+
+
+def data_request_export(event: WebhookEvent) -> dict[str, Any]:
+    """What we hold about the customer of a customers/data_request, as JSON for the store:
+    their orders from that store (as they are now: a redaction since shows) and each
+    order's history."""
+    payload = event.payload or {}
+    ids = payload.get("matched_order_ids") or []
+    orders = _shop_orders(event.shop_domain).filter(pk__in=ids).order_by("pk").distinct()
+    fields = (
+        "external_id",
+        "customer_name",
+        "customer_phone",
+        "customer_email",
+        "address_line1",
+        "address_line2",
+        "city",
+        "postcode",
+        "region",
+        "country",
+        "lat",
+        "lng",
+        "notes",
+        "time_windows",
+        "status",
+    )
+    return {
+        "shop": event.shop_domain,
+        "data_request_id": _obj(payload.get("data_request")).get("id"),
+        "customer": {k: _obj(payload.get("customer")).get(k) for k in ("id", "email", "phone")},
+        "received_at": event.received_at.isoformat(),
+        "orders": [
+            {
+                **{name: getattr(order, name) for name in fields},
+                "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
+                "created_at": order.created_at.isoformat(),
+                "history": [
+                    {"status": e.to_status, "at": e.created_at.isoformat(), "reason": e.reason}
+                    for e in order.events.order_by("created_at", "pk")
+                ],
+            }
+            for order in orders
+        ],
+    }
+
+
+# --- the app's own topics -----------------------------------------------------------------
+
+
+def app_uninstalled(*, shop_domain: str) -> bool:
+    """The app is no longer installed on the store (app/uninstalled, or the owner
+    disconnected it): nothing more is taken in or written back, the token is erased.
+    Orders and events stay (shop/redact, 48 h later, forgets the customers). Returns
+    whether an app-installed store was found."""
+    now = timezone.now()
+    found = ShopifyIntegration.objects.filter(
+        shop_domain=shop_domain, mode=ShopifyIntegration.Mode.APP
+    ).update(
+        is_active=False,
+        access_token=None,
+        uninstalled_at=now,
+        webhooks_subscribed_at=None,
+        updated_at=now,
+    )
+    if found:
+        store_disconnected.send(sender=ShopifyIntegration, platform="shopify", store=shop_domain)
+    return bool(found)
+
+
+def _app_uninstalled(event: WebhookEvent) -> tuple[str, str]:
+    """app/uninstalled: the shop removed the app."""
+    if not app_uninstalled(shop_domain=event.shop_domain):
+        return IGNORED, "No store installed through the app by this address."
+    return PROCESSED, "App uninstalled: the store is disconnected."
 
 
 HANDLERS = {
@@ -530,5 +656,7 @@ HANDLERS = {
     "orders/updated": _apply_order,
     "orders/cancelled": _cancel_order,
     "customers/redact": _redact_customer,
+    "customers/data_request": _data_request,
     "shop/redact": _redact_shop,
+    "app/uninstalled": _app_uninstalled,
 }

@@ -157,6 +157,24 @@ def K(**names):  # reads like a table
 NO_ARGS = K()
 
 
+def _data_request(world) -> dict[str, int]:
+    """A Shopify customers/data_request received by alpha (its download's id)."""
+    from dispatch.models import WebhookEvent
+
+    with schema_context("alpha"):
+        event, _ = WebhookEvent.objects.get_or_create(
+            source="shopify",
+            event_id="matrix-data-request",
+            defaults={
+                "topic": "customers/data_request",
+                "shop_domain": "matrix.myshopify.com",
+                "payload": {"matched_order_ids": []},
+                "status": "processed",
+            },
+        )
+    return {"pk": event.pk}
+
+
 def _woocommerce_store(world) -> dict[str, int]:
     """A WooCommerce store of alpha (its id)."""
     from stores.models import WooCommerceStore
@@ -278,6 +296,9 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "store-writeback-retry": ({"POST": "dashboard"}, _writeback),
     "store-woocommerce-save": ({"POST": "owner"}, NO_ARGS),
     "store-woocommerce-disconnect": ({"POST": "owner"}, _woocommerce_store),
+    "store-shopify-install": ({"POST": "owner"}, NO_ARGS),
+    "store-shopify-disconnect": ({"POST": "owner"}, K(pk="shopify")),
+    "store-shopify-data-request": ({"GET": "owner"}, _data_request),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),
     "webhook-action": ({"POST": "owner"}, K(subscription_id="subscription")),
     "audit-log": ({"GET": "owner"}, NO_ARGS),
@@ -346,6 +367,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-woocommerce-webhooks": ({"POST": "signed"}, NO_ARGS),
     "api-woocommerce": ({"GET": "owner", "PUT": "owner"}, NO_ARGS),
     "api-woocommerce-store": ({"GET": "owner", "DELETE": "owner"}, _woocommerce_store),
+    "api-shopify-install": ({"POST": "owner"}, NO_ARGS),
     "api-plans": ({"GET": "api_read", "POST": "api_write"}, NO_ARGS),
     "api-plan": ({"GET": "api_read"}, K(plan_id="plan")),
     "api-plan-resolve": ({"POST": "api_write"}, K(plan_id="plan")),
@@ -390,6 +412,10 @@ PUBLIC_MATRIX: dict[str, str] = {
     "api-signup": "public",
     "public-api-schema": "public",
     "public-api-docs": "public",
+    # the Shopify app: signed by Shopify (the callback's hmac, the webhooks' header);
+    # tests/stores/test_shopify_install*.py
+    "shopify-app-callback": "signed",
+    "shopify-app-webhooks": "signed",
 }
 
 

@@ -1,0 +1,101 @@
+"""The Shopify app's endpoints on the public host, which Shopify knows as the app's own
+addresses (shopify.app.toml): the install's OAuth callback and the app's webhooks. Neither
+knows a tenant from the host: the callback finds it by the install's state, a webhook by
+its shop (tenants.models.StoreShop). Rules live in stores.services.shopify_app."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template import engines
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispatch.api.serializers.shopify import WebhookAnswerSerializer
+from dispatch.api.views.shopify import HEADERS
+from dispatch.services import shopify as intake
+from stores.services import shopify_app
+from tenants.api.views import tenant_base_url
+
+# One small page of its own, kept beside its only view.
+REFUSED = engines["django"].from_string(
+    """{% extends "base.html" %}
+{% block title %}Shopify install not completed{% endblock %}
+{% block content %}
+<section class="card narrow" id="install-refused">
+  <h1>The Shopify app was not installed</h1>
+  <p>{{ reason }}</p>
+  <p class="muted">Nothing was saved. Open your Stores page (Settings → Stores) and install the
+  app again.</p>
+</section>
+{% endblock %}"""
+)
+
+
+@never_cache
+@require_GET
+def callback_view(request: HttpRequest) -> HttpResponse:
+    """Shopify's redirect after the shop owner approved the app: finish the install, then
+    back to the tenant's own Stores page; a refusal is a page saying why (400)."""
+    try:
+        tenant, integration = shopify_app.install_finish(request.GET)
+    except shopify_app.InstallRefused as exc:
+        return HttpResponse(REFUSED.render({"reason": exc.reason}, request), status=400)
+    domain = tenant.get_primary_domain()
+    base = tenant_base_url(request, domain.domain) if domain else ""
+    return HttpResponseRedirect(f"{base}/settings/stores/?installed={integration.shop_domain}")
+
+
+def _error(detail: str, code: str, http_status: int) -> Response:
+    return Response({"detail": detail, "code": code}, status=http_status)
+
+
+class AppWebhookApi(APIView):
+    """The app's webhooks (orders/create, orders/updated, orders/cancelled, app/uninstalled,
+    customers/data_request, customers/redact, shop/redact), signed with the app's secret:
+    checked before anything, kept once in the shop's tenant and applied in the background."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="shopify_app_webhook",
+        request=OpenApiTypes.OBJECT,
+        parameters=HEADERS,
+        responses={
+            200: WebhookAnswerSerializer,
+            400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
+            401: OpenApiResponse(description="Unknown shop or wrong signature: nothing kept."),
+            503: OpenApiResponse(description="Kept, but not queued: send it again."),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        body = request.body  # the raw bytes the signature covers, before anything parses them
+        try:
+            receipt = shopify_app.webhook_receive(headers=request.headers, body=body)
+        except intake.WebhookRefused:
+            return _error(
+                "Not a webhook of a shop with the app installed.",
+                "invalid_signature",
+                status.HTTP_401_UNAUTHORIZED,
+            )
+        except intake.WebhookMalformed:
+            return _error(
+                "The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST
+            )
+        except intake.WebhookQueueFailed:
+            return _error(
+                "Received, but not queued; send it again.",
+                "unavailable",
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        answer = "duplicate" if receipt.duplicate else "accepted"
+        return Response({"status": answer, "event_id": receipt.event_id})
