@@ -12,7 +12,7 @@ from core.json_types import JSONTypedSerializer
 from stores.models import WooCommerceStore
 
 
-class WebhookAnswerSerializer(serializers.Serializer):
+class WooCommerceWebhookAnswerSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=["accepted", "duplicate", "ping"],
         help_text="ping: WooCommerce's test when a webhook is saved (nothing kept).",
@@ -26,7 +26,7 @@ def _secret(help_text: str) -> serializers.CharField:
     )
 
 
-class StoreInputSerializer(JSONTypedSerializer):
+class WooCommerceStoreInputSerializer(JSONTypedSerializer):
     url = serializers.CharField(max_length=255, help_text="https://shop.example.com")
     consumer_key = _secret("REST API consumer key (ck_…); empty or absent: keep the saved one.")
     consumer_secret = _secret("REST API consumer secret (cs_…); empty or absent: keep it.")
@@ -42,7 +42,7 @@ class StoreInputSerializer(JSONTypedSerializer):
         return value
 
 
-class StoreOutputSerializer(serializers.ModelSerializer):
+class WooCommerceStoreOutputSerializer(serializers.ModelSerializer):
     keys_set = serializers.SerializerMethodField(
         help_text="Whether REST API keys are saved (progress is written back); never shown."
     )
@@ -70,7 +70,7 @@ class StoreOutputSerializer(serializers.ModelSerializer):
         return bool(store.webhook_secret)
 
 
-class StoreOverviewSerializer(serializers.Serializer):
+class WooCommerceStoreOverviewSerializer(serializers.Serializer):
     webhook_url = serializers.URLField(help_text="Where the store's webhooks are to be sent.")
     topics = serializers.ListField(child=serializers.CharField())
-    stores = StoreOutputSerializer(many=True)
+    stores = WooCommerceStoreOutputSerializer(many=True)

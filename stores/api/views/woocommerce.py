@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from stores.api.serializers.woocommerce import (
-    StoreInputSerializer,
-    StoreOutputSerializer,
-    StoreOverviewSerializer,
-    WebhookAnswerSerializer,
+    WooCommerceStoreInputSerializer,
+    WooCommerceStoreOutputSerializer,
+    WooCommerceStoreOverviewSerializer,
+    WooCommerceWebhookAnswerSerializer,
 )
 from stores.models import WooCommerceStore
 from stores.services import woocommerce
@@ -56,7 +56,7 @@ class WooCommerceWebhookApi(APIView):
         request=OpenApiTypes.OBJECT,
         parameters=HEADERS,
         responses={
-            200: WebhookAnswerSerializer,
+            200: WooCommerceWebhookAnswerSerializer,
             400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
             401: OpenApiResponse(description="Unknown store or wrong signature: nothing kept."),
             503: OpenApiResponse(description="Kept, but not queued: send it again."),
@@ -98,25 +98,27 @@ class WooCommerceStoresApi(APIView):
 
     permission_classes = [IsOwner]
 
-    @extend_schema(operation_id="woocommerce_overview", responses=StoreOverviewSerializer)
+    @extend_schema(
+        operation_id="woocommerce_overview", responses=WooCommerceStoreOverviewSerializer
+    )
     def get(self, request: Request) -> Response:
         body = {
             "webhook_url": request.build_absolute_uri(reverse("api-woocommerce-webhooks")),
             "topics": list(woocommerce.TOPICS),
             "stores": WooCommerceStore.objects.order_by("url"),
         }
-        return Response(StoreOverviewSerializer(body).data)
+        return Response(WooCommerceStoreOverviewSerializer(body).data)
 
     @extend_schema(
         operation_id="woocommerce_store_save",
-        request=StoreInputSerializer,
-        responses=StoreOutputSerializer,
+        request=WooCommerceStoreInputSerializer,
+        responses=WooCommerceStoreOutputSerializer,
     )
     def put(self, request: Request) -> Response:
-        serializer = StoreInputSerializer(data=request.data)
+        serializer = WooCommerceStoreInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         store = woocommerce.store_save(**serializer.validated_data)
-        return Response(StoreOutputSerializer(store).data)
+        return Response(WooCommerceStoreOutputSerializer(store).data)
 
 
 class WooCommerceStoreApi(APIView):
@@ -124,14 +126,20 @@ class WooCommerceStoreApi(APIView):
 
     permission_classes = [IsOwner]
 
-    @extend_schema(operation_id="woocommerce_store_retrieve", responses=StoreOutputSerializer)
+    @extend_schema(
+        operation_id="woocommerce_store_retrieve", responses=WooCommerceStoreOutputSerializer
+    )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(StoreOutputSerializer(get_object_or_404(WooCommerceStore, pk=pk)).data)
+        return Response(
+            WooCommerceStoreOutputSerializer(get_object_or_404(WooCommerceStore, pk=pk)).data
+        )
 
-    @extend_schema(operation_id="woocommerce_store_disconnect", responses=StoreOutputSerializer)
+    @extend_schema(
+        operation_id="woocommerce_store_disconnect", responses=WooCommerceStoreOutputSerializer
+    )
     def delete(self, request: Request, pk: int) -> Response:
         store = woocommerce.store_disconnect(store=get_object_or_404(WooCommerceStore, pk=pk))
-        return Response(StoreOutputSerializer(store).data)
+        return Response(WooCommerceStoreOutputSerializer(store).data)
 
 
 urlpatterns = [
