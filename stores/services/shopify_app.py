@@ -442,7 +442,7 @@ def uninstall(*, integration: ShopifyIntegration) -> ShopifyIntegration:
             _revoke(integration.shop_domain, token)
         except RetryLater as exc:
             raise ValidationError(
-                f"Shopify could not be told ({exc}); nothing was changed, try again."
+                {"shop": [f"Shopify could not be told ({exc}); nothing was changed, try again."]}
             ) from exc
     with transaction.atomic():
         intake.app_uninstalled(shop_domain=integration.shop_domain)
