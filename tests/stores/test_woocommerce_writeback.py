@@ -269,3 +269,25 @@ def test_keys_are_never_logged_and_are_encrypted_at_rest(alpha, woo, shop, caplo
     assert all(column and column.startswith("gAAAA") for column in raw)  # Fernet tokens
     shop.refresh_from_db()
     assert (shop.consumer_key, shop.consumer_secret) == (fw.CONSUMER_KEY, fw.CONSUMER_SECRET)
+
+
+def test_a_store_on_a_private_address_is_not_called(alpha, woo, shop, settings):
+    order = receive(alpha, woo, fw.order(1001))
+    settings.WEBHOOK_ALLOW_LOOPBACK = False  # as in production: the fake is on 127.0.0.1
+    with schema_context("alpha"):
+        kept = writeback.record(order, WriteBack.Action.SET_OFF)
+        assert writeback.run(kept.pk) == "failed"
+        kept.refresh_from_db()
+    assert "private or loopback address" in kept.last_error
+    assert woo.requests == []
+
+
+def test_a_redirect_is_not_followed_and_says_where_to(alpha, woo, shop):
+    order = receive(alpha, woo, fw.order(1001))
+    woo.fail(301, Location="https://www.shop.example.com/wp-json/wc/v3/orders/1001/notes")
+    with schema_context("alpha"):
+        kept = writeback.record(order, WriteBack.Action.SET_OFF)
+        assert writeback.run(kept.pk) == "failed"
+        kept.refresh_from_db()
+    assert "redirects (301) to https://www.shop.example.com" in kept.last_error
+    assert len(woo.requests) == 1

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.utils import timezone
+from requests_hardened import Config, Manager
+from requests_hardened.ip_filter import InvalidIPAddress
 
 from dispatch.models import Order, OrderStatus
 from notifications.services.sending import tracking_url
@@ -65,8 +67,6 @@ def woo_order_id(order: Order) -> str:
 
 def _session() -> requests.Session:
     """requests with an address filter on the connection itself and no redirects."""
-    from requests_hardened import Config, Manager
-
     manager = Manager(
         Config(
             ip_filter_enable=True,
@@ -122,14 +122,19 @@ class WooCommerceApi:
     def call(self, method: str, path: str, body: dict | None = None) -> Any:
         """One call; its JSON answer. Raises PermanentError, RetryLater, or requests'
         own errors (a store that cannot be reached: tried again with backoff)."""
-        with _session() as session:
-            response = session.request(
-                method,
-                self.base + path,
-                json=body,
-                auth=self.auth,
-                headers={"Accept": "application/json"},
-            )
+        try:
+            with _session() as session:
+                response = session.request(
+                    method,
+                    self.base + path,
+                    json=body,
+                    auth=self.auth,
+                    headers={"Accept": "application/json"},
+                )
+        except InvalidIPAddress:
+            raise PermanentError(
+                "The store's address leads to a private or loopback address: not called."
+            ) from None
         status = response.status_code
         if status in (401, 403):
             raise PermanentError(
@@ -149,7 +154,13 @@ class WooCommerceApi:
             )
         if status >= 500:
             raise RetryLater(f"The store answered {status}.")
-        if status >= 300:
+        if 300 <= status < 400:
+            where = response.headers.get("Location", "")[:200]
+            raise PermanentError(
+                f"The store redirects ({status}) to {where or 'another address'}: save the "
+                f"store's address as it redirects to."
+            )
+        if status >= 400:
             raise PermanentError(f"The store answered {status}{_store_message(response)}.")
         try:
             return response.json()
