@@ -25,7 +25,7 @@ import requests
 from django.conf import settings
 
 from dispatch.models import ShopifyIntegration
-from stores.services.sources.base import PermanentError, RetryLater
+from stores.services.errors import PermanentError, RetryLater
 
 logger = logging.getLogger(__name__)
 

@@ -17,20 +17,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from dispatch.models import Order
+from stores.services.errors import PermanentError, RetryLater
 
-
-class RetryLater(Exception):
-    """Try again, not before `after` seconds (None: the usual backoff); `counts`: whether
-    this try uses up one of the tries (a throttled call does not)."""
-
-    def __init__(self, message: str, *, after: float | None = None, counts: bool = True):
-        super().__init__(message)
-        self.after = after
-        self.counts = counts
-
-
-class PermanentError(Exception):
-    """The store refused for good: shown on the order and on the store's settings."""
+__all__ = ["OrderSource", "PermanentError", "RetryLater", "StoreSource"]
 
 
 class OrderSource:
