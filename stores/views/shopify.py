@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template import engines
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -55,12 +56,35 @@ def section(request: HttpRequest) -> dict:
         "form": InstallForm(initial={"shop": request.GET.get("shop", "")}),
         "installed": just_installed,
         "shops": [
-            {"integration": i, "status": _status(i), "is_app": i.mode == i.Mode.APP}
+            {
+                "integration": i,
+                "status": _status(i),
+                "is_app": i.mode == i.Mode.APP,
+                "scopes": [scope for scope in i.scopes.split(",") if scope],
+            }
             for i in integrations
         ],
         "data_requests": list(intake.data_requests()[:50]),
         "scopes": shopify_app.SCOPES,
     }
+
+
+# The way to Shopify's approval page. Not a redirect of the form's POST: the dashboard's
+# Content-Security-Policy (form-action 'self') stops a form's redirect to another site, so
+# this page takes the owner there itself (a refresh, and a link if that is blocked).
+TO_SHOPIFY = engines["django"].from_string(
+    """{% extends "base.html" %}
+{% block title %}Opening Shopify{% endblock %}
+{% block head %}<meta http-equiv="refresh" content="0;url={{ authorize_url }}">{% endblock %}
+{% block content %}
+<section class="card narrow">
+  <h1>Opening Shopify…</h1>
+  <p>Approve the app in your store's admin; Shopify then brings you back here.</p>
+  <p><a class="button primary" id="shopify-authorize"
+        href="{{ authorize_url }}">Continue to Shopify</a></p>
+</section>
+{% endblock %}"""
+)
 
 
 def _back() -> HttpResponse:
@@ -82,7 +106,9 @@ def install_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
         return _back()
-    return redirect(url)
+    response = HttpResponse(TO_SHOPIFY.render({"authorize_url": url}, request))
+    response["Cache-Control"] = "no-store"  # the page holds the install's one-time state
+    return response
 
 
 @owner_required

@@ -45,8 +45,12 @@ def start(fixture, shop: str = SHOP) -> str:
     """The owner presses Install on the Stores page: the authorize URL it redirects to."""
     owner = login_client(fixture.host, fixture.owner_email)
     response = owner.post("/settings/stores/shopify/install", {"shop": shop})
-    assert response.status_code == 302, response.content
-    return response["Location"]
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "no-store"
+    page = response.content.decode()
+    link = html.unescape(re.search(r'id="shopify-authorize"\s+href="([^"]+)"', page).group(1))
+    assert f'content="0;url={html.escape(link)}"' in page  # the browser goes there at once
+    return link
 
 
 def approve(fake, authorize_url: str) -> str:

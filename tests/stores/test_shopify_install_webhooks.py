@@ -354,7 +354,7 @@ def test_the_page_lists_every_shop_with_its_state(alpha, shopify_fake, installed
         )
     page = login_client(alpha.host, alpha.owner_email).get("/settings/stores/").content.decode()
     assert SHOP in page and "hand-made.myshopify.com" in page
-    assert "read_orders,write_merchant_managed_fulfillment_orders" in page
+    assert "<code>read_orders</code><br><code>write_merchant_managed_fulfillment_orders" in page
     assert "Order 7: Shopify refused the request" in page
     assert page.count("Connected</span>") == 2
     assert 'href="/integrations/shopify/"' in page  # connecting by hand stays reachable
