@@ -68,8 +68,9 @@ def test_the_owner_connects_a_woocommerce_store(
         row = page.locator("#woocommerce-stores tbody tr").first
         assert SHOP in row.inner_text() and "Connected" in row.inner_text()
         assert fw.WEBHOOK_SECRET not in page.content()
-        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        assert fits, "the Stores page scrolls sideways"
+        # wide tables scroll inside their card, never the page (once the layout settles:
+        # read at once after the redirect, it was wider for a moment now and then)
+        page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=f".data/woocommerce-page-{viewport['width']}.png", full_page=True)
 
         # WooCommerce sends an order: applied at once by the test server (Q_SYNC)
