@@ -340,6 +340,21 @@ def test_every_write_back_run_twice_leaves_one_fulfilment_and_one_event_of_each(
         assert WriteBack.objects.count() == 2
 
 
+def test_our_fulfilment_is_found_by_its_number_if_shopify_wrote_the_link_otherwise(
+    alpha, shop, fake
+):
+    with schema_context("alpha"):
+        jon = shopify_order(fake, 9065)
+        source = registry.store("shopify")
+        first = source.write_back("set_off", jon, store=SHOP, state={})
+        (made,) = fulfilments(fake, 9065)
+        made["tracking"] = {**made["tracking"], "url": made["tracking"]["url"] + "?utm=shop"}
+        again = source.write_back("delivered", jon, store=SHOP, state={})
+        assert again == first
+        assert len(fulfilments(fake, 9065)) == 1
+        assert fake.events_of(SHOP, 9065) == ["OUT_FOR_DELIVERY", "DELIVERED"]
+
+
 def test_a_second_set_off_after_a_failed_attempt_is_told_again(alpha, shop, fake):
     with schema_context("alpha"):
         jon = shopify_order(fake, 9071)

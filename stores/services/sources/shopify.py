@@ -157,7 +157,7 @@ class ShopifySource(StoreSource):
             raise PermanentError("The shop is not connected through the app any more.")
         shop_order = self._read(integration, order)
         link = tracking_url(order)
-        fulfillment = self._ours(shop_order, link, state.get("fulfillment_id"))
+        fulfillment = self._ours(shop_order, link, label_code(order), state.get("fulfillment_id"))
         if fulfillment is None:
             # every write-back makes sure of the fulfilment: the parcel left with the van
             # even when the set-off's own write-back has not got through yet
@@ -186,9 +186,13 @@ class ShopifySource(StoreSource):
         return shop_order
 
     @staticmethod
-    def _ours(shop_order: dict, link: str, known_id: str | None) -> dict[str, Any] | None:
+    def _ours(
+        shop_order: dict, link: str, number: str, known_id: str | None
+    ) -> dict[str, Any] | None:
         """Our fulfilment of the order: the one a write-back kept, else the one carrying our
-        tracking link (made by a try whose answer was lost). Cancelled ones do not count."""
+        tracking link or our label's number (made by a try whose answer was lost; the
+        number too, should Shopify write the link back another way). Cancelled ones do
+        not count."""
         live = [
             f
             for f in _nodes(shop_order.get("fulfillments"))
@@ -198,8 +202,10 @@ class ShopifySource(StoreSource):
             if known_id and f.get("id") == known_id:
                 return f
         for f in live:
-            if any(t.get("url") == link for t in _nodes(f.get("trackingInfo"))):
-                return f
+            for tracking in _nodes(f.get("trackingInfo")):
+                url = str(tracking.get("url") or "").rstrip("/")
+                if url == link.rstrip("/") or tracking.get("number") == number:
+                    return f
         return None
 
     def _fulfil(
