@@ -120,14 +120,21 @@ STATUS_OF = {
 
 def _when_and_why(order: Order, action: str) -> tuple[dt.datetime, str]:
     """When it happened (the order's newest change to that status: a retry hours later
-    still tells the right time; another order's set-off: now) and the reason given."""
+    still tells the right time) and the reason given. A set-off counts only when the
+    order went en route after it was last given to a driver: another order's set-off, or
+    a rebooked order still waiting in the van, is now."""
+    statuses = [STATUS_OF[action]]
+    if action == WriteBack.Action.SET_OFF:
+        statuses.append(OrderStatus.DISPATCHED)
     last = (
-        order.events.filter(to_status=STATUS_OF[action])
+        order.events.filter(to_status__in=statuses)
         .order_by("-created_at", "-id")
-        .values_list("created_at", "reason")
+        .values_list("to_status", "created_at", "reason")
         .first()
     )
-    return (last[0], last[1]) if last else (timezone.now(), "")
+    if last is None or last[0] != STATUS_OF[action]:
+        return timezone.now(), ""
+    return last[1], last[2]
 
 
 def _check(payload: dict[str, Any] | None, what: str) -> dict[str, Any]:
