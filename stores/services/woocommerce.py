@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,7 +38,8 @@ from dispatch.services.shopify import parse_json_object
 from stores import tasks
 from stores.models import WooCommerceStore
 from stores.services import writeback
-from stores.services.sources.woocommerce import external_id
+from stores.services.sources.base import PermanentError, RetryLater
+from stores.services.sources.woocommerce import WooCommerceApi, external_id
 from tenants.selectors import current_tenant
 from tenants.tasks import enqueue_for_tenant
 
@@ -161,6 +163,18 @@ def store_disconnect(*, store: WooCommerceStore) -> WooCommerceStore:
     store.save(update_fields=["is_active", "updated_at"])
     writeback.cancel_pending(platform=PLATFORM, store=store.url)
     return store
+
+
+def store_check(*, store: WooCommerceStore) -> tuple[bool, str]:
+    """Try the store's API keys with a read (GET /orders?per_page=1): (worked, what the
+    store answered, for the owner). Write access shows on the first write-back."""
+    try:
+        WooCommerceApi(store).call("GET", "/orders?per_page=1")
+    except (PermanentError, RetryLater) as exc:
+        return False, str(exc)
+    except requests.RequestException as exc:
+        return False, f"The store could not be reached ({type(exc).__name__})."
+    return True, "The store answered: its keys can read orders."
 
 
 # --- receiving ----------------------------------------------------------------------------

@@ -86,7 +86,17 @@ def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{reverse('stores')}#woocommerce")
 
 
+@owner_required
+@require_POST
+def check_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Try the store's API keys now and say what the store answered."""
+    worked, answer = woocommerce.store_check(store=get_object_or_404(WooCommerceStore, pk=pk))
+    (messages.success if worked else messages.error)(request, answer)
+    return redirect(f"{reverse('stores')}#woocommerce")
+
+
 urlpatterns = [
     path("woocommerce/", save_view, name="store-woocommerce-save"),
     path("woocommerce/<int:pk>/disconnect/", disconnect_view, name="store-woocommerce-disconnect"),
+    path("woocommerce/<int:pk>/check/", check_view, name="store-woocommerce-check"),
 ]

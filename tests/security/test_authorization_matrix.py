@@ -296,6 +296,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "store-writeback-retry": ({"POST": "dashboard"}, _writeback),
     "store-woocommerce-save": ({"POST": "owner"}, NO_ARGS),
     "store-woocommerce-disconnect": ({"POST": "owner"}, _woocommerce_store),
+    "store-woocommerce-check": ({"POST": "owner"}, _woocommerce_store),
     "store-shopify-install": ({"POST": "owner"}, NO_ARGS),
     "store-shopify-disconnect": ({"POST": "owner"}, K(pk="shopify")),
     "store-shopify-data-request": ({"GET": "owner"}, _data_request),

@@ -291,3 +291,20 @@ def test_a_redirect_is_not_followed_and_says_where_to(alpha, woo, shop):
         kept.refresh_from_db()
     assert "redirects (301) to https://www.shop.example.com" in kept.last_error
     assert len(woo.requests) == 1
+
+
+def test_the_owner_tests_the_keys_from_the_page(alpha, woo, shop):
+    from tests.conftest import login_client
+
+    woo.add_order(fw.order(1001))
+    owner = login_client(alpha.host, alpha.owner_email)
+    check = f"/settings/stores/woocommerce/{shop.pk}/check/"
+    response = owner.post(check, follow=True)
+    assert "its keys can read orders" in response.content.decode()
+    assert woo.calls() == [("GET", "/wp-json/wc/v3/orders?per_page=1")]
+    woo.secret = "cs_" + "7" * 40
+    response = owner.post(check, follow=True)
+    assert "the keys were revoked or lack write access" in response.content.decode()
+    with schema_context("alpha"):
+        worked, answer = woocommerce.store_check(store=shop)
+    assert not worked and "401" in answer
