@@ -238,3 +238,18 @@ def test_two_stores_order_1001_are_two_external_ids():
         "1001@a.example",
         "1001@b.example/shop",
     )
+
+
+# --- the store's Retry-After -----------------------------------------------------------------
+
+
+def test_retry_after_in_seconds_or_as_a_date():
+    from email.utils import format_datetime
+
+    from stores.services.sources.woocommerce import _retry_after
+
+    assert _retry_after("7") == 7.0
+    assert _retry_after("-3") == 0.0
+    assert _retry_after(None) is None and _retry_after("soon") is None
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=120)
+    assert 100 < _retry_after(format_datetime(later, usegmt=True)) <= 120
