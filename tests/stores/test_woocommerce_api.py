@@ -3,6 +3,8 @@ errors, secrets kept and never shown, disconnecting), tenant by tenant."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -36,7 +38,8 @@ FULL = {
 }
 
 
-def test_the_owner_connects_a_store_and_never_sees_its_secrets_again(alpha, owner_api):
+def test_the_owner_connects_a_store_and_never_sees_its_secrets_again(alpha, owner_api, caplog):
+    caplog.set_level(logging.DEBUG)
     response = put(owner_api, FULL)
     assert response.status_code == 200, response.content
     saved = response.json()
@@ -51,6 +54,8 @@ def test_the_owner_connects_a_store_and_never_sees_its_secrets_again(alpha, owne
     detail = owner_api.get(f"{API}/{saved['id']}")
     for text in (response.content, overview.content, detail.content):
         assert not any(secret.encode() in text for secret in SECRETS)
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert not any(secret in logged for secret in SECRETS)
 
 
 def test_saving_again_with_empty_secrets_keeps_them(alpha, owner_api):
