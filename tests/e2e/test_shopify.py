@@ -15,7 +15,8 @@ def test_owner_connects_a_store_sees_its_webhooks_and_disconnects_it(
     tenant = live_tenant(django_db_blocker, live_server_url, "shoppage")
     sign_in(page, tenant, tenant.owner_email)
     page.locator(".account summary").click()
-    page.get_by_role("link", name="Shopify").click()
+    page.get_by_role("link", name="Stores").click()  # the old page is linked from there
+    page.get_by_role("link", name="connect by hand (custom app)").click()
     assert page.locator("#webhook-url").inner_text() == (
         f"http://{tenant.host}/api/v1/integrations/shopify/webhooks"
     )
