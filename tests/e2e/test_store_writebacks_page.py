@@ -5,7 +5,9 @@ and on a phone."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -18,6 +20,8 @@ from tests.e2e.conftest import csp_checked_page, live_tenant, running_daphne, si
 from tests.stores.fake_shopify import FakeShopify, running_fake_shopify
 
 pytestmark = pytest.mark.browser
+#: A folder to keep screenshots of the pages in (to look at them), if set.
+SHOTS = os.environ.get("WRITEBACK_SCREENSHOTS")
 
 LINES = [
     {"id": 1, "quantity": 2, "requires_shipping": True},
@@ -87,6 +91,8 @@ def test_a_failed_store_update_is_shown_and_tried_again(
         row = page.locator(f"#writeback-{pk}")
         row.get_by_text("refused the store's token").wait_for()
         assert row.get_by_role("link", name=f"Order #{order_id}").is_visible()
+        if SHOTS:
+            page.screenshot(path=str(Path(SHOTS) / f"stores-{width}.png"), full_page=True)
         page.context.clear_cookies()
 
         # the dispatcher sees it on the order's page, standing out, and tries it again
@@ -102,6 +108,8 @@ def test_a_failed_store_update_is_shown_and_tried_again(
         box = button.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= width  # on the screen
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        if SHOTS:
+            panel.screenshot(path=str(Path(SHOTS) / f"order-store-updates-{width}.png"))
         button.click()
 
         page.get_by_text("will be tried again").wait_for()
