@@ -4,10 +4,13 @@ webhooks, and uninstalling it.
 1. `install_start` (the owner, on the tenant's host): a random `state` (256 bits) whose
    SHA-256 is kept in the public schema with the tenant and the shop (StoreInstall), and
    the shop's authorize URL, which brings the owner back to the public host's callback.
-2. `install_finish` (the callback, on the public host, which knows no tenant): Shopify's
-   HMAC of the query, the shop's address, a recent timestamp, then the state, spent by
-   its first use (so a replayed or leaked callback is refused) and good for ten minutes;
-   the code is exchanged for an offline access token, which is stored encrypted in the
+2. The callback comes to the public host, which knows no tenant: `install_route` checks
+   Shopify's HMAC of the query, the shop's address and a recent timestamp, and finds the
+   install's tenant by its state, whose host the browser is sent on to. There
+   `install_finish`, signed in as the owner who started it (the state is bound to that
+   tenant and that user: a shop owner lured into approving someone else's link connects
+   nothing), checks it all again and spends the state (once, within ten minutes, for the
+   same shop); the code is exchanged for an offline access token, stored encrypted in the
    tenant's schema (ShopifyIntegration, mode app), and the shop is indexed to the tenant
    (StoreShop) for the app's webhooks, which name only the shop.
 3. `webhooks_subscribe` (a job): the order topics and app/uninstalled, subscribed by the
@@ -249,16 +252,15 @@ def _exchange(shop: str, code: str) -> _Grant:
     return _Grant(token=token, scopes=scopes)
 
 
-def install_finish(query: Any) -> tuple[Tenant, ShopifyIntegration]:
-    """Complete an install from Shopify's redirect (its query string); returns the tenant
-    and its store. Raises InstallRefused, with nothing stored, when anything is wrong."""
+def _checked(query: Any) -> dict[str, str]:
+    """Shopify's redirect to the app, as name → value, once its signature, its store's
+    address and its time check."""
     if not app_configured():
         raise InstallRefused("The Shopify app is not set up on this server.")
     params = _single(query)
     if not query_signature_valid(params):
         raise InstallRefused("The address Shopify sent back is not signed by Shopify.")
-    shop = params.get("shop", "")
-    if not intake.SHOP_DOMAIN.match(shop):
+    if not intake.SHOP_DOMAIN.match(params.get("shop", "")):
         raise InstallRefused("The store's address is not a Shopify store's.")
     try:
         stamped = dt.datetime.fromtimestamp(int(params.get("timestamp", "")), tz=dt.UTC)
@@ -268,6 +270,38 @@ def install_finish(query: Any) -> tuple[Tenant, ShopifyIntegration]:
         raise InstallRefused("The address Shopify sent back is too old; install the app again.")
     if not params.get("code"):
         raise InstallRefused("Shopify sent no install code; install the app again.")
+    return params
+
+
+def install_route(query: Any) -> Tenant:
+    """The public host's part of the callback: whose install Shopify's (signed) redirect
+    belongs to, so that the browser is sent on to that tenant's host, where the owner who
+    started it finishes it (install_finish). Nothing is spent or stored here."""
+    params = _checked(query)
+    state = params.get("state", "")
+    install = (
+        StoreInstall.objects.select_related("tenant")
+        .filter(platform=PLATFORM, state_sha256=_digest(state))
+        .first()
+        if state and len(state) <= 64
+        else None
+    )
+    if install is None:
+        raise InstallRefused(
+            "This install link is not valid or was already used; start the install again "
+            "from your Stores page."
+        )
+    return install.tenant
+
+
+def install_finish(query: Any, *, tenant: Tenant, user: Any) -> ShopifyIntegration:
+    """Complete an install from Shopify's redirect (its query string), on the tenant's
+    host, signed in as the owner who started it: the state is bound to that tenant and
+    that user, so a shop owner lured into approving someone else's install link connects
+    nothing. Returns the store; raises InstallRefused, with nothing stored (the state is
+    spent all the same), when anything is wrong."""
+    params = _checked(query)
+    shop = params["shop"]
     install = _spend_state(params.get("state", ""))
     if install.created_at < timezone.now() - STATE_LIFETIME:
         raise InstallRefused("This install took too long and expired; install the app again.")
@@ -275,19 +309,27 @@ def install_finish(query: Any) -> tuple[Tenant, ShopifyIntegration]:
         raise InstallRefused(
             "The app was installed on another store than the one asked for; install it again."
         )
-    tenant = install.tenant
+    if install.tenant_id != tenant.pk or (
+        install.user_id is not None and install.user_id != getattr(user, "pk", None)
+    ):
+        raise InstallRefused(
+            "This install was started by someone else; start it from your own Stores page."
+        )
     if _installed_elsewhere(shop, tenant):
         raise InstallRefused("This store is connected to another account.")
     grant = _exchange(shop, params["code"])
     if not _granted_covers(grant.scopes):
-        _revoke(shop, grant.token)
+        try:
+            _revoke(shop, grant.token)  # give back what we will not keep
+        except RetryLater:
+            logger.warning("Shopify token of %s not revoked after a short grant", shop)
         raise InstallRefused(
             "The store did not grant the access the app needs "
             f"({', '.join(SCOPES)}); install the app again."
         )
     integration = _keep(tenant, shop, grant)
     logger.info("Shopify app installed on %s for %s", shop, tenant.schema_name)
-    return tenant, integration
+    return integration
 
 
 @transaction.atomic

@@ -87,6 +87,25 @@ TO_SHOPIFY = engines["django"].from_string(
 )
 
 
+# The page of an install that could not be finished (here and on the public host).
+REFUSED = engines["django"].from_string(
+    """{% extends "base.html" %}
+{% block title %}Shopify install not completed{% endblock %}
+{% block content %}
+<section class="card narrow" id="install-refused">
+  <h1>The Shopify app was not installed</h1>
+  <p>{{ reason }}</p>
+  <p class="muted">Nothing was saved. Open your Stores page (Settings → Stores) and install the
+  app again.</p>
+</section>
+{% endblock %}"""
+)
+
+
+def refused_page(request: HttpRequest, reason: str) -> HttpResponse:
+    return HttpResponse(REFUSED.render({"reason": reason}, request), status=400)
+
+
 def _back() -> HttpResponse:
     return redirect(reverse("stores") + "#shopify")
 
@@ -109,6 +128,21 @@ def install_view(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(TO_SHOPIFY.render({"authorize_url": url}, request))
     response["Cache-Control"] = "no-store"  # the page holds the install's one-time state
     return response
+
+
+@never_cache
+@owner_required
+@require_GET
+def callback_view(request: HttpRequest) -> HttpResponse:
+    """Shopify's redirect, sent on by the public host: the owner who started the install
+    finishes it, then sees the Stores page saying so; a refusal is a page saying why."""
+    try:
+        integration = shopify_app.install_finish(
+            request.GET, tenant=current_tenant(), user=request.user
+        )
+    except shopify_app.InstallRefused as exc:
+        return refused_page(request, exc.reason)
+    return redirect(f"{reverse('stores')}?installed={integration.shop_domain}")
 
 
 @owner_required
@@ -141,6 +175,7 @@ def data_request_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("shopify/install", install_view, name="store-shopify-install"),
+    path("shopify/callback", callback_view, name="store-shopify-callback"),
     path("shopify/<int:pk>/disconnect", disconnect_view, name="store-shopify-disconnect"),
     path(
         "shopify/data-requests/<int:pk>.json",

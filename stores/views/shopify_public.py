@@ -1,12 +1,13 @@
 """The Shopify app's endpoints on the public host, which Shopify knows as the app's own
 addresses (shopify.app.toml): the install's OAuth callback and the app's webhooks. Neither
-knows a tenant from the host: the callback finds it by the install's state, a webhook by
-its shop (tenants.models.StoreShop). Rules live in stores.services.shopify_app."""
+knows a tenant from the host: the callback finds it by the install's state (and sends the
+browser on to that tenant's host), a webhook by its shop (tenants.models.StoreShop).
+Rules live in stores.services.shopify_app."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template import engines
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
@@ -21,35 +22,24 @@ from dispatch.api.serializers.shopify import WebhookAnswerSerializer
 from dispatch.api.views.shopify import HEADERS
 from dispatch.services import shopify as intake
 from stores.services import shopify_app
+from stores.views.shopify import refused_page
 from tenants.api.views import tenant_base_url
-
-# One small page of its own, kept beside its only view.
-REFUSED = engines["django"].from_string(
-    """{% extends "base.html" %}
-{% block title %}Shopify install not completed{% endblock %}
-{% block content %}
-<section class="card narrow" id="install-refused">
-  <h1>The Shopify app was not installed</h1>
-  <p>{{ reason }}</p>
-  <p class="muted">Nothing was saved. Open your Stores page (Settings → Stores) and install the
-  app again.</p>
-</section>
-{% endblock %}"""
-)
 
 
 @never_cache
 @require_GET
 def callback_view(request: HttpRequest) -> HttpResponse:
-    """Shopify's redirect after the shop owner approved the app: finish the install, then
-    back to the tenant's own Stores page; a refusal is a page saying why (400)."""
+    """Shopify's redirect after the shop owner approved the app: checked, then sent on,
+    query and all, to the install's tenant's host, where its owner finishes it
+    (stores.views.shopify.callback_view); a refusal is a page saying why (400)."""
     try:
-        tenant, integration = shopify_app.install_finish(request.GET)
+        tenant = shopify_app.install_route(request.GET)
     except shopify_app.InstallRefused as exc:
-        return HttpResponse(REFUSED.render({"reason": exc.reason}, request), status=400)
+        return refused_page(request, exc.reason)
     domain = tenant.get_primary_domain()
     base = tenant_base_url(request, domain.domain) if domain else ""
-    return HttpResponseRedirect(f"{base}/settings/stores/?installed={integration.shop_domain}")
+    path = reverse("store-shopify-callback", urlconf="config.urls_tenant")
+    return HttpResponseRedirect(f"{base}{path}?{request.META.get('QUERY_STRING', '')}")
 
 
 def _error(detail: str, code: str, http_status: int) -> Response:

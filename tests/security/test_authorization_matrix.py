@@ -298,6 +298,7 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "store-woocommerce-disconnect": ({"POST": "owner"}, _woocommerce_store),
     "store-woocommerce-check": ({"POST": "owner"}, _woocommerce_store),
     "store-shopify-install": ({"POST": "owner"}, NO_ARGS),
+    "store-shopify-callback": ({"GET": "owner"}, NO_ARGS),
     "store-shopify-disconnect": ({"POST": "owner"}, K(pk="shopify")),
     "store-shopify-data-request": ({"GET": "owner"}, _data_request),
     "webhook-detail": ({"GET": "owner"}, K(subscription_id="subscription")),

@@ -63,16 +63,27 @@ def approve(fake, authorize_url: str) -> str:
     return back.headers["Location"]
 
 
-def callback(url: str):
-    """Shopify's redirect followed by the browser, to the public host."""
+def callback(url: str, owner=None):
+    """Shopify's redirect followed by the browser: to the public host, which sends it on
+    to the install's tenant's host, where `owner` (a signed-in client; None: the public
+    host's answer) finishes it."""
     parts = urlsplit(url)
     assert parts.path == "/shopify/callback"
-    return host_client(PUBLIC).get(parts.path, dict(parse_qsl(parts.query)))
+    public = host_client(PUBLIC).get(parts.path, dict(parse_qsl(parts.query)))
+    if owner is None or public.status_code != 302:
+        return public
+    onward = urlsplit(public["Location"])
+    assert onward.path == "/settings/stores/shopify/callback"
+    return owner.get(onward.path, dict(parse_qsl(onward.query)))
+
+
+def owner_of(fixture):
+    return login_client(fixture.host, fixture.owner_email)
 
 
 def install(fake, fixture, shop: str = SHOP) -> ShopifyIntegration:
     """The whole install, as a browser would go through it."""
-    response = callback(approve(fake, start(fixture, shop)))
+    response = callback(approve(fake, start(fixture, shop)), owner_of(fixture))
     assert response.status_code == 302, response.content.decode()
     with schema_context(fixture.tenant.schema_name):
         return ShopifyIntegration.objects.get(shop_domain=shop)
@@ -117,11 +128,11 @@ def test_the_whole_install_connects_the_shop_with_its_token_encrypted_and_never_
     original_sync, Conf.SYNC = Conf.SYNC, True  # the queued job runs inline
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            response = callback(approve(fake, start(alpha)))
+            response = callback(approve(fake, start(alpha)), owner_of(alpha))
     finally:
         Conf.SYNC = original_sync
     assert response.status_code == 302
-    assert response["Location"] == f"http://{alpha.host}/settings/stores/?installed={SHOP}"
+    assert response["Location"] == f"/settings/stores/?installed={SHOP}"
     token = fake.shop(SHOP).token
     assert token.startswith("shpat_")
     with schema_context("alpha"):
@@ -225,25 +236,25 @@ def _refused(response, words: str) -> None:
 
 def test_a_tampered_hmac_is_refused(alpha, fake):
     url = approve(fake, start(alpha))
-    _refused(callback(url.replace("code=", "code=0")), "not signed by Shopify")
+    _refused(callback(url.replace("code=", "code=0"), owner_of(alpha)), "not signed by Shopify")
     assert nothing_stored(alpha)
     assert StoreInstall.objects.count() == 1  # not spent by a forgery
 
 
 def test_a_reused_state_is_refused(alpha, fake):
     url = approve(fake, start(alpha))
-    assert callback(url).status_code == 302
+    assert callback(url, owner_of(alpha)).status_code == 302
     with schema_context("alpha"):
         ShopifyIntegration.objects.all().delete()
     StoreShop.objects.all().delete()
-    _refused(callback(url), "already used")
+    _refused(callback(url, owner_of(alpha)), "already used")
     assert nothing_stored(alpha)
 
 
 def test_an_expired_state_is_refused(alpha, fake):
     url = approve(fake, start(alpha))
     StoreInstall.objects.update(created_at=timezone.now() - dt.timedelta(minutes=11))
-    _refused(callback(url), "expired")
+    _refused(callback(url, owner_of(alpha)), "expired")
     assert nothing_stored(alpha)
     assert not StoreInstall.objects.exists()  # spent all the same
 
@@ -252,7 +263,7 @@ def test_a_state_made_for_another_shop_is_refused(alpha, fake):
     # the owner asked for one shop, Shopify came back from another (approved there)
     authorize = start(alpha)
     other = authorize.replace(f"/{SHOP}/", "/other-shop.myshopify.com/")
-    _refused(callback(approve(fake, other)), "another store")
+    _refused(callback(approve(fake, other), owner_of(alpha)), "another store")
     assert nothing_stored(alpha) and nothing_stored(alpha, "other-shop.myshopify.com")
 
 
@@ -266,7 +277,8 @@ def test_a_code_shopify_does_not_accept_is_refused(alpha, fake):
             "timestamp": str(int(time.time())),
         }
     )
-    _refused(host_client(PUBLIC).get("/shopify/callback", query), "did not accept")
+    url = f"http://{PUBLIC}/shopify/callback?{urlencode(query)}"
+    _refused(callback(url, owner_of(alpha)), "did not accept")
     assert nothing_stored(alpha)
 
 
@@ -287,13 +299,14 @@ def test_scopes_not_granted_are_refused_and_the_token_given_back(alpha, fake):
     authorize = start(alpha)
     assert "%2Cwrite_merchant_managed_fulfillment_orders" in authorize
     url = approve(fake, authorize.replace("%2Cwrite_merchant_managed_fulfillment_orders", ""))
-    _refused(callback(url), "did not grant")
+    _refused(callback(url, owner_of(alpha)), "did not grant")
     assert nothing_stored(alpha)
     assert fake.shop(SHOP).revoked
 
 
 def test_a_callback_without_a_query_is_a_page_not_an_error(alpha, fake):
     _refused(host_client(PUBLIC).get("/shopify/callback"), "not signed by Shopify")
+    _refused(owner_of(alpha).get("/settings/stores/shopify/callback"), "not signed by Shopify")
 
 
 def test_without_the_app_configured_the_install_is_refused(alpha, settings):
@@ -333,14 +346,41 @@ def test_a_shop_uninstalled_by_alpha_may_be_installed_by_beta(alpha, beta, fake)
         assert not ShopifyIntegration.objects.get().is_active
 
 
-def test_a_state_of_beta_cannot_finish_an_install_for_alpha(alpha, beta, fake):
-    """The state decides the tenant, never the host or a session: beta's install lands in
-    beta, whoever's browser follows the link."""
+def test_the_public_host_sends_the_callback_on_to_the_installs_tenant(alpha, beta, fake):
     url = approve(fake, start(beta))
-    assert callback(url)["Location"].startswith(f"http://{beta.host}/")
-    assert not StoreShop.objects.filter(tenant=alpha.tenant).exists()
+    onward = callback(url)["Location"]
+    assert onward.startswith(f"http://{beta.host}/settings/stores/shopify/callback?")
+    assert urlsplit(onward).query == urlsplit(url).query  # Shopify's signed query, as it was
+    assert StoreInstall.objects.count() == 1  # nothing spent or stored on the public host
+    # alpha's owner cannot finish it on alpha's host either
+    query = dict(parse_qsl(urlsplit(url).query))
+    _refused(owner_of(alpha).get("/settings/stores/shopify/callback", query), "someone else")
+    assert nothing_stored(alpha) and nothing_stored(beta)
+
+
+def test_a_shop_owner_lured_into_someone_elses_install_link_connects_nothing(alpha, fake, caplog):
+    """An attacker starts an install of a victim's shop in their own account and sends the
+    victim Shopify's approval link: the victim's browser is sent on to the attacker's host,
+    where only the attacker's signed-in owner could finish it."""
+    url = approve(fake, start(alpha))  # approved by the victim
+    onward = urlsplit(callback(url)["Location"])
+    victim = host_client(alpha.host)  # not signed in to the attacker's account
+    response = victim.get(onward.path, dict(parse_qsl(onward.query)))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert nothing_stored(alpha)
+    assert not [r for r in fake.requests if r["path"].endswith("/admin/oauth/access_token")]
+
+
+def test_another_owner_of_the_same_account_cannot_finish_it(alpha, fake):
+    from accounts.services import user_create
+    from tests.conftest import PASSWORD
+
     with schema_context("alpha"):
-        assert not ShopifyIntegration.objects.exists()
+        user_create(email="second-owner@alpha.test", password=PASSWORD, role="owner")
+    url = approve(fake, start(alpha))
+    other = login_client(alpha.host, "second-owner@alpha.test")
+    _refused(callback(url, other), "someone else")
+    assert nothing_stored(alpha)
 
 
 def test_the_install_api_answers_the_authorize_url_to_owners_only(alpha, fake):
@@ -380,4 +420,3 @@ def test_the_callback_query_signature_follows_shopifys_rules(fake):
     assert shopify_app.query_signature_valid({**params, "hmac": digest.hexdigest()})
     assert not shopify_app.query_signature_valid({**params, "hmac": "0" * 64})
     assert not shopify_app.query_signature_valid(params)
-    assert urlencode(params)  # the fake's plain form agrees when nothing needs escaping
