@@ -150,7 +150,14 @@ def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyInt
 @transaction.atomic
 def integration_deactivate(*, integration: ShopifyIntegration) -> ShopifyIntegration:
     """Stop taking the store's webhooks (they answer 401); its secret is kept for a
-    reconnect, its orders and events stay."""
+    reconnect, its orders and events stay. A store installed through the app stops as on
+    app/uninstalled (token erased, nothing more written back); removing the app from the
+    shop as well (its token revoked) is the Stores page's Disconnect
+    (stores.services.shopify_app.uninstall)."""
+    if integration.mode == ShopifyIntegration.Mode.APP:
+        app_uninstalled(shop_domain=integration.shop_domain)
+        integration.refresh_from_db()
+        return integration
     integration.is_active = False
     integration.save(update_fields=["is_active", "updated_at"])
     return integration

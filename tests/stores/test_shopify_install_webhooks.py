@@ -368,3 +368,18 @@ def test_only_owners_may_install_or_disconnect(alpha, installed):
     assert response.status_code == 403
     with schema_context("alpha"):
         assert ShopifyIntegration.objects.get().is_active
+
+
+def test_the_old_pages_disconnect_of_an_installed_app_stops_it_here(alpha, installed):
+    deliver(sp.order())
+    process_all("alpha")
+    writeback = pending_writeback()
+    owner = login_client(alpha.host, alpha.owner_email)
+    response = owner.post(f"/integrations/shopify/{installed.pk}/disconnect/")
+    assert response.status_code == 302
+    with schema_context("alpha"):
+        integration = ShopifyIntegration.objects.get()
+        writeback.refresh_from_db()
+    assert not integration.is_active and integration.access_token is None
+    assert writeback.status == WriteBack.Status.CANCELLED
+    assert deliver(sp.order(id=5), event_id="ev-later").status_code == 401
