@@ -12,6 +12,11 @@ Formats follow shopify.dev: OAuth (authorization code grant, hex HMAC-SHA256 of 
 query with the app's secret), GraphQL Admin API 2025-10 (`extensions.cost.throttleStatus`;
 a throttled request answers 200 with `errors[0].extensions.code == "THROTTLED"`; a wrong
 token answers 401 with `{"errors": "[API] Invalid API key or access token ..."}`).
+Fulfillment orders list every line of the order, those that need no shipping too
+(`lineItem.requiresShipping` false), as Shopify's do; the mutations' inputs are checked
+against the documented input objects (FulfillmentInput, FulfillmentTrackingInput,
+FulfillmentEventInput and FulfillmentEventStatus), an unknown field or status being a
+top-level GraphQL error as Shopify's validation makes it.
 """
 
 from __future__ import annotations
