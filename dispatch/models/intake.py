@@ -53,6 +53,11 @@ class ShopifyIntegration(models.Model):
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CUSTOM)
     client_secret = EncryptedCharField(max_length=255, null=True, blank=True)
     access_token = EncryptedCharField(max_length=255, null=True, blank=True)
+    # An expiring offline token (Shopify requires them of public apps from 2027): it lasts
+    # an hour and is renewed with the refresh token, which is replaced at each renewal.
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = EncryptedCharField(max_length=255, null=True, blank=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
     scopes = models.CharField(max_length=500, blank=True, help_text="As granted by the store.")
     is_active = models.BooleanField(default=True)
     installed_at = models.DateTimeField(null=True, blank=True)

@@ -549,7 +549,13 @@ def _redact_shop(event: WebhookEvent) -> tuple[str, str]:
     the public index goes too (it was kept for this request to find the tenant), unless
     another tenant has installed the shop since."""
     ShopifyIntegration.objects.filter(shop_domain=event.shop_domain).update(
-        is_active=False, client_secret="", access_token=None, updated_at=timezone.now()
+        is_active=False,
+        client_secret="",
+        access_token=None,
+        refresh_token=None,
+        token_expires_at=None,
+        refresh_token_expires_at=None,
+        updated_at=timezone.now(),
     )
     count = _redact(_shop_orders(event.shop_domain))
     WebhookEvent.objects.filter(source="shopify", shop_domain=event.shop_domain).exclude(
@@ -642,6 +648,9 @@ def app_uninstalled(*, shop_domain: str) -> bool:
     ).update(
         is_active=False,
         access_token=None,
+        refresh_token=None,
+        token_expires_at=None,
+        refresh_token_expires_at=None,
         uninstalled_at=now,
         webhooks_subscribed_at=None,
         updated_at=now,

@@ -183,6 +183,7 @@ def _single(query: Any) -> dict[str, str]:
 class _Grant:
     token: str
     scopes: str
+    refresh: shopify_admin.Refresh | None = None
 
 
 def _spend_state(state: str) -> StoreInstall:
@@ -227,6 +228,9 @@ def _exchange(shop: str, code: str) -> _Grant:
                 "client_id": settings.SHOPIFY_API_KEY,
                 "client_secret": settings.SHOPIFY_API_SECRET,
                 "code": code,
+                # an expiring offline token with a refresh token: public apps must use
+                # them from 1 January 2027 (shopify.dev, "Use expiring offline access tokens")
+                "expiring": 1,
             },
             headers={"Accept": "application/json"},
             timeout=settings.STORE_TIMEOUT_S,
@@ -249,7 +253,7 @@ def _exchange(shop: str, code: str) -> _Grant:
     scopes = body.get("scope") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token or not isinstance(scopes, str):
         raise InstallRefused("Shopify's answer had no access token; install the app again.")
-    return _Grant(token=token, scopes=scopes)
+    return _Grant(token=token, scopes=scopes, refresh=shopify_admin.refresh_of(body))
 
 
 def _checked(query: Any) -> dict[str, str]:
@@ -351,6 +355,7 @@ def _keep(tenant: Tenant, shop: str, grant: _Grant) -> ShopifyIntegration:
         ).first() or ShopifyIntegration(shop_domain=shop)
         integration.mode = ShopifyIntegration.Mode.APP
         integration.access_token = grant.token
+        shopify_admin.keep_refresh(integration, grant.refresh)
         integration.scopes = grant.scopes[:500]
         integration.is_active = True
         integration.installed_at, integration.uninstalled_at = now, None
@@ -478,8 +483,15 @@ def uninstall(*, integration: ShopifyIntegration) -> ShopifyIntegration:
     it stops as on app/uninstalled (inactive, token erased, pending write-backs dropped).
     The shop's index entry stays until shop/redact. Raises ValidationError when Shopify
     cannot be reached (nothing changed: try again)."""
-    token = integration.access_token or ""
-    if token and not token.startswith("gAAAA"):  # one we can still read
+    try:
+        token = shopify_admin.usable_token(integration)  # renewed first if its hour is over
+    except PermanentError:
+        token = ""  # none we can use: Shopify cannot be asked, the app stops here all the same
+    except RetryLater as exc:
+        raise ValidationError(
+            {"shop": [f"Shopify could not be told ({exc}); nothing was changed, try again."]}
+        ) from exc
+    if token:
         try:
             _revoke(integration.shop_domain, token)
         except RetryLater as exc:

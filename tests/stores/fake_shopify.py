@@ -134,6 +134,19 @@ class FakeShop:
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[int, FakeOrder] = field(default_factory=dict)
     revoked: bool = False
+    # expiring offline tokens (asked with "expiring": 1): the access token dies at
+    # token_expires (time.time()), the refresh token works once and is replaced
+    token_expires: float | None = None
+    refresh_token: str = ""
+    refreshes: int = 0
+
+    def token_valid(self, token: str) -> bool:
+        alive = self.token_expires is None or time.time() < self.token_expires
+        return bool(self.token) and token == self.token and not self.revoked and alive
+
+    def expire_token(self) -> None:
+        """The access token's hour is over (the refresh token still works)."""
+        self.token_expires = time.time() - 1
 
 
 @dataclass
@@ -445,6 +458,55 @@ def running_fake_shopify() -> Iterator[FakeShopify]:
                     }
                 )
 
+        def _token(self, shop: FakeShop, body: dict) -> None:
+            """The token endpoint: an authorization code (non-expiring token, or with
+            `expiring: 1` an hour's token and a refresh token) or a refresh grant."""
+            if body.get("client_id") != API_KEY or body.get("client_secret") != API_SECRET:
+                return self._answer(
+                    400,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "Client credentials are invalid",
+                    },
+                )
+            if body.get("grant_type") == "refresh_token":
+                given = body.get("refresh_token", "")
+                if not shop.refresh_token or given != shop.refresh_token or shop.revoked:
+                    return self._answer(
+                        400,
+                        {"error": "invalid_grant", "error_description": "Refresh token is invalid"},
+                    )
+                shop.refreshes += 1
+                return self._answer(200, self._issue(shop, expiring=True))
+            code = body.get("code", "")
+            if code not in shop.codes:
+                return self._answer(
+                    400,
+                    {
+                        "error": "invalid_request",
+                        "error_description": "The authorization code was not found or "
+                        "was already used",
+                    },
+                )
+            shop.scopes = shop.codes.pop(code)
+            shop.revoked = False
+            return self._answer(200, self._issue(shop, expiring=body.get("expiring") in (1, "1")))
+
+        def _issue(self, shop: FakeShop, *, expiring: bool) -> dict[str, Any]:
+            shop.token = "shpat_" + secrets.token_hex(16)
+            grant: dict[str, Any] = {"access_token": shop.token, "scope": shop.scopes}
+            if expiring:
+                shop.token_expires = time.time() + 3600
+                shop.refresh_token = "shprt_" + secrets.token_hex(16)
+                grant |= {
+                    "expires_in": 3600,
+                    "refresh_token": shop.refresh_token,
+                    "refresh_token_expires_in": 7776000,
+                }
+            else:
+                shop.token_expires, shop.refresh_token = None, ""
+            return grant
+
         def do_GET(self) -> None:
             shop, path, query = self._split()
             self._record(path, query)
@@ -491,27 +553,7 @@ def running_fake_shopify() -> Iterator[FakeShopify]:
             if shop is None:
                 return self._answer(404, {"errors": "Not Found"})
             if path == "/admin/oauth/access_token":
-                code = body.get("code", "")
-                if body.get("client_id") != API_KEY or body.get("client_secret") != API_SECRET:
-                    return self._answer(
-                        400,
-                        {
-                            "error": "invalid_client",
-                            "error_description": "Client credentials are invalid",
-                        },
-                    )
-                if code not in shop.codes:
-                    return self._answer(
-                        400,
-                        {
-                            "error": "invalid_request",
-                            "error_description": "The authorization code was not found or "
-                            "was already used",
-                        },
-                    )
-                shop.scopes = shop.codes.pop(code)
-                shop.token, shop.revoked = "shpat_" + secrets.token_hex(16), False
-                return self._answer(200, {"access_token": shop.token, "scope": shop.scopes})
+                return self._token(shop, body)
             if re.fullmatch(r"/admin/api/[0-9-]+/graphql\.json", path):
                 if fake.fail_next:
                     status, answer = fake.fail_next.pop(0)
@@ -519,7 +561,7 @@ def running_fake_shopify() -> Iterator[FakeShopify]:
                         status, answer, {"Retry-After": "1"} if status == 429 else None
                     )
                 token = self.headers.get("X-Shopify-Access-Token", "")
-                if not shop.token or token != shop.token or shop.revoked:
+                if not shop.token_valid(token):
                     return self._answer(401, {"errors": INVALID_TOKEN})
                 if fake.throttle_next > 0:
                     fake.throttle_next -= 1
@@ -560,7 +602,7 @@ def running_fake_shopify() -> Iterator[FakeShopify]:
             self._record(path, {})
             if shop is not None and path == "/admin/api_permissions/current.json":
                 token = self.headers.get("X-Shopify-Access-Token", "")
-                if not shop.token or token != shop.token or shop.revoked:
+                if not shop.token_valid(token):
                     return self._answer(401, {"errors": INVALID_TOKEN})
                 shop.revoked = True
                 return self._answer(200, {})

@@ -203,7 +203,7 @@ def test_a_permanent_subscription_failure_shows_on_the_shop(alpha, fake):
     with schema_context("alpha"):
         assert shopify_app.webhooks_subscribe_job(integration.pk) == "failed"
         integration.refresh_from_db()
-        assert integration.last_error.startswith("Webhooks not subscribed: Shopify refused")
+        assert integration.last_error.startswith("Webhooks not subscribed: Shopify no longer renews")
         assert shopify_app.webhooks_due() == 0  # not again before a quarter of an hour
 
 
