@@ -42,3 +42,11 @@ def shopify_webhooks_due() -> int:
     from stores.services import shopify_app  # services queue this job: import at run time
 
     return shopify_app.webhooks_due()
+
+
+# a refresh token unused for 90 days expires: renew the ones of quiet shops in time
+@every_tenant("keep Shopify tokens alive", "D")
+def shopify_tokens_keep_alive() -> int:
+    from stores.services import shopify_admin  # services queue jobs: import at run time
+
+    return shopify_admin.tokens_keep_alive()

@@ -186,6 +186,34 @@ def usable_token(integration: ShopifyIntegration) -> str:
     return token
 
 
+#: A refresh token this close to its end (90 days unused) is renewed by the daily job.
+KEEP_ALIVE_BEFORE = dt.timedelta(days=30)
+
+
+def tokens_keep_alive() -> int:
+    """Renew the tokens of installed shops whose refresh token would expire within 30
+    days (a shop that set off no route for two months); returns how many were renewed. A
+    refusal shows on the shop as its last error."""
+    renewed = 0
+    due = ShopifyIntegration.objects.filter(
+        mode=ShopifyIntegration.Mode.APP,
+        is_active=True,
+        refresh_token_expires_at__lt=timezone.now() + KEEP_ALIVE_BEFORE,
+    )
+    for integration in due:
+        try:
+            _renew(integration, stale_token=integration.access_token or "")
+        except PermanentError as exc:
+            ShopifyIntegration.objects.filter(pk=integration.pk).update(
+                last_error=str(exc)[:500], last_error_at=timezone.now()
+            )
+        except RetryLater:
+            continue  # tomorrow's run tries again, a month before it matters
+        else:
+            renewed += 1
+    return renewed
+
+
 def graphql(
     integration: ShopifyIntegration, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:

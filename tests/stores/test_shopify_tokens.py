@@ -195,3 +195,27 @@ def test_two_workers_renew_the_token_once(django_db_setup, django_db_blocker, fa
     assert shop.refreshes == 1
     with django_db_blocker.unblock(), schema_context(tenant.schema_name):
         assert ShopifyIntegration.objects.get(pk=integration.pk).access_token == shop.token
+
+
+@pytest.mark.django_db
+def test_the_daily_job_renews_refresh_tokens_before_they_expire(alpha, fake):
+    integration = install(fake, alpha)
+    other = install(fake, alpha, "bloom-outlet.myshopify.com")
+    with schema_context("alpha"):
+        ShopifyIntegration.objects.filter(pk=integration.pk).update(
+            refresh_token_expires_at=timezone.now() + dt.timedelta(days=20)
+        )
+        assert shopify_admin.tokens_keep_alive() == 1  # the other has 90 days left
+        renewed = ShopifyIntegration.objects.get(pk=integration.pk)
+        assert renewed.refresh_token == fake.shop(SHOP).refresh_token
+        assert renewed.refresh_token_expires_at > timezone.now() + dt.timedelta(days=89)
+        assert ShopifyIntegration.objects.get(pk=other.pk).refresh_token == other.refresh_token
+        # a store that no longer renews: shown on the store, not retried in a loop
+        ShopifyIntegration.objects.filter(pk=integration.pk).update(
+            refresh_token_expires_at=timezone.now() + dt.timedelta(days=1)
+        )
+        fake.shop(SHOP).revoked = True
+        assert shopify_admin.tokens_keep_alive() == 0
+        assert (
+            "install the app again" in ShopifyIntegration.objects.get(pk=integration.pk).last_error
+        )
