@@ -102,11 +102,21 @@ Receipt = store_intake.Receipt
 # --- the integration ----------------------------------------------------------------
 
 
+ADMIN_URL = re.compile(r"^admin\.shopify\.com/store/([a-z0-9][a-z0-9-]{0,59})(?:/.*)?$")
+SHOP_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
+
+
 def _shop_domain(value: str) -> str:
+    """The store's `<name>.myshopify.com` from what an owner may paste: that address (with
+    or without https://), the store's admin URL (admin.shopify.com/store/<name>/...), or
+    the bare name."""
     value = (value or "").strip().lower()
     for prefix in ("https://", "http://"):
         value = value.removeprefix(prefix)
-    return value.rstrip("/")
+    value = value.rstrip("/")
+    if admin := ADMIN_URL.match(value):
+        return f"{admin.group(1)}.myshopify.com"
+    return f"{value}.myshopify.com" if SHOP_NAME.match(value) else value
 
 
 @transaction.atomic

@@ -150,3 +150,17 @@ def test_the_configuration_api_is_for_owners_only(alpha):
     key = api_client(alpha.host, alpha.api_key)
     assert key.get(API).status_code == 403
     assert api_client(alpha.host).get(API).status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "bloom-florists",
+        "Bloom-Florists.myshopify.com",
+        "https://bloom-florists.myshopify.com/",
+        "https://admin.shopify.com/store/bloom-florists",
+        "admin.shopify.com/store/bloom-florists/orders?x=1",
+    ],
+)
+def test_the_store_address_is_read_from_what_an_owner_pastes(typed):
+    assert shopify._shop_domain(typed) == "bloom-florists.myshopify.com"
