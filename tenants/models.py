@@ -8,6 +8,7 @@ import phonenumbers
 from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -186,19 +187,34 @@ class LoginHandover(models.Model):
 
 
 class StoreShop(models.Model):
-    """Which tenant a store installed through the platform's app belongs to. The app's
-    webhooks (orders, app/uninstalled, the compliance topics) and its OAuth callback come to
-    the public host and name only the shop, so the shop is looked up here; a shop belongs
-    to one tenant at a time."""
+    """Which tenants a store installed through the platform's app belongs, or belonged,
+    to: one row per (store, tenant), with when it was last installed there and, once it
+    was uninstalled (or moved to another tenant), when. The app's webhooks (orders,
+    app/uninstalled, the compliance topics) and its OAuth callback come to the public host
+    and name only the shop, so the shop is looked up here: the order topics go to the
+    tenant holding it now (the one row not uninstalled; at most one, by constraint), the
+    compliance topics to every tenant that ever held it, each of which has its own
+    customers' data of that store to erase or report."""
 
     platform = models.CharField(max_length=16, default="shopify")
     shop = models.CharField(max_length=255, help_text="<name>.myshopify.com")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    installed_at = models.DateTimeField(default=timezone.now)
+    uninstalled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: the tenant holding the store now."
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["platform", "shop"], name="store_shop_unique"),
+            models.UniqueConstraint(
+                fields=["platform", "shop", "tenant"], name="store_shop_per_tenant"
+            ),
+            models.UniqueConstraint(
+                fields=["platform", "shop"],
+                condition=models.Q(uninstalled_at__isnull=True),
+                name="store_shop_one_holder",
+            ),
         ]
 
     def __str__(self) -> str:

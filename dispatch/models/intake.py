@@ -91,6 +91,11 @@ class WebhookEvent(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     detail = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    triggered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the store says the event happened (Shopify's X-Shopify-Triggered-At).",
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

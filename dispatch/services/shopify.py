@@ -160,14 +160,21 @@ def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyInt
 @transaction.atomic
 def integration_deactivate(*, integration: ShopifyIntegration) -> ShopifyIntegration:
     """Stop taking the store's webhooks (they answer 401); its secret is kept for a
-    reconnect, its orders and events stay. A store installed through the app stops as on
-    app/uninstalled (token erased, nothing more written back); removing the app from the
-    shop as well (its token revoked) is the Stores page's Disconnect
-    (stores.services.shopify_app.uninstall)."""
+    reconnect, its orders and events stay. A store installed through the app is refused
+    (ValidationError, field `shop_domain`): erasing our token here would leave the app
+    installed at Shopify; the Stores page's Disconnect removes it there too
+    (stores.services.shopify_app.uninstall, which dispatch does not reach)."""
     if integration.mode == ShopifyIntegration.Mode.APP:
-        app_uninstalled(shop_domain=integration.shop_domain)
-        integration.refresh_from_db()
-        return integration
+        if not integration.is_active:
+            return integration  # uninstalled already: nothing to stop
+        raise ValidationError(
+            {
+                "shop_domain": [
+                    "This store is connected through the Shopify app: disconnect it on "
+                    "Settings → Stores, which removes the app from the store too."
+                ]
+            }
+        )
     integration.is_active = False
     integration.save(update_fields=["is_active", "updated_at"])
     return integration
@@ -238,7 +245,19 @@ def webhook_keep(*, headers: Mapping[str, str], body: bytes, shop: str) -> Recei
         payload=payload,
         body=body,
         queue=_queue,
+        triggered_at=triggered_at(headers),
     )
+
+
+def triggered_at(headers: Mapping[str, str]) -> dt.datetime | None:
+    """When Shopify says the event happened (`X-Shopify-Triggered-At`, ISO 8601 with up to
+    nanoseconds); None when absent or unreadable."""
+    value = (headers.get("X-Shopify-Triggered-At") or "").strip()
+    try:
+        parsed = parse_datetime(value) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed and timezone.is_aware(parsed) else None
 
 
 def _queue(schema_name: str, event_pk: int) -> None:
@@ -553,27 +572,71 @@ def _redact_customer(event: WebhookEvent) -> tuple[str, str]:
     return PROCESSED, f"{count} orders redacted."
 
 
-def _redact_shop(event: WebhookEvent) -> tuple[str, str]:
-    """shop/redact (48 h after the app is uninstalled): disconnect the store and forget its
-    customers' personal data; other stores of the tenant keep theirs. The shop's entry in
-    the public index goes too (it was kept for this request to find the tenant), unless
-    another tenant has installed the shop since."""
-    ShopifyIntegration.objects.filter(shop_domain=event.shop_domain).update(
-        is_active=False,
-        client_secret="",
-        access_token=None,
-        refresh_token=None,
-        token_expires_at=None,
-        refresh_token_expires_at=None,
-        updated_at=timezone.now(),
+#: Shopify sends shop/redact this long after the app was uninstalled.
+SHOP_REDACT_DELAY = dt.timedelta(hours=48)
+
+
+def _event_time(event: WebhookEvent) -> dt.datetime:
+    """When the event happened: as Shopify says, else when it was received."""
+    return event.triggered_at or event.received_at
+
+
+def _uninstalled_before(shop: str, when: dt.datetime) -> dt.datetime:
+    """The uninstall a shop/redact triggered at `when` is about: the store's last
+    uninstall at or before then, in any tenant (the public index keeps them all); if
+    none is known, Shopify's 48 hours before it."""
+    last = (
+        StoreShop.objects.filter(platform="shopify", shop=shop, uninstalled_at__lte=when)
+        .order_by("-uninstalled_at")
+        .values_list("uninstalled_at", flat=True)
+        .first()
     )
-    count = _redact(_shop_orders(event.shop_domain))
-    WebhookEvent.objects.filter(source="shopify", shop_domain=event.shop_domain).exclude(
-        pk=event.pk
-    ).update(payload={})
-    StoreShop.objects.filter(
-        platform="shopify", shop=event.shop_domain, tenant_id=current_tenant().pk
-    ).delete()
+    return last or when - SHOP_REDACT_DELAY
+
+
+def _redact_shop(event: WebhookEvent) -> tuple[str, str]:
+    """shop/redact (48 h after the app is uninstalled; sent to every tenant that held the
+    store): disconnect the store and forget its customers' personal data; other stores of
+    the tenant keep theirs. An app connection installed after that uninstall (the store
+    installed again, here or since moved here) is left running, with the orders it took
+    in: only what came before it is forgotten. The shop's entry in the public index goes
+    too (it was kept for this request to find the tenant), unless the tenant holds the
+    store again."""
+    shop = event.shop_domain
+    uninstalled = _uninstalled_before(shop, _event_time(event))
+    live = ShopifyIntegration.objects.filter(
+        shop_domain=shop,
+        mode=ShopifyIntegration.Mode.APP,
+        is_active=True,
+        installed_at__gt=uninstalled,
+    ).first()
+    orders, events = (
+        _shop_orders(shop),
+        WebhookEvent.objects.filter(source="shopify", shop_domain=shop),
+    )
+    if live is not None:
+        orders = orders.filter(created_at__lt=live.installed_at)
+        events = events.filter(received_at__lt=live.installed_at)
+    else:
+        ShopifyIntegration.objects.filter(shop_domain=shop).update(
+            is_active=False,
+            client_secret="",
+            access_token=None,
+            refresh_token=None,
+            token_expires_at=None,
+            refresh_token_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        StoreShop.objects.filter(
+            platform="shopify", shop=shop, tenant_id=current_tenant().pk
+        ).delete()
+    count = _redact(orders)
+    events.exclude(pk=event.pk).update(payload={})
+    if live is not None:
+        return PROCESSED, (
+            f"{count} orders from before the store was installed again redacted; "
+            "the store stays connected."
+        )
     return PROCESSED, f"Store disconnected, {count} orders redacted."
 
 
@@ -647,15 +710,20 @@ def data_request_export(event: WebhookEvent) -> dict[str, Any]:
 # --- the app's own topics -----------------------------------------------------------------
 
 
-def app_uninstalled(*, shop_domain: str) -> bool:
+def app_uninstalled(*, shop_domain: str, at: dt.datetime | None = None) -> bool:
     """The app is no longer installed on the store (app/uninstalled, or the owner
-    disconnected it): nothing more is taken in or written back, the token is erased.
-    Orders and events stay (shop/redact, 48 h later, forgets the customers). Returns
-    whether an app-installed store was found."""
+    disconnected it): nothing more is taken in or written back, the token is erased, and
+    the tenant's entry in the public index is marked uninstalled. Orders and events stay
+    (shop/redact, 48 h later, forgets the customers). `at`: when the uninstall happened
+    (the webhook's time); an install made after it is a reinstall and is left running.
+    Returns whether an app-installed store was stopped."""
     now = timezone.now()
-    found = ShopifyIntegration.objects.filter(
+    installed = ShopifyIntegration.objects.filter(
         shop_domain=shop_domain, mode=ShopifyIntegration.Mode.APP
-    ).update(
+    )
+    if at is not None:
+        installed = installed.filter(Q(installed_at__isnull=True) | Q(installed_at__lte=at))
+    found = installed.update(
         is_active=False,
         access_token=None,
         refresh_token=None,
@@ -666,13 +734,25 @@ def app_uninstalled(*, shop_domain: str) -> bool:
         updated_at=now,
     )
     if found:
+        StoreShop.objects.filter(
+            platform="shopify",
+            shop=shop_domain,
+            tenant_id=current_tenant().pk,
+            uninstalled_at__isnull=True,
+        ).update(uninstalled_at=now)
         store_disconnected.send(sender=ShopifyIntegration, platform="shopify", store=shop_domain)
     return bool(found)
 
 
 def _app_uninstalled(event: WebhookEvent) -> tuple[str, str]:
-    """app/uninstalled: the shop removed the app."""
-    if not app_uninstalled(shop_domain=event.shop_domain):
+    """app/uninstalled: the shop removed the app. One that happened before the store's
+    current install (a late delivery, or a job run after the owner installed it again)
+    changes nothing."""
+    if not app_uninstalled(shop_domain=event.shop_domain, at=_event_time(event)):
+        if ShopifyIntegration.objects.filter(
+            shop_domain=event.shop_domain, mode=ShopifyIntegration.Mode.APP
+        ).exists():
+            return IGNORED, "The app was installed again after this uninstall."
         return IGNORED, "No store installed through the app by this address."
     return PROCESSED, "App uninstalled: the store is disconnected."
 

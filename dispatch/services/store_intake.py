@@ -91,10 +91,12 @@ def event_store(
     payload: dict[str, Any],
     body: bytes,
     queue: Callable[[str, int], None],
+    triggered_at: dt.datetime | None = None,
 ) -> Receipt:
     """Keep a verified webhook once per delivery id (its body's digest when the store
     sends none) and queue `queue(schema, event_pk)` after the commit. A repeat answers a
-    duplicate receipt and changes nothing (but queues again an event whose job was lost)."""
+    duplicate receipt and changes nothing (but queues again an event whose job was lost).
+    `triggered_at`: when the store says the event happened, if it says."""
     event_id = (event_id or "").strip()[:100] or hashlib.sha256(body).hexdigest()
     schema = connection.schema_name
     try:
@@ -105,6 +107,7 @@ def event_store(
                 topic=topic.strip()[:100],
                 shop_domain=store[:255],
                 payload=payload,
+                triggered_at=triggered_at,
             )
     except IntegrityError:
         stored = WebhookEvent.objects.filter(source=source, event_id=event_id).first()

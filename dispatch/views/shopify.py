@@ -57,9 +57,15 @@ def shopify_view(request: HttpRequest) -> HttpResponse:
 @owner_required
 @require_POST
 def shopify_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Disconnect a store: its webhooks are refused from now on."""
-    integration = shopify.integration_deactivate(
-        integration=get_object_or_404(ShopifyIntegration, pk=pk)
-    )
-    messages.success(request, f"{integration.shop_domain} is disconnected.")
+    """Disconnect a store: its webhooks are refused from now on. A store installed through
+    the app is refused here, with a word to disconnect it on the Stores page."""
+    try:
+        integration = shopify.integration_deactivate(
+            integration=get_object_or_404(ShopifyIntegration, pk=pk)
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{integration.shop_domain} is disconnected.")
     return redirect("dashboard:shopify")

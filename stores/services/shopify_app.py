@@ -12,7 +12,8 @@ webhooks, and uninstalling it.
    nothing), checks it all again and spends the state (once, within ten minutes, for the
    same shop); the code is exchanged for an offline access token, stored encrypted in the
    tenant's schema (ShopifyIntegration, mode app), and the shop is indexed to the tenant
-   (StoreShop) for the app's webhooks, which name only the shop.
+   (StoreShop: one row per tenant that held it, one holding it now) for the app's
+   webhooks, which name only the shop. A refusal at that point gives the token back.
 3. `webhooks_subscribe` (a job): the order topics and app/uninstalled, subscribed by the
    app itself through the Admin GraphQL API. The compliance topics cannot be: they are
    declared in the app's shopify.app.toml (docs/stores-shopify.md).
@@ -37,8 +38,8 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -53,14 +54,16 @@ from tenants.tasks import enqueue_after_commit
 logger = logging.getLogger(__name__)
 
 PLATFORM = "shopify"
-#: The access the app asks for, and no more:
+#: The access the app asks for, and no more (each as shopify.dev's reference requires it):
 #: - read_orders: the orders/create, orders/updated and orders/cancelled webhooks, and
-#:   reading an order (its line items) when its fulfilment is written back;
-#: - write_merchant_managed_fulfillment_orders: creating the fulfilment (with our tracking
-#:   link) of the shop's own locations' fulfilment orders, and its delivered / failed
-#:   events; Shopify's write scopes include the read scope of the same resource, so
-#:   reading those fulfilment orders needs nothing more.
-SCOPES = ("read_orders", "write_merchant_managed_fulfillment_orders")
+#:   reading an order (its line items and fulfilments) when its fulfilment is written back;
+#: - write_merchant_managed_fulfillment_orders: fulfillmentCreate on the fulfilment orders
+#:   of the shop's own locations (with our tracking link); Shopify's write scopes include
+#:   the read scope of the same resource, so reading those fulfilment orders needs
+#:   nothing more;
+#: - write_fulfillments: fulfillmentEventCreate, the out for delivery / delivered /
+#:   attempted events on that fulfilment.
+SCOPES = ("read_orders", "write_merchant_managed_fulfillment_orders", "write_fulfillments")
 #: From the owner's "Install" to Shopify's redirect back: reading the page and approving.
 STATE_LIFETIME = dt.timedelta(minutes=10)
 #: How old a callback's `timestamp` may be (Shopify signs it; a day, as its libraries allow).
@@ -97,9 +100,18 @@ def _digest(state: str) -> str:
     return hashlib.sha256(state.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _installed_elsewhere(shop: str, tenant: Tenant) -> bool:
+def _holder(shop: str) -> StoreShop | None:
+    """The index entry of the tenant holding `shop` now (not uninstalled), if any."""
+    return (
+        StoreShop.objects.filter(platform=PLATFORM, shop=shop, uninstalled_at__isnull=True)
+        .select_related("tenant")
+        .first()
+    )
+
+
+def _installed_elsewhere(shop: str, tenant: Tenant, holder: StoreShop | None = None) -> bool:
     """Whether `shop` is installed (not uninstalled) for a tenant other than `tenant`."""
-    entry = StoreShop.objects.filter(platform=PLATFORM, shop=shop).select_related("tenant").first()
+    entry = holder or _holder(shop)
     if entry is None or entry.tenant_id == tenant.pk:
         return False
     with schema_context(entry.tenant.schema_name):
@@ -207,8 +219,9 @@ def _spend_state(state: str) -> StoreInstall:
 
 
 def _granted_covers(granted: str) -> bool:
-    """Whether the scopes Shopify granted include every one the app needs (a write
-    scope includes its read scope)."""
+    """Whether the scopes Shopify granted include every one the app needs (SCOPES: orders
+    read, fulfilments created and their events written; a write scope includes its read
+    scope)."""
     have = {s.strip() for s in granted.split(",") if s.strip()}
     for scope in SCOPES:
         alternatives = {scope}
@@ -323,32 +336,62 @@ def install_finish(query: Any, *, tenant: Tenant, user: Any) -> ShopifyIntegrati
         raise InstallRefused("This store is connected to another account.")
     grant = _exchange(shop, params["code"])
     if not _granted_covers(grant.scopes):
-        try:
-            _revoke(shop, grant.token)  # give back what we will not keep
-        except RetryLater:
-            logger.warning("Shopify token of %s not revoked after a short grant", shop)
+        _give_back(shop, grant)
         raise InstallRefused(
             "The store did not grant the access the app needs "
             f"({', '.join(SCOPES)}); install the app again."
         )
-    integration = _keep(tenant, shop, grant)
+    try:
+        integration = _keep(tenant, shop, grant)
+    except IntegrityError as exc:  # another install of this store committed meanwhile
+        _give_back(shop, grant)
+        raise InstallRefused(
+            "This store was being installed for another account at the same moment; "
+            "install the app again if it should be connected here."
+        ) from exc
+    except InstallRefused:
+        _give_back(shop, grant)
+        raise
     logger.info("Shopify app installed on %s for %s", shop, tenant.schema_name)
     return integration
+
+
+def _give_back(shop: str, grant: _Grant) -> None:
+    """Revoke a token just issued that will not be kept."""
+    try:
+        _revoke(shop, grant.token)
+    except RetryLater:
+        logger.warning("Shopify token of %s not revoked after a refused install", shop)
+
+
+def _hold(tenant: Tenant, shop: str, now: dt.datetime) -> None:
+    """Index the shop to the tenant as its holder from `now`: a previous holder whose
+    install is over keeps its entry, marked uninstalled (the compliance webhooks still
+    reach it). Raises InstallRefused when another tenant has it installed, IntegrityError
+    when another install of it committed since (the one-holder key)."""
+    holder = _holder(shop)
+    if holder is not None and holder.tenant_id != tenant.pk:
+        if _installed_elsewhere(shop, tenant, holder):  # another tenant's install won
+            raise InstallRefused("This store is connected to another account.")
+        # uninstalled there without its entry saying so: it moves here
+        StoreShop.objects.filter(pk=holder.pk, uninstalled_at__isnull=True).update(
+            uninstalled_at=now
+        )
+    entry = StoreShop.objects.filter(platform=PLATFORM, shop=shop, tenant=tenant).first()
+    if entry is None:
+        StoreShop.objects.create(platform=PLATFORM, shop=shop, tenant=tenant, installed_at=now)
+    else:
+        entry.installed_at, entry.uninstalled_at = now, None
+        entry.save(update_fields=["installed_at", "uninstalled_at"])
 
 
 @transaction.atomic
 def _keep(tenant: Tenant, shop: str, grant: _Grant) -> ShopifyIntegration:
     """The shop indexed to the tenant and its integration saved with the token, in one
-    transaction; the webhooks' job queued after it."""
-    entry = StoreShop.objects.select_for_update().filter(platform=PLATFORM, shop=shop).first()
-    if entry is not None and entry.tenant_id != tenant.pk:
-        if _installed_elsewhere(shop, tenant):  # another tenant's install won the race
-            raise InstallRefused("This store is connected to another account.")
-        entry.tenant = tenant  # uninstalled there: the shop moves here
-        entry.save(update_fields=["tenant"])
-    elif entry is None:
-        StoreShop.objects.create(platform=PLATFORM, shop=shop, tenant=tenant)
+    transaction; the webhooks' job queued after it. Raises InstallRefused or
+    IntegrityError (_hold), nothing kept."""
     now = timezone.now()
+    _hold(tenant, shop, now)
     with schema_context(tenant.schema_name):
         integration = ShopifyIntegration.objects.select_for_update().filter(
             shop_domain=shop
@@ -481,8 +524,8 @@ def _revoke(shop: str, token: str) -> None:
 def uninstall(*, integration: ShopifyIntegration) -> ShopifyIntegration:
     """The owner disconnects an app-installed shop: its token is revoked at Shopify, then
     it stops as on app/uninstalled (inactive, token erased, pending write-backs dropped).
-    The shop's index entry stays until shop/redact. Raises ValidationError when Shopify
-    cannot be reached (nothing changed: try again)."""
+    The shop's index entry stays, marked uninstalled, until shop/redact. Raises
+    ValidationError when Shopify cannot be reached (nothing changed: try again)."""
     try:
         token = shopify_admin.usable_token(integration)  # renewed first if its hour is over
     except PermanentError:
@@ -516,14 +559,18 @@ def disconnect(*, integration: ShopifyIntegration) -> ShopifyIntegration:
 
 #: What an uninstalled shop may still send: the uninstall itself and the compliance topics.
 AFTER_UNINSTALL = {"app/uninstalled", "customers/data_request", "customers/redact", "shop/redact"}
+#: The compliance topics: each tenant that ever held the shop has its own data of it.
+COMPLIANCE = {"customers/data_request", "customers/redact", "shop/redact"}
 
 
 def webhook_receive(*, headers: Any, body: bytes) -> intake.Receipt:
     """A webhook of an app-installed shop: verified with the app's secret before anything,
     its tenant found by the shop (StoreShop), kept once in that tenant's schema and
-    processed by a job. Raises intake.WebhookRefused (no app, bad signature, unknown
-    shop, or an order topic of a shop no longer connected), WebhookMalformed or
-    WebhookQueueFailed."""
+    processed by a job. The order topics and app/uninstalled go to the tenant holding the
+    shop now (or, once it is uninstalled, the last that held it); the compliance topics to
+    every tenant that held it, each applying it to its own data. Raises
+    intake.WebhookRefused (no app, bad signature, unknown shop, or an order topic of a
+    shop no longer connected), WebhookMalformed or WebhookQueueFailed."""
     signature = headers.get("X-Shopify-Hmac-Sha256", "")
     shop = headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     topic = headers.get("X-Shopify-Topic", "").strip()
@@ -535,14 +582,27 @@ def webhook_receive(*, headers: Any, body: bytes) -> intake.Receipt:
         )
     ):
         raise intake.WebhookRefused()
-    entry = (
-        StoreShop.objects.filter(platform=PLATFORM, shop=shop).select_related("tenant").first()
+    entries = (
+        list(
+            StoreShop.objects.filter(platform=PLATFORM, shop=shop)
+            .select_related("tenant")
+            # the holder first, then the last to have held it
+            .order_by(F("uninstalled_at").desc(nulls_first=True), "-installed_at", "-pk")
+        )
         if intake.SHOP_DOMAIN.match(shop)
-        else None
+        else []
     )
-    if entry is None:
+    if not entries:
         raise intake.WebhookRefused()
-    with schema_context(entry.tenant.schema_name):
+    if topic in COMPLIANCE:
+        receipts = []
+        for entry in entries:
+            with schema_context(entry.tenant.schema_name):
+                receipts.append(intake.webhook_keep(headers=headers, body=body, shop=shop))
+        return intake.Receipt(
+            event_id=receipts[0].event_id, duplicate=all(r.duplicate for r in receipts)
+        )
+    with schema_context(entries[0].tenant.schema_name):
         connected = ShopifyIntegration.objects.filter(
             shop_domain=shop, mode=ShopifyIntegration.Mode.APP, is_active=True
         ).exists()

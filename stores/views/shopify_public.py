@@ -49,7 +49,8 @@ def _error(detail: str, code: str, http_status: int) -> Response:
 class AppWebhookApi(APIView):
     """The app's webhooks (orders/create, orders/updated, orders/cancelled, app/uninstalled,
     customers/data_request, customers/redact, shop/redact), signed with the app's secret:
-    checked before anything, kept once in the shop's tenant and applied in the background."""
+    checked before anything, kept once in the shop's tenant (the compliance topics in every
+    tenant that held the shop) and applied in the background."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]

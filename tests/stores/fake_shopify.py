@@ -17,6 +17,13 @@ Fulfillment orders list every line of the order, those that need no shipping too
 against the documented input objects (FulfillmentInput, FulfillmentTrackingInput,
 FulfillmentEventInput and FulfillmentEventStatus), an unknown field or status being a
 top-level GraphQL error as Shopify's validation makes it.
+
+Access scopes are enforced as shopify.dev's reference states them (REQUIRED_ACCESS): a
+token issued through the fake's OAuth has the scopes its install granted (the approve
+link's `scope`, narrowed by editing the authorize URL), and an operation it lacks one for
+answers HTTP 200 with `errors[0].extensions.code == "ACCESS_DENIED"` and "Access denied
+for <field> field. Required access: `<scope>` access scope.", as Shopify does. A token
+set by hand (`fake.shop(d).token = ...`, `scopes` left empty) has every scope.
 """
 
 from __future__ import annotations
@@ -83,6 +90,60 @@ EVENT_STATUSES = {
 }
 
 
+#: The scopes each operation needs (any one of a set), per shopify.dev's reference; a write
+#: scope includes the read scope of the same resource.
+REQUIRED_ACCESS: dict[str, list[set[str]]] = {
+    # an order, with its fulfillment orders and fulfillments
+    "order": [{"read_orders"}, {"read_merchant_managed_fulfillment_orders"}],
+    "fulfillmentCreate": [
+        {
+            "write_merchant_managed_fulfillment_orders",
+            "write_assigned_fulfillment_orders",
+            "write_third_party_fulfillment_orders",
+        }
+    ],
+    "fulfillmentEventCreate": [{"write_fulfillments"}],
+}
+
+
+def _covered(needed: set[str], granted: set[str]) -> bool:
+    return any(
+        s in granted or (s.startswith("read_") and "write_" + s[5:] in granted) for s in needed
+    )
+
+
+def access_denied(shop: FakeShop, query: str) -> dict[str, Any] | None:
+    """Shopify's answer to an operation the token's scopes do not cover, else None."""
+    granted = {s.strip() for s in shop.scopes.split(",") if s.strip()}
+    if not granted:  # a token set by hand: every scope
+        return None
+    for field_name, needs in REQUIRED_ACCESS.items():
+        if not re.search(rf"\b{field_name}\s*\(", query):
+            continue
+        for needed in needs:
+            if _covered(needed, granted):
+                continue
+            scope = sorted(needed)[0] if len(needed) == 1 else " or ".join(sorted(needed))
+            required = f"`{scope}` access scope."
+            return {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"Access denied for {field_name} field. "
+                        f"Required access: {required}",
+                        "locations": [{"line": 2, "column": 3}],
+                        "path": [field_name],
+                        "extensions": {
+                            "code": "ACCESS_DENIED",
+                            "documentation": "https://shopify.dev/api/usage/access-scopes",
+                            "requiredAccess": required,
+                        },
+                    }
+                ],
+            }
+    return None
+
+
 def _input_check(type_name: str, value: Any, fields: set[str]) -> None:
     """GraphQL refuses an input object with a field its type does not have (a top-level
     error, no data), as a fake the app's mistakes must show up on."""
@@ -129,7 +190,7 @@ class FakeOrder:
 class FakeShop:
     domain: str
     token: str = ""
-    scopes: str = ""
+    scopes: str = ""  # granted at the install; empty: every scope (a token set by hand)
     codes: dict[str, str] = field(default_factory=dict)  # code → granted scopes
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[int, FakeOrder] = field(default_factory=dict)
@@ -587,6 +648,9 @@ def running_fake_shopify() -> Iterator[FakeShopify]:
                         },
                     }
                     return self._answer(200, throttled)
+                denied = access_denied(shop, body.get("query", ""))
+                if denied is not None:
+                    return self._answer(200, {**denied, "extensions": {"cost": fake._cost(1.0)}})
                 try:
                     with lock:
                         data = fake.graphql(

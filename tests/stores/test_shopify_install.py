@@ -110,7 +110,9 @@ def test_the_authorize_url_asks_for_an_offline_token_with_only_the_scopes_used(a
         f"{fake.url}/{SHOP}/admin/oauth/authorize"
     )
     assert query["client_id"] == fake_shopify.API_KEY
-    assert query["scope"] == "read_orders,write_merchant_managed_fulfillment_orders"
+    assert query["scope"] == (
+        "read_orders,write_merchant_managed_fulfillment_orders,write_fulfillments"
+    )
     assert query["redirect_uri"] == "http://localhost/shopify/callback"
     assert len(query["state"]) >= 43  # 256 bits, url-safe
     assert not any(k.startswith("grant_options") for k in query)  # offline: the shop's token
@@ -146,7 +148,9 @@ def test_the_whole_install_connects_the_shop_with_its_token_encrypted_and_never_
     assert integration.mode == "app" and integration.is_active
     assert integration.access_token == token
     assert token not in raw and raw.startswith("gAAAA")  # Fernet, at rest
-    assert integration.scopes == "read_orders,write_merchant_managed_fulfillment_orders"
+    assert integration.scopes == (
+        "read_orders,write_merchant_managed_fulfillment_orders,write_fulfillments"
+    )
     assert integration.installed_at and integration.uninstalled_at is None
     assert StoreShop.objects.get(shop=SHOP).tenant_id == alpha.tenant.pk
     assert not StoreInstall.objects.exists()  # the state is spent
@@ -342,7 +346,10 @@ def test_a_shop_uninstalled_by_alpha_may_be_installed_by_beta(alpha, beta, fake)
     with schema_context("alpha"):
         shopify_app.uninstall(integration=integration)
     install(fake, beta)
-    assert StoreShop.objects.get(shop=SHOP).tenant_id == beta.tenant.pk
+    # beta holds it now; alpha's entry stays, uninstalled, for the compliance webhooks
+    holder = StoreShop.objects.get(shop=SHOP, uninstalled_at__isnull=True)
+    assert holder.tenant_id == beta.tenant.pk
+    assert StoreShop.objects.get(shop=SHOP, tenant=alpha.tenant).uninstalled_at is not None
     with schema_context("alpha"):
         assert not ShopifyIntegration.objects.get().is_active
 

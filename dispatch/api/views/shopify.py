@@ -116,7 +116,9 @@ class ShopifyIntegrationApi(APIView):
 
 
 class ShopifyIntegrationDetailApi(APIView):
-    """One connected store (GET); DELETE disconnects it (kept, for its history)."""
+    """One connected store (GET); DELETE disconnects it (kept, for its history). A store
+    installed through the app is refused (400, field `shop_domain`): it is disconnected
+    on the Stores page, which removes the app from the store too."""
 
     permission_classes = [IsOwner]
 
@@ -125,7 +127,15 @@ class ShopifyIntegrationDetailApi(APIView):
         integration = get_object_or_404(ShopifyIntegration, pk=pk)
         return Response(IntegrationOutputSerializer(integration).data)
 
-    @extend_schema(operation_id="shopify_store_disconnect", responses=IntegrationOutputSerializer)
+    @extend_schema(
+        operation_id="shopify_store_disconnect",
+        responses={
+            200: IntegrationOutputSerializer,
+            400: OpenApiResponse(
+                description="Installed through the app: disconnect it on the Stores page."
+            ),
+        },
+    )
     def delete(self, request: Request, pk: int) -> Response:
         integration = shopify.integration_deactivate(
             integration=get_object_or_404(ShopifyIntegration, pk=pk)
