@@ -424,11 +424,13 @@ SHOPIFY_API_SECRET = os.environ.get("SHOPIFY_API_SECRET", "")
 SHOPIFY_API_VERSION = os.environ.get("SHOPIFY_API_VERSION", "2025-10")
 # Where a shop's admin is reached, "{shop}" being its <name>.myshopify.com (tests: a fake).
 SHOPIFY_SHOP_URL = os.environ.get("SHOPIFY_SHOP_URL", "https://{shop}")
-# Store write-backs: timeout of each call, tries before an error counts as permanent, and
-# the first wait between tries (doubling after each).
+# Store write-backs: timeout of each call, tries before an error counts as permanent, the
+# first wait between tries (doubling after each), and how long after its tries began a
+# write-back not yet written is given up (throttled answers use no try, but not for ever).
 STORE_TIMEOUT_S = float(os.environ.get("STORE_TIMEOUT_S", "15"))
 STORE_MAX_ATTEMPTS = int(os.environ.get("STORE_MAX_ATTEMPTS", "8"))
 STORE_RETRY_BASE_S = float(os.environ.get("STORE_RETRY_BASE_S", "30"))
+STORE_GIVE_UP_AFTER_S = float(os.environ.get("STORE_GIVE_UP_AFTER_S", "86400"))
 # WooCommerce stores must be https outside DEBUG (their keys go in each request).
 STORE_REQUIRE_HTTPS = os.environ.get("STORE_REQUIRE_HTTPS", "0" if DEBUG else "1") == "1"
 # What one driver's socket may send: DRIVER_SOCKET_RATE messages a second on average,

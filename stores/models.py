@@ -4,6 +4,7 @@ Shopify connection): WooCommerce stores, and every change written back to a stor
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from encrypted_fields.fields import EncryptedCharField
 
 from dispatch.models import Order
@@ -34,7 +35,9 @@ class WriteBack(models.Model):
     """One change written back to the store an order came from (a fulfilment when its
     route sets off, delivered, failed). A job with tries and backoff; `key` makes the same
     change harmless to record twice; `result` keeps what the store answered that later
-    changes need (the Shopify fulfilment's id)."""
+    changes need (the Shopify fulfilment's id). A try holds a lease (`lease`, until
+    `lease_expires_at`): only the worker holding it may change the row
+    (stores.services.writeback)."""
 
     class Action(models.TextChoices):
         SET_OFF = "set_off", "Out for delivery"
@@ -43,6 +46,7 @@ class WriteBack(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        RUNNING = "running", "Being written"  # a worker holds its lease
         DONE = "done", "Done"
         FAILED = "failed", "Failed"  # a permanent error, or every try used up
         CANCELLED = "cancelled", "Cancelled"  # the store was disconnected or uninstalled
@@ -54,7 +58,14 @@ class WriteBack(models.Model):
     key = models.CharField(max_length=120, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(help_text="When a pending one is tried next.")
+    lease = models.UUIDField(null=True, blank=True, help_text="The running try's token.")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When its tries began (recorded, or tried again by hand): it is given up "
+        "STORE_GIVE_UP_AFTER_S later.",
+    )
     last_error = models.CharField(max_length=500, blank=True)
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

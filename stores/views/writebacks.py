@@ -28,7 +28,9 @@ def section(request: HttpRequest) -> dict:
     since = timezone.now() - RECENT
     recent = WriteBack.objects.filter(created_at__gte=since)
     counts = recent.aggregate(
-        pending=Count("pk", filter=Q(status=WriteBack.Status.PENDING)),
+        pending=Count(
+            "pk", filter=Q(status__in=(WriteBack.Status.PENDING, WriteBack.Status.RUNNING))
+        ),
         done=Count("pk", filter=Q(status=WriteBack.Status.DONE)),
         failed_count=Count("pk", filter=Q(status=WriteBack.Status.FAILED)),
     )

@@ -19,7 +19,7 @@ from notifications.services.sending import tracking_url
 from routing.models import Plan, PlanRoute, PlanStop
 from routing.services import plans, publish
 from stores.models import WriteBack
-from stores.services import writeback
+from stores.services import shopify_admin, writeback
 from stores.services.sources import registry
 from stores.services.sources.base import PermanentError
 from stores.services.sources.shopify import ShopifySource
@@ -309,6 +309,35 @@ def test_a_revoked_token_fails_for_good_at_once_and_is_shown_on_the_store(alpha,
         assert "refused the store's token" in shop.last_error
         assert TOKEN not in shop.last_error and TOKEN not in wb.last_error
         assert not fulfilments(fake, 9051)
+
+
+def test_a_slow_shop_stops_the_try_at_its_deadline(alpha, shop, fake, monkeypatch, time_machine):
+    """A try starts no call after its deadline (its lease is longer: no second worker
+    takes the write-back up meanwhile); the next try finishes it."""
+    with schema_context("alpha"):
+        jon = shopify_order(fake, 9045)
+        route = published_route()
+        stop_event(driver=route.driver, order_id=jon.pk, event="en_route")
+        (pk,) = pending_pks()
+        real, slow = shopify_admin.graphql, [True]
+
+        def graphql(integration, query, variables=None):
+            answer = real(integration, query, variables)
+            if slow:  # the order's read took longer than a try may
+                slow.clear()
+                later = timezone.now() + dt.timedelta(seconds=writeback.try_deadline_s() + 1)
+                time_machine.move_to(later, tick=True)
+            return answer
+
+        monkeypatch.setattr(shopify_admin, "graphql", graphql)
+        assert writeback.run(pk) == "pending"
+        wb = WriteBack.objects.get(pk=pk)
+        assert wb.attempts == 1 and "ran out of time" in wb.last_error
+        assert not fake.graphql_calls("fulfillmentCreate")
+        wait_passes(pk)
+        assert writeback.run(pk) == "done"
+        assert len(fulfilments(fake, 9045)) == 1
+        assert fake.events_of(SHOP, 9045) == ["OUT_FOR_DELIVERY"]
 
 
 # --- idempotency --------------------------------------------------------------------------

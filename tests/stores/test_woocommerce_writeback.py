@@ -117,6 +117,8 @@ def test_an_order_from_creation_to_delivered_is_written_back(alpha, woo, shop):
         assert run_pending() == ["done"]
         assert woo.orders[1001]["status"] == "completed"
         assert notes_of(woo, 1001)[1] == f"Delivered. (ref D{first.pk}-delivered)"
+        # private: completed already makes WooCommerce email the customer, once is enough
+        assert woo.notes[1001][1]["customer_note"] is False
         delivered = WriteBack.objects.get(order=first, action="delivered")
         assert delivered.result["store_status"] == "completed"
 
@@ -155,6 +157,23 @@ def test_a_write_back_tried_again_adds_no_second_note(alpha, woo, shop):
             source.write_back("delivered", order, store=shop.url, state={})
     assert len(woo.notes[1001]) == 2 and len(woo.calls("POST")) == 2
     assert len(woo.calls("PUT")) == 1  # completed already: not set again
+
+
+def test_out_for_delivery_tried_again_after_delivered_is_not_written(alpha, woo, shop):
+    order = receive(alpha, woo, fw.order(1001))
+    with schema_context("alpha"):
+        set_off = writeback.record(order, WriteBack.Action.SET_OFF)
+        woo.fail(403)  # the keys lacked write access then
+        assert writeback.run(set_off.pk) == "failed"
+        delivered = writeback.record(order, WriteBack.Action.DELIVERED)
+        assert writeback.run(delivered.pk) == "done"
+        calls = len(woo.requests)
+        writeback.retry(writeback=set_off)  # the owner fixed the keys and tries it again
+        assert writeback.run(set_off.pk) == "done"
+        set_off.refresh_from_db()
+    assert set_off.result == {"note": "Delivered already: out for delivery not written after it."}
+    assert len(woo.requests) == calls  # the store is not called
+    assert notes_of(woo, 1001) == [f"Delivered. (ref D{order.pk}-delivered)"]
 
 
 def test_a_throttled_call_waits_as_asked_and_uses_no_try(alpha, woo, shop, time_machine):

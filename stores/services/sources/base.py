@@ -9,7 +9,9 @@
 
 A write-back raises `RetryLater` for a passing failure (a throttled call, the store down)
 and `PermanentError` for one that no retry will fix (the token revoked, the order gone);
-anything else is retried with backoff until the tries run out.
+anything else is retried with backoff until the tries run out. A write-back's try has a
+deadline: a source calls `stores.services.deadline.check()` before each call to the store
+(it raises RetryLater once the try's time is up).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from dispatch.models import Order, OrderStatus, ShopifyIntegration
 from dispatch.selectors.codes import label_code
 from notifications.services.sending import tracking_url
 from stores.models import WriteBack
-from stores.services import shopify_admin
+from stores.services import deadline, shopify_admin
 from stores.services.sources.base import PermanentError, StoreSource
 from stores.services.sources.registry import register
 from tenants.selectors import current_tenant
@@ -137,6 +137,12 @@ def _when_and_why(order: Order, action: str) -> tuple[dt.datetime, str]:
     return last[1], last[2]
 
 
+def _graphql(integration: ShopifyIntegration, query: str, variables: dict) -> dict[str, Any]:
+    """A call to the shop, not started once the write-back's try ran out of time."""
+    deadline.check()
+    return shopify_admin.graphql(integration, query, variables)
+
+
 def _check(payload: dict[str, Any] | None, what: str) -> dict[str, Any]:
     """A mutation's payload, or PermanentError with Shopify's own words."""
     errors = shopify_admin.user_errors(payload)
@@ -186,7 +192,7 @@ class ShopifySource(StoreSource):
         return kept
 
     def _read(self, integration: ShopifyIntegration, order: Order) -> dict[str, Any]:
-        data = shopify_admin.graphql(integration, ORDER_QUERY, {"id": _order_gid(order)})
+        data = _graphql(integration, ORDER_QUERY, {"id": _order_gid(order)})
         shop_order = data.get("order")
         if not isinstance(shop_order, dict):
             raise PermanentError("The order is not in Shopify any more (deleted there).")
@@ -239,7 +245,7 @@ class ShopifySource(StoreSource):
                 groups.append({"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": lines})
         if not groups:
             return None
-        data = shopify_admin.graphql(
+        data = _graphql(
             integration,
             FULFIL_MUTATION,
             {
@@ -275,7 +281,7 @@ class ShopifySource(StoreSource):
         }
         if message:
             event["message"] = message[:255]
-        data = shopify_admin.graphql(integration, EVENT_MUTATION, {"fulfillmentEvent": event})
+        data = _graphql(integration, EVENT_MUTATION, {"fulfillmentEvent": event})
         _check(data.get("fulfillmentEventCreate"), "delivery event")
 
     def record_error(self, store: str, message: str) -> None:

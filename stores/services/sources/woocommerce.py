@@ -30,6 +30,7 @@ from requests_hardened.ip_filter import InvalidIPAddress
 from dispatch.models import Order, OrderStatus
 from notifications.services.sending import tracking_url
 from stores.models import WooCommerceStore, WriteBack
+from stores.services import deadline
 from stores.services.sources.base import PermanentError, RetryLater, StoreSource
 from stores.services.sources.registry import register
 
@@ -121,7 +122,9 @@ class WooCommerceApi:
 
     def call(self, method: str, path: str, body: dict | None = None) -> Any:
         """One call; its JSON answer. Raises PermanentError, RetryLater, or requests'
-        own errors (a store that cannot be reached: tried again with backoff)."""
+        own errors (a store that cannot be reached: tried again with backoff). Not
+        started once a write-back's try ran out of time (stores.services.deadline)."""
+        deadline.check()
         try:
             with _session() as session:
                 response = session.request(
@@ -174,16 +177,16 @@ class WooCommerceApi:
         found = self.call("GET", f"/orders/{woo_id}/notes")
         return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
 
-    def note_once(self, woo_id: str, text: str, ref: str) -> int | None:
-        """Add a note visible to the customer ending with `ref`, unless one is there
-        already; the note's id."""
+    def note_once(self, woo_id: str, text: str, ref: str, *, to_customer: bool) -> int | None:
+        """Add a note ending with `ref` (`to_customer`: one WooCommerce emails to the
+        customer; else private, for the shop), unless one is there already; its id."""
         for note in self.notes(woo_id):
             if ref in str(note.get("note") or ""):
                 return note.get("id")
         added = self.call(
             "POST",
             f"/orders/{woo_id}/notes",
-            {"note": f"{text} ({ref})", "customer_note": True},
+            {"note": f"{text} ({ref})", "customer_note": to_customer},
         )
         return added.get("id") if isinstance(added, dict) else None
 
@@ -224,26 +227,32 @@ class WooCommerceSource(StoreSource):
 
     def write_back(self, action: str, order: Order, *, store: str, state: dict) -> dict:
         """Out for delivery: a customer note with the tracking link. Delivered: the order
-        completed (unless the store closed it already) and a note. Failed: a note with the
-        reason (the status is left to the shop). Returns the note ids."""
+        completed (unless the store closed it already; WooCommerce emails the customer its
+        "order completed") and a private note, so the customer gets one email, not two.
+        Failed: a customer note with the reason (the status is left to the shop). Returns
+        the note ids."""
         found = self.connection(store)
         if found is None:
             raise PermanentError("The store is no longer connected.")
         api, woo_id, ref = WooCommerceApi(found), woo_order_id(order), f"ref D{order.pk}"
         if action == WriteBack.Action.SET_OFF:  # again when a rebooked order sets off again
+            if "delivered_note_id" in state:
+                # a failed set-off tried again after delivered was written: delivered is
+                # the last word, the customer is not told "out for delivery" after it
+                return {"note": "Delivered already: out for delivery not written after it."}
             earlier = list(state.get("set_off_note_ids") or [])
             text = f"Out for delivery — track it: {tracking_url(order)}"
-            note = api.note_once(woo_id, text, f"{ref}-out-{len(earlier) + 1}")
+            note = api.note_once(woo_id, text, f"{ref}-out-{len(earlier) + 1}", to_customer=True)
             return {"set_off_note_ids": [*earlier, note]}
         if action == WriteBack.Action.DELIVERED:
             status = api.status_set(woo_id, "completed")
-            note = api.note_once(woo_id, "Delivered.", f"{ref}-delivered")
+            note = api.note_once(woo_id, "Delivered.", f"{ref}-delivered", to_customer=False)
             return {"delivered_note_id": note, "store_status": status}
         if action == WriteBack.Action.FAILED:
             earlier = list(state.get("failed_note_ids") or [])
             reason = _failure_reason(order)
             text = f"Delivery attempt failed{': ' + reason if reason else ''}."
-            note = api.note_once(woo_id, text, f"{ref}-failed-{len(earlier) + 1}")
+            note = api.note_once(woo_id, text, f"{ref}-failed-{len(earlier) + 1}", to_customer=True)
             return {"failed_note_ids": [*earlier, note]}
         raise PermanentError(f"Nothing to write back for {action!r}.")
 
