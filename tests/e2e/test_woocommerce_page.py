@@ -70,7 +70,7 @@ def test_the_owner_connects_a_woocommerce_store(
         assert fw.WEBHOOK_SECRET not in page.content()
         # wide tables scroll inside their card, never the page (once the layout settles:
         # read at once after the redirect, it was wider for a moment now and then)
-        page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth")
+        page.wait_for_function("() => document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=f".data/woocommerce-page-{viewport['width']}.png", full_page=True)
 
         # WooCommerce sends an order: applied at once by the test server (Q_SYNC)
