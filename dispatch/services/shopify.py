@@ -89,11 +89,8 @@ PROCESSED, IGNORED, FAILED = (
 )
 
 
-class WebhookRefused(Exception):
-    """The request is not a genuine webhook of this tenant's store (answer 401)."""
-
-
 # Shared with every store's intake (dispatch.services.store_intake).
+WebhookRefused = store_intake.WebhookRefused
 WebhookMalformed = store_intake.WebhookMalformed
 WebhookQueueFailed = store_intake.WebhookQueueFailed
 Receipt = store_intake.Receipt

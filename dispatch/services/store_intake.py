@@ -42,6 +42,11 @@ REQUEUE_AFTER = dt.timedelta(minutes=2)
 Handler = Callable[[WebhookEvent], tuple[str, str]]
 
 
+class WebhookRefused(Exception):
+    """Not a genuine webhook of a store connected here: unknown store, missing or wrong
+    signature (answer 401, nothing kept)."""
+
+
 class WebhookMalformed(Exception):
     """Signed by the store, but not a JSON object we can keep (answer 400)."""
 

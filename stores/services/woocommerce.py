@@ -55,10 +55,7 @@ MAX_URL = WooCommerceStore._meta.get_field("url").max_length
 PROCESSED, IGNORED = WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED
 
 
-class WebhookRefused(Exception):
-    """Not a genuine webhook of an active store of this tenant (answer 401)."""
-
-
+WebhookRefused = store_intake.WebhookRefused
 WebhookMalformed = store_intake.WebhookMalformed
 WebhookQueueFailed = store_intake.WebhookQueueFailed
 Receipt = store_intake.Receipt

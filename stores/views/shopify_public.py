@@ -12,15 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch.api.serializers.shopify import WebhookAnswerSerializer
-from dispatch.api.views.shopify import HEADERS
-from dispatch.services import shopify as intake
+from dispatch.api.views.shopify import HEADERS, store_webhook_answer
 from stores.services import shopify_app
 from stores.views.shopify import refused_page
 from tenants.api.views import tenant_base_url
@@ -40,10 +38,6 @@ def callback_view(request: HttpRequest) -> HttpResponse:
     base = tenant_base_url(request, domain.domain) if domain else ""
     path = reverse("store-shopify-callback", urlconf="config.urls_tenant")
     return HttpResponseRedirect(f"{base}{path}?{request.META.get('QUERY_STRING', '')}")
-
-
-def _error(detail: str, code: str, http_status: int) -> Response:
-    return Response({"detail": detail, "code": code}, status=http_status)
 
 
 class AppWebhookApi(APIView):
@@ -70,23 +64,7 @@ class AppWebhookApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.body  # the raw bytes the signature covers, before anything parses them
-        try:
-            receipt = shopify_app.webhook_receive(headers=request.headers, body=body)
-        except intake.WebhookRefused:
-            return _error(
-                "Not a webhook of a shop with the app installed.",
-                "invalid_signature",
-                status.HTTP_401_UNAUTHORIZED,
-            )
-        except intake.WebhookMalformed:
-            return _error(
-                "The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST
-            )
-        except intake.WebhookQueueFailed:
-            return _error(
-                "Received, but not queued; send it again.",
-                "unavailable",
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        answer = "duplicate" if receipt.duplicate else "accepted"
-        return Response({"status": answer, "event_id": receipt.event_id})
+        return store_webhook_answer(
+            lambda: shopify_app.webhook_receive(headers=request.headers, body=body),
+            refused="Not a webhook of a shop with the app installed.",
+        )

@@ -3,6 +3,8 @@ and the owner's API to connect a store. Rules live in dispatch.services.shopify.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +22,7 @@ from dispatch.api.serializers.shopify import (
     WebhookAnswerSerializer,
 )
 from dispatch.models import ShopifyIntegration
-from dispatch.services import shopify
+from dispatch.services import shopify, store_intake
 from tenants.permissions import IsOwner
 
 # --- the webhook endpoint -----------------------------------------------------------------
@@ -39,6 +41,30 @@ HEADERS = [
 
 def _error(detail: str, code: str, http_status: int) -> Response:
     return Response({"detail": detail, "code": code}, status=http_status)
+
+
+def store_webhook_answer(
+    receive: Callable[[], store_intake.Receipt | None], *, refused: str
+) -> Response:
+    """Every store's webhook endpoint answers alike: `receive()` (verify, keep once, queue)
+    → 200 accepted / duplicate (a ping, None: 200 and nothing kept), 401 `refused`, 400
+    not a JSON object, 503 kept but not queued (the store sends it again)."""
+    try:
+        receipt = receive()
+    except store_intake.WebhookRefused:
+        return _error(refused, "invalid_signature", status.HTTP_401_UNAUTHORIZED)
+    except store_intake.WebhookMalformed:
+        return _error("The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST)
+    except store_intake.WebhookQueueFailed:
+        return _error(
+            "Received, but not queued; send it again.",
+            "unavailable",
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    if receipt is None:
+        return Response({"status": "ping", "event_id": ""})
+    answer = "duplicate" if receipt.duplicate else "accepted"
+    return Response({"status": answer, "event_id": receipt.event_id})
 
 
 class ShopifyWebhookApi(APIView):
@@ -63,26 +89,10 @@ class ShopifyWebhookApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.body  # the raw bytes the signature covers, before anything parses them
-        try:
-            receipt = shopify.webhook_receive(headers=request.headers, body=body)
-        except shopify.WebhookRefused:
-            return _error(
-                "Not a webhook of a store connected here.",
-                "invalid_signature",
-                status.HTTP_401_UNAUTHORIZED,
-            )
-        except shopify.WebhookMalformed:
-            return _error(
-                "The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST
-            )
-        except shopify.WebhookQueueFailed:
-            return _error(
-                "Received, but not queued; send it again.",
-                "unavailable",
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        answer = "duplicate" if receipt.duplicate else "accepted"
-        return Response({"status": answer, "event_id": receipt.event_id})
+        return store_webhook_answer(
+            lambda: shopify.webhook_receive(headers=request.headers, body=body),
+            refused="Not a webhook of a store connected here.",
+        )
 
 
 # --- the owner's configuration ------------------------------------------------------------

@@ -7,12 +7,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dispatch.api.views.shopify import store_webhook_answer
 from stores.api.serializers.woocommerce import (
     WooCommerceStoreInputSerializer,
     WooCommerceStoreOutputSerializer,
@@ -35,10 +35,6 @@ HEADERS = [
         "X-WC-Webhook-ID",
     )
 ]
-
-
-def _error(detail: str, code: str, http_status: int) -> Response:
-    return Response({"detail": detail, "code": code}, status=http_status)
 
 
 class WooCommerceWebhookApi(APIView):
@@ -65,28 +61,10 @@ class WooCommerceWebhookApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = request.body  # the raw bytes the signature covers, before anything parses them
-        try:
-            receipt = woocommerce.webhook_receive(headers=request.headers, body=body)
-        except woocommerce.WebhookRefused:
-            return _error(
-                "Not a webhook of a store connected here.",
-                "invalid_signature",
-                status.HTTP_401_UNAUTHORIZED,
-            )
-        except woocommerce.WebhookMalformed:
-            return _error(
-                "The body is not a JSON object.", "parse_error", status.HTTP_400_BAD_REQUEST
-            )
-        except woocommerce.WebhookQueueFailed:
-            return _error(
-                "Received, but not queued; send it again.",
-                "unavailable",
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-        if receipt is None:
-            return Response({"status": "ping", "event_id": ""})
-        answer = "duplicate" if receipt.duplicate else "accepted"
-        return Response({"status": answer, "event_id": receipt.event_id})
+        return store_webhook_answer(
+            lambda: woocommerce.webhook_receive(headers=request.headers, body=body),
+            refused="Not a webhook of a store connected here.",
+        )
 
 
 # --- the owner's configuration ------------------------------------------------------------
