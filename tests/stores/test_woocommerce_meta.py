@@ -29,7 +29,14 @@ def midnight(day: dt.date, zone) -> int:
     return int(dt.datetime.combine(day, dt.time(0), zone).timestamp())
 
 
-DAY = dt.date(2026, 12, 8)
+# The day the plugins name: from the clock, never a fixed date (the readers are pure, but a
+# fixed date ages); English names from strftime (the C locale tests run in).
+DAY = dt.datetime.now(LONDON).date() + dt.timedelta(days=10)
+ISO = DAY.isoformat()
+YEAR = DAY.year
+WRITTEN = f"{DAY.day} {DAY:%B}, {YEAR}"  # 8 December, 2026
+US_WRITTEN = f"{DAY:%B} {DAY.day}, {YEAR}"  # December 8, 2026
+LONG = f"{DAY:%A}, {DAY.day} {DAY:%B} {YEAR}"  # Tuesday, 8 December 2026
 
 # --- Order Delivery Date for WooCommerce (Tyche) -------------------------------------------
 
@@ -42,18 +49,18 @@ def test_order_delivery_date_timestamps_name_the_day_in_any_zone(zone, stored_in
     WordPress): either way the same day, east and west of Greenwich."""
     stamp = midnight(DAY, zone if stored_in == "local" else dt.UTC)
     found = meta((key, str(stamp)), ("Delivery Date", "This is not read"), zone=zone)
-    assert found.date == "2026-12-08" and found.date_as_written == ""
+    assert found.date == ISO and found.date_as_written == ""
 
 
 def test_order_delivery_date_display_text_and_time_slot():
-    found = meta(("Delivery Date", "8 December, 2026"), ("_orddd_time_slot", "10:00 AM - 12:00 PM"))
-    assert found.date == "2026-12-08"
+    found = meta(("Delivery Date", WRITTEN), ("_orddd_time_slot", "10:00 AM - 12:00 PM"))
+    assert found.date == ISO
     assert found.windows == [{"start": "10:00", "end": "12:00"}]
 
 
 def test_order_delivery_date_time_slot_label():
-    found = meta(("Delivery Date", "December 8, 2026"), ("Time Slot", "2:00 PM - 4:00 PM"))
-    assert (found.date, found.windows) == ("2026-12-08", [{"start": "14:00", "end": "16:00"}])
+    found = meta(("Delivery Date", US_WRITTEN), ("Time Slot", "2:00 PM - 4:00 PM"))
+    assert (found.date, found.windows) == (ISO, [{"start": "14:00", "end": "16:00"}])
 
 
 # --- Iconic WooCommerce Delivery Slots ------------------------------------------------------
@@ -61,32 +68,32 @@ def test_order_delivery_date_time_slot_label():
 
 def test_iconic_ymd_comes_before_its_display_text_and_timestamp():
     found = meta(
-        ("jckwds_date", "12/08/2026"),  # US display; the ymd says which
-        ("jckwds_date_ymd", "20261208"),
+        ("jckwds_date", f"{DAY:%m/%d/%Y}"),  # US display; the ymd says which
+        ("jckwds_date_ymd", f"{DAY:%Y%m%d}"),
         ("jckwds_timeslot", "09:00 - 12:00"),
-        ("jckwds_timestamp", str(midnight(dt.date(2030, 1, 1), LONDON))),
+        ("jckwds_timestamp", str(midnight(DAY + dt.timedelta(days=30), LONDON))),
     )
-    assert found.date == "2026-12-08"
+    assert found.date == ISO
     assert found.windows == [{"start": "09:00", "end": "12:00"}]
 
 
 def test_iconic_timeslot_with_am_pm_and_only_a_timestamp():
-    nine = int(dt.datetime(2026, 12, 8, 9, 0, tzinfo=NEW_YORK).timestamp())
+    nine = int(dt.datetime.combine(DAY, dt.time(9), NEW_YORK).timestamp())
     found = meta(
         ("jckwds_timestamp", str(nine)), ("jckwds_timeslot", "9:00am - 12:00pm"), zone=NEW_YORK
     )
-    assert found.date == "2026-12-08"
+    assert found.date == ISO
     assert found.windows == [{"start": "09:00", "end": "12:00"}]
 
 
 def test_iconic_display_text_read_in_the_tenants_locale():
-    assert meta(("jckwds_date", "08/12/2026")).date == "2026-12-08"  # day first in GB
-    assert meta(("jckwds_date", "12/08/2026"), reader=US).date == "2026-12-08"
+    assert meta(("jckwds_date", f"{DAY:%d/%m/%Y}")).date == ISO  # day first in GB
+    assert meta(("jckwds_date", f"{DAY:%m/%d/%Y}"), reader=US).date == ISO
 
 
 def test_a_bad_ymd_falls_back_to_the_display_text():
-    found = meta(("jckwds_date_ymd", "2026-13-45"), ("jckwds_date", "Tuesday, 8 December 2026"))
-    assert found.date == "2026-12-08"
+    found = meta(("jckwds_date_ymd", f"{YEAR}-13-45"), ("jckwds_date", LONG))
+    assert found.date == ISO
 
 
 # --- CodeRockz Delivery & Pickup Date Time ---------------------------------------------------
@@ -95,17 +102,17 @@ def test_a_bad_ymd_falls_back_to_the_display_text():
 def test_coderockz_delivery_date_and_time():
     found = meta(
         ("delivery_type", "delivery"),
-        ("delivery_date", "2026-12-08"),
+        ("delivery_date", ISO),
         ("delivery_time", "10:00 AM - 11:30 AM"),
     )
-    assert (found.date, found.pickup) == ("2026-12-08", False)
+    assert (found.date, found.pickup) == (ISO, False)
     assert found.windows == [{"start": "10:00", "end": "11:30"}]
 
 
 def test_coderockz_pickup_is_collected_by_the_customer():
-    assert meta(("delivery_type", "pickup"), ("pickup_date", "2026-12-08")).pickup
-    assert meta(("pickup_date", "2026-12-08"), ("pickup_time", "10:00 - 11:00")).pickup
-    assert not meta(("delivery_date", "2026-12-08")).pickup
+    assert meta(("delivery_type", "pickup"), ("pickup_date", ISO)).pickup
+    assert meta(("pickup_date", ISO), ("pickup_time", "10:00 - 11:00")).pickup
+    assert not meta(("delivery_date", ISO)).pickup
 
 
 # --- generic checkout fields, and what is never guessed --------------------------------------
@@ -115,22 +122,22 @@ def test_coderockz_pickup_is_collected_by_the_customer():
     "key", ["Delivery Date", "delivery_date", "_delivery_date", "Delivery-Date"]
 )
 def test_generic_delivery_date_keys(key):
-    assert meta((key, "08.12.2026")).date == "2026-12-08"
+    assert meta((key, f"{DAY:%d.%m.%Y}")).date == ISO
 
 
 def test_an_unreadable_date_is_kept_as_written_never_guessed():
     found = meta(("Delivery Date", "next Tuesday please"))
     assert (found.date, found.date_as_written) == ("", "next Tuesday please")
     ambiguous = date_reader(locale="sv", country="SE")  # year-first locale: 06/12 says nothing
-    found = meta(("delivery_date", "06/07/2026"), reader=ambiguous)
-    assert (found.date, found.date_as_written) == ("", "06/07/2026")
+    found = meta(("delivery_date", f"06/07/{YEAR}"), reader=ambiguous)
+    assert (found.date, found.date_as_written) == ("", f"06/07/{YEAR}")
 
 
 def test_no_meta_no_date_and_odd_values_are_skipped():
     assert meta() == delivery_meta([], zone=LONDON, reader=GB)
     assert meta().date == "" and meta().date_as_written == ""
     odd = [
-        {"id": 1, "key": "delivery_date", "value": {"nested": "2026-12-08"}},
+        {"id": 1, "key": "delivery_date", "value": {"nested": ISO}},
         {"id": 2, "key": "_orddd_timestamp", "value": "not a number"},
         {"id": 3, "key": "jckwds_timestamp", "value": "99"},  # 1970: not a delivery day
         "not an entry",
@@ -149,7 +156,7 @@ def test_an_unreadable_slot_is_a_remark_and_a_later_readable_one_wins():
 
 
 def test_milliseconds_are_read_as_seconds():
-    assert meta(("_orddd_timestamp", str(midnight(DAY, LONDON) * 1000))).date == "2026-12-08"
+    assert meta(("_orddd_timestamp", str(midnight(DAY, LONDON) * 1000))).date == ISO
 
 
 # --- the store's address -------------------------------------------------------------------
@@ -195,7 +202,7 @@ def test_odd_addresses_are_refused(given):
 
 
 def test_the_order_json_becomes_our_input():
-    payload = fw.order(1001, meta=[("jckwds_date_ymd", "20261208")])
+    payload = fw.order(1001, meta=[("jckwds_date_ymd", f"{DAY:%Y%m%d}")])
     data, _ = order_data(payload, url="https://shop.example.com", zone=LONDON, reader=GB)
     assert data == {
         "external_id": "1001@shop.example.com",
@@ -208,7 +215,7 @@ def test_the_order_json_becomes_our_input():
         "postcode": "SW1Y 4JH",
         "region": "",
         "country": "GB",
-        "delivery_date": "2026-12-08",
+        "delivery_date": ISO,
         "time_windows": [],
         "items": 3,
         "notes": "Leave it with the neighbour",
