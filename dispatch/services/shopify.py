@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -662,28 +663,11 @@ def data_requests() -> QuerySet[WebhookEvent]:
 
 def data_request_export(event: WebhookEvent) -> dict[str, Any]:
     """What we hold about the customer of a customers/data_request, as JSON for the store:
-    their orders from that store (as they are now: a redaction since shows) and each
-    order's history."""
+    their orders from that store with every field (as they are now: a redaction since
+    shows) and each order's history."""
     payload = event.payload or {}
     ids = payload.get("matched_order_ids") or []
     orders = _shop_orders(event.shop_domain).filter(pk__in=ids).order_by("pk").distinct()
-    fields = (
-        "external_id",
-        "customer_name",
-        "customer_phone",
-        "customer_email",
-        "address_line1",
-        "address_line2",
-        "city",
-        "postcode",
-        "region",
-        "country",
-        "lat",
-        "lng",
-        "notes",
-        "time_windows",
-        "status",
-    )
     return {
         "shop": event.shop_domain,
         "data_request_id": _obj(payload.get("data_request")).get("id"),
@@ -691,9 +675,10 @@ def data_request_export(event: WebhookEvent) -> dict[str, Any]:
         "received_at": event.received_at.isoformat(),
         "orders": [
             {
-                **{name: getattr(order, name) for name in fields},
-                "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
-                "created_at": order.created_at.isoformat(),
+                # every field kept of the order, as the tenant export writes it (Django's
+                # serializer), not a hand-picked list that a new field would miss
+                **serializers.serialize("python", [order])[0]["fields"],
+                "id": order.pk,
                 "history": [
                     {"status": e.to_status, "at": e.created_at.isoformat(), "reason": e.reason}
                     for e in order.events.order_by("created_at", "pk")
