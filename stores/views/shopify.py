@@ -8,8 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.template import engines
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -69,41 +68,9 @@ def section(request: HttpRequest) -> dict:
     }
 
 
-# The way to Shopify's approval page. Not a redirect of the form's POST: the dashboard's
-# Content-Security-Policy (form-action 'self') stops a form's redirect to another site, so
-# this page takes the owner there itself (a refresh, and a link if that is blocked).
-TO_SHOPIFY = engines["django"].from_string(
-    """{% extends "base.html" %}
-{% block title %}Opening Shopify{% endblock %}
-{% block head %}<meta http-equiv="refresh" content="0;url={{ authorize_url }}">{% endblock %}
-{% block content %}
-<section class="card narrow">
-  <h1>Opening Shopify…</h1>
-  <p>Approve the app in your store's admin; Shopify then brings you back here.</p>
-  <p><a class="button primary" id="shopify-authorize"
-        href="{{ authorize_url }}">Continue to Shopify</a></p>
-</section>
-{% endblock %}"""
-)
-
-
-# The page of an install that could not be finished (here and on the public host).
-REFUSED = engines["django"].from_string(
-    """{% extends "base.html" %}
-{% block title %}Shopify install not completed{% endblock %}
-{% block content %}
-<section class="card narrow" id="install-refused">
-  <h1>The Shopify app was not installed</h1>
-  <p>{{ reason }}</p>
-  <p class="muted">Nothing was saved. Open your Stores page (Settings → Stores) and install the
-  app again.</p>
-</section>
-{% endblock %}"""
-)
-
-
 def refused_page(request: HttpRequest, reason: str) -> HttpResponse:
-    return HttpResponse(REFUSED.render({"reason": reason}, request), status=400)
+    """The page of an install that could not be finished (here and on the public host)."""
+    return render(request, "stores/shopify_refused.html", {"reason": reason}, status=400)
 
 
 def _back() -> HttpResponse:
@@ -125,7 +92,10 @@ def install_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
         return _back()
-    response = HttpResponse(TO_SHOPIFY.render({"authorize_url": url}, request))
+    # Not a redirect of the form's POST: the dashboard's Content-Security-Policy
+    # (form-action 'self') stops a form's redirect to another site, so this page takes the
+    # owner there itself (a refresh, and a link if that is blocked).
+    response = render(request, "stores/shopify_to_shopify.html", {"authorize_url": url})
     response["Cache-Control"] = "no-store"  # the page holds the install's one-time state
     return response
 
