@@ -11,14 +11,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch.api.serializers.shopify import WebhookAnswerSerializer
-from dispatch.api.views.shopify import HEADERS, store_webhook_answer
+from dispatch.api.views.shopify import HEADERS, WEBHOOK_ERRORS, store_webhook_answer
 from stores.services import shopify_app
 from stores.views.shopify import refused_page
 from tenants.api.views import tenant_base_url
@@ -56,9 +56,7 @@ class AppWebhookApi(APIView):
         parameters=HEADERS,
         responses={
             200: WebhookAnswerSerializer,
-            400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
-            401: OpenApiResponse(description="Unknown shop or wrong signature: nothing kept."),
-            503: OpenApiResponse(description="Kept, but not queued: send it again."),
+            **WEBHOOK_ERRORS,
         },
         auth=[],
     )

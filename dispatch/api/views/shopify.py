@@ -39,6 +39,14 @@ HEADERS = [
 ]
 
 
+#: What every store's webhook endpoint answers besides its 200 (store_webhook_answer).
+WEBHOOK_ERRORS = {
+    400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
+    401: OpenApiResponse(description="Unknown store or wrong signature: nothing kept."),
+    503: OpenApiResponse(description="Kept, but not queued: send it again."),
+}
+
+
 def _error(detail: str, code: str, http_status: int) -> Response:
     return Response({"detail": detail, "code": code}, status=http_status)
 
@@ -81,9 +89,7 @@ class ShopifyWebhookApi(APIView):
         parameters=HEADERS,
         responses={
             200: WebhookAnswerSerializer,
-            400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
-            401: OpenApiResponse(description="Unknown store or wrong signature: nothing kept."),
-            503: OpenApiResponse(description="Kept, but not queued: send it again."),
+            **WEBHOOK_ERRORS,
         },
         auth=[],
     )

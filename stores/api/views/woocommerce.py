@@ -6,13 +6,13 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispatch.api.views.shopify import store_webhook_answer
+from dispatch.api.views.shopify import WEBHOOK_ERRORS, store_webhook_answer
 from stores.api.serializers.woocommerce import (
     WooCommerceStoreInputSerializer,
     WooCommerceStoreOutputSerializer,
@@ -53,9 +53,7 @@ class WooCommerceWebhookApi(APIView):
         parameters=HEADERS,
         responses={
             200: WooCommerceWebhookAnswerSerializer,
-            400: OpenApiResponse(description="Signed, but not a JSON object: nothing kept."),
-            401: OpenApiResponse(description="Unknown store or wrong signature: nothing kept."),
-            503: OpenApiResponse(description="Kept, but not queued: send it again."),
+            **WEBHOOK_ERRORS,
         },
         auth=[],
     )
