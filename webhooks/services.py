@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import record
+from core.outbound import InvalidIPAddress, public_session
 from tenants.tasks import enqueue_after_commit
 from webhooks import tasks
 from webhooks.models import Attempt, Delivery, Event, Subscription
@@ -218,18 +219,9 @@ def _queue(delivery_ids: Iterable[int]) -> None:
 def _session() -> requests.Session:
     """requests with an address filter on the connection itself (the address connected to
     is the one checked) and redirects never followed."""
-    from requests_hardened import Config, Manager
-
-    manager = Manager(
-        Config(
-            ip_filter_enable=True,
-            ip_filter_allow_loopback_ips=settings.WEBHOOK_ALLOW_LOOPBACK,
-            never_redirect=True,
-            default_timeout=(5, settings.WEBHOOK_TIMEOUT_S),
-            user_agent_override="dispatch-webhooks/1",
-        )
+    return public_session(
+        read_timeout_s=settings.WEBHOOK_TIMEOUT_S, user_agent="dispatch-webhooks/1"
     )
-    return manager.get_session()
 
 
 def signed_headers(subscription: Subscription, message_id: str, body: str, at: dt.datetime) -> dict:
@@ -310,8 +302,6 @@ def deliver(delivery_id: int) -> str:
 
 
 def _describe(exc: requests.RequestException) -> str:
-    from requests_hardened.ip_filter import InvalidIPAddress
-
     if isinstance(exc, InvalidIPAddress):
         return f"blocked: {exc.args[0] if exc.args else 'a private address'} is not public"
     if isinstance(exc, requests.Timeout):

@@ -24,9 +24,8 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.utils import timezone
-from requests_hardened import Config, Manager
-from requests_hardened.ip_filter import InvalidIPAddress
 
+from core.outbound import InvalidIPAddress, public_session
 from dispatch.models import Order, OrderStatus
 from notifications.services.sending import tracking_url
 from stores.models import WooCommerceStore, WriteBack
@@ -68,16 +67,7 @@ def woo_order_id(order: Order) -> str:
 
 def _session() -> requests.Session:
     """requests with an address filter on the connection itself and no redirects."""
-    manager = Manager(
-        Config(
-            ip_filter_enable=True,
-            ip_filter_allow_loopback_ips=settings.WEBHOOK_ALLOW_LOOPBACK,
-            never_redirect=True,
-            default_timeout=(5, settings.STORE_TIMEOUT_S),
-            user_agent_override="dispatch-stores/1",
-        )
-    )
-    return manager.get_session()
+    return public_session(read_timeout_s=settings.STORE_TIMEOUT_S, user_agent="dispatch-stores/1")
 
 
 def _retry_after(value: str | None) -> float | None:
