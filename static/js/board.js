@@ -59,7 +59,11 @@
   function refresh() {
     return fetch(board.dataset.stateUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (state) { if (state) { apply(state); } });
+      .then(function (state) {
+        if (!state) { return; }
+        if (held || dragging) { refreshSoon(true); return; }  // answered under a hand: after it
+        apply(state);
+      });
   }
 
   function showHead(html) {
@@ -78,14 +82,30 @@
       });
   }
 
-  var soon = null, held = false;
+  var soon = null, held = false, stale = false;
   function quiet() { return !busy && !pending && !held && !dragging; }
-  function refreshSoon() {
+  // `always`: a stop changed (its state, not the plan's revision), so look whatever the
+  // revision says; otherwise look only if the plan is still behind what the socket heard
+  // when the time comes (the answer to our own drop often brings it up to date first, and
+  // a needless redraw would pull the lists out from under the next drag)
+  function refreshSoon(always) {
+    stale = stale || !!always;
     clearTimeout(soon);
     // not under the dispatcher's hand: while a drop is on its way, a drag is held or a
     // preview waits for an answer, the board stays as it is and looks again after
-    soon = setTimeout(function () { if (quiet()) { refresh(); } else { refreshSoon(); } }, 400);
+    soon = setTimeout(function () {
+      if (!quiet()) { refreshSoon(); return; }
+      if (stale || heard > revision()) { stale = false; refresh(); }
+    }, 400);
   }
+  // a stop under the pointer is held from the press, before SortableJS starts its drag
+  // (it waits for the pointer to move), so that no redraw lands in between
+  document.addEventListener("pointerdown", function (event) {
+    if (event.target.closest && event.target.closest(".board-stops .board-stop")) { held = true; }
+  });
+  ["pointerup", "pointercancel"].forEach(function (name) {
+    document.addEventListener(name, function () { setTimeout(function () { held = false; }, 0); });
+  });
 
   function errorsText(errors) {
     var out = [];
@@ -579,7 +599,7 @@
         heard = Math.max(heard, Number(m.revision));
         if (heard > revision()) { refreshSoon(); }
       } else if (m.type === "stop" && document.getElementById("board-stop-" + m.order)) {
-        refreshSoon();
+        refreshSoon(true);
       }
     };
     socket.onclose = function () {

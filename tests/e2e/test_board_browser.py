@@ -69,10 +69,11 @@ def drag(page, source, target, *, below: bool = False) -> None:
         except PlaywrightError as error:  # the board drew its lists again (a live update)
             if "not attached" not in str(error) or attempt == 2:
                 raise
-    a, b = source.bounding_box(), target.bounding_box()
+    a = source.bounding_box()
     page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
     page.mouse.down()
     page.mouse.move(a["x"] + a["width"] / 2 + 6, a["y"] + a["height"] / 2 + 6, steps=3)
+    b = target.bounding_box()  # where it is now that the stop is held, as an eye would
     x = b["x"] + b["width"] / 2
     page.mouse.move(x, b["y"] + b["height"] / 2, steps=20)
     page.mouse.move(x, b["y"] + b["height"] * (0.9 if below else 0.1), steps=5)
