@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -88,7 +89,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def main() -> None:
     db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
-    server = None
+    server, profile = None, ""
     try:
         services.public_tenant_ensure()
         services.template_schema_ensure()
@@ -111,8 +112,13 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "API_KEY_RATE": "1000000/min",
         }
+        profile = os.environ.get("BENCH_PROFILE", "")  # a path: py-spy records daphne there
+        kind = {".svg": "flamegraph", ".txt": "raw"}.get(Path(profile).suffix, "speedscope")
+        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "-o", profile]
+        spy = [*spy, "--format", kind, "--"] if profile else []
         server = subprocess.Popen(
             [
+                *spy,
                 sys.executable,
                 "-m",
                 "daphne",
@@ -126,6 +132,7 @@ def main() -> None:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=bool(profile),
         )
         host = f"{result.domain.domain}:{port}"
         for _ in range(100):
@@ -155,7 +162,10 @@ def main() -> None:
             single_ms.append((time.perf_counter() - started) * 1000)
             assert status == 201, body
     finally:
-        if server:
+        if server and profile:  # Ctrl-C to both: daphne stops, py-spy writes its record
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=120)
+        elif server:
             server.terminate()
             server.wait(timeout=10)
         with connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from notifications.signals import eta_window_changed
 from routing.models import PlanRoute
 from routing.signals import route_version_created
 from webhooks.models import Event
-from webhooks.services import emit
+from webhooks.services import emit, emit_many
 
 
 def _order(order) -> dict[str, Any]:
@@ -29,8 +29,11 @@ def _order(order) -> dict[str, Any]:
 
 @receiver(orders_created, dispatch_uid="webhook-created")
 def on_orders_created(sender, *, order_ids, **kwargs) -> None:
-    for order in Order.objects.filter(pk__in=order_ids):
-        emit(Event.ORDER_CREATED, key=f"order.created:{order.pk}", data={"order": _order(order)})
+    def orders():  # read only when a subscription wants them
+        for order in Order.objects.filter(pk__in=order_ids).order_by("pk"):
+            yield f"order.created:{order.pk}", {"order": _order(order)}
+
+    emit_many(Event.ORDER_CREATED, orders())
 
 
 def _wanted(*events: str) -> bool:

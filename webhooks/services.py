@@ -179,33 +179,63 @@ def subscription_update(*, subscription: Subscription, data: dict) -> Subscripti
 def emit(event: str, *, key: str, data: dict) -> list[Delivery]:
     """Record `event` for every active subscription to it, in the caller's transaction,
     and queue the first try after the commit. The same `key` again records nothing more."""
+    return emit_many(event, [(key, data)])
+
+
+def emit_many(event: str, items: Iterable[tuple[str, Any]]) -> list[Delivery]:
+    """`emit` for many events of one kind (a bulk import's orders): the subscriptions are
+    read once, and with none that wants `event` nothing else is done (`items` may be lazy,
+    and is then never evaluated: a business without webhooks pays one small query)."""
     if event not in Event.values:
         raise ValueError(f"unknown event {event!r}")
     subscriptions = [s for s in Subscription.objects.filter(active=True) if event in s.events]
-    made = []
+    if not subscriptions:
+        return []
     now = timezone.now()
-    for subscription in subscriptions:
-        message_id = f"msg_{uuid.uuid4().hex}"
-        delivery, created = Delivery.objects.get_or_create(
-            subscription=subscription,
-            key=key,
-            defaults={
-                "event": event,
-                "message_id": message_id,
-                "next_attempt_at": now,
-                "payload": {
-                    "type": event,
-                    "id": message_id,
-                    "timestamp": now.isoformat(),
-                    "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder)),
-                },
-            },
-        )
-        if created:
-            made.append(delivery)
+    rows, ours = [], set()
+    for key, data in items:
+        payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+        for subscription in subscriptions:
+            message_id = f"msg_{uuid.uuid4().hex}"
+            ours.add(message_id)
+            rows.append(
+                Delivery(
+                    subscription=subscription,
+                    key=key,
+                    event=event,
+                    message_id=message_id,
+                    next_attempt_at=now,
+                    payload={
+                        "type": event,
+                        "id": message_id,
+                        "timestamp": now.isoformat(),
+                        "data": payload,
+                    },
+                )
+            )
+    # a key recorded before (a retried request, a replayed signal) keeps its first delivery
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    stored = _stored(ours)
+    made = [d for d in rows if d.message_id in stored]
+    for delivery in made:
+        delivery.pk = stored[delivery.message_id]
     if made:
         _queue([d.pk for d in made])
     return made
+
+
+def _stored(message_ids: set[str]) -> dict[str, int]:
+    """Which of these freshly made message ids were stored, with their rows' ids (the
+    others' keys were taken before)."""
+    found: dict[str, int] = {}
+    ids = sorted(message_ids)
+    for first in range(0, len(ids), 5000):
+        found.update(
+            Delivery.objects.filter(message_id__in=ids[first : first + 5000]).values_list(
+                "message_id", "pk"
+            )
+        )
+    return found
 
 
 def _queue(delivery_ids: Iterable[int]) -> None:

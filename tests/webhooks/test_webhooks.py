@@ -87,6 +87,59 @@ def test_a_delivery_is_signed_so_the_client_can_verify_it(
     assert "secret the receiver" not in kept  # the receiver's answer is never kept
 
 
+def test_a_bulk_import_records_one_delivery_per_order_and_subscriber_once(
+    alpha, hooks, django_capture_on_commit_callbacks
+):
+    from django_q.models import OrmQ
+
+    from dispatch.signals import orders_created
+
+    with schema_context(alpha.tenant.schema_name):
+        first = _subscribe(hooks.url)
+        second = _subscribe(hooks.url + "b")
+        _subscribe(hooks.url + "c", events=("order.status_changed",))  # wants no creations
+        rows = [{**ORDER, "external_id": f"B-{n}"} for n in range(5)]
+        with django_capture_on_commit_callbacks(execute=True):
+            results = orders_create(rows, source="api", actor="t")
+        ids = [r.id for r in results]
+        stored = Delivery.objects.order_by("pk")
+        assert sorted((d.subscription_id, d.key) for d in stored) == sorted(
+            (s.pk, f"order.created:{i}") for s in (first, second) for i in ids
+        )
+        assert len({d.message_id for d in stored}) == 10
+        for delivery in stored:
+            assert delivery.payload["id"] == delivery.message_id
+            assert delivery.payload["data"]["order"]["id"] == int(delivery.key.split(":")[1])
+        assert {f"{alpha.tenant.schema_name}:webhook-{d.pk}" for d in stored} <= {
+            q.name() for q in OrmQ.objects.all()
+        }
+
+        # the signal again (a retried batch): nothing more recorded, no webhook job queued
+        def webhook_jobs() -> int:
+            return sum(":webhook-" in q.name() for q in OrmQ.objects.all())
+
+        queued = webhook_jobs()
+        with django_capture_on_commit_callbacks(execute=True):
+            orders_created.send(sender=Order, order_ids=ids)
+        assert Delivery.objects.count() == 10
+        assert webhook_jobs() == queued == 10
+
+
+def test_without_a_subscriber_a_bulk_import_reads_no_orders_for_webhooks(alpha):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from webhooks.receivers import on_orders_created
+
+    with schema_context(alpha.tenant.schema_name):
+        Subscription.objects.create(url="http://x.example/", events=["order.eta_changed"])
+        with CaptureQueriesContext(connection) as queries:
+            on_orders_created(Order, order_ids=list(range(1, 1001)))
+        read = [q["sql"] for q in queries.captured_queries if "SELECT" in q["sql"]]
+        assert len(read) == 1 and Subscription._meta.db_table in read[0]  # never the orders
+        assert not Delivery.objects.exists()
+
+
 def test_a_500_is_retried_with_exponential_backoff(
     alpha, hooks, django_capture_on_commit_callbacks
 ):
