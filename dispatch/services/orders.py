@@ -176,12 +176,23 @@ def orders_create(
             ],
         )
         created = [*created_by_index.values(), *pickups]
+        _pairs_known(created)
         pending = [o.pk for o in created if o.geocode_status == "pending"]
         if pending:
             geocoding.geocode_orders_later(order_ids=pending)
         if created:
             orders_created.send(sender=Order, order_ids=[o.pk for o in created])
     return results
+
+
+def _pairs_known(orders: Iterable[Order]) -> None:
+    """New orders' pairs are known (made above, or none): say so to the reverse
+    one-to-one accessors, so that the answer does not ask the database for each order."""
+    for relation in ("pair_as_delivery", "pair_as_pickup"):
+        field = Order._meta.get_field(relation)
+        for order in orders:
+            if not field.is_cached(order):
+                field.set_cached_value(order, None)
 
 
 def _existing_ids(*, source: str, external_ids: list[str]) -> dict[str, int]:
