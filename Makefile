@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
+.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
@@ -103,8 +103,13 @@ bench-provisioning: $(VENV)/.installed-dev
 bench-migrations: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/migrations.py
 
+## bench-intake: 10,000 orders through daphne as bulk requests of 1,000, and single creates (about a minute; writes docs/benchmarks.md)
 bench-intake: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/intake.py
+
+## bench-intake-guard: CI's guard: bulk intake against raw COPY of the same rows in the same run; fails below half the ratio in bench/intake_guard.json (RECORD=1 records it; about 20 s)
+bench-intake-guard: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test TEST_DATABASE_NAME=bench_intake_guard $(PY) bench/intake.py --guard
 
 ## bench-planning: plan to stored routes for 100, 500 and 1,000 orders (about 3 minutes; writes docs/benchmarks.md), then auto-dispatch latency into a 20-route running day (about 2 minutes; prints its table)
 bench-planning: $(VENV)/.installed-dev
