@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -99,11 +100,15 @@ class RefusingConsumer(AsyncJsonWebsocketConsumer):
         """However the socket ends (closed, an error, the server's close timeout), it
         leaves the open-connections gauge."""
         try:
-            await super().__call__(scope, receive, send)
+            await self.serve(scope, receive, send)
         finally:
             if getattr(self, "counted", False):
                 self.counted = False
                 metrics.WEBSOCKETS_OPEN.labels(self.kind).dec()
+
+    async def serve(self, scope, receive, send) -> None:
+        """Channels' consumer loop (the client's messages and the channel layer's)."""
+        await super().__call__(scope, receive, send)
 
     async def refuse(self, refusal: Refusal) -> None:
         code, reason = refusal.code, refusal.reason
@@ -178,6 +183,17 @@ class DriverConsumer(RefusingConsumer):
     # Nothing is ever sent to a phone through the channel layer (acks come from the hub
     # in this process): no channel, no receive loop in the layer for each of thousands.
     channel_layer_alias = "none: the phone gets nothing through the layer"
+
+    async def serve(self, scope, receive, send) -> None:
+        """Channels' loop for a consumer without a channel layer, without its task and
+        `asyncio.wait` around every message (`await_many_dispatch` waits on one source
+        here): the phone's messages, one after the other, in this task."""
+        self.scope, self.channel_layer, self.base_send = scope, None, send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -283,7 +299,13 @@ class DriverConsumer(RefusingConsumer):
             return services.heading_to(self.driver.pk)
 
     async def ack(self, ids: list) -> None:
-        await self.send_json({"type": "ack", "ids": ids})
+        """`{"type": "ack", "ids": [...]}`, straight to the server (the hub acknowledges
+        thousands a second; the phone's ids are usually its own counter)."""
+        if all(type(i) is int for i in ids):
+            text = '{"type": "ack", "ids": [' + ", ".join(map(str, ids)) + "]}"
+        else:
+            text = json.dumps({"type": "ack", "ids": ids})
+        await self.base_send({"type": "websocket.send", "text": text})
 
 
 def _session_user(schema: str, session_key: str | None):

@@ -11,7 +11,6 @@ Groups carry the schema name: `<schema>.dispatch`, `<schema>.order.<id>`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
@@ -172,12 +171,11 @@ async def fan_out(
             newest[driver] = (fix, seq)
     moved = {d: fs for d, fs in newest.items() if d in stored.moved}
     if moved:
-        positions = [
-            {**fix.as_message(driver, seq), "name": names.get(driver, "")}
-            for driver, (fix, seq) in moved.items()
-        ]
         # encoded once here, not once per dispatcher socket (and cheap for the layer to copy)
-        text = json.dumps({"type": "positions", "positions": positions})
+        positions = ", ".join(
+            fix.as_json(driver, seq, names.get(driver, "")) for driver, (fix, seq) in moved.items()
+        )
+        text = '{"type": "positions", "positions": [' + positions + "]}"
         await layer.group_send(dispatch_group(schema), {"type": "positions", "text": text})
     for driver, (fix, seq) in moved.items():
         order_id = heading.get(driver)
