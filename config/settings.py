@@ -317,6 +317,8 @@ NOTIFY_PENDING_SWEEP_S = float(os.environ.get("NOTIFY_PENDING_SWEEP_S", "300"))
 # A plan queued this long is queued again; one solving this long past its time budget with
 # no live worker (routing/services/recovery.py) is marked failed.
 PLAN_SWEEP_AFTER_S = float(os.environ.get("PLAN_SWEEP_AFTER_S", "300"))
+# The optimiser's time budget for the nightly plan of tomorrow (auto-dispatch).
+AUTO_PLAN_SECONDS = float(os.environ.get("AUTO_PLAN_SECONDS", "30"))
 
 Q_CLUSTER = {
     "name": "dispatch",

@@ -38,6 +38,8 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locme
 
 # No calls to a public geocoder from tests: tests that geocode start a local fake server.
 GEOCODER = os.environ.get("GEOCODER", "none")
+# the nightly plan's budget: the tests' days are a handful of orders
+AUTO_PLAN_SECONDS = float(os.environ.get("AUTO_PLAN_SECONDS", "1"))
 # Q_SYNC=1 (set for the end-to-end servers) runs queued jobs inline, inside the request.
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC") == "1"}  # noqa: F405
 # Proof-of-delivery files from tests (and the end-to-end servers) stay out of media/.

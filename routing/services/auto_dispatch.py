@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -43,8 +44,6 @@ log = logging.getLogger(__name__)
 
 ACTOR = "system:auto-dispatch"
 PLANNER = "system:auto-plan"
-#: The optimiser's time budget for the nightly plan of tomorrow.
-AUTO_PLAN_SECONDS = 30.0
 
 
 class Outcome:
@@ -377,7 +376,7 @@ def auto_plan_tick(now: dt.datetime | None = None) -> str:
             if theirs is not None:
                 _left_to_them(theirs, tenant.auto_plan_at)
                 return PlanTick.DISPATCHER
-            plan_create(date=tomorrow, seconds=AUTO_PLAN_SECONDS, auto=True)
+            plan_create(date=tomorrow, seconds=settings.AUTO_PLAN_SECONDS, auto=True)
             return PlanTick.QUEUED
         ready = _ready(plan, "Tomorrow's")
         if ready is not None:
