@@ -56,7 +56,8 @@ def enqueue_for_tenant(
     """Queue `job(*args, **kwargs)` to run in `schema_name`; returns the task id.
     Options for django-q2 go in `q_options`."""
     func_path = job_path(job)
-    if not schema_exists(schema_name):
+    # the schema this connection is in exists (a request's or a job's own tenant: no query)
+    if schema_name != getattr(connection, "schema_name", None) and not schema_exists(schema_name):
         raise ValueError(f"no schema named {schema_name!r}")
     q_options = kwargs.pop("q_options", {})
     name = f"{schema_name}:{task_name or func_path.rsplit('.', 1)[-1]}"
