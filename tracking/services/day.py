@@ -177,36 +177,43 @@ def fixes_clean(items: Any) -> tuple[list[Fix], list[dict]]:
 
 
 # One statement text whatever the batch size (arrays, not a VALUES list), so PostgreSQL
-# and psycopg reuse it instead of parsing a new one every flush. Each array is passed as
-# one PostgreSQL array literal built here with str.join (`_array`): psycopg quotes a Python
-# list element by element in Python, which took a sixth of the web process at 3,000
-# streaming drivers (docs/profiles/). Phone times travel as microseconds since the epoch
-# (exact, no time zone to spell) and come back the same way, to find which rows were new.
-_INSERT = """
-    INSERT INTO tracking_locationping
-        (driver_id, recorded_at, received_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
-    SELECT d, 'epoch'::timestamptz + r * interval '1 microsecond', %s, la, ln, ac, sp, hd, sq
-    FROM unnest(
-        %s::bigint[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[],
-        %s::float8[], %s::float8[], %s::bigint[]
-    ) AS t(d, r, la, ln, ac, sp, hd, sq)
-    ON CONFLICT (driver_id, recorded_at) DO NOTHING
-    RETURNING driver_id, (extract(epoch FROM recorded_at) * 1000000)::bigint
-"""
-_UPSERT = """
-    INSERT INTO tracking_driverposition
-        (driver_id, recorded_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
-    SELECT d, 'epoch'::timestamptz + r * interval '1 microsecond', la, ln, ac, sp, hd, sq
-    FROM unnest(
-        %s::bigint[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[],
-        %s::float8[], %s::float8[], %s::bigint[]
-    ) AS t(d, r, la, ln, ac, sp, hd, sq)
-    ON CONFLICT (driver_id) DO UPDATE SET
-        recorded_at = EXCLUDED.recorded_at, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
-        accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
-        heading_deg = EXCLUDED.heading_deg, seq = EXCLUDED.seq
-    WHERE tracking_driverposition.recorded_at < EXCLUDED.recorded_at
-    RETURNING driver_id
+# and psycopg reuse it instead of parsing a new one every flush; one statement for both
+# tables, so one round trip and no BEGIN and COMMIT (the hub's thread waits for the GIL
+# again after each, behind a busy event loop). Each array is passed as one PostgreSQL
+# array literal built here with str.join (`_array`): psycopg quotes a Python list element
+# by element in Python, which took a sixth of the web process at 3,000 streaming drivers
+# (docs/profiles/). Phone times travel as microseconds since the epoch (exact, no time
+# zone to spell) and the new rows come back the same way. Positions are upserted in
+# driver order, so two flushes at once lock them in the same order.
+_STORE = """
+    WITH fix AS (
+        SELECT d, 'epoch'::timestamptz + r * interval '1 microsecond' AS r,
+            la, ln, ac, sp, hd, sq
+        FROM unnest(
+            %s::bigint[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[],
+            %s::float8[], %s::float8[], %s::bigint[]
+        ) AS t(d, r, la, ln, ac, sp, hd, sq)
+    ), ping AS (
+        INSERT INTO tracking_locationping
+            (driver_id, recorded_at, received_at, lat, lng, accuracy_m, speed_mps,
+             heading_deg, seq)
+        SELECT d, r, %s, la, ln, ac, sp, hd, sq FROM fix
+        ON CONFLICT (driver_id, recorded_at) DO NOTHING
+        RETURNING driver_id, recorded_at
+    ), position AS (
+        INSERT INTO tracking_driverposition
+            (driver_id, recorded_at, lat, lng, accuracy_m, speed_mps, heading_deg, seq)
+        SELECT DISTINCT ON (d) d, r, la, ln, ac, sp, hd, sq FROM fix ORDER BY d, r DESC
+        ON CONFLICT (driver_id) DO UPDATE SET
+            recorded_at = EXCLUDED.recorded_at, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+            accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
+            heading_deg = EXCLUDED.heading_deg, seq = EXCLUDED.seq
+        WHERE tracking_driverposition.recorded_at < EXCLUDED.recorded_at
+        RETURNING driver_id
+    )
+    SELECT driver_id, (extract(epoch FROM recorded_at) * 1000000)::bigint FROM ping
+    UNION ALL
+    SELECT driver_id, NULL FROM position
 """
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -247,7 +254,7 @@ class Stored:
 def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
     """Store `(driver_id, fix, seq)` in the current schema: duplicates (same driver and
     phone time) are kept once; each driver's position moves only to a newer fix, so a
-    late batch never takes a map back. One transaction."""
+    late batch never takes a map back. One statement."""
     items = list(items)
     new: list[tuple[int, Fix, int]] = []
     moved: set[int] = set()
@@ -259,17 +266,15 @@ def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
         key = (driver, _micros(fix.recorded_at))
         if key not in by_key:
             by_key[key] = (driver, key[1], fix, seq)
-    latest: dict[int, tuple[int, int, Fix, int]] = {}
-    for row in by_key.values():
-        seen = latest.get(row[0])
-        if seen is None or seen[1] < row[1]:
-            latest[row[0]] = row
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_INSERT, [received, *_columns(list(by_key.values()))])
-        rows = [by_key[key] for key in cursor.fetchall()]
-        cursor.execute(_UPSERT, _columns(list(latest.values())))
-        moved = {row[0] for row in cursor.fetchall()}
-    new = [(driver, fix, seq) for driver, _, fix, seq in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE, [*_columns(list(by_key.values())), received])
+        rows = cursor.fetchall()
+    for driver, micros in rows:
+        if micros is None:  # a position moved
+            moved.add(driver)
+        else:
+            _, _, fix, seq = by_key[(driver, micros)]
+            new.append((driver, fix, seq))
     metrics.GPS_FIXES.inc(len(new))
     return Stored(new, moved)
 

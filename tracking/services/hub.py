@@ -74,8 +74,14 @@ class Hub:
             self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + settings.TRACKING_FLUSH_S
         while self.pending:
-            await asyncio.sleep(settings.TRACKING_FLUSH_S)
+            # a flush every TRACKING_FLUSH_S from the start of the last, not that long
+            # after its end: under load a flush takes a while, and waiting the full time
+            # again after it is what spaced the positions out
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            due = loop.time() + settings.TRACKING_FLUSH_S
             batch, self.pending = self.pending, defaultdict(list)
             for schema, items in batch.items():
                 try:
