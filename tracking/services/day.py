@@ -185,7 +185,7 @@ def fixes_clean(items: Any) -> tuple[list[Fix], list[dict]]:
 # (docs/profiles/). Phone times travel as microseconds since the epoch (exact, no time
 # zone to spell) and the new rows come back the same way. Positions are upserted in
 # driver order, so two flushes at once lock them in the same order.
-STORE_SQL = """
+_STORE = """
     WITH fix AS (
         SELECT d, 'epoch'::timestamptz + r * interval '1 microsecond' AS r,
             la, ln, ac, sp, hd, sq
@@ -251,43 +251,32 @@ class Stored:
     moved: set[int]  # drivers whose latest position changed
 
 
-class FixesBatch:
-    """A batch of `(driver_id, fix, seq)` ready for `STORE_SQL` (copies sent together
-    kept once: the first), and what its rows say (`stored`)."""
-
-    def __init__(self, items: Iterable[tuple[int, Fix, int]]) -> None:
-        self.by_key: dict[tuple[int, int], tuple[int, int, Fix, int]] = {}
-        for driver, fix, seq in items:
-            key = (driver, _micros(fix.recorded_at))
-            if key not in self.by_key:
-                self.by_key[key] = (driver, key[1], fix, seq)
-
-    def params(self) -> list:
-        return [*_columns(list(self.by_key.values())), timezone.now()]
-
-    def stored(self, rows: Iterable[tuple[int, int | None]]) -> Stored:
-        new: list[tuple[int, Fix, int]] = []
-        moved: set[int] = set()
-        for driver, micros in rows:
-            if micros is None:  # a position moved
-                moved.add(driver)
-            else:
-                _, _, fix, seq = self.by_key[(driver, micros)]
-                new.append((driver, fix, seq))
-        metrics.GPS_FIXES.inc(len(new))
-        return Stored(new, moved)
-
-
 def fixes_store(items: Iterable[tuple[int, Fix, int]]) -> Stored:
     """Store `(driver_id, fix, seq)` in the current schema: duplicates (same driver and
     phone time) are kept once; each driver's position moves only to a newer fix, so a
     late batch never takes a map back. One statement."""
-    batch = FixesBatch(items)
-    if not batch.by_key:
-        return Stored([], set())
+    items = list(items)
+    new: list[tuple[int, Fix, int]] = []
+    moved: set[int] = set()
+    if not items:
+        return Stored(new, moved)
+    received = timezone.now()
+    by_key: dict[tuple[int, int], tuple[int, int, Fix, int]] = {}
+    for driver, fix, seq in items:  # of copies sent together, the first one counts
+        key = (driver, _micros(fix.recorded_at))
+        if key not in by_key:
+            by_key[key] = (driver, key[1], fix, seq)
     with connection.cursor() as cursor:
-        cursor.execute(STORE_SQL, batch.params())
-        return batch.stored(cursor.fetchall())
+        cursor.execute(_STORE, [*_columns(list(by_key.values())), received])
+        rows = cursor.fetchall()
+    for driver, micros in rows:
+        if micros is None:  # a position moved
+            moved.add(driver)
+        else:
+            _, _, fix, seq = by_key[(driver, micros)]
+            new.append((driver, fix, seq))
+    metrics.GPS_FIXES.inc(len(new))
+    return Stored(new, moved)
 
 
 # --- duty -------------------------------------------------------------------------------

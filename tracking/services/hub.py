@@ -1,9 +1,9 @@
 """The web process's GPS pipeline: fixes from every driver socket are gathered and, every
-TRACKING_FLUSH_S, written in one statement per tenant (on the hub's own connection, from
-the event loop: `Writer`); only then are they acknowledged to the phones (which keep a
-fix until it is acknowledged, so nothing is lost when a process dies) and each driver's
-newest position is fanned out, as one message per tenant, to the dispatchers' group, and
-to the customer of the order the driver is heading to.
+TRACKING_FLUSH_S, written in one statement per tenant; only then are they acknowledged
+to the phones (which keep a fix until it is acknowledged, so nothing is lost when a
+process dies) and each driver's newest position is fanned out, as one message per
+tenant, to the dispatchers' group, and to the customer of the order the driver is heading
+to.
 
 Groups carry the schema name: `<schema>.dispatch`, `<schema>.order.<id>`.
 """
@@ -17,13 +17,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connections
 from django_tenants.utils import schema_context
-from psycopg import sql
 
 from dispatch.models import Order
 from tenants.selectors import current_tenant
@@ -65,56 +62,11 @@ class Item:
     name: str = ""
 
 
-class Writer:
-    """The hub's own database connection: fixes are stored on the event loop, one
-    statement a flush. In a worker thread, storing waited for the GIL behind the busy
-    loop after every round trip (the pool's check, the search path, BEGIN, each statement,
-    COMMIT), which kept flushes far apart at 3,000 streaming drivers."""
-
-    def __init__(self) -> None:
-        self.connection: psycopg.AsyncConnection | None = None
-        self.schema = ""
-
-    async def store(self, schema: str, items: list[Item]) -> services.Stored:
-        batch = services.FixesBatch((i.driver_id, i.fix, i.seq) for i in items)
-        if not batch.by_key:
-            return services.Stored([], set())
-        try:
-            if self.connection is None or self.connection.closed:
-                self.connection, self.schema = await self._connect(), ""
-            if schema != self.schema:  # the tenant's schema only: its tables, no other's
-                path = sql.SQL("SET search_path TO {}").format(sql.Identifier(schema))
-                await self.connection.execute(path)
-                self.schema = schema
-            cursor = await self.connection.execute(services.STORE_SQL, batch.params())
-            rows = await cursor.fetchall()
-        except Exception:
-            await self.close()  # the next flush connects again
-            raise
-        return batch.stored(rows)
-
-    async def _connect(self) -> psycopg.AsyncConnection:
-        params = connections["default"].get_connection_params()
-        for key in ("cursor_factory", "context", "prepare_threshold"):  # Django's own
-            params.pop(key, None)
-        # nothing prepared on the server: one statement for every tenant, each in its own
-        # search path, and never a plan made in another's
-        return await psycopg.AsyncConnection.connect(
-            **params, autocommit=True, prepare_threshold=None
-        )
-
-    async def close(self) -> None:
-        if self.connection is not None:
-            connection, self.connection = self.connection, None
-            await connection.close()
-
-
 class Hub:
     def __init__(self) -> None:
         self.pending: dict[str, list[Item]] = defaultdict(list)
         self.task: asyncio.Task | None = None
         self.last_eta: dict[tuple[str, int], float] = {}
-        self.writer = Writer()
 
     def add(self, schema: str, items: list[Item]) -> None:
         self.pending[schema].extend(items)
@@ -141,7 +93,7 @@ class Hub:
                     await asyncio.sleep(1.0)
 
     async def flush(self, schema: str, items: list[Item]) -> None:
-        stored = await self.writer.store(schema, items)
+        stored = await database_sync_to_async(self._store, thread_sensitive=False)(schema, items)
         acks: dict[Any, list] = defaultdict(list)
         for item in items:
             if item.consumer is not None:
@@ -166,6 +118,10 @@ class Hub:
             await fan_out_etas(schema, etas)
         except Exception:  # the next fix tries again
             log.exception("ETAs of %d drivers of %s failed", len(due), schema)
+
+    def _store(self, schema: str, items: list[Item]):
+        with schema_context(schema):
+            return services.fixes_store((i.driver_id, i.fix, i.seq) for i in items)
 
     def _etas_due(self, schema: str, items: list[Item], stored) -> list[tuple[int, int, int]]:
         """`(driver, order heading to, seq)` for each driver whose customer's promise is due
