@@ -120,7 +120,7 @@ bench-planning: $(VENV)/.installed-dev
 bench-routing: $(VENV)/.installed-dev
 	$(PY) bench/routing.py
 
-## bench-tracking: drivers pinging once a second to dispatchers' sockets, 250 to 3,000 drivers (about 5 minutes; writes docs/benchmarks.md)
+## bench-tracking: drivers pinging once a second to dispatchers' sockets, 250 to 5,000 drivers (about 9 minutes; writes docs/benchmarks.md)
 bench-tracking: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/tracking.py
 
