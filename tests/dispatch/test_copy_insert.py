@@ -5,14 +5,13 @@ paths fall back on, row by row)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
 from core.bulk import SMALL_BATCH, copy_insert
 from dispatch.models import Order
+from tests.conftest import tenant_today
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ def _orders(count: int, run: str) -> list[Order]:
             address_line1=f"{n} High St",
             lat=51.5 + n / 1000,
             lng=-0.1,
-            delivery_date=dt.date(2030, 1, 2),
+            delivery_date=tenant_today(1),
             time_windows=[{"start": "09:00", "end": "12:00"}],
             weight_kg="2.50",
             barcodes=[f"EAN{n}", "tab\there"],
