@@ -48,7 +48,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from bench.planning import cpu_model  # noqa: E402
+from bench.docs import cpu_model  # noqa: E402
 from dispatch.models import Depot, Driver, Order, OrderStatus, Vehicle  # noqa: E402
 from dispatch.services.orders import order_transition  # noqa: E402
 from routing.models import Plan, PlanStop  # noqa: E402

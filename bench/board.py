@@ -81,6 +81,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import user_create  # noqa: E402
+from bench.docs import cpu_model  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
 from config.database import url_of  # noqa: E402
 from routing import models  # noqa: E402
@@ -607,16 +608,6 @@ def table(results: list[Result]) -> list[str]:
                 f"| {queries} | {target} | {verdict} |"
             )
     return lines
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return roads.platform.machine()
 
 
 def commit() -> str:

@@ -22,34 +22,39 @@ def write_section(name: str, lines: list[str], *, intro: str) -> None:
     print(f"written to {DOCS.relative_to(DOCS.parents[1])}")
 
 
-def machine() -> str:
-    """'<CPU model>, <n> cores': what a table was measured on."""
-    import os
+def cpu_model() -> str:
+    """The CPU's model name (what a table was measured on)."""
     import platform
 
-    model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """'<CPU model>, <n> cores'."""
+    import os
+
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 def git_head() -> str:
-    """The short commit the tree is at ('+ changes' when it has uncommitted ones)."""
+    """The short commit the tree is at ('+ changes' when it has uncommitted ones;
+    'unknown' outside a git checkout)."""
     import subprocess
 
-    root = DOCS.parents[1]
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=DOCS.parents[1], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
     return f"{head} + changes" if dirty else head

@@ -37,7 +37,6 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from bench.planning import cpu_model  # noqa: E402
+from bench.docs import cpu_model, git_head  # noqa: E402
 from dispatch.models import Depot, Driver, Order, Vehicle  # noqa: E402
 from dispatch.services.orders import order_reschedule  # noqa: E402
 from routing.models import MultiDayPlan, Plan, PlanRoute, PlanStop, PlanUnassigned  # noqa: E402
@@ -345,20 +344,6 @@ def command() -> str:
         f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_MULTI_DAY_")
     )
     return f"{env} make bench-multi-day".strip()
-
-
-def git_head() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def write_docs(lines: list[str]) -> None:

@@ -27,7 +27,6 @@ import datetime as dt
 import itertools
 import logging
 import os
-import platform
 import random
 import secrets
 import statistics
@@ -55,6 +54,7 @@ from django.db.models import Count, Q  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench.docs import cpu_model  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
 from dispatch.models import Depot, Order, OrderStatus  # noqa: E402
 from routing import models  # noqa: E402
@@ -287,16 +287,6 @@ def run_line(day: Day, rep: int, run: Run) -> str:
         f"| {run.solve_s:.2f} | {run.save_s:.3f} | {run.other_s:.3f} | {run.routed:,} "
         f"| {reasons} | {run.routes_used} | {run.distance_km:,.1f} | {run.engine} |"
     )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def command() -> str:

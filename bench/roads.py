@@ -29,7 +29,6 @@ import importlib.util
 import logging
 import math
 import os
-import platform
 import random
 import secrets
 import shutil
@@ -67,6 +66,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import override_settings, setup_databases, teardown_databases  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench.docs import cpu_model  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
 from dispatch.models import Depot, Order, OrderStatus  # noqa: E402
 from geo.engine import RoadEngine, haversine_m  # noqa: E402
@@ -731,16 +731,6 @@ def plan_run_lines(runs: list[PlanRun]) -> list[str]:
 
 
 # --- the run -------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def commit() -> str:
