@@ -64,6 +64,7 @@ GUARD_ROUNDS = int(os.environ.get("BENCH_GUARD_ROUNDS", "7"))
 BATCH = 1000
 GUARD_FILE = ROOT / "bench" / "intake_guard.json"
 DEFAULTS = ROUNDS == 3 and ORDERS == 10_000 and SINGLES == 500
+LOAD_BEFORE = os.getloadavg()[0]  # the machine's 1-minute load as the run starts
 
 
 def free_port() -> int:
@@ -306,8 +307,6 @@ def guard() -> int:
     print(f"passed: {ratio / recorded['ratio']:.0%} of the recorded ratio")
     return 0
 
-
-LOAD_BEFORE = os.getloadavg()[0]
 
 if __name__ == "__main__":
     sys.exit(guard() if "--guard" in sys.argv else bench())
