@@ -192,12 +192,11 @@ def emit_many(event: str, items: Iterable[tuple[str, Any]]) -> list[Delivery]:
     if not subscriptions:
         return []
     now = timezone.now()
-    rows, ours = [], set()
+    rows = []
     for key, data in items:
         payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
         for subscription in subscriptions:
             message_id = f"msg_{uuid.uuid4().hex}"
-            ours.add(message_id)
             rows.append(
                 Delivery(
                     subscription=subscription,
@@ -215,7 +214,7 @@ def emit_many(event: str, items: Iterable[tuple[str, Any]]) -> list[Delivery]:
             )
     # a key recorded before (a retried request, a replayed signal) keeps its first delivery
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    stored = _stored(ours)
+    stored = _stored([d.message_id for d in rows])
     made = [d for d in rows if d.message_id in stored]
     for delivery in made:
         delivery.pk = stored[delivery.message_id]
@@ -224,11 +223,10 @@ def emit_many(event: str, items: Iterable[tuple[str, Any]]) -> list[Delivery]:
     return made
 
 
-def _stored(message_ids: set[str]) -> dict[str, int]:
+def _stored(ids: list[str]) -> dict[str, int]:
     """Which of these freshly made message ids were stored, with their rows' ids (the
     others' keys were taken before)."""
     found: dict[str, int] = {}
-    ids = sorted(message_ids)
     for first in range(0, len(ids), 5000):
         found.update(
             Delivery.objects.filter(message_id__in=ids[first : first + 5000]).values_list(
