@@ -2,11 +2,12 @@
 
 In a scratch database (created and dropped here) and a throw-away tenant with as many
 drivers as the largest step (users with the driver role, Driver rows, on duty), each step
-of the ladder starts a fresh daphne (the product's server) on loopback, then, in separate
-processes, a load generator opening N driver sockets (`/ws/driver/?token=…`) that each
-send one fix a second (start jittered over the first second) and D dispatcher sockets
-(`/ws/dispatch/`, a dispatcher's session cookie). After a warm-up it measures a steady
-window, stops sending, lets the server drain, then compares:
+of the ladder starts a fresh web process on loopback, as production starts it
+(`bin/dispatch web`: uvicorn; bench/web.py), then, in separate processes, a load generator
+opening N driver sockets (`/ws/driver/?token=…`) that each send one fix a second (start
+jittered over the first second) and D dispatcher sockets (`/ws/dispatch/`, a dispatcher's
+session cookie). After a warm-up it measures a steady window, stops sending, lets the
+server drain, then compares:
 
 - sent (every fix the generator sent, by driver and phone time) with stored (the
   LocationPing rows of the step): messages lost = sent - stored;
@@ -19,12 +20,13 @@ window, stops sending, lets the server drain, then compares:
   resolution and includes the dispatcher process's own queueing;
 - ack latency: driver send to its ack (fixes sent in the window);
 - sustained stored/s: rows whose received_at falls in the window, divided by its length;
-- CPU (100 % = one core) and peak RSS of daphne, CPU of PostgreSQL (this database's
+- CPU (100 % = one core) and peak RSS of the web process, CPU of PostgreSQL (this database's
   backends plus the WAL writer, checkpointer and background writer), of the load
   generator and dispatcher processes, and the machine's busy time not accounted for by
   any of them (other work on the machine: noise).
 
-Everything shares the machine's cores: the generator competes with daphne and PostgreSQL.
+Everything shares the machine's cores: the generator competes with the web process and
+PostgreSQL.
 A step saturates when fan-out p99 > 250 ms, anything is lost or coalesced, or stored/s
 < 98 % of the offered rate.
 
@@ -34,9 +36,8 @@ Usage: make bench-tracking
   BENCH_TRACKING_WARMUP=5                 seconds of sending before the window
   BENCH_TRACKING_DISPATCHERS=5            dispatcher sockets
   BENCH_TRACKING_GENERATORS=0             driver load processes (0: one per 1,000 drivers)
-  BENCH_TRACKING_PROCESSES=1              daphne processes (2+ needs REDIS_URL)
-  BENCH_TRACKING_PROFILE=1                run daphne under cProfile (slower; prints the top)
-  BENCH_TRACKING_PYSPY=docs/profiles/x    py-spy records the first daphne over each step's
+  BENCH_TRACKING_PROCESSES=1              web processes (2+ needs REDIS_URL)
+  BENCH_TRACKING_PYSPY=docs/profiles/x    py-spy records the first web process over each step's
                                           window: x-<drivers>.svg (flame graph), or .txt
                                           (collapsed stacks) with BENCH_TRACKING_PYSPY_FORMAT=raw
 Writes the table into docs/benchmarks.md between the tracking markers (default sizes only).
@@ -54,15 +55,14 @@ import platform
 import random
 import resource
 import secrets
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -80,7 +80,6 @@ DRAIN = float(os.environ.get("BENCH_TRACKING_DRAIN", "15"))
 DISPATCHERS = int(os.environ.get("BENCH_TRACKING_DISPATCHERS", "5"))
 GENERATORS = int(os.environ.get("BENCH_TRACKING_GENERATORS", "0"))
 PROCESSES = int(os.environ.get("BENCH_TRACKING_PROCESSES", "1"))
-PROFILE = os.environ.get("BENCH_TRACKING_PROFILE", "") == "1"
 PYSPY = os.environ.get("BENCH_TRACKING_PYSPY", "")
 PYSPY_FORMAT = os.environ.get("BENCH_TRACKING_PYSPY_FORMAT", "flamegraph")
 CONNECT_CONCURRENCY = 50
@@ -313,7 +312,10 @@ async def dispatchers(config: dict) -> dict:
 def child(role: str, config_path: str) -> None:
     raise_fd_limit()
     config = json.loads(Path(config_path).read_text())
-    result = asyncio.run(generator(config) if role == "--generator" else dispatchers(config))
+    import uvloop
+
+    work = generator(config) if role == "--generator" else dispatchers(config)
+    result = asyncio.run(work, loop_factory=uvloop.new_event_loop)
     Path(config["out"]).write_text(json.dumps(result))
     print(json.dumps({"done": True}), flush=True)
 
@@ -398,48 +400,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_daphne(port: int, env: dict, log_path: Path, profile_path: Path | None):
-    python = [sys.executable]
-    if profile_path is not None:
-        python += ["-m", "cProfile", "-o", str(profile_path)]
-    command = [*python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    log = open(log_path, "w")  # noqa: SIM115 - closed by the caller
-    process = subprocess.Popen(
-        [*command, "config.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return process, log
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"daphne did not answer on {port}; see {log_path}")
-
-
-def spy_on(pid: int, n: int, seconds: float) -> subprocess.Popen | None:
-    """py-spy attached to daphne `pid` for `seconds` (the measured window), or None."""
-    if not PYSPY:
-        return None
-    suffix = ".svg" if PYSPY_FORMAT == "flamegraph" else ".txt"
-    out = ROOT / f"{PYSPY}-{n}{suffix}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    spy = str(Path(sys.executable).with_name("py-spy"))
-    command = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds))]
-    command += ["--rate", "50", "--format", PYSPY_FORMAT, "-o", str(out)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-def stop_process(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     if process.poll() is None:
-        process.send_signal(sig)
+        process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -505,17 +468,25 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
     from django.db import connection
     from django_tenants.utils import schema_context
 
+    from bench.web import spy_on, start_web, stop_web
+
     ports = [free_port() for _ in range(PROCESSES)]
-    env = {**os.environ, **world["daphne_env"]}
-    servers = []
-    profile = workdir / f"daphne-{n}.prof" if PROFILE else None
-    for k, port in enumerate(ports):
-        log_path = ROOT / ".data" / f"bench-tracking-daphne-{n}-{k}.log"
-        servers.append(start_daphne(port, env, log_path, profile if k == 0 else None))
-    sampler = Sampler({"daphne": [p.pid for p, _ in servers]}, world["dbname"])
-    sampler.start()
+    env = {**os.environ, **world["web_env"]}
+    servers: list[tuple[subprocess.Popen, IO]] = []
+    sampler = Sampler({"web": []}, world["dbname"])
     children: list[subprocess.Popen] = []
     try:
+        for k, port in enumerate(ports):
+            log_path = ROOT / ".data" / f"bench-tracking-web-{n}-{k}.log"
+            log = open(log_path, "w")  # noqa: SIM115 - closed with its server below
+            try:
+                servers.append((start_web(port, env, log), log))
+            except RuntimeError as exc:
+                log.close()
+                raise RuntimeError(f"{exc}; see {log_path}") from exc
+        # `bin/dispatch web` execs uvicorn (one process, no workers): its pid is the server's
+        sampler.groups["web"] = [process.pid for process, _ in servers]
+        sampler.start()
         gens = GENERATORS or max(1, math.ceil(n / 1000))
         drivers = [
             [d, token, ports[k % len(ports)]] for k, (d, token) in enumerate(world["drivers"][:n])
@@ -563,7 +534,10 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
             flush=True,
         )
         time.sleep(max(0.0, w0 - time.time()))
-        spy = spy_on(servers[0][0].pid, n, SECONDS)
+        spy = None
+        if PYSPY:
+            out = ROOT / f"{PYSPY}-{n}{'.svg' if PYSPY_FORMAT == 'flamegraph' else '.txt'}"
+            spy = spy_on(servers[0][0].pid, out, seconds=SECONDS)
         for process in loads:
             read_line(process, "generator", timeout=w1 - time.time() + DRAIN + 120)
         if spy is not None:
@@ -583,7 +557,7 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
                     process.stdin.close()
                 stop_process(process)
         for process, log in servers:
-            stop_process(process, signal.SIGINT if PROFILE else signal.SIGTERM)
+            stop_web(process)
             log.close()
     disp_out = json.loads((workdir / "disp-out.json").read_text())
 
@@ -603,7 +577,7 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
         cursor.execute("TRUNCATE tracking_locationping, tracking_driverposition")
     errors = sum(
         log_path.read_text().count("Traceback")
-        for log_path in (ROOT / ".data").glob(f"bench-tracking-daphne-{n}-*.log")
+        for log_path in (ROOT / ".data").glob(f"bench-tracking-web-{n}-*.log")
     )
 
     in_window = [t for _, t in sent if w0 * 1000 <= t < w1 * 1000]
@@ -663,7 +637,6 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
         "settled_s": settled_s,
         "usage": usage,
         "errors": errors,
-        "profile": str(profile) if profile else "",
     }
     step["problems"] = problems(step)
     return step
@@ -701,8 +674,8 @@ def fmt(value: float | None, digits: int = 1) -> str:
 def table(steps: list[dict]) -> list[str]:
     lines = [
         "| drivers | offered fixes/s | **stored/s** | fan-out p50 / p95 / **p99** / max ms "
-        "| ack p50 / p99 ms | lost (sent - stored) | fan-out lost / coalesced | daphne CPU % "
-        "| daphne peak RSS MB | PostgreSQL CPU % | load generator CPU % (procs) "
+        "| ack p50 / p99 ms | lost (sent - stored) | fan-out lost / coalesced | web CPU % "
+        "| web peak RSS MB | PostgreSQL CPU % | load generator CPU % (procs) "
         "| machine busy % (other) | verdict |",
         "|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
@@ -713,7 +686,7 @@ def table(steps: list[dict]) -> list[str]:
             return fmt(use[group]["cpu"], 0) if group in use else "—"
 
         ours = sum(
-            use[g]["cpu"] for g in ("daphne", "postgres", "generators", "dispatchers") if g in use
+            use[g]["cpu"] for g in ("web", "postgres", "generators", "dispatchers") if g in use
         )
         other = max(0.0, use["machine"]["cpu"] - ours) if "machine" in use else None
         fan, ack = s["fan"], s["ack"]
@@ -723,8 +696,8 @@ def table(steps: list[dict]) -> list[str]:
             f"| {fmt(fan['p50'])} / {fmt(fan['p95'])} / **{fmt(fan['p99'])}** "
             f"/ {fmt(fan['max'], 0)} "
             f"| {fmt(ack['p50'])} / {fmt(ack['p99'])} | {s['lost']:,} of {s['sent']:,} "
-            f"| {s['fan_lost']:,} / {s['coalesced']:,} | {cpu('daphne')} "
-            f"| {fmt(use.get('daphne', {}).get('rss_mb'), 0)} | {cpu('postgres')} "
+            f"| {s['fan_lost']:,} / {s['coalesced']:,} | {cpu('web')} "
+            f"| {fmt(use.get('web', {}).get('rss_mb'), 0)} | {cpu('postgres')} "
             f"| {cpu('generators')} + {cpu('dispatchers')} ({s['gens']} + 1) "
             f"| {cpu('machine')} ({fmt(other, 0)}) | {verdict} |"
         )
@@ -800,11 +773,11 @@ def command() -> str:
 def notes(world: dict, fd_limit: int) -> list[str]:
     from django.conf import settings
 
-    layer = "Redis" if world["daphne_env"].get("REDIS_URL") else "in-memory"
+    layer = "Redis" if world["web_env"].get("REDIS_URL") else "in-memory"
     return [
-        f"- Server: {PROCESSES} daphne process(es) (`python -m daphne`, DEBUG=0), channel "
-        f"layer {layer}, TRACKING_FLUSH_S={settings.TRACKING_FLUSH_S:g}; a fresh daphne per "
-        "step. Every process (server, PostgreSQL, load) shares the same cores.",
+        f"- Server: {PROCESSES} web process(es) (`bin/dispatch web`: uvicorn, DEBUG=0), "
+        f"channel layer {layer}, TRACKING_FLUSH_S={settings.TRACKING_FLUSH_S:g}; a fresh one "
+        "per step. Every process (server, PostgreSQL, load) shares the same cores.",
         f"- Load: N driver sockets in separate processes (one per 1,000 drivers unless "
         f"BENCH_TRACKING_GENERATORS is set), each sending one fix a second, first send "
         f"jittered over a second; {DISPATCHERS} dispatcher sockets in another process. "
@@ -875,7 +848,7 @@ def provision(sizes: tuple[int, ...]) -> dict:
         tokens = [
             [d.pk, driver_token(schema=schema, driver_id=d.pk, user_id=d.user_id)] for d in drivers
         ]
-    daphne_env = {
+    web_env = {
         "DATABASE_URL": os.environ["BENCH_DATABASE_URL"],
         "DEBUG": "0",
         "PUBLIC_BASE_URL": "http://localhost:8000",  # required with DEBUG=0; no SMS sent here
@@ -889,7 +862,7 @@ def provision(sizes: tuple[int, ...]) -> dict:
         "cookie": cookie,
         "drivers": tokens,
         "dbname": connection.settings_dict["NAME"],
-        "daphne_env": daphne_env,
+        "web_env": web_env,
     }
 
 
@@ -902,22 +875,13 @@ def write_docs(lines: list[str]) -> None:
         intro=(
             "## Live tracking over websockets\n\n"
             "`make bench-tracking` (`bench/tracking.py`): drivers' phones sending one GPS fix "
-            "a second and dispatchers' live maps watching, over real websockets to daphne on "
-            "loopback; fixes stored per second, fan-out latency from the driver's send to the "
-            "dispatcher's receive, anything lost, and the CPU and memory it takes, for 250 to "
-            "5,000 drivers. Goal: 5,000 drivers on one web process with p99 ≤ 250 ms and "
-            "nothing lost (nor coalesced).\n\n"
+            "a second and dispatchers' live maps watching, over real websockets to the web "
+            "process (uvicorn) on loopback; fixes stored per second, fan-out latency from the "
+            "driver's send to the dispatcher's receive, anything lost, and the CPU and memory "
+            "it takes, for 250 to 5,000 drivers. Goal: 5,000 drivers on one web process "
+            "with p99 ≤ 250 ms and nothing lost (nor coalesced).\n\n"
         ),
     )
-
-
-def print_profile(path: str) -> None:
-    import pstats
-
-    if path and Path(path).exists():
-        print(f"\ndaphne profile ({path}), by own time:")
-        pstats.Stats(path).sort_stats("tottime").print_stats(25)
-        pstats.Stats(path).sort_stats("cumulative").print_stats(40)
 
 
 def main() -> None:
@@ -960,8 +924,6 @@ def main() -> None:
                 step = run_step(world, n, Path(tmp))
                 steps.append(step)
                 print("\n".join(table([step])), flush=True)
-                if step["profile"]:
-                    print_profile(step["profile"])
     finally:
         connection.close()
         with connection.cursor() as cursor:
@@ -988,7 +950,7 @@ def main() -> None:
     ]
     print("\nLive tracking: drivers at one fix a second, dispatchers watching\n")
     print("\n".join(lines))
-    if set(SIZES) == set(DEFAULT_SIZES) and not (PROFILE or PYSPY):
+    if set(SIZES) == set(DEFAULT_SIZES) and not PYSPY:
         write_docs(lines)
     else:
         print(f"\n{DOCS.relative_to(ROOT)} not written: not the default ladder")
