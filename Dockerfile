@@ -50,7 +50,7 @@ COPY --from=build --chown=root:root /app /app
 WORKDIR /app
 USER dispatch
 EXPOSE 8000 9100
-# web: daphne answers /healthz on $PORT; worker and scheduler: /healthz on $METRICS_PORT
+# web: uvicorn answers /healthz on $PORT; worker and scheduler: /healthz on $METRICS_PORT
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["bin/healthcheck"]
 ENTRYPOINT ["bin/dispatch"]
 CMD ["web"]

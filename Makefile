@@ -43,7 +43,7 @@ export HOST
 # What make starts is a developer's: DEBUG on (config/settings.py has it off unless asked).
 DEBUG ?= 1
 export DEBUG
-# The process commands (bin/dispatch) find python and daphne in the virtualenv.
+# The process commands (bin/dispatch) find python and uvicorn in the virtualenv.
 DISPATCH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bin/dispatch
 
 ## run: install, start the database, migrate, create the demo tenant, serve HTTP + websockets and the worker

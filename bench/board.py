@@ -3,7 +3,7 @@
 In a scratch database (`bench_board`, created and dropped here) and throw-away tenants,
 one day of 1,000 orders with 20 vans (bench/fleet.py) is planned through the real services
 (`plan_create`, then `plan_solve` in the tenant's schema, as the worker runs it), then a
-fresh daphne (DEBUG=0, bench/board_settings.py) serves it on loopback and this process
+fresh web process (uvicorn, DEBUG=0, bench/board_settings.py) serves it on loopback and this process
 asks it over HTTP (`requests`, keep-alive, a dispatcher's session cookie), timing each
 request from sending it to the last byte of the body read:
 
@@ -45,12 +45,10 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +81,7 @@ from accounts.models import User  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from bench.docs import cpu_model  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
+from bench.web import start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
 from routing import models  # noqa: E402
 from routing.services.plans import plan_create, plan_solve  # noqa: E402
@@ -107,7 +106,6 @@ SEED = 20
 LONDON = (51.5, -0.12)
 SPREAD = (0.06, 0.10)  # as bench/planning.py: about 13 x 14 km around the depot
 PAGE_GOAL_MS, DROP_GOAL_MS = 1500.0, 300.0
-DAPHNE = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "--application-close-timeout", "20"]
 PASSWORD = "a-long-bench-password-42"  # noqa: S105 - a throwaway
 DATA = ROOT / ".data"
 
@@ -248,12 +246,12 @@ def free_port() -> int:
 
 
 class Server:
-    """A daphne of the product's (`python -m daphne`, as bin/dispatch web) on loopback."""
+    """The product's web process (`bin/dispatch web`: uvicorn) on loopback."""
 
     def __init__(self) -> None:
         self.port = free_port()
         DATA.mkdir(exist_ok=True)
-        self.log_path = DATA / f"bench-board-daphne-{self.port}.log"
+        self.log_path = DATA / f"bench-board-web-{self.port}.log"
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.board_settings",
@@ -264,38 +262,14 @@ class Server:
             "LOG_LEVEL": "WARNING",
         }
         self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [*DAPHNE, "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited; see {self.log_path}")
-            try:
-                url = f"http://127.0.0.1:{self.port}/healthz"
-                with urllib.request.urlopen(url, timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"daphne did not answer; see {self.log_path}")
+        self.process = start_web(self.port, env, self.log)
 
     def tracebacks(self) -> int:
         self.log.flush()
         return self.log_path.read_text().count("Traceback")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_web(self.process)
         self.log.close()
 
 
@@ -653,8 +627,9 @@ def notes(results: list[Result]) -> list[str]:
         "stop reached yet and no driver position (the board re-times every route from "
         "now).",
         *(f"- {line}." for line in days),
-        "- Server: one daphne (`python -m daphne`, DEBUG=0, bench/board_settings.py: the "
-        "test settings with plain static files instead of the collectstatic manifest), "
+        "- Server: one web process (`bin/dispatch web`: uvicorn, DEBUG=0, "
+        "bench/board_settings.py: the test settings with plain static files instead of the "
+        "collectstatic manifest), "
         "on loopback, a fresh one for the run, the same PostgreSQL. Client: `requests` "
         "with keep-alive and the dispatcher's session cookie, one request at a time; ms = "
         "from sending the request to the last byte of the body read. first ms = the first "
@@ -682,7 +657,7 @@ def write_docs(lines: list[str]) -> None:
         intro=(
             "## Dispatch board (make bench-board)\n\n"
             "`make bench-board` (`bench/board.py`): the dispatch board of a 1,000-order, "
-            "20-route day through a real daphne on loopback: the full page, its state "
+            "20-route day through the real web process on loopback: the full page, its state "
             "endpoint, the map's route lines, and a drop moving a stop to another route; "
             "the plan's table view as the peer; straight lines, a running (published) day "
             "and roads. Targets: page p95 < 1.5 s, drop p95 < 300 ms.\n\n"
@@ -793,7 +768,7 @@ def main() -> None:
     if profiles:
         print("\nProfiles (pyinstrument, in this process, DEBUG off):\n")
         print("\n".join(profiles))
-    print("\nThe dispatch board of a 1,000-order day, through daphne on loopback\n")
+    print("\nThe dispatch board of a 1,000-order day, through the web process on loopback\n")
     print("\n".join(lines))
     defaults = all(knob(k) == v for k, v in DEFAULTS.items()) and not PROFILE
     if defaults:

@@ -1,4 +1,4 @@
-"""Settings for the daphne that bench/board.py starts: the test settings (DEBUG=0 from the
+"""Settings for the web process that bench/board.py starts: the test settings (DEBUG=0 from the
 environment) with plain static files, so that `{% static %}` works without a
 collectstatic manifest. Everything else is as production runs it."""
 

@@ -1,8 +1,8 @@
 """Order intake through a real HTTP server: bulk import throughput and single-create latency,
 and the guard CI runs against the next silent regression.
 
-Starts daphne (the product's server) on loopback against a scratch database, provisions a
-tenant, then:
+Starts the web process as production does (`bin/dispatch web`: uvicorn) on loopback against
+a scratch database, provisions a tenant, then:
 
 - `make bench-intake`: sends 10,000 orders as bulk requests of 1,000 (three rounds) and
   500 single creates, and prints medians. Compare: the same orders sent one request each
@@ -17,7 +17,7 @@ tenant, then:
   `make bench-intake-guard RECORD=1` measures and records the ratio (and its table).
 
 BENCH_PROFILE=/path.svg (or .txt for py-spy's raw stacks, .json for speedscope) records
-daphne under py-spy while it runs.
+the web process under py-spy while it runs.
 
 Usage: make bench-intake   (BENCH_ROUNDS=3, BENCH_ORDERS=10000, BENCH_SINGLES=500)
        make bench-intake-guard   (BENCH_GUARD_ORDERS=2000, BENCH_GUARD_ROUNDS=7)
@@ -33,7 +33,6 @@ import secrets
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -53,6 +52,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.docs import git_head, machine, write_section  # noqa: E402
+from bench.web import spy_on, start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
 from tenants.services import provisioning as services  # noqa: E402
 
@@ -126,10 +126,10 @@ def percentile(samples: list[float], q: float) -> float:
 
 @contextlib.contextmanager
 def serving() -> Iterator[Client]:
-    """A scratch database with one tenant, and daphne serving it on loopback (under
+    """A scratch database with one tenant, and the web process serving it on loopback (under
     py-spy with BENCH_PROFILE); the client holds the tenant's API key. All dropped after."""
     db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
-    server, profile = None, os.environ.get("BENCH_PROFILE", "")
+    server, spy, profile = None, None, os.environ.get("BENCH_PROFILE", "")
     try:
         services.public_tenant_ensure()
         services.template_schema_ensure()
@@ -152,35 +152,19 @@ def serving() -> Iterator[Client]:
             "LOG_LEVEL": "WARNING",
             "API_KEY_RATE": "1000000/min",
         }
-        kind = {".svg": "flamegraph", ".txt": "raw"}.get(Path(profile).suffix, "speedscope")
-        spy = [str(Path(sys.executable).with_name("py-spy")), "record", "-o", profile]
-        spy = [*spy, "--format", kind, "--"] if profile else []
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        server = subprocess.Popen(
-            [*spy, *daphne, "config.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=bool(profile),
-        )
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        server = start_web(port, env)
+        if profile:
+            spy = spy_on(server.pid, Path(profile))
         client = Client(port, f"{result.domain.domain}:{port}", result.api_key_secret)
         status, body = client.post("/api/v1/orders", order("warmup", 0))
         assert status == 201, body
         yield client
     finally:
-        if server and profile:  # Ctrl-C to both: daphne stops, py-spy writes its record
-            os.killpg(server.pid, signal.SIGINT)
-            server.wait(timeout=120)
-        elif server:
-            server.terminate()
-            server.wait(timeout=10)
+        if spy is not None:  # Ctrl-C: py-spy writes its record
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=120)
+        if server is not None:
+            stop_web(server)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -217,7 +201,7 @@ def bench() -> None:
         f"p95 {percentile(single_ms, 0.95):.1f} ms, p99 {percentile(single_ms, 0.99):.1f} ms "
         "(goal: p99 under 25 ms).",
     ]
-    print(f"\nOrder intake through daphne on loopback ({ROUNDS} rounds)\n")
+    print(f"\nOrder intake through the web process (uvicorn) on loopback ({ROUNDS} rounds)\n")
     print("\n".join(lines))
     if DEFAULTS and not os.environ.get("BENCH_PROFILE"):
         write_section("intake", lines, intro="## Order intake\n\n")

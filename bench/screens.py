@@ -8,7 +8,7 @@ tests choose) and a temporary ROADS_DIR: seeds the demo tenant as `make run` doe
 makes some progress on it: on the first route two stops delivered and the driver on the
 way to the third (a GPS fix between them), on the second one delivered and one failed, so
 that the board shows done, en route and late stops and a driver on the map. Then it starts
-daphne (as `bin/dispatch web` does) on loopback, signs in as the demo dispatcher in
+the web process (`bin/dispatch web`: uvicorn) on loopback, signs in as the demo dispatcher in
 headless Chromium (Playwright) and saves:
 
   docs/screens/board-1440x900.png        the board (routes, map, timeline)
@@ -34,14 +34,11 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import zlib
 import zoneinfo
 from pathlib import Path
@@ -68,6 +65,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
+from bench.web import start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
 from dispatch.services import demo  # noqa: E402
 from routing.models import Plan, PlanRoute  # noqa: E402
@@ -172,47 +170,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_web(port: int, log_path: Path) -> tuple[subprocess.Popen, object]:
-    """`bin/dispatch web` (daphne) on loopback, against this script's database."""
+def serve(port: int, log_path: Path) -> tuple[subprocess.Popen, object]:
+    """`bin/dispatch web` on loopback, against this script's database."""
     env = {
         **os.environ,
         "DATABASE_URL": url_of(connection.settings_dict),
         "DEBUG": "1",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
         "LOG_LEVEL": "WARNING",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
     log_file = open(log_path, "w")  # noqa: SIM115 - closed by the caller
-    process = subprocess.Popen(
-        [str(ROOT / "bin" / "dispatch"), "web"],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the web server exited; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return process, log_file
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the web server did not answer; see {log_path}")
-
-
-def stop_web(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return start_web(port, env, log_file), log_file
 
 
 # --- the screenshots -------------------------------------------------------------------------
@@ -366,7 +333,7 @@ def main() -> None:
         connection.close()
         (ROOT / ".data").mkdir(exist_ok=True)
         log_path = ROOT / ".data" / f"screens-web-{port}.log"
-        server, log_file = start_web(port, log_path)
+        server, log_file = serve(port, log_path)
         shoot(f"http://demo.localhost:{port}")
         log_file.flush()
         errors = log_path.read_text().count("Traceback")

@@ -23,7 +23,6 @@ refuse_unsafe_configuration()  # no SECRET_KEY or PUBLIC_BASE_URL with DEBUG off
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config.http_server import daphne_answers_like_the_api  # noqa: E402
 from config.websockets import websocket_urlpatterns  # noqa: E402
 from core import metrics  # noqa: E402
 
@@ -33,8 +32,6 @@ from core import metrics  # noqa: E402
 # young objects less often (measured in `make bench-tracking`).
 gc.freeze()
 gc.set_threshold(20_000, 20, 20)
-
-daphne_answers_like_the_api()  # malformed API requests answered in JSON, with a request id
 
 application = ProtocolTypeRouter(
     {

@@ -120,7 +120,6 @@ if env_bool("TRUST_PROXY_HEADERS", False):
 
 SHARED_APPS = [
     "django_tenants",
-    "daphne",
     "tenants",
     "accounts",
     "geo",  # roads and addresses of the regions served here: one copy for every tenant
@@ -616,6 +615,10 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # the access line of each request comes from core.observability instead
         "django.server": {"level": "WARNING"},
+        # uvicorn's own lines (start, stop, refused requests) in this format, not its own
+        "uvicorn": {"handlers": [], "propagate": True},
+        "uvicorn.error": {"handlers": [], "propagate": True},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
     },
 }
 # Bearer token a Prometheus scraper sends for /metrics on the web port (unset: 404 there;

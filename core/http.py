@@ -2,7 +2,7 @@
 lockouts, rate limits, the audit log, the tracking page's guess counter).
 
 `X-Forwarded-For` is believed only from the proxies in TRUSTED_PROXIES (addresses or
-networks): a client that reaches daphne directly could otherwise claim any address. From a
+networks): a client that reaches the web process directly could otherwise claim any address. From a
 trusted peer, the client is the rightmost address of the chain that is not itself a trusted
 proxy, the last one a proxy of ours saw; what lies left of it was written by the client.
 The proxy's word on the connection itself (X-Forwarded-Proto, -Host, -Port) is dropped
@@ -102,10 +102,10 @@ CONNECTION_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X
 class ForwardedHeadersMiddleware:
     """First of all middleware: a request not from a proxy in TRUSTED_PROXIES loses the
     headers a proxy sets about the connection, as X-Forwarded-For is not believed from it
-    (client_ip). Otherwise a client reaching daphne directly could say it used HTTPS and
+    (client_ip). Otherwise a client reaching uvicorn directly could say it used HTTPS and
     be believed: no HTTPS redirect, https links built, Twilio's signed URL rebuilt from
-    its word. (Websockets read none of these: channels and daphne, run without
-    --proxy-headers, take the scheme and client from the connection.)"""
+    its word. (Websockets read none of these: channels and uvicorn, run with
+    --no-proxy-headers, take the scheme and client from the connection.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

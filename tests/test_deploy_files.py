@@ -236,5 +236,5 @@ def test_the_health_check_asks_the_containers_process(role, tmp_path, metrics_po
     assert check(METRICS_PORT=str(port)) == 0
     assert check(METRICS_PORT=str(free_port())) == 1  # nobody answers: unhealthy
     assert check(METRICS_PORT="") == 1
-    (tmp_path / "dispatch-role").write_text("web\n")  # a web container asks daphne's port
+    (tmp_path / "dispatch-role").write_text("web\n")  # a web container asks the web process's port
     assert check(PORT=str(port), METRICS_PORT="1") == 0

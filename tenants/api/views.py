@@ -34,7 +34,7 @@ from tenants.throttling import SignupGlobalRateThrottle, SignupRateThrottle, thr
 def tenant_base_url(request: Request, host: str) -> str:
     """The new tenant's address as the signing-up client reaches this server: its scheme,
     and the port of the Host it asked for (not the port the server listens on, which a
-    proxy in front hides: nginx on :8080 before daphne on :8000)."""
+    proxy in front hides: nginx on :8080 before uvicorn on :8000)."""
     _, port = split_domain_port(request.get_host())
     default = "443" if request.is_secure() else "80"
     netloc = host if port in ("", default) else f"{host}:{port}"

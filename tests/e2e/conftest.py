@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a real daphne server on loopback and headless Chromium.
+"""End-to-end fixtures: the real web process (uvicorn) on loopback and headless Chromium.
 
 The server runs in a subprocess against the session's test database, so everything a
 browser test needs must be committed (these tests do not use the rolled-back `db`).
@@ -84,8 +84,9 @@ def start_redis(port: int, data_dir) -> subprocess.Popen:
 
 
 @contextmanager
-def running_daphne(**extra_env: str) -> Iterator[str]:
-    """A daphne process serving the test database; yields `http://localhost:<port>`."""
+def running_web(**extra_env: str) -> Iterator[str]:
+    """The web process as production runs it (`bin/dispatch web`: uvicorn) serving the test
+    database; yields `http://localhost:<port>`."""
     port = _free_port()
     env = {
         **os.environ,
@@ -97,10 +98,11 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
         **extra_env,
     }
     (ROOT / ".data").mkdir(exist_ok=True)
-    log = open(ROOT / ".data" / f"daphne-e2e-{port}.log", "w")  # noqa: SIM115 - closed below
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    env["HOST"] = "127.0.0.1"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    log = open(ROOT / ".data" / f"web-e2e-{port}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [*command, "config.asgi:application"],
+        [str(ROOT / "bin" / "dispatch"), "web"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -113,7 +115,7 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
                 return response.status == 200
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"daphne exited; see {log.name}") from None
+                raise RuntimeError(f"the web process exited; see {log.name}") from None
             return False
 
     try:
@@ -124,7 +126,7 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:  # seen once, on a loaded machine: not this test's point
-            print(f"daphne on port {port} still stopping after 10 s: killed; see {log.name}")
+            print(f"the web process on {port} still stopping after 10 s: killed; see {log.name}")
             process.kill()
             process.wait(timeout=10)
         log.close()
@@ -132,18 +134,18 @@ def running_daphne(**extra_env: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup) -> Iterator[str]:
-    """`http://localhost:<port>`: daphne serving HTTP and websockets from the test database
+    """`http://localhost:<port>`: the web process serving HTTP and websockets from the test database
     (webhooks may go to loopback: the tests' receivers listen there; the API fuzzing is not
     slowed by the per-key rate, which has tests of its own)."""
-    with running_daphne(WEBHOOK_ALLOW_LOOPBACK="1", API_KEY_RATE="100000/min") as url:
+    with running_web(WEBHOOK_ALLOW_LOOPBACK="1", API_KEY_RATE="100000/min") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def second_live_server_url(django_db_setup) -> Iterator[str]:
-    """Another daphne process on the same database. Django runs a process's sync views one
+    """Another web process on the same database. Django runs a process's sync views one
     at a time, so tests of truly concurrent requests spread them over two processes."""
-    with running_daphne() as url:
+    with running_web() as url:
         yield url
 
 

@@ -99,7 +99,7 @@ def test_an_address_needing_a_location_is_picked_in_the_csv_review(
     """A server of its own, with the local geocoder (the suite's servers have none)."""
     from dispatch.models import LocationCorrection
     from tenants.models import Tenant
-    from tests.e2e.conftest import running_daphne
+    from tests.e2e.conftest import running_web
 
     day = tenant_today(2).isoformat()
     csv = tmp_path / "orders.csv"
@@ -108,7 +108,7 @@ def test_an_address_needing_a_location_is_picked_in_the_csv_review(
         f"H-1,Ada,Aleksanterinkatu 52,Helsinki,{day}\n"
         f"H-2,Ben,Aleksanterinkatu 999,Helsinki,{day}\n"
     )
-    with running_daphne(GEOCODER="local") as url:
+    with running_web(GEOCODER="local") as url:
         tenant = live_tenant(
             django_db_blocker, url, "geocsv", users=(("d@geocsv.test", "dispatcher"),)
         )

@@ -1,4 +1,4 @@
-"""The foundation's flows, clicked through in headless Chromium against a running daphne."""
+"""The foundation's flows, clicked through in headless Chromium against the running web process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An open dispatcher socket, against a running daphne with real websocket clients, is
+"""An open dispatcher socket, against the running web process with real websocket clients, is
 closed (with a close code) once its session no longer signs in a dispatcher: the user
 deactivated, demoted, with a new password, or signed out with that session. What the
 server does itself reaches the socket at once (a push per user, the group named with the
@@ -18,7 +18,7 @@ import pytest
 from django_tenants.utils import schema_context
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.conftest import LiveTenant, live_tenant, running_daphne
+from tests.e2e.conftest import LiveTenant, live_tenant, running_web
 from tests.e2e.ws import receive, run, socket
 
 #: One dispatcher per case, created in the same order in both tenants: their ids match.
@@ -56,7 +56,7 @@ def _side(django_db_blocker, server_url: str, prefix: str) -> Side:
 @pytest.fixture(scope="module")
 def server(django_db_setup) -> Iterator[str]:
     """A server that would check again only hourly: what closes a socket here is the push."""
-    with running_daphne(DISPATCH_SOCKET_RECHECK_S="3600") as url:
+    with running_web(DISPATCH_SOCKET_RECHECK_S="3600") as url:
         yield url
 
 
@@ -196,7 +196,7 @@ def test_a_change_the_server_is_not_told_of_closes_the_socket_within_the_recheck
 ):
     """A new password set by another process, on a server that checks every second: the
     socket, sending nothing, is closed; the other tenant's same-id user's is not."""
-    with running_daphne(DISPATCH_SOCKET_RECHECK_S="1") as url:
+    with running_web(DISPATCH_SOCKET_RECHECK_S="1") as url:
         sides = (_side(django_db_blocker, url, "recheka"), _side(django_db_blocker, url, "rechekb"))
         assert sides[0].ids == sides[1].ids
         case = "other-process"

@@ -1,8 +1,8 @@
 """One order through a whole delivery day, and at each step the arrival window as the
 customer reads it on all four surfaces: the last SMS, the last email, the tracking page
-in Chromium and the tracking socket (a real websocket against a running daphne).
+in Chromium and the tracking socket (a real websocket against the running web process).
 
-The day is tomorrow, from 07:50 local time: the test process and its daphne share one
+The day is tomorrow, from 07:50 local time: the test process and its web process share one
 moved clock (time-machine here, `TEST_CLOCK_OFFSET_S` there), so both time the route
 alike whatever the hour the suite runs at.
 """
@@ -21,7 +21,7 @@ from django.core import mail
 from django_tenants.utils import schema_context
 
 from tests.conftest import tenant_today
-from tests.e2e.conftest import csp_checked_page, live_tenant, running_daphne
+from tests.e2e.conftest import csp_checked_page, live_tenant, running_web
 from tests.e2e.ws import receive, run, socket
 
 ZONE = ZoneInfo("Europe/London")
@@ -36,12 +36,12 @@ def _real_time() -> float:
 
 @contextmanager
 def clock_at(instant: dt.datetime):
-    """This process and a daphne of its own, both reading `instant` now (and ticking)."""
+    """This process and a web process of its own, both reading `instant` now (and ticking)."""
     offset = instant.timestamp() - _real_time()
     traveller = time_machine.travel(instant, tick=True)
     traveller.start()
     try:
-        with running_daphne(TEST_CLOCK_OFFSET_S=repr(offset)) as url:
+        with running_web(TEST_CLOCK_OFFSET_S=repr(offset)) as url:
             yield url
     finally:
         traveller.stop()

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import tenant_today
-from tests.e2e.conftest import running_daphne
+from tests.e2e.conftest import running_web
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 40
@@ -77,14 +77,14 @@ def _post(base: str, host: str, key: str, k: int) -> tuple[int, dict, dict]:
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
+            return response.status, response.headers, json.loads(response.read())
     except urllib.error.HTTPError as error:
         text = error.read()
         try:
             payload = json.loads(text)
         except ValueError:
             payload = {"not_json": text[:200].decode(errors="replace")}
-        return error.code, dict(error.headers), payload
+        return error.code, error.headers, payload
     except OSError as error:  # the server itself is not reachable: not the case here
         return 0, {}, {"error": str(error)}
 
@@ -112,7 +112,7 @@ def test_orders_imported_across_a_postgres_restart_arrive_exactly_once(tmp_path)
         key = re.search(r"API key: (\S+)", out).group(1)
         # a request waits DB_POOL_TIMEOUT_S for a connection: a short outage is only slow;
         # this one outlasts it, so the store sees the errors
-        with running_daphne(DATABASE_URL=url, DB_POOL_TIMEOUT_S="2") as base_url:
+        with running_web(DATABASE_URL=url, DB_POOL_TIMEOUT_S="2") as base_url:
             port = base_url.rsplit(":", 1)[1]
             base, host = f"http://127.0.0.1:{port}", f"fault.localhost:{port}"
             answers: list[tuple[int, int, dict, dict]] = []

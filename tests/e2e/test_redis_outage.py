@@ -13,7 +13,7 @@ from contextlib import suppress
 
 import pytest
 
-from tests.e2e.conftest import _free_port, running_daphne, start_redis
+from tests.e2e.conftest import _free_port, running_web, start_redis
 from tests.e2e.test_tracking_ws import _json, fix, make_world
 from tests.e2e.ws import receive, run, socket
 
@@ -44,7 +44,7 @@ def test_drivers_keep_streaming_through_a_redis_outage_and_maps_resync(
     env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
     host = world.tenant.host.rsplit(":", 1)[0]
     try:
-        with running_daphne(**env) as first, running_daphne(**env) as second:
+        with running_web(**env) as first, running_web(**env) as second:
             one, two = (f"{host}:{url.rsplit(':', 1)[1]}" for url in (first, second))
 
             async def before() -> dict:
@@ -145,7 +145,7 @@ def test_http_calls_answer_while_redis_is_down_and_their_jobs_run_when_it_is_bac
     url = f"redis://127.0.0.1:{port}/0"
     redis = start_redis(port, tmp_path)
     try:
-        with running_daphne(REDIS_URL=url, Q_SYNC="0") as server:
+        with running_web(REDIS_URL=url, Q_SYNC="0") as server:
             tenant = live_tenant(
                 django_db_blocker,
                 server,

@@ -16,7 +16,7 @@ import requests
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from tests.e2e.conftest import LiveTenant, csp_checked_page, live_tenant, running_daphne, sign_in
+from tests.e2e.conftest import LiveTenant, csp_checked_page, live_tenant, running_web, sign_in
 from tests.routing.factories import DAY, HELSINKI, make_fleet_day
 
 ATTRIBUTION = "Road paths \u00a9 OpenStreetMap contributors"
@@ -99,8 +99,8 @@ def make_road_world(
 
 @pytest.fixture(scope="module")
 def roads_server(django_db_setup, helsinki_roads) -> Iterator[str]:
-    """A daphne of this module's own that serves the Helsinki region."""
-    with running_daphne(ROADS_DIR=str(helsinki_roads)) as url:
+    """A web process of this module's own that serves the Helsinki region."""
+    with running_web(ROADS_DIR=str(helsinki_roads)) as url:
         yield url
 
 

@@ -1,5 +1,5 @@
 """The schema every statement really runs in, as PostgreSQL has it (`current_schemas`), on
-a running daphne with the connection pool on as in production (config/asgi.py sets
+a running web process with the connection pool on as in production (config/asgi.py sets
 DB_POOL; two connections here, so the two tenants' requests, jobs and sockets share
 PostgreSQL sessions): requests, the jobs they run, and websocket consumers of two tenants,
 interleaved, each see only their own schema (and public). A server that forgot to set the
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.e2e.conftest import LiveTenant, live_tenant, running_daphne
+from tests.e2e.conftest import LiveTenant, live_tenant, running_web
 from tests.e2e.ws import receive, run, socket
 
 PROBE = {"DJANGO_SETTINGS_MODULE": "tests.e2e.search_path_settings", "DB_POOL_MAX_SIZE": "2"}
@@ -24,7 +24,7 @@ PROBE = {"DJANGO_SETTINGS_MODULE": "tests.e2e.search_path_settings", "DB_POOL_MA
 
 @contextmanager
 def probed_server(log: Path, **env: str) -> Iterator[str]:
-    with running_daphne(**PROBE, SEARCH_PATH_LOG=str(log), **env) as url:
+    with running_web(**PROBE, SEARCH_PATH_LOG=str(log), **env) as url:
         yield url
 
 

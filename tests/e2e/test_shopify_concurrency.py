@@ -1,4 +1,4 @@
-"""One Shopify event delivered five times at once, through real daphne processes: one
+"""One Shopify event delivered five times at once, through real web processes: one
 stored event, one order (the job runs inline there, Q_SYNC=1)."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django_tenants.utils import schema_context
 
-from tests.e2e.conftest import csp_checked_page, live_tenant, running_daphne, sign_in
+from tests.e2e.conftest import csp_checked_page, live_tenant, running_web, sign_in
 from tests.stores import fake_shopify
 from tests.stores.fake_shopify import running_fake_shopify
 
@@ -29,7 +29,7 @@ def shopify_server(django_db_setup):
             "SHOPIFY_API_KEY": fake_shopify.API_KEY,
             "SHOPIFY_API_SECRET": fake_shopify.API_SECRET,
         }
-        with running_daphne(**env) as url:
+        with running_web(**env) as url:
             yield fake, url
 
 

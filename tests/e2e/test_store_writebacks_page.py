@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 
 from tests.conftest import tenant_today
 from tests.dispatch import shopify_payloads as sp
-from tests.e2e.conftest import csp_checked_page, live_tenant, running_daphne, sign_in
+from tests.e2e.conftest import csp_checked_page, live_tenant, running_web, sign_in
 from tests.stores.fake_shopify import FakeShopify, running_fake_shopify
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ LINES = [
 @pytest.fixture(scope="module")
 def shopify_and_server(django_db_setup) -> Iterator[tuple[FakeShopify, str]]:
     """The fake Shopify, and a server of our own that reaches shops there."""
-    with running_fake_shopify() as fake, running_daphne(SHOPIFY_SHOP_URL=fake.shop_url) as url:
+    with running_fake_shopify() as fake, running_web(SHOPIFY_SHOP_URL=fake.shop_url) as url:
         yield fake, url
 
 

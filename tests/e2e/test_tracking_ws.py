@@ -1,4 +1,4 @@
-"""Live tracking over real websockets against a running daphne: who may connect, what
+"""Live tracking over real websockets against the running web process: who may connect, what
 each socket sees, and that a fix is stored before it is acknowledged."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from django.core import signing
 from django_tenants.utils import schema_context
 
-from tests.e2e.conftest import LiveTenant, live_driver, running_daphne
+from tests.e2e.conftest import LiveTenant, live_driver, running_web
 from tests.e2e.ws import nothing_of, receive, refusal, run, socket
 
 
@@ -277,7 +277,7 @@ def test_two_web_processes_share_messages_through_redis(worlds, django_db_blocke
         pytest.skip("no Redis on 127.0.0.1:6379: the scaled-out path needs one")
     a, _ = worlds
     redis = {"REDIS_URL": "redis://127.0.0.1:6379/5"}
-    with running_daphne(**redis) as first, running_daphne(**redis) as second:
+    with running_web(**redis) as first, running_web(**redis) as second:
         one = f"{a.tenant.host.rsplit(':', 1)[0]}:{first.rsplit(':', 1)[1]}"
         two = f"{a.tenant.host.rsplit(':', 1)[0]}:{second.rsplit(':', 1)[1]}"
 

@@ -1,4 +1,4 @@
-"""The websocket half of the authorization matrix, against a running daphne: every
+"""The websocket half of the authorization matrix, against the running web process: every
 websocket route, for every kind of caller, on its own tenant and on another one.
 
 A websocket route missing from WS_MATRIX fails the first test."""

@@ -1,4 +1,4 @@
-"""Websocket clients for the end-to-end tests: real sockets against a running daphne,
+"""Websocket clients for the end-to-end tests: real sockets against the running web process,
 with the tenant's host in the Host and Origin headers (the connection goes to 127.0.0.1)."""
 
 from __future__ import annotations

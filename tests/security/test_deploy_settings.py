@@ -94,7 +94,7 @@ NO_DATABASE = "postgres://nobody@127.0.0.1:1/nothing"
 
 
 def serve(env: dict[str, str], entry: str = "import config.asgi") -> subprocess.CompletedProcess:
-    """The web process's start (daphne imports config.asgi) with the settings of `env`."""
+    """The web process's start (uvicorn imports config.asgi) with the settings of `env`."""
     return subprocess.run(
         [sys.executable, "-c", entry],
         cwd=ROOT,

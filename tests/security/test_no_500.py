@@ -19,7 +19,7 @@ from notifications.models import NotificationSettings
 from notifications.services.messages import SAMPLE, render
 from tests.conftest import FIXED_NOW, host_client, login_client
 from tests.dispatch.test_orders_pages import FORM
-from tests.e2e.conftest import live_tenant, running_daphne
+from tests.e2e.conftest import live_tenant, running_web
 from tests.e2e.ws import receive, refusal, run, socket
 from tests.notifications.test_tracking_page import MESSAGE_SETTINGS
 from webhooks.models import Delivery, Subscription
@@ -111,7 +111,7 @@ def test_a_nul_in_a_tracking_link_is_a_404(path):
 @pytest.fixture(scope="module")
 def dispatcher_socket(django_db_setup, django_db_blocker):
     """A running server and a dispatcher of a tenant of its own: (host, session cookie)."""
-    with running_daphne() as url:
+    with running_web() as url:
         tenant = live_tenant(
             django_db_blocker, url, "nul", users=(("dispatcher@nul.test", "dispatcher"),)
         )
@@ -163,8 +163,8 @@ def _raw_handshake(host: str, cookie: bytes) -> bytes:
 
 @pytest.mark.parametrize("other", [b"\x00=1", b"\x01\x7f=\x00", b"a\x00b"])
 def test_control_characters_in_a_cookie_are_a_400_from_the_server(dispatcher_socket, other):
-    """Daphne (Twisted) answers a header with control characters itself, before any
-    consumer runs."""
+    """The web server's HTTP parser refuses a header with control characters itself, before
+    any consumer runs."""
     host, session = dispatcher_socket
     for cookie in (other + b"; " + session.encode(), other):
         assert _raw_handshake(host, cookie).startswith(b"HTTP/1.1 400 ")

@@ -35,7 +35,7 @@ def test_signup_returns_host_login_and_a_working_api_key(tenants):
 
 def test_the_new_hosts_address_has_the_port_the_client_asked_for_not_the_servers(tenants):
     """Behind a proxy (nginx on :8080 in compose) the server listens on another port
-    (daphne on :8000): the links follow the Host the client used."""
+    (uvicorn on :8000): the links follow the Host the client used."""
     client = api_client("localhost:8080")
     response = client.post("/api/v1/signup", BODY, format="json", SERVER_PORT="8000")
 
