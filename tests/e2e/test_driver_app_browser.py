@@ -375,9 +375,11 @@ def test_parcels_scanned_with_the_camera_and_a_wrong_one_warned(
         page.get_by_label("Or type the code on the label").fill("STORE20001")
         page.locator("#scan-manual").get_by_role("button", name="Check").click()
         page.locator("#loaded-count").get_by_text("2 of 2 parcels loaded").wait_for()
-        page.locator(
-            "#scan-dialog [data-close]"
-        ).click()  # stop 1's label, still in view: not again
+        # the camera, started under the typing, grows the sheet when it shows: closed once
+        # it reads, or the close button can move under the click
+        page.locator("#scan-dialog[data-reading='1']").wait_for(timeout=45_000)
+        page.locator("#scan-dialog [data-close]").click()  # stop 1's label, still in view
+        page.locator("#scan-dialog").wait_for(state="hidden")
 
         # at stop 2's door, stop 1's parcel is in the camera: warned
         two = page.locator(f"#driver-stop-{second}")
