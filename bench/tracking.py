@@ -49,6 +49,7 @@ Usage: make bench-tracking
   BENCH_TRACKING_PYSPY=docs/profiles/x    py-spy records the first web process over each step's
                                           window: x-<drivers>.svg (flame graph), or .txt
                                           (collapsed stacks) with BENCH_TRACKING_PYSPY_FORMAT=raw
+  BENCH_TRACKING_TICK_MS=10               how often a driver process sends what is due
 Writes the table into docs/benchmarks.md between the tracking markers (default sizes only).
 """
 
@@ -102,7 +103,8 @@ PROCESSES = int(os.environ.get("BENCH_TRACKING_PROCESSES", "1"))
 PYSPY = os.environ.get("BENCH_TRACKING_PYSPY", "")
 PYSPY_FORMAT = os.environ.get("BENCH_TRACKING_PYSPY_FORMAT", "flamegraph")
 CONNECT_CONCURRENCY = 50
-SEND_TICK_S = 0.01  # how often a driver process sends the fixes that are due
+# how often a driver process sends the fixes that are due
+SEND_TICK_S = float(os.environ.get("BENCH_TRACKING_TICK_MS", "10")) / 1000
 
 
 def raise_fd_limit() -> int:
