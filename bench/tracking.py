@@ -26,15 +26,15 @@ server drain, then compares:
   any of them (other work on the machine: noise).
 
 Everything shares the machine's cores: the generator competes with the web process and
-PostgreSQL, while real drivers' phones would not. So the driver sockets are kept cheap: the
-`websockets` library's sans-I/O client over plain asyncio transports on uvloop, and one
-loop per generator process that wakes every SEND_TICK_S (1 ms) and sends the fixes then
-due (its `t` is the real send time), instead of a task, a client and a timer per driver:
-at 5,000 drivers 56 % of a core instead of the asyncio client's 87-99 %. Fixes sent in bunches flatter the
-server: with a 10 ms tick the web process used about 25 % less CPU at 3,000 drivers and
-15 % less at 5,000 than with 1 ms (back to back), so the default wakes every millisecond,
-about one fix per wake-up per 1,000 drivers, as phones arriving one by one would. The
-dispatcher sockets use the asyncio client.
+PostgreSQL, while real drivers' phones would not. So the driver sockets are kept cheap:
+the `websockets` library's sans-I/O client over plain asyncio transports on uvloop, and
+one loop per generator process that wakes every SEND_TICK_S (1 ms) and sends the fixes
+then due (its `t` is the real send time), instead of a task, a client and a timer per
+driver: at 5,000 drivers 56 % of a core instead of the asyncio client's 87-99 %. Fixes
+sent in bunches flatter the server: with a 10 ms tick the web process used about 25 % less
+CPU at 3,000 drivers and 15 % less at 5,000 than with 1 ms (back to back), so the default
+wakes every millisecond, about one fix per wake-up per 1,000 drivers, as phones arriving
+one by one would. The dispatcher sockets use the asyncio client.
 
 A step saturates when fan-out p99 > 250 ms, anything is lost or coalesced, or stored/s
 < 98 % of the offered rate.

@@ -10,9 +10,7 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bench.web import start_web, stop_web
 from config.database import url_of
 from tests.conftest import free_port
 
@@ -98,38 +97,12 @@ def running_web(**extra_env: str) -> Iterator[str]:
         **extra_env,
     }
     (ROOT / ".data").mkdir(exist_ok=True)
-    env["HOST"] = "127.0.0.1"
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    log = open(ROOT / ".data" / f"web-e2e-{port}.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [str(ROOT / "bin" / "dispatch"), "web"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def healthy() -> bool:
+    with open(ROOT / ".data" / f"web-e2e-{port}.log", "w") as log:
+        process = start_web(port, env, log)  # as bench/ starts it: bin/dispatch web
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"the web process exited; see {log.name}") from None
-            return False
-
-    try:
-        wait_until(healthy, timeout=30)
-        yield f"http://localhost:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # seen once, on a loaded machine: not this test's point
-            print(f"the web process on {port} still stopping after 10 s: killed; see {log.name}")
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+            yield f"http://localhost:{port}"
+        finally:
+            stop_web(process)
 
 
 @pytest.fixture(scope="session")
