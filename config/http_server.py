@@ -25,20 +25,6 @@ from core.observability import request_id_new
 logger = logging.getLogger(__name__)
 
 
-def api_error_response(status_line: bytes, detail: str, request_id: str) -> bytes:
-    """A whole HTTP/1.1 response carrying the API's JSON error; the connection closes."""
-    payload = json.dumps({"detail": detail, "code": "bad_request"}).encode()
-    head = [
-        status_line,
-        b"content-type: application/json\r\n",
-        b"content-length: " + str(len(payload)).encode("ascii") + b"\r\n",
-        b"x-request-id: " + request_id.encode("ascii") + b"\r\n",
-        b"connection: close\r\n",
-        b"\r\n",
-    ]
-    return b"".join(head) + payload
-
-
 class ApiHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol; what its parser refuses under /api/ is answered in JSON."""
 
@@ -49,5 +35,13 @@ class ApiHttpToolsProtocol(HttpToolsProtocol):
             return
         request_id = request_id_new()
         logger.info("refused by the HTTP server: 400 %s", msg, extra={"request_id": request_id})
-        self.transport.write(api_error_response(b"HTTP/1.1 400 Bad Request\r\n", msg, request_id))
+        payload = json.dumps({"detail": msg, "code": "bad_request"}).encode()
+        head = (
+            "HTTP/1.1 400 Bad Request\r\n"
+            "content-type: application/json\r\n"
+            f"content-length: {len(payload)}\r\n"
+            f"x-request-id: {request_id}\r\n"
+            "connection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode("ascii") + payload)
         self.transport.close()
