@@ -14,13 +14,14 @@ from proofs.views import customer_file_view
 from stores.views import shopify_public
 from tenants.api.views import SignupApi
 from tenants.views import signup_view
-from tracking.views.customer import tracking_page_view, tracking_path_view
+from tracking.views.customer import tracking_page_view, tracking_path_view, tracking_rating_view
 
 urlpatterns = [
     path("", signup_view, name="signup"),
     path("admin/", admin.site.urls),
     path("t/<str:token>", tracking_page_view, name="track"),
     path("t/<str:token>/path", tracking_path_view, name="track-path"),
+    path("t/<str:token>/rating", tracking_rating_view, name="track-rating"),
     path("t/<str:token>/proof/<int:proof_id>/<str:kind>", customer_file_view, name="track-proof"),
     path("api/v1/signup", SignupApi.as_view(), name="api-signup"),
     # the Shopify app's addresses, as its shopify.app.toml declares them

@@ -14,6 +14,8 @@ Definitions (the README repeats them):
   "en route" of the route's orders to the last delivered or failed one.
 - Planned distance and time: the route as published. Driven: the length of the driver's
   GPS track over those hours, and those hours.
+- Customer ratings: the stars customers gave on the tracking page, per driver who
+  delivered and per delivery day (the order's date), for orders of the days chosen.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import datetime as dt
 import itertools
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -29,7 +32,7 @@ from django.utils import timezone
 from dispatch.models import Order, OrderEvent
 from routing.models import PlanRoute, RouteVersion
 from routing.optimiser.matrix import EARTH_RADIUS_M
-from tracking.models import EtaPromise, LocationPing
+from tracking.models import DeliveryRating, EtaPromise, LocationPing
 
 GROUPS = ("day", "driver", "route")
 
@@ -221,3 +224,49 @@ def report(date_from: dt.date, date_to: dt.date, group: str = "day") -> tuple[li
             target.driven_m += fact.driven_m
             target.driven_s += round(fact.hours * 3600)
     return list(rows.values()), total
+
+
+@dataclass
+class RatingRow:
+    key: str
+    label: str
+    ratings: int = 0
+    stars: int = 0
+
+    @property
+    def average(self) -> float | None:
+        return self.stars / self.ratings if self.ratings else None
+
+
+@dataclass
+class Ratings:
+    per_driver: list[RatingRow]
+    per_day: list[RatingRow]
+    total: RatingRow
+
+
+def ratings(date_from: dt.date, date_to: dt.date) -> Ratings:
+    """Customers' ratings of the orders delivered from `date_from` to `date_to`: count and
+    average stars per driver (who delivered; "No driver" when none is known) and per day."""
+    rows = DeliveryRating.objects.filter(
+        order__delivery_date__range=(date_from, date_to)
+    ).values_list("stars", "driver_id", "driver__name", "order__delivery_date")
+    drivers: dict[str, RatingRow] = {}
+    days: dict[dt.date, RatingRow] = {}
+    total = RatingRow("total", "Total")
+    for stars, driver_id, driver_name, day in rows:
+        key = f"driver-{driver_id}" if driver_id is not None else "driver-none"
+        driver = drivers.setdefault(key, RatingRow(key, driver_name or "No driver"))
+        daily = days.setdefault(day, RatingRow(day.isoformat(), f"{day:%a %d %b %Y}"))
+        for target in (driver, daily, total):
+            target.ratings += 1
+            target.stars += stars
+    return Ratings(
+        per_driver=_by_label(drivers.values()),
+        per_day=[days[d] for d in sorted(days)],
+        total=total,
+    )
+
+
+def _by_label(rows: Iterable[RatingRow]) -> list[RatingRow]:
+    return sorted(rows, key=lambda r: (r.key == "driver-none", r.label.lower(), r.key))

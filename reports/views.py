@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.decorators import dispatcher_required
 from dispatch.api.views.csv_io import csv_download
 from dispatch.services.csv_io import csv_lines
-from reports.selectors import GROUPS, Row, report
+from reports.selectors import GROUPS, RatingRow, Row, ratings, report
 
 MAX_DAYS = 366
 
@@ -61,6 +61,16 @@ COLUMNS = [
 ]
 
 
+RATING_COLUMNS = [
+    ("Ratings", lambda r: r.ratings),
+    ("Average stars", lambda r: _num(r.average, 2)),
+]
+
+
+def _rating_table(rows: list[RatingRow], total: RatingRow) -> list[tuple[RatingRow, list]]:
+    return [(r, [get(r) for _, get in RATING_COLUMNS]) for r in [*rows, total]]
+
+
 def _bars(rows: list[Row], value, *, scale: float | None = None) -> list[dict]:
     values = [value(r) or 0 for r in rows]
     top = scale or max(values, default=0) or 1
@@ -78,7 +88,26 @@ def reports_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         rows, total = report(data["date_from"], data["date_to"], data["group"])
         reasons = total.reasons.most_common()
+        rated = ratings(data["date_from"], data["date_to"])
         context.update(
+            rating_columns=[name for name, _ in RATING_COLUMNS],
+            rating_tables=[
+                (
+                    "Ratings per driver",
+                    "driver",
+                    _rating_table(rated.per_driver, rated.total),
+                    "ratings-driver-table",
+                    "ratings-driver",
+                ),
+                (
+                    "Ratings per day",
+                    "day",
+                    _rating_table(rated.per_day, rated.total),
+                    "ratings-day-table",
+                    "ratings-day",
+                ),
+            ],
+            rating_total=rated.total,
             rows=rows,
             total=total,
             reasons=reasons,
@@ -95,14 +124,25 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/reports.html", context, status=200 if form.is_valid() else 400)
 
 
+RATING_TABLES = {"ratings-driver": "driver", "ratings-day": "day"}
+
+
 @dispatcher_required
 def reports_csv_view(request: HttpRequest, table: str) -> HttpResponse:
     """`summary`: the table per day, driver or route; `reasons`: failed deliveries by reason
-    and group."""
+    and group; `ratings-driver`, `ratings-day`: customers' ratings per driver, per day."""
     form = _form(request)
-    if table not in ("summary", "reasons") or not form.is_valid():
+    if table not in ("summary", "reasons", *RATING_TABLES) or not form.is_valid():
         return HttpResponse("Bad report request.", status=400, content_type="text/plain")
     data = form.cleaned_data
+    if table in RATING_TABLES:
+        rated = ratings(data["date_from"], data["date_to"])
+        per = RATING_TABLES[table]
+        lines = [[per, *[name for name, _ in RATING_COLUMNS]]]
+        rows = rated.per_driver if per == "driver" else rated.per_day
+        lines += [[r.label, *cells] for r, cells in _rating_table(rows, rated.total)]
+        name = f"{table}-{data['date_from']}-{data['date_to']}.csv"
+        return csv_download(csv_lines(lines), name=name)
     rows, total = report(data["date_from"], data["date_to"], data["group"])
     if table == "summary":
         lines = [[data["group"], *[name for name, _ in COLUMNS]]]

@@ -251,11 +251,13 @@ class RouteVersion(models.Model):
 
 class DispatchAlert(models.Model):
     """Something the dispatcher must see: an order auto-dispatch could not place, a
-    nightly plan that failed. Shown on the board and the overview until seen."""
+    nightly plan that failed, a customer's rating of 1 or 2 stars. Shown on the board and
+    the overview until seen."""
 
     class Kind(models.TextChoices):
         NOT_PLACED = "not_placed", "Order could not be placed"
         AUTO_PLAN_FAILED = "auto_plan_failed", "Nightly plan failed"
+        LOW_RATING = "low_rating", "Low customer rating"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     date = models.DateField(db_index=True)

@@ -324,6 +324,6 @@ def day_plan(day: dt.date) -> Plan | None:
 
 def dispatch_alerts(days: list[dt.date]) -> list[DispatchAlert]:
     """The alerts of `days` nobody has marked seen yet (orders auto-dispatch could not
-    place, nightly plans that failed), the newest first."""
+    place, nightly plans that failed, low customer ratings), the newest first."""
     alerts = DispatchAlert.objects.filter(date__in=days, seen_at__isnull=True)
     return list(alerts.select_related("order", "plan").order_by("-created_at", "-pk")[:50])

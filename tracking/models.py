@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from dispatch.models import Driver, Order
 
@@ -170,3 +171,29 @@ class DriverSettings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.driver_id}: {self.navigation_app}"
+
+
+class DeliveryRating(models.Model):
+    """What the customer thought of a delivery, given once on the tracking page: 1-5 stars
+    and an optional comment. One per order (the database refuses a second); `driver` is
+    who delivered it (None when nobody on a route did, an order marked delivered by hand)."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="rating")
+    driver = models.ForeignKey(
+        Driver, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stars = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="rating_stars_1_to_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.stars} stars"

@@ -32,7 +32,7 @@ from routing.services.routes import route_timeline
 from tenants.models import TrackingLink
 from tenants.selectors import current_tenant, travel_source
 from tenants.services.formats import Formats
-from tracking.models import DriverPosition, EtaPromise, TrackingSettings
+from tracking.models import DeliveryRating, DriverPosition, EtaPromise, TrackingSettings
 
 
 def tracking_settings() -> TrackingSettings:
@@ -391,3 +391,8 @@ def collection_of(order: Order) -> Collection | None:
         )
     place = ", ".join(p for p in (pickup.address_line1, pickup.city) if p)
     return Collection(pickup, pickup.customer_name, place, collected_at)
+
+
+def order_rating(order_id: int) -> DeliveryRating | None:
+    """The customer's rating of the order (current schema), if they gave one."""
+    return DeliveryRating.objects.filter(order_id=order_id).first()

@@ -90,5 +90,49 @@
     drawPath(pathData);
     show(snapshot.position);
   };
+
+  // The rating form works as a plain post (the server redirects back and thanks); here it
+  // is sent in the background so the page stays where it is. Anything unexpected falls
+  // back to the plain post.
+  var ratingForm = document.getElementById("rating-form");
+  function fieldError(name, texts) {
+    var el = document.getElementById("rating-" + name + "-error");
+    if (!el) { return; }
+    el.textContent = (texts || []).join(" ");
+    el.hidden = !texts || !texts.length;
+  }
+  if (ratingForm && window.fetch && window.FormData) {
+    ratingForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = ratingForm.querySelector("button[type=submit]");
+      button.disabled = true;
+      fetch(ratingForm.action, {
+        method: "POST",
+        body: new FormData(ratingForm),
+        headers: {"Accept": "application/json"},
+        credentials: "same-origin"
+      }).then(function (response) {
+        if (response.status !== 201 && response.status !== 400) { throw new Error(String(response.status)); }
+        return response.json().then(function (data) { return {status: response.status, data: data}; });
+      }).then(function (answer) {
+        if (answer.status === 201) {
+          var section = document.getElementById("track-rating");
+          var n = answer.data.stars;
+          var heading = document.createElement("h2");
+          heading.id = "track-rating-title";
+          heading.textContent = "Thanks \u2014 you rated " + n + " star" + (n === 1 ? "" : "s");
+          heading.tabIndex = -1;
+          section.replaceChildren(heading);
+          heading.focus();
+          return;
+        }
+        var errors = answer.data.errors || {};
+        if (errors.__all__) { location.reload(); return; }  // rated already: the page thanks
+        fieldError("stars", errors.stars);
+        fieldError("comment", errors.comment);
+        button.disabled = false;
+      }).catch(function () { ratingForm.submit(); });
+    });
+  }
   connect();
 }());

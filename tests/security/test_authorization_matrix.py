@@ -411,6 +411,7 @@ PUBLIC_MATRIX: dict[str, str] = {
     "track": "the link's token",
     "track-proof": "the link's token",
     "track-path": "the link's token",
+    "track-rating": "the link's token",  # POST only; tests/tracking/test_rating.py
     "api-signup": "public",
     "public-api-schema": "public",
     "public-api-docs": "public",
@@ -566,11 +567,17 @@ def test_the_public_host_answers_every_tenant_caller_as_a_stranger(alpha):
         path = reverse("track-path", kwargs={"token": world.token}, urlconf=public)
         if _request("localhost", caller, "GET", path).status_code != 200:
             wrong.append(f"GET {path} as {role}")
+        rate = reverse("track-rating", kwargs={"token": world.token}, urlconf=public)
+        # the link's order is not delivered yet: a field error (400), for anyone with the link
+        if _request("localhost", caller, "POST", rate).status_code != 400:
+            wrong.append(f"POST {rate} as {role}")
         for token in ("a" * 43, world.token[:-1]):
             if _request("localhost", caller, "GET", f"/t/{token}").status_code != 404:
                 wrong.append(f"a guessed token as {role}")
             if _request("localhost", caller, "GET", f"/t/{token}/path").status_code != 404:
                 wrong.append(f"a guessed token's path as {role}")
+            if _request("localhost", caller, "POST", f"/t/{token}/rating").status_code != 404:
+                wrong.append(f"a guessed token's rating as {role}")
         proof = reverse(
             "track-proof",
             kwargs={"token": "b" * 43, "proof_id": world.proof, "kind": "photo"},

@@ -5,15 +5,22 @@ business allows it), the driver's position, live over `/ws/track/<token>/`.
 The token is 256 random bits; unknown tokens are counted per client address and answered
 429 past TRACKING_GUESS_LIMIT in ten minutes. A link stops working (410) the tenant's
 `tracking_link_ttl_hours` after the delivery ended.
+
+Once delivered, the page asks for a rating (1-5 stars, a comment), posted to
+`/t/<token>/rating` as a plain form (answered with a redirect back to the page, which then
+thanks them) or, from the page's script, with `Accept: application/json`.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
 from core.http import client_ip
@@ -25,9 +32,11 @@ from tracking.selectors import (
     collection_of,
     customer_snapshot,
     link_state,
+    order_rating,
     tracking_settings,
 )
 from tracking.services.paths import customer_path
+from tracking.services.rating import COMMENT_MAX, rating_submit
 
 GUESS_WINDOW_S = 600
 
@@ -50,9 +59,11 @@ def count_a_guess(request: HttpRequest) -> None:
             cache.set(key, 1, GUESS_WINDOW_S)
 
 
-def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
+def _link_refused(request: HttpRequest, token: str) -> tuple[LinkState | None, HttpResponse | None]:
+    """The link's state, or the page that answers a client guessing, an unknown link or
+    an expired one (the tracking page's answers, for the page and its rating alike)."""
     if guessing_too_much(request):
-        return render(
+        return None, render(
             request,
             "tracking/track_gone.html",
             {"title": "Too many tries", "text": "Please wait a few minutes."},
@@ -61,20 +72,65 @@ def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
     state = link_state(token)
     if state is None:
         count_a_guess(request)
-        return render(
+        return None, render(
             request,
             "tracking/track_gone.html",
             {"title": "Link not found", "text": "Check the link in your message."},
             status=404,
         )
     if state.expired:
-        return render(
+        return None, render(
             request,
             "tracking/track_gone.html",
             {"title": "This delivery is over", "text": "The tracking link has expired."},
             status=410,
         )
+    return state, None
+
+
+def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
+    state, refused = _link_refused(request, token)
+    if refused is not None:
+        return refused
     return render(request, "tracking/track.html", page_context(state, token))
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
+    """`POST /t/<token>/rating` (`stars`, `comment`): the customer rates their delivery,
+    once. A form post is sent back to the page (thanked there); bad input shows the page
+    again with the field's error (400). With `Accept: application/json`: 201 or 400 with
+    field errors."""
+    state, refused = _link_refused(request, token)
+    if refused is not None:
+        if _wants_json(request):
+            error = {404: "not_found", 410: "expired", 429: "too_many_tries"}
+            return JsonResponse({"error": error[refused.status_code]}, status=refused.status_code)
+        return refused
+    try:
+        with schema_context(state.schema):
+            rating = rating_submit(
+                order_id=state.order_id,
+                stars=request.POST.get("stars"),
+                comment=request.POST.get("comment", ""),
+            )
+    except ValidationError as error:
+        errors = {field: list(texts) for field, texts in error.message_dict.items()}
+        if _wants_json(request):
+            return JsonResponse({"errors": errors}, status=400)
+        context = page_context(state, token)
+        context.update(
+            rating_errors={("form" if k == "__all__" else k): v for k, v in errors.items()},
+            rating_comment=request.POST.get("comment", "")[: COMMENT_MAX * 2],
+        )
+        return render(request, "tracking/track.html", context, status=400)
+    if _wants_json(request):
+        return JsonResponse({"stars": rating.stars}, status=201)
+    return redirect(f"{reverse('track', kwargs={'token': token})}#track-rating")
 
 
 def tracking_path_view(request: HttpRequest, token: str) -> JsonResponse:
@@ -140,4 +196,6 @@ def page_context(state: LinkState, token: str) -> dict:
             "show_map": row.tracking_show_map,
             "time_zone": tenant.time_zone,
             "map_settings": {"RESET_VIEW": False},
+            "rating": order_rating(order.pk),
+            "comment_max": COMMENT_MAX,
         }
