@@ -123,6 +123,13 @@
           heading.textContent = "Thanks \u2014 you rated " + n + " star" + (n === 1 ? "" : "s");
           heading.tabIndex = -1;
           section.replaceChildren(heading);
+          var comment = String(new FormData(ratingForm).get("comment") || "").trim();
+          if (comment) {  // as the page shows it after a reload
+            var said = document.createElement("p");
+            said.className = "muted";
+            said.textContent = comment;
+            section.appendChild(said);
+          }
           heading.focus();
           return;
         }

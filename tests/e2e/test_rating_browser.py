@@ -52,6 +52,7 @@ def test_the_customer_rates_a_delivery_with_two_stars_and_the_dispatcher_sees_it
         page.get_by_role("button", name="Send rating").click()
         page.get_by_role("heading", name="Thanks — you rated 2 stars").wait_for()
         assert page.locator("#rating-form").count() == 0
+        assert "Left at the wrong door" in page.locator("#track-rating").inner_text()
         page.reload()
         page.get_by_role("heading", name="Thanks — you rated 2 stars").wait_for()
         assert page.locator("#rating-form").count() == 0
