@@ -12,6 +12,18 @@ from tests.e2e.test_tracking_page_browser import drive
 from tests.e2e.test_tracking_ws import make_world
 
 
+def _delivered(django_db_blocker, live_server_url, slug: str):
+    """A tenant whose driver has just delivered the order it was heading to, and that
+    order's tracking page."""
+    world = make_world(django_db_blocker, live_server_url, slug)
+    drive(
+        world.tenant.host,
+        world.token,
+        [{"type": "stop", "order": world.heading, "event": "delivered"}],
+    )
+    return world, f"{live_server_url}/t/{world.heading_link}"
+
+
 def _stored(django_db_blocker, world, order_id: int):
     from routing.models import DispatchAlert
     from tracking.models import DeliveryRating
@@ -27,13 +39,7 @@ def _stored(django_db_blocker, world, order_id: int):
 def test_the_customer_rates_a_delivery_with_two_stars_and_the_dispatcher_sees_it(
     live_server_url, django_db_blocker, browser
 ):
-    world = make_world(django_db_blocker, live_server_url, "rating")
-    drive(
-        world.tenant.host,
-        world.token,
-        [{"type": "stop", "order": world.heading, "event": "delivered"}],
-    )
-    url = f"{live_server_url}/t/{world.heading_link}"
+    world, url = _delivered(django_db_blocker, live_server_url, "rating")
 
     with csp_checked_page(browser, viewport={"width": 390, "height": 844}) as page:
         assert page.goto(url).status == 200
@@ -76,13 +82,7 @@ def test_the_customer_rates_a_delivery_with_two_stars_and_the_dispatcher_sees_it
 def test_without_javascript_the_form_posts_and_the_page_thanks(
     live_server_url, django_db_blocker, browser
 ):
-    world = make_world(django_db_blocker, live_server_url, "ratingnojs")
-    drive(
-        world.tenant.host,
-        world.token,
-        [{"type": "stop", "order": world.heading, "event": "delivered"}],
-    )
-    url = f"{live_server_url}/t/{world.heading_link}"
+    world, url = _delivered(django_db_blocker, live_server_url, "ratingnojs")
     viewport = {"width": 1440, "height": 900}
     with csp_checked_page(browser, viewport=viewport, java_script_enabled=False) as page:
         assert page.goto(url).status == 200
