@@ -46,7 +46,6 @@ import random
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import zoneinfo
@@ -79,7 +78,7 @@ from django_tenants.utils import schema_context  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import user_create  # noqa: E402
-from bench.docs import cpu_model  # noqa: E402
+from bench.docs import cpu_model, git_head  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
 from bench.web import start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
@@ -584,18 +583,6 @@ def table(results: list[Result]) -> list[str]:
     return lines
 
 
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "routing", "templates", "static", "config")
-    changed = " (routing/, templates/, static/ or config/ modified)" if dirty else ""
-    return f"commit {head}{changed}"
-
-
 def command() -> str:
     env = " ".join(
         f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_BOARD_")
@@ -678,7 +665,7 @@ def main() -> None:
         version = connection.pg_version
         machine = f"{cpu_model()}, {os.cpu_count()} cores, PostgreSQL {version // 10000}"
         machine += f".{version % 100}"
-        measured = commit()
+        measured = f"commit {git_head()}"
         tenant_services.public_tenant_ensure()
         tenant_services.template_schema_ensure()
         days = []

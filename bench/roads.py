@@ -66,7 +66,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import override_settings, setup_databases, teardown_databases  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from bench.docs import cpu_model  # noqa: E402
+from bench.docs import cpu_model, git_head  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
 from dispatch.models import Depot, Order, OrderStatus  # noqa: E402
 from geo.engine import RoadEngine, haversine_m  # noqa: E402
@@ -733,20 +733,6 @@ def plan_run_lines(runs: list[PlanRun]) -> list[str]:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return f"{head} (dirty)" if git("status", "--porcelain") else head
-
-
 def versions() -> str:
     names = ("osrm-bindings", "osmium", "pyrosm", "requests")
     return ", ".join(f"{n} {importlib.metadata.version(n)}" for n in names)
@@ -895,7 +881,7 @@ def main() -> None:
     took = time.perf_counter() - began
     lines = [
         f"Command: `make bench-roads` — run on {time.strftime('%Y-%m-%d')} at commit "
-        f"{commit()}, {machine}; {versions()}. The whole run took {took / 60:.1f} minutes; "
+        f"{git_head()}, {machine}; {versions()}. The whole run took {took / 60:.1f} minutes; "
         f"load average before it {load_before}, after it {load()} (1 minute).",
         "",
         f"**Region build** (median of {ROUNDS}):",
