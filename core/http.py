@@ -80,6 +80,12 @@ def _proxies() -> tuple[Network, ...]:
     return _proxies_cache[entries]
 
 
+def wants_json(request: HttpRequest) -> bool:
+    """The page's own script (or the driver app's outbox) asked for JSON rather than a page:
+    its `Accept` names application/json. A browser's navigation never does."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address (see the module's docstring); None when there is none (a
     sign-in made in code, such as a test's)."""

@@ -67,6 +67,13 @@ RATING_COLUMNS = [
 ]
 
 
+#: the ratings tables: CSV name -> (title, first column, attribute of `ratings()`)
+RATING_TABLES = {
+    "ratings-driver": ("Ratings per driver", "driver", "per_driver"),
+    "ratings-day": ("Ratings per day", "day", "per_day"),
+}
+
+
 def _rating_table(rows: list[RatingRow], total: RatingRow) -> list[tuple[RatingRow, list]]:
     return [(r, [get(r) for _, get in RATING_COLUMNS]) for r in [*rows, total]]
 
@@ -92,20 +99,8 @@ def reports_view(request: HttpRequest) -> HttpResponse:
         context.update(
             rating_columns=[name for name, _ in RATING_COLUMNS],
             rating_tables=[
-                (
-                    "Ratings per driver",
-                    "driver",
-                    _rating_table(rated.per_driver, rated.total),
-                    "ratings-driver-table",
-                    "ratings-driver",
-                ),
-                (
-                    "Ratings per day",
-                    "day",
-                    _rating_table(rated.per_day, rated.total),
-                    "ratings-day-table",
-                    "ratings-day",
-                ),
+                (title, per, _rating_table(getattr(rated, a), rated.total), f"{name}-table", name)
+                for name, (title, per, a) in RATING_TABLES.items()
             ],
             rating_total=rated.total,
             rows=rows,
@@ -124,9 +119,6 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/reports.html", context, status=200 if form.is_valid() else 400)
 
 
-RATING_TABLES = {"ratings-driver": "driver", "ratings-day": "day"}
-
-
 @dispatcher_required
 def reports_csv_view(request: HttpRequest, table: str) -> HttpResponse:
     """`summary`: the table per day, driver or route; `reasons`: failed deliveries by reason
@@ -137,10 +129,9 @@ def reports_csv_view(request: HttpRequest, table: str) -> HttpResponse:
     data = form.cleaned_data
     if table in RATING_TABLES:
         rated = ratings(data["date_from"], data["date_to"])
-        per = RATING_TABLES[table]
+        _, per, attr = RATING_TABLES[table]
         lines = [[per, *[name for name, _ in RATING_COLUMNS]]]
-        rows = rated.per_driver if per == "driver" else rated.per_day
-        lines += [[r.label, *cells] for r, cells in _rating_table(rows, rated.total)]
+        lines += [[r.label, *c] for r, c in _rating_table(getattr(rated, attr), rated.total)]
         name = f"{table}-{data['date_from']}-{data['date_to']}.csv"
         return csv_download(csv_lines(lines), name=name)
     rows, total = report(data["date_from"], data["date_to"], data["group"])

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from audit.services import current_actor
+from core.http import wants_json
 from routing.services.auto_dispatch import alerts_seen
 
 
@@ -24,7 +25,7 @@ def alerts_seen_view(request: HttpRequest) -> HttpResponse:
     if not raw or not all(value.strip().isdigit() and len(value) < 19 for value in raw):
         return JsonResponse({"errors": {"alert": ["Give the alerts' ids (numbers)."]}}, status=400)
     marked = alerts_seen(alert_ids=[int(value) for value in raw], actor=current_actor())
-    if "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         return JsonResponse({"marked": marked})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
-from core.http import client_ip
+from core.http import client_ip, wants_json
 from dispatch.models import Order
 from tenants.models import Tenant
 from tenants.services.formats import Formats
@@ -95,10 +95,6 @@ def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "tracking/track.html", page_context(state, token))
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 @require_POST
 def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
     """`POST /t/<token>/rating` (`stars`, `comment`): the customer rates their delivery,
@@ -107,7 +103,7 @@ def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
     field errors."""
     state, refused = _link_refused(request, token)
     if refused is not None:
-        if _wants_json(request):
+        if wants_json(request):
             error = {404: "not_found", 410: "expired", 429: "too_many_tries"}
             return JsonResponse({"error": error[refused.status_code]}, status=refused.status_code)
         return refused
@@ -120,7 +116,7 @@ def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
             )
     except ValidationError as error:
         errors = {field: list(texts) for field, texts in error.message_dict.items()}
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"errors": errors}, status=400)
         context = page_context(state, token)
         context.update(
@@ -128,7 +124,7 @@ def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
             rating_comment=request.POST.get("comment", "")[: COMMENT_MAX * 2],
         )
         return render(request, "tracking/track.html", context, status=400)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"stars": rating.stars}, status=201)
     return redirect(f"{reverse('track', kwargs={'token': token})}#track-rating")
 

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import role_required
 from core.forms import flash_service_errors
+from core.http import wants_json
 from dispatch.models import Driver, Order, OrderStatus
 from dispatch.selectors.codes import order_codes
 from routing.models import PlanRoute
@@ -47,12 +48,8 @@ def _driver(request: HttpRequest) -> Driver | None:
     return Driver.objects.filter(user=request.user, is_active=True).first()
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("Accept") == "application/json"
-
-
 def _refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"errors": exc.message_dict}, status=400)
     flash_service_errors(request, exc)
     return redirect("driver:route")
@@ -110,7 +107,7 @@ def stop_view(request: HttpRequest) -> HttpResponse:
             )
     except ValidationError as exc:
         return _refused(request, exc)
-    if _wants_json(request):
+    if wants_json(request):
         status = Order.objects.filter(pk=order_pk).values_list("status", flat=True).first()
         return JsonResponse({"ok": True, "status": status})
     return redirect("driver:route")
@@ -151,7 +148,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         row = driver_app.navigation_set(driver=driver, app=request.POST.get("navigation_app"))
     except ValidationError as exc:
         return _refused(request, exc)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"ok": True, "navigation_app": row.navigation_app})
     messages.success(request, f"Stops open in {row.get_navigation_app_display()}.")
     return redirect("driver:route")
@@ -322,7 +319,7 @@ def driver_version_view(request: HttpRequest) -> HttpResponse:
     one in once what it kept offline is sent)."""
     route = current_route(_driver(request))
     now = f"{route.pk}:{route.version}" if route else "none"
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"version": now})
     response = HttpResponse(status=204)
     if request.GET.get("seen") != now:
