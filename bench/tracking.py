@@ -62,7 +62,6 @@ import heapq
 import json
 import math
 import os
-import platform
 import random
 import resource
 import secrets
@@ -890,31 +889,10 @@ def saturation(steps: list[dict]) -> str:
 def machine() -> str:
     from django.db import connection
 
-    model = platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    from bench.docs import cpu_model
+
     version = connection.pg_version
-    return f"{model}, {os.cpu_count()} cores, PostgreSQL {version // 10000}.{version % 100}"
-
-
-def revision() -> str:
-    """The commit measured, and whether tracking/ had changes not committed."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "tracking", "config"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "an unknown commit"
-    return f"commit {head}" + (" (tracking/ or config/ modified)" if dirty else "")
+    return f"{cpu_model()}, {os.cpu_count()} cores, PostgreSQL {version // 10000}.{version % 100}"
 
 
 def command() -> str:
@@ -1058,6 +1036,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
+    from bench.docs import git_head
     from config.database import url_of
 
     (ROOT / ".data").mkdir(exist_ok=True)
@@ -1065,7 +1044,7 @@ def main() -> None:
     steps: list[dict] = []
     try:
         os.environ["BENCH_DATABASE_URL"] = url_of(connection.settings_dict)
-        described, measured = machine(), revision()
+        described, measured = machine(), f"commit {git_head()}"
         load_before = os.getloadavg()
         started = time.perf_counter()
         world = provision(SIZES)
