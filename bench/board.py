@@ -80,7 +80,7 @@ from accounts.models import User  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from bench.docs import cpu_model, git_head  # noqa: E402
 from bench.fleet import ORDERS_PER_VAN, fleet_day  # noqa: E402
-from bench.web import start_web, stop_web  # noqa: E402
+from bench.web import free_port, start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
 from routing import models  # noqa: E402
 from routing.services.plans import plan_create, plan_solve  # noqa: E402
@@ -234,14 +234,6 @@ def day_make(
 
 
 # --- the server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

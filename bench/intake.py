@@ -31,7 +31,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import sys
 import time
@@ -52,7 +51,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.docs import git_head, machine, write_section  # noqa: E402
-from bench.web import spy_on, start_web, stop_web  # noqa: E402
+from bench.web import free_port, spy_on, start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
 from tenants.services import provisioning as services  # noqa: E402
 
@@ -65,12 +64,6 @@ BATCH = 1000
 GUARD_FILE = ROOT / "bench" / "intake_guard.json"
 DEFAULTS = ROUNDS == 3 and ORDERS == 10_000 and SINGLES == 500
 LOAD_BEFORE = os.getloadavg()[0]  # the machine's 1-minute load as the run starts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def order(run: str, number: int) -> dict:

@@ -34,7 +34,6 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -65,7 +64,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from bench.web import start_web, stop_web  # noqa: E402
+from bench.web import free_port, start_web, stop_web  # noqa: E402
 from config.database import url_of  # noqa: E402
 from dispatch.services import demo  # noqa: E402
 from routing.models import Plan, PlanRoute  # noqa: E402
@@ -162,12 +161,6 @@ def progress(plan: Plan) -> str:
 
 
 # --- the server ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(port: int, log_path: Path) -> tuple[subprocess.Popen, object]:

@@ -65,7 +65,6 @@ import os
 import random
 import resource
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -547,12 +546,6 @@ class Sampler(threading.Thread):
 # --- the orchestrator ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def stop_process(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -621,7 +614,7 @@ def run_step(world: dict, n: int, workdir: Path) -> dict:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from bench.web import spy_on, start_web, stop_web
+    from bench.web import free_port, spy_on, start_web, stop_web
 
     ports = [free_port() for _ in range(PROCESSES)]
     env = {**os.environ, **world["web_env"]}
