@@ -24,7 +24,11 @@ dashboard_patterns = [
     *tracking_urls.dashboard_patterns,
 ]
 # The driver's app: the day's pages and the proof form.
-driver_patterns = [*tracking_urls.driver_patterns, *proofs_urls.driver_patterns]
+driver_patterns = [
+    *tracking_urls.driver_patterns,
+    *proofs_urls.driver_patterns,
+    *notifications_urls.driver_patterns,
+]
 
 urlpatterns = [
     path("login/", account_views.TenantLoginView.as_view(), name="login"),
@@ -34,6 +38,7 @@ urlpatterns = [
     path("", include((dashboard_patterns, "dashboard"))),
     path("team/", include("accounts.urls")),
     path("settings/messages/", include(notifications_urls.settings_patterns)),
+    path("conversations/", include(notifications_urls.conversation_patterns)),
     path("", include(proofs_urls.urlpatterns)),
     path("settings/webhooks/", include("webhooks.urls")),
     path("settings/stores/", include("stores.urls")),

@@ -157,3 +157,151 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return "Notification settings"
+
+
+class CustomerMessage(models.Model):
+    """One text in the conversation between the business and a customer: a reply the
+    customer sent to one of our SMS (inbound), or the dispatcher's answer (outbound, sent
+    from the tenant's sender). An inbound text that matches no order of the sender's number
+    is kept with no order, so nothing the customer wrote is lost."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "From the customer"
+        OUTBOUND = "out", "To the customer"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="conversation"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    phone = models.CharField(max_length=20, help_text="The customer's number, E.164.")
+    body = models.TextField(max_length=1600)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    #: Twilio's MessageSid: an inbound text Twilio delivers twice is stored once.
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    send_key = models.CharField(
+        max_length=32, unique=True, null=True, default=new_send_key, editable=False
+    )
+    error = models.CharField(max_length=500, blank=True)
+    sent_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    read_at = models.DateTimeField(null=True, blank=True, help_text="Inbound: when first read.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_id"],
+                condition=models.Q(direction="in") & ~models.Q(provider_id=""),
+                name="customer_message_inbound_once",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["order"],
+                condition=models.Q(direction="in", read_at__isnull=True),
+                name="customer_message_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.phone} (order {self.order_id})"
+
+
+class ProxyNumber(models.Model):
+    """A phone number of the tenant's pool at Twilio, through which a driver and a
+    customer call or text each other without seeing the other's number."""
+
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, bought at Twilio.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phone"]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class MaskedSession(models.Model):
+    """A driver and a customer joined through one pool number for one stop. A call or text
+    to the pool number from either side reaches the other while the session is open: the
+    order is on the driver's route today and not yet finished. `closed_at` is set when it
+    ends (the stop done, failed or moved to another driver); after that the number refuses."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="masked_sessions")
+    driver = models.ForeignKey(
+        "dispatch.Driver", on_delete=models.CASCADE, related_name="masked_sessions"
+    )
+    proxy = models.ForeignKey(ProxyNumber, on_delete=models.PROTECT, related_name="sessions")
+    driver_phone = models.CharField(max_length=20)
+    customer_phone = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="At the latest: the end of the delivery day.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # one open session per pool number and per side: a call to the number from
+            # either phone names exactly one other phone
+            models.UniqueConstraint(
+                fields=["proxy", "customer_phone"],
+                condition=models.Q(closed_at__isnull=True),
+                name="masked_session_customer_once",
+            ),
+            models.UniqueConstraint(
+                fields=["proxy", "driver_phone"],
+                condition=models.Q(closed_at__isnull=True),
+                name="masked_session_driver_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} via {self.proxy_id}"
+
+
+class MaskedContact(models.Model):
+    """One call or text through a masked session, kept on the order's history."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        SMS = "sms", "Text"
+
+    class Direction(models.TextChoices):
+        DRIVER_TO_CUSTOMER = "driver", "Driver to customer"
+        CUSTOMER_TO_DRIVER = "customer", "Customer to driver"
+
+    session = models.ForeignKey(MaskedSession, on_delete=models.CASCADE, related_name="contacts")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="masked_contacts")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    provider_id = models.CharField(max_length=64, blank=True, help_text="CallSid or MessageSid.")
+    status = models.CharField(max_length=32, blank=True, help_text="As Twilio reports it.")
+    duration_s = models.PositiveIntegerField(null=True, blank=True)
+    refused = models.CharField(
+        max_length=200, blank=True, help_text="Why it was not put through (session closed…)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="masked_contact_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.direction} for order {self.order_id}"

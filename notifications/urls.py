@@ -15,3 +15,9 @@ settings_patterns = [
     path("", settings.notification_settings_view, name="notification-settings"),
     path("preview", settings.preview_view, name="notification-preview"),
 ]
+
+# The dispatcher's conversations with customers (their SMS replies and the answers).
+conversation_patterns: list = []
+
+# The driver app's masked calls and texts to a stop's customer.
+driver_patterns: list = []
