@@ -39,6 +39,7 @@ urlpatterns = [
     path("team/", include("accounts.urls")),
     path("settings/messages/", include(notifications_urls.settings_patterns)),
     path("conversations/", include(notifications_urls.conversation_patterns)),
+    path("settings/calls/", include(notifications_urls.calls_patterns)),
     path("", include(proofs_urls.urlpatterns)),
     path("settings/webhooks/", include("webhooks.urls")),
     path("settings/stores/", include("stores.urls")),

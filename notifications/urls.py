@@ -21,3 +21,6 @@ conversation_patterns: list = []
 
 # The driver app's masked calls and texts to a stop's customer.
 driver_patterns: list = []
+
+# The owner's pool of numbers for masked calls (under /settings/calls/).
+calls_patterns: list = []
