@@ -5,27 +5,18 @@ Host header (SECURE_PROXY_SSL_HEADER), as Twilio saw it."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from twilio.request_validator import RequestValidator
 
 from notifications.services import sending as services
-
-
-def _signed(request: HttpRequest) -> bool:
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not settings.TWILIO_AUTH_TOKEN:
-        return False
-    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-    return validator.validate(request.build_absolute_uri(), request.POST.dict(), signature)
+from notifications.views.twilio import twilio_signed
 
 
 @csrf_exempt
 @require_POST
 def twilio_status_view(request: HttpRequest) -> HttpResponse:
-    if not _signed(request):
+    if not twilio_signed(request):
         return HttpResponse("Bad signature.", status=403)
     services.provider_status(
         provider_id=request.POST.get("MessageSid", ""),
@@ -39,7 +30,7 @@ def twilio_status_view(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_inbound_view(request: HttpRequest) -> HttpResponse:
-    if not _signed(request):
+    if not twilio_signed(request):
         return HttpResponse("Bad signature.", status=403)
     services.inbound_sms(phone=request.POST.get("From", ""), body=request.POST.get("Body", ""))
     return HttpResponse("<Response/>", content_type="application/xml")
