@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
 from dispatch.models import Order
@@ -40,16 +41,16 @@ class WriteBack(models.Model):
     (stores.services.writeback)."""
 
     class Action(models.TextChoices):
-        SET_OFF = "set_off", "Out for delivery"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Delivery failed"
+        SET_OFF = "set_off", _("Out for delivery")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Delivery failed")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Being written"  # a worker holds its lease
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"  # a permanent error, or every try used up
-        CANCELLED = "cancelled", "Cancelled"  # the store was disconnected or uninstalled
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Being written")  # a worker holds its lease
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")  # a permanent error, or every try used up
+        CANCELLED = "cancelled", _("Cancelled")  # the store was disconnected or uninstalled
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="store_writebacks")
     platform = models.CharField(max_length=16, help_text="shopify, woocommerce")

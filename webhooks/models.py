@@ -7,14 +7,15 @@ import base64
 import secrets
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Event(models.TextChoices):
-    ORDER_CREATED = "order.created", "Order created"
-    ORDER_STATUS_CHANGED = "order.status_changed", "Order status changed"
-    ORDER_ETA_CHANGED = "order.eta_changed", "Order ETA changed"
-    ROUTE_PUBLISHED = "route.published", "Route published"
-    ROUTE_COMPLETED = "route.completed", "Route completed"
+    ORDER_CREATED = "order.created", _("Order created")
+    ORDER_STATUS_CHANGED = "order.status_changed", _("Order status changed")
+    ORDER_ETA_CHANGED = "order.eta_changed", _("Order ETA changed")
+    ROUTE_PUBLISHED = "route.published", _("Route published")
+    ROUTE_COMPLETED = "route.completed", _("Route completed")
 
 
 def new_secret() -> str:
@@ -43,9 +44,9 @@ class Delivery(models.Model):
     every try is an Attempt. `key` makes the same event harmless to record twice."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"  # waiting for its (next) try
-        DELIVERED = "delivered", "Delivered"  # the receiver answered 2xx
-        FAILED = "failed", "Failed"  # every try used up
+        PENDING = "pending", _("Pending")  # waiting for its (next) try
+        DELIVERED = "delivered", _("Delivered")  # the receiver answered 2xx
+        FAILED = "failed", _("Failed")  # every try used up
 
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="deliveries"

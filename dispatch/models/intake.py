@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
 
@@ -46,8 +47,8 @@ class ShopifyIntegration(models.Model):
     """
 
     class Mode(models.TextChoices):
-        CUSTOM = "custom", "Custom app (webhooks only)"
-        APP = "app", "Installed app"
+        CUSTOM = "custom", _("Custom app (webhooks only)")
+        APP = "app", _("Installed app")
 
     shop_domain = models.CharField(max_length=255, unique=True, help_text="<shop>.myshopify.com")
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CUSTOM)
@@ -78,10 +79,10 @@ class WebhookEvent(models.Model):
     """A webhook delivery received once. Its unique id makes repeated deliveries harmless."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
 
     source = models.CharField(max_length=16, default="shopify", help_text="shopify, woocommerce")
     event_id = models.CharField(max_length=100)
@@ -112,9 +113,9 @@ class CsvImport(models.Model):
     """An uploaded CSV on its way in: mapped, previewed, then imported (once)."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        PREVIEWED = "previewed", "Previewed"
-        IMPORTED = "imported", "Imported"
+        UPLOADED = "uploaded", _("Uploaded")
+        PREVIEWED = "previewed", _("Previewed")
+        IMPORTED = "imported", _("Imported")
 
     filename = models.CharField(max_length=255)
     content = models.TextField()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models.base import LATITUDE, LONGITUDE, TimeStamped
 from geo.models import fold
@@ -21,8 +22,8 @@ class LocationCorrection(TimeStamped):
     so the next order to the same address lands on the same point."""
 
     class Source(models.TextChoices):
-        PIN = "pin", "Pin moved on the map"
-        SEARCH = "search", "Picked from the address search"
+        PIN = "pin", _("Pin moved on the map")
+        SEARCH = "search", _("Picked from the address search")
 
     address_key = models.CharField(max_length=300, unique=True)
     line_key = models.CharField(

@@ -6,19 +6,20 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models.base import Address, TimeStamped, validate_e164
 
 
 class OrderStatus(models.TextChoices):
-    UNASSIGNED = "unassigned", "Unassigned"
-    PLANNED = "planned", "Planned"
-    DISPATCHED = "dispatched", "Dispatched"
-    EN_ROUTE = "en_route", "En route"
-    ARRIVED = "arrived", "Arrived"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    UNASSIGNED = "unassigned", _("Unassigned")
+    PLANNED = "planned", _("Planned")
+    DISPATCHED = "dispatched", _("Dispatched")
+    EN_ROUTE = "en_route", _("En route")
+    ARRIVED = "arrived", _("Arrived")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 FINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
@@ -26,28 +27,28 @@ FINAL_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStat
 
 class Order(Address, TimeStamped):
     class Kind(models.TextChoices):
-        DELIVERY = "delivery", "Delivery"
-        PICKUP = "pickup", "Pickup"
+        DELIVERY = "delivery", _("Delivery")
+        PICKUP = "pickup", _("Pickup")
 
     class Source(models.TextChoices):
-        API = "api", "API"
-        CSV = "csv", "CSV import"
+        API = "api", _("API")
+        CSV = "csv", _("CSV import")
         SHOPIFY = "shopify", "Shopify"
         WOOCOMMERCE = "woocommerce", "WooCommerce"
-        DASHBOARD = "dashboard", "Dashboard"
-        RECURRING = "recurring", "Recurring schedule"
+        DASHBOARD = "dashboard", _("Dashboard")
+        RECURRING = "recurring", _("Recurring schedule")
 
     class Priority(models.IntegerChoices):
-        LOW = 1, "Low"
-        NORMAL = 2, "Normal"
-        HIGH = 3, "High"
-        URGENT = 4, "Urgent"
+        LOW = 1, _("Low")
+        NORMAL = 2, _("Normal")
+        HIGH = 3, _("High")
+        URGENT = 4, _("Urgent")
 
     class GeocodeStatus(models.TextChoices):
-        PROVIDED = "provided", "Coordinates provided"
-        PENDING = "pending", "Waiting to be geocoded"
-        OK = "ok", "Geocoded"
-        FAILED = "failed", "Needs a location"
+        PROVIDED = "provided", _("Coordinates provided")
+        PENDING = "pending", _("Waiting to be geocoded")
+        OK = "ok", _("Geocoded")
+        FAILED = "failed", _("Needs a location")
 
     external_id = models.CharField(
         max_length=100, blank=True, help_text="The order's id in the system it came from."

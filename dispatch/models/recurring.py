@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models.base import TimeStamped
 from dispatch.models.orders import Order
@@ -53,8 +54,8 @@ class RecurrenceException(models.Model):
     """One occurrence changed: skipped, or moved to another day."""
 
     class Action(models.TextChoices):
-        SKIP = "skip", "Skip"
-        MOVE = "move", "Move"
+        SKIP = "skip", _("Skip")
+        MOVE = "move", _("Move")
 
     recurring = models.ForeignKey(
         RecurringOrder, on_delete=models.CASCADE, related_name="exceptions"
