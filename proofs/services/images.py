@@ -8,61 +8,32 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
+
+from core.images import MAX_PIXELS, decode_picture
 
 #: What phones send: JPEG (most cameras), PNG (screenshots, the signature pad), WebP.
 PHOTO_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO"})
 PHOTO_MAX_SIDE = 1600
 SIGNATURE_MAX_SIDE = 800
-#: More pixels than any phone camera has: a "decompression bomb" is refused unopened.
-MAX_PIXELS = 50_000_000
-#: Pixels per byte of file beyond which a large picture is a decompression bomb, not a
-#: photo: camera JPEGs carry about 3 pixels a byte, PNG screenshots and the signature pad
-#: a few dozen; a few-KB PNG of 7000 x 7000 (400 MB to decode) carries thousands.
-MAX_PIXELS_PER_BYTE = 200
-#: Below this many pixels, any compression is harmless (at most about 16 MB decoded).
-SMALL_PIXELS = 4_000_000
 #: JPEGs are decoded at the smallest scale that still gives this many pixels a side
 #: (the JPEG decoder's own shortcut): a 50 MP photo never fills memory at full size.
 DECODE_SIDE = 2 * PHOTO_MAX_SIDE
 
 
 def _decode(data: bytes, field: str) -> Image.Image:
-    if len(data) > settings.PROOF_MAX_UPLOAD_BYTES:
-        limit = settings.PROOF_MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise ValidationError({field: f"The file is too large (at most {limit} MB)."})
-    if not data:
-        raise ValidationError({field: "The file is empty."})
-    try:
-        with warnings.catch_warnings():  # the pixel count is checked here, not warned about
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            probe = Image.open(io.BytesIO(data))
-        with probe:
-            kind = probe.format
-            if kind not in PHOTO_FORMATS:
-                raise ValidationError({field: "Send a JPEG, PNG or WebP picture."})
-            pixels = probe.width * probe.height
-            if pixels > MAX_PIXELS:
-                raise ValidationError({field: "The picture has too many pixels."})
-            if pixels > SMALL_PIXELS and pixels / len(data) > MAX_PIXELS_PER_BYTE:
-                raise ValidationError(
-                    {field: "This is not a photo: far too many pixels for its size."}
-                )
-            probe.verify()  # checks the structure without decoding every pixel
-        image = Image.open(io.BytesIO(data))
-        if image.format in ("JPEG", "MPO"):
-            image.draft("RGB", (DECODE_SIDE, DECODE_SIDE))  # decoded at 1/2 to 1/8 scale
-        image.load()  # decodes it all: a truncated or corrupt file fails here
-    except ValidationError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError({field: "This is not a picture that can be read."}) from None
-    return image
+    return decode_picture(
+        data,
+        field=field,
+        max_bytes=settings.PROOF_MAX_UPLOAD_BYTES,
+        formats=PHOTO_FORMATS,
+        decode_side=DECODE_SIDE,
+        max_pixels=MAX_PIXELS,
+    )
 
 
 def photo_clean(data: bytes, field: str = "photo") -> ContentFile:
