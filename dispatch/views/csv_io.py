@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -26,76 +28,76 @@ from dispatch.services.order_input import UnreadDate
 from tenants.selectors import current_tenant
 
 TARGET_LABELS = {
-    "external_id": "Reference",
-    "customer_name": "Customer name",
-    "customer_phone": "Phone",
-    "customer_email": "Email",
-    "address_line1": "Address",
-    "address_line2": "Address line 2",
-    "city": "City",
-    "postcode": "Postcode",
-    "region": "Region / state",
-    "country": "Country",
-    "lat": "Latitude",
-    "lng": "Longitude",
-    "delivery_date": "Delivery date",
-    "latest_date": "Deliver by (last acceptable day)",
-    "window_start": "Window from",
-    "window_end": "Window until",
-    "window2_start": "Second window from",
-    "window2_end": "Second window until",
-    "window3_start": "Third window from",
-    "window3_end": "Third window until",
-    "window4_start": "Fourth window from",
-    "window4_end": "Fourth window until",
-    "time_windows": "Time windows in one column",
-    "service_minutes": "Minutes at the door",
-    "weight_kg": "Weight (kg)",
-    "volume_l": "Volume (l)",
-    "items": "Items",
-    "required_skills": "Required skills",
-    "barcodes": "Parcel barcodes",
-    "priority": "Priority",
-    "notes": "Notes",
-    "pickup_name": "Collect from (name)",
-    "pickup_phone": "Pickup phone",
-    "pickup_email": "Pickup email",
-    "pickup_address": "Pickup address",
-    "pickup_city": "Pickup city",
-    "pickup_postcode": "Pickup postcode",
-    "pickup_lat": "Pickup latitude",
-    "pickup_lng": "Pickup longitude",
-    "pickup_window_start": "Pickup window from",
-    "pickup_window_end": "Pickup window until",
-    "pickup_time_windows": "Pickup windows in one column",
-    "pickup_service_minutes": "Minutes at the pickup",
-    "pickup_notes": "Pickup notes",
+    "external_id": _("Reference"),
+    "customer_name": _("Customer name"),
+    "customer_phone": _("Phone"),
+    "customer_email": _("Email"),
+    "address_line1": _("Address"),
+    "address_line2": _("Address line 2"),
+    "city": _("City"),
+    "postcode": _("Postcode"),
+    "region": _("Region / state"),
+    "country": _("Country"),
+    "lat": _("Latitude"),
+    "lng": _("Longitude"),
+    "delivery_date": _("Delivery date"),
+    "latest_date": _("Deliver by (last acceptable day)"),
+    "window_start": _("Window from"),
+    "window_end": _("Window until"),
+    "window2_start": _("Second window from"),
+    "window2_end": _("Second window until"),
+    "window3_start": _("Third window from"),
+    "window3_end": _("Third window until"),
+    "window4_start": _("Fourth window from"),
+    "window4_end": _("Fourth window until"),
+    "time_windows": _("Time windows in one column"),
+    "service_minutes": _("Minutes at the door"),
+    "weight_kg": _("Weight (kg)"),
+    "volume_l": _("Volume (l)"),
+    "items": _("Items"),
+    "required_skills": _("Required skills"),
+    "barcodes": _("Parcel barcodes"),
+    "priority": _("Priority"),
+    "notes": _("Notes"),
+    "pickup_name": _("Collect from (name)"),
+    "pickup_phone": _("Pickup phone"),
+    "pickup_email": _("Pickup email"),
+    "pickup_address": _("Pickup address"),
+    "pickup_city": _("Pickup city"),
+    "pickup_postcode": _("Pickup postcode"),
+    "pickup_lat": _("Pickup latitude"),
+    "pickup_lng": _("Pickup longitude"),
+    "pickup_window_start": _("Pickup window from"),
+    "pickup_window_end": _("Pickup window until"),
+    "pickup_time_windows": _("Pickup windows in one column"),
+    "pickup_service_minutes": _("Minutes at the pickup"),
+    "pickup_notes": _("Pickup notes"),
 }
 # Names of the fields an error can be about, in the dispatcher's words.
 ERROR_LABELS = {
     **TARGET_LABELS,
-    "time_windows": "Time window",
-    "service_s": "Minutes at the door",
-    "row": "Line",
-    "non_field_errors": "Order",
+    "time_windows": _("Time window"),
+    "service_s": _("Minutes at the door"),
+    "row": _("Line"),
+    "non_field_errors": _("Order"),
     **{
         error: TARGET_LABELS[target]
         for error, target in csv_io.ERROR_TARGETS.items()
         if error.startswith("pickup.")
     },
-    "pickup.non_field_errors": "Pickup",
+    "pickup.non_field_errors": _("Pickup"),
 }
 
 
 # The mapping form in fieldsets; the last two folded away unless they are in use.
 FIELD_GROUPS = (
-    ("Order and customer", ("external_id", "customer_name", "customer_phone", "customer_email")),
+    (_("Order and customer"), ("external_id", "customer_name", "customer_phone", "customer_email")),
     (
-        "Where",
+        _("Where"),
         ("address_line1", "address_line2", "city", "postcode", "region", "country", "lat", "lng"),
     ),
     (
-        "When",
+        _("When"),
         (
             "delivery_date",
             "default_delivery_date",
@@ -107,7 +109,7 @@ FIELD_GROUPS = (
         ),
     ),
     (
-        "What and how long",
+        _("What and how long"),
         (
             "weight_kg",
             "volume_l",
@@ -120,11 +122,11 @@ FIELD_GROUPS = (
         ),
     ),
     (
-        "Collect first from (a pickup-and-delivery order)",
+        _("Collect first from (a pickup-and-delivery order)"),
         tuple(t for t in csv_io.TARGETS if t.startswith("pickup_")),
     ),
     (
-        "More time windows",
+        _("More time windows"),
         (
             "window2_start",
             "window2_end",
@@ -139,8 +141,8 @@ FIELD_GROUPS = (
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="Up to 5 MB and 10,000 orders; comma, semicolon or tab separated.",
+        label=_("CSV file"),
+        help_text=_("Up to 5 MB and 10,000 orders; comma, semicolon or tab separated."),
         widget=forms.ClearableFileInput({"accept": ".csv,.txt,text/csv"}),
     )
 
@@ -154,25 +156,29 @@ def mapping_form(
         example = examples.get(header, "")
         if len(example) > 30:
             example = example[:29] + "…"
-        return f"{header} (e.g. {example})" if example else header
+        if not example:
+            return header
+        return gettext("%(header)s (e.g. %(example)s)") % {"header": header, "example": example}
 
-    choices = [("", "— not in the file —"), *((h, label(h)) for h in headers)]
+    choices = [("", gettext("— not in the file —")), *((h, label(h)) for h in headers)]
     fields: dict[str, forms.Field] = {
         target: forms.ChoiceField(label=TARGET_LABELS[target], choices=choices, required=False)
         for target in csv_io.TARGETS
     }
-    fields["time_windows"].help_text = "Cells like 09:00-12:00 or 9am-12pm; 14:00-16:00."
-    fields["barcodes"].help_text = "Several codes in a cell separated by ; or |."
+    fields["time_windows"].help_text = _("Cells like 09:00-12:00 or 9am-12pm; 14:00-16:00.")
+    fields["barcodes"].help_text = _("Several codes in a cell separated by ; or |.")
     fields["default_delivery_date"] = forms.DateField(
-        label="Date for rows without one",
+        label=_("Date for rows without one"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
     )
     fields["keep_undated"] = forms.BooleanField(
-        label="Keep rows whose date cannot be read, as orders needing a date",
+        label=_("Keep rows whose date cannot be read, as orders needing a date"),
         required=False,
-        help_text="They wait on the orders page until you give them a date; "
-        "unticked, such rows are bad lines.",
+        help_text=_(
+            "They wait on the orders page until you give them a date; "
+            "unticked, such rows are bad lines."
+        ),
     )
     form_class = type("MappingForm", (forms.Form,), fields)
     return form_class(data=data, initial=initial, label_suffix="")
@@ -227,7 +233,7 @@ def _preview_table(preview: csv_io.Preview, mapping: dict[str, str]) -> dict[str
             elif target == "delivery_date":
                 value = outcome.data.get("delivery_date", "")
                 if isinstance(value, UnreadDate):
-                    value = f"needs a date ({value})"
+                    value = gettext("needs a date (%(written)s)") % {"written": value}
             else:
                 value = outcome.values.get(target, "")
             cells.append(value)
@@ -269,6 +275,37 @@ def _location_check(outcome: csv_io.RowOutcome) -> dict[str, Any] | None:
 
 def _bad_lines(errors: list[dict[str, Any]], mapping: dict[str, str]) -> list[dict[str, Any]]:
     return [{"line": e["line"], "problems": _problems(e["errors"], mapping)} for e in errors]
+
+
+def _import_message(done: CsvImport) -> str:
+    """What an import did, in one sentence per case (a translator sees each whole)."""
+    values = {
+        "created": done.created_count,
+        "known": done.existing_count,
+        "skipped": len(done.errors),
+    }
+    created = done.created_count
+    if done.existing_count and done.errors:
+        text = ngettext(
+            "%(created)d order imported, %(known)d already known, %(skipped)d lines skipped.",
+            "%(created)d orders imported, %(known)d already known, %(skipped)d lines skipped.",
+            created,
+        )
+    elif done.existing_count:
+        text = ngettext(
+            "%(created)d order imported, %(known)d already known.",
+            "%(created)d orders imported, %(known)d already known.",
+            created,
+        )
+    elif done.errors:
+        text = ngettext(
+            "%(created)d order imported, %(skipped)d lines skipped.",
+            "%(created)d orders imported, %(skipped)d lines skipped.",
+            created,
+        )
+    else:
+        text = ngettext("%(created)d order imported.", "%(created)d orders imported.", created)
+    return text % values
 
 
 @dispatcher_required
@@ -363,13 +400,7 @@ def csv_import_commit_view(request: HttpRequest, import_id: int) -> HttpResponse
     else:
         done = result.csv_import
         if not result.replayed:
-            messages.success(
-                request,
-                f"{done.created_count} order{'s' if done.created_count != 1 else ''} imported"
-                + (f", {done.existing_count} already known" if done.existing_count else "")
-                + (f", {len(done.errors)} lines skipped" if done.errors else "")
-                + ".",
-            )
+            messages.success(request, _import_message(done))
     return redirect("dashboard:csv-import-detail", import_id=csv_import.pk)
 
 

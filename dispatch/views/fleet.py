@@ -16,6 +16,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -29,13 +31,15 @@ from tenants.selectors import current_tenant
 
 PAGE_SIZE = 100
 TIME_WIDGET = {"widget": forms.TimeInput({"type": "time"}, format="%H:%M")}
+NO_LIMIT = gettext_lazy("Empty: no limit.")
 
 
 class SkillsField(forms.CharField):
     """Skills typed as "fridge, 2-person"."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "Comma separated, e.g. fridge, tail-lift.")
+        kwargs.setdefault("label", gettext_lazy("Skills"))
+        kwargs.setdefault("help_text", gettext_lazy("Comma separated, e.g. fridge, tail-lift."))
         super().__init__(required=False, max_length=1000, **kwargs)
 
     def prepare_value(self, value: Any) -> str:
@@ -49,7 +53,9 @@ class NamedChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Model) -> str:
         if hasattr(obj, "email"):
             return f"{obj.name} ({obj.email})" if obj.name else obj.email
-        return str(obj) if getattr(obj, "is_active", True) else f"{obj} (deactivated)"
+        if getattr(obj, "is_active", True):
+            return str(obj)
+        return _("%(name)s (deactivated)") % {"name": obj}
 
 
 class FleetForm(forms.Form):
@@ -73,7 +79,7 @@ class FleetForm(forms.Form):
         form_add_service_errors(self, ValidationError(errors))
 
     def saved_message(self, item: Model) -> str:
-        return f"{item} saved."
+        return _("%(name)s saved.") % {"name": item}
 
 
 def _length(model: type[Model], name: str) -> int:
@@ -82,65 +88,76 @@ def _length(model: type[Model], name: str) -> int:
 
 
 class DepotForm(FleetForm):
-    name = forms.CharField(max_length=_length(Depot, "name"))
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=_length(Depot, "name"))
     address_line1 = forms.CharField(
-        label="Address", required=False, max_length=_length(Depot, "address_line1")
+        label=gettext_lazy("Address"), required=False, max_length=_length(Depot, "address_line1")
     )
     address_line2 = forms.CharField(
-        label="Address line 2", required=False, max_length=_length(Depot, "address_line2")
+        label=gettext_lazy("Address line 2"),
+        required=False,
+        max_length=_length(Depot, "address_line2"),
     )
-    postcode = forms.CharField(required=False, max_length=_length(Depot, "postcode"))
-    city = forms.CharField(required=False, max_length=_length(Depot, "city"))
+    postcode = forms.CharField(
+        label=gettext_lazy("Postcode"), required=False, max_length=_length(Depot, "postcode")
+    )
+    city = forms.CharField(
+        label=gettext_lazy("City"), required=False, max_length=_length(Depot, "city")
+    )
     region = forms.CharField(
-        label="Region or state", required=False, max_length=_length(Depot, "region")
+        label=gettext_lazy("Region or state"), required=False, max_length=_length(Depot, "region")
     )
     country = forms.CharField(
+        label=gettext_lazy("Country"),
         required=False,
         max_length=_length(Depot, "country"),
-        help_text="Two letters, e.g. GB. Empty: your country.",
+        help_text=gettext_lazy("Two letters, e.g. GB. Empty: your country."),
     )
     lat = forms.FloatField(
-        label="Latitude",
+        label=gettext_lazy("Latitude"),
         required=False,
-        help_text="Leave latitude and longitude empty to locate the address.",
+        help_text=gettext_lazy("Leave latitude and longitude empty to locate the address."),
     )
-    lng = forms.FloatField(label="Longitude", required=False)
-    opens_at = forms.TimeField(label="Opens at", initial="07:00", **TIME_WIDGET)
-    closes_at = forms.TimeField(label="Closes at", initial="20:00", **TIME_WIDGET)
+    lng = forms.FloatField(label=gettext_lazy("Longitude"), required=False)
+    opens_at = forms.TimeField(label=gettext_lazy("Opens at"), initial="07:00", **TIME_WIDGET)
+    closes_at = forms.TimeField(label=gettext_lazy("Closes at"), initial="20:00", **TIME_WIDGET)
 
 
 class VehicleForm(FleetForm):
     renamed = {"max_route_duration_s": "max_route_minutes"}
 
-    name = forms.CharField(max_length=_length(Vehicle, "name"))
-    start_depot = NamedChoiceField(queryset=Depot.objects.none(), label="Starts from")
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=_length(Vehicle, "name"))
+    start_depot = NamedChoiceField(queryset=Depot.objects.none(), label=gettext_lazy("Starts from"))
     end_depot = NamedChoiceField(
         queryset=Depot.objects.none(),
-        label="Ends at",
+        label=gettext_lazy("Ends at"),
         required=False,
-        empty_label="Back at the start depot",
+        empty_label=gettext_lazy("Back at the start depot"),
     )
     capacity_weight_kg = forms.DecimalField(
-        label="Capacity (kg)", required=False, help_text="Empty: no limit."
+        label=gettext_lazy("Capacity (kg)"), required=False, help_text=NO_LIMIT
     )
     capacity_volume_l = forms.DecimalField(
-        label="Capacity (litres)", required=False, help_text="Empty: no limit."
+        label=gettext_lazy("Capacity (litres)"), required=False, help_text=NO_LIMIT
     )
     capacity_items = forms.IntegerField(
-        label="Capacity (items)", required=False, help_text="Empty: no limit."
+        label=gettext_lazy("Capacity (items)"), required=False, help_text=NO_LIMIT
     )
     skills = SkillsField()
-    cost_per_km = forms.DecimalField(label="Cost per km", required=False, initial=0)
-    cost_per_hour = forms.DecimalField(label="Cost per hour", required=False, initial=0)
-    fixed_cost = forms.DecimalField(label="Fixed cost per route", required=False, initial=0)
+    cost_per_km = forms.DecimalField(label=gettext_lazy("Cost per km"), required=False, initial=0)
+    cost_per_hour = forms.DecimalField(
+        label=gettext_lazy("Cost per hour"), required=False, initial=0
+    )
+    fixed_cost = forms.DecimalField(
+        label=gettext_lazy("Fixed cost per route"), required=False, initial=0
+    )
     max_stops = forms.IntegerField(
-        label="Most stops per route", required=False, help_text="Empty: no limit."
+        label=gettext_lazy("Most stops per route"), required=False, help_text=NO_LIMIT
     )
     max_route_minutes = forms.IntegerField(
-        label="Longest route (minutes)",
+        label=gettext_lazy("Longest route (minutes)"),
         required=False,
         max_value=fleet_services.MAX_ROUTE_DURATION_S // 60,
-        help_text="Empty: no limit.",
+        help_text=NO_LIMIT,
     )
 
     def __init__(self, *args: Any, item: Vehicle | None = None, **kwargs: Any) -> None:
@@ -168,48 +185,61 @@ class VehicleForm(FleetForm):
 class DriverForm(FleetForm):
     renamed = {"break_duration_s": "break_minutes"}
 
-    name = forms.CharField(max_length=_length(Driver, "name"))
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=_length(Driver, "name"))
     phone = forms.CharField(
+        label=gettext_lazy("Phone"),
         required=False,
         max_length=fleet_services.PHONE_INPUT_LENGTH,
-        help_text="National numbers are read as in your country.",
+        help_text=gettext_lazy("National numbers are read as in your country."),
         widget=forms.TextInput({"type": "tel", "autocomplete": "off"}),
     )
     user = NamedChoiceField(
         queryset=User.objects.none(),
-        label="Driver login",
+        label=gettext_lazy("Driver login"),
         required=False,
-        empty_label="No login",
-        help_text="Team members with the driver role; or give them a new sign-in below.",
+        empty_label=gettext_lazy("No login"),
+        help_text=gettext_lazy(
+            "Team members with the driver role; or give them a new sign-in below."
+        ),
     )
     # A new sign-in made with the driver (dispatch.services.fleet.driver_create), so the
     # Team page is not a step before this one. Text fields: the service checks them,
     # together with the rest of the form.
     login_email = forms.CharField(
-        label="New sign-in email",
+        label=gettext_lazy("New sign-in email"),
         required=False,
         max_length=_length(User, "email"),
         widget=forms.EmailInput({"autocomplete": "off"}),
-        help_text="Optional: makes them a sign-in for the driver app with this email.",
+        help_text=gettext_lazy(
+            "Optional: makes them a sign-in for the driver app with this email."
+        ),
     )
     login_password = forms.CharField(
-        label="New sign-in password",
+        label=gettext_lazy("New sign-in password"),
         required=False,
         strip=False,
         max_length=_length(User, "password"),
         widget=forms.PasswordInput({"autocomplete": "new-password"}),
-        help_text="At least 10 characters; give it to the driver.",
+        help_text=gettext_lazy("At least 10 characters; give it to the driver."),
     )
     default_vehicle = NamedChoiceField(
-        queryset=Vehicle.objects.none(), label="Usual vehicle", required=False, empty_label="None"
+        queryset=Vehicle.objects.none(),
+        label=gettext_lazy("Usual vehicle"),
+        required=False,
+        empty_label=gettext_lazy("None"),
     )
-    shift_start = forms.TimeField(label="Shift starts", initial="08:00", **TIME_WIDGET)
-    shift_end = forms.TimeField(label="Shift ends", initial="17:00", **TIME_WIDGET)
+    shift_start = forms.TimeField(
+        label=gettext_lazy("Shift starts"), initial="08:00", **TIME_WIDGET
+    )
+    shift_end = forms.TimeField(label=gettext_lazy("Shift ends"), initial="17:00", **TIME_WIDGET)
     break_start = forms.TimeField(
-        label="Break from", required=False, help_text="Earliest start of the break.", **TIME_WIDGET
+        label=gettext_lazy("Break from"),
+        required=False,
+        help_text=gettext_lazy("Earliest start of the break."),
+        **TIME_WIDGET,
     )
     break_minutes = forms.IntegerField(
-        label="Break (minutes)",
+        label=gettext_lazy("Break (minutes)"),
         required=False,
         min_value=0,
         max_value=fleet_services.MAX_BREAK_DURATION_S // 60,
@@ -228,7 +258,9 @@ class DriverForm(FleetForm):
         self.sign_in_sent: dict[str, str] = {}
         if not fleet_services.may_give_sign_in(acting_user):
             user_field = self.fields["user"]
-            user_field.help_text = "Team members with the driver role; an owner gives new sign-ins."
+            user_field.help_text = _(
+                "Team members with the driver role; an owner gives new sign-ins."
+            )
             del self.fields["login_email"], self.fields["login_password"]
             self.sign_in_sent = {
                 name: value
@@ -241,8 +273,11 @@ class DriverForm(FleetForm):
         example = phone_example(current_tenant().country)
         if example:
             self.fields["phone"].help_text = escape(
-                f"For example {example}. Numbers without a country code are read as in "
-                "your country."
+                _(
+                    "For example %(example)s. Numbers without a country code are read as in "
+                    "your country."
+                )
+                % {"example": example}
             )
         if item is not None and item.user_id is not None and "login_email" in self.fields:
             del self.fields["login_email"], self.fields["login_password"]
@@ -260,7 +295,10 @@ class DriverForm(FleetForm):
 
     def saved_message(self, item: Driver) -> str:
         if self.cleaned_data.get("login_email") and item.user_id is not None:
-            return f"{item} saved; they sign in as {item.user.email}."
+            return _("%(name)s saved; they sign in as %(email)s.") % {
+                "name": item,
+                "email": item.user.email,
+            }
         return super().saved_message(item)
 
 
@@ -279,6 +317,12 @@ class FleetKind:
     deactivate: Callable[..., Model]
     #: The form and the services are told who acts (request.user) as `acting_user`.
     asks_who_acts: bool = False
+    #: The page's words, whole (a noun alone does not make "New depot" in every language).
+    one: str = ""  # "Depot", before an item's name in its page's heading
+    title: str = ""  # "Depots"
+    new: str = ""  # "New depot"
+    search_label: str = ""  # "Search depots"
+    back: str = ""  # "Back to depots"
 
 
 KINDS = {
@@ -292,6 +336,11 @@ KINDS = {
         fleet_services.depot_create,
         fleet_services.depot_update,
         fleet_services.depot_deactivate,
+        one=gettext_lazy("Depot"),
+        title=gettext_lazy("Depots"),
+        new=gettext_lazy("New depot"),
+        search_label=gettext_lazy("Search depots"),
+        back=gettext_lazy("Back to depots"),
     ),
     "vehicle": FleetKind(
         "vehicle",
@@ -303,6 +352,11 @@ KINDS = {
         fleet_services.vehicle_create,
         fleet_services.vehicle_update,
         fleet_services.vehicle_deactivate,
+        one=gettext_lazy("Vehicle"),
+        title=gettext_lazy("Vehicles"),
+        new=gettext_lazy("New vehicle"),
+        search_label=gettext_lazy("Search vehicles"),
+        back=gettext_lazy("Back to vehicles"),
     ),
     "driver": FleetKind(
         "driver",
@@ -315,6 +369,11 @@ KINDS = {
         fleet_services.driver_update,
         fleet_services.driver_deactivate,
         asks_who_acts=True,
+        one=gettext_lazy("Driver"),
+        title=gettext_lazy("Drivers"),
+        new=gettext_lazy("New driver"),
+        search_label=gettext_lazy("Search drivers"),
+        back=gettext_lazy("Back to drivers"),
     ),
 }
 
@@ -372,6 +431,9 @@ def fleet_active_view(request: HttpRequest, kind: str, pk: int, is_active: bool)
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        state = "active again" if item.is_active else "deactivated"
-        messages.success(request, f"{item} is {state}.")
+        if item.is_active:
+            done = _("%(name)s is active again.") % {"name": item}
+        else:
+            done = _("%(name)s is deactivated.") % {"name": item}
+        messages.success(request, done)
     return redirect(f"dashboard:{kind}-list")

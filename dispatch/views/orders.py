@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -26,6 +28,8 @@ from dispatch.services import orders as order_services
 from dispatch.services.pairs import partner_of
 
 PAGE_SIZE = 50
+#: How a day is written in a message ("Monday 07 December"), in the page's language.
+LONG_DAY = "l d F"
 
 
 @dispatcher_required
@@ -62,9 +66,16 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc.message_dict)
         except order_services.OrderConflict as conflict:
-            form.add_error("external_id", f"Order #{conflict.order_id} already has this reference.")
+            form.add_error(
+                "external_id",
+                _("Order #%(id)s already has this reference.") % {"id": conflict.order_id},
+            )
         else:
-            messages.success(request, f"Order #{order.pk} for {order.customer_name} created.")
+            messages.success(
+                request,
+                _("Order #%(id)s for %(name)s created.")
+                % {"id": order.pk, "name": order.customer_name},
+            )
             return redirect("dashboard:order-detail", order_id=order.pk)
     return render(request, "dispatch/orders/form.html", {"form": form, "order": None})
 
@@ -83,7 +94,7 @@ def order_edit_view(request: HttpRequest, order_id: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc.message_dict)
         else:
-            messages.success(request, "Order saved.")
+            messages.success(request, _("Order saved."))
             return redirect("dashboard:order-detail", order_id=order.pk)
     return render(request, "dispatch/orders/form.html", {"form": form, "order": order})
 
@@ -125,7 +136,7 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        messages.success(request, f"Order #{order.pk} is cancelled.")
+        messages.success(request, _("Order #%(id)s is cancelled.") % {"id": order.pk})
     return redirect("dashboard:order-detail", order_id=order.pk)
 
 
@@ -151,8 +162,10 @@ def order_reschedule_view(request: HttpRequest, order_id: int) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        day = f"{order.delivery_date:%A %d %B}"
-        messages.success(request, f"Order #{order.pk} is booked for {day}.")
+        day = date_format(order.delivery_date, LONG_DAY)
+        messages.success(
+            request, _("Order #%(id)s is booked for %(day)s.") % {"id": order.pk, "day": day}
+        )
     return redirect("dashboard:order-detail", order_id=order.pk)
 
 
@@ -177,6 +190,8 @@ def order_set_date_view(request: HttpRequest, order_id: int) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        day = f"{order.delivery_date:%A %d %B}"
-        messages.success(request, f"Order #{order.pk} is booked for {day}.")
+        day = date_format(order.delivery_date, LONG_DAY)
+        messages.success(
+            request, _("Order #%(id)s is booked for %(day)s.") % {"id": order.pk, "day": day}
+        )
     return redirect(back)

@@ -16,13 +16,22 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
 from audit.services import current_actor
 from core.forms import flash_service_errors
 from dispatch.forms import OrderForm
-from dispatch.models import IdempotencyRecord, Order, RecurrenceException, RecurringOrder
+from dispatch.models import (
+    IdempotencyRecord,
+    Order,
+    OrderStatus,
+    RecurrenceException,
+    RecurringOrder,
+)
 from dispatch.selectors.recurring import (
     WEEKDAYS,
     recurring_list,
@@ -33,7 +42,13 @@ from dispatch.selectors.recurring import (
 )
 from dispatch.services import recurring as services
 
-FREQUENCIES = [("DAILY", "days"), ("WEEKLY", "weeks"), ("MONTHLY", "months")]
+FREQUENCIES = [
+    ("DAILY", gettext_lazy("days")),
+    ("WEEKLY", gettext_lazy("weeks")),
+    ("MONTHLY", gettext_lazy("months")),
+]
+#: How a day is written in a message ("Mon 07 Dec"), in the page's language.
+SHORT_DAY = "D d M"
 NEXT_ON_LIST = 3
 NEXT_ON_PAGE = 10
 
@@ -41,41 +56,51 @@ NEXT_ON_PAGE = 10
 class RecurringForm(OrderForm):
     """A schedule: its name, its days (built, or an RRULE), and the order it makes."""
 
-    name = forms.CharField(max_length=150, label="Schedule name", help_text="e.g. Café Rosa, bread")
-    interval = forms.IntegerField(
-        label="Every", min_value=1, max_value=366, initial=1, widget=forms.NumberInput
+    name = forms.CharField(
+        max_length=150,
+        label=gettext_lazy("Schedule name"),
+        help_text=gettext_lazy("e.g. Café Rosa, bread"),
     )
-    frequency = forms.ChoiceField(label="Unit", choices=FREQUENCIES, initial="WEEKLY")
+    interval = forms.IntegerField(
+        label=gettext_lazy("Every"), min_value=1, max_value=366, initial=1, widget=forms.NumberInput
+    )
+    frequency = forms.ChoiceField(label=gettext_lazy("Unit"), choices=FREQUENCIES, initial="WEEKLY")
     weekdays = forms.MultipleChoiceField(
-        label="On",
+        label=gettext_lazy("On"),
         choices=WEEKDAYS,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Weekly: the days of the week (none: the start day's).",
+        help_text=gettext_lazy("Weekly: the days of the week (none: the start day's)."),
     )
-    starts_on = forms.DateField(label="From", widget=forms.DateInput({"type": "date"}))
+    starts_on = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput({"type": "date"})
+    )
     ends_on = forms.DateField(
-        label="Until",
+        label=gettext_lazy("Until"),
         required=False,
         widget=forms.DateInput({"type": "date"}),
-        help_text="Empty: until cancelled.",
+        help_text=gettext_lazy("Empty: until cancelled."),
     )
     lead_days = forms.IntegerField(
-        label="Days ahead",
+        label=gettext_lazy("Days ahead"),
         min_value=0,
         max_value=services.MAX_LEAD_DAYS,
         initial=7,
-        help_text="Each order is made this many days before its day (then it is in the "
-        "order list, to plan).",
+        help_text=gettext_lazy(
+            "Each order is made this many days before its day (then it is in the "
+            "order list, to plan)."
+        ),
     )
     #: One value per form shown: a second submit of it (a double click) makes nothing more.
     submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     advanced_rule = forms.CharField(
-        label="Rule (RRULE)",
+        label=gettext_lazy("Rule (RRULE)"),
         required=False,
         max_length=500,
-        help_text="RFC 5545, e.g. FREQ=MONTHLY;BYDAY=1MO (the first Monday). "
-        "Filled in, it is used instead of the choices above.",
+        help_text=gettext_lazy(
+            "RFC 5545, e.g. FREQ=MONTHLY;BYDAY=1MO (the first Monday). "
+            "Filled in, it is used instead of the choices above."
+        ),
     )
     SCHEDULE = (
         "name",
@@ -244,8 +269,14 @@ def recurring_create_view(request: HttpRequest) -> HttpResponse:
                 made = recurring.occurrences.filter(order__isnull=False).count()
                 messages.success(
                     request,
-                    f"Schedule “{recurring.name}” saved; {made} order{'s' * (made != 1)} "
-                    f"made for the next {recurring.lead_days} days.",
+                    ngettext(
+                        "Schedule “%(name)s” saved; %(made)d order made for the next "
+                        "%(days)d days.",
+                        "Schedule “%(name)s” saved; %(made)d orders made for the next "
+                        "%(days)d days.",
+                        made,
+                    )
+                    % {"name": recurring.name, "made": made, "days": recurring.lead_days},
                 )
                 return redirect("dashboard:recurring-detail", pk=recurring.pk)
     return render(request, "dispatch/recurring/form.html", _form_context(form, None))
@@ -263,7 +294,7 @@ def recurring_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_schedule_errors(exc.message_dict)
         else:
-            _flash(request, outcome, "Schedule saved.")
+            _flash(request, outcome, _("Schedule saved."))
             return redirect("dashboard:recurring-detail", pk=recurring.pk)
     return render(request, "dispatch/recurring/form.html", _form_context(form, recurring))
 
@@ -276,7 +307,7 @@ def recurring_preview_view(request: HttpRequest) -> HttpResponse:
     form.is_valid()  # the preview needs only the schedule's fields
     data = form.cleaned_data
     if "starts_on" not in data:
-        days, errors = [], {"starts_on": ["Choose the first day."]}
+        days, errors = [], {"starts_on": [_("Choose the first day.")]}
     else:
         days, errors = rule_preview(
             rule=form.rule(), starts_on=data["starts_on"], ends_on=data.get("ends_on")
@@ -302,6 +333,7 @@ def recurring_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "movable": [o for o in upcoming if not o.skipped],
             "exceptions": recurring.exceptions.all(),
             "made": recurring_orders_made(recurring),
+            "statuses": OrderStatus.choices,
         },
     )
 
@@ -327,11 +359,14 @@ def recurring_exception_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             flash_service_errors(request, exc)
         else:
-            done = (
-                f"{exception.date:%a %d %b} skipped."
-                if exception.action == "skip"
-                else f"{exception.date:%a %d %b} moved to {exception.moved_to:%a %d %b}."
-            )
+            day = date_format(exception.date, SHORT_DAY)
+            if exception.action == "skip":
+                done = _("%(day)s skipped.") % {"day": day}
+            else:
+                done = _("%(day)s moved to %(to)s.") % {
+                    "day": day,
+                    "to": date_format(exception.moved_to, SHORT_DAY),
+                }
             _flash(request, outcome, done)
     return redirect("dashboard:recurring-detail", pk=recurring.pk)
 
@@ -349,7 +384,11 @@ def recurring_exception_remove_view(request: HttpRequest, pk: int, date: str) ->
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        _flash(request, outcome, f"{day:%a %d %b} is as the schedule says again.")
+        _flash(
+            request,
+            outcome,
+            _("%(day)s is as the schedule says again.") % {"day": date_format(day, SHORT_DAY)},
+        )
     return redirect("dashboard:recurring-detail", pk=recurring.pk)
 
 
@@ -358,5 +397,9 @@ def recurring_exception_remove_view(request: HttpRequest, pk: int, date: str) ->
 def recurring_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     recurring = get_object_or_404(RecurringOrder, pk=pk)
     recurring, outcome = services.recurring_cancel(recurring=recurring)
-    _flash(request, outcome, f"Schedule “{recurring.name}” cancelled: it makes no more orders.")
+    _flash(
+        request,
+        outcome,
+        _("Schedule “%(name)s” cancelled: it makes no more orders.") % {"name": recurring.name},
+    )
     return redirect("dashboard:recurring-detail", pk=recurring.pk)

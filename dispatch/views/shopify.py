@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
@@ -18,13 +21,17 @@ from dispatch.services import shopify
 
 class IntegrationForm(forms.Form):
     shop_domain = forms.CharField(
-        label="Store address", max_length=255, help_text="your-store.myshopify.com"
+        label=gettext_lazy("Store address"),
+        max_length=255,
+        help_text=gettext_lazy("your-store.myshopify.com"),
     )
     client_secret = forms.CharField(
-        label="Client secret",
+        label=gettext_lazy("Client secret"),
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="The app's API secret key, which signs the webhooks. Empty: keep the saved one.",
+        help_text=gettext_lazy(
+            "The app's API secret key, which signs the webhooks. Empty: keep the saved one."
+        ),
     )
 
 
@@ -39,7 +46,9 @@ def shopify_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, f"{integration.shop_domain} is connected.")
+            messages.success(
+                request, _("%(store)s is connected.") % {"store": integration.shop_domain}
+            )
             return redirect("dashboard:shopify")
     return render(
         request,
@@ -50,6 +59,7 @@ def shopify_view(request: HttpRequest) -> HttpResponse:
             "events": WebhookEvent.objects.filter(source="shopify").order_by("-received_at")[:50],
             "webhook_url": request.build_absolute_uri(reverse("api-shopify-webhooks")),
             "topics": shopify.TOPICS,
+            "topic_list": format_html_join(", ", "<code>{}</code>", ((t,) for t in shopify.TOPICS)),
         },
     )
 
@@ -67,5 +77,7 @@ def shopify_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, f"{integration.shop_domain} is disconnected.")
+        messages.success(
+            request, _("%(store)s is disconnected.") % {"store": integration.shop_domain}
+        )
     return redirect("dashboard:shopify")
