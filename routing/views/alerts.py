@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -23,7 +24,9 @@ def alerts_seen_view(request: HttpRequest) -> HttpResponse:
     may have cleared them). Back to `next` (a page of this site), else the overview."""
     raw = request.POST.getlist("alert")
     if not raw or not all(value.strip().isdigit() and len(value) < 19 for value in raw):
-        return JsonResponse({"errors": {"alert": ["Give the alerts' ids (numbers)."]}}, status=400)
+        return JsonResponse(
+            {"errors": {"alert": [_("Give the alerts' ids (numbers).")]}}, status=400
+        )
     marked = alerts_seen(alert_ids=[int(value) for value in raw], actor=current_actor())
     if wants_json(request):
         return JsonResponse({"marked": marked})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import dispatcher_required
@@ -25,8 +26,10 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
 
 
 def _bad_size() -> HttpResponse:
-    sizes = " or ".join(labels.LABEL_SIZES)
-    return HttpResponseBadRequest(f"size must be {sizes}.", content_type="text/plain")
+    sizes = _(" or ").join(labels.LABEL_SIZES)
+    return HttpResponseBadRequest(
+        _("size must be %(sizes)s.") % {"sizes": sizes}, content_type="text/plain"
+    )
 
 
 @dispatcher_required

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -20,21 +22,27 @@ from dispatch.models import Depot
 from routing.models import MultiDayPlan
 from routing.services import multi_day, publish
 from routing.services.plans import PLAN_SECONDS_RANGE
+from tenants.selectors import current_tenant
+from tenants.services.formats import Formats
 
 
 class MultiDayForm(forms.Form):
-    first_date = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
-    days = forms.IntegerField(initial=5, min_value=1, max_value=multi_day.MAX_DAYS, label="Days")
+    first_date = forms.DateField(
+        label=gettext_lazy("First day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    days = forms.IntegerField(
+        initial=5, min_value=1, max_value=multi_day.MAX_DAYS, label=gettext_lazy("Days")
+    )
     depot = forms.ModelChoiceField(
         queryset=Depot.objects.filter(is_active=True),
         required=False,
-        empty_label="Every depot",
+        empty_label=gettext_lazy("Every depot"),
     )
     seconds = forms.FloatField(
         initial=30,
         min_value=PLAN_SECONDS_RANGE[0],
         max_value=PLAN_SECONDS_RANGE[1],
-        label="Optimiser time (seconds)",
+        label=gettext_lazy("Optimiser time (seconds)"),
     )
 
 
@@ -64,11 +72,15 @@ def multi_day_create_view(request: HttpRequest) -> HttpResponse:
 def _context(multi: MultiDayPlan) -> dict:
     days = multi_day.multi_day_days(multi)
     planned = [d for d in days if d.plan is not None]
+    skipped = [d for d in days if d.plan is None and d.published]
+    formats = Formats.of(current_tenant())
     return {
         "multi": multi,
         "progress": multi_day.multi_day_progress(multi),
         "days": days,
-        "skipped": [d for d in days if d.plan is None and d.published],
+        "skipped": skipped,
+        # One value for the translated sentence that lists them.
+        "skipped_days": ", ".join(formats.day(d.date, style="short") for d in skipped),
         "total": {
             "orders": sum(d.orders for d in planned),
             "routes": sum(d.routes for d in planned),
@@ -107,7 +119,7 @@ def multi_day_publish_view(request: HttpRequest, multi_id: int) -> HttpResponse:
         plan_id = int(request.POST.get("plan", ""))
         revision = int(request.POST["revision"]) if request.POST.get("revision") else None
     except ValueError:
-        messages.error(request, "Choose a day's plan to publish.")
+        messages.error(request, _("Choose a day's plan to publish."))
         return redirect("dashboard:multi-day-detail", multi_id=multi.pk)
     plan = multi.plans.filter(pk=plan_id).first()
     if plan is None:
@@ -119,5 +131,8 @@ def multi_day_publish_view(request: HttpRequest, multi_id: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
     else:
-        messages.success(request, f"Published {plan.date:%a %d %b}: drivers have their routes.")
+        messages.success(
+            request,
+            _("Published %(day)s: drivers have their routes.") % {"day": f"{plan.date:%a %d %b}"},
+        )
     return redirect("dashboard:multi-day-detail", multi_id=multi.pk)

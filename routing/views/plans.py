@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -32,32 +34,36 @@ class PlanForm(forms.Form):
     depot = forms.ModelChoiceField(
         queryset=Depot.objects.filter(is_active=True),
         required=False,
-        empty_label="Every depot",
+        empty_label=gettext_lazy("Every depot"),
     )
     seconds = forms.FloatField(
         initial=10,
         min_value=plans.PLAN_SECONDS_RANGE[0],
         max_value=plans.PLAN_SECONDS_RANGE[1],
-        label="Optimiser time (seconds)",
+        label=gettext_lazy("Optimiser time (seconds)"),
     )
     objective = forms.ChoiceField(
         choices=Objective.choices,
         initial=Objective.SHORTEST,
         required=False,
         widget=forms.RadioSelect,
-        label="Routes",
-        help_text="Shortest total saves fuel; balancing shares the work between the drivers "
-        "and shows what it costs in km and hours.",
+        label=gettext_lazy("Routes"),
+        help_text=gettext_lazy(
+            "Shortest total saves fuel; balancing shares the work between the drivers "
+            "and shows what it costs in km and hours."
+        ),
     )
     balance_tolerance_pct = forms.IntegerField(
         initial=15,
         required=False,
         min_value=plans.BALANCE_TOLERANCE_RANGE[0],
         max_value=plans.BALANCE_TOLERANCE_RANGE[1],
-        label="Tolerance (±%)",
-        help_text="How far above the mean a balanced route may be.",
+        label=gettext_lazy("Tolerance (±%)"),
+        help_text=gettext_lazy("How far above the mean a balanced route may be."),
     )
-    use_all_drivers = forms.BooleanField(required=False, label="Use every driver on shift")
+    use_all_drivers = forms.BooleanField(
+        required=False, label=gettext_lazy("Use every driver on shift")
+    )
 
     def clean_objective(self) -> str:
         return self.cleaned_data.get("objective") or Objective.SHORTEST  # left out: shortest
@@ -149,12 +155,12 @@ def _int(value: str | None, name: str, *, required: bool = False) -> int | None:
     and `required`)."""
     if value in (None, ""):
         if required:
-            raise ValidationError({name: "This field is required."})
+            raise ValidationError({name: _("This field is required.")})
         return None
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValidationError({name: "Not a whole number."}) from None
+        raise ValidationError({name: _("Not a whole number.")}) from None
 
 
 @dispatcher_required
@@ -182,7 +188,7 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
                 actor=actor,
                 revision=revision,
             )
-            done = "Stop moved."
+            done = _("Stop moved.")
         elif action == "lock-stop":
             locked = data.get("locked") == "1"
             edits.stop_lock(
@@ -192,7 +198,7 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
                 revision=revision,
                 actor=actor,
             )
-            done = "Stop locked to its route." if locked else "Stop unlocked."
+            done = _("Stop locked to its route.") if locked else _("Stop unlocked.")
         elif action == "lock-route":
             locked = data.get("locked") == "1"
             edits.route_lock(
@@ -202,7 +208,7 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
                 revision=revision,
                 actor=actor,
             )
-            done = "Route locked." if locked else "Route unlocked."
+            done = _("Route locked.") if locked else _("Route unlocked.")
         elif action == "add-route":
             edits.route_add(
                 plan=plan,
@@ -211,28 +217,32 @@ def plan_action_view(request: HttpRequest, plan_id: int, action: str) -> HttpRes
                 actor=actor,
                 revision=revision,
             )
-            done = "Vehicle added to the plan."
+            done = _("Vehicle added to the plan.")
         elif action == "remove-route":
             edits.route_remove(
                 plan=plan, route_id=_int(data.get("route"), "route"), actor=actor, revision=revision
             )
-            done = "Vehicle removed; its stops are in the pool."
+            done = _("Vehicle removed; its stops are in the pool.")
         elif action == "resolve":
             plans.plan_resolve(
                 plan=plan, allow_reassign=data.get("allow_reassign") != "0", revision=revision
             )
-            done = "Re-solving; locked stops and routes stay."
+            done = _("Re-solving; locked stops and routes stay.")
         elif action == "publish":
             publish.plan_publish(plan=plan, actor=actor, revision=revision)
-            done = "Published: drivers have their routes."
+            done = _("Published: drivers have their routes.")
         elif action == "urgent":
             order = get_object_or_404(Order, pk=_int(data.get("order"), "order"))
             route = live.order_insert_urgent(plan=plan, order=order, actor=actor)
             done = (
-                f"Order #{order.pk} added to {route.driver.name}'s route."
+                _("Order #%(order)s added to %(driver)s's route.")
+                % {"order": order.pk, "driver": route.driver.name}
                 if route
-                else f"Order #{order.pk} fits on no route without breaking a rule: it waits "
-                "in the pool."
+                else _(
+                    "Order #%(order)s fits on no route without breaking a rule: it waits "
+                    "in the pool."
+                )
+                % {"order": order.pk}
             )
         else:
             return HttpResponse(status=404)
