@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
 
 from dispatch.models import Order, OrderEvent
 from routing.models import PlanRoute, RouteVersion
@@ -133,7 +135,7 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
     for event in OrderEvent.objects.filter(order_id__in=list(owner)).order_by("created_at", "id"):
         events[event.order_id].append(event)
     promises = {p.order_id: p for p in EtaPromise.objects.filter(order_id__in=list(owner))}
-    for order_id, (_, route_id) in owner.items():
+    for order_id, (_created, route_id) in owner.items():
         order, fact = orders.get(order_id), routes[route_id]
         if order is None:
             continue
@@ -152,7 +154,7 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
             continue
         row = OrderFact(order_id, route_id, outcome)
         if outcome == "failed":
-            row.reason = mine["failed"].reason or "No reason given"
+            row.reason = mine["failed"].reason or _("No reason given")
         arrived = mine.get("arrived") or mine.get("delivered")
         row.arrived_at = arrived.created_at if arrived else None
         done = mine.get(outcome)
@@ -187,15 +189,20 @@ def route_facts(date_from: dt.date, date_to: dt.date) -> list[RouteFact]:
     )
 
 
+def _day_label(day: dt.date) -> str:
+    """ "Mon 07 Dec 2026", with the day and month names in the page's language."""
+    return date_format(day, "D d M Y")
+
+
 def _key(fact: RouteFact, group: str) -> tuple[str, str]:
     route = fact.route
     if group == "day":
-        return route.plan.date.isoformat(), f"{route.plan.date:%a %d %b %Y}"
+        return route.plan.date.isoformat(), _day_label(route.plan.date)
     if group == "driver":
         return f"driver-{route.driver_id}", route.driver.name
     return (
         f"route-{route.pk}",
-        f"{route.plan.date:%d %b} · {route.driver.name} · {route.vehicle.name}",
+        f"{date_format(route.plan.date, 'd M')} · {route.driver.name} · {route.vehicle.name}",
     )
 
 
@@ -204,7 +211,7 @@ def report(date_from: dt.date, date_to: dt.date, group: str = "day") -> tuple[li
     if group not in GROUPS:
         raise ValueError(f"group must be one of {GROUPS}")
     rows: dict[str, Row] = {}
-    total = Row("total", "Total")
+    total = Row("total", _("Total"))
     for fact in route_facts(date_from, date_to):
         key, label = _key(fact, group)
         row = rows.setdefault(key, Row(key, label))
@@ -253,11 +260,11 @@ def ratings(date_from: dt.date, date_to: dt.date) -> Ratings:
     ).values_list("stars", "driver_id", "driver__name", "order__delivery_date")
     drivers: dict[str, RatingRow] = {}
     days: dict[dt.date, RatingRow] = {}
-    total = RatingRow("total", "Total")
+    total = RatingRow("total", _("Total"))
     for stars, driver_id, driver_name, day in rows:
         key = f"driver-{driver_id}" if driver_id is not None else "driver-none"
-        driver = drivers.setdefault(key, RatingRow(key, driver_name or "No driver"))
-        daily = days.setdefault(day, RatingRow(day.isoformat(), f"{day:%a %d %b %Y}"))
+        driver = drivers.setdefault(key, RatingRow(key, driver_name or _("No driver")))
+        daily = days.setdefault(day, RatingRow(day.isoformat(), _day_label(day)))
         for target in (driver, daily, total):
             target.ratings += 1
             target.stars += stars

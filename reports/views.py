@@ -8,6 +8,8 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.decorators import dispatcher_required
 from dispatch.api.views.csv_io import csv_download
@@ -17,19 +19,39 @@ from reports.selectors import GROUPS, RatingRow, Row, ratings, report
 MAX_DAYS = 366
 
 
+#: what a row stands for, in the grouping's words: the first column's heading and the
+#: table's title (the codes stay English in the CSV, which machines read)
+GROUP_HEADINGS = {
+    "day": gettext_lazy("Day"),
+    "driver": gettext_lazy("Driver"),
+    "route": gettext_lazy("Route"),
+}
+GROUP_TITLES = {
+    "day": gettext_lazy("Per day"),
+    "driver": gettext_lazy("Per driver"),
+    "route": gettext_lazy("Per route"),
+}
+
+
 class ReportForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput({"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput({"type": "date"}))
-    group = forms.ChoiceField(label="Per", choices=[(g, g.capitalize()) for g in GROUPS])
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput({"type": "date"})
+    )
+    date_to = forms.DateField(label=gettext_lazy("To"), widget=forms.DateInput({"type": "date"}))
+    group = forms.ChoiceField(
+        label=gettext_lazy("Per"), choices=[(g, GROUP_HEADINGS[g]) for g in GROUPS]
+    )
 
     def clean(self):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end:
             if end < start:
-                self.add_error("date_to", "The last day comes before the first.")
+                self.add_error("date_to", _("The last day comes before the first."))
             elif (end - start).days >= MAX_DAYS:
-                self.add_error("date_to", f"At most {MAX_DAYS} days at a time.")
+                self.add_error(
+                    "date_to", _("At most %(days)s days at a time.") % {"days": MAX_DAYS}
+                )
         return data
 
 
@@ -47,35 +69,36 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+#: column names: English in the CSVs (machines read their headers), translated on the page
 COLUMNS = [
-    ("Stops", lambda r: r.stops),
-    ("Delivered", lambda r: r.delivered),
-    ("Failed", lambda r: r.failed),
-    ("On time %", lambda r: _pct(r.on_time_rate)),
-    ("With a window", lambda r: r.with_window),
-    ("Stops per hour", lambda r: _num(r.stops_per_hour)),
-    ("Planned km", lambda r: _num(r.planned_m / 1000)),
-    ("Driven km", lambda r: _num(r.driven_m / 1000)),
-    ("Planned h", lambda r: _num(r.planned_s / 3600, 2)),
-    ("Driven h", lambda r: _num(r.driven_s / 3600, 2)),
+    (gettext_noop("Stops"), lambda r: r.stops),
+    (gettext_noop("Delivered"), lambda r: r.delivered),
+    (gettext_noop("Failed"), lambda r: r.failed),
+    (gettext_noop("On time %"), lambda r: _pct(r.on_time_rate)),
+    (gettext_noop("With a window"), lambda r: r.with_window),
+    (gettext_noop("Stops per hour"), lambda r: _num(r.stops_per_hour)),
+    (gettext_noop("Planned km"), lambda r: _num(r.planned_m / 1000)),
+    (gettext_noop("Driven km"), lambda r: _num(r.driven_m / 1000)),
+    (gettext_noop("Planned h"), lambda r: _num(r.planned_s / 3600, 2)),
+    (gettext_noop("Driven h"), lambda r: _num(r.driven_s / 3600, 2)),
 ]
 
 
 RATING_COLUMNS = [
-    ("Ratings", lambda r: r.ratings),
-    ("Average stars", lambda r: _num(r.average, 2)),
+    (gettext_noop("Ratings"), lambda r: r.ratings),
+    (gettext_noop("Average stars"), lambda r: _num(r.average, 2)),
 ]
 
 
 #: the ratings tables: CSV name -> (title, first column, attribute of `ratings()`)
 RATING_TABLES = {
-    "ratings-driver": ("Ratings per driver", "driver", "per_driver"),
-    "ratings-day": ("Ratings per day", "day", "per_day"),
+    "ratings-driver": (gettext_lazy("Ratings per driver"), "driver", "per_driver"),
+    "ratings-day": (gettext_lazy("Ratings per day"), "day", "per_day"),
 }
 
 
 def _rating_table(rows: list[RatingRow], total: RatingRow) -> list[tuple[RatingRow, list]]:
-    return [(r, [get(r) for _, get in RATING_COLUMNS]) for r in [*rows, total]]
+    return [(r, [get(r) for _name, get in RATING_COLUMNS]) for r in [*rows, total]]
 
 
 def _bars(rows: list[Row], value, *, scale: float | None = None) -> list[dict]:
@@ -97,9 +120,16 @@ def reports_view(request: HttpRequest) -> HttpResponse:
         reasons = total.reasons.most_common()
         rated = ratings(data["date_from"], data["date_to"])
         context.update(
-            rating_columns=[name for name, _ in RATING_COLUMNS],
+            rating_columns=[_(name) for name, _get in RATING_COLUMNS],
             rating_tables=[
-                (title, per, _rating_table(getattr(rated, a), rated.total), f"{name}-table", name)
+                (
+                    title,
+                    GROUP_TITLES[per],
+                    GROUP_HEADINGS[per],
+                    _rating_table(getattr(rated, a), rated.total),
+                    f"{name}-table",
+                    name,
+                )
                 for name, (title, per, a) in RATING_TABLES.items()
             ],
             rating_total=rated.total,
@@ -107,8 +137,10 @@ def reports_view(request: HttpRequest) -> HttpResponse:
             total=total,
             reasons=reasons,
             query=request.GET.urlencode(),
-            columns=[name for name, _ in COLUMNS],
-            table=[(r, [get(r) for _, get in COLUMNS]) for r in [*rows, total]],
+            columns=[_(name) for name, _get in COLUMNS],
+            group_title=GROUP_TITLES[data["group"]],
+            group_heading=GROUP_HEADINGS[data["group"]],
+            table=[(r, [get(r) for _name, get in COLUMNS]) for r in [*rows, total]],
             delivered_bars=_bars(rows, lambda r: r.delivered),
             on_time_bars=_bars(rows, lambda r: (r.on_time_rate or 0) * 100, scale=100),
             reason_bars=[
@@ -125,19 +157,19 @@ def reports_csv_view(request: HttpRequest, table: str) -> HttpResponse:
     and group; `ratings-driver`, `ratings-day`: customers' ratings per driver, per day."""
     form = _form(request)
     if table not in ("summary", "reasons", *RATING_TABLES) or not form.is_valid():
-        return HttpResponse("Bad report request.", status=400, content_type="text/plain")
+        return HttpResponse(_("Bad report request."), status=400, content_type="text/plain")
     data = form.cleaned_data
     if table in RATING_TABLES:
         rated = ratings(data["date_from"], data["date_to"])
-        _, per, attr = RATING_TABLES[table]
-        lines = [[per, *[name for name, _ in RATING_COLUMNS]]]
+        _title, per, attr = RATING_TABLES[table]
+        lines = [[per, *[name for name, _get in RATING_COLUMNS]]]
         lines += [[r.label, *c] for r, c in _rating_table(getattr(rated, attr), rated.total)]
         name = f"{table}-{data['date_from']}-{data['date_to']}.csv"
         return csv_download(csv_lines(lines), name=name)
     rows, total = report(data["date_from"], data["date_to"], data["group"])
     if table == "summary":
-        lines = [[data["group"], *[name for name, _ in COLUMNS]]]
-        lines += [[r.label, *[get(r) for _, get in COLUMNS]] for r in [*rows, total]]
+        lines = [[data["group"], *[name for name, _get in COLUMNS]]]
+        lines += [[r.label, *[get(r) for _name, get in COLUMNS]] for r in [*rows, total]]
     else:
         lines = [[data["group"], "reason", "failed"]]
         lines += [[r.label, reason, n] for r in rows for reason, n in r.reasons.most_common()]
