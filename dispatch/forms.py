@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import Order
 from dispatch.services.order_input import input_field
@@ -20,7 +21,7 @@ WINDOW_SLOTS = 2
 PICKUP_PREFIX = "pickup_"
 
 
-def _text(label: str | None = None, **kwargs: Any) -> forms.CharField:
+def _text(label: Any = None, **kwargs: Any) -> forms.CharField:
     """A form field that takes any text, for the schema to judge."""
     if label is not None:
         kwargs["label"] = label
@@ -28,55 +29,63 @@ def _text(label: str | None = None, **kwargs: Any) -> forms.CharField:
 
 
 class OrderForm(forms.Form):
-    external_id = _text("Reference")
-    customer_name = _text("Customer name")
-    customer_phone = _text("Phone")
-    customer_email = _text("Email", widget=forms.EmailInput)
-    address_line1 = _text("Address")
-    address_line2 = _text("Address line 2")
-    postcode = _text()
-    city = _text()
-    country = _text(help_text="Empty: your country.")
-    lat = _text("Latitude")
-    lng = _text("Longitude")
-    delivery_date = _text("Delivery date", widget=forms.DateInput({"type": "date"}))
+    external_id = _text(_("Reference"))
+    customer_name = _text(_("Customer name"))
+    customer_phone = _text(_("Phone"))
+    customer_email = _text(_("Email"), widget=forms.EmailInput)
+    address_line1 = _text(_("Address"))
+    address_line2 = _text(_("Address line 2"))
+    postcode = _text(_("Postcode"))
+    city = _text(_("City"))
+    country = _text(_("Country"), help_text=_("Empty: your country."))
+    lat = _text(_("Latitude"))
+    lng = _text(_("Longitude"))
+    delivery_date = _text(_("Delivery date"), widget=forms.DateInput({"type": "date"}))
     latest_date = _text(
-        "Deliver by",
+        _("Deliver by"),
         widget=forms.DateInput({"type": "date"}),
-        help_text="The last acceptable day; empty: only the delivery date. Planning several "
-        "days chooses a day in between.",
+        help_text=_(
+            "The last acceptable day; empty: only the delivery date. Planning several "
+            "days chooses a day in between."
+        ),
     )
-    window1_start = _text("Window from", widget=forms.TimeInput({"type": "time"}))
-    window1_end = _text("Window until", widget=forms.TimeInput({"type": "time"}))
-    window2_start = _text("Second window from", widget=forms.TimeInput({"type": "time"}))
-    window2_end = _text("Second window until", widget=forms.TimeInput({"type": "time"}))
-    service_minutes = _text("Minutes at the door", initial="5")
-    weight_kg = _text("Weight (kg)", initial="0")
-    volume_l = _text("Volume (l)", initial="0")
-    items = _text(initial="1")
-    required_skills = _text("Required skills", help_text="Comma separated, e.g. fridge, 2-person")
+    window1_start = _text(_("Window from"), widget=forms.TimeInput({"type": "time"}))
+    window1_end = _text(_("Window until"), widget=forms.TimeInput({"type": "time"}))
+    window2_start = _text(_("Second window from"), widget=forms.TimeInput({"type": "time"}))
+    window2_end = _text(_("Second window until"), widget=forms.TimeInput({"type": "time"}))
+    service_minutes = _text(_("Minutes at the door"), initial="5")
+    weight_kg = _text(_("Weight (kg)"), initial="0")
+    volume_l = _text(_("Volume (l)"), initial="0")
+    items = _text(_("Items"), initial="1")
+    required_skills = _text(
+        _("Required skills"), help_text=_("Comma separated, e.g. fridge, 2-person")
+    )
     barcodes = _text(
-        "Parcel barcodes",
+        _("Parcel barcodes"),
         widget=forms.Textarea({"rows": 2}),
-        help_text="The store's own codes on the parcel, one a line (or comma separated). "
-        "Our label's code is always scanned too.",
+        help_text=_(
+            "The store's own codes on the parcel, one a line (or comma separated). "
+            "Our label's code is always scanned too."
+        ),
     )
     priority = _text(
-        widget=forms.Select(choices=Order.Priority.choices), initial=Order.Priority.NORMAL
+        _("Priority"),
+        widget=forms.Select(choices=Order.Priority.choices),
+        initial=Order.Priority.NORMAL,
     )
-    notes = _text(widget=forms.Textarea({"rows": 3}))
+    notes = _text(_("Notes"), widget=forms.Textarea({"rows": 3}))
     # "Collect first from…": a pickup-and-delivery order (all empty: a plain delivery)
-    pickup_name = _text("Collect from (name)")
-    pickup_phone = _text("Pickup phone")
-    pickup_address_line1 = _text("Pickup address")
-    pickup_postcode = _text("Pickup postcode")
-    pickup_city = _text("Pickup city")
-    pickup_lat = _text("Pickup latitude")
-    pickup_lng = _text("Pickup longitude")
-    pickup_window_start = _text("Pickup from", widget=forms.TimeInput({"type": "time"}))
-    pickup_window_end = _text("Pickup until", widget=forms.TimeInput({"type": "time"}))
-    pickup_service_minutes = _text("Minutes at the pickup", initial="5")
-    pickup_notes = _text("Pickup notes", widget=forms.Textarea({"rows": 2}))
+    pickup_name = _text(_("Collect from (name)"))
+    pickup_phone = _text(_("Pickup phone"))
+    pickup_address_line1 = _text(_("Pickup address"))
+    pickup_postcode = _text(_("Pickup postcode"))
+    pickup_city = _text(_("Pickup city"))
+    pickup_lat = _text(_("Pickup latitude"))
+    pickup_lng = _text(_("Pickup longitude"))
+    pickup_window_start = _text(_("Pickup from"), widget=forms.TimeInput({"type": "time"}))
+    pickup_window_end = _text(_("Pickup until"), widget=forms.TimeInput({"type": "time"}))
+    pickup_service_minutes = _text(_("Minutes at the pickup"), initial="5")
+    pickup_notes = _text(_("Pickup notes"), widget=forms.Textarea({"rows": 2}))
 
     def __init__(self, *args: Any, address_search_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,7 +110,7 @@ class OrderForm(forms.Form):
                     ),
                 }
             )
-            line1.help_text = (
+            line1.help_text = _(
                 "Type to search your region's addresses; picking one fills the address and "
                 "its coordinates. Address data © OpenStreetMap contributors."
             )
@@ -226,7 +235,9 @@ class AddressSearchForm(forms.Form):
     """What a type-ahead sends: the text typed so far (NUL characters are refused by
     Django's CharField), and how many candidates."""
 
-    q = forms.CharField(max_length=200, strip=True, error_messages={"required": "Type an address."})
+    q = forms.CharField(
+        max_length=200, strip=True, error_messages={"required": _("Type an address.")}
+    )
     limit = forms.IntegerField(min_value=1, max_value=20, required=False)
 
 
