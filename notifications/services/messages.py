@@ -1,149 +1,214 @@
-"""What customers read: templates per event and channel (the tenant's, else these), in
-Django's template language over a plain context of strings (no objects, so a template
-can reach nothing else), and the SMS segment count the dashboard shows.
+"""What customers read: templates per event and channel (the tenant's, else ours, in the
+language active when rendering), written with placeholders (`notifications.services.
+placeholders`: `{customer_name}`, optional parts `[, expected {eta_window}]`) over a plain
+context of strings, and the SMS segment count the dashboard shows.
 
-The context (documented in the README):
+The placeholders (documented in docs/features.md and on the settings page):
   business        the tenant's name
-  customer        the customer's first name
+  customer_name   the customer's first name ("" when none)
   order           the order's reference (external id, else #id)
-  date            the delivery day, e.g. "Tuesday 1 December"
+  date            the delivery day, e.g. "Tuesday 1 December" ("" when none)
   window          the window the customer booked, e.g. "09:00-12:00" ("" when none)
   eta             the expected arrival, e.g. "10:40" ("" when unknown)
   eta_window      the arrival window promised around it, e.g. "10:15-11:15" ("" when
                   unknown; its width is a setting). It is the tracking page's window to
                   the letter, and says so when it falls outside the booked window:
                   "12:10-13:10 (later than the 09:00-12:00 you booked)"
-
-Times are in the tenant's time zone and its locale's format ("14:05", "2:05 PM").
-  link            the tracking page's address
-  driver          the driver's first name ("" when the tenant hides it)
-  stops_before    stops before this one, as text ("" when hidden or unknown)
+  tracking_link   the tracking page's address
+  driver_name     the driver's first name ("" when the tenant hides it)
+  stops_before    how many stops the driver makes before this one, e.g. "2" ("" when
+                  none, hidden or unknown: "0 stops away" is never said)
   reason          why a delivery failed ("" otherwise)
   recipient       who took the parcel, from the proof of delivery ("" when not recorded)
+
+Times are in the tenant's time zone and its locale's format ("14:05", "2:05 PM").
+
+Languages: our defaults are translated (the event is each text's context) into the
+language active when rendering (`sending` activates the order's). A tenant's own template
+(`NotificationSettings.templates`, keys "<event>.<channel>") is the owner's text and is
+sent as written, whatever the order's language. Old Django-syntax templates that
+migration 0010 could not convert are kept under `LEGACY` for the owner to rewrite; the
+default is sent meanwhile.
 """
 
 from __future__ import annotations
 
-from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
-from django.template.loader_tags import ExtendsNode, IncludeNode
+from collections.abc import Iterator, Mapping
 
+from django.db import transaction
+from django.utils.translation import override, pgettext, pgettext_lazy
+
+from notifications.services.placeholders import PLACEHOLDERS, TemplateError, fill, parse, tidy
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
 from tracking.selectors import booked_windows
 
-DEFAULTS = {
-    "confirmed.sms": (
-        "{{ business }}: order {{ order }} is booked for {{ date }}"
-        "{% if window %}, {{ window }}{% endif %}. Track it: {{ link }}"
+__all__ = ["PLACEHOLDERS", "TemplateError"]
+
+#: The key in `NotificationSettings.templates` under which unconverted old templates wait.
+LEGACY = "_legacy"
+
+EVENTS = (
+    "confirmed",
+    "out_for_delivery",
+    "arriving_soon",
+    "eta_changed",
+    "delivered",
+    "failed",
+    "rescheduled",
+)
+
+#: What each message says after the business's name (SMS) or greeting (email).
+_BODIES = {
+    "confirmed": pgettext_lazy(
+        "confirmed",
+        "order {order} is booked[ for {date}][, {window}]. Track it: {tracking_link}",
     ),
-    "out_for_delivery.sms": (
-        "{{ business }}: your order {{ order }} is on its way"
-        "{% if eta_window %}, expected {{ eta_window }}{% elif eta %}, expected around {{ eta }}"
-        "{% endif %}. Track it: {{ link }}"
+    "out_for_delivery": pgettext_lazy(
+        "out_for_delivery",
+        "your order {order} is on its way[, expected {eta_window}|, expected around {eta}]. "
+        "Track it: {tracking_link}",
     ),
-    "arriving_soon.sms": (
-        "{{ business }}: {% if driver %}{{ driver }}{% else %}your driver{% endif %} is "
-        "{% if stops_before and stops_before != '0' %}{{ stops_before }} stop(s) away"
-        "{% else %}on the way to you{% endif %}{% if eta_window %}, expected {{ eta_window }}"
-        "{% elif eta %}, around {{ eta }}{% endif %}. "
-        "{{ link }}"
+    "arriving_soon": pgettext_lazy(
+        "arriving_soon",
+        "[{driver_name}|your driver] is [{stops_before} stop(s) away|on the way to you]"
+        "[, expected {eta_window}|, around {eta}]. {tracking_link}",
     ),
-    "eta_changed.sms": (
-        "{{ business }}: order {{ order }} is now expected {% if eta_window %}{{ eta_window }}"
-        "{% else %}around {{ eta }}{% endif %}. Sorry for the change. {{ link }}"
+    "eta_changed": pgettext_lazy(
+        "eta_changed",
+        "order {order} is now expected[ {eta_window}| around {eta}]. Sorry for the change. "
+        "{tracking_link}",
     ),
-    "delivered.sms": (
-        "{{ business }}: order {{ order }} was delivered"
-        "{% if recipient %} to {{ recipient }}{% endif %}. Proof of delivery: {{ link }}"
+    "delivered": pgettext_lazy(
+        "delivered",
+        "order {order} was delivered[ to {recipient}]. Proof of delivery: {tracking_link}",
     ),
-    "failed.sms": (
-        "{{ business }}: we could not deliver order {{ order }}"
-        "{% if reason %} ({{ reason }}){% endif %}. We will be in touch to arrange another time."
+    "failed": pgettext_lazy(
+        "failed",
+        "we could not deliver order {order}[ ({reason})]. We will be in touch to arrange "
+        "another time.",
     ),
-    "rescheduled.sms": (
-        "{{ business }}: order {{ order }} is now booked for {{ date }}"
-        "{% if window %}, {{ window }}{% endif %}. {{ link }}"
+    "rescheduled": pgettext_lazy(
+        "rescheduled",
+        "order {order} is now booked[ for {date}][, {window}]. {tracking_link}",
     ),
 }
-for _key in list(DEFAULTS):
-    DEFAULTS[_key.replace(".sms", ".email")] = (
-        "Hello {{ customer }},\n\n" + DEFAULTS[_key].split(": ", 1)[1] + "\n\n{{ business }}"
-    )
 
 #: A pickup (the first half of a pickup-and-delivery pair) is a collection: its contact
 #: hands a parcel over. The tenant's own templates are written for deliveries, so a
 #: pickup's messages are these.
-PICKUP_DEFAULTS = {
-    "confirmed.sms": (
-        "{{ business }}: we will collect a parcel (order {{ order }}) from you on {{ date }}"
-        "{% if window %}, {{ window }}{% endif %}. Track the collection: {{ link }}"
+_PICKUP_BODIES = {
+    "confirmed": pgettext_lazy(
+        "pickup confirmed",
+        "we will collect a parcel (order {order}) from you[ on {date}][, {window}]. "
+        "Track the collection: {tracking_link}",
     ),
-    "out_for_delivery.sms": (
-        "{{ business }}: our driver comes to collect order {{ order }} today"
-        "{% if eta_window %}, expected {{ eta_window }}{% elif eta %}, expected around {{ eta }}"
-        "{% endif %}. Track it: {{ link }}"
+    "out_for_delivery": pgettext_lazy(
+        "pickup out_for_delivery",
+        "our driver comes to collect order {order} today"
+        "[, expected {eta_window}|, expected around {eta}]. Track it: {tracking_link}",
     ),
-    "arriving_soon.sms": (
-        "{{ business }}: {% if driver %}{{ driver }}{% else %}your driver{% endif %} is "
-        "{% if stops_before and stops_before != '0' %}{{ stops_before }} stop(s) away"
-        "{% else %}on the way to you{% endif %} to collect a parcel"
-        "{% if eta_window %}, expected {{ eta_window }}"
-        "{% elif eta %}, around {{ eta }}{% endif %}. {{ link }}"
+    "arriving_soon": pgettext_lazy(
+        "pickup arriving_soon",
+        "[{driver_name}|your driver] is [{stops_before} stop(s) away|on the way to you] to "
+        "collect a parcel[, expected {eta_window}|, around {eta}]. {tracking_link}",
     ),
-    "eta_changed.sms": (
-        "{{ business }}: the collection of order {{ order }} is now expected "
-        "{% if eta_window %}{{ eta_window }}{% else %}around {{ eta }}{% endif %}. "
-        "Sorry for the change. {{ link }}"
+    "eta_changed": pgettext_lazy(
+        "pickup eta_changed",
+        "the collection of order {order} is now expected[ {eta_window}| around {eta}]. "
+        "Sorry for the change. {tracking_link}",
     ),
-    "delivered.sms": (
-        "{{ business }}: the parcel of order {{ order }} was collected"
-        "{% if recipient %}, handed over by {{ recipient }}{% endif %}. Thank you. {{ link }}"
+    "delivered": pgettext_lazy(
+        "pickup delivered",
+        "the parcel of order {order} was collected[, handed over by {recipient}]. Thank you. "
+        "{tracking_link}",
     ),
-    "failed.sms": (
-        "{{ business }}: we could not collect order {{ order }}"
-        "{% if reason %} ({{ reason }}){% endif %}. We will be in touch to arrange another time."
+    "failed": pgettext_lazy(
+        "pickup failed",
+        "we could not collect order {order}[ ({reason})]. We will be in touch to arrange "
+        "another time.",
     ),
-    "rescheduled.sms": (
-        "{{ business }}: the collection of order {{ order }} is now booked for {{ date }}"
-        "{% if window %}, {{ window }}{% endif %}. {{ link }}"
+    "rescheduled": pgettext_lazy(
+        "pickup rescheduled",
+        "the collection of order {order} is now booked[ for {date}][, {window}]. {tracking_link}",
     ),
 }
-for _key in list(PICKUP_DEFAULTS):
-    PICKUP_DEFAULTS[_key.replace(".sms", ".email")] = (
-        "Hello {{ customer }},\n\n" + PICKUP_DEFAULTS[_key].split(": ", 1)[1] + "\n\n{{ business }}"
-    )
+
+_SMS_FRAME = "{business}: %(message)s"
+_EMAIL_FRAME = "Hello[ {customer_name}],\n\n%(message)s\n\n{business}"
+
+
+def _frame(channel: str) -> str:
+    if channel == "sms":
+        return pgettext("customer SMS", "{business}: %(message)s")
+    return pgettext("customer email", "Hello[ {customer_name}],\n\n%(message)s\n\n{business}")
+
+
+class _Defaults(Mapping):
+    """Our templates by "<event>.<channel>", each in the language active when read; a
+    translation that does not parse (a translator's slip) gives way to the English."""
+
+    def __init__(self, bodies: dict) -> None:
+        self._bodies = bodies
+        self._keys = [f"{e}.{c}" for c in ("sms", "email") for e in EVENTS]
+
+    def __getitem__(self, key: str) -> str:
+        event, _dot, channel = key.partition(".")
+        if event not in self._bodies or channel not in ("sms", "email"):
+            raise KeyError(key)
+        body = self._bodies[event]
+        try:
+            text = _frame(channel) % {"message": str(body)}
+            parse(text)
+        except (TemplateError, KeyError, ValueError, TypeError):
+            with override(None):  # the texts as written here
+                english = _SMS_FRAME if channel == "sms" else _EMAIL_FRAME
+                text = english % {"message": str(body)}
+        return text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+DEFAULTS: Mapping[str, str] = _Defaults(_BODIES)
+PICKUP_DEFAULTS: Mapping[str, str] = _Defaults(_PICKUP_BODIES)
+
+#: Events whose messages are there to give the tracking page's address (the preview warns
+#: when an owner's template leaves it out; some shops do not want it, so it is allowed).
+LINK_EVENTS = frozenset(EVENTS) - {"failed"}
 
 SAMPLE = {
     "business": "Acme Flowers",
-    "customer": "Sam",
+    "customer_name": "Sam",
     "order": "#1042",
     "date": "Tuesday 1 December",
     "window": "09:00-12:00",
     "eta": "10:40",
     "eta_window": "10:15-11:15",
-    "link": "https://example.com/t/abc",
-    "driver": "Dana",
+    "tracking_link": "https://example.com/t/abc",
+    "driver_name": "Dana",
     "stops_before": "2",
-    "reason": "",
+    "reason": "Nobody home",
     "recipient": "Sam Porch",
 }
-
-_engine = Engine(autoescape=False)  # default filters only; no custom tags, no loaders
 
 
 def render(source: str, context: dict[str, str], *, one_line: bool = True) -> str:
     """`source` rendered with `context` (an SMS on one line; an email keeps its lines); a
-    broken template raises ValueError, as does one that reaches for other templates
-    (`{% include %}`, `{% extends %}`: a message is one template, with no files behind it;
-    the settings refuse such a template when it is saved)."""
+    template with a mistake raises `TemplateError` (a ValueError) saying what to write."""
+    return tidy(fill(source, context), one_line=one_line)
+
+
+def check(source: str) -> list[str]:
+    """The problems of an owner's template, in their words ([] when it is fine)."""
     try:
-        template = _engine.from_string(source)
-        if template.nodelist.get_nodes_by_type((ExtendsNode, IncludeNode)):
-            raise ValueError("Template error: templates cannot include or extend other templates.")
-        text = template.render(Context(context))
-    except (TemplateSyntaxError, TemplateDoesNotExist) as exc:
-        raise ValueError(f"Template error: {exc}") from exc
-    return " ".join(text.split()) if one_line else text.strip()
+        parse(source)
+    except TemplateError as exc:
+        return exc.problems
+    return []
 
 
 def template_for(settings_row, event: str, channel: str, *, pickup: bool = False) -> str:
@@ -152,7 +217,27 @@ def template_for(settings_row, event: str, channel: str, *, pickup: bool = False
     key = f"{event}.{channel}"
     if pickup:
         return PICKUP_DEFAULTS[key]
-    return (settings_row.templates or {}).get(key) or DEFAULTS[key]
+    own = (settings_row.templates or {}).get(key)
+    return own if isinstance(own, str) and own.strip() else DEFAULTS[key]
+
+
+def legacy_templates(settings_row) -> dict[str, str]:
+    """Old templates migration 0010 could not convert, by key, for the owner to rewrite."""
+    legacy = (settings_row.templates or {}).get(LEGACY)
+    return {k: v for k, v in legacy.items() if k in DEFAULTS} if isinstance(legacy, dict) else {}
+
+
+@transaction.atomic
+def legacy_templates_keep(settings_row, *, legacy: dict[str, str], forget: set[str]) -> None:
+    """After a save of the owner's templates: keep the old unconverted ones (`legacy`) the
+    owner has neither rewritten nor chosen to `forget`, so none is lost unseen."""
+    templates = {k: v for k, v in (settings_row.templates or {}).items() if k != LEGACY}
+    kept = {k: v for k, v in legacy.items() if k not in templates and k not in forget}
+    if kept:
+        templates[LEGACY] = kept
+    if templates != settings_row.templates:
+        settings_row.templates = templates
+        settings_row.save(update_fields=["templates"])
 
 
 #: GSM 03.38: characters that fit a 7-bit SMS (the extension ones count twice).
@@ -197,16 +282,17 @@ def context_for(
     arriving = promise is not None and promise.stage in ("planned", "live")
     return {
         "business": tenant.name,
-        "customer": (order.customer_name or "").split(" ")[0],
+        "customer_name": (order.customer_name or "").split(" ")[0],
         "order": order.external_id or f"#{order.pk}",
         "date": date,
         "window": window,
         "eta": promise.eta_text if arriving else "",
         "eta_window": promise.window_text if arriving else "",
-        "link": link,
-        "driver": driver.split(" ")[0] if driver and shown.tracking_show_driver_name else "",
+        "tracking_link": link,
+        "driver_name": driver.split(" ")[0] if driver and shown.tracking_show_driver_name else "",
+        # none before it is "" so that "[{stops_before} stop(s) away|on the way]" reads right
         "stops_before": str(stops_before)
-        if stops_before is not None and shown.tracking_show_stops_before
+        if stops_before and shown.tracking_show_stops_before
         else "",
         "reason": reason,
         "recipient": recipient,

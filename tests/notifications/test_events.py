@@ -142,21 +142,20 @@ def test_templates_render_over_plain_strings_and_count_segments():
     assert sms_segments("ł" * 71) == (2, "UCS-2")
     with pytest.raises(ValueError):
         render("{% for %}", SAMPLE)
-    assert render("{{ order.pk }}{{ business.upper }}", SAMPLE) == "ACME FLOWERS"  # str only
-    with pytest.raises(ValueError):  # no way into Python's internals
-        render("{{ business.__class__ }}", SAMPLE)
+    with pytest.raises(ValueError):  # placeholders are names from the list, nothing else
+        render("{business.__class__}", SAMPLE)
 
 
 def test_a_tenant_template_is_used_and_a_broken_one_falls_back(alpha, memory_sms):
     with schema_context(alpha.tenant.schema_name):
         row = services.notification_settings()
-        row.templates = {"delivered.sms": "Done, {{ customer }}!"}
+        row.templates = {"delivered.sms": "Done, {customer_name}!"}
         row.save()
         order = Order.objects.create(
             customer_name="Cy Ng", customer_phone="+447700900333", delivery_date=tenant_today(1)
         )
         note = _sms(services.notify_event(order, "delivered"))
-        row.templates = {"failed.sms": "{% if %}"}
+        row.templates = {"failed.sms": "{custmer_name}"}
         row.save()
         broken = _sms(services.notify_event(order, "failed"))
     assert note.body == "Done, Cy!"
