@@ -9,6 +9,12 @@
 // Keyboard: arrows move, Enter picks, Escape closes. ARIA combobox with a listbox.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (base.html loads it first) translates; without it, English.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (fmt, values) {
+    return fmt.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
   var DELAY_MS = 180;
   var MIN_CHARS = 3;
   var counter = 0;
@@ -44,7 +50,7 @@
       if (field) { field.value = ""; }
     });
     delete input.dataset.picked;
-    status.textContent = "The address changed: its coordinates were cleared.";
+    status.textContent = gettext("The address changed: its coordinates were cleared.");
   }
 
   function fill(input, c) {
@@ -71,7 +77,7 @@
       city: input.dataset.city || "", country: input.dataset.country || "",
       lat: c.lat, lng: c.lon, label: c.label
     });
-    status.textContent = "Saving…";
+    status.textContent = gettext("Saving…");
     return fetch(input.dataset.rememberUrl, {
       method: "POST", credentials: "same-origin", body: body,
       headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}
@@ -79,17 +85,17 @@
       .then(function (answer) {
         var cell = input.closest("[data-location-cell]");
         if (!answer.ok) {
-          status.textContent = "Not saved: " + Object.values(answer.data.errors || {}).join(" ");
+          status.textContent = interpolate(gettext("Not saved: %(why)s"), {why: Object.values(answer.data.errors || {}).join(" ")}, true);
           return;
         }
         status.textContent = "";
         if (cell) {
           cell.dataset.located = "picked";
           var done = text("span", "picked", "\u2713 " + c.label);
-          done.title = "Orders to " + answer.data.address + " go here.";
+          done.title = interpolate(gettext("Orders to %(address)s go here."), {address: answer.data.address}, true);
           cell.querySelector("[data-location-text]").replaceChildren(done);
         }
-      }, function () { status.textContent = "Not saved: the server did not answer."; });
+      }, function () { status.textContent = gettext("Not saved: the server did not answer."); });
   }
 
   function attach(input) {
@@ -100,7 +106,7 @@
     var list = text("ul", "typeahead-list");
     list.id = id;
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", "Addresses found");
+    list.setAttribute("aria-label", gettext("Addresses found"));
     list.hidden = true;
     var status = text("span", "typeahead-status muted");
     status.setAttribute("role", "status");
@@ -138,7 +144,7 @@
       close();
       if (input.dataset.pick === "fill") { fill(input, c); } else { input.value = c.label; }
       if (input.dataset.pick === "remember") { remember(input, c, status); }
-      status.textContent = input.dataset.pick === "remember" ? status.textContent : "Picked: " + c.label;
+      status.textContent = input.dataset.pick === "remember" ? status.textContent : interpolate(gettext("Picked: %(label)s"), {label: c.label}, true);
       input.dispatchEvent(new CustomEvent("address-pick", {bubbles: true, detail: c}));
     }
 
@@ -152,20 +158,20 @@
         item.setAttribute("aria-selected", "false");
         item.dataset.confidence = c.confidence;
         item.appendChild(text("span", "typeahead-label", c.label));
-        var how = c.kind === "correction" ? "your team's location" : "match " + c.confidence.toFixed(2);
+        var how = c.kind === "correction" ? gettext("your team's location") : interpolate(gettext("match %(confidence)s"), {confidence: c.confidence.toFixed(2)}, true);
         item.appendChild(text("span", "typeahead-how muted", how + (c.note ? " \u00b7 " + c.note : "")));
         item.addEventListener("mousedown", function (event) { event.preventDefault(); pick(i); });
         list.appendChild(item);
       });
       if (!results.length) {
-        list.appendChild(text("li", "typeahead-empty muted", data.message || "No address like it in your region."));
+        list.appendChild(text("li", "typeahead-empty muted", data.message || gettext("No address like it in your region.")));
       }
-      var foot = text("li", "typeahead-attribution muted", data.attribution || "\u00a9 OpenStreetMap contributors");
+      var foot = text("li", "typeahead-attribution muted", data.attribution || gettext("\u00a9 OpenStreetMap contributors"));
       foot.setAttribute("role", "presentation");
       list.appendChild(foot);
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
-      status.textContent = results.length ? results.length + " address" + (results.length === 1 ? "" : "es") + " found" : "";
+      status.textContent = results.length ? interpolate(ngettext("%(count)s address found", "%(count)s addresses found", results.length), {count: results.length}, true) : "";
       active = -1;
     }
 
@@ -177,7 +183,7 @@
       fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (r) { return r.json(); })
         .then(function (data) { if (mine === asked && document.activeElement === input) { show(data); } },
-              function () { status.textContent = "Address search is not answering."; });
+              function () { status.textContent = gettext("Address search is not answering."); });
     }
 
     input.addEventListener("input", function () {

@@ -4,6 +4,12 @@
 // place for its address, so the next order to it lands there too.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (base.html loads it first) translates; without it, English.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (fmt, values) {
+    return fmt.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
   var config = document.getElementById("order-pin-config");
   if (!config) { return; }
   var bar = document.getElementById("pin-confirm");
@@ -26,8 +32,11 @@
     if (el) { el.dataset.lat = at.lat.toFixed(6); el.dataset.lng = at.lng.toFixed(6); }
   }
 
-  function ask(at, why) {
-    question.textContent = why + " " + at.lat.toFixed(5) + ", " + at.lng.toFixed(5) + "?";
+  // `fmt` is a whole question with %(order)s, %(lat)s and %(lng)s (and any of `more`).
+  function ask(at, fmt, more) {
+    var values = {order: config.dataset.order, lat: at.lat.toFixed(5), lng: at.lng.toFixed(5)};
+    Object.keys(more || {}).forEach(function (k) { values[k] = more[k]; });
+    question.textContent = interpolate(fmt, values, true);
     bar.hidden = false;
     statusEl.textContent = "";
     saveButton.focus();
@@ -37,7 +46,7 @@
     var at = marker.getLatLng();
     mark(at);
     pickedLabel = "";
-    ask(at, "Put order #" + config.dataset.order + " at");
+    ask(at, gettext("Put order #%(order)s at %(lat)s, %(lng)s?"));
   }
 
   function putBack() {
@@ -45,16 +54,16 @@
     if (saved) {
       marker.setLatLng(saved);
       mark(marker.getLatLng());
-      statusEl.textContent = "The pin is back where the order is.";
+      statusEl.textContent = gettext("The pin is back where the order is.");
     } else {
-      statusEl.textContent = "Not saved: the order still needs a location.";
+      statusEl.textContent = gettext("Not saved: the order still needs a location.");
     }
   }
 
   function save() {
     var at = marker.getLatLng();
     saveButton.disabled = true;
-    statusEl.textContent = "Saving…";
+    statusEl.textContent = gettext("Saving…");
     fetch(config.dataset.url, {
       method: "POST", credentials: "same-origin",
       headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"},
@@ -64,7 +73,8 @@
         saveButton.disabled = false;
         if (!answer.ok) {
           var errors = answer.data.errors || {};
-          statusEl.textContent = "Not saved: " + Object.keys(errors).map(function (k) { return errors[k].join(" "); }).join(" ");
+          var why = Object.keys(errors).map(function (k) { return errors[k].join(" "); }).join(" ");
+          statusEl.textContent = interpolate(gettext("Not saved: %(why)s"), {why: why}, true);
           return;
         }
         var order = answer.data.order;
@@ -72,11 +82,12 @@
         bar.hidden = true;
         marker.getElement().dataset.saved = "1";
         locationEl.textContent = order.lat.toFixed(5) + ", " + order.lng.toFixed(5) + " (" + order.geocode_status_display + ")";
-        statusEl.textContent = "Location saved." + (answer.data.remembered
-          ? " Orders to " + order.address + " will be placed here from now on." : "");
+        statusEl.textContent = answer.data.remembered
+          ? interpolate(gettext("Location saved. Orders to %(address)s will be placed here from now on."), {address: order.address}, true)
+          : gettext("Location saved.");
       }, function () {
         saveButton.disabled = false;
-        statusEl.textContent = "Not saved: the server did not answer.";
+        statusEl.textContent = gettext("Not saved: the server did not answer.");
       });
   }
 
@@ -85,7 +96,7 @@
     var lat = parseFloat(config.dataset.lat), lng = parseFloat(config.dataset.lng);
     var suggested = config.dataset.suggested === "1";
     saved = suggested ? null : [lat, lng];
-    var title = "Order #" + config.dataset.order;
+    var title = interpolate(gettext("Order #%(order)s"), {order: config.dataset.order}, true);
     var movable = config.dataset.movable === "1";
     marker = L.marker([lat, lng], {draggable: movable, title: title, alt: title, autoPan: true}).addTo(map);
     marker.getElement().id = "order-pin";
@@ -94,10 +105,10 @@
     marker.on("dragend", moved);
     if (suggested && movable) {
       var hint = document.createElement("span");
-      hint.textContent = "Suggested: " + config.dataset.label + ". Drag the pin to the door, then save.";
+      hint.textContent = interpolate(gettext("Suggested: %(label)s. Drag the pin to the door, then save."), {label: config.dataset.label}, true);
       marker.bindPopup(hint).openPopup();
       pickedLabel = config.dataset.label;
-      ask(marker.getLatLng(), "Put order #" + config.dataset.order + " at the suggested");
+      ask(marker.getLatLng(), gettext("Put order #%(order)s at the suggested %(lat)s, %(lng)s?"));
     }
   };
 
@@ -110,6 +121,6 @@
     map.setView([c.lat, c.lon], 17);
     mark(marker.getLatLng());
     pickedLabel = c.label;
-    ask(marker.getLatLng(), "Put order #" + config.dataset.order + " at " + c.label + ",");
+    ask(marker.getLatLng(), gettext("Put order #%(order)s at %(label)s, %(lat)s, %(lng)s?"), {label: c.label});
   });
 }());

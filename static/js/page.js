@@ -3,6 +3,8 @@
 // print buttons, copy buttons, and the top bar's phone menu.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (base.html loads it first) translates; without it, English.
+  var gettext = window.gettext || function (s) { return s; };
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
@@ -40,10 +42,10 @@
       selectText(source);
       var copied = false;
       try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
-      say(button, copied ? "Copied." : "Selected: press Ctrl+C (\u2318C on a Mac) to copy.");
+      say(button, copied ? gettext("Copied.") : gettext("Selected: press Ctrl+C (\u2318C on a Mac) to copy."));
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
-      navigator.clipboard.writeText(text).then(function () { say(button, "Copied."); }, fallback);
+      navigator.clipboard.writeText(text).then(function () { say(button, gettext("Copied.")); }, fallback);
     } else {
       fallback();
     }
