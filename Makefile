@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
+.PHONY: run test test-clock lint format check messages translations migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
@@ -47,7 +47,7 @@ export DEBUG
 DISPATCH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bin/dispatch
 
 ## run: install, start the database, migrate, create the demo tenant, serve HTTP + websockets and the worker
-run: $(VENV)/.installed-run migrate demo
+run: $(VENV)/.installed-run translations migrate demo
 	@echo "Serving on http://localhost:$(PORT)/ (Ctrl-C stops the web server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(DISPATCH) worker & \
@@ -71,7 +71,7 @@ scheduler: $(VENV)/.installed-run
 	$(DISPATCH) scheduler
 
 ## test: lint, Django's checks, missing migrations, then the whole pytest suite
-test: $(VENV)/.installed-dev lint check
+test: $(VENV)/.installed-dev lint check translations
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-clock: the pytest suite twice with the clock moved (TEST_CLOCK): a year ahead, then 00:30 on the next day London's clocks go forward
@@ -92,6 +92,35 @@ format: $(VENV)/.installed-dev
 check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py check --fail-level WARNING
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
+
+# --- languages (README, "Languages") ----------------------------------------------------
+# The shipped languages besides English (the source language), as settings.LANGUAGES.
+LOCALES := fr de es fi
+# makemessages, for the django domain (templates, .txt, Python) and the djangojs one
+# (static/js, templates/**/*.js): third-party, generated and test files are not ours to
+# translate; file names without line numbers keep the .po files' diffs small.
+MAKEMESSAGES := $(PY) manage.py makemessages $(foreach l,$(LOCALES),-l $(l)) \
+	--add-location file --no-wrap --no-obsolete \
+	--ignore=node_modules --ignore=staticfiles --ignore=media --ignore=tests --ignore=bench \
+	--ignore=docs --ignore=deploy
+# Compiled catalogs are build products (not committed): made from the .po files here, by
+# `make run` and `make test`, and in the image, with Babel (a runtime requirement), so that
+# running needs no GNU gettext. `make messages` and the check do need it (xgettext).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+## messages: extract every translatable string into locale/<lang>/LC_MESSAGES/{django,djangojs}.po (needs GNU gettext)
+messages: $(VENV)/.installed-run
+	@command -v xgettext >/dev/null || { echo "GNU gettext is needed (Debian: apt-get install gettext)"; exit 1; }
+	$(MAKEMESSAGES) -d django
+	$(MAKEMESSAGES) -d djangojs
+	$(MAKE) --no-print-directory translations
+
+## translations: compile the .po files into the .mo files Django reads
+translations: $(MO_FILES)
+
+locale/%.mo: locale/%.po | $(VENV)/.installed-run
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 ## bench: every benchmark; each prints a table with medians
 bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day

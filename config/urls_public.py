@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import accounts.admin  # noqa: F401
 import tenants.admin  # noqa: F401
+from core.i18n import catalog_urlpatterns
 from proofs.views import customer_file_view
 from stores.views import shopify_public
 from tenants.api.views import SignupApi
@@ -24,6 +25,8 @@ urlpatterns = [
     path("t/<str:token>/rating", tracking_rating_view, name="track-rating"),
     path("t/<str:token>/proof/<int:proof_id>/<str:kind>", customer_file_view, name="track-proof"),
     path("api/v1/signup", SignupApi.as_view(), name="api-signup"),
+    # the JavaScript catalog (gettext in scripts), one address per language
+    *catalog_urlpatterns(),
     # the Shopify app's addresses, as its shopify.app.toml declares them
     path("shopify/callback", shopify_public.callback_view, name="shopify-app-callback"),
     path(

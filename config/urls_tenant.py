@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from config.api import api_not_found
+from core.i18n import catalog_urlpatterns
 from dispatch import urls as dispatch_urls
 from notifications import urls as notifications_urls
 from proofs import urls as proofs_urls
@@ -61,6 +62,8 @@ urlpatterns = [
         csp_exempt()(SpectacularSwaggerView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
+    # the JavaScript catalog (gettext in scripts), one address per language
+    *catalog_urlpatterns(),
     re_path(r"^api/", api_not_found, name="api-not-found"),  # last: any other /api/ path
 ]
 

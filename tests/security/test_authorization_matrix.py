@@ -402,6 +402,9 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "api-schema": ({"GET": "public"}, NO_ARGS),
     "api-docs": ({"GET": "public"}, NO_ARGS),
     "api-not-found": ({"GET": "nowhere", "POST": "nowhere"}, NO_ARGS),
+    # the JavaScript catalog (core/i18n.py): translations only, for any page
+    "javascript-catalog": ({"GET": "public"}, NO_ARGS),
+    "javascript-catalog-lang": ({"GET": "public"}, lambda w: {"lang": "fi"}),
 }
 
 # The public host: no tenant roles exist there; every tenant caller is anonymous on it.
@@ -415,6 +418,8 @@ PUBLIC_MATRIX: dict[str, str] = {
     "api-signup": "public",
     "public-api-schema": "public",
     "public-api-docs": "public",
+    "javascript-catalog": "public",  # core/i18n.py: translations only
+    "javascript-catalog-lang": "public",
     # the Shopify app: signed by Shopify (the callback's hmac, the webhooks' header);
     # tests/stores/test_shopify_install*.py
     "shopify-app-callback": "signed",
