@@ -4,12 +4,15 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from geo.selectors import regions
 from tenants.models import ApiKey, RoadProfile
-from tenants.services.roads import DAY_NAMES, FACTOR_MAX, FACTOR_MIN
+from tenants.services.roads import FACTOR_MAX, FACTOR_MIN
 from tenants.services.zones import zone_choices, zone_of_country
 
 HOST_PLACEHOLDER = "your-business"
@@ -19,36 +22,47 @@ def host_help_text(slug: str) -> SafeString:
     """Where the dashboard will be, e.g. "Your dashboard will be at acme.example.com"; the
     slug part is updated as it is typed (static/js/signup.js). Help texts are rendered
     as HTML, so every value in it is escaped here."""
-    return format_html(
-        'Your dashboard will be at <strong class="host-preview"><span data-host-slug '
-        'data-placeholder="{}">{}</span>.{}</strong>',
+    host = format_html(
+        '<strong class="host-preview"><span data-host-slug data-placeholder="{}">{}</span>.{}'
+        "</strong>",
         HOST_PLACEHOLDER,
         slug.strip().lower() or HOST_PLACEHOLDER,
         settings.TENANT_BASE_DOMAIN,
     )
+    return format_html(_("Your dashboard will be at {host}"), host=host)
 
 
 class SignupForm(forms.Form):
-    name = forms.CharField(label="Business name", max_length=200)
-    slug = forms.CharField(label="Address", max_length=40)
-    owner_name = forms.CharField(label="Your name", max_length=150, required=False)
+    name = forms.CharField(label=gettext_lazy("Business name"), max_length=200)
+    slug = forms.CharField(label=gettext_lazy("Address"), max_length=40)
+    owner_name = forms.CharField(label=gettext_lazy("Your name"), max_length=150, required=False)
     # A CharField, so that a mistyped email is reported by the service together with
     # every other problem of the sign-up, not on its own first.
-    owner_email = forms.CharField(label="Your email", max_length=254, widget=forms.EmailInput)
+    owner_email = forms.CharField(
+        label=gettext_lazy("Your email"), max_length=254, widget=forms.EmailInput
+    )
     owner_password = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=gettext_lazy("Password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     time_zone = forms.ChoiceField(
-        choices=(), required=False, help_text="The zone your delivery times are in."
+        label=gettext_lazy("Time zone"),
+        choices=(),
+        required=False,
+        help_text=gettext_lazy("The zone your delivery times are in."),
     )
-    country = forms.CharField(max_length=2, help_text="Two letters, e.g. GB, US, DE.")
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        max_length=2,
+        help_text=gettext_lazy("Two letters, e.g. GB, US, DE."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         typed = self.data.get(self.add_prefix("slug")) if self.is_bound else None
         self.fields["slug"].help_text = host_help_text(str(typed or ""))
         zone = self.fields["time_zone"]
-        zone.choices = [("", "Choose your time zone"), *zone_choices()]
+        zone.choices = [("", _("Choose your time zone")), *zone_choices()]
         if not self.is_bound:
             # a first view: the browser's own zone is chosen on the page when it is known
             zone.widget.attrs["data-zone-from-browser"] = True
@@ -63,25 +77,52 @@ class SignupForm(forms.Form):
         if "time_zone" in data and not data["time_zone"]:
             data["time_zone"] = zone_of_country(data.get("country", ""))
             if not data["time_zone"]:
-                self.add_error("time_zone", "Choose the time zone your deliveries run in.")
+                self.add_error("time_zone", _("Choose the time zone your deliveries run in."))
         return data
 
 
+#: ApiKey.Scope's and RoadProfile's labels as pages show them, translated (the models' own
+#: labels stay plain English: tenants/models.py is shared with the operator's side)
+SCOPE_LABELS = {
+    ApiKey.Scope.READ: gettext_lazy("Read only"),
+    ApiKey.Scope.READ_WRITE: gettext_lazy("Read and write"),
+}
+ROAD_PROFILE_LABELS = {
+    RoadProfile.CAR: gettext_lazy("Car or van"),
+    RoadProfile.BICYCLE: gettext_lazy("Bicycle or cargo bike"),
+    RoadProfile.FOOT: gettext_lazy("On foot"),
+}
+
+
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. 'Shopify store'.")
-    scope = forms.ChoiceField(choices=ApiKey.Scope.choices, initial=ApiKey.Scope.READ_WRITE)
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        help_text=gettext_lazy("What uses it, e.g. 'Shopify store'."),
+    )
+    scope = forms.ChoiceField(
+        label=gettext_lazy("Scope"),
+        choices=[(value, SCOPE_LABELS.get(value, label)) for value, label in ApiKey.Scope.choices],
+        initial=ApiKey.Scope.READ_WRITE,
+    )
 
 
 class TenantSettingsForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    time_zone = forms.ChoiceField(choices=())
-    country = forms.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. GB.")
-    locale = forms.CharField(max_length=16, help_text="e.g. en, en-gb, de.")
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=())
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        max_length=2,
+        help_text=gettext_lazy("ISO 3166-1 alpha-2, e.g. GB."),
+    )
+    locale = forms.CharField(
+        label=gettext_lazy("Locale"), max_length=16, help_text=gettext_lazy("e.g. en, en-gb, de.")
+    )
     location_retention_days = forms.IntegerField(
         min_value=1,
         max_value=3650,
-        label="Keep drivers' GPS history (days)",
-        help_text="Older positions are deleted every night.",
+        label=gettext_lazy("Keep drivers' GPS history (days)"),
+        help_text=gettext_lazy("Older positions are deleted every night."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -95,24 +136,30 @@ class DispatchSettingsForm(forms.Form):
 
     auto_dispatch = forms.BooleanField(
         required=False,
-        label="Auto-dispatch today's new orders",
-        help_text="An order that arrives for today (API, CSV, store, this dashboard) goes at "
-        "once on the published route where it costs least; one that fits nowhere waits "
-        "unassigned and you get an alert on the board.",
+        label=gettext_lazy("Auto-dispatch today's new orders"),
+        help_text=gettext_lazy(
+            "An order that arrives for today (API, CSV, store, this dashboard) goes at "
+            "once on the published route where it costs least; one that fits nowhere waits "
+            "unassigned and you get an alert on the board."
+        ),
     )
-    auto_plan = forms.BooleanField(required=False, label="Plan and publish tomorrow at")
+    auto_plan = forms.BooleanField(
+        required=False, label=gettext_lazy("Plan and publish tomorrow at")
+    )
     auto_plan_at = forms.TimeField(
         required=False,
-        label="Time (your time zone)",
+        label=gettext_lazy("Time (your time zone)"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="Each day at this time tomorrow's orders are planned and the routes "
-        "published to the drivers. A failure shows as an alert on the board.",
+        help_text=gettext_lazy(
+            "Each day at this time tomorrow's orders are planned and the routes "
+            "published to the drivers. A failure shows as an alert on the board."
+        ),
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("auto_plan") and data.get("auto_plan_at") is None:
-            self.add_error("auto_plan_at", "Choose the time tomorrow is planned.")
+            self.add_error("auto_plan_at", _("Choose the time tomorrow is planned."))
         if not data.get("auto_plan"):
             data["auto_plan_at"] = None
         return data
@@ -125,16 +172,18 @@ class RoadsForm(forms.Form):
     """The road region and profile of the business's travel times."""
 
     road = forms.ChoiceField(
-        label="Roads",
+        label=gettext_lazy("Roads"),
         choices=(),
         required=False,
-        help_text="Travel times, paths on the maps and address search come from this region.",
+        help_text=gettext_lazy(
+            "Travel times, paths on the maps and address search come from this region."
+        ),
     )
 
     def __init__(self, *args: Any, current: tuple[str, str] = ("", "car"), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        profiles = dict(RoadProfile.choices)
-        choices = [(STRAIGHT, "None: estimate from straight lines")]
+        profiles = {**dict(RoadProfile.choices), **ROAD_PROFILE_LABELS}
+        choices = [(STRAIGHT, _("None: estimate from straight lines"))]
         choices += [
             (f"{r.name}/{r.profile}", f"{r.name} · {profiles.get(r.profile, r.profile)}")
             for r in regions()
@@ -142,7 +191,11 @@ class RoadsForm(forms.Form):
         name, profile = current
         value = f"{name}/{profile}" if name else STRAIGHT
         if value not in dict(choices):  # chosen once, not built here (any more): still shown
-            choices.append((value, f"{name} · {profiles.get(profile, profile)} (not built here)"))
+            label = _("%(region)s · %(profile)s (not built here)") % {
+                "region": name,
+                "profile": profiles.get(profile, profile),
+            }
+            choices.append((value, label))
         self.fields["road"].choices = choices
         self.fields["road"].initial = value
 
@@ -150,7 +203,7 @@ class RoadsForm(forms.Form):
         value = self.cleaned_data.get("road") or STRAIGHT
         if not value:
             return "", RoadProfile.CAR
-        name, _, profile = value.partition("/")
+        name, _slash, profile = value.partition("/")
         return name, profile
 
 
@@ -158,7 +211,7 @@ class RushHourForm(forms.Form):
     """One rush hour: days, a local time span and how much slower travel is then."""
 
     days = forms.TypedMultipleChoiceField(
-        choices=list(enumerate(DAY_NAMES)),
+        choices=list(WEEKDAYS_ABBR.items()),  # DAY_NAMES' order (Mon = 0), translated
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -170,7 +223,7 @@ class RushHourForm(forms.Form):
         min_value=FACTOR_MIN,
         max_value=FACTOR_MAX,
         widget=forms.NumberInput(attrs={"step": "0.05"}),
-        help_text="1.3 = 30% slower",
+        help_text=gettext_lazy("1.3 = 30% slower"),
     )
 
     def as_row(self) -> dict | None:

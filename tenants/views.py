@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -90,9 +92,9 @@ def signup_view(request: HttpRequest) -> HttpResponse:
 
 
 HANDOVER_REFUSALS = {
-    NOT_VALID: "This sign-in link is not valid for this address.",
-    SPENT: "This sign-in link has already been used.",
-    EXPIRED: "This sign-in link has expired.",
+    NOT_VALID: gettext_lazy("This sign-in link is not valid for this address."),
+    SPENT: gettext_lazy("This sign-in link has already been used."),
+    EXPIRED: gettext_lazy("This sign-in link has expired."),
 }
 
 
@@ -149,7 +151,9 @@ def api_keys_view(request: HttpRequest) -> HttpResponse:
         else:
             request.session[NEW_KEY_SESSION] = secret
             messages.success(
-                request, f"API key '{key.name}' created. Copy it now: it is shown once."
+                request,
+                _("API key '%(name)s' created. Copy it now: it is shown once.")
+                % {"name": key.name},
             )
             return redirect("tenants:api-keys")
     return render(
@@ -169,9 +173,9 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     try:
         key = services.api_key_revoke(tenant=connection.tenant, key_id=key_id)
     except ApiKey.DoesNotExist:
-        messages.error(request, "No such API key.")
+        messages.error(request, _("No such API key."))
     else:
-        messages.success(request, f"API key '{key.name}' is revoked.")
+        messages.success(request, _("API key '%(name)s' is revoked.") % {"name": key.name})
     return redirect("tenants:api-keys")
 
 
@@ -197,7 +201,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, "Settings saved.")
+            messages.success(request, _("Settings saved."))
             return redirect("tenants:settings")
     if dispatch_post and dispatch_form.is_valid():
         data = dispatch_form.cleaned_data
@@ -210,7 +214,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(dispatch_form, exc)
         else:
-            messages.success(request, "Dispatch settings saved.")
+            messages.success(request, _("Dispatch settings saved."))
             return redirect(f"{request.path}#dispatch")
     context = {"form": form, "dispatch_form": dispatch_form, "tenant": tenant}
     return render(request, "tenants/settings.html", context)
@@ -235,7 +239,7 @@ def roads_view(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error("road" if field.startswith("road") else None, error)
         else:
-            messages.success(request, "Roads saved: new plans and arrival times use them.")
+            messages.success(request, _("Roads saved: new plans and arrival times use them."))
             return redirect("tenants:roads")
     context = {
         "form": form,
@@ -276,7 +280,9 @@ def delete_view(request: HttpRequest) -> HttpResponse:
 
     tenant = connection.tenant
     if request.POST.get("confirm", "").strip() != tenant.slug:
-        messages.error(request, f"Type {tenant.slug} to confirm. Nothing was deleted.")
+        messages.error(
+            request, _("Type %(slug)s to confirm. Nothing was deleted.") % {"slug": tenant.slug}
+        )
         return redirect("tenants:settings")
     name = tenant.name
     logout(request)  # the session lives in the schema about to go
