@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import Depot, Driver, Order, Vehicle
 
 
 class Objective(models.TextChoices):
-    SHORTEST = "shortest", "Shortest total"
-    STOPS = "stops", "Balance stops"
-    TIME = "time", "Balance working time"
+    SHORTEST = "shortest", _("Shortest total")
+    STOPS = "stops", _("Balance stops")
+    TIME = "time", _("Balance working time")
 
 
 class MultiDayPlan(models.Model):
@@ -20,10 +21,10 @@ class MultiDayPlan(models.Model):
     the day where they cost least. It makes one `Plan` per day, each published on its own."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SOLVING = "solving", "Solving"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        SOLVING = "solving", _("Solving")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     first_date = models.DateField()
     last_date = models.DateField()
@@ -56,10 +57,10 @@ class Plan(models.Model):
     """One optimisation of a day's orders (optionally one depot's), solved in the background."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SOLVING = "solving", "Solving"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        SOLVING = "solving", _("Solving")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     date = models.DateField(db_index=True)
     depot = models.ForeignKey(Depot, on_delete=models.PROTECT, null=True, blank=True)
@@ -255,9 +256,9 @@ class DispatchAlert(models.Model):
     the overview until seen."""
 
     class Kind(models.TextChoices):
-        NOT_PLACED = "not_placed", "Order could not be placed"
-        AUTO_PLAN_FAILED = "auto_plan_failed", "Nightly plan failed"
-        LOW_RATING = "low_rating", "Low customer rating"
+        NOT_PLACED = "not_placed", _("Order could not be placed")
+        AUTO_PLAN_FAILED = "auto_plan_failed", _("Nightly plan failed")
+        LOW_RATING = "low_rating", _("Low customer rating")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     date = models.DateField(db_index=True)
