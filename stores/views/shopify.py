@@ -10,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,7 +26,7 @@ from tenants.selectors import current_tenant
 
 class InstallForm(forms.Form):
     shop = forms.CharField(
-        label="Store address",
+        label=gettext_lazy("Store address"),
         max_length=255,
         help_text="your-store.myshopify.com",
         widget=forms.TextInput(attrs={"placeholder": "your-store.myshopify.com"}),
@@ -32,10 +35,10 @@ class InstallForm(forms.Form):
 
 def _status(integration: ShopifyIntegration) -> str:
     if integration.is_active:
-        return "Connected"
+        return _("Connected")
     if integration.mode == ShopifyIntegration.Mode.APP and integration.uninstalled_at:
-        return "Uninstalled"
-    return "Disconnected"
+        return _("Uninstalled")
+    return _("Disconnected")
 
 
 def section(request: HttpRequest) -> dict:
@@ -65,6 +68,7 @@ def section(request: HttpRequest) -> dict:
         ],
         "data_requests": list(intake.data_requests()[:50]),
         "scopes": shopify_app.SCOPES,
+        "scope_list": format_html_join(", ", "<code>{}</code>", ((s,) for s in shopify_app.SCOPES)),
     }
 
 
@@ -83,7 +87,7 @@ def install_view(request: HttpRequest) -> HttpResponse:
     """Send the owner to the shop's page that asks to install the app."""
     form = InstallForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Type the store's address, like your-store.myshopify.com.")
+        messages.error(request, _("Type the store's address, like your-store.myshopify.com."))
         return _back()
     try:
         url = shopify_app.install_start(
@@ -126,7 +130,9 @@ def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         flash_service_errors(request, exc)
     else:
-        messages.success(request, f"{integration.shop_domain} is disconnected.")
+        messages.success(
+            request, _("%(store)s is disconnected.") % {"store": integration.shop_domain}
+        )
     return _back()
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
@@ -18,7 +22,7 @@ from stores.services import woocommerce
 from stores.views import shopify
 
 
-def _secret(label: str, help_text: str) -> forms.CharField:
+def _secret(label: Any, help_text: Any) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
@@ -30,15 +34,20 @@ def _secret(label: str, help_text: str) -> forms.CharField:
 
 class StoreForm(forms.Form):
     url = forms.CharField(
-        label="Store address",
+        label=gettext_lazy("Store address"),
         max_length=255,
-        help_text="As WordPress shows it under Settings → General → Site Address.",
+        help_text=gettext_lazy("As WordPress shows it under Settings → General → Site Address."),
         widget=forms.TextInput(attrs={"placeholder": "https://shop.example.com"}),
     )
-    consumer_key = _secret("Consumer key", "ck_…  Empty: keep the saved one.")
-    consumer_secret = _secret("Consumer secret", "cs_…  Empty: keep the saved one.")
+    consumer_key = _secret(
+        gettext_lazy("Consumer key"), gettext_lazy("ck_…  Empty: keep the saved one.")
+    )
+    consumer_secret = _secret(
+        gettext_lazy("Consumer secret"), gettext_lazy("cs_…  Empty: keep the saved one.")
+    )
     webhook_secret = _secret(
-        "Webhook secret", "The secret you gave the webhooks. Empty: keep the saved one."
+        gettext_lazy("Webhook secret"),
+        gettext_lazy("The secret you gave the webhooks. Empty: keep the saved one."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -71,7 +80,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, f"{store.url} is connected.")
+            messages.success(request, _("%(store)s is connected.") % {"store": store.url})
             return redirect(f"{reverse('stores')}#woocommerce")
     context = {"shopify": shopify.section(request), "woocommerce": section(request, form)}
     return render(request, "stores/stores.html", context, status=400)
@@ -82,7 +91,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 def disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Disconnect a store: its webhooks are refused and nothing more is written back."""
     store = woocommerce.store_disconnect(store=get_object_or_404(WooCommerceStore, pk=pk))
-    messages.success(request, f"{store.url} is disconnected.")
+    messages.success(request, _("%(store)s is disconnected.") % {"store": store.url})
     return redirect(f"{reverse('stores')}#woocommerce")
 
 

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import dispatcher_required
@@ -48,13 +49,13 @@ def writeback_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Try a failed write-back again (after the owner fixed what was wrong)."""
     found = get_object_or_404(WriteBack, pk=pk)
     if found.status != WriteBack.Status.FAILED:
-        messages.info(request, "That store update is not failed: nothing to try again.")
+        messages.info(request, _("That store update is not failed: nothing to try again."))
     else:
         writeback_services.retry(writeback=found)
         messages.success(
             request,
-            f"The update of order #{found.order_id} to {found.store} will be tried again "
-            "in a moment.",
+            _("The update of order #%(id)s to %(store)s will be tried again in a moment.")
+            % {"id": found.order_id, "store": found.store},
         )
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(
