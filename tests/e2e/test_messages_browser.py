@@ -1,5 +1,6 @@
-"""The owner writes an SMS template with a live preview and its segment count, saves it,
-and the dispatcher sees the message and its attempts on the order."""
+"""The owner writes an SMS template with placeholders, a live preview and its segment
+count, sees an unknown placeholder refused while typing and at save, saves a good one, and
+the dispatcher sees the message and its attempts on the order."""
 
 from __future__ import annotations
 
@@ -17,10 +18,28 @@ def test_the_owner_previews_and_saves_a_template(live_server_url, django_db_bloc
     tenant = live_tenant(django_db_blocker, live_server_url, "msgs")
     sign_in(page, tenant, tenant.owner_email)
     page.goto(f"{tenant.url}/settings/messages/")
-    box = page.get_by_label("delivered.sms", exact=True)
-    box.fill("Hello {{ customer }}, order {{ order }} is with you. " * 5)
+    box = page.get_by_label("Delivered by SMS", exact=True)
     preview = page.locator("#preview-deliveredsms")
-    preview.get_by_text("Hello Sam, order #1042 is with you.", exact=False).wait_for()
+    # a typo in a placeholder: the preview says so while typing, and the save is refused
+    box.fill("Hello {custmer_name}, it is here.")
+    preview.get_by_text("did you mean {customer_name}?", exact=False).wait_for()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Nothing was saved", exact=False).wait_for()
+    field_errors = page.locator(".message-template", has=page.get_by_label("Delivered by SMS"))
+    assert "{custmer_name} is not a placeholder" in field_errors.locator(".errorlist").inner_text()
+    with django_db_blocker.unblock(), schema_context(tenant.schema):
+        assert not services.notification_settings().templates
+
+    box = page.get_by_label("Delivered by SMS", exact=True)
+    box.fill("Hello ")
+    # the chip inserts its placeholder where the cursor is, and the preview follows
+    page.locator(
+        '[data-insert-placeholder="customer_name"][data-target="id_template_delivered_sms"]'
+    ).click()
+    assert box.input_value() == "Hello {customer_name}"
+    preview.get_by_text("Hello Sam", exact=False).wait_for()
+    box.fill("Hello {customer_name}, order {order} is with you[ at {eta}]. " * 5)
+    preview.get_by_text("Hello Sam, order #1042 is with you at 10:40.", exact=False).wait_for()
     assert "2 SMS segments (GSM-7)" in preview.inner_text()
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Notification settings saved.").wait_for()
@@ -36,5 +55,6 @@ def test_the_owner_previews_and_saves_a_template(live_server_url, django_db_bloc
         services.deliver(note.pk)
     page.goto(f"{tenant.url}/orders/{order.pk}/")
     messages = page.locator("#order-messages")
-    messages.get_by_text("Hello Sam, order M-7 is with you.", exact=False).wait_for()
+    # no ETA for this order: the optional part is left out
+    messages.get_by_text("Hello Sam, order M-7 is with you. Hello", exact=False).wait_for()
     assert "Sent" in messages.inner_text() and "sent" in messages.inner_text()
