@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import record
 from core.outbound import InvalidIPAddress, public_session
@@ -82,32 +83,42 @@ def url_check(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise ValidationError({"url": ["Not a valid URL."]}) from None
+        raise ValidationError({"url": [gettext("Not a valid URL.")]}) from None
     schemes = ("https",) if settings.WEBHOOK_REQUIRE_HTTPS else ("http", "https")
     if parts.scheme not in schemes or not parts.hostname:
-        raise ValidationError({"url": [f"Use an {' or '.join(schemes)} URL."]})
+        only_https = schemes == ("https",)
+        message = (
+            gettext("Use an https URL.") if only_https else gettext("Use an http or https URL.")
+        )
+        raise ValidationError({"url": [message]})
     if parts.username or parts.password:
-        raise ValidationError({"url": ["Put no user name or password in the URL."]})
+        raise ValidationError({"url": [gettext("Put no user name or password in the URL.")]})
     if len(url) > 500:
-        raise ValidationError({"url": ["At most 500 characters."]})
+        raise ValidationError({"url": [gettext("At most 500 characters.")]})
     try:
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise ValidationError({"url": ["The host name does not resolve."]}) from None
+        raise ValidationError({"url": [gettext("The host name does not resolve.")]}) from None
     for *_, address in found:
         ip = ipaddress.ip_address(address[0].split("%")[0])
         if _blocked(ip):
-            message = "The address is private, loopback or link-local: public addresses only."
+            message = gettext(
+                "The address is private, loopback or link-local: public addresses only."
+            )
             raise ValidationError({"url": [message]})
     return url
 
 
 def _events_check(events: Any) -> list[str]:
     if not isinstance(events, list) or not events:
-        raise ValidationError({"events": [f"Choose one or more of: {', '.join(Event.values)}."]})
+        message = gettext("Choose one or more of: %(events)s.") % {
+            "events": ", ".join(Event.values)
+        }
+        raise ValidationError({"events": [message]})
     unknown = [e for e in events if e not in Event.values]
     if unknown:
-        raise ValidationError({"events": [f"Unknown: {', '.join(map(str, unknown))}."]})
+        message = gettext("Unknown: %(events)s.") % {"events": ", ".join(map(str, unknown))}
+        raise ValidationError({"events": [message]})
     return sorted(set(events))
 
 
@@ -122,7 +133,9 @@ def subscription_create(
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if Subscription.objects.count() >= MAX_SUBSCRIPTIONS:
-        errors["url"] = [f"At most {MAX_SUBSCRIPTIONS} webhooks per business."]
+        errors["url"] = [
+            gettext("At most %(count)d webhooks per business.") % {"count": MAX_SUBSCRIPTIONS}
+        ]
     if errors:
         raise ValidationError(errors)
     subscription = Subscription.objects.create(

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required
@@ -19,11 +21,11 @@ from webhooks.models import Delivery, Event, Subscription
 
 
 class SubscriptionForm(forms.Form):
-    url = forms.CharField(max_length=500, label="URL")
+    url = forms.CharField(max_length=500, label=gettext_lazy("URL"))
     events = forms.MultipleChoiceField(
-        choices=Event.choices, widget=forms.CheckboxSelectMultiple, label="Events"
+        choices=Event.choices, widget=forms.CheckboxSelectMultiple, label=gettext_lazy("Events")
     )
-    description = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(max_length=200, required=False, label=gettext_lazy("Description"))
 
 
 @owner_required
@@ -35,7 +37,7 @@ def webhook_settings_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, f"Webhook to {subscription.url} added.")
+            messages.success(request, _("Webhook to %(url)s added.") % {"url": subscription.url})
             return redirect("webhook-detail", subscription_id=subscription.pk)
     return render(
         request,
@@ -60,18 +62,20 @@ def webhook_action_view(request: HttpRequest, subscription_id: int) -> HttpRespo
     action = request.POST.get("action")
     if action == "delete":
         services.subscription_delete(subscription=subscription)
-        messages.success(request, "Webhook removed.")
+        messages.success(request, _("Webhook removed."))
         return redirect("webhook-settings")
     if action in ("pause", "resume"):
         services.subscription_update(subscription=subscription, data={"active": action == "resume"})
-        messages.success(request, "Webhook paused." if action == "pause" else "Webhook resumed.")
+        messages.success(
+            request, _("Webhook paused.") if action == "pause" else _("Webhook resumed.")
+        )
     elif action == "replay":
         delivery_id = request.POST.get("delivery", "")
         if not (delivery_id.isascii() and delivery_id.isdigit()):  # "abc", "1.5", "²": no such
             raise Http404("No such delivery.")
         delivery = get_object_or_404(Delivery, pk=int(delivery_id), subscription=subscription)
         services.delivery_replay(delivery=delivery)
-        messages.success(request, f"Delivery {delivery.message_id} queued again.")
+        messages.success(request, _("Delivery %(id)s queued again.") % {"id": delivery.message_id})
     else:
-        messages.error(request, "Unknown action.")
+        messages.error(request, _("Unknown action."))
     return redirect("webhook-detail", subscription_id=subscription.pk)
