@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_tenants.utils import schema_context
 
 from accounts.decorators import dispatcher_required, owner_required, role_required
@@ -59,9 +61,9 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
             return JsonResponse({"ok": True, "proof": done.pk, "status": done.order.status})
     if stop is None:
         if wants_json:
-            errors = {"order": ["This order is not on your route any more: call dispatch."]}
+            errors = {"order": [_("This order is not on your route any more: call dispatch.")]}
             return JsonResponse({"errors": errors}, status=404)
-        raise Http404("This order is not on your route.")
+        raise Http404(_("This order is not on your route."))
     order = stop.order
     row = services.proof_settings()
     errors: dict[str, list[str]] = {}
@@ -92,8 +94,12 @@ def complete_view(request: HttpRequest, order_id: int) -> HttpResponse:
             if wants_json:
                 order.refresh_from_db(fields=["status"])
                 return JsonResponse({"ok": True, "proof": proof.pk, "status": order.status})
-            done = "delivered" if values["outcome"] == "delivered" else "marked as not delivered"
-            messages.success(request, f"{order.customer_name}: {done}.")
+            done = (
+                _("%(name)s: delivered.")
+                if values["outcome"] == "delivered"
+                else _("%(name)s: marked as not delivered.")
+            )
+            messages.success(request, done % {"name": order.customer_name})
             return redirect("driver:route")
     return render(
         request,
@@ -110,19 +116,27 @@ def dispatcher_file_view(request: HttpRequest, order_id: int, proof_id: int, kin
 
 
 class ProofSettingsForm(forms.Form):
-    require_photo = forms.BooleanField(required=False, label="A photo of every delivery")
-    require_signature = forms.BooleanField(required=False, label="The recipient's signature")
-    require_recipient_name = forms.BooleanField(required=False, label="The recipient's name")
+    require_photo = forms.BooleanField(
+        required=False, label=gettext_lazy("A photo of every delivery")
+    )
+    require_signature = forms.BooleanField(
+        required=False, label=gettext_lazy("The recipient's signature")
+    )
+    require_recipient_name = forms.BooleanField(
+        required=False, label=gettext_lazy("The recipient's name")
+    )
     require_failure_photo = forms.BooleanField(
-        required=False, label="A photo when a delivery fails"
+        required=False, label=gettext_lazy("A photo when a delivery fails")
     )
     retention_days = forms.IntegerField(
-        min_value=0, max_value=3650, label="Keep photos, signatures and names for (days, 0: always)"
+        min_value=0,
+        max_value=3650,
+        label=gettext_lazy("Keep photos, signatures and names for (days, 0: always)"),
     )
     failure_reasons = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 7}),
-        label="Reasons a driver picks from when a delivery fails (one per line)",
+        label=gettext_lazy("Reasons a driver picks from when a delivery fails (one per line)"),
     )
 
 
@@ -140,7 +154,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            messages.success(request, "Proof of delivery settings saved.")
+            messages.success(request, _("Proof of delivery settings saved."))
             return redirect("proof-settings")
     return render(request, "proofs/settings.html", {"form": form})
 
@@ -149,13 +163,13 @@ def customer_file_view(request: HttpRequest, token: str, proof_id: int, kind: st
     """A picture of this order's own delivery, for the holder of its link: only once it
     is delivered, only while the link lasts, only when the business shows proof."""
     if guessing_too_much(request):
-        return HttpResponse("Too many tries.", status=429, content_type="text/plain")
+        return HttpResponse(_("Too many tries."), status=429, content_type="text/plain")
     state = link_state(token)
     if state is None:
         count_a_guess(request)
         raise Http404("Link not found.")
     if state.expired:
-        return HttpResponse("This delivery is over.", status=410, content_type="text/plain")
+        return HttpResponse(_("This delivery is over."), status=410, content_type="text/plain")
     with schema_context(state.schema):
         proof = DeliveryProof.objects.filter(
             pk=proof_id,

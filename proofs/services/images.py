@@ -12,6 +12,7 @@ import io
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
 from core.images import MAX_PIXELS, decode_picture
@@ -54,19 +55,19 @@ def signature_clean(value: bytes | str, field: str = "signature") -> ContentFile
     """The signature pad's PNG (raw, or a `data:image/png;base64,` URL): dark strokes on
     white, at most SIGNATURE_MAX_SIDE pixels a side; a blank pad is no signature."""
     if isinstance(value, str):
-        head, _, payload = value.partition(",")
+        head, _comma, payload = value.partition(",")
         if not head.startswith("data:image/") or ";base64" not in head:
-            raise ValidationError({field: "Send the signature as a PNG image."})
+            raise ValidationError({field: _("Send the signature as a PNG image.")})
         try:
             value = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
-            raise ValidationError({field: "The signature could not be read."}) from None
+            raise ValidationError({field: _("The signature could not be read.")}) from None
     image = _decode(value, field).convert("RGBA")
     flat = Image.new("RGB", image.size, "white")
     flat.paste(image, mask=image.getchannel("A"))
     grey = flat.convert("L")
     if grey.getextrema()[0] > 200:  # nothing darker than light grey: nothing was drawn
-        raise ValidationError({field: "The signature is empty."})
+        raise ValidationError({field: _("The signature is empty.")})
     grey.thumbnail((SIGNATURE_MAX_SIDE, SIGNATURE_MAX_SIDE))
     out = io.BytesIO()
     grey.save(out, "PNG", optimize=True)

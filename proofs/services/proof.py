@@ -15,6 +15,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from dispatch.models import Driver, Order
 from proofs.models import DeliveryProof, ProofSettings
@@ -22,9 +24,21 @@ from proofs.services.images import photo_clean, signature_clean
 from tracking.models import DriverPosition
 from tracking.services.day import outcome_rule, stop_event
 
+#: The failure reasons a business starts with (proofs.models.default_failure_reasons),
+#: marked for the translators: the driver's form shows them in the driver's language,
+#: while the business's own reasons are shown as written and every reason is stored as is.
+DEFAULT_REASON_LABELS = (
+    gettext_noop("Nobody home"),
+    gettext_noop("Address not found"),
+    gettext_noop("Refused by the customer"),
+    gettext_noop("No safe place"),
+    gettext_noop("Access problem"),
+    gettext_noop("Damaged"),
+)
+
 
 def proof_settings() -> ProofSettings:
-    row, _ = ProofSettings.objects.get_or_create(pk=1)
+    row, _created = ProofSettings.objects.get_or_create(pk=1)
     return row
 
 
@@ -45,7 +59,7 @@ def proof_missing(order: Order, outcome: str) -> str | None:
         proofs = proofs.filter(created_at__gte=set_off.created_at)
     if not needs or proofs.exists():
         return None
-    return "This business needs proof for this: use the form on the stop."
+    return _("This business needs proof for this: use the form on the stop.")
 
 
 def _read(upload: Any) -> bytes | None:
@@ -54,11 +68,13 @@ def _read(upload: Any) -> bytes | None:
     if isinstance(upload, UploadedFile):
         if upload.size is not None and upload.size > settings.PROOF_MAX_UPLOAD_BYTES:
             limit = settings.PROOF_MAX_UPLOAD_BYTES // (1024 * 1024)  # refused unread
-            raise ValidationError({"photo": [f"The file is too large (at most {limit} MB)."]})
+            raise ValidationError(
+                {"photo": [_("The file is too large (at most %(limit)s MB).") % {"limit": limit}]}
+            )
         return upload.read(settings.PROOF_MAX_UPLOAD_BYTES + 1)
     if isinstance(upload, bytes):
         return upload
-    raise ValidationError({"photo": "Send the picture as a file."})
+    raise ValidationError({"photo": _("Send the picture as a file.")})
 
 
 def proof_sent(*, driver: Driver, order_id: int, key: Any) -> DeliveryProof | None:
@@ -97,25 +113,25 @@ def proof_submit(
     try:
         key = uuid.UUID(str(key))
     except ValueError:
-        errors["key"] = ["Must be a UUID made by the phone."]
+        errors["key"] = [_("Must be a UUID made by the phone.")]
     else:
         done = DeliveryProof.objects.filter(key=key).first()
         if done is not None:
             if done.order_id != order_id or done.driver_id != driver.pk:
-                raise ValidationError({"key": ["This key belongs to another submission."]})
+                raise ValidationError({"key": [_("This key belongs to another submission.")]})
             return done
     if outcome not in DeliveryProof.Outcome.values:
-        raise ValidationError({"outcome": ["Either delivered or failed."]})
+        raise ValidationError({"outcome": [_("Either delivered or failed.")]})
     row = proof_settings()
     for name, value in (("recipient_name", recipient_name), ("notes", notes), ("reason", reason)):
         if "\x00" in str(value or ""):
-            errors[name] = ["Must not contain NUL characters."]
+            errors[name] = [_("Must not contain NUL characters.")]
     if errors:
         raise ValidationError(errors)
     recipient_name = str(recipient_name or "").strip()[:150]
     notes, reason = str(notes or "").strip(), str(reason or "").strip()
     if len(notes) > 1000:
-        errors["notes"] = ["At most 1,000 characters."]
+        errors["notes"] = [_("At most 1,000 characters.")]
     files = {}
     photo_bytes = _read(photo)
     if photo_bytes is not None:
@@ -131,18 +147,20 @@ def proof_submit(
             errors.update(exc.message_dict)
     if outcome == DeliveryProof.Outcome.DELIVERED:
         if row.require_photo and "photo" not in files and "photo" not in errors:
-            errors["photo"] = ["A photo of the delivery is required."]
+            errors["photo"] = [_("A photo of the delivery is required.")]
         if row.require_signature and "signature" not in files and "signature" not in errors:
-            errors["signature"] = ["The recipient's signature is required."]
+            errors["signature"] = [_("The recipient's signature is required.")]
         if row.require_recipient_name and not recipient_name:
-            errors["recipient_name"] = ["The recipient's name is required."]
+            errors["recipient_name"] = [_("The recipient's name is required.")]
     else:
         if not reason:
-            errors["reason"] = ["Say why the delivery could not be made."]
+            errors["reason"] = [_("Say why the delivery could not be made.")]
         elif row.failure_reasons and reason not in row.failure_reasons:
-            errors["reason"] = [f"One of: {', '.join(row.failure_reasons)}."]
+            errors["reason"] = [
+                _("One of: %(choices)s.") % {"choices": ", ".join(row.failure_reasons)}
+            ]
         if row.require_failure_photo and "photo" not in files and "photo" not in errors:
-            errors["photo"] = ["A photo of the place is required."]
+            errors["photo"] = [_("A photo of the place is required.")]
     if errors:
         raise ValidationError(errors)
     position = DriverPosition.objects.filter(driver=driver).first()
@@ -190,7 +208,7 @@ def settings_update(*, failure_reasons: list[str], **flags: bool) -> ProofSettin
         if reason and reason not in reasons:
             reasons.append(reason)
     if any(len(r) > 100 for r in reasons) or len(reasons) > 30:
-        raise ValidationError({"failure_reasons": ["Up to 30 reasons of 100 characters each."]})
+        raise ValidationError({"failure_reasons": [_("Up to 30 reasons of 100 characters each.")]})
     if "retention_days" in flags:
         row.retention_days = int(flags.pop("retention_days"))
     for name, value in flags.items():

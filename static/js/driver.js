@@ -10,6 +10,13 @@
 // and the driver is told what changed.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (the driver's language), loaded by base.html before this
+  // script; English as written if it did not load
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (fmt, values) {
+    return fmt.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
   var dataEl = document.getElementById("driver-app-data");
   if (!dataEl || !window.idb) { return; }
   var app = JSON.parse(dataEl.textContent);
@@ -29,7 +36,11 @@
   var socket = null, reconnect = null, retry = 1000, stopped = false, lastFixAt = 0;
   var draining = false, drainAgain = false, waitingAck = null, wasOffline = !navigator.onLine, signedOut = false;
   var added = 0, sentSome = false, drawTimer = null;
-  var clock = new Intl.DateTimeFormat(app.clock.locale, {hour: "numeric", minute: "2-digit", timeZone: app.clock.zone});
+  // times in the page's language (the driver's); the business's own locale when it is the
+  // same language, for its region's clock ("en-GB": 24-hour)
+  var language = document.documentElement.lang || app.clock.locale;
+  var sameLanguage = language.split("-")[0].toLowerCase() === app.clock.locale.split("-")[0].toLowerCase();
+  var clock = new Intl.DateTimeFormat(sameLanguage ? app.clock.locale : language, {hour: "numeric", minute: "2-digit", timeZone: app.clock.zone});
   var RETRY_MS = 2000, retryIn = RETRY_MS, retryTimer = null;
 
   // --- the outbox: the driver's actions in order ("outbox"), GPS fixes beside them
@@ -158,7 +169,7 @@
       }
       if (r.status >= 500 || r.status === 429 || r.status === 0) {
         item.tries = (item.tries || 0) + 1;
-        if (item.tries >= GIVE_UP_AFTER) { return failed(item, "The server could not take it (error " + r.status + "). Retry later, or call dispatch."); }
+        if (item.tries >= GIVE_UP_AFTER) { return failed(item, interpolate(gettext("The server could not take it (error %(status)s). Retry later, or call dispatch."), {status: r.status}, true)); }
         return save(item).then(function () { return false; });
       }
       return r.json().catch(function () { return {}; }).then(function (body) {
@@ -167,7 +178,7 @@
           if (body.status && item.order && (item.kind === "stop" || item.kind === "proof")) { showStatus(item.order, body.status); }
           return remove([item.seq]).then(function () { return true; });
         }
-        return failed(item, describe(body.errors) || "Refused (" + r.status + ").");
+        return failed(item, describe(body.errors) || interpolate(gettext("Refused (%(status)s)."), {status: r.status}, true));
       });
     }, function () { return false; });
   }
@@ -278,7 +289,7 @@
     var label = li.querySelector("[data-status-label]");
     var stop = stopData(order);
     var pickup = stop && stop.kind === "pickup";  // a collection: "Picked up", not "Delivered"
-    label.textContent = pickup && status === "delivered" ? "Picked up" : app.statuses[status] || status;
+    label.textContent = pickup && status === "delivered" ? gettext("Picked up") : app.statuses[status] || status;
     label.className = "status status-" + status;
     var pending = li.querySelector(".pending");
     pending.hidden = !note;
@@ -295,12 +306,27 @@
     var who = stop ? "#" + stop.seq + " " + stop.name : "";
     var time = clock.format(new Date(item.t));
     var what = {
-      stop: {en_route: "On my way", arrived: "Arrived"}[item.event],
-      proof: item.outcome === "delivered" ? (stop && stop.kind === "pickup" ? "Picked up" : "Delivered") + (item.photo ? " + photo" : "") + (item.signature_data ? " + signature" : "") : "Could not deliver: " + item.reason,
-      scan: (item.stage === "pickup" ? "Loaded " : "Checked at the door ") + item.code,
-      setting: "Navigation app"
+      stop: {en_route: gettext("On my way"), arrived: gettext("Arrived")}[item.event],
+      proof: item.outcome === "delivered" ? delivered(item, stop) : interpolate(gettext("Could not deliver: %(reason)s"), {reason: reasonLabel(item.reason)}, true),
+      scan: interpolate(item.stage === "pickup" ? gettext("Loaded %(code)s") : gettext("Checked at the door %(code)s"), {code: item.code}, true),
+      setting: gettext("Navigation app")
     }[item.kind];
     return time + " · " + what + (who ? " · " + who : "");
+  }
+
+  function delivered(item, stop) {  // "Delivered + photo + signature"
+    var parts = [stop && stop.kind === "pickup" ? gettext("Picked up") : gettext("Delivered")];
+    if (item.photo) { parts.push(gettext("photo")); }
+    if (item.signature_data) { parts.push(gettext("signature")); }
+    return parts.join(" + ");
+  }
+  // a failure reason as the sheet showed it: ours are translated, the business's own kept
+  function reasonLabel(reason) {
+    var options = document.querySelectorAll("#proof-reason option");
+    for (var k = 0; k < options.length; k++) {
+      if (options[k].value === reason && reason) { return options[k].textContent; }
+    }
+    return reason;
   }
 
   // what waits, on the page: at most every quarter of a second (fixes come every second)
@@ -317,8 +343,8 @@
           kept[i.order] = true;
           var to = i.kind === "stop" ? i.event : i.outcome;  // the status it leads to
           var stop = stopData(i.order);
-          if (i.state === "failed") { showStatus(i.order, stop ? stop.status : to, "Not sent: " + i.error, true); }
-          else if (to) { showStatus(i.order, to, "Waiting to be sent"); }
+          if (i.state === "failed") { showStatus(i.order, stop ? stop.status : to, interpolate(gettext("Not sent: %(error)s"), {error: i.error}, true), true); }
+          else if (to) { showStatus(i.order, to, gettext("Waiting to be sent")); }
         }
       });
       // a note left by an earlier drawing whose read of the outbox came before the item was
@@ -329,9 +355,9 @@
         }
       });
       var parts = [];
-      if (waiting.length) { parts.push(waiting.length + " waiting"); }
-      if (refused.length) { parts.push(refused.length + " failed"); }
-      outboxEl.textContent = parts.length ? "· " + parts.join(" · ") : (positions ? "" : "· all sent");
+      if (waiting.length) { parts.push(interpolate(ngettext("%(count)s waiting", "%(count)s waiting", waiting.length), {count: waiting.length}, true)); }
+      if (refused.length) { parts.push(interpolate(ngettext("%(count)s failed", "%(count)s failed", refused.length), {count: refused.length}, true)); }
+      outboxEl.textContent = parts.length ? "· " + parts.join(" · ") : (positions ? "" : "· " + gettext("all sent"));
       document.body.dataset.waiting = String(waiting.length);
       document.body.dataset.fixes = String(positions);
       document.body.dataset.failed = String(refused.length);
@@ -347,9 +373,13 @@
     var list = document.getElementById("outbox-list");
     var summary = document.getElementById("outbox-summary");
     list.textContent = "";
+    var counts = {waiting: waiting.length, failed: refused.length, positions: positions};
     summary.textContent = waiting.length + refused.length || positions
-      ? (waiting.length + " waiting, " + refused.length + " failed" + (positions ? ", and " + positions + " GPS position" + (positions > 1 ? "s" : "") : "") + ". They are sent in order as soon as there is a network.")
-      : "Nothing waiting: everything you did has reached dispatch.";
+      ? interpolate(positions
+        ? ngettext("%(waiting)s waiting, %(failed)s failed, and %(positions)s GPS position. They are sent in order as soon as there is a network.",
+          "%(waiting)s waiting, %(failed)s failed, and %(positions)s GPS positions. They are sent in order as soon as there is a network.", positions)
+        : gettext("%(waiting)s waiting, %(failed)s failed. They are sent in order as soon as there is a network."), counts, true)
+      : gettext("Nothing waiting: everything you did has reached dispatch.");
     refused.concat(waiting).forEach(function (item) {
       var li = document.createElement("li");
       li.className = item.state;
@@ -358,9 +388,9 @@
       why.className = "why";
       li.appendChild(why);
       if (item.state === "failed") {
-        why.textContent = "Not accepted: " + item.error;
-        [["Retry", function () { item.state = "waiting"; item.tries = 0; save(item).then(function () { refresh(); drain(true); }); }],
-         ["Dismiss", function () { remove([item.seq]).then(function () { undo(item.order); refresh(); }); }]].forEach(function (b) {
+        why.textContent = interpolate(gettext("Not accepted: %(error)s"), {error: item.error}, true);
+        [[gettext("Retry"), function () { item.state = "waiting"; item.tries = 0; save(item).then(function () { refresh(); drain(true); }); }],
+         [gettext("Dismiss"), function () { remove([item.seq]).then(function () { undo(item.order); refresh(); }); }]].forEach(function (b) {
           var button = document.createElement("button");
           button.type = "button";
           button.textContent = b[0];
@@ -368,7 +398,7 @@
           li.appendChild(button);
         });
       } else {
-        why.textContent = wasOffline ? "Waiting for a network" : "Sending…";
+        why.textContent = wasOffline ? gettext("Waiting for a network") : gettext("Sending…");
       }
       list.appendChild(li);
     });
@@ -379,10 +409,10 @@
     syncEl.className = "sync " + (online ? "online" : "offline");
   }
   function connection() {
-    if (signedOut) { setStatus(false, "Sign in to send"); }
-    else if (!navigator.onLine || wasOffline) { setStatus(false, "Offline"); }
-    else if (!app.on_duty || (socket && socket.readyState === WebSocket.OPEN)) { setStatus(true, "Online"); }
-    else { setStatus(false, "Connecting…"); }
+    if (signedOut) { setStatus(false, gettext("Sign in to send")); }
+    else if (!navigator.onLine || wasOffline) { setStatus(false, gettext("Offline")); }
+    else if (!app.on_duty || (socket && socket.readyState === WebSocket.OPEN)) { setStatus(true, gettext("Online")); }
+    else { setStatus(false, gettext("Connecting…")); }
   }
 
   // --- the socket (on duty): live fixes, acknowledged; one at a time --------------------
@@ -405,7 +435,7 @@
       if (socket !== mine) { return; }  // an older socket's goodbye
       socket = null;
       if (waitingAck) { waitingAck.done(); }  // what was not acknowledged is sent again
-      if (event.code === 4403) { stopped = true; setStatus(false, "Off duty"); return; }
+      if (event.code === 4403) { stopped = true; setStatus(false, gettext("Off duty")); return; }
       if (event.code === 4401) {  // the token ran out: a new one, unless signed out
         renew().then(function (ok) { if (ok && token) { later_connect(500); } else { connection(); } });
         return;
@@ -463,16 +493,16 @@
     now.stops.forEach(function (s, k) { fresh[s.order] = k; });
     var keptOld = before.stops.filter(function (s) { return s.order in fresh; }).map(function (s) { return s.order; });
     var keptNew = now.stops.filter(function (s) { return s.order in old; }).map(function (s) { return s.order; });
-    now.stops.forEach(function (s) { if (!(s.order in old)) { lines.push("Added: #" + s.seq + " " + s.name); } });
+    now.stops.forEach(function (s) { if (!(s.order in old)) { lines.push(interpolate(gettext("Added: #%(seq)s %(name)s"), {seq: s.seq, name: s.name}, true)); } });
     before.stops.forEach(function (s) {  // a stop the driver finished leaves the list: no news
-      if (!(s.order in fresh) && s.status !== "delivered" && s.status !== "failed") { lines.push("Removed: " + s.name); }
+      if (!(s.order in fresh) && s.status !== "delivered" && s.status !== "failed") { lines.push(interpolate(gettext("Removed: %(name)s"), {name: s.name}, true)); }
     });
     now.stops.forEach(function (s) {
-      if (s.order in old && keptOld.indexOf(s.order) !== keptNew.indexOf(s.order)) { lines.push("Now stop #" + s.seq + ": " + s.name); }
+      if (s.order in old && keptOld.indexOf(s.order) !== keptNew.indexOf(s.order)) { lines.push(interpolate(gettext("Now stop #%(seq)s: %(name)s"), {seq: s.seq, name: s.name}, true)); }
     });
-    if (!lines.length) { lines.push("New times (version " + app.route.version + ")."); }
+    if (!lines.length) { lines.push(interpolate(gettext("New times (version %(version)s)."), {version: app.route.version}, true)); }
     var box = document.getElementById("offline-changes");
-    box.querySelector("h2").textContent = before.offline ? "Your route changed while you were offline" : "Your route changed";
+    box.querySelector("h2").textContent = before.offline ? gettext("Your route changed while you were offline") : gettext("Your route changed");
     var list = box.querySelector("ul");
     lines.forEach(function (line) { var li = document.createElement("li"); li.textContent = line; list.appendChild(li); });
     box.hidden = false;
@@ -500,7 +530,7 @@
     button.addEventListener("click", function () {
       var order = Number(button.dataset.order);
       add({kind: "stop", order: order, event: button.dataset.event, reason: ""});
-      showStatus(order, button.dataset.event, "Waiting to be sent");
+      showStatus(order, button.dataset.event, gettext("Waiting to be sent"));
     });
   });
   document.addEventListener("driver-open-stop", function (event) {  // a tap on the map
@@ -548,10 +578,10 @@
         if (proofForm.clearSignature) { proofForm.clearSignature(); }
         proofForm.querySelector("input[name=outcome][value=" + link.dataset.complete + "]").checked = true;
         proofForm.dispatchEvent(new Event("change"));
-        document.getElementById("complete-title").textContent = (finishing.kind === "pickup" ? "Pick up · #" : "#") + finishing.seq + " " + finishing.name;
+        document.getElementById("complete-title").textContent = interpolate(finishing.kind === "pickup" ? gettext("Pick up · #%(seq)s %(name)s") : "#%(seq)s %(name)s", {seq: finishing.seq, name: finishing.name}, true);
         var pickup = finishing.kind === "pickup";
         proofForm.querySelectorAll("input[name=outcome]").forEach(function (input) {
-          input.parentNode.lastChild.textContent = input.value === "delivered" ? (pickup ? "Picked up" : "Delivered") : (pickup ? "Could not collect" : "Could not deliver");
+          input.parentNode.lastChild.textContent = input.value === "delivered" ? (pickup ? gettext("Picked up") : gettext("Delivered")) : (pickup ? gettext("Could not collect") : gettext("Could not deliver"));
         });
         document.getElementById("complete-where").textContent = finishing.address;
         document.getElementById("complete-errors").hidden = true;
@@ -566,14 +596,14 @@
       var stop = finishing;
       var result = document.getElementById("door-scan-result");
       DriverScan.open({
-        title: "Scan the parcel for #" + stop.seq + " " + stop.name,
+        title: interpolate(gettext("Scan the parcel for #%(seq)s %(name)s"), {seq: stop.seq, name: stop.name}, true),
         zxing: urls.zxing,
         onCode: function (code) {
           var owner = whose(code), ok = codesMatch(stop, code), text;
           add({kind: "scan", code: code, stage: "door", expected: stop.order});
-          if (ok) { text = "✓ The right parcel: " + code; }
-          else if (owner) { text = "⚠ Wrong parcel: " + code + " is for #" + owner.seq + " " + owner.name + ", not this stop."; }
-          else { text = "⚠ Not a parcel of your route: " + code + ". Check the label."; }
+          if (ok) { text = interpolate(gettext("✓ The right parcel: %(code)s"), {code: code}, true); }
+          else if (owner) { text = interpolate(gettext("⚠ Wrong parcel: %(code)s is for #%(seq)s %(name)s, not this stop."), {code: code, seq: owner.seq, name: owner.name}, true); }
+          else { text = interpolate(gettext("⚠ Not a parcel of your route: %(code)s. Check the label."), {code: code}, true); }
           result.textContent = text;
           result.className = ok ? "scan-ok" : "scan-warn";
           return {ok: ok, text: text, done: ok};
@@ -589,12 +619,12 @@
       var problems = [];
       var need = proofForm.dataset;
       if (outcome === "delivered") {
-        if (need.requirePhoto && !photo) { problems.push("A photo of the delivery is required."); }
-        if (need.requireSignature && !data.get("signature_data")) { problems.push("The recipient's signature is required."); }
-        if (need.requireName && !String(data.get("recipient_name") || "").trim()) { problems.push("The recipient's name is required."); }
+        if (need.requirePhoto && !photo) { problems.push(gettext("A photo of the delivery is required.")); }
+        if (need.requireSignature && !data.get("signature_data")) { problems.push(gettext("The recipient's signature is required.")); }
+        if (need.requireName && !String(data.get("recipient_name") || "").trim()) { problems.push(gettext("The recipient's name is required.")); }
       } else {
-        if (!data.get("reason")) { problems.push("Say why the delivery could not be made."); }
-        if (need.requireFailurePhoto && !photo) { problems.push("A photo of the place is required."); }
+        if (!data.get("reason")) { problems.push(gettext("Say why the delivery could not be made.")); }
+        if (need.requireFailurePhoto && !photo) { problems.push(gettext("A photo of the place is required.")); }
       }
       var errors = document.getElementById("complete-errors");
       if (problems.length) {
@@ -610,7 +640,7 @@
         signature_data: outcome === "delivered" ? data.get("signature_data") || "" : "",
         photo: photo
       });
-      showStatus(finishing.order, outcome, "Waiting to be sent");
+      showStatus(finishing.order, outcome, gettext("Waiting to be sent"));
       sheet.close();
       stopEl(finishing.order).querySelector(".stop-head").focus();  // the button pressed is gone
     });
@@ -629,7 +659,8 @@
     var count = document.getElementById("loaded-count");
     if (!count) { return; }
     var list = document.getElementById("loaded-list");
-    count.textContent = loadedCount() + " of " + fromDepot.length + " parcels loaded";
+    count.textContent = interpolate(ngettext("%(loaded)s of %(total)s parcel loaded", "%(loaded)s of %(total)s parcels loaded", fromDepot.length),
+      {loaded: loadedCount(), total: fromDepot.length}, true);
     list.textContent = "";
     fromDepot.forEach(function (s) {
       var li = document.createElement("li");
@@ -644,18 +675,20 @@
     pickup.addEventListener("click", function () {
       var result = document.getElementById("pickup-result");
       DriverScan.open({
-        title: "Load the van", continuous: true, zxing: urls.zxing,
+        title: gettext("Load the van"), continuous: true, zxing: urls.zxing,
         onCode: function (code) {
           var owner = whose(code), text;
           var onTheRoad = owner && fromDepot.indexOf(owner) < 0;
           if (!owner || (!onTheRoad && loaded.indexOf(owner.order) < 0)) { add({kind: "scan", code: code, stage: "pickup"}); }
-          if (!owner) { text = "⚠ Not a parcel of your route: " + code + ". Leave it for dispatch."; }
-          else if (onTheRoad) { text = "⚠ #" + owner.seq + " " + owner.name + " is collected on the road, not loaded here. Leave it for dispatch."; }
-          else if (loaded.indexOf(owner.order) >= 0) { text = "Already loaded: #" + owner.seq + " " + owner.name; }
+          var who = owner ? {seq: owner.seq, name: owner.name, code: code} : {code: code};
+          if (!owner) { text = interpolate(gettext("⚠ Not a parcel of your route: %(code)s. Leave it for dispatch."), who, true); }
+          else if (onTheRoad) { text = interpolate(gettext("⚠ #%(seq)s %(name)s is collected on the road, not loaded here. Leave it for dispatch."), who, true); }
+          else if (loaded.indexOf(owner.order) >= 0) { text = interpolate(gettext("Already loaded: #%(seq)s %(name)s"), who, true); }
           else {
             loaded.push(owner.order);
             localStorage.setItem(LOADED, JSON.stringify(loaded));
-            text = "✓ Loaded #" + owner.seq + " " + owner.name + " (" + loadedCount() + " of " + fromDepot.length + ")";
+            who.loaded = loadedCount(); who.total = fromDepot.length;
+            text = interpolate(gettext("✓ Loaded #%(seq)s %(name)s (%(loaded)s of %(total)s)"), who, true);
           }
           drawLoaded();
           result.textContent = text;
@@ -702,7 +735,8 @@
       event.preventDefault();
       all().then(function (items) {
         var n = items.length + Number(document.body.dataset.fixes || 0);
-        if (n && !confirm(n + " things are not sent yet: they are lost if you sign out now. Sign out anyway?")) { return; }
+        if (n && !confirm(interpolate(ngettext("%(count)s thing is not sent yet: it is lost if you sign out now. Sign out anyway?",
+          "%(count)s things are not sent yet: they are lost if you sign out now. Sign out anyway?", n), {count: n}, true))) { return; }
         if (navigator.serviceWorker && navigator.serviceWorker.controller) { navigator.serviceWorker.controller.postMessage({type: "forget"}); }
         localStorage.removeItem(LOADED);
         localStorage.removeItem(NAVIGATION);
@@ -763,7 +797,7 @@
   start();
   if (app.on_duty && "geolocation" in navigator) {
     navigator.geolocation.watchPosition(onPosition, function (error) {
-      statusEl.title = "Location unavailable: " + error.message;
+      statusEl.title = interpolate(gettext("Location unavailable: %(error)s"), {error: error.message}, true);
     }, {enableHighAccuracy: true, maximumAge: 0, timeout: 30000});
   }
 }());

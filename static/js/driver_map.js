@@ -4,6 +4,8 @@
 // every `every_s`, or sooner when the van has left it.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (the driver's language), loaded by base.html first
+  var gettext = window.gettext || function (s) { return s; };
   var config = document.getElementById("driver-map-config");
   var data = JSON.parse(document.getElementById("driver-path-data").textContent);
   var map = null, layers = null, van = null, nextLine = null;
@@ -23,7 +25,7 @@
     (path.stops || []).slice().reverse().forEach(function (stop, k, all) {
       var first = k === all.length - 1, at = [stop.lat, stop.lng];
       corners.push(at);
-      var title = "#" + stop.sequence + " " + stop.name + (first ? " (next)" : "");
+      var title = "#" + stop.sequence + " " + stop.name + (first ? " " + gettext("(next)") : "");
       var marker;
       if (first) {
         var label = document.createElement("span");

@@ -5,6 +5,11 @@
 // code is ({ok, text, done}); the sheet closes when done, or stays to scan the next one.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (the driver's language), loaded by base.html first
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (fmt, values) {
+    return fmt.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
   var dialog = document.getElementById("scan-dialog");
   if (!dialog) { return; }
   var video = document.getElementById("scan-video");
@@ -84,7 +89,7 @@
 
   function start() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      hint.textContent = "This phone cannot use its camera here: type the code on the label.";
+      hint.textContent = gettext("This phone cannot use its camera here: type the code on the label.");
       return;
     }
     var mine = ++session;
@@ -100,9 +105,9 @@
     }).then(function () {
       return nativeReader().then(function (read) { return read || zxingReader(options.zxing); });
     }).then(function (read) {
-      if (!read) { hint.textContent = "This browser cannot read codes: type the code on the label."; return; }
+      if (!read) { hint.textContent = gettext("This browser cannot read codes: type the code on the label."); return; }
       dialog.dataset.reading = "1";
-      hint.textContent = "Point the camera at the label's QR code or barcode.";
+      hint.textContent = gettext("Point the camera at the label's QR code or barcode.");
       (function loop() {
         if (!stream || mine !== session) { return; }
         read().then(function (code) {
@@ -113,7 +118,7 @@
     }).catch(function (error) {
       if (mine !== session) { return; }
       camera.hidden = true;
-      hint.textContent = "No camera (" + (error && error.name || "refused") + "): type the code on the label.";
+      hint.textContent = interpolate(gettext("No camera (%(error)s): type the code on the label."), {error: error && error.name || gettext("refused")}, true);
     });
   }
 
@@ -140,10 +145,10 @@
     open: function (opts) {
       options = opts;
       last = {code: "", at: 0};
-      document.getElementById("scan-title").textContent = opts.title || "Scan a parcel";
+      document.getElementById("scan-title").textContent = opts.title || gettext("Scan a parcel");
       result.textContent = ""; result.className = "scan-result";
       camera.hidden = true;
-      hint.textContent = "Starting the camera…";
+      hint.textContent = gettext("Starting the camera…");
       dialog.showModal();
       start();
     },

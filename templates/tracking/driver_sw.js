@@ -1,10 +1,13 @@
 // The driver app's service worker (served by tracking.views.driver.service_worker_view,
 // scope /driver/). It keeps the app's files and the last route page, so the app opens
-// from the home screen and works without a network; and the map tiles already seen.
+// from the home screen and works without a network; and the map tiles already seen. The
+// JavaScript catalog of the driver's language is one of the app's files: the worker's text
+// (and so its cache) changes with the language, and a driver who changes language gets a new
+// worker keeping the new catalog.
 // What the driver does offline is not here: static/js/driver.js keeps it in IndexedDB.
 "use strict";
 const CONFIG = {{ config|safe }};
-const SHELL = "driver-shell-" + CONFIG.schema + "-" + CONFIG.version;
+const SHELL = "driver-shell-" + CONFIG.schema + "-" + CONFIG.language + "-" + CONFIG.version;
 const PAGES = "driver-pages-" + CONFIG.schema;
 const TILES = "driver-tiles";
 const MAX_TILES = 1500;
@@ -82,12 +85,17 @@ async function page(event) {
   } catch (e) {
     const kept = await cache.match(key.href);
     if (kept) { return kept; }
+    const text = CONFIG.offline;
     return new Response(
-      "<!doctype html><meta name=viewport content='width=device-width'><title>Offline</title>" +
-      "<body style='font:18px system-ui;padding:24px'><h1>No network</h1><p>Your route opens here " +
-      "once it has been loaded with a network. Try again when you have signal.</p>",
+      "<!doctype html><html lang='" + escapeHtml(CONFIG.language) + "'><meta name=viewport content='width=device-width'>" +
+      "<title>" + escapeHtml(text.title) + "</title><body style='font:18px system-ui;padding:24px'><h1>" +
+      escapeHtml(text.heading) + "</h1><p>" + escapeHtml(text.text) + "</p>",
       {status: 503, headers: {"Content-Type": "text/html; charset=utf-8"}});
   }
+}
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
 }
 
 // Files: what was kept, else the network (and keep it).
@@ -124,7 +132,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin === self.location.origin) {
     if (request.mode === "navigate" && url.pathname.startsWith(CONFIG.app)) {
       event.respondWith(page(event));
-    } else if (url.pathname.startsWith(CONFIG.static)) {
+    } else if (url.pathname.startsWith(CONFIG.static) || url.pathname === CONFIG.catalog) {
       event.respondWith(file(request));
     }
   } else if (CONFIG.tiles && (url.hostname === CONFIG.tiles || url.hostname.endsWith("." + CONFIG.tiles))) {

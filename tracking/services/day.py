@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import metrics
 from dispatch.models import Driver, Order, OrderStatus
@@ -98,13 +99,13 @@ def _finite(value: Any) -> bool:
 def _number(value: Any, name: str, low: float, high: float, errors: dict, *, required: bool):
     if value is None:
         if required:
-            errors[name] = "Required."
+            errors[name] = _("Required.")
         return None
     if not _finite(value):
-        errors[name] = "Must be a number."
+        errors[name] = _("Must be a number.")
         return None
     if not low <= value <= high:
-        errors[name] = f"Between {low:g} and {high:g}."
+        errors[name] = _("Between %(low)s and %(high)s.") % {"low": f"{low:g}", "high": f"{high:g}"}
         return None
     return float(value)
 
@@ -133,13 +134,13 @@ def _timestamp(value: Any, errors: dict, now: dt.datetime) -> dt.datetime | None
     if at is None:
         naive = isinstance(value, str) and phone_instant(f"{value}+00:00") is not None
         errors["t"] = (
-            "Needs a UTC offset."
+            _("Needs a UTC offset.")
             if naive
-            else "Required: ISO 8601 with an offset, or milliseconds since the epoch."
+            else _("Required: ISO 8601 with an offset, or milliseconds since the epoch.")
         )
         return None
     if at > now + FUTURE_SLACK:
-        errors["t"] = "In the future: check the phone's clock."
+        errors["t"] = _("In the future: check the phone's clock.")
         return None
     return at
 
@@ -147,7 +148,7 @@ def _timestamp(value: Any, errors: dict, now: dt.datetime) -> dt.datetime | None
 def fix_clean(data: Any, *, now: dt.datetime | None = None) -> Fix:
     """A checked fix from what the phone sent; ValidationError with field errors."""
     if not isinstance(data, Mapping):
-        raise ValidationError({"fix": "Must be an object."})
+        raise ValidationError({"fix": _("Must be an object.")})
     errors: dict[str, str] = {}
     now = now or timezone.now()
     at = _timestamp(data.get("t"), errors, now)
@@ -164,9 +165,9 @@ def fix_clean(data: Any, *, now: dt.datetime | None = None) -> Fix:
 def fixes_clean(items: Any) -> tuple[list[Fix], list[dict]]:
     """The good fixes of a batch, and for each bad one `{"index", "errors"}`."""
     if not isinstance(items, list):
-        raise ValidationError({"fixes": "Must be a list."})
+        raise ValidationError({"fixes": _("Must be a list.")})
     if len(items) > MAX_BATCH:
-        raise ValidationError({"fixes": f"At most {MAX_BATCH} per request."})
+        raise ValidationError({"fixes": _("At most %(count)s per request.") % {"count": MAX_BATCH}})
     good, bad, now = [], [], timezone.now()
     for index, item in enumerate(items):
         try:
@@ -331,9 +332,11 @@ def stop_event(
     (a double tap, a resend after a reconnect) changes nothing. `at`: when the driver
     tapped, when the phone sends it later (kept offline)."""
     if not isinstance(event, str) or event not in STOP_EVENTS:
-        raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
+        raise ValidationError(
+            {"event": _("One of: %(choices)s.") % {"choices": ", ".join(STOP_EVENTS)}}
+        )
     if isinstance(order_id, bool) or not isinstance(order_id, int):
-        raise ValidationError({"order": "Must be an order id."})
+        raise ValidationError({"order": _("Must be an order id.")})
     actor = f"driver:{driver.pk}"
     done = Order.objects.filter(pk=order_id, status=STOP_EVENTS[event]).first()
     last = done.events.order_by("-created_at", "-id").first() if done else None
@@ -341,7 +344,7 @@ def stop_event(
         return done  # a repeat (a double tap, a resend): a failed stop has left the route
     stop = driver_stop(driver, order_id)
     if stop is None:
-        raise ValidationError({"order": "This order is not on your route."})
+        raise ValidationError({"order": _("This order is not on your route.")})
     order, target = stop.order, STOP_EVENTS[event]
     if order.status == target:
         return order
@@ -363,7 +366,7 @@ def stop_event(
         steps = [OrderStatus.FAILED]
     reason = str(reason or "")[:300]
     if "\x00" in reason:
-        raise ValidationError({"reason": "Must not contain NUL characters."})
+        raise ValidationError({"reason": _("Must not contain NUL characters.")})
     with transaction.atomic():
         for status in steps:
             order = order_transition(order=order, to=status, actor=actor, reason=reason, at=at)

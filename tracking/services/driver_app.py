@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dispatch.models import Driver, Order, PickupDelivery
 from dispatch.selectors.codes import labelled_order_id
@@ -45,7 +46,9 @@ def _ms(value: Any, name: str) -> dt.datetime:
         value = int(value)
     at = phone_instant(value)
     if at is None:
-        raise ValidationError({name: "Milliseconds since the epoch, or ISO 8601 with an offset."})
+        raise ValidationError(
+            {name: _("Milliseconds since the epoch, or ISO 8601 with an offset.")}
+        )
     return at
 
 
@@ -63,9 +66,9 @@ def phone_time(value: Any, *, sent: Any = None, now: dt.datetime | None = None) 
         try:
             at += drift
         except OverflowError:
-            raise ValidationError({"t": "Not a time this phone can have kept."}) from None
+            raise ValidationError({"t": _("Not a time this phone can have kept.")}) from None
     if at > now + FUTURE_SLACK:
-        raise ValidationError({"t": "In the future: check the phone's clock."})
+        raise ValidationError({"t": _("In the future: check the phone's clock.")})
     if at < now - OLDEST:
         return now
     return min(at, now)
@@ -76,7 +79,7 @@ def object_id(value: Any, name: str) -> int:
     if isinstance(value, str) and _ID.fullmatch(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise ValidationError({name: "Must be an order id."})
+        raise ValidationError({name: _("Must be an order id.")})
     return value
 
 
@@ -84,7 +87,7 @@ def _key(value: Any) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise ValidationError({"key": "Must be a UUID made by the phone."}) from None
+        raise ValidationError({"key": _("Must be a UUID made by the phone.")}) from None
 
 
 def stop_report(
@@ -104,7 +107,9 @@ def stop_report(
     key = _key(key)
     order_id = object_id(order_id, "order")
     if event not in STOP_EVENTS:
-        raise ValidationError({"event": f"One of: {', '.join(STOP_EVENTS)}."})
+        raise ValidationError(
+            {"event": _("One of: %(choices)s.") % {"choices": ", ".join(STOP_EVENTS)}}
+        )
     at = phone_time(t, sent=sent)
     try:
         with transaction.atomic():
@@ -132,7 +137,7 @@ def stop_report(
 
 def _same_sender(report: DriverReport, driver: Driver, order_id: int) -> DriverReport:
     if report.driver_id != driver.pk or report.order_id != order_id:
-        raise ValidationError({"key": "This key belongs to another event."})
+        raise ValidationError({"key": _("This key belongs to another event.")})
     return report
 
 
@@ -168,25 +173,27 @@ def scan_record(
     done = ParcelScan.objects.filter(key=key).first()
     if done is not None:  # answered before (the stop may have left the route since)
         if done.driver_id != driver.pk:
-            raise ValidationError({"key": "This key belongs to another scan."})
+            raise ValidationError({"key": _("This key belongs to another scan.")})
         return done
     errors: dict[str, str] = {}
     code = code.strip() if isinstance(code, str) else ""
     if not code or len(code) > 128 or not code.isprintable():
-        errors["code"] = "The code read from the label: 1 to 128 printable characters."
+        errors["code"] = _("The code read from the label: 1 to 128 printable characters.")
     if stage not in ParcelScan.Stage.values:
-        errors["stage"] = f"One of: {', '.join(ParcelScan.Stage.values)}."
+        errors["stage"] = _("One of: %(choices)s.") % {
+            "choices": ", ".join(ParcelScan.Stage.values)
+        }
     expected_stop = None
     if expected not in (None, ""):
         try:
             expected_stop = driver_stop(driver, object_id(expected, "expected"))
         except ValidationError:
-            errors["expected"] = "Must be an order id."
+            errors["expected"] = _("Must be an order id.")
         else:
             if expected_stop is None:
-                errors["expected"] = "This order is not on your route."
+                errors["expected"] = _("This order is not on your route.")
     elif stage == ParcelScan.Stage.DOOR:
-        errors["expected"] = "At the door, the stop being finished is required."
+        errors["expected"] = _("At the door, the stop being finished is required.")
     try:
         at = phone_time(t, sent=sent)
     except ValidationError as exc:
@@ -233,9 +240,12 @@ def navigation_of(driver: Driver) -> str:
 def navigation_set(*, driver: Driver, app: Any) -> DriverSettings:
     if app not in DriverSettings.Navigation.values:
         raise ValidationError(
-            {"navigation_app": f"One of: {', '.join(DriverSettings.Navigation.values)}."}
+            {
+                "navigation_app": _("One of: %(choices)s.")
+                % {"choices": ", ".join(DriverSettings.Navigation.values)}
+            }
         )
-    row, _ = DriverSettings.objects.update_or_create(
+    row, _created = DriverSettings.objects.update_or_create(
         driver=driver, defaults={"navigation_app": app}
     )
     return row

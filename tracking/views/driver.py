@@ -21,9 +21,11 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import JavaScriptCatalog
 
 from accounts.decorators import role_required
 from core.forms import flash_service_errors
@@ -61,15 +63,15 @@ def _refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 def duty_view(request: HttpRequest) -> HttpResponse:
     driver = _driver(request)
     if driver is None:
-        messages.error(request, "Your account is not linked to a driver; ask your dispatcher.")
+        messages.error(request, _("Your account is not linked to a driver; ask your dispatcher."))
     else:
         on = request.POST.get("on_duty") == "1"
         services.duty_set(driver=driver, on_duty=on)
         messages.success(
             request,
-            "Shift started: your position is shared with dispatch."
+            _("Shift started: your position is shared with dispatch.")
             if on
-            else "Shift ended: your position is no longer shared.",
+            else _("Shift ended: your position is no longer shared."),
         )
     return redirect("driver:route")
 
@@ -84,7 +86,7 @@ def stop_view(request: HttpRequest) -> HttpResponse:
     driver = _driver(request)
     try:
         if driver is None:
-            raise ValidationError({"driver": "Your account is not linked to a driver."})
+            raise ValidationError({"driver": _("Your account is not linked to a driver.")})
         order_pk = driver_app.object_id(request.POST.get("order", ""), "order")
         if request.POST.get("key"):
             report = driver_app.stop_report(
@@ -121,7 +123,7 @@ def scan_view(request: HttpRequest) -> JsonResponse:
     driver = _driver(request)
     try:
         if driver is None:
-            raise ValidationError({"driver": "Your account is not linked to a driver."})
+            raise ValidationError({"driver": _("Your account is not linked to a driver.")})
         scan = driver_app.scan_record(
             driver=driver,
             key=request.POST.get("key"),
@@ -144,13 +146,15 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     driver = _driver(request)
     try:
         if driver is None:
-            raise ValidationError({"driver": "Your account is not linked to a driver."})
+            raise ValidationError({"driver": _("Your account is not linked to a driver.")})
         row = driver_app.navigation_set(driver=driver, app=request.POST.get("navigation_app"))
     except ValidationError as exc:
         return _refused(request, exc)
     if wants_json(request):
         return JsonResponse({"ok": True, "navigation_app": row.navigation_app})
-    messages.success(request, f"Stops open in {row.get_navigation_app_display()}.")
+    messages.success(
+        request, _("Stops open in %(app)s.") % {"app": row.get_navigation_app_display()}
+    )
     return redirect("driver:route")
 
 
@@ -163,7 +167,7 @@ def token_view(request: HttpRequest) -> JsonResponse:
     and whose they are (another driver signed in on this phone: the app starts afresh)."""
     driver = _driver(request)
     if driver is None:
-        return JsonResponse({"errors": {"driver": "Not linked to a driver."}}, status=403)
+        return JsonResponse({"errors": {"driver": _("Not linked to a driver.")}}, status=403)
     token = None
     if is_on_duty(driver.pk):
         token = driver_token(
@@ -356,9 +360,10 @@ def manifest_view(request: HttpRequest) -> HttpResponse:
     )
     body = {
         "id": reverse("driver:route"),
-        "name": f"{tenant.name} · Driver",
-        "short_name": "Driver",
-        "description": "Today's route, stops and proof of delivery, online or not.",
+        "name": _("%(business)s · Driver") % {"business": tenant.name},
+        "short_name": _("Driver"),
+        "description": _("Today's route, stops and proof of delivery, online or not."),
+        "lang": translation.get_language(),
         "start_url": reverse("driver:route") + "?source=home-screen",
         "scope": reverse("driver:route"),
         "display": "standalone",
@@ -409,16 +414,38 @@ def _files_digest() -> str:
 
 _files_digest_kept = functools.cache(_files_digest)
 
+#: The JavaScript catalog's digest by language, once per process (a deploy is a new one).
+_CATALOG_DIGESTS: dict[str, str] = {}
+
+
+def _catalog_digest(request: HttpRequest, language: str) -> str:
+    """What the JavaScript catalog of `language` holds: new translations make a new worker
+    (which keeps the new catalog) even where no file of the app changed."""
+    kept = None if settings.DEBUG else _CATALOG_DIGESTS.get(language)
+    if kept is None:
+        with translation.override(language):
+            body = JavaScriptCatalog.as_view()(request).content
+        kept = _CATALOG_DIGESTS[language] = hashlib.sha256(body).hexdigest()
+    return kept
+
 
 @require_GET
 @csp_update({"connect-src": [settings.MAP_TILES_ORIGIN]})  # it fetches the tiles it keeps
 def service_worker_view(request: HttpRequest) -> HttpResponse:
     """The service worker, served from /driver/ so that its scope is the app. Its text
-    changes (and phones update it) whenever the files it keeps change name."""
-    shell = [static(name) for name in SHELL_STATIC]
+    changes (and phones update it) whenever the files it keeps change name, and with the
+    driver's language: it keeps that language's JavaScript catalog with the app's files,
+    so the app speaks it offline too."""
+    language = translation.get_language()  # the signed-in driver's (core.i18n)
+    catalog = reverse("javascript-catalog")  # the address of that language's catalog
+    shell = [static(name) for name in SHELL_STATIC] + [catalog]
     tiles = settings.LEAFLET_CONFIG["TILES"]
     tile_host = urlsplit(tiles.replace("{s}.", "")).hostname or ""
-    version = hashlib.sha256(json.dumps([shell, tile_host, _shell_digest()]).encode())
+    version = hashlib.sha256(
+        json.dumps(
+            [shell, tile_host, _shell_digest(), language, _catalog_digest(request, language)]
+        ).encode()
+    )
     body = render(
         request,
         "tracking/driver_sw.js",
@@ -427,10 +454,21 @@ def service_worker_view(request: HttpRequest) -> HttpResponse:
                 {
                     "version": version.hexdigest()[:12],
                     "schema": connection.schema_name,
+                    "language": language,
+                    "catalog": catalog,
                     "shell": shell,
                     "app": reverse("driver:route"),
                     "tiles": tile_host,
                     "static": settings.STATIC_URL,
+                    # the page shown when the route was never loaded and there is no network
+                    "offline": {
+                        "title": _("Offline"),
+                        "heading": _("No network"),
+                        "text": _(
+                            "Your route opens here once it has been loaded with a network. "
+                            "Try again when you have signal."
+                        ),
+                    },
                 }
             )
         },

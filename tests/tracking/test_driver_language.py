@@ -1,0 +1,111 @@
+"""The driver app in the driver's own language: the page is in it (`<html lang>`, the
+JavaScript catalog of that language), a driver who chose none gets the business's, and the
+service worker keeps that language's catalog with the app's files, so the app speaks it
+offline too; a driver who changes language gets a new worker keeping the new catalog."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from accounts.services import user_create
+from tenants.models import Tenant
+from tests.conftest import PASSWORD, host_client, login_client
+from tests.tracking.helpers import solved_day
+
+SECOND_DRIVER = "second-driver@alpha.test"
+
+
+@pytest.fixture
+def french_business(alpha):
+    """Alpha's language is French for the test (a driver with none of their own gets it)."""
+    Tenant.objects.filter(pk=alpha.tenant.pk).update(locale="fr")
+    yield alpha
+    Tenant.objects.filter(pk=alpha.tenant.pk).update(locale="en")
+
+
+def two_drivers(fixture, language: str) -> tuple[int, int]:
+    """The fixture's driver (speaking `language`) and a second driver with no language of
+    their own, each with a route today: their users' ids."""
+    with schema_context(fixture.tenant.schema_name):
+        first = fixture.user_ids[fixture.driver_email]
+        day = solved_day("lang", first)
+        User.objects.filter(pk=first).update(language=language)
+        second = user_create(email=SECOND_DRIVER, password=PASSWORD, role="driver")
+        day.other.driver.user_id = second.pk
+        day.other.driver.save(update_fields=["user"])
+    return first, second.pk
+
+
+def worker_config(client) -> tuple[dict, str]:
+    response = client.get("/driver/sw.js")
+    assert response.status_code == 200
+    text = response.content.decode()
+    return json.loads(text.split("const CONFIG = ")[1].split(";\n")[0]), text
+
+
+@pytest.mark.django_db
+def test_the_driver_app_is_in_the_drivers_language_else_the_business(french_business):
+    alpha = french_business
+    two_drivers(alpha, "de")
+    german = login_client(alpha.host, alpha.driver_email).get("/driver/")
+    assert german.status_code == 200
+    page = german.content.decode()
+    assert '<html lang="de">' in page
+    assert '<script src="/jsi18n/de/"></script>' in page
+    assert "/jsi18n/fr/" not in page
+    assert german["Content-Language"] == "de"
+
+    unset = login_client(alpha.host, SECOND_DRIVER).get("/driver/")
+    assert unset.status_code == 200
+    page = unset.content.decode()
+    assert '<html lang="fr">' in page  # the business's language
+    assert '<script src="/jsi18n/fr/"></script>' in page
+    assert "/jsi18n/de/" not in page
+
+
+@pytest.mark.django_db
+def test_the_worker_keeps_the_catalog_of_the_drivers_language(french_business):
+    alpha = french_business
+    two_drivers(alpha, "fi")
+    finnish, finnish_text = worker_config(login_client(alpha.host, alpha.driver_email))
+    assert finnish["language"] == "fi" and finnish["catalog"] == "/jsi18n/fi/"
+    assert "/jsi18n/fi/" in finnish["shell"]  # kept when the worker installs
+    assert "/static/js/driver.js" in finnish["shell"]
+    assert not any(url.startswith("/jsi18n/") and url != "/jsi18n/fi/" for url in finnish["shell"])
+    # its cache is named for the language, and the catalog is answered from it
+    assert '"driver-shell-" + CONFIG.schema + "-" + CONFIG.language' in finnish_text
+    assert "url.pathname === CONFIG.catalog" in finnish_text
+
+    french, _text = worker_config(login_client(alpha.host, SECOND_DRIVER))
+    assert french["language"] == "fr" and "/jsi18n/fr/" in french["shell"]
+    assert french["version"] != finnish["version"]  # a new worker, so a new cache
+
+    # the catalog the worker keeps is the one of that language
+    catalog = host_client(alpha.host).get(finnish["catalog"])
+    assert catalog.status_code == 200 and catalog["Content-Language"] == "fi"
+    assert b"django.gettext" in catalog.content
+
+
+@pytest.mark.django_db
+def test_a_driver_who_changes_language_gets_a_new_worker(alpha):
+    first, _second = two_drivers(alpha, "es")
+    client = login_client(alpha.host, alpha.driver_email)
+    before, _text = worker_config(client)
+    with schema_context(alpha.tenant.schema_name):
+        User.objects.filter(pk=first).update(language="de")
+    after, _text = worker_config(client)
+    assert (before["language"], after["language"]) == ("es", "de")
+    assert after["version"] != before["version"]
+    assert "/jsi18n/de/" in after["shell"] and "/jsi18n/es/" not in after["shell"]
+    # the same language again: the same worker (phones do not reinstall it for nothing)
+    assert worker_config(client)[0]["version"] == after["version"]
+
+
+@pytest.mark.django_db
+def test_the_worker_fetched_without_a_session_is_in_the_business_language(french_business):
+    config, _text = worker_config(host_client(french_business.host))
+    assert config["language"] == "fr" and "/jsi18n/fr/" in config["shell"]
