@@ -102,6 +102,15 @@ PUBLIC_HOST = os.environ.get("PUBLIC_HOST", "localhost")
 TENANT_BASE_DOMAIN = os.environ.get("TENANT_BASE_DOMAIN", PUBLIC_HOST)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [PUBLIC_HOST, f".{TENANT_BASE_DOMAIN}", "127.0.0.1"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Businesses' own hosts for their tracking pages (track.florist.example, a CNAME to
+# PUBLIC_HOST; set on the Brand page). On, any Host may reach the app and the tenants'
+# Domain table is the list of hosts served (any other: 404); the proxy in front must then
+# get certificates for those hosts (on-demand TLS). Such a host serves only the tracking
+# pages (TRACKING_HOST_URLCONF).
+TRACKING_CUSTOM_HOSTS = env_bool("TRACKING_CUSTOM_HOSTS", False)
+if TRACKING_CUSTOM_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, "*"]
+TRACKING_HOST_URLCONF = "config.urls_tracking"
 # The proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed
 # (core/http.py); empty: none, the connection's own address is the client's.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")

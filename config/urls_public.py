@@ -15,7 +15,12 @@ from proofs.views import customer_file_view
 from stores.views import shopify_public
 from tenants.api.views import SignupApi
 from tenants.views import signup_view
-from tracking.views.customer import tracking_page_view, tracking_path_view, tracking_rating_view
+from tracking.views.customer import (
+    tracking_logo_view,
+    tracking_page_view,
+    tracking_path_view,
+    tracking_rating_view,
+)
 
 urlpatterns = [
     path("", signup_view, name="signup"),
@@ -24,6 +29,7 @@ urlpatterns = [
     path("t/<str:token>/path", tracking_path_view, name="track-path"),
     path("t/<str:token>/rating", tracking_rating_view, name="track-rating"),
     path("t/<str:token>/proof/<int:proof_id>/<str:kind>", customer_file_view, name="track-proof"),
+    path("t/<str:token>/logo/<str:digest>.png", tracking_logo_view, name="track-logo"),
     path("api/v1/signup", SignupApi.as_view(), name="api-signup"),
     # the JavaScript catalog (gettext in scripts), one address per language
     *catalog_urlpatterns(),

@@ -45,6 +45,7 @@ urlpatterns = [
     path("settings/webhooks/", include("webhooks.urls")),
     path("settings/stores/", include("stores.urls")),
     path("settings/audit/", account_views.audit_log_view, name="audit-log"),
+    path("settings/brand/", include(tracking_urls.brand_patterns)),
     path("settings/", include("tenants.urls")),
     path("driver/", include((driver_patterns, "driver"))),
     path("notifications/", include("notifications.urls")),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import set_urlconf
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
@@ -70,6 +72,12 @@ class TenantMiddleware(TenantMainMiddleware):
             )
         return render(request, "unknown_host.html", {"hostname": hostname}, status=404)
 
+    def get_tenant(self, domain_model, hostname):
+        domain = domain_model.objects.select_related("tenant").get(domain=hostname)
+        # A business's own tracking host serves only the tracking pages (below).
+        domain.tenant.on_tracking_host = domain.is_tracking_host
+        return domain.tenant
+
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:
             response = super().process_request(request)
@@ -78,6 +86,9 @@ class TenantMiddleware(TenantMainMiddleware):
         if response is not None:
             return response
         tenant = getattr(request, "tenant", None)
+        if getattr(tenant, "on_tracking_host", False):
+            request.urlconf = settings.TRACKING_HOST_URLCONF
+            set_urlconf(request.urlconf)
         tenant_var.set(getattr(tenant, "schema_name", None))  # for this request's log records
         # Times on the tenant's pages are shown in the tenant's time zone (stored in UTC).
         zone = getattr(tenant, "time_zone", "") or "UTC"

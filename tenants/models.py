@@ -104,7 +104,12 @@ class Tenant(TenantMixin):
 
 
 class Domain(DomainMixin):
-    """A host name that resolves to a tenant (or to the public schema)."""
+    """A host name that resolves to a tenant (or to the public schema). A tenant's
+    tracking host (`is_tracking_host`, at most one per tenant) is the business's own host
+    name for its customers' tracking pages (e.g. track.florist.example, a CNAME to the
+    platform): it serves only the tracking pages (config/urls_tracking.py)."""
+
+    is_tracking_host = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.domain

@@ -14,3 +14,4 @@ class TrackingConfig(AppConfig):
 
         van_positions_from(van_position)  # plans are timed from the phones' positions
         register(NavItem("Live map", "dashboard:live-map", order=26))
+        register(NavItem("Brand", "brand-settings", order=94, roles=("owner",), section="admin"))

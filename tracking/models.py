@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import Driver, Order
 
@@ -61,15 +62,34 @@ class Duty(models.Model):
         return f"{self.driver_id}: {'on' if self.on_duty else 'off'} duty"
 
 
+#: A colour as the brand page and the database take it: `#rrggbb`.
+COLOUR_FORMAT = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #0b63ce."))
+
+
 class TrackingSettings(models.Model):
     """What the tenant promises and shows its customers (one row): how wide the arrival
-    window is, what the tracking page shows, how long its link lasts, the brand colour."""
+    window is, what the tracking page shows, how long its link lasts, and the brand (the
+    colours and the logo of the tracking page, the emails and the driver app)."""
 
     brand_colour = models.CharField(
+        _("brand colour"),
         max_length=7,
         default="#0b63ce",
-        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #0b63ce.")],
+        validators=[COLOUR_FORMAT],
+        help_text=_("The header of the tracking page, the emails and the driver app."),
     )
+    accent_colour = models.CharField(
+        _("accent colour"),
+        max_length=7,
+        default="#0b63ce",
+        validators=[COLOUR_FORMAT],
+        help_text=_("Buttons, the driver's path on the map and focus outlines."),
+    )
+    #: The cleaned logo's name in storage (`brand/<schema>/logo-<sha256 prefix>.png`):
+    #: the content hash in it is what lets the logo be cached for ever. Empty: no logo.
+    logo = models.CharField(max_length=200, blank=True, default="")
+    logo_width = models.PositiveSmallIntegerField(default=0)
+    logo_height = models.PositiveSmallIntegerField(default=0)
     eta_window_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(10), MaxValueValidator(240)],

@@ -1,10 +1,12 @@
 """The day's pages. config/urls_tenant.py mounts `driver_patterns` under /driver/ (the
-"driver" namespace, with proofs' stop-completion page) and `dashboard_patterns` in the
-dashboard; the customer's page is on the public host (config/urls_public.py)."""
+"driver" namespace, with proofs' stop-completion page), `dashboard_patterns` in the
+dashboard and `brand_patterns` under /settings/brand/; the customer's page is on the
+public host (config/urls_public.py) and on a business's own tracking host
+(config/urls_tracking.py)."""
 
 from django.urls import path
 
-from tracking.views import dispatch, driver
+from tracking.views import brand, dispatch, driver
 
 driver_patterns = [
     path("", driver.driver_route_view, name="route"),
@@ -17,6 +19,12 @@ driver_patterns = [
     path("token", driver.token_view, name="token"),
     path("manifest.webmanifest", driver.manifest_view, name="manifest"),
     path("sw.js", driver.service_worker_view, name="service-worker"),
+]
+
+#: The owner's Brand page and the logo on the tenant's host, under /settings/brand/.
+brand_patterns = [
+    path("", brand.brand_settings_view, name="brand-settings"),
+    path("logo/<str:digest>.png", brand.brand_logo_view, name="brand-logo"),
 ]
 
 dashboard_patterns = [

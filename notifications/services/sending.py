@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from email.mime.image import MIMEImage
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlencode
 
@@ -23,10 +24,11 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_q.models import Schedule
 
 from core import metrics
+from core.i18n import order_language
 from dispatch.models import Order, OrderStatus
 from notifications import tasks
 from notifications.models import Notification, NotificationAttempt, NotificationSettings, SmsOptOut
@@ -38,9 +40,11 @@ from routing.selectors import published_stop
 from routing.services.routes import route_timeline
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
+from tenants.services.tracking_host import tracking_base_url
 from tenants.tasks import enqueue_after_commit, job_path, run_in_schema
 from tracking.models import EtaPromise
 from tracking.selectors import NOT_TOLD, Eta, customer_promise, tracking_settings
+from tracking.services.brand import LOGO_CID, current_brand, logo_bytes
 from tracking.services.day import tracking_link_for
 from tracking.services.settings import FIELDS as TRACKING_FIELDS
 from tracking.services.settings import tracking_settings_update
@@ -180,7 +184,9 @@ def deliver(notification_id: int) -> str:
         notification.attempts += 1
         notification.save(update_fields=["status", "attempts", "updated_at"])
     try:
-        provider_id = _send(notification)
+        # the email's subject and wrapper in the customer's language, as its body is
+        with translation.override(order_language(notification.order)):
+            provider_id = _send(notification)
     except Transient as exc:
         return _retry_later(notification, str(exc))
     except Permanent as exc:
@@ -360,12 +366,15 @@ def _send(notification: Notification) -> str:
     if row.email_from_name:
         sender = formataddr((row.email_from_name, parseaddr(sender)[1]))
     link = re.search(r"https?://\S+/t/\S+", notification.body)
+    brand = current_brand(business=business)
+    logo = logo_bytes(brand)
     html = render_to_string(
         "notifications/email.html",
         {
             "subject": subject,
             "business": business,
-            "colour": tracking_settings().brand_colour,
+            "brand": brand,
+            "logo_cid": LOGO_CID if logo else "",
             "paragraphs": [p for p in notification.body.split("\n\n") if p.strip()],
             "link": link.group(0) if link else "",
         },
@@ -374,6 +383,12 @@ def _send(notification: Notification) -> str:
         subject=subject, body=notification.body, from_email=sender, to=[notification.to]
     )
     message.attach_alternative(html, "text/html")
+    if logo:  # inline (cid:): shown without "load remote images", and no public URL
+        message.mixed_subtype = "related"
+        picture = MIMEImage(logo, "png")
+        picture.add_header("Content-ID", f"<{LOGO_CID}>")
+        picture.add_header("Content-Disposition", "inline", filename="logo.png")
+        message.attach(picture)
     try:
         message.send()
     except OSError as exc:
@@ -470,7 +485,8 @@ def notification_settings():
 
 
 def tracking_url(order: Order) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/t/{tracking_link_for(order)}"
+    """The order's tracking link: on the business's own tracking host when it has one."""
+    return f"{tracking_base_url(current_tenant())}/t/{tracking_link_for(order)}"
 
 
 def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:
@@ -533,19 +549,24 @@ def notify_event(
     row = notification_settings()
     now = timezone.now()
     made = []
-    values = context_for(
-        order, link=tracking_url(order), shown=tracking_settings(), promise=promise, **context
-    )
+    # the customer's language (core.i18n): its words, dates and weekday names
+    language = translation.override(order_language(order))
+    with language:
+        values = context_for(
+            order, link=tracking_url(order), shown=tracking_settings(), promise=promise, **context
+        )
     for channel, events in (("sms", row.sms_events), ("email", row.email_events)):
         if event not in events:
             continue
         try:
             pickup = order.kind == Order.Kind.PICKUP  # a collection: its own wording
-            source = template_for(row, event, channel, pickup=pickup)
-            body = render(source, values, one_line=channel == "sms")
+            with language:  # a default template is in the customer's language too
+                source = template_for(row, event, channel, pickup=pickup)
+                body = render(source, values, one_line=channel == "sms")
         except ValueError as exc:  # a broken template: the dispatcher sees why
             log.warning("template %s.%s: %s", event, channel, exc)
-            body = render(DEFAULTS[f"{event}.{channel}"], values, one_line=channel == "sms")
+            with language:
+                body = render(DEFAULTS[f"{event}.{channel}"], values, one_line=channel == "sms")
         postpone, why = None, ""
         if event in TIME_SENSITIVE:
             why = _timing_refusal(order, channel, row)

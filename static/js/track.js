@@ -3,6 +3,11 @@
 // say) reloads the page.
 (function () {
   "use strict";
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (m) { return String(obj[m.slice(2, -2)]); });
+  };
   var token = document.getElementById("track-config").dataset.token;
   var snapshot = JSON.parse(document.getElementById("track-snapshot").textContent);
   var map = null, marker = null, seq = 0, retry = 1000;
@@ -10,14 +15,16 @@
   // trimmed to the van as it moves, asked again at most every `every_s`
   var config = document.getElementById("track-config");
   var pathData = JSON.parse(document.getElementById("track-path").textContent);
+  // the business's accent colour (validated #rrggbb on the server) for the path and the van
+  var accent = /^#[0-9a-fA-F]{6}$/.test(config.dataset.accent || "") ? config.dataset.accent : "#0b63ce";
   var pathLayer = null, pathLine = null, pathAt = Date.now(), pathFetching = false;
 
   function drawPath(data) {
     if (!map || !window.RoadMap) { return; }
     if (pathLayer) { map.removeLayer(pathLayer); }
-    pathLayer = RoadMap.draw(data.legs, {color: "#0b63ce", weight: 5, opacity: 0.8}, "track-path").addTo(map);
+    pathLayer = RoadMap.draw(data.legs, {color: accent, weight: 5, opacity: 0.8}, "track-path").addTo(map);
     pathLine = pathLayer.getLayers()[0] || null;
-    RoadMap.walks(data.walks, "#0b63ce").addTo(pathLayer);
+    RoadMap.walks(data.walks, accent).addTo(pathLayer);
     RoadMap.attribute(map, data.attribution);
     document.getElementById("track-map").dataset.pathVertices = String(RoadMap.vertices(data.legs));
   }
@@ -37,7 +44,7 @@
     if (!map || !position || position.seq <= seq) { return; }
     seq = position.seq;
     if (!marker) {
-      marker = L.circleMarker([position.lat, position.lng], {radius: 9, color: "#0b63ce", fillOpacity: 0.9, className: "driver-position"}).addTo(map);
+      marker = L.circleMarker([position.lat, position.lng], {radius: 9, color: accent, fillOpacity: 0.9, className: "driver-position"}).addTo(map);
     } else {
       marker.setLatLng([position.lat, position.lng]);
     }
@@ -84,7 +91,7 @@
   window.startTracking = function (leafletMap) {
     map = leafletMap;
     if (snapshot.destination) {
-      L.marker(snapshot.destination, {title: "You", alt: "Your address"}).addTo(map);
+      L.marker(snapshot.destination, {title: gettext("You"), alt: gettext("Your address")}).addTo(map);
       map.setView(snapshot.destination, 14);
     }
     drawPath(pathData);
@@ -120,7 +127,9 @@
           var n = answer.data.stars;
           var heading = document.createElement("h2");
           heading.id = "track-rating-title";
-          heading.textContent = "Thanks \u2014 you rated " + n + " star" + (n === 1 ? "" : "s");
+          heading.textContent = interpolate(
+            ngettext("Thanks \u2014 you rated %(stars)s star", "Thanks \u2014 you rated %(stars)s stars", n),
+            {stars: n}, true);
           heading.tabIndex = -1;
           section.replaceChildren(heading);
           var comment = String(new FormData(ratingForm).get("comment") || "").trim();

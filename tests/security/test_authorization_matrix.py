@@ -12,6 +12,7 @@ Denied means 401, 403 or a redirect to the login page, and, on another tenant, a
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -48,6 +49,8 @@ POLICIES: dict[str, frozenset[str]] = {
     # the sign-up's one-time sign-in: without its own token, a 404 for everyone, signed in
     # or not (tests/tenants/test_signup_page.py)
     "handover_token": NOBODY,
+    # signed in, any role: the business's logo on its own host (tests/tracking/test_brand.py)
+    "members": frozenset({"driver", "dispatcher", "owner"}),
 }
 NOT_FOUND_POLICIES = frozenset({"nowhere", "handover_token"})
 
@@ -205,6 +208,25 @@ def _writeback(world) -> dict[str, int]:
             },
         )
     return {"pk": found.pk}
+
+
+def _brand_logo(world) -> dict[str, str]:
+    """Alpha's logo (its content hash)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from tracking.services.brand import brand_update, logo_hash
+
+    picture = io.BytesIO()
+    Image.new("RGB", (60, 30), "teal").save(picture, "PNG")
+    with schema_context("alpha"):
+        row = brand_update(
+            schema="alpha",
+            brand_colour="#0b63ce",
+            accent_colour="#0b63ce",
+            logo=SimpleUploadedFile("logo.png", picture.getvalue(), content_type="image/png"),
+        )
+    return {"digest": logo_hash(row.logo)}
 
 
 # name: ({method: policy}, arguments)
@@ -405,6 +427,9 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     # the JavaScript catalog (core/i18n.py): translations only, for any page
     "javascript-catalog": ({"GET": "public"}, NO_ARGS),
     "javascript-catalog-lang": ({"GET": "public"}, lambda w: {"lang": "fi"}),
+    # the Brand page and the logo on the tenant's host (tests/tracking/test_brand.py)
+    "brand-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
+    "brand-logo": ({"GET": "members"}, _brand_logo),
 }
 
 # The public host: no tenant roles exist there; every tenant caller is anonymous on it.
@@ -415,6 +440,7 @@ PUBLIC_MATRIX: dict[str, str] = {
     "track-proof": "the link's token",
     "track-path": "the link's token",
     "track-rating": "the link's token",  # POST only; tests/tracking/test_rating.py
+    "track-logo": "the link's token",  # the link's business only; tests/tracking/test_brand.py
     "api-signup": "public",
     "public-api-schema": "public",
     "public-api-docs": "public",

@@ -9,9 +9,15 @@ The token is 256 random bits; unknown tokens are counted per client address and 
 Once delivered, the page asks for a rating (1-5 stars, a comment), posted to
 `/t/<token>/rating` as a plain form (answered with a redirect back to the page, which then
 thanks them) or, from the page's script, with `Accept: application/json`.
+
+The page wears the business's brand (tracking.services.brand): its colours, its name and
+its logo, served at `/t/<token>/logo/<content hash>.png`. The same pages answer on the
+business's own tracking host (config/urls_tracking.py), where only its own links are found.
 """
 
 from __future__ import annotations
+
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,7 +25,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
@@ -31,10 +38,12 @@ from tracking.selectors import (
     LinkState,
     collection_of,
     customer_snapshot,
+    link_language,
     link_state,
     order_rating,
     tracking_settings,
 )
+from tracking.services.brand import Brand, current_brand, logo_response
 from tracking.services.paths import customer_path
 from tracking.services.rating import COMMENT_MAX, rating_submit
 
@@ -59,40 +68,106 @@ def count_a_guess(request: HttpRequest) -> None:
             cache.set(key, 1, GUESS_WINDOW_S)
 
 
+def _host_tenant(request: HttpRequest) -> Tenant | None:
+    """The business whose own tracking host this is (None on the platform's host)."""
+    tenant = getattr(request, "tenant", None)
+    return tenant if getattr(tenant, "on_tracking_host", False) else None
+
+
+def brand_for(tenant: Tenant, token: str = "") -> tuple[Brand, str]:
+    """The tenant's brand, and its logo's address under `token` ("" without either)."""
+    with schema_context(tenant.schema_name):
+        brand = current_brand(business=tenant.name)
+    logo_url = ""
+    if brand.logo and token:
+        logo_url = reverse("track-logo", kwargs={"token": token, "digest": brand.logo_hash})
+    return brand, logo_url
+
+
+def gone(request: HttpRequest, *, title: str, text: str, status: int, tenant=None, token=""):
+    """The page of a link that shows nothing (unknown, expired, too many tries), in the
+    business's colours when the business is known."""
+    context: dict = {"title": title, "text": text}
+    tenant = tenant or _host_tenant(request)
+    if tenant is not None:
+        context["brand"], context["logo_url"] = brand_for(tenant, token)
+    return render(request, "tracking/track_gone.html", context, status=status)
+
+
 def _link_refused(request: HttpRequest, token: str) -> tuple[LinkState | None, HttpResponse | None]:
     """The link's state, or the page that answers a client guessing, an unknown link or
     an expired one (the tracking page's answers, for the page and its rating alike)."""
     if guessing_too_much(request):
-        return None, render(
-            request,
-            "tracking/track_gone.html",
-            {"title": "Too many tries", "text": "Please wait a few minutes."},
-            status=429,
+        return None, gone(
+            request, title=_("Too many tries"), text=_("Please wait a few minutes."), status=429
         )
     state = link_state(token)
     if state is None:
         count_a_guess(request)
-        return None, render(
+        return None, gone(
             request,
-            "tracking/track_gone.html",
-            {"title": "Link not found", "text": "Check the link in your message."},
+            title=_("Link not found"),
+            text=_("Check the link in your message."),
             status=404,
         )
     if state.expired:
-        return None, render(
+        return None, gone(
             request,
-            "tracking/track_gone.html",
-            {"title": "This delivery is over", "text": "The tracking link has expired."},
+            title=_("This delivery is over"),
+            text=_("The tracking link has expired."),
             status=410,
+            tenant=Tenant.objects.get(schema_name=state.schema),
+            token=token,
         )
     return state, None
+
+
+def for_this_host(view):
+    """On a business's own tracking host, a link of another business is not found there
+    (counted as a guess, as an unknown link is); on the platform's host, every link is."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
+        tenant = _host_tenant(request)
+        if tenant is not None:
+            state = link_state(token)
+            if state is not None and state.schema != tenant.schema_name:
+                count_a_guess(request)
+                if wants_json(request) or request.path.endswith("/path"):
+                    return JsonResponse({"error": "not_found"}, status=404)
+                return gone(
+                    request,
+                    title=_("Link not found"),
+                    text=_("Check the link in your message."),
+                    status=404,
+                )
+        return view(request, token, *args, **kwargs)
+
+    return wrapped
+
+
+def tracking_logo_view(request: HttpRequest, token: str, digest: str) -> HttpResponse:
+    """`/t/<token>/logo/<hash>.png`: the logo of the business whose link this is (an
+    expired link's too: its page still wears the brand), no sign-in needed; cached for a
+    year, a new logo having a new hash."""
+    if guessing_too_much(request):
+        return HttpResponse(status=429)
+    state = link_state(token)
+    if state is None:
+        count_a_guess(request)
+        return HttpResponse(status=404)
+    tenant = Tenant.objects.get(schema_name=state.schema)
+    brand, _logo_url = brand_for(tenant)
+    return logo_response(brand, digest)
 
 
 def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
     state, refused = _link_refused(request, token)
     if refused is not None:
         return refused
-    return render(request, "tracking/track.html", page_context(state, token))
+    # the order's language, not the visitor's: the page, its dates, its script's catalog
+    with translation.override(link_language(state)):
+        return render(request, "tracking/track.html", page_context(state, token))
 
 
 @require_POST
@@ -118,12 +193,13 @@ def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
         errors = {field: list(texts) for field, texts in error.message_dict.items()}
         if wants_json(request):
             return JsonResponse({"errors": errors}, status=400)
-        context = page_context(state, token)
-        context.update(
-            rating_errors={("form" if k == "__all__" else k): v for k, v in errors.items()},
-            rating_comment=request.POST.get("comment", "")[: COMMENT_MAX * 2],
-        )
-        return render(request, "tracking/track.html", context, status=400)
+        with translation.override(link_language(state)):  # the order's, as the page's
+            context = page_context(state, token)
+            context.update(
+                rating_errors={("form" if k == "__all__" else k): v for k, v in errors.items()},
+                rating_comment=request.POST.get("comment", "")[: COMMENT_MAX * 2],
+            )
+            return render(request, "tracking/track.html", context, status=400)
     if wants_json(request):
         return JsonResponse({"stars": rating.stars}, status=201)
     return redirect(f"{reverse('track', kwargs={'token': token})}#track-rating")
@@ -158,6 +234,7 @@ def _delivery_reference(order: Order) -> str:
 
 def page_context(state: LinkState, token: str) -> dict:
     tenant = Tenant.objects.get(schema_name=state.schema)
+    brand, logo_url = brand_for(tenant, token)
     with schema_context(state.schema), timezone.override(tenant.time_zone):
         row = tracking_settings()
         order = Order.objects.get(pk=state.order_id)
@@ -183,7 +260,9 @@ def page_context(state: LinkState, token: str) -> dict:
             "proof_at": proof_at,
             "headline": snapshot["text"],
             "business": tenant.name,
-            "colour": row.brand_colour,
+            "brand": brand,
+            "logo_url": logo_url,
+            "colour": brand.colour,
             "order": order,
             "reference": order.external_id or f"#{order.pk}",
             "snapshot": snapshot,
