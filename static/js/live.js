@@ -3,6 +3,12 @@
 // sequence number) are ignored, so a reconnect or a late message never moves it back.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (base.html) gives these; plain English until it is loaded.
+  // Looked up at each call, so that a catalog loaded after this script still counts.
+  function gettext(s) { return window.gettext ? window.gettext(s) : s; }
+  function interpolate(fmt, obj) {
+    return fmt.replace(/%\((\w+)\)s/g, function (m, k) { return String(obj[k]); });
+  }
   var config = document.getElementById("live-config");
   var statusEl = document.getElementById("live-status");
   var rows = document.getElementById("live-drivers");
@@ -16,7 +22,9 @@
     timeZone: config.dataset.timeZone || undefined, hour: "2-digit", minute: "2-digit", second: "2-digit"
   });
 
-  function label(driver) { return driver.name || ("Driver " + driver.id); }
+  function label(driver) {
+    return driver.name || interpolate(gettext("Driver %(id)s"), {id: driver.id}, true);
+  }
 
   function render() {
     var ids = Object.keys(drivers);
@@ -27,9 +35,14 @@
       var d = drivers[id];
       var tr = document.createElement("tr");
       tr.id = "live-driver-" + id;
-      [label(d), clock.format(new Date(d.t)), d.speed != null ? (d.speed * 3.6).toFixed(0) + " km/h" : "—",
-       d.heading_to ? "#" + d.heading_to + (d.eta_text ? " at " + d.eta_text : "") : "—"
-      ].forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
+      var speed = d.speed != null ? interpolate(gettext("%(speed)s km/h"), {speed: (d.speed * 3.6).toFixed(0)}, true) : "—";
+      var heading = "—";
+      if (d.heading_to) {
+        heading = d.eta_text
+          ? interpolate(gettext("#%(order)s at %(eta)s"), {order: d.heading_to, eta: d.eta_text}, true)
+          : "#" + d.heading_to;
+      }
+      [label(d), clock.format(new Date(d.t)), speed, heading].forEach(function (text) { var td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
       rows.appendChild(tr);
     });
   }
@@ -88,7 +101,8 @@
       d.orders[stop.order] = true;
       // as text: Leaflet reads a string tooltip as HTML, and names come from customers
       var text = document.createElement("span");
-      text.textContent = "#" + stop.sequence + " " + stop.name + (k === 0 ? " (next)" : "");
+      var fmt = k === 0 ? gettext("#%(sequence)s %(name)s (next)") : "#%(sequence)s %(name)s";
+      text.textContent = interpolate(fmt, {sequence: stop.sequence, name: stop.name}, true);
       L.circleMarker([stop.lat, stop.lng], {radius: k === 0 ? 6 : 4, color: colour, weight: 2, fillColor: "#fff", fillOpacity: 1, className: "live-stop"})
         .bindTooltip(text).addTo(d.layers);
     });
@@ -123,7 +137,7 @@
     var socket = new WebSocket(scheme + location.host + "/ws/dispatch/");
     socket.onopen = function () {
       retry = 1000;
-      statusEl.textContent = "Live";
+      statusEl.textContent = gettext("Live");
       statusEl.className = "status status-delivered";
       snapshot();  // anything missed while disconnected; newer socket messages win by seq
     };
@@ -136,7 +150,8 @@
       } else if (m.type === "eta" && drivers[m.driver]) {
         drivers[m.driver].heading_to = m.order; drivers[m.driver].eta_text = m.eta_text; render();
       } else if (m.type === "stop") {
-        statusEl.textContent = "Live · order #" + m.order + " " + m.status.replace("_", " ");
+        statusEl.textContent = interpolate(gettext("Live · order #%(order)s %(status)s"),
+          {order: m.order, status: m.status.replace("_", " ")}, true);
         Object.keys(drivers).forEach(function (id) {  // a stop of this path changed: ask again
           var d = drivers[id];
           if (d.orders && d.orders[m.order]) { d.fetchedAt = 0; fetchPath(d); }
@@ -144,7 +159,7 @@
       }
     };
     socket.onclose = function () {
-      statusEl.textContent = "Reconnecting…";
+      statusEl.textContent = gettext("Reconnecting…");
       statusEl.className = "status status-failed";
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);

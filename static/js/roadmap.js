@@ -57,7 +57,9 @@
   // once per map: "Road paths © OpenStreetMap contributors" beside the tiles' own credit
   function attribute(map, attribution) {
     if (!attribution || map._roadsAttributed || !map.attributionControl) { return; }
-    map.attributionControl.addAttribution("Road paths " + attribution);
+    // Django's JavaScript catalog when the page has it; plain English otherwise
+    var fmt = window.gettext ? window.gettext("Road paths %(attribution)s") : "Road paths %(attribution)s";
+    map.attributionControl.addAttribution(fmt.replace("%(attribution)s", attribution));
     map._roadsAttributed = true;
   }
 
