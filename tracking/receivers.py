@@ -4,53 +4,17 @@ changes (a board open on the plan fetches it again)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth.signals import user_logged_out
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.models import User
-from core import metrics
 from dispatch.signals import order_status_changed
 from routing.signals import plan_changed
 from tracking.services.day import next_seq
 from tracking.services.hub import dispatch_group, order_group, user_group
-
-logger = logging.getLogger(__name__)
-_sending: set[asyncio.Task] = set()  # keeps scheduled broadcasts alive until they finish
-
-
-def _send_on_commit(messages: list[tuple[str, dict]]) -> None:
-    """Send (group, message) pairs once the transaction commits (never, if it rolls back).
-    The change is committed by then: a channel layer that is away (Redis down) costs the
-    live update, not the request. Nothing is kept to send later: the database holds the
-    change, and every open page fetches the state again when its socket reconnects."""
-
-    async def broadcast() -> None:
-        layer = get_channel_layer()
-        try:
-            for group, message in messages:
-                await layer.group_send(group, message)
-        except Exception:  # stop at the first failure: the others would wait as long
-            metrics.BROADCASTS_FAILED.inc()
-            logger.warning("live update not sent (%s)", messages[0][0], exc_info=True)
-
-    def send() -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # a sync thread (a request, a task, a consumer's ORM call)
-            async_to_sync(broadcast)()
-        else:  # called on an event loop's own thread: do not block it
-            task = loop.create_task(broadcast())
-            _sending.add(task)
-            task.add_done_callback(_sending.discard)
-
-    transaction.on_commit(send)
+from tracking.services.live import send_on_commit
 
 
 @receiver(order_status_changed, dispatch_uid="tracking-broadcast")
@@ -59,7 +23,7 @@ def on_order_status_changed(sender, *, order, from_status, to_status, actor, **k
     seq = next_seq()
     stop = {"type": "stop", "order": order.pk, "status": to_status, "from": from_status, "seq": seq}
     status = {"type": "status", "status": to_status, "seq": seq}
-    _send_on_commit([(dispatch_group(schema), stop), (order_group(schema, order.pk), status)])
+    send_on_commit([(dispatch_group(schema), stop), (order_group(schema, order.pk), status)])
 
 
 @receiver(plan_changed, dispatch_uid="tracking-plan-changed")
@@ -67,7 +31,7 @@ def on_plan_changed(sender, *, plan, actor="", **kwargs) -> None:
     """Every dispatcher of the tenant hears of the plan's new revision (and who made
     it); a board showing an older one fetches the plan again."""
     message = {"type": "plan", "plan": plan.pk, "revision": plan.revision, "actor": actor}
-    _send_on_commit([(dispatch_group(connection.schema_name), message)])
+    send_on_commit([(dispatch_group(connection.schema_name), message)])
 
 
 @receiver(post_save, sender=User, dispatch_uid="tracking-user-changed")
@@ -76,7 +40,7 @@ def on_user_changed(sender, *, instance, update_fields=None, **kwargs) -> None:
     another role, a new password: their session no longer signs them in)."""
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # a sign-in changes nothing a socket depends on
-    _send_on_commit([(user_group(connection.schema_name, instance.pk), {"type": "user.changed"})])
+    send_on_commit([(user_group(connection.schema_name, instance.pk), {"type": "user.changed"})])
 
 
 @receiver(user_logged_out, dispatch_uid="tracking-user-signed-out")
@@ -86,4 +50,4 @@ def on_signed_out(sender, *, request, user, **kwargs) -> None:
     if user is None or getattr(request, "session", None) is None:
         return
     message = {"type": "user.changed", "ended_session": request.session.session_key}
-    _send_on_commit([(user_group(connection.schema_name, user.pk), message)])
+    send_on_commit([(user_group(connection.schema_name, user.pk), message)])
