@@ -32,6 +32,7 @@ TARGET_LABELS = {
     "customer_name": _("Customer name"),
     "customer_phone": _("Phone"),
     "customer_email": _("Email"),
+    "language": _("Language"),
     "address_line1": _("Address"),
     "address_line2": _("Address line 2"),
     "city": _("City"),
@@ -91,7 +92,10 @@ ERROR_LABELS = {
 
 # The mapping form in fieldsets; the last two folded away unless they are in use.
 FIELD_GROUPS = (
-    (_("Order and customer"), ("external_id", "customer_name", "customer_phone", "customer_email")),
+    (
+        _("Order and customer"),
+        ("external_id", "customer_name", "customer_phone", "customer_email", "language"),
+    ),
     (
         _("Where"),
         ("address_line1", "address_line2", "city", "postcode", "region", "country", "lat", "lng"),
@@ -188,7 +192,8 @@ def _fieldsets(form: forms.Form, mapping: dict[str, str]) -> list[dict[str, Any]
     return [
         {
             "legend": legend,
-            "fields": [form[name] for name in names],
+            # a target the importer does not read (yet) has no field
+            "fields": [form[name] for name in names if name in form.fields],
             "folded": index >= len(FIELD_GROUPS) - 2 and not (set(names) & set(mapping)),
         }
         for index, (legend, names) in enumerate(FIELD_GROUPS)
