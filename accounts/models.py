@@ -9,6 +9,9 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.i18n import validate_language
 
 
 class UserManager(BaseUserManager["User"]):
@@ -39,6 +42,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Operators only: may use Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # blank: the business's language (core.i18n.user_language); codes of settings.LANGUAGES
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        default="",
+        validators=[validate_language],
+        help_text=_("The language of this person's pages; blank: the business's language."),
+    )
 
     objects = UserManager()
 

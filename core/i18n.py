@@ -25,11 +25,13 @@ import hashlib
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import path
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import lazy
+from django.utils.translation import gettext as _
 from django.views.i18n import JavaScriptCatalog
 
 DEFAULT_LANGUAGE = "en"
@@ -57,6 +59,16 @@ def normalize_language(value: object) -> str | None:
 
 def is_shipped(code: object) -> bool:
     return isinstance(code, str) and code in shipped_languages()
+
+
+def validate_language(value: str) -> None:
+    """A model field's validator: blank (the default language) or a shipped code."""
+    if value and not is_shipped(value):
+        raise ValidationError(
+            _("%(value)s is not a language we ship; use one of: %(codes)s."),
+            code="invalid_language",
+            params={"value": value, "codes": ", ".join(shipped_languages())},
+        )
 
 
 def tenant_language(tenant: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.i18n import language_choices
 from dispatch.models import Order
 from dispatch.services.order_input import input_field
 from dispatch.services.parsing import minutes_as_seconds
@@ -33,6 +34,11 @@ class OrderForm(forms.Form):
     customer_name = _text(_("Customer name"))
     customer_phone = _text(_("Phone"))
     customer_email = _text(_("Email"), widget=forms.EmailInput)
+    language = _text(
+        _("Language"),
+        widget=forms.Select(choices=language_choices(automatic=_("The business's language"))),
+        help_text=_("Of the customer's messages and tracking page."),
+    )
     address_line1 = _text(_("Address"))
     address_line2 = _text(_("Address line 2"))
     postcode = _text(_("Postcode"))

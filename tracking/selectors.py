@@ -19,17 +19,18 @@ estimate outside it gets a window whose text says "later than the 09:00-12:00 yo
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
+from core.i18n import order_language
 from dispatch.models import Order, OrderStatus
 from routing.models import PlanRoute
 from routing.selectors import published_stop
 from routing.services.routes import route_timeline
-from tenants.models import TrackingLink
+from tenants.models import Tenant, TrackingLink
 from tenants.selectors import current_tenant, travel_source
 from tenants.services.formats import Formats
 from tracking.models import DeliveryRating, DriverPosition, EtaPromise, TrackingSettings
@@ -65,6 +66,8 @@ class Promise:
     eta_text: str  # "10:40"
     booked_text: str  # "09:00-12:00" (every booked window, comma separated)
     date_text: str  # "Tuesday 1 December"
+    # the customer's language (core.i18n.order_language): the texts are in it
+    language: str = ""
 
     @property
     def headline(self) -> str:
@@ -75,6 +78,9 @@ class Promise:
 
     def as_message(self) -> dict:
         """For sockets and the API."""
+        if self.language and self.language != translation.get_language():
+            with translation.override(self.language):  # the headline's words
+                return self.as_message()
         window = self.window
         return {
             "stage": self.stage,
@@ -141,6 +147,24 @@ NOT_TOLD = object()
 
 
 def customer_promise(
+    order,
+    *,
+    now: dt.datetime | None = None,
+    live=None,
+    settings_row=None,
+    told=None,
+    formats: Formats | None = None,
+) -> Promise:
+    """What the customer of `order` is told now (current schema), in their language."""
+    language = order_language(order)
+    with translation.override(language):
+        promise = _customer_promise(
+            order, now=now, live=live, settings_row=settings_row, told=told, formats=formats
+        )
+    return replace(promise, language=language)
+
+
+def _customer_promise(
     order,
     *,
     now: dt.datetime | None = None,
@@ -323,6 +347,14 @@ def link_state(token: str) -> LinkState | None:
             ttl = dt.timedelta(hours=tracking_settings().tracking_link_ttl_hours)
             expired = ended is not None and ended.created_at + ttl < timezone.now()
     return LinkState(link.tenant.schema_name, link.order_id, expired)
+
+
+def link_language(state: LinkState) -> str:
+    """The language of a tracking link's page: its order's (core.i18n.order_language)."""
+    tenant = Tenant.objects.get(schema_name=state.schema)
+    with schema_context(state.schema):
+        order = Order.objects.filter(pk=state.order_id).only("language").first()
+        return order_language(order, tenant)
 
 
 def customer_snapshot(order_id: int, *, settings_row=None) -> dict | None:

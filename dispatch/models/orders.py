@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.i18n import validate_language
 from dispatch.models.base import Address, TimeStamped, validate_e164
 
 
@@ -57,6 +59,16 @@ class Order(Address, TimeStamped):
     customer_name = models.CharField(max_length=150)
     customer_phone = models.CharField(max_length=20, blank=True, validators=[validate_e164])
     customer_email = models.EmailField(blank=True)
+    # blank: the tenant's default language (core.i18n.order_language); the customer's
+    # messages and tracking page are in this language
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        blank=True,
+        default="",
+        validators=[validate_language],
+        help_text=_("The customer's language; blank: the business's language."),
+    )
     geocode_status = models.CharField(
         max_length=16, choices=GeocodeStatus.choices, default=GeocodeStatus.PENDING
     )
@@ -143,6 +155,11 @@ class Order(Address, TimeStamped):
             ),
         ]
         indexes = [models.Index(fields=["delivery_date", "status"])]
+
+    @property
+    def language_name(self) -> str:
+        """The customer's language by its own name ("Suomi"), or "" for the business's."""
+        return dict(settings.LANGUAGES).get(self.language, "")
 
     @property
     def needs_date(self) -> bool:

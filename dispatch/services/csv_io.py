@@ -86,6 +86,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "contact number",
     ),
     "customer_email": ("email", "e mail", "email address", "mail"),
+    # the customer's language (en, fr, de, es, fi or a tag such as fr-CA); empty: the tenant's
+    "language": ("lang", "locale", "language code", "customer language", "customer locale"),
     "address_line1": (
         "address",
         "address1",

@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
+from core.i18n import normalize_language, shipped_languages
 from core.json_types import JSONObject, json_type_error
 from dispatch.models import Order
 from dispatch.services.phones import phone_e164
@@ -150,6 +151,27 @@ class Phone(OrderField, serializers.CharField):
             return phone_e164(value, region=self.context.get("default_country", ""))
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
+
+
+class Language(OrderField, serializers.CharField):
+    """The customer's language: a shipped code (settings.LANGUAGES), read from any tag of
+    it ("fr-CA", "FR", "fr_CA" are "fr"); empty: the business's language."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # no max_length: a tag longer than the column ("fr-CA-u-ca-gregory") is still read
+        super().__init__(required=False, default="", allow_blank=True, allow_null=True, **kwargs)
+
+    def read(self, value: Any) -> str:
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return ""
+        code = normalize_language(text)
+        if code is None:
+            raise serializers.ValidationError(
+                f"'{text[:20]}' is not a language we write in; send one of: "
+                f"{', '.join(shipped_languages())} (or empty for the business's language)."
+            )
+        return code
 
 
 class Country(OrderField, serializers.CharField):
@@ -520,6 +542,10 @@ class OrderInputSerializer(serializers.Serializer):
         "Answered in E.164."
     )
     customer_email = Email()
+    language = Language(
+        help_text="The language of the customer's messages and tracking page: en, fr, de, "
+        "es or fi (a tag such as fr-CA is read as fr); empty: the business's language."
+    )
     address_line1 = Text("address_line1", help_text="Required unless lat and lng are sent.")
     address_line2 = Text("address_line2")
     city = Text("city")

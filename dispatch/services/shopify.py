@@ -37,6 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.i18n import normalize_language
 from dispatch import tasks
 from dispatch.models import Order, ShopifyIntegration, WebhookEvent
 
@@ -424,6 +425,9 @@ def shopify_order_to_order_data(
     coordinates = _coordinates(address.get("latitude"), address.get("longitude"))
     if coordinates:
         data["lat"], data["lng"] = coordinates
+    # the checkout's language ("fr-CA" is "fr"); none, or one we do not ship: the business's
+    if language := normalize_language(payload.get("customer_locale")):
+        data["language"] = language
     return data
 
 

@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.i18n import normalize_language
 from dispatch.models import Order, OrderStatus, WebhookEvent
 from dispatch.services import orders as order_services
 from dispatch.services import store_intake
@@ -445,6 +446,22 @@ def _addresses(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[s
     return {}, billing
 
 
+#: Where multilingual plugins keep the language an order was placed in (WooCommerce has
+#: none of its own): WPML's WooCommerce Multilingual, Polylang, TranslatePress, and a
+#: hand-made checkout field. Compared as `_key` does.
+LANGUAGE_KEYS = ("wpml language", "pll language", "trp language", "language", "locale")
+
+
+def order_language(payload: Mapping[str, Any]) -> str:
+    """The shipped language (core.i18n) the order was placed in, from its meta; "" (the
+    business's language) when none is written or it is one we do not ship."""
+    pairs = _meta_pairs(payload.get("meta_data"))
+    for key in LANGUAGE_KEYS:
+        if code := normalize_language(pairs.get(key)):
+            return code
+    return ""
+
+
 def _is_pickup(payload: Mapping[str, Any], meta: DeliveryMeta) -> bool:
     lines = [_obj(line) for line in payload.get("shipping_lines") or []]
     methods = {_text(line.get("method_id")) for line in lines}
@@ -500,6 +517,8 @@ def order_data(
         "items": items or 1,
         "notes": notes[: input_field("notes").max_length],
     }
+    if language := order_language(payload):
+        data["language"] = language
     return data, meta
 
 

@@ -11,13 +11,15 @@ narrow no-break space that CLDR puts before "PM".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time, match_skeleton
 from babel.numbers import format_decimal
+from django.utils import translation
 
 #: Between a number and its unit on a page, so that "103.0 km" never breaks in two.
 NBSP = "\u00a0"
@@ -76,9 +78,23 @@ class Formats:
             self._short[key] = text
         return text
 
+    def words(self) -> Locale:
+        """The locale of the words in a date (weekday and month names): the active
+        language (an order's, a user's: core.i18n), as spoken in the tenant's country when
+        CLDR knows that; the tenant's own locale when it is that language. Times and
+        numbers keep the tenant's locale ("14:05" in Britain whatever the language)."""
+        active = translation.get_language()
+        if not active or active.split("-")[0] == self.locale.language:
+            return self.locale
+        return babel_locale(active, self.country)
+
     def date(self, day: dt.date) -> str:
-        """A day: "Tuesday 1 December" (en_GB), "Tue, Dec 1" (en_US)."""
-        return format_skeleton("MMMMEEEEd", day, locale=self.locale).translate(_PLAIN)
+        """A day: "Tuesday 1 December" (en_GB), "Tue, Dec 1" (en_US); in Finnish (the
+        active language) "tiistai 1. joulukuuta"."""
+        words = self.words()
+        if words is self.locale:
+            return format_skeleton("MMMMEEEEd", day, locale=self.locale).translate(_PLAIN)
+        return format_date(day, _full_weekday(words, "MMMMEEEEd"), locale=words).translate(_PLAIN)
 
     def span(self, start: dt.datetime | dt.time, end: dt.datetime | dt.time) -> str:
         """A window of time: "10:15-11:15" (a hyphen: a dash is not GSM-7)."""
@@ -98,10 +114,11 @@ class Formats:
         2026" ("short", for tables), "6 Dec 2026" ("date"); a datetime's day in the zone."""
         if isinstance(day, dt.datetime):
             day = self.local(day).date()
+        words = self.words()
         if style == "long":
-            return format_date(day, "full", locale=self.locale)
+            return format_date(day, "full", locale=words)
         skeleton = "yMMMEd" if style == "short" else "yMMMd"
-        return format_skeleton(skeleton, day, locale=self.locale)
+        return format_skeleton(skeleton, day, locale=words)
 
     def stamp(self, at: dt.datetime, *, seconds: bool = False) -> str:
         """An instant in a history: "6 Dec 2026, 14:05" (en_GB), "Dec 6, 2026, 2:05 PM"."""
@@ -149,6 +166,21 @@ class Formats:
             else phonenumbers.PhoneNumberFormat.INTERNATIONAL
         )
         return phonenumbers.format_number(parsed, style).replace(" ", NBSP)
+
+
+@lru_cache(maxsize=64)
+def _full_weekday(locale: Locale, skeleton: str) -> str:
+    """The locale's pattern closest to `skeleton`, with weekday and month in full: CLDR
+    has no "weekday, day and month" pattern in every language (Finnish has "ccc d. MMMM",
+    which reads "ti 1. joulukuuta"), and Babel does not widen the field it matched."""
+    key = match_skeleton(skeleton, locale.datetime_skeletons)
+    pattern = str(locale.datetime_skeletons[key].pattern) if key else "EEEE d MMMM"
+    parts = pattern.split("'")  # odd parts are quoted literals
+    for i in range(0, len(parts), 2):
+        text = re.sub(r"E{1,4}", "EEEE", parts[i])
+        text = re.sub(r"c{1,4}", "cccc", text)
+        parts[i] = re.sub(r"(?<![ML])([ML])\1\1(?![ML])", r"\1\1\1\1", text)  # "déc." → "décembre"
+    return "'".join(parts)
 
 
 @lru_cache(maxsize=256)

@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
@@ -38,6 +38,7 @@ from tracking.selectors import (
     LinkState,
     collection_of,
     customer_snapshot,
+    link_language,
     link_state,
     order_rating,
     tracking_settings,
@@ -164,7 +165,9 @@ def tracking_page_view(request: HttpRequest, token: str) -> HttpResponse:
     state, refused = _link_refused(request, token)
     if refused is not None:
         return refused
-    return render(request, "tracking/track.html", page_context(state, token))
+    # the order's language, not the visitor's: the page, its dates, its script's catalog
+    with translation.override(link_language(state)):
+        return render(request, "tracking/track.html", page_context(state, token))
 
 
 @require_POST
@@ -190,12 +193,13 @@ def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
         errors = {field: list(texts) for field, texts in error.message_dict.items()}
         if wants_json(request):
             return JsonResponse({"errors": errors}, status=400)
-        context = page_context(state, token)
-        context.update(
-            rating_errors={("form" if k == "__all__" else k): v for k, v in errors.items()},
-            rating_comment=request.POST.get("comment", "")[: COMMENT_MAX * 2],
-        )
-        return render(request, "tracking/track.html", context, status=400)
+        with translation.override(link_language(state)):  # the order's, as the page's
+            context = page_context(state, token)
+            context.update(
+                rating_errors={("form" if k == "__all__" else k): v for k, v in errors.items()},
+                rating_comment=request.POST.get("comment", "")[: COMMENT_MAX * 2],
+            )
+            return render(request, "tracking/track.html", context, status=400)
     if wants_json(request):
         return JsonResponse({"stars": rating.stars}, status=201)
     return redirect(f"{reverse('track', kwargs={'token': token})}#track-rating")

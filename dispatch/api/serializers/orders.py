@@ -104,6 +104,11 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     customer_email = serializers.CharField(
         read_only=True, help_text="The customer's email address; empty when unknown."
     )
+    language = serializers.CharField(
+        read_only=True,
+        help_text="The language of the customer's messages and tracking page (en, fr, de, es, "
+        "fi); empty: the business's language.",
+    )
     needs_date = serializers.BooleanField(
         read_only=True,
         help_text="Its delivery date (from a store or a file) could not be read: "
@@ -120,6 +125,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "customer_name",
             "customer_phone",
             "customer_email",
+            "language",
             "address_line1",
             "address_line2",
             "city",
