@@ -31,6 +31,7 @@ from core import metrics
 from core.observability import log_context
 from dispatch.models import Driver
 from tenants.models import Domain
+from tenants.services.tracking_host import tracking_host_schema
 from tracking.selectors import customer_snapshot, link_state, tracking_settings
 from tracking.services import day as services
 from tracking.services.hub import Item, dispatch_group, hub, order_group, user_group
@@ -47,9 +48,12 @@ def _host(scope: dict) -> str:
 
 
 def tenant_for_host(host: str):
-    """The active tenant served at `host`, or None (the public host included)."""
+    """The active tenant served at `host`, or None (the public host included, and a
+    business's own tracking host, which serves only its tracking pages)."""
 
-    domain = Domain.objects.select_related("tenant").filter(domain=host).first()
+    domain = (
+        Domain.objects.select_related("tenant").filter(domain=host, is_tracking_host=False).first()
+    )
     if domain is None or domain.tenant.schema_name == "public":
         return None
     return domain.tenant if domain.tenant.status == "active" else None
@@ -424,7 +428,7 @@ class TrackConsumer(RefusingConsumer):
 
     async def connect(self) -> None:
         token = self.scope["url_route"]["kwargs"]["token"]
-        verdict = await database_sync_to_async(self._authorise)(token)
+        verdict = await database_sync_to_async(self._authorise)(token, _host(self.scope))
         if verdict is None:
             await self.refuse(Refusal(4404, "unknown_link"))
             return
@@ -434,9 +438,12 @@ class TrackConsumer(RefusingConsumer):
         await self.accept_counted()
         await self.send_json({"type": "snapshot", **snapshot})
 
-    def _authorise(self, token: str):
+    def _authorise(self, token: str, host: str = ""):
         state = link_state(token)
         if state is None or state.expired:
+            return None
+        on_own_host = tracking_host_schema(host)  # a business's own host: its links only
+        if on_own_host is not None and on_own_host != state.schema:
             return None
         with schema_context(state.schema):
             row = tracking_settings()

@@ -85,3 +85,14 @@ def tracking_host_set(*, tenant: Tenant, host: str) -> Domain | None:
             )
     except IntegrityError:
         raise ValidationError({"tracking_host": [_("That host is already in use.")]}) from None
+
+
+def tracking_host_schema(host: str) -> str | None:
+    """The schema of the business whose own tracking host `host` is (None: it is not
+    one); a tracking link of another business is not served there."""
+    domain = (
+        Domain.objects.filter(domain=host_normal(host), is_tracking_host=True)
+        .select_related("tenant")
+        .first()
+    )
+    return domain.tenant.schema_name if domain is not None else None
