@@ -18,3 +18,14 @@ class NotificationsConfig(AppConfig):
                 section="admin",
             )
         )
+        from django.utils.translation import gettext_lazy
+
+        register(
+            NavItem(
+                gettext_lazy("Masked calls"),
+                "calls-settings",
+                order=95,
+                roles=("owner",),
+                section="admin",
+            )
+        )

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from django.db import connection, transaction
 from django.dispatch import receiver
+from django_tenants.utils import schema_context
 
 from dispatch.models import Order
+from dispatch.models.orders import FINAL_STATUSES
 from dispatch.signals import (
     order_rescheduled,
     order_status_changed,
@@ -14,6 +17,7 @@ from dispatch.signals import (
 )
 from notifications import tasks
 from notifications.models import Notification
+from notifications.services.masking import sessions_close_for_order
 from routing.models import PlanStop
 from routing.signals import plan_published, route_version_created
 from tenants.models import TrackingLink
@@ -29,6 +33,21 @@ def on_status_changed(sender, *, order, from_status, to_status, **kwargs) -> Non
     enqueue_after_commit(
         tasks.on_order_status, order.pk, str(to_status), task_name=f"notify-{to_status}-{order.pk}"
     )
+
+
+@receiver(order_status_changed, dispatch_uid="masked-sessions-close")
+def on_order_finished(sender, *, order, to_status, **kwargs) -> None:
+    """Receiver of `order_status_changed`: a delivered, failed or cancelled order's masked
+    sessions close once that is committed (the check at call time stays the authority)."""
+    if to_status not in FINAL_STATUSES:
+        return
+    schema, order_id = connection.schema_name, order.pk
+
+    def close() -> None:
+        with schema_context(schema):
+            sessions_close_for_order(order_id=order_id)
+
+    transaction.on_commit(close)
 
 
 @receiver(orders_created, dispatch_uid="notify-created")

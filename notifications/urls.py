@@ -4,12 +4,20 @@ mounts both."""
 
 from django.urls import path
 
-from notifications.views import conversations, provider, settings
+from notifications.views import conversations, masked, provider, settings
 
 urlpatterns = [
     path("twilio/status", provider.twilio_status_view, name="twilio-status"),
     path("twilio/inbound", provider.twilio_inbound_view, name="twilio-inbound"),
     path("twilio/answer-status", provider.twilio_answer_status_view, name="twilio-answer-status"),
+    # the pool numbers of masked calls: each number's voice and messaging webhooks
+    path("twilio/masked/voice", masked.masked_voice_view, name="twilio-masked-voice"),
+    path(
+        "twilio/masked/voice/status",
+        masked.masked_voice_status_view,
+        name="twilio-masked-voice-status",
+    ),
+    path("twilio/masked/sms", masked.masked_sms_view, name="twilio-masked-sms"),
 ]
 
 settings_patterns = [
@@ -27,7 +35,11 @@ conversation_patterns = [
 ]
 
 # The driver app's masked calls and texts to a stop's customer.
-driver_patterns: list = []
+driver_patterns = [
+    path("stops/<int:order_id>/masked", masked.masked_open_view, name="masked"),
+]
 
 # The owner's pool of numbers for masked calls (under /settings/calls/).
-calls_patterns: list = []
+calls_patterns = [
+    path("", masked.calls_settings_view, name="calls-settings"),
+]
