@@ -341,11 +341,17 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "driver:scan": ({"POST": "driver"}, NO_ARGS),
     "driver:settings": ({"POST": "driver"}, NO_ARGS),
     "driver:token": ({"GET": "driver"}, NO_ARGS),
+    # masked calls: a stop of the driver's own route (tests/notifications/test_masking.py)
+    "driver:masked": ({"POST": "driver"}, K(order_id="order")),
     # browsers fetch the manifest and the service worker without cookies; neither holds data
     "driver:manifest": ({"GET": "public"}, NO_ARGS),
     "driver:service-worker": ({"GET": "public"}, NO_ARGS),
     "twilio-status": ({"POST": "signed"}, NO_ARGS),
     "twilio-inbound": ({"POST": "signed"}, NO_ARGS),
+    "twilio-masked-voice": ({"POST": "signed"}, NO_ARGS),
+    "twilio-masked-voice-status": ({"POST": "signed"}, NO_ARGS),
+    "twilio-masked-sms": ({"POST": "signed"}, NO_ARGS),
+    "calls-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "api-keys": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "api-key": ({"GET": "owner", "DELETE": "owner"}, K(key_id="api_key")),
     "api-me": ({"GET": "api_any"}, NO_ARGS),
