@@ -223,6 +223,7 @@ class RushHourForm(forms.Form):
         min_value=FACTOR_MIN,
         max_value=FACTOR_MAX,
         widget=forms.NumberInput(attrs={"step": "0.05"}),
+        # xgettext:no-python-format
         help_text=gettext_lazy("1.3 = 30% slower"),
     )
 

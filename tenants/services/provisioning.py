@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
@@ -107,12 +108,14 @@ def slug_validate(slug: str) -> None:
     """Raise ValidationError unless `slug` is well-formed, not reserved and not taken."""
     if not SLUG_PATTERN.match(slug):
         raise ValidationError(
-            "Use 3 to 40 lower-case letters, digits and hyphens, starting with a letter "
-            "and not ending with a hyphen.",
+            gettext(
+                "Use 3 to 40 lower-case letters, digits and hyphens, starting with a letter "
+                "and not ending with a hyphen."
+            ),
             code="invalid",
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg-") or "--" in slug:
-        raise ValidationError("This name is reserved.", code="reserved")
+        raise ValidationError(gettext("This name is reserved."), code="reserved")
     schema = schema_name_for_slug(slug)
     if (
         Tenant.objects.filter(slug=slug).exists()
@@ -120,7 +123,7 @@ def slug_validate(slug: str) -> None:
         or schema == settings.TENANT_BASE_SCHEMA
         or schema_exists(schema)
     ):
-        raise ValidationError("This name is already taken.", code="taken")
+        raise ValidationError(gettext("This name is already taken."), code="taken")
 
 
 @cache
@@ -267,7 +270,7 @@ def tenant_provision(
         connection.set_schema_to_public()
         if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
             raise
-        raise ValidationError({"slug": ["This name is already taken."]}) from exc
+        raise ValidationError({"slug": [gettext("This name is already taken.")]}) from exc
     return ProvisionedTenant(
         tenant=tenant,
         domain=domain,
@@ -323,7 +326,7 @@ def tenant_dispatch_update(
     """Whether today's new orders are put on the published routes at once, and the local
     time (or None) at which tomorrow is planned and published each day."""
     if auto_plan_at is not None and (auto_plan_at.second or auto_plan_at.microsecond):
-        raise ValidationError({"auto_plan_at": "Give the time in hours and minutes."})
+        raise ValidationError({"auto_plan_at": gettext("Give the time in hours and minutes.")})
     tenant.auto_dispatch, tenant.auto_plan_at = bool(auto_dispatch), auto_plan_at
     tenant.save(update_fields=["auto_dispatch", "auto_plan_at"])
     _audit(
@@ -346,9 +349,14 @@ def api_key_create(
     """Create a key and return it with its secret, which is never stored and never shown again."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": ["Give the key a name, such as the store it is for."]})
+        raise ValidationError(
+            {"name": [gettext("Give the key a name, such as the store it is for.")]}
+        )
     if scope not in ApiKey.Scope.values:
-        raise ValidationError({"scope": [f"Choose one of: {', '.join(ApiKey.Scope.values)}."]})
+        choices = ", ".join(ApiKey.Scope.values)
+        raise ValidationError(
+            {"scope": [gettext("Choose one of: %(choices)s.") % {"choices": choices}]}
+        )
     prefix = secrets.token_hex(6)
     raw = f"dsp_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from audit.services import record
@@ -30,18 +31,20 @@ def clean_rush_hours(rows: Any) -> list[dict]:
     """The rush hours as stored: [{"days": [0..6], "start": "HH:MM", "end": "HH:MM",
     "factor": f}], sorted; raises ValidationError naming the row and what is wrong."""
     if not isinstance(rows, list):
-        raise ValidationError({"rush_hours": ["A list of rush hours."]})
+        raise ValidationError({"rush_hours": [gettext("A list of rush hours.")]})
     if len(rows) > MAX_RUSH_HOURS:
-        raise ValidationError({"rush_hours": [f"At most {MAX_RUSH_HOURS} rush hours."]})
+        most = gettext("At most %(most)s rush hours.") % {"most": MAX_RUSH_HOURS}
+        raise ValidationError({"rush_hours": [most]})
     cleaned, errors = [], []
     for n, row in enumerate(rows, start=1):
         try:
             cleaned.append(_clean_row(row))
         except ValueError as exc:
-            errors.append(f"Rush hour {n}: {exc}")
+            errors.append(gettext("Rush hour %(n)s: %(problem)s") % {"n": n, "problem": exc})
     for a, b in _overlaps(cleaned):
         errors.append(
-            f"Rush hours {_describe(a)} and {_describe(b)} overlap: one factor per hour of a day."
+            gettext("Rush hours %(first)s and %(second)s overlap: one factor per hour of a day.")
+            % {"first": _describe(a), "second": _describe(b)}
         )
     if errors:
         raise ValidationError({"rush_hours": errors})
@@ -50,22 +53,26 @@ def clean_rush_hours(rows: Any) -> list[dict]:
 
 def _clean_row(row: Any) -> dict:
     if not isinstance(row, dict):
-        raise ValueError("an object with days, start, end and factor.")
+        raise ValueError(gettext("an object with days, start, end and factor."))
     days = row.get("days")
     if (
         not isinstance(days, list)
         or not days
         or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in days)
     ):
-        raise ValueError("days are a list of 0 (Monday) to 6 (Sunday), at least one.")
+        raise ValueError(gettext("days are a list of 0 (Monday) to 6 (Sunday), at least one."))
     start, end = _time(row.get("start")), _time(row.get("end"))
     if end <= start:
-        raise ValueError("it must end after it starts (split one that crosses midnight).")
+        raise ValueError(gettext("it must end after it starts (split one that crosses midnight)."))
     factor = row.get("factor")
     if isinstance(factor, bool) or not isinstance(factor, int | float):
-        raise ValueError("the factor is a number, e.g. 1.3 for 30% slower.")
+        # xgettext:no-python-format
+        raise ValueError(gettext("the factor is a number, e.g. 1.3 for 30% slower."))
     if not FACTOR_MIN <= factor <= FACTOR_MAX:
-        raise ValueError(f"the factor is between {FACTOR_MIN:g} and {FACTOR_MAX:g}.")
+        raise ValueError(
+            gettext("the factor is between %(low)s and %(high)s.")
+            % {"low": f"{FACTOR_MIN:g}", "high": f"{FACTOR_MAX:g}"}
+        )
     return {
         "days": sorted(set(days)),
         "start": start.strftime("%H:%M"),
@@ -81,7 +88,7 @@ def _time(value: Any) -> dt.time:
             return dt.datetime.strptime(str(value), shape).time()
         except ValueError:
             continue
-    raise ValueError("start and end are local times, HH:MM.")
+    raise ValueError(gettext("start and end are local times, HH:MM."))
 
 
 def _overlaps(rows: Sequence[dict]) -> list[tuple[dict, dict]]:
