@@ -27,6 +27,9 @@ from typing import Any
 
 import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
@@ -47,9 +50,10 @@ BARCODE_MAX_LENGTH = 64
 READ_ONLY_FIELDS = frozenset(
     {"id", "status", "source", "tenant", "created_at", "updated_at", "geocode_status", "events"}
 )
-PRIORITY_NAMES = {label.lower(): value for value, label in Order.Priority.choices}
-REQUIRED = "This field is required."
-LATEST_BEFORE_DELIVERY = "The last day to deliver is before the delivery date."
+# The English names, whatever language the labels are shown in (the API and files send these).
+PRIORITY_NAMES = {member.name.lower(): member.value for member in Order.Priority}
+REQUIRED = gettext_lazy("This field is required.")
+LATEST_BEFORE_DELIVERY = gettext_lazy("The last day to deliver is before the delivery date.")
 
 
 def _column(name: str) -> Any:
@@ -90,7 +94,7 @@ class Text(OrderField, serializers.CharField):
     """Text of at most the model column's length, stripped; anything sent is read as text."""
 
     default_error_messages = {
-        "max_length": "At most {max_length} characters.",
+        "max_length": gettext_lazy("At most {max_length} characters."),
         "required": REQUIRED,
         "blank": REQUIRED,
     }
@@ -118,8 +122,8 @@ class Text(OrderField, serializers.CharField):
 
 class Email(OrderField, serializers.EmailField):
     default_error_messages = {
-        "max_length": "At most {max_length} characters.",
-        "invalid": "Enter a valid email address.",
+        "max_length": gettext_lazy("At most {max_length} characters."),
+        "invalid": gettext_lazy("Enter a valid email address."),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -168,8 +172,11 @@ class Language(OrderField, serializers.CharField):
         code = normalize_language(text)
         if code is None:
             raise serializers.ValidationError(
-                f"'{text[:20]}' is not a language we write in; send one of: "
-                f"{', '.join(shipped_languages())} (or empty for the business's language)."
+                gettext(
+                    "'%(text)s' is not a language we write in; send one of: %(codes)s "
+                    "(or empty for the business's language)."
+                )
+                % {"text": text[:20], "codes": ", ".join(shipped_languages())}
             )
         return code
 
@@ -192,7 +199,8 @@ class Country(OrderField, serializers.CharField):
         # every code libphonenumber knows has max_length (two) letters
         if country and country not in phonenumbers.SUPPORTED_REGIONS:
             raise serializers.ValidationError(
-                f"'{country}' is not an ISO 3166-1 alpha-2 country code."
+                gettext("'%(country)s' is not an ISO 3166-1 alpha-2 country code.")
+                % {"country": country}
             )
         return country
 
@@ -200,10 +208,10 @@ class Country(OrderField, serializers.CharField):
 class Coordinate(OrderField, serializers.FloatField):
     """Degrees between -limit and limit (WGS84), or None."""
 
-    default_error_messages = {"invalid": "Enter a number in degrees."}
+    default_error_messages = {"invalid": gettext_lazy("Enter a number in degrees.")}
 
     def __init__(self, limit: int, **kwargs: Any) -> None:
-        between = f"Must be between -{limit} and {limit}."
+        between = format_lazy(gettext_lazy("Must be between -{limit} and {limit}."), limit=limit)
         super().__init__(
             min_value=-limit,
             max_value=limit,
@@ -242,7 +250,10 @@ class UnreadDate(str):
 
 
 class Date(OrderField, serializers.DateField):
-    default_error_messages = {"invalid": "Use the date format YYYY-MM-DD.", "required": REQUIRED}
+    default_error_messages = {
+        "invalid": gettext_lazy("Use the date format YYYY-MM-DD."),
+        "required": REQUIRED,
+    }
 
     def read(self, value: Any) -> dt.date | UnreadDate:
         if isinstance(value, dt.date | UnreadDate):
@@ -275,8 +286,10 @@ class TimeWindows(OrderField, serializers.ListField):
     answered sorted."""
 
     default_error_messages = {
-        "max_length": 'Send a list of up to {max_length} {{"start": "HH:MM", "end": "HH:MM"}}.',
-        "format": 'Each window needs "start" and "end" as HH:MM (24 h).',
+        "max_length": gettext_lazy(
+            'Send a list of up to {max_length} {{"start": "HH:MM", "end": "HH:MM"}}.'
+        ),
+        "format": gettext_lazy('Each window needs "start" and "end" as HH:MM (24 h).'),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -305,12 +318,15 @@ class TimeWindows(OrderField, serializers.ListField):
         for window in value:
             start, end = self._time(window, "start"), self._time(window, "end")
             if start >= end:
-                raise serializers.ValidationError(f"Window {start}-{end} must end after it starts.")
+                raise serializers.ValidationError(
+                    gettext("Window %(start)s-%(end)s must end after it starts.")
+                    % {"start": start, "end": end}
+                )
             windows.append({"start": start, "end": end})
         windows.sort(key=lambda w: w["start"])
         for earlier, later in itertools.pairwise(windows):
             if later["start"] < earlier["end"]:
-                raise serializers.ValidationError("Time windows must not overlap.")
+                raise serializers.ValidationError(gettext("Time windows must not overlap."))
         return windows
 
 
@@ -323,7 +339,9 @@ class Skills(OrderField, serializers.ListField):
         name = serializers.CharField(
             max_length=length,
             allow_blank=True,  # empty names are left out, not refused
-            error_messages={"max_length": "Skill names have at most {max_length} characters."},
+            error_messages={
+                "max_length": gettext_lazy("Skill names have at most {max_length} characters.")
+            },
         )
         super().__init__(child=name, required=False, default=list, **kwargs)
 
@@ -333,7 +351,7 @@ class Skills(OrderField, serializers.ListField):
         if isinstance(value, str):
             value = re.split(r"[,;|]", value)
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise serializers.ValidationError("Send a list of skill names.")
+            raise serializers.ValidationError(gettext("Send a list of skill names."))
         skills = sorted({s.strip().lower() for s in value if s.strip()})
         for skill in skills:
             self.child.run_validators(skill)
@@ -347,15 +365,19 @@ class Barcodes(OrderField, serializers.ListField):
     lost an EAN's leading zeros before it got here, so it is refused, not converted."""
 
     default_error_messages = {
-        "not_a_list": 'Send a list of codes as text, e.g. ["0123456789012"].',
-        "max_length": "At most {max_length} codes.",
-        "not_text": "Code {number} is not text: send every code as a string "
-        '("0123456789012", not 123456789012).',
-        "blank": "Code {number} is empty.",
-        "too_long": "Code {number} has more than {max_length} characters.",
-        "unprintable": "Code {number} has characters that cannot be printed "
-        "(tabs, line breaks, control characters).",
-        "repeated": "Code '{code}' is there twice.",
+        "not_a_list": gettext_lazy('Send a list of codes as text, e.g. ["0123456789012"].'),
+        "max_length": gettext_lazy("At most {max_length} codes."),
+        "not_text": gettext_lazy(
+            "Code {number} is not text: send every code as a string "
+            '("0123456789012", not 123456789012).'
+        ),
+        "blank": gettext_lazy("Code {number} is empty."),
+        "too_long": gettext_lazy("Code {number} has more than {max_length} characters."),
+        "unprintable": gettext_lazy(
+            "Code {number} has characters that cannot be printed "
+            "(tabs, line breaks, control characters)."
+        ),
+        "repeated": gettext_lazy("Code '{code}' is there twice."),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -391,9 +413,9 @@ class Quantity(OrderField):
     """A count or an amount of 0 or more, up to `max_value`, sent as a number or as text."""
 
     default_error_messages = {
-        "invalid": "Enter a number.",
-        "min_value": "Enter a number of 0 or more.",
-        "max_value": "At most {max_value}.",
+        "invalid": gettext_lazy("Enter a number."),
+        "min_value": gettext_lazy("Enter a number of 0 or more."),
+        "max_value": gettext_lazy("At most {max_value}."),
     }
 
     def read(self, value: Any) -> Any:
@@ -413,7 +435,7 @@ class Quantity(OrderField):
 
 
 class Count(Quantity, serializers.IntegerField):
-    default_error_messages = {"whole": "Enter a whole number."}
+    default_error_messages = {"whole": gettext_lazy("Enter a whole number.")}
 
     def __init__(self, *, max_value: int, default: int, **kwargs: Any) -> None:
         super().__init__(
@@ -445,12 +467,19 @@ class Amount(Quantity, serializers.DecimalField):
         return number.quantize(Decimal(1).scaleb(-self.decimal_places))
 
 
+def _priority_message() -> str:
+    names = [f"{value} ({label.lower()})" for value, label in Order.Priority.choices]
+    return gettext("Use %(names)s or %(last)s.") % {
+        "names": ", ".join(names[:-1]),
+        "last": names[-1],
+    }
+
+
 class Priority(OrderField, serializers.IntegerField):
     """A priority's number, or its name ("high")."""
 
     def __init__(self, **kwargs: Any) -> None:
-        names = [f"{value} ({label.lower()})" for value, label in Order.Priority.choices]
-        message = f"Use {', '.join(names[:-1])} or {names[-1]}."
+        message = lazy(_priority_message, str)()  # in the language of the request that reads it
         super().__init__(
             min_value=min(Order.Priority.values),
             max_value=max(Order.Priority.values),
@@ -508,8 +537,9 @@ class PickupInputSerializer(serializers.Serializer):
         if value is None:
             return None
         if not isinstance(value, Mapping):  # the error is the field's own: "pickup"
-            raise serializers.ValidationError(["Send an object (or null for no pickup)."])
-        errors: Errors = {name: ["Unknown field."] for name in set(value) - set(self.fields)}
+            raise serializers.ValidationError([gettext("Send an object (or null for no pickup).")])
+        unknown = gettext("Unknown field.")
+        errors: Errors = {name: [unknown] for name in set(value) - set(self.fields)}
         clean: dict[str, Any] = {}
         for name, field in self.fields.items():
             if isinstance(value, JSONObject) and (wrong := json_type_error(field, value.get(name))):
@@ -520,12 +550,12 @@ class PickupInputSerializer(serializers.Serializer):
             except serializers.ValidationError as exc:
                 errors[name] = [str(message) for message in exc.detail]
         if clean.get("lat") is None and clean.get("lng") is not None:
-            errors.setdefault("lat", ["Send both lat and lng, or neither."])
+            errors.setdefault("lat", [gettext("Send both lat and lng, or neither.")])
         if clean.get("lng") is None and clean.get("lat") is not None:
-            errors.setdefault("lng", ["Send both lat and lng, or neither."])
+            errors.setdefault("lng", [gettext("Send both lat and lng, or neither.")])
         unplaced = not clean.get("address_line1") and clean.get("lat") is None
         if unplaced and not {"lat", "lng"} & set(errors):
-            errors.setdefault("address_line1", ["Send an address or lat/lng."])
+            errors.setdefault("address_line1", [gettext("Send an address or lat/lng.")])
         if errors:
             raise serializers.ValidationError(errors)
         return clean
@@ -587,12 +617,12 @@ class OrderInputSerializer(serializers.Serializer):
         """(clean values, field errors) of one order, every error at once. With
         `partial`, only the fields sent are read (lat and lng go together)."""
         if not isinstance(data, Mapping):
-            return {}, {"non_field_errors": ["Send an order as a JSON object."]}
+            return {}, {"non_field_errors": [gettext("Send an order as a JSON object.")]}
         errors: Errors = {}
         for name in sorted(set(data) & READ_ONLY_FIELDS):
-            errors[name] = ["This field is read-only."]
+            errors[name] = [gettext("This field is read-only.")]
         for name in sorted(set(data) - set(self.fields) - READ_ONLY_FIELDS):
-            errors[name] = ["Unknown field."]
+            errors[name] = [gettext("Unknown field.")]
         sent = set(data)
         if sent & {"lat", "lng"}:  # a pair: one sent alone is checked against the other
             sent |= {"lat", "lng"}
@@ -621,16 +651,18 @@ class OrderInputSerializer(serializers.Serializer):
         self._check_location(clean, errors)
         latest, day = clean.get("latest_date"), clean.get("delivery_date")
         if latest and isinstance(day, dt.date) and latest < day:
-            errors.setdefault("latest_date", [LATEST_BEFORE_DELIVERY])
+            errors.setdefault("latest_date", [str(LATEST_BEFORE_DELIVERY)])
         return clean, errors
 
     def _check_location(self, clean: dict[str, Any], errors: Errors) -> None:
         if {"lat", "lng"} <= clean.keys():  # both read (an unreadable one has its error)
             lat, lng = clean["lat"], clean["lng"]
             if (lat is None) != (lng is None):
-                errors["lat" if lat is None else "lng"] = ["Send both lat and lng, or neither."]
+                errors["lat" if lat is None else "lng"] = [
+                    gettext("Send both lat and lng, or neither.")
+                ]
         if not self.partial and not clean.get("address_line1") and clean.get("lat") is None:
-            errors.setdefault("address_line1", ["Send an address or lat/lng."])
+            errors.setdefault("address_line1", [gettext("Send an address or lat/lng.")])
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         clean, errors = self.clean(data)

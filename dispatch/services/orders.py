@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from audit.services import current_actor
 from core.bulk import copy_insert
@@ -121,7 +122,12 @@ def orders_create(
         clean, errors = schema.clean(data)
         external = clean.get("external_id", "")
         if not errors and external and external in seen_external:
-            errors = {"external_id": [f"Repeats item {seen_external[external]} of this request."]}
+            errors = {
+                "external_id": [
+                    gettext("Repeats item %(index)s of this request.")
+                    % {"index": seen_external[external]}
+                ]
+            }
         if errors:
             results.append(BulkResult(index=index, status="invalid", errors=errors))
             continue
@@ -246,13 +252,18 @@ def order_update(
         OrderStatus.ARRIVED,
     ):
         raise ValidationError(
-            {"status": [f"A {order.get_status_display().lower()} order cannot be changed."]}
+            {
+                "status": [
+                    gettext("A %(status)s order cannot be changed.")
+                    % {"status": order.get_status_display().lower()}
+                ]
+            }
         )
     clean, errors = order_clean(data, default_country=_tenant_country(), partial=True)
     if "external_id" in clean and clean["external_id"] != order.external_id:
-        errors.setdefault("external_id", ["The external id cannot change."])
+        errors.setdefault("external_id", [gettext("The external id cannot change.")])
     if "pickup" in clean and order.kind == Order.Kind.PICKUP:
-        errors.setdefault("pickup", ["A pickup has no pickup of its own."])
+        errors.setdefault("pickup", [gettext("A pickup has no pickup of its own.")])
     if errors:
         raise ValidationError(errors)
     pickup_sent = clean.pop("pickup", None)
@@ -266,7 +277,7 @@ def order_update(
         setattr(order, name, clean[name])
     if order.latest_date and order.delivery_date and order.latest_date < order.delivery_date:
         blamed = "latest_date" if "latest_date" in changed else "delivery_date"
-        raise ValidationError({blamed: [LATEST_BEFORE_DELIVERY]})
+        raise ValidationError({blamed: [str(LATEST_BEFORE_DELIVERY)]})
     if {"lat", "lng", "address_line1", "city", "postcode", "country"} & changed:
         if not {"lat", "lng"} & changed:  # address changed, coordinates not: find them again
             order.lat = order.lng = None
@@ -306,11 +317,13 @@ def order_update(
 
 #: Why a pickup in these states cannot take new details (its delivery still can).
 _PICKUP_FIXED = {
-    OrderStatus.DELIVERED: "The parcel has been collected: the pickup cannot change.",
-    OrderStatus.EN_ROUTE: "The driver is on the way to the pickup: it cannot change now.",
-    OrderStatus.ARRIVED: "The driver is at the pickup: it cannot change now.",
-    OrderStatus.FAILED: "The pickup failed: rebook it before changing it.",
-    OrderStatus.CANCELLED: "The pickup was cancelled: it cannot change.",
+    OrderStatus.DELIVERED: gettext_lazy("The parcel has been collected: the pickup cannot change."),
+    OrderStatus.EN_ROUTE: gettext_lazy(
+        "The driver is on the way to the pickup: it cannot change now."
+    ),
+    OrderStatus.ARRIVED: gettext_lazy("The driver is at the pickup: it cannot change now."),
+    OrderStatus.FAILED: gettext_lazy("The pickup failed: rebook it before changing it."),
+    OrderStatus.CANCELLED: gettext_lazy("The pickup was cancelled: it cannot change."),
 }
 
 
@@ -330,12 +343,12 @@ def _pickup_set(*, delivery: Order, pickup: dict[str, Any], actor: str) -> None:
         if not differ:
             return
         if current.status in _PICKUP_FIXED:
-            raise ValidationError({"pickup": [_PICKUP_FIXED[current.status]]})
+            raise ValidationError({"pickup": [str(_PICKUP_FIXED[current.status])]})
         order_update(order=current, data=differ, actor=actor)
         return
     if delivery.status != OrderStatus.UNASSIGNED:
         raise ValidationError(
-            {"pickup": ["Add a pickup before the order is planned: unassign it first."]}
+            {"pickup": [gettext("Add a pickup before the order is planned: unassign it first.")]}
         )
     (new,) = pairs.pairs_create([(delivery, pickup)], actor=actor)
     if new.geocode_status == Order.GeocodeStatus.PENDING:
@@ -468,12 +481,20 @@ def order_transition(
     else:
         order = Order.objects.select_for_update().get(pk=order.pk)
     if to not in OrderStatus.values:
-        raise ValidationError({"status": [f"'{to}' is not a status."]})
+        raise ValidationError(
+            {"status": [gettext("'%(status)s' is not a status.") % {"status": to}]}
+        )
     if order.status == to:
         return order
     if to not in ALLOWED_TRANSITIONS[order.status]:
         raise ValidationError(
-            {"status": [f"An order cannot go from {order.status} to {to}."]}, code="transition"
+            {
+                "status": [
+                    gettext("An order cannot go from %(from)s to %(to)s.")
+                    % {"from": order.status, "to": to}
+                ]
+            },
+            code="transition",
         )
     now = timezone.now()
     if at is not None:
