@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from core.i18n import DEFAULT_LANGUAGE, tenant_language
 from dispatch.models import Driver, Order
 from dispatch.models.orders import FINAL_STATUSES
 from dispatch.services.phones import phone_e164
@@ -290,11 +290,12 @@ def hang_up() -> str:
 
 
 def _say_language() -> tuple[str, str]:
-    """(our language, Twilio's voice) of the tenant, for what a caller hears."""
+    """(our language, Twilio's voice) of the tenant, for what a caller hears: the caller
+    may be either side, so the business's own language, not the order's."""
     tenant = current_tenant()
-    shipped = {code for code, _name in settings.LANGUAGES}
-    primary = (getattr(tenant, "locale", "") or "en").replace("_", "-").split("-")[0].lower()
-    language = primary if primary in shipped and primary in SAY_LANGUAGES else "en"
+    language = tenant_language(tenant)
+    if language not in SAY_LANGUAGES:
+        language = DEFAULT_LANGUAGE
     voice = SAY_LANGUAGES[language]
     if language == "en" and getattr(tenant, "country", "") == "US":
         voice = "en-US"

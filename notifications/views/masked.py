@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -77,10 +78,13 @@ def calls_settings_view(request: HttpRequest) -> HttpResponse:
 
 
 def _page(request: HttpRequest, form: forms.Form, *, status: int, error: str = "") -> HttpResponse:
-    now_open = MaskedSession.objects.filter(closed_at__isnull=True)
+    in_use = set(
+        MaskedSession.objects.filter(
+            closed_at__isnull=True, expires_at__gt=timezone.now()
+        ).values_list("proxy_id", flat=True)
+    )
     numbers = [
-        {"proxy": proxy, "in_use": proxy.pk in set(now_open.values_list("proxy_id", flat=True))}
-        for proxy in ProxyNumber.objects.all()
+        {"proxy": proxy, "in_use": proxy.pk in in_use} for proxy in ProxyNumber.objects.all()
     ]
     return render(
         request,

@@ -339,6 +339,16 @@ def test_a_stop_moved_to_another_driver_no_longer_connects(alpha, twilio):
         assert MaskedContact.objects.get().refused == masking.REFUSED_MOVED
 
 
+def test_the_refusal_is_said_in_the_business_language(alpha, twilio):
+    from tenants.models import Tenant
+
+    with schema_context(alpha.tenant.schema_name):
+        _today(alpha)
+    Tenant.objects.filter(pk=alpha.tenant.pk).update(locale="fi")
+    answer = _call(alpha.host, to=POOL[0], caller="+447700900999", sid="CA" + "d" * 32)
+    assert '<Say language="fi-FI">' in answer.content.decode()
+
+
 def test_a_call_from_a_stranger_is_refused_and_recorded_nowhere(alpha, twilio):
     with schema_context(alpha.tenant.schema_name):
         day = _today(alpha)
@@ -470,6 +480,7 @@ def test_the_owner_adds_numbers_checked_as_e164(alpha):
     assert page.status_code == 200
     assert f"http://{alpha.host}{VOICE}" in page.content.decode()
     assert f"http://{alpha.host}{SMS}" in page.content.decode()
+    assert 'href="/settings/calls/"' in page.content.decode()  # in the owner's menu
     added = owner.post("/settings/calls/", {"action": "add", "phone": "07700 900003"})
     assert added.status_code == 302
     bad = owner.post("/settings/calls/", {"action": "add", "phone": "12345"})
