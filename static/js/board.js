@@ -7,6 +7,13 @@
 // dispatchers' websocket, which also says when the plan changed elsewhere.
 (function () {
   "use strict";
+  // Django's JavaScript catalog (base.html loads it); English until it is there
+  function gettext(s) { return window.gettext ? window.gettext(s) : s; }
+  function ngettext(s, p, n) { return window.ngettext ? window.ngettext(s, p, n) : (n === 1 ? s : p); }
+  function interpolate(fmt, obj) {
+    if (window.interpolate) { return window.interpolate(fmt, obj, true); }
+    return fmt.replace(/%\((\w+)\)s/g, function (m, name) { return String(obj[name]); });
+  }
   var board = document.getElementById("board");
   if (!board) { return; }
   var planId = Number(board.dataset.plan);
@@ -52,7 +59,7 @@
       headers: {"X-CSRFToken": csrf, "Accept": "application/json"}
     }).then(function (r) {
       return r.json().then(function (data) { return {status: r.status, data: data}; },
-        function () { return {status: r.status, data: {errors: {detail: ["The server did not answer (" + r.status + ")."]}}}; });
+        function () { return {status: r.status, data: {errors: {detail: [interpolate(gettext("The server did not answer (%(status)s)."), {status: r.status})]}}}; });
     });
   }
 
@@ -110,14 +117,14 @@
   function errorsText(errors) {
     var out = [];
     Object.keys(errors || {}).forEach(function (k) { out = out.concat(errors[k]); });
-    return out.join(" ") || "The move was refused.";
+    return out.join(" ") || gettext("The move was refused.");
   }
 
   // Move `order` to `route` ("pool" or an id) at `position` (1-based, break counted; null:
   // last). `from` is where it was, for undo.
   function drop(order, route, position, from, confirm, seen) {
     if (busy || pending) {  // one change at a time: the list may show a move that was not sent
-      say(pending ? "Keep or undo the move above first." : "Wait for the last move to be saved.");
+      say(pending ? gettext("Keep or undo the move above first.") : gettext("Wait for the last move to be saved."));
       refresh();
       return;
     }
@@ -134,7 +141,7 @@
       var data = answer.data;
       if (answer.status === 409) {
         apply(data);
-        say("Someone else changed this plan first, so your move was not saved. The board now shows the plan as it stands: try again.", "error");
+        say(gettext("Someone else changed this plan first, so your move was not saved. The board now shows the plan as it stands: try again."), "error");
       } else if (answer.status !== 200) {
         refresh();
         say(errorsText(data.errors), "error");
@@ -143,14 +150,14 @@
       } else {
         apply(data);
         lastMove = from ? {order: order, route: from.route, position: from.position} : null;
-        say(summary(order, route, data.preview), "", lastMove ? {label: "Undo", run: undo} : null);
+        say(summary(order, route, data.preview), "", lastMove ? {label: gettext("Undo"), run: undo} : null);
       }
       if (heard > revision()) { refreshSoon(); }
     }, function () {
       busy = false;
       board.classList.remove("is-busy");
       refresh();
-      say("The server could not be reached; nothing was moved.", "error");
+      say(gettext("The server could not be reached; nothing was moved."), "error");
     });
   }
 
@@ -162,11 +169,13 @@
   }
 
   function summary(order, route, preview) {
-    if (route === "pool") { return "Order #" + order + " is unassigned now."; }
+    if (route === "pool") { return interpolate(gettext("Order #%(order)s is unassigned now."), {order: order}); }
     var change = (preview.routes || []).filter(function (r) { return String(r.id) === String(route); })[0];
-    if (!change) { return "Order #" + order + " moved."; }
-    var delta = change.minutes ? " (" + (change.minutes > 0 ? "+" : "") + change.minutes + " min)" : "";
-    return "Order #" + order + " is on " + change.driver + "'s route; it now ends at " + change.ends_after + delta + ".";
+    if (!change) { return interpolate(gettext("Order #%(order)s moved."), {order: order}); }
+    var values = {order: order, driver: change.driver, ends: change.ends_after, minutes: (change.minutes > 0 ? "+" : "") + change.minutes};
+    return interpolate(change.minutes ?
+      gettext("Order #%(order)s is on %(driver)s's route; it now ends at %(ends)s (%(minutes)s min).") :
+      gettext("Order #%(order)s is on %(driver)s's route; it now ends at %(ends)s."), values);
   }
 
   // --- the preview of a move that breaks a rule -------------------------------------------
@@ -182,8 +191,10 @@
     });
     data.routes.forEach(function (r) {
       var li = document.createElement("li");
-      var delta = r.minutes ? " (" + (r.minutes > 0 ? "+" : "") + r.minutes + " min)" : "";
-      li.textContent = r.driver + ": ends " + r.ends_after + delta + ", " + r.km_after + " km (was " + r.ends_before + ", " + r.km_before + " km)";
+      var values = {driver: r.driver, ends: r.ends_after, km: r.km_after, was_ends: r.ends_before, was_km: r.km_before, minutes: (r.minutes > 0 ? "+" : "") + r.minutes};
+      li.textContent = interpolate(r.minutes ?
+        gettext("%(driver)s: ends %(ends)s (%(minutes)s min), %(km)s km (was %(was_ends)s, %(was_km)s km)") :
+        gettext("%(driver)s: ends %(ends)s, %(km)s km (was %(was_ends)s, %(was_km)s km)"), values);
       routes.appendChild(li);
       Object.keys(r.starts).forEach(function (id) {  // the re-timed stops, shown in place
         var eta = document.querySelector("#board-stop-" + id + " .eta");
@@ -295,7 +306,7 @@
     event.preventDefault();
     filter = filter === link.dataset.filter ? "" : link.dataset.filter;
     applyFilter();
-    say(filter ? "Showing only " + (filter === "late" ? "late" : "at-risk") + " stops. Click the count again to show all." : "Showing every stop.");
+    say(filter ? (filter === "late" ? gettext("Showing only late stops. Click the count again to show all.") : gettext("Showing only at-risk stops. Click the count again to show all.")) : gettext("Showing every stop."));
   });
 
   // --- selection and the keyboard's way to move -----------------------------------------
@@ -318,7 +329,7 @@
     lockForm.hidden = list.dataset.route === "pool";
     document.getElementById("board-lock-order").value = selected;
     document.getElementById("board-lock-value").value = lockedNow ? "0" : "1";
-    document.getElementById("board-lock-button").textContent = lockedNow ? "Unlock (re-optimising may move it)" : "Keep on this route when re-optimising";
+    document.getElementById("board-lock-button").textContent = lockedNow ? gettext("Unlock (re-optimising may move it)") : gettext("Keep on this route when re-optimising");
     highlightPin(selected);
   }
   document.getElementById("board-list").addEventListener("click", function (event) {
@@ -426,7 +437,7 @@
     pins = {};
     mapData.routes.forEach(function (route) {
       route.stops.forEach(function (stop) {
-        var title = route.name + " · stop " + stop.position + " · " + stop.name;
+        var title = interpolate(gettext("%(route)s · stop %(position)s · %(name)s"), {route: route.name, position: stop.position, name: stop.name});
         var marker = L.marker([stop.lat, stop.lng], {
           icon: pinIcon(stop, route.colour, String(stop.order) === selected),
           draggable: editable && !route.locked && !stop.reached, title: title, alt: title, autoPan: true
@@ -445,7 +456,7 @@
     });
     mapData.pool.forEach(function (item) {
       var icon = L.divIcon({className: "board-pool-pin", html: "<span></span>", iconSize: [16, 16]});
-      var marker = L.marker([item.lat, item.lng], {icon: icon, draggable: editable, title: "Unassigned: " + item.name});
+      var marker = L.marker([item.lat, item.lng], {icon: icon, draggable: editable, title: interpolate(gettext("Unassigned: %(name)s"), {name: item.name})});
       marker.stop = {order: item.order, position: null};
       marker.route = {id: "pool"};
       var text = document.createElement("span");
@@ -461,7 +472,7 @@
     (mapData.depots || []).forEach(function (depot) {
       L.marker([depot.lat, depot.lng], {
         icon: L.divIcon({className: "board-depot", html: "<span>D</span>", iconSize: [20, 20]}),
-        title: "Depot: " + depot.name, alt: "Depot", interactive: false, keyboard: false
+        title: interpolate(gettext("Depot: %(name)s"), {name: depot.name}), alt: gettext("Depot"), interactive: false, keyboard: false
       }).addTo(depotLayer);
     });
     document.getElementById("board-map").dataset.pins = String(Object.keys(pins).length);
@@ -479,7 +490,7 @@
     });
     var stop = marker.stop;
     marker.setLatLng(originalLatLng(marker));  // the order's place does not move
-    if (!best) { say("Drop a stop onto another stop on the map to put it right after that one."); return; }
+    if (!best) { say(gettext("Drop a stop onto another stop on the map to put it right after that one.")); return; }
     var position = best.stop.position + 1;
     if (String(best.route.id) === String(marker.route.id) && stop.position < best.stop.position) { position -= 1; }
     var from = {route: String(marker.route.id), position: stop.position};
@@ -535,7 +546,7 @@
     if (!route && !van) { return; }  // not on this plan
     if (!van) {
       var span = document.createElement("span");
-      span.textContent = p.name || ("Driver " + p.driver);
+      span.textContent = p.name || interpolate(gettext("Driver %(id)s"), {id: p.driver});
       van = vans[p.driver] = L.marker([p.lat, p.lng], {
         icon: L.divIcon({className: "board-van", html: span.outerHTML, iconSize: null, iconAnchor: [20, 12]}),
         title: p.name, alt: p.name, zIndexOffset: 1000, keyboard: false
@@ -556,7 +567,7 @@
     markFollowed();
     var van = vans[following];
     if (van) { map.setView(van.getLatLng(), Math.max(map.getZoom(), 15)); }
-    else if (following) { say("Waiting for this driver's first position…"); }
+    else if (following) { say(gettext("Waiting for this driver's first position…")); }
   }
   function markFollowed() {
     document.querySelectorAll(".board-route").forEach(function (section) {
@@ -564,7 +575,7 @@
     });
     document.querySelectorAll("[data-follow-driver]").forEach(function (button) {
       var on = button.dataset.followDriver === following;
-      button.textContent = on ? "Following" : "Follow";
+      button.textContent = on ? gettext("Following") : gettext("Follow");
       button.setAttribute("aria-pressed", on ? "true" : "false");
     });
   }
@@ -587,8 +598,9 @@
     var socket = new WebSocket(scheme + location.host + "/ws/dispatch/");
     socket.onopen = function () {
       retry = 1000;
-      liveEl.textContent = "Live"; liveEl.className = "status status-delivered";
+      liveEl.textContent = gettext("Live"); liveEl.className = "status status-delivered";
       snapshot();
+      unreadFetch();  // what came while away
       if (everConnected) { refresh(); }  // anything missed while away
       everConnected = true;
     };
@@ -600,14 +612,38 @@
         if (heard > revision()) { refreshSoon(); }
       } else if (m.type === "stop" && document.getElementById("board-stop-" + m.order)) {
         refreshSoon(true);
+      } else if (m.type === "conversation") {
+        unreadShow(m.unread);
       }
     };
     socket.onclose = function () {
-      liveEl.textContent = "Reconnecting…"; liveEl.className = "status status-failed";
+      liveEl.textContent = gettext("Reconnecting…"); liveEl.className = "status status-failed";
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
     };
   }
+
+  // --- the customers' texts nobody has read (counted by notifications, linked to its inbox)
+  var unreadLink = document.getElementById("board-unread");
+  var unreadCount = document.getElementById("board-unread-count");
+  function unreadShow(count) {
+    if (!unreadCount || typeof count !== "number") { return; }
+    unreadCount.textContent = String(count);
+    unreadCount.dataset.unread = String(count);
+    unreadCount.style.display = count ? "" : "none";  // a chip's display outranks [hidden]
+    unreadCount.classList.toggle("state-late", count > 0);
+    unreadLink.setAttribute("aria-label", count ?
+      interpolate(ngettext("%(count)s unread text from a customer", "%(count)s unread texts from customers", count), {count: count}) :
+      gettext("Customer texts: none unread"));
+  }
+  function unreadFetch() {
+    if (!unreadLink) { return; }
+    fetch(unreadLink.dataset.unreadUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) { unreadShow(data.unread); } })
+      .catch(function () {});
+  }
+  unreadFetch();
 
   window.startBoardMap = function (leafletMap) {
     map = leafletMap;
