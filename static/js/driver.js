@@ -659,7 +659,9 @@
     var count = document.getElementById("loaded-count");
     if (!count) { return; }
     var list = document.getElementById("loaded-list");
-    count.textContent = interpolate(ngettext("%(loaded)s of %(total)s parcel loaded", "%(loaded)s of %(total)s parcels loaded", fromDepot.length),
+    // English says "parcels" whatever the count ("0 of 1 parcels loaded"); other languages
+    // may not
+    count.textContent = interpolate(ngettext("%(loaded)s of %(total)s parcels loaded", "%(loaded)s of %(total)s parcels loaded", fromDepot.length),
       {loaded: loadedCount(), total: fromDepot.length}, true);
     list.textContent = "";
     fromDepot.forEach(function (s) {
@@ -735,7 +737,7 @@
       event.preventDefault();
       all().then(function (items) {
         var n = items.length + Number(document.body.dataset.fixes || 0);
-        if (n && !confirm(interpolate(ngettext("%(count)s thing is not sent yet: it is lost if you sign out now. Sign out anyway?",
+        if (n && !confirm(interpolate(ngettext("%(count)s things are not sent yet: they are lost if you sign out now. Sign out anyway?",
           "%(count)s things are not sent yet: they are lost if you sign out now. Sign out anyway?", n), {count: n}, true))) { return; }
         if (navigator.serviceWorker && navigator.serviceWorker.controller) { navigator.serviceWorker.controller.postMessage({type: "forget"}); }
         localStorage.removeItem(LOADED);
