@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
 
 from dispatch.models import Order, OrderStatus
 from routing import selectors
@@ -92,7 +93,9 @@ def stop_drop(
         for r in PlanRoute.objects.filter(plan=plan, pk__in=touched).select_related("driver")
     }
     if route_id is not None and route_id not in before:
-        raise ValidationError({"route": f"Route {route_id} is not in this plan."})
+        raise ValidationError(
+            {"route": gettext("Route %(route)s is not in this plan.") % {"route": route_id}}
+        )
     # what each route broke before, route by route (a rule the source van already broke
     # does not excuse the target van breaking it now)
     was = {pk: set(map(_key, r.violations)) for pk, r in before.items()}

@@ -21,6 +21,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils.translation import gettext
 
 from dispatch.models import Driver, Order, OrderStatus, Vehicle
 from dispatch.services.pairs import partner_of
@@ -48,9 +49,11 @@ def _editable(plan: Plan, revision: int | None = None) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     revision_check(plan, revision)
     if plan.is_busy:
-        raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
+        raise ValidationError({"plan": gettext("The plan is being solved; wait for it to finish.")})
     if plan.status == Plan.Status.FAILED and plan.solved_at is None:
-        raise ValidationError({"plan": "The plan failed to solve; there is nothing to edit."})
+        raise ValidationError(
+            {"plan": gettext("The plan failed to solve; there is nothing to edit.")}
+        )
     return plan
 
 
@@ -61,7 +64,9 @@ _CREW = ("plan", "driver", "vehicle__start_depot", "vehicle__end_depot")
 def _route(plan: Plan, route_id: int) -> PlanRoute:
     route = PlanRoute.objects.filter(plan=plan, pk=route_id).select_related(*_CREW).first()
     if route is None:
-        raise ValidationError({"route": f"Route {route_id} is not in this plan."})
+        raise ValidationError(
+            {"route": gettext("Route %(route)s is not in this plan.") % {"route": route_id}}
+        )
     return route
 
 
@@ -96,14 +101,18 @@ def stop_move(
     pooled = PlanUnassigned.objects.filter(plan=plan, order_id=order_id).select_related("order")
     pooled = pooled.first()
     if stop is None and pooled is None:
-        raise ValidationError({"order": f"Order {order_id} is not in this plan."})
+        raise ValidationError(
+            {"order": gettext("Order %(order)s is not in this plan.") % {"order": order_id}}
+        )
     order = stop.order if stop else pooled.order
     source = stop.route if stop else None
     if stop is not None and plan.is_published and order.status in PINNED:
-        raise ValidationError({"order": "The driver has already reached this stop."})
+        raise ValidationError({"order": gettext("The driver has already reached this stop.")})
     target = _route(plan, route_id) if route_id is not None else None
     if source is not None and source.locked and target != source:
-        raise ValidationError({"order": "Its route is locked; unlock it to take stops off."})
+        raise ValidationError(
+            {"order": gettext("Its route is locked; unlock it to take stops off.")}
+        )
     partner = partner_of(order)
     partner_stop = (
         PlanStop.objects.filter(route__plan=plan, order=partner).first() if partner else None
@@ -124,20 +133,30 @@ def stop_move(
             stop_move(plan=plan, order_id=partner.pk, route_id=None, actor=actor)
         return None
     if order.lat is None or order.lng is None:
-        raise ValidationError({"order": "The order has no coordinates; geocode it first."})
+        raise ValidationError({"order": gettext("The order has no coordinates; geocode it first.")})
     if target.locked:
-        raise ValidationError({"route": "The route is locked; unlock it to change it."})
+        raise ValidationError({"route": gettext("The route is locked; unlock it to change it.")})
     # a failed delivery may be tried again the same day once the plan is out
     open_statuses = {OrderStatus.UNASSIGNED} | (
         {OrderStatus.FAILED} if plan.is_published else set()
     )
     if pooled is not None and order.status not in open_statuses:
-        raise ValidationError({"order": f"The order is {order.status}; it cannot be planned."})
+        raise ValidationError(
+            {
+                "order": gettext("The order is %(status)s; it cannot be planned.")
+                % {"status": order.status}
+            }
+        )
     count = target.stops.exclude(pk=stop.pk if stop else None).count()
     earliest = _reached(target) + 1
     position = count + 1 if position is None else position
     if not earliest <= position <= count + 1:
-        raise ValidationError({"position": f"Between {earliest} and {count + 1} on this route."})
+        raise ValidationError(
+            {
+                "position": gettext("Between %(first)s and %(last)s on this route.")
+                % {"first": earliest, "last": count + 1}
+            }
+        )
     if stop is not None:
         stop.delete()
         if source.pk != target.pk:
@@ -197,8 +216,11 @@ def _pair_check(
     if collected and (target is None or target.pk != partner_stop.route_id):
         raise ValidationError(
             {
-                "order": f"Its parcel was collected (order #{partner.pk}) on this route; "
-                "the same driver delivers it."
+                "order": gettext(
+                    "Its parcel was collected (order #%(order)s) on this route; "
+                    "the same driver delivers it."
+                )
+                % {"order": partner.pk}
             }
         )
     if target is None or target.pk != partner_stop.route_id:
@@ -209,15 +231,21 @@ def _pair_check(
     if order.kind == Order.Kind.PICKUP and position > at:
         raise ValidationError(
             {
-                "position": f"A pickup comes before its delivery (order #{partner.pk}, "
-                f"stop {at}): put it at position {at} or earlier."
+                "position": gettext(
+                    "A pickup comes before its delivery (order #%(order)s, "
+                    "stop %(stop)s): put it at position %(stop)s or earlier."
+                )
+                % {"order": partner.pk, "stop": at}
             }
         )
     if order.kind != Order.Kind.PICKUP and position <= at:
         raise ValidationError(
             {
-                "position": f"A delivery comes after its pickup (order #{partner.pk}, "
-                f"stop {at}): put it at position {at + 1} or later."
+                "position": gettext(
+                    "A delivery comes after its pickup (order #%(order)s, "
+                    "stop %(stop)s): put it at position %(position)s or later."
+                )
+                % {"order": partner.pk, "stop": at, "position": at + 1}
             }
         )
 
@@ -230,7 +258,9 @@ def stop_lock(
     plan = _editable(plan, revision)
     stop = PlanStop.objects.filter(route__plan=plan, order_id=order_id).first()
     if stop is None:
-        raise ValidationError({"order": f"Order {order_id} is on no route of this plan."})
+        raise ValidationError(
+            {"order": gettext("Order %(order)s is on no route of this plan.") % {"order": order_id}}
+        )
     stop.locked = locked
     stop.save(update_fields=["locked"])
     plan_touched(plan, actor=actor)
@@ -262,13 +292,13 @@ def route_add(
     vehicle = Vehicle.objects.filter(pk=vehicle_id, is_active=True).select_related("start_depot")
     vehicle = vehicle.first()
     if driver is None:
-        errors["driver"] = "No active driver with this id."
+        errors["driver"] = gettext("No active driver with this id.")
     elif plan.routes.filter(driver=driver).exists():
-        errors["driver"] = "This driver already has a route in the plan."
+        errors["driver"] = gettext("This driver already has a route in the plan.")
     if vehicle is None:
-        errors["vehicle"] = "No active vehicle with this id."
+        errors["vehicle"] = gettext("No active vehicle with this id.")
     elif plan.routes.filter(vehicle=vehicle).exists():
-        errors["vehicle"] = "This vehicle already has a route in the plan."
+        errors["vehicle"] = gettext("This vehicle already has a route in the plan.")
     if errors:
         raise ValidationError(errors)
     start = dt.datetime.combine(plan.date, driver.shift_start, tzinfo=midnight_of(plan).tzinfo)
@@ -294,7 +324,9 @@ def route_remove(
     plan = _editable(plan, revision)
     route = _route(plan, route_id)
     if _reached(route):
-        raise ValidationError({"route": "The driver is on the way; move the stops instead."})
+        raise ValidationError(
+            {"route": gettext("The driver is on the way; move the stops instead.")}
+        )
     orders = [s.order for s in route.stops.select_related("order") if s.order is not None]
     published = plan.is_published
     route.delete()

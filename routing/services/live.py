@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from dispatch.models import Order, OrderStatus
 from dispatch.services.pairs import partner_of
@@ -41,12 +42,20 @@ def order_insert_urgent(*, plan: Plan, order: Order, actor: str = "") -> PlanRou
         return existing.first().route  # already on a route of this plan: a retried request
     if order.delivery_date != plan.date:
         raise ValidationError(
-            {"order": f"The order is for {order.delivery_date}, not {plan.date}."}
+            {
+                "order": gettext("The order is for %(day)s, not %(plan_day)s.")
+                % {"day": order.delivery_date, "plan_day": plan.date}
+            }
         )
     if order.status != OrderStatus.UNASSIGNED:
-        raise ValidationError({"order": f"The order is {order.status}; only open orders go in."})
+        raise ValidationError(
+            {
+                "order": gettext("The order is %(status)s; only open orders go in.")
+                % {"status": order.status}
+            }
+        )
     if order.lat is None or order.lng is None:
-        raise ValidationError({"order": "The order has no coordinates; geocode it first."})
+        raise ValidationError({"order": gettext("The order has no coordinates; geocode it first.")})
     partner = partner_of(order)
     if partner is not None or order.kind == Order.Kind.PICKUP:
         _pair_pooled(plan, order, partner, actor)

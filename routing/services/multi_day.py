@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import metrics
 from dispatch.models import Driver, Order, OrderStatus, Vehicle
@@ -91,22 +92,25 @@ def multi_day_create(
     still queued or solving (a double click) gives the plan already on its way."""
     errors: dict[str, str] = {}
     if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        errors["days"] = f"Between 1 and {MAX_DAYS} days."
+        errors["days"] = gettext("Between 1 and %(most)s days.") % {"most": MAX_DAYS}
     today = _today()
     if first_date < today:
-        errors["first_date"] = "The first day is in the past: plan from today on."
+        errors["first_date"] = gettext("The first day is in the past: plan from today on.")
     elif (first_date - today).days > MAX_DAYS_AHEAD:
-        errors["first_date"] = "The first day is more than a year ahead."
+        errors["first_date"] = gettext("The first day is more than a year ahead.")
     low, high = PLAN_SECONDS_RANGE
     if not low <= seconds <= high:
-        errors["seconds"] = f"Between {low:g} and {high:g} seconds."
+        errors["seconds"] = gettext("Between %(low)s and %(high)s seconds.") % {
+            "low": f"{low:g}",
+            "high": f"{high:g}",
+        }
     if errors:
         raise ValidationError(errors)
     last_date = first_date + dt.timedelta(days=days - 1)
     closed = published_days(first_date=first_date, last_date=last_date, depot=depot)
     if len(closed) == days:
         raise ValidationError(
-            {"first_date": "Every day of this range already has a published plan."}
+            {"first_date": gettext("Every day of this range already has a published plan.")}
         )
     with transaction.atomic():
         with connection.cursor() as cursor:  # two clicks at once: one plan

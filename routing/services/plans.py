@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core import metrics
 from dispatch.models import Driver, Order, OrderStatus, PickupDelivery, Vehicle
@@ -63,7 +64,7 @@ def plan_create(
     made by the nightly planning job, which publishes it once solved."""
     low, high = PLAN_SECONDS_RANGE
     if not low <= seconds <= high:
-        raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+        raise ValidationError({"seconds": _seconds_text(low, high)})
     balance_check(objective=objective, tolerance_pct=balance_tolerance_pct)
     plan = models.Plan.objects.create(
         date=date,
@@ -80,16 +81,28 @@ def plan_create(
     return plan
 
 
+def _seconds_text(low: float, high: float) -> str:
+    return gettext("Between %(low)s and %(high)s seconds.") % {
+        "low": f"{low:g}",
+        "high": f"{high:g}",
+    }
+
+
 def balance_check(*, objective: str, tolerance_pct: int) -> None:
     """A plan's balance options as the optimiser takes them, or field errors."""
     errors = {}
     if objective not in models.Objective.values:
-        errors["objective"] = f"One of: {', '.join(models.Objective.values)}."
+        errors["objective"] = gettext("One of: %(choices)s.") % {
+            "choices": ", ".join(models.Objective.values)
+        }
     low, high = BALANCE_TOLERANCE_RANGE
     if isinstance(tolerance_pct, bool) or not isinstance(tolerance_pct, int):
-        errors["balance_tolerance_pct"] = "A whole number of per cent."
+        errors["balance_tolerance_pct"] = gettext("A whole number of per cent.")
     elif not low <= tolerance_pct <= high:
-        errors["balance_tolerance_pct"] = f"Between {low} and {high} per cent."
+        errors["balance_tolerance_pct"] = gettext("Between %(low)s and %(high)s per cent.") % {
+            "low": low,
+            "high": high,
+        }
     if errors:
         raise ValidationError(errors)
 
@@ -118,13 +131,13 @@ def plan_resolve(
     plan = models.Plan.objects.select_for_update().get(pk=plan.pk)
     revision_check(plan, revision)
     if plan.is_busy:
-        raise ValidationError({"plan": "The plan is being solved; wait for it to finish."})
+        raise ValidationError({"plan": gettext("The plan is being solved; wait for it to finish.")})
     if plan.solved_at is None:
-        raise ValidationError({"plan": "The plan has not been solved yet."})
+        raise ValidationError({"plan": gettext("The plan has not been solved yet.")})
     if seconds is not None:
         low, high = PLAN_SECONDS_RANGE
         if not low <= seconds <= high:
-            raise ValidationError({"seconds": f"Between {low:g} and {high:g} seconds."})
+            raise ValidationError({"seconds": _seconds_text(low, high)})
         plan.seconds = seconds
     plan.status, plan.error, plan.queued_at = models.Plan.Status.QUEUED, "", timezone.now()
     plan.save(update_fields=["status", "error", "seconds", "queued_at"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from dispatch.models import Order, OrderStatus
 from dispatch.services.orders import order_transition
@@ -51,7 +52,7 @@ def plan_publish(*, plan: Plan, actor: str, revision: int | None = None) -> Plan
         return plan
     revision_check(plan, revision)  # what the dispatcher confirmed is what goes out
     if plan.status != Plan.Status.DONE:
-        raise ValidationError({"plan": "Only a solved plan can be published."})
+        raise ValidationError({"plan": gettext("Only a solved plan can be published.")})
     stops = PlanStop.objects.filter(route__plan=plan, order__isnull=False).select_related("order")
     taken = sorted(
         s.order_id
@@ -62,8 +63,11 @@ def plan_publish(*, plan: Plan, actor: str, revision: int | None = None) -> Plan
         listed = ", ".join(f"#{pk}" for pk in taken[:20])
         raise ValidationError(
             {
-                "plan": f"Orders {listed} are no longer open (dispatched with another plan, "
-                "cancelled or delivered). Re-solve the plan first."
+                "plan": gettext(
+                    "Orders %(orders)s are no longer open (dispatched with another plan, "
+                    "cancelled or delivered). Re-solve the plan first."
+                )
+                % {"orders": listed}
             }
         )
     for stop in stops:

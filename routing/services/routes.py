@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from dispatch.models import Order, OrderEvent, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
@@ -372,7 +373,7 @@ def _stops_store(stops: list[PlanStop], fields: list[str]) -> None:
 
 #: The code of the refusal of an edit made on an older revision of the plan.
 STALE = "stale"
-STALE_TEXT = (
+STALE_TEXT = gettext_lazy(
     "This plan changed since you loaded it (someone else edited it, or a driver's progress "
     "moved it on). It is shown as it stands now: try again."
 )
