@@ -6,9 +6,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import record
+from core.i18n import is_shipped
 
 
 def _other_active_owners(user: User) -> bool:
@@ -30,17 +32,24 @@ def credential_errors(*, email: str, password: str, name: str = "") -> dict[str,
 
 
 @transaction.atomic
-def user_create(*, email: str, password: str, role: str, name: str = "") -> User:
-    """Add a user to the current tenant. Emails are unique per tenant, case-insensitively."""
+def user_create(
+    *, email: str, password: str, role: str, name: str = "", language: str = ""
+) -> User:
+    """Add a user to the current tenant. Emails are unique per tenant, case-insensitively.
+    `language`: of their pages ("": the business's)."""
     email = email.strip().lower()
     errors = credential_errors(email=email, password=password, name=name)
+    if language and not is_shipped(language):
+        errors["language"] = [_("Choose one of the languages offered.")]
     if "email" not in errors and User.objects.filter(email__iexact=email).exists():
         errors["email"] = ["A user with this email already exists."]
     if role not in User.Role.values:
         errors["role"] = [f"Choose one of: {', '.join(User.Role.values)}."]
     if errors:
         raise ValidationError(errors)
-    user = User.objects.create_user(email, password, name=name.strip(), role=role)
+    user = User.objects.create_user(
+        email, password, name=name.strip(), role=role, language=language
+    )
 
     record("user.created", target=email, role=role)
     return user
@@ -86,4 +95,17 @@ def user_set_active(*, user: User, is_active: bool, acting_user: User) -> User:
         record("user.reactivated" if is_active else "user.deactivated", target=user.email)
     user.is_active = is_active
     user.save(update_fields=["is_active"])
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """The language of `user`'s pages: a shipped code, or "" for the business's language.
+    Saving the same language again changes nothing."""
+    language = (language or "").strip()
+    if language and not is_shipped(language):
+        raise ValidationError({"language": [_("Choose one of the languages offered.")]})
+    if language != user.language:
+        user.language = language
+        user.save(update_fields=["language"])
     return user

@@ -34,6 +34,8 @@ driver_patterns = [
 urlpatterns = [
     path("login/", account_views.TenantLoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
+    # the signed-in person's own language (the top bar's menu)
+    path("account/language/", account_views.language_view, name="language"),
     # the one-time sign-in a new owner is sent to from the sign-up (tenants.services.handover)
     path("login/handover/<str:token>", handover_view, name="login-handover"),
     path("", include((dashboard_patterns, "dashboard"))),

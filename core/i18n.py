@@ -147,9 +147,15 @@ class LanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _is_catalog(request):
-            # the catalog's language is in its address; reading the session here would
-            # only add "Vary: Cookie" to a response meant to be cached by language
-            return self.get_response(request)
+            # the catalog's language is in its address, and it is the same for everyone:
+            # what read the session on the way (the audit's and axes' look at the user)
+            # must not make SessionMiddleware add "Vary: Cookie" to a response that
+            # browsers and the driver app's service worker keep by its address
+            response = self.get_response(request)
+            session = getattr(request, "session", None)
+            if session is not None and not session.modified:
+                session.accessed = False
+            return response
         language = request_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = language

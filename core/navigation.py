@@ -1,7 +1,8 @@
 """The dashboard's navigation. Each app registers its pages in its AppConfig.ready().
 
+    from django.utils.translation import gettext_lazy as _
     from core.navigation import NavItem, register
-    register(NavItem("Orders", "dispatch:orders", order=20))
+    register(NavItem(_("Orders"), "dispatch:orders", order=20))
 
 A page is listed for a user whose role is in `roles`; the current page is marked. The
 page registered with `home=True` for a role is that role's home: where signing in lands
@@ -22,7 +23,7 @@ DISPATCH_ROLES = ("owner", "dispatcher")
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str  # or a lazy translation (gettext_lazy): shown in the page's language
     url_name: str
     order: int = 50
     roles: tuple[str, ...] = DISPATCH_ROLES
@@ -54,7 +55,8 @@ def items_for(request: HttpRequest) -> list[dict[str, object]]:
             continue
         entries.append(
             {
-                "label": item.label,
+                # a label marked with gettext_lazy in the app's ready() reads in the page's language
+                "label": str(item.label),
                 "url": url,
                 "section": item.section,
                 "active": current == item.url_name or current in item.also,
@@ -87,6 +89,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "nav_items": items_for(request),
         "current_tenant": getattr(request, "tenant", None),
         "home_url": home_url(role) if role else "/",
+        # the language menu: each language by its own name, whatever the page's language
+        "shipped_languages": settings.LANGUAGES,
     }
 
 
