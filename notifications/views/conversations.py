@@ -18,7 +18,7 @@ from accounts.decorators import dispatcher_required
 from core.http import wants_json
 from dispatch.models import Order
 from notifications.models import new_send_key
-from notifications.selectors import inbox_threads, unread_count
+from notifications.selectors import inbox_threads, order_thread, unread_count
 from notifications.services import conversations as services
 
 THREADS_PER_PAGE = 50
@@ -39,6 +39,16 @@ def inbox_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def unread_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"unread": unread_count()})
+
+
+@dispatcher_required
+@require_GET
+def thread_view(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The order's conversation as JSON: what an open order page fetches again when its
+    socket comes back (texts may have come while it was away)."""
+    order = get_object_or_404(Order, pk=order_id)
+    thread = [services.message_payload(m) for m in order_thread(order=order)]
+    return JsonResponse({"order": order.pk, "messages": thread, "unread": unread_count()})
 
 
 @dispatcher_required

@@ -134,11 +134,29 @@
   }
 
   // --- live -------------------------------------------------------------------------------
-  var retry = 1000;
+  // texts that came while the socket was away: the thread as it stands
+  function catchUp() {
+    fetch(card.dataset.threadUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        data.messages.forEach(draw);
+        var unread = data.messages.filter(function (m) { return m.direction === "in" && !m.read; }).length;
+        card.dataset.unread = String(unread);
+        if (unread) { markRead(); }
+      })
+      .catch(function () {});
+  }
+
+  var retry = 1000, everConnected = false;
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ws/dispatch/");
-    socket.onopen = function () { retry = 1000; card.dataset.live = "1"; };
+    socket.onopen = function () {
+      retry = 1000; card.dataset.live = "1";
+      if (everConnected) { catchUp(); }
+      everConnected = true;
+    };
     socket.onmessage = function (event) {
       var m = JSON.parse(event.data);
       if (m.type !== "conversation" || Number(m.order) !== orderId || !m.message) { return; }

@@ -320,6 +320,20 @@ def test_status_reports_move_the_answer_forward_and_need_the_signature(alpha, tw
     assert message.status == "delivered"
 
 
+def test_the_thread_as_json_for_a_page_whose_socket_came_back(alpha, twilio):
+    with schema_context(alpha.tenant.schema_name):
+        order = _order("Reconnected")
+        _order("Another", phone="+447700900777")
+    _inbound(alpha.host, "while you were away", sid="SM" + "f" * 32)
+    _inbound(alpha.host, "not this order", sid="SM" + "0" * 32, phone="+447700900777")
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    answer = client.get(f"/conversations/orders/{order.pk}/", HTTP_ACCEPT="application/json")
+    assert answer.status_code == 200
+    data = answer.json()
+    assert [m["body"] for m in data["messages"]] == ["while you were away"]
+    assert data["order"] == order.pk and data["unread"] == 2
+
+
 def test_opening_the_order_page_marks_its_texts_read(alpha, twilio):
     with schema_context(alpha.tenant.schema_name):
         order = _order("Reader")
