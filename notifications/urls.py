@@ -30,6 +30,7 @@ conversation_patterns = [
     path("", conversations.inbox_view, name="conversation-inbox"),
     path("unread", conversations.unread_view, name="conversation-unread"),
     path("read", conversations.phone_read_view, name="conversation-phone-read"),
+    path("orders/<int:order_id>/", conversations.thread_view, name="conversation-thread"),
     path("orders/<int:order_id>/read", conversations.read_view, name="conversation-read"),
     path("orders/<int:order_id>/answer", conversations.answer_view, name="conversation-answer"),
 ]
