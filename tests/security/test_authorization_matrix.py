@@ -37,6 +37,7 @@ POLICIES: dict[str, frozenset[str]] = {
     "dashboard": STAFF,  # dispatchers and owners, signed in
     "owner": frozenset({"owner"}),  # the account owner, signed in (never a key)
     "driver": frozenset({"driver"}),  # the driver app
+    "signed_in": frozenset({"driver", "dispatcher", "owner"}),  # anyone signed in (no key)
     "api_read": STAFF | {"key_read", "key_write"},
     "api_write": STAFF | {"key_write"},
     "api_import": STAFF | {"key_write"},
@@ -306,6 +307,9 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     "accounts:team": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "accounts:user-role": ({"POST": "owner"}, K(user_id="user")),
     "accounts:user-active": ({"POST": "owner"}, K(user_id="user")),
+    "accounts:user-language": ({"POST": "owner"}, K(user_id="user")),
+    # one's own language (the top bar's menu; tests/accounts/test_language.py)
+    "language": ({"POST": "signed_in"}, NO_ARGS),
     "notification-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "notification-preview": ({"POST": "owner"}, NO_ARGS),
     "proof-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
