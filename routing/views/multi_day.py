@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -133,6 +134,8 @@ def multi_day_publish_view(request: HttpRequest, multi_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Published %(day)s: drivers have their routes.") % {"day": f"{plan.date:%a %d %b}"},
+            # "Mon 07 Dec", the day and month names in the page's language
+            _("Published %(day)s: drivers have their routes.")
+            % {"day": date_format(plan.date, "D d M")},
         )
     return redirect("dashboard:multi-day-detail", multi_id=multi.pk)
