@@ -296,6 +296,25 @@ def test_the_brand_page_is_the_owners_and_saves_logo_and_colours(alpha, media):
     assert "carries something besides the picture" in text and "readable enough" in text
 
 
+def test_each_tenant_sees_and_changes_only_its_own_brand(alpha, beta, media):
+    with schema_context(alpha.tenant.schema_name):
+        save(alpha.tenant.schema_name, colour="#5b2a86", logo=upload(png(300, 100)))
+    beta_owner = login_client(beta.host, beta.owner_email)
+    page = beta_owner.get("/settings/brand/").content.decode()
+    assert "#5b2a86" not in page and "/settings/brand/logo/" not in page
+    assert (
+        beta_owner.post(
+            "/settings/brand/",
+            {"form": "brand", "brand_colour": "#1d5e20", "accent_colour": "#0b63ce"},
+        ).status_code
+        == 302
+    )
+    with schema_context(alpha.tenant.schema_name):
+        assert tracking_settings().brand_colour == "#5b2a86" and tracking_settings().logo
+    with schema_context(beta.tenant.schema_name):
+        assert tracking_settings().brand_colour == "#1d5e20" and not tracking_settings().logo
+
+
 def test_the_logo_on_the_tenant_host_is_only_that_tenants(alpha, beta, media):
     with schema_context(alpha.tenant.schema_name):
         row = save(alpha.tenant.schema_name, logo=upload(png(300, 100)))

@@ -21,6 +21,7 @@ import hashlib
 import io
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,13 +120,23 @@ class Brand:
         return logo_hash(self.logo)
 
 
+def _colour_or_default(value: str, field: str) -> str:
+    """A stored colour as pages may put it in a style: `#rrggbb`, else the default (a row
+    written around the model's validation must not reach a page's CSS)."""
+    if re.fullmatch(r"#[0-9a-fA-F]{6}", value or ""):
+        return value.lower()
+    return TrackingSettings._meta.get_field(field).default
+
+
 def brand_of(row: TrackingSettings, *, business: str) -> Brand:
+    colour = _colour_or_default(row.brand_colour, "brand_colour")
+    accent = _colour_or_default(row.accent_colour, "accent_colour")
     return Brand(
         business=business,
-        colour=row.brand_colour,
-        colour_text=text_on(row.brand_colour),
-        accent=row.accent_colour,
-        accent_text=text_on(row.accent_colour),
+        colour=colour,
+        colour_text=text_on(colour),
+        accent=accent,
+        accent_text=text_on(accent),
         logo=row.logo,
         logo_width=row.logo_width,
         logo_height=row.logo_height,

@@ -17,6 +17,7 @@ business's own tracking host (config/urls_tracking.py), where only its own links
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
@@ -84,7 +85,15 @@ def brand_for(tenant: Tenant, token: str = "") -> tuple[Brand, str]:
     return brand, logo_url
 
 
-def gone(request: HttpRequest, *, title: str, text: str, status: int, tenant=None, token=""):
+def gone(
+    request: HttpRequest,
+    *,
+    title: str,
+    text: str,
+    status: int,
+    tenant: Tenant | None = None,
+    token: str = "",
+) -> HttpResponse:
     """The page of a link that shows nothing (unknown, expired, too many tries), in the
     business's colours when the business is known."""
     context: dict = {"title": title, "text": text}
@@ -122,7 +131,7 @@ def _link_refused(request: HttpRequest, token: str) -> tuple[LinkState | None, H
     return state, None
 
 
-def for_this_host(view):
+def for_this_host(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """On a business's own tracking host, a link of another business is not found there
     (counted as a guess, as an unknown link is); on the platform's host, every link is."""
 
