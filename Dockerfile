@@ -25,6 +25,11 @@ RUN grep -v '^pgserver==' requirements.txt > requirements-image.txt \
  && /opt/venv/bin/pip install -r requirements-image.txt
 COPY . .
 COPY --from=assets /assets/node_modules /app/node_modules
+# The translations' compiled catalogs (.mo, not committed) from their .po files, with Babel
+# (a runtime requirement): no GNU gettext in the image.
+RUN for po in locale/*/LC_MESSAGES/*.po; do \
+      [ -e "$po" ] || continue; /opt/venv/bin/pybabel -q compile -i "$po" -o "${po%.po}.mo"; \
+    done
 # collectstatic needs settings but no database: a throwaway URL, key (random, used once,
 # never kept) and public address keep it offline (the running containers are given real ones).
 RUN DATABASE_URL=postgres://build@localhost/build DEBUG=0 \

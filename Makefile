@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check messages translations migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
+.PHONY: run test test-clock lint format check messages translations check-translations migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
@@ -70,9 +70,10 @@ worker: $(VENV)/.installed-run
 scheduler: $(VENV)/.installed-run
 	$(DISPATCH) scheduler
 
-## test: lint, Django's checks, missing migrations, then the whole pytest suite
+## test: lint, Django's checks, missing migrations, the whole pytest suite, then the translations' check
 test: $(VENV)/.installed-dev lint check translations
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory check-translations
 
 ## test-clock: the pytest suite twice with the clock moved (TEST_CLOCK): a year ahead, then 00:30 on the next day London's clocks go forward
 test-clock: $(VENV)/.installed-dev
@@ -94,26 +95,16 @@ check: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) manage.py makemigrations --check --dry-run
 
 # --- languages (README, "Languages") ----------------------------------------------------
-# The shipped languages besides English (the source language), as settings.LANGUAGES.
-LOCALES := fr de es fi
-# makemessages, for the django domain (templates, .txt, Python) and the djangojs one
-# (static/js, templates/**/*.js): third-party, generated and test files are not ours to
-# translate; file names without line numbers keep the .po files' diffs small.
-MAKEMESSAGES := $(PY) manage.py makemessages $(foreach l,$(LOCALES),-l $(l)) \
-	--add-location file --no-wrap --no-obsolete \
-	--ignore=node_modules --ignore=staticfiles --ignore=media --ignore=tests --ignore=bench \
-	--ignore=docs --ignore=deploy
 # Compiled catalogs are build products (not committed): made from the .po files here, by
 # `make run` and `make test`, and in the image, with Babel (a runtime requirement), so that
 # running needs no GNU gettext. `make messages` and the check do need it (xgettext).
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-## messages: extract every translatable string into locale/<lang>/LC_MESSAGES/{django,djangojs}.po (needs GNU gettext)
+## messages: extract every translatable string into locale/<lang>/LC_MESSAGES/{django,djangojs}.po (needs GNU gettext; options in core/translations.py)
 messages: $(VENV)/.installed-run
 	@command -v xgettext >/dev/null || { echo "GNU gettext is needed (Debian: apt-get install gettext)"; exit 1; }
-	$(MAKEMESSAGES) -d django
-	$(MAKEMESSAGES) -d djangojs
+	$(PY) -m core.translations extract
 	$(MAKE) --no-print-directory translations
 
 ## translations: compile the .po files into the .mo files Django reads
@@ -121,6 +112,10 @@ translations: $(MO_FILES)
 
 locale/%.mo: locale/%.po | $(VENV)/.installed-run
 	$(VENV)/bin/pybabel -q compile -i $< -o $@
+
+## check-translations: fail, listing them, on untranslated or fuzzy messages, messages missing from the .po files (`make messages`) and msgfmt --check-format errors; CHECK_TRANSLATIONS_ARGS=--all lists every one (needs GNU gettext)
+check-translations: $(VENV)/.installed-run
+	$(PY) -m core.translations check $(CHECK_TRANSLATIONS_ARGS)
 
 ## bench: every benchmark; each prints a table with medians
 bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day
