@@ -28,6 +28,16 @@
     }
   });
 
+  // The save's errors describe the text as it was sent; once the owner edits it, the live
+  // preview (which says what is wrong now) takes over.
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("textarea[data-template]")) { return; }
+    var box = field.closest(".message-template");
+    var stale = box && box.querySelector(".field-errors");
+    if (stale) { stale.remove(); }
+  });
+
   // Screen readers hear what a chip did (one polite region per chip group).
   document.querySelectorAll(".placeholder-chips").forEach(function (group) {
     var status = document.createElement("span");
