@@ -383,6 +383,7 @@ SHELL_STATIC = (
     "css/driver.css",
     "js/page.js",
     "js/driver.js",
+    "js/driver_masked.js",
     "js/driver_map.js",
     "js/driver_scan.js",
     "js/roadmap.js",
