@@ -9,6 +9,7 @@ import re
 
 from django_tenants.utils import schema_context
 
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_driver_app_browser import driver_day, open_app, phone
 
 CATALOG_LOADED = """() => typeof django === "object" && typeof window.gettext === "function"
@@ -61,12 +62,18 @@ def test_a_finnish_driver_gets_the_app_in_finnish_online_and_offline(
         page.locator(f"#driver-stop-{day.orders[0]}").wait_for()
         assert language_of(page) == {"lang": "fi", "catalogs": ["/jsi18n/fi/"]}
         assert page.evaluate(CATALOG_LOADED), "offline, the catalog did not load from the worker"
+        # what the script writes is the catalog's word for it (Finnish once translated:
+        # then also assert it differs from the English)
+        connection = page.locator("#connection")
+        wait_until(lambda: connection.inner_text() == page.evaluate("() => gettext('Offline')"))
 
         # an action kept offline: its time in the outbox is Finnish ("14.05", not "14:05")
         stop = page.locator(f"#driver-stop-{day.orders[0]}")
         if not stop.locator(".act-en_route").is_visible():
             stop.locator(".stop-head").click()
         stop.locator(".act-en_route").click()
+        note = page.evaluate("() => gettext('Waiting to be sent')")
+        wait_until(lambda: stop.locator(".pending").inner_text() == note)
         page.locator("#tab-button-more").click()
         line = page.locator("#outbox-list li").first
         line.wait_for()
