@@ -1,7 +1,8 @@
 """The owner gives the business its look on the Brand page, in Chromium at 1440x900: a logo
 and a brand colour, seen at once in the preview (before saving) and kept after saving; the
 customer's tracking page, on a phone (390x844), then wears them: the logo in the header,
-the header in the brand colour with readable text, the browser's theme colour."""
+the header in the brand colour with readable text, the browser's theme colour; and so does
+the driver app's header."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def test_the_owner_brands_the_tracking_page_and_the_customer_sees_it(
     from tests.conftest import tenant_today
     from tracking.services.day import tracking_link_for
 
-    tenant = live_tenant(django_db_blocker, live_server_url, "brand")
+    tenant = live_tenant(
+        django_db_blocker, live_server_url, "brand", users=(("driver@brand.test", "driver"),)
+    )
     with django_db_blocker.unblock(), schema_context(tenant.schema):
         order = Order.objects.create(customer_name="Brand customer", delivery_date=tenant_today())
         link = tracking_link_for(order)
@@ -93,3 +96,12 @@ def test_the_owner_brands_the_tracking_page_and_the_customer_sees_it(
         phone.screenshot(path=str(SHOTS / "brand-track-390.png"), full_page=True)
         phone.set_viewport_size({"width": 1440, "height": 900})
         phone.screenshot(path=str(SHOTS / "brand-track-1440.png"))
+
+    with csp_checked_page(browser, viewport={"width": 390, "height": 844}) as driver:
+        sign_in(driver, tenant, "driver@brand.test")
+        driver.wait_for_url("**/driver/")
+        assert _rgb(driver, "header.app-head", "backgroundColor") == "rgb(122, 31, 92)"
+        driver.wait_for_function(
+            "() => document.querySelector('header.app-head img.driver-logo').naturalWidth > 0"
+        )
+        driver.screenshot(path=str(SHOTS / "brand-driver-390.png"))
