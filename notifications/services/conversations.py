@@ -137,7 +137,8 @@ def inbound_received(*, raw_phone: str, body: str, provider_id: str = "") -> Cus
         return CustomerMessage.objects.get(
             direction=CustomerMessage.Direction.INBOUND, provider_id=provider_id
         )
-    _broadcast(message, order_id=message.order_id)
+    # STOP and START change what the order page may do: it says so at once
+    _broadcast(message, order_id=message.order_id, opted_out=sms_opted_out(phone=raw_phone))
     return message
 
 

@@ -82,6 +82,13 @@
     err.textContent = m.error ? interpolate(gettext("Not sent: %(error)s"), {error: m.error}, true) : "";
   }
 
+  // STOP / START just came in: the answer box follows
+  function optedOut(stopped) {
+    var notice = document.getElementById("conversation-opted-out");
+    if (notice) { notice.style.display = stopped ? "" : "none"; notice.dataset.optedOut = stopped ? "1" : "0"; }
+    if (body) { body.disabled = stopped; send.disabled = stopped; }
+  }
+
   // --- read while in view ---------------------------------------------------------------
   var reading = false;
   function markRead() {
@@ -129,7 +136,7 @@
           li.textContent = gettext("The server could not be reached; try again (it will not be sent twice).");
           errors.appendChild(li);
         })
-        .finally(function () { sending = false; send.disabled = false; });
+        .finally(function () { sending = false; send.disabled = body.disabled; });
     });
   }
 
@@ -161,6 +168,7 @@
       var m = JSON.parse(event.data);
       if (m.type !== "conversation" || Number(m.order) !== orderId || !m.message) { return; }
       draw(m.message);
+      if (typeof m.opted_out === "boolean") { optedOut(m.opted_out); }
       if (m.message.direction === "in" && !m.message.read) {
         card.dataset.unread = String(Number(card.dataset.unread || 0) + 1);
         markRead();

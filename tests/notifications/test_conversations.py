@@ -98,6 +98,7 @@ def test_an_inbound_text_lands_on_the_order_still_to_come_and_reaches_the_dispat
     assert event["type"] == "conversation" and event["order"] == today.pk
     assert event["message"]["body"] == "Leave it with the neighbour please"
     assert event["message"]["direction"] == "in" and event["unread"] == 1
+    assert event["opted_out"] is False
 
 
 def test_the_nearest_coming_day_when_nothing_today_and_the_latest_order_when_all_done(
@@ -153,9 +154,11 @@ def test_stop_still_opts_out_and_shows_in_the_thread_start_opts_back_in(alpha, t
         assert list(CustomerMessage.objects.values_list("order_id", "body")) == [
             (order.pk, " stop ")
         ]
-    page = login_client(alpha.host, alpha.dispatcher_email).get(f"/orders/{order.pk}/")
-    assert "This customer answered STOP" in page.content.decode()
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-opted-out="1"' in page and "This customer answered STOP" in page
     assert _inbound(alpha.host, "START", sid="SM" + "8" * 32).status_code == 200
+    assert 'data-opted-out="0"' in client.get(f"/orders/{order.pk}/").content.decode()
     with schema_context(alpha.tenant.schema_name):
         assert not SmsOptOut.objects.filter(phone=PHONE).exists()
         assert CustomerMessage.objects.count() == 2
@@ -386,11 +389,14 @@ def test_a_driver_may_not_read_or_answer(alpha, twilio):
     assert twilio.messages == []
 
 
-def test_the_socket_payload_is_json(alpha, twilio, layer, django_capture_on_commit_callbacks):
-    """What goes over the channel layer must serialise (Redis in production)."""
+def test_the_socket_payload_is_json_and_says_a_stop_at_once(
+    alpha, twilio, layer, django_capture_on_commit_callbacks
+):
+    """What goes over the channel layer must serialise (Redis in production); a STOP tells
+    the open order page to close its answer box."""
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(dispatch_group(alpha.tenant.schema_name), channel)
     with django_capture_on_commit_callbacks(execute=True):
-        _inbound(alpha.host, "json?", sid="SM" + "e" * 32, phone="+447700900888")
-    event = async_to_sync(layer.receive)(channel)
-    assert json.loads(json.dumps(event))["order"] is None
+        _inbound(alpha.host, "STOP", sid="SM" + "e" * 32, phone="+447700900888")
+    event = json.loads(json.dumps(async_to_sync(layer.receive)(channel)))
+    assert event["order"] is None and event["opted_out"] is True
