@@ -17,6 +17,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Model
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
 from accounts.services import user_create
@@ -92,8 +93,8 @@ def _default(model: type[Model], name: str) -> Any:
 def _apply(instance: Model, data: Mapping[str, Any], allowed: frozenset[str]) -> Errors:
     """Set the known fields of `data` on `instance`; name the unknown ones."""
     if not isinstance(data, Mapping):
-        return {"non_field_errors": ["Send the fields as a mapping of names to values."]}
-    errors: Errors = {name: ["Unknown field."] for name in sorted(set(data) - allowed)}
+        return {"non_field_errors": [gettext("Send the fields as a mapping of names to values.")]}
+    errors: Errors = {name: [gettext("Unknown field.")] for name in sorted(set(data) - allowed)}
     for name in allowed & set(data):
         value = data[name]
         field = instance._meta.get_field(name)
@@ -122,18 +123,27 @@ def _skills(instance: Model, errors: Errors) -> None:
     if value is None or value == "":
         value = []
     if isinstance(value, str) or not isinstance(value, Iterable):
-        errors["skills"] = ["Send a list of skill names."]
+        errors["skills"] = [gettext("Send a list of skill names.")]
         return
     value = list(value)
     if not all(isinstance(skill, str) for skill in value):
-        errors["skills"] = ["Send a list of skill names."]
+        errors["skills"] = [gettext("Send a list of skill names.")]
         return
     skills = sorted({skill.strip().lower() for skill in value if skill.strip()})
     if len(skills) > MAX_SKILLS:
-        errors["skills"] = [f"At most {MAX_SKILLS} skills."]
+        errors["skills"] = [gettext("At most %(most)d skills.") % {"most": MAX_SKILLS}]
     elif any(len(skill) > SKILL_LENGTH for skill in skills):
-        errors["skills"] = [f"Skill names have at most {SKILL_LENGTH} characters."]
+        errors["skills"] = [
+            gettext("Skill names have at most %(most)d characters.") % {"most": SKILL_LENGTH}
+        ]
     instance.skills = skills
+
+
+ALREADY_CALLED = {
+    "depot": gettext_noop("There is already a depot called “%(name)s”."),
+    "vehicle": gettext_noop("There is already a vehicle called “%(name)s”."),
+    "driver": gettext_noop("There is already a driver called “%(name)s”."),
+}
 
 
 def _unique_name(instance: Model, noun: str, errors: Errors) -> None:
@@ -148,26 +158,29 @@ def _unique_name(instance: Model, noun: str, errors: Errors) -> None:
         .first()
     )
     if other is not None:
-        errors["name"] = [f"There is already a {noun} called “{other}”."]
+        errors["name"] = [gettext(ALREADY_CALLED[noun]) % {"name": other}]
 
 
 def _naive_time(instance: Model, name: str, errors: Errors) -> None:
     value = getattr(instance, name)
     if name not in errors and isinstance(value, dt.time) and value.tzinfo is not None:
-        errors[name] = ["Give a local time (in your time zone), without a UTC offset."]
+        errors[name] = [gettext("Give a local time (in your time zone), without a UTC offset.")]
 
 
 def _not_negative(instance: Model, names: Iterable[str], errors: Errors) -> None:
     for name in names:
         value = getattr(instance, name)
         if name not in errors and value is not None and value < 0:
-            errors[name] = ["Enter 0 or more."]
+            errors[name] = [gettext("Enter 0 or more.")]
 
 
 def _optional_between(instance: Model, name: str, low: int, high: int, errors: Errors) -> None:
     value = getattr(instance, name)
     if name not in errors and value is not None and not low <= value <= high:
-        errors[name] = [f"Between {low} and {high}, or empty for no limit."]
+        errors[name] = [
+            gettext("Between %(low)s and %(high)s, or empty for no limit.")
+            % {"low": low, "high": high}
+        ]
 
 
 def _finish(instance: Model, errors: Errors, *, uniques: Mapping[str, str]) -> None:
@@ -190,7 +203,9 @@ def _finish(instance: Model, errors: Errors, *, uniques: Mapping[str, str]) -> N
             instance.save()
     except IntegrityError as exc:
         field = next((name for name in uniques if name in str(exc)), "non_field_errors")
-        message = uniques.get(field, "Changed by someone else meanwhile; please try again.")
+        message = gettext(
+            uniques.get(field, gettext_noop("Changed by someone else meanwhile; please try again."))
+        )
         raise ValidationError({field: [message]}) from exc
 
 
@@ -215,15 +230,20 @@ def _depot_locate(depot: Depot, errors: Errors, geocoder: Geocoder | None) -> No
         if part
     )
     if not query:
-        errors["lat"] = ["Give the depot's coordinates (lat and lng), or an address to locate."]
+        errors["lat"] = [
+            gettext("Give the depot's coordinates (lat and lng), or an address to locate.")
+        ]
         return
     found = geocode_address(query=query, country=depot.country, geocoder=geocoder)
     if found.lat is None or found.lng is None:
         # The provider's reason, without advice meant for orders ("…; add lat/lng to the order").
         reason = found.error.split(";")[0].rstrip(".") or "no result"
         errors["address_line1"] = [
-            f"This address could not be located ({reason}). "
-            "Check it, or give the depot's lat and lng."
+            gettext(
+                "This address could not be located (%(reason)s). "
+                "Check it, or give the depot's lat and lng."
+            )
+            % {"reason": reason}
         ]
         return
     depot.lat, depot.lng = found.lat, found.lng
@@ -247,28 +267,34 @@ def _depot_check_and_save(
     for name in ("lat", "lng"):
         value = getattr(depot, name)
         if name not in errors and value is not None and not math.isfinite(value):
-            errors[name] = ["Enter a number in degrees."]
+            errors[name] = [gettext("Enter a number in degrees.")]
     moved = address_before is not None and any(
         getattr(depot, name) != value for name, value in address_before.items()
     )
     address_ok = not {"lat", "lng", *ADDRESS_FIELDS} & set(errors)
     if address_ok and (depot.lat is None) != (depot.lng is None):
-        errors["lat" if depot.lat is None else "lng"] = ["Send both lat and lng, or neither."]
+        errors["lat" if depot.lat is None else "lng"] = [
+            gettext("Send both lat and lng, or neither.")
+        ]
     elif address_ok and (depot.lat is None or (moved and not coordinates_sent)):
         _depot_locate(depot, errors, geocoder)
     _naive_time(depot, "opens_at", errors)
     _naive_time(depot, "closes_at", errors)
     if not {"opens_at", "closes_at"} & set(errors) and depot.opens_at >= depot.closes_at:
-        errors["closes_at"] = ["The depot must open before it closes."]
+        errors["closes_at"] = [gettext("The depot must open before it closes.")]
     if depot.pk is not None and depot.is_active is False and "is_active" not in errors:
         in_use = list(vehicles_using_depot(depot=depot).values_list("name", flat=True))
         if in_use:
             errors["is_active"] = [
-                f"Active vehicles start or end here: {', '.join(in_use)}. "
-                "Move or deactivate them first."
+                gettext(
+                    "Active vehicles start or end here: %(names)s. Move or deactivate them first."
+                )
+                % {"names": ", ".join(in_use)}
             ]
     _unique_name(depot, "depot", errors)
-    _finish(depot, errors, uniques={"name": "There is already a depot with this name."})
+    _finish(
+        depot, errors, uniques={"name": gettext_noop("There is already a depot with this name.")}
+    )
     return depot
 
 
@@ -346,7 +372,7 @@ def depot_deactivate(*, depot: Depot) -> Depot:
 
 def _vehicle_check_and_save(vehicle: Vehicle, errors: Errors) -> Vehicle:
     if vehicle.start_depot_id is None and "start_depot" not in errors:
-        errors["start_depot"] = ["Choose the depot the vehicle starts from."]
+        errors["start_depot"] = [gettext("Choose the depot the vehicle starts from.")]
     _skills(vehicle, errors)
     _clean_fields(vehicle, errors)
     _not_negative(vehicle, DECIMAL_FIELDS, errors)
@@ -365,7 +391,11 @@ def _vehicle_check_and_save(vehicle: Vehicle, errors: Errors) -> Vehicle:
             if name not in errors and depot_id is not None and not active.get(depot_id, False):
                 errors[name] = [f"{getattr(vehicle, name)} is deactivated; choose an active depot."]
     _unique_name(vehicle, "vehicle", errors)
-    _finish(vehicle, errors, uniques={"name": "There is already a vehicle with this name."})
+    _finish(
+        vehicle,
+        errors,
+        uniques={"name": gettext_noop("There is already a vehicle with this name.")},
+    )
     return vehicle
 
 
@@ -468,27 +498,33 @@ def _driver_check_and_save(
         _naive_time(driver, name, errors)
     shift_known = not {"shift_start", "shift_end"} & set(errors)
     if shift_known and driver.shift_start >= driver.shift_end:
-        errors["shift_end"] = ["The shift must start before it ends."]
+        errors["shift_end"] = [gettext("The shift must start before it ends.")]
         shift_known = False
     if not {"break_start", "break_duration_s"} & set(errors):
         if driver.break_start is None:
             if driver.break_duration_s:
                 errors["break_start"] = [
-                    "Say when the break can start, or set its length to 0 for no break."
+                    gettext("Say when the break can start, or set its length to 0 for no break.")
                 ]
         elif not driver.break_duration_s:
-            errors["break_duration_s"] = ["Say how long the break is."]
+            errors["break_duration_s"] = [gettext("Say how long the break is.")]
         elif shift_known:
             start, end = _seconds(driver.shift_start), _seconds(driver.shift_end)
             if not start <= _seconds(driver.break_start) < end:
-                errors["break_start"] = ["The break must start during the shift."]
+                errors["break_start"] = [gettext("The break must start during the shift.")]
             elif _seconds(driver.break_start) + driver.break_duration_s > end:
-                errors["break_duration_s"] = ["The break must end before the shift does."]
-    _finish(driver, errors, uniques={"user": "This login already signs in as another driver."})
+                errors["break_duration_s"] = [gettext("The break must end before the shift does.")]
+    _finish(
+        driver,
+        errors,
+        uniques={"user": gettext_noop("This login already signs in as another driver.")},
+    )
     return driver
 
 
-SIGN_IN_OWNER_ONLY = "Only an owner gives a driver a sign-in, on the Drivers page (or on Team)."
+SIGN_IN_OWNER_ONLY = gettext_noop(
+    "Only an owner gives a driver a sign-in, on the Drivers page (or on Team)."
+)
 
 
 def may_give_sign_in(acting_user: object) -> bool:
@@ -521,18 +557,27 @@ def _driver_sign_in(
     if not email and not password:
         return None, {}
     if not may_give_sign_in(acting_user):
-        return None, {"login_email" if email else "login_password": [SIGN_IN_OWNER_ONLY]}
+        return None, {"login_email" if email else "login_password": [gettext(SIGN_IN_OWNER_ONLY)]}
     if current is not None:
-        return None, {"login_email": [f"{name} already has a sign-in ({current.email})."]}
+        return None, {
+            "login_email": [
+                gettext("%(name)s already has a sign-in (%(email)s).")
+                % {"name": name, "email": current.email}
+            ]
+        }
     if user is not None:
-        return None, {"login_email": ["Choose an existing sign-in or make a new one, not both."]}
+        return None, {
+            "login_email": [gettext("Choose an existing sign-in or make a new one, not both.")]
+        }
     if not password:
         return None, {
-            "login_password": ["Set a password for the sign-in, or leave the email empty."]
+            "login_password": [gettext("Set a password for the sign-in, or leave the email empty.")]
         }
     if not email:
         return None, {
-            "login_email": ["Give the email the driver signs in with, or leave the password empty."]
+            "login_email": [
+                gettext("Give the email the driver signs in with, or leave the password empty.")
+            ]
         }
     try:
         with transaction.atomic():
@@ -542,7 +587,7 @@ def _driver_sign_in(
     except ValidationError as exc:
         return None, {f"login_{field}": messages for field, messages in exc.message_dict.items()}
     except IntegrityError:  # the same email, added by someone else meanwhile
-        return None, {"login_email": ["A user with this email already exists."]}
+        return None, {"login_email": [gettext("A user with this email already exists.")]}
     return new_user, {}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from audit.services import current_actor, record
 from dispatch.models import LocationCorrection, Order, location_key
@@ -25,10 +26,10 @@ def _coordinates(lat: Any, lng: Any) -> tuple[float, float]:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            errors[name] = ["A number of degrees."]
+            errors[name] = [gettext("A number of degrees.")]
             continue
         if not math.isfinite(number) or not -limit <= number <= limit:
-            errors[name] = [f"Between -{limit} and {limit} degrees."]
+            errors[name] = [gettext("Between -%(limit)s and %(limit)s degrees.") % {"limit": limit}]
         values.append(number)
     if errors:
         raise ValidationError(errors)
@@ -52,7 +53,9 @@ def location_remember(
     """Remember that this address is at (lat, lng), replacing what was remembered."""
     lat, lng = _coordinates(lat, lng)
     if not fold(line1):
-        raise ValidationError({"address_line1": ["An address to remember the location of."]})
+        raise ValidationError(
+            {"address_line1": [gettext("An address to remember the location of.")]}
+        )
     if source not in LocationCorrection.Source.values:
         raise ValidationError({"source": [f"One of {', '.join(LocationCorrection.Source)}."]})
     actor = actor or current_actor()

@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from dispatch.models import (
     Order,
@@ -51,9 +52,9 @@ MAX_LEAD_DAYS = 60
 EXCEPTION_DAYS = 730
 #: What a template may not carry: the schedule gives each order its day and its id.
 NOT_IN_TEMPLATE = {
-    "delivery_date": "Leave it out: each order's day comes from the schedule.",
-    "latest_date": "Leave it out: each order is for its own day.",
-    "external_id": "Leave it out: each order's external id is made by the schedule.",
+    "delivery_date": gettext_noop("Leave it out: each order's day comes from the schedule."),
+    "latest_date": gettext_noop("Leave it out: each order is for its own day."),
+    "external_id": gettext_noop("Leave it out: each order's external id is made by the schedule."),
 }
 
 
@@ -64,9 +65,9 @@ def _template_check(template: Any) -> tuple[dict[str, Any], Errors]:
     """The template as stored (as sent, once the order input schema takes it), or its
     errors as "template.<field>". The day is only a stand-in for the schema's check."""
     if not isinstance(template, Mapping):
-        return {}, {"template": ["Send the order's fields as an object."]}
+        return {}, {"template": [gettext("Send the order's fields as an object.")]}
     errors: Errors = {
-        f"template.{name}": [message]
+        f"template.{name}": [gettext(message)]
         for name, message in NOT_IN_TEMPLATE.items()
         if template.get(name) not in (None, "")
     }
@@ -89,23 +90,25 @@ def _values_check(values: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
     clean: dict[str, Any] = {}
     name = values.get("name")
     if not isinstance(name, str) or not name.strip():
-        errors["name"] = ["Give the schedule a name."]
+        errors["name"] = [gettext("Give the schedule a name.")]
     elif len(name.strip()) > RecurringOrder._meta.get_field("name").max_length:
-        errors["name"] = ["At most 150 characters."]
+        errors["name"] = [gettext("At most 150 characters.")]
     else:
         clean["name"] = name.strip()
     starts_on, ends_on = values.get("starts_on"), values.get("ends_on")
     if not isinstance(starts_on, dt.date):
-        errors["starts_on"] = ["Choose the first day (YYYY-MM-DD)."]
+        errors["starts_on"] = [gettext("Choose the first day (YYYY-MM-DD).")]
     elif starts_on_errors := starts_on_check(starts_on, today=tenant_today()):
         errors["starts_on"] = starts_on_errors
     if ends_on is not None and not isinstance(ends_on, dt.date):
-        errors["ends_on"] = ["Use the date format YYYY-MM-DD, or leave it empty."]
+        errors["ends_on"] = [gettext("Use the date format YYYY-MM-DD, or leave it empty.")]
     elif isinstance(starts_on, dt.date) and ends_on is not None and ends_on < starts_on:
-        errors["ends_on"] = ["The last day cannot be before the first."]
+        errors["ends_on"] = [gettext("The last day cannot be before the first.")]
     lead = values.get("lead_days", 7)
     if isinstance(lead, bool) or not isinstance(lead, int) or not 0 <= lead <= MAX_LEAD_DAYS:
-        errors["lead_days"] = [f"A whole number of days from 0 to {MAX_LEAD_DAYS}."]
+        errors["lead_days"] = [
+            gettext("A whole number of days from 0 to %(most)d.") % {"most": MAX_LEAD_DAYS}
+        ]
     else:
         clean["lead_days"] = lead
     if "starts_on" not in errors and "ends_on" not in errors:
@@ -169,16 +172,32 @@ class Outcome:
     def notes(self) -> list[str]:
         notes = []
         if self.created:
-            notes.append(f"{self.created} order{'s' * (self.created != 1)} created.")
+            notes.append(
+                ngettext("%(count)d order created.", "%(count)d orders created.", self.created)
+                % {"count": self.created}
+            )
         if self.updated:
             notes.append(
-                f"{self.updated} order{'s' * (self.updated != 1)} not yet planned updated."
+                ngettext(
+                    "%(count)d order not yet planned updated.",
+                    "%(count)d orders not yet planned updated.",
+                    self.updated,
+                )
+                % {"count": self.updated}
             )
         if self.cancelled:
-            notes.append(f"{self.cancelled} order{'s' * (self.cancelled != 1)} cancelled.")
+            notes.append(
+                ngettext(
+                    "%(count)d order cancelled.", "%(count)d orders cancelled.", self.cancelled
+                )
+                % {"count": self.cancelled}
+            )
         if self.kept:
             ids = ", ".join(f"#{pk}" for pk in self.kept)
-            notes.append(f"Already planned, left as they are (change them on their pages): {ids}.")
+            notes.append(
+                gettext("Already planned, left as they are (change them on their pages): %(ids)s.")
+                % {"ids": ids}
+            )
         return notes
 
 
@@ -195,10 +214,10 @@ def recurring_update(
     or are cancelled when their day is no longer one of the schedule's."""
     unknown = set(changes) - set(SCHEDULE_FIELDS)
     if unknown:
-        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        raise ValidationError({name: [gettext("Unknown field.")] for name in sorted(unknown)})
     recurring = _locked(recurring)
     if not recurring.is_active:
-        raise ValidationError({"non_field_errors": ["This schedule is cancelled."]})
+        raise ValidationError({"non_field_errors": [gettext("This schedule is cancelled.")]})
     values = {name: getattr(recurring, name) for name in SCHEDULE_FIELDS} | changes
     clean, errors = _values_check(values)
     if errors:
@@ -279,28 +298,32 @@ def recurring_exception_set(
     yet, is cancelled; a moved day's order is rescheduled (now, or made on its new day)."""
     recurring = _locked(recurring)
     if not recurring.is_active:
-        raise ValidationError({"non_field_errors": ["This schedule is cancelled."]})
+        raise ValidationError({"non_field_errors": [gettext("This schedule is cancelled.")]})
     today = tenant_today()
     errors: Errors = {}
     if action not in RecurrenceException.Action.values:
-        errors["action"] = ["Choose skip or move."]
+        errors["action"] = [gettext("Choose skip or move.")]
     if not isinstance(date, dt.date):
-        errors["date"] = ["Use the date format YYYY-MM-DD."]
+        errors["date"] = [gettext("Use the date format YYYY-MM-DD.")]
     elif date < today:
-        errors["date"] = ["That day is past."]
+        errors["date"] = [gettext("That day is past.")]
     elif date > today + dt.timedelta(days=EXCEPTION_DAYS):
-        errors["date"] = [f"Choose a day within the next {EXCEPTION_DAYS} days."]
+        errors["date"] = [
+            gettext("Choose a day within the next %(days)d days.") % {"days": EXCEPTION_DAYS}
+        ]
     elif not recurrence_of(recurring).is_day(date):
         errors["date"] = [f"{date:%Y-%m-%d} is not one of this schedule's days."]
     if action == RecurrenceException.Action.MOVE:
         if not isinstance(moved_to, dt.date):
-            errors["moved_to"] = ["Choose the day to move it to (YYYY-MM-DD)."]
+            errors["moved_to"] = [gettext("Choose the day to move it to (YYYY-MM-DD).")]
         elif moved_to < today:
-            errors["moved_to"] = ["That day is past."]
+            errors["moved_to"] = [gettext("That day is past.")]
         elif moved_to > today + dt.timedelta(days=EXCEPTION_DAYS):
-            errors["moved_to"] = [f"Choose a day within the next {EXCEPTION_DAYS} days."]
+            errors["moved_to"] = [
+                gettext("Choose a day within the next %(days)d days.") % {"days": EXCEPTION_DAYS}
+            ]
         elif moved_to == date:
-            errors["moved_to"] = ["Choose another day than its own."]
+            errors["moved_to"] = [gettext("Choose another day than its own.")]
         elif not errors:
             taken = [
                 o
@@ -308,9 +331,12 @@ def recurring_exception_set(
                 if not o.skipped and o.date != date
             ]
             if taken:
-                errors["moved_to"] = [f"The schedule already has an order on {moved_to:%Y-%m-%d}."]
+                errors["moved_to"] = [
+                    gettext("The schedule already has an order on %(day)s.")
+                    % {"day": f"{moved_to:%Y-%m-%d}"}
+                ]
     elif moved_to not in (None, ""):
-        errors["moved_to"] = ["Only a move has a day to move to."]
+        errors["moved_to"] = [gettext("Only a move has a day to move to.")]
     if errors:
         raise ValidationError(errors)
     exception, _ = RecurrenceException.objects.update_or_create(
@@ -354,8 +380,11 @@ def recurring_exception_remove(*, recurring: RecurringOrder, date: dt.date) -> O
             raise ValidationError(
                 {
                     "date": [
-                        f"The order of {moved_here.date:%Y-%m-%d} is moved to this day: "
-                        "undo or change that move first."
+                        gettext(
+                            "The order of %(day)s is moved to this day: "
+                            "undo or change that move first."
+                        )
+                        % {"day": f"{moved_here.date:%Y-%m-%d}"}
                     ]
                 }
             )
