@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from django.db import transaction
+from django.utils.functional import lazy
 from django.utils.translation import override, pgettext, pgettext_lazy
 
 from notifications.services.placeholders import PLACEHOLDERS, TemplateError, fill, parse, tidy
@@ -145,8 +146,10 @@ def _frame(channel: str) -> str:
 
 
 class _Defaults(Mapping):
-    """Our templates by "<event>.<channel>", each in the language active when read; a
-    translation that does not parse (a translator's slip) gives way to the English."""
+    """Our templates by "<event>.<channel>", each a lazy text in the language active when
+    it is used (rendered), not when it is looked up, so a caller may pick the template
+    before entering the order's language; a translation that does not parse (a
+    translator's slip) gives way to the English."""
 
     def __init__(self, bodies: dict) -> None:
         self._bodies = bodies
@@ -156,15 +159,7 @@ class _Defaults(Mapping):
         event, _dot, channel = key.partition(".")
         if event not in self._bodies or channel not in ("sms", "email"):
             raise KeyError(key)
-        body = self._bodies[event]
-        try:
-            text = _frame(channel) % {"message": str(body)}
-            parse(text)
-        except (TemplateError, KeyError, ValueError, TypeError):
-            with override(None):  # the texts as written here
-                english = _SMS_FRAME if channel == "sms" else _EMAIL_FRAME
-                text = english % {"message": str(body)}
-        return text
+        return _lazy_text(self._bodies[event], channel)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._keys)
@@ -172,6 +167,19 @@ class _Defaults(Mapping):
     def __len__(self) -> int:
         return len(self._keys)
 
+
+def _text(body, channel: str) -> str:
+    try:
+        text = _frame(channel) % {"message": str(body)}
+        parse(text)
+    except (TemplateError, KeyError, ValueError, TypeError):
+        with override(None):  # the texts as written here
+            english = _SMS_FRAME if channel == "sms" else _EMAIL_FRAME
+            text = english % {"message": str(body)}
+    return text
+
+
+_lazy_text = lazy(_text, str)
 
 DEFAULTS: Mapping[str, str] = _Defaults(_BODIES)
 PICKUP_DEFAULTS: Mapping[str, str] = _Defaults(_PICKUP_BODIES)
@@ -198,14 +206,15 @@ SAMPLE = {
 
 def render(source: str, context: dict[str, str], *, one_line: bool = True) -> str:
     """`source` rendered with `context` (an SMS on one line; an email keeps its lines); a
-    template with a mistake raises `TemplateError` (a ValueError) saying what to write."""
-    return tidy(fill(source, context), one_line=one_line)
+    template with a mistake raises `TemplateError` (a ValueError) saying what to write.
+    Our defaults are lazy: they take the language active now."""
+    return tidy(fill(str(source), context), one_line=one_line)
 
 
 def check(source: str) -> list[str]:
     """The problems of an owner's template, in their words ([] when it is fine)."""
     try:
-        parse(source)
+        parse(str(source))
     except TemplateError as exc:
         return exc.problems
     return []

@@ -242,7 +242,7 @@ def _check_optional(alternatives: list[list[Node]], text: str) -> str:
 def placeholders_in(source: str) -> set[str]:
     """The placeholder names `source` uses (it must parse)."""
     names = set()
-    for node in parse(source):
+    for node in parse(str(source)):
         if isinstance(node, Placeholder):
             names.add(node.name)
         elif isinstance(node, Optional):

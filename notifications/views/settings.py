@@ -213,7 +213,7 @@ def preview_view(request: HttpRequest) -> HttpResponse:
     if key not in DEFAULTS:
         return HttpResponse(_("Unknown template."), status=400)
     own = request.POST.get(_field_name(key), "").strip()
-    source = own or DEFAULTS[key]
+    source = own or str(DEFAULTS[key])
     problems = check(source)
     if problems:
         return render(request, "notifications/_preview.html", {"errors": problems})

@@ -174,6 +174,16 @@ def test_defaults_are_read_in_the_active_language_and_never_translate_placeholde
         assert set(PLACEHOLDERS) >= _names(DEFAULTS["delivered.sms"])
 
 
+def test_a_default_takes_the_language_active_when_rendered_not_when_looked_up(monkeypatch):
+    from notifications.services import messages
+
+    source = DEFAULTS["failed.sms"]  # picked before the order's language is entered
+    monkeypatch.setattr(
+        messages, "pgettext", lambda context, text: text.replace("{business}: ", "{business} // ")
+    )
+    assert render(source, SAMPLE).startswith("Acme Flowers // we could not deliver order #1042")
+
+
 def _names(source: str) -> set[str]:
     from notifications.services.placeholders import placeholders_in
 
