@@ -109,3 +109,25 @@ def test_a_driver_who_changes_language_gets_a_new_worker(alpha):
 def test_the_worker_fetched_without_a_session_is_in_the_business_language(french_business):
     config, _text = worker_config(host_client(french_business.host))
     assert config["language"] == "fr" and "/jsi18n/fr/" in config["shell"]
+
+
+@pytest.mark.django_db
+def test_the_worker_offline_page_and_the_manifest_speak_the_language(alpha):
+    two_drivers(alpha, "de")
+    config, text = worker_config(login_client(alpha.host, alpha.driver_email))
+    # the page a phone shows offline before the route was ever loaded: words from the
+    # server in the driver's language, nothing English left in the worker's own text
+    assert config["offline"] == {
+        "title": "Offline",
+        "heading": "No network",
+        "text": "Your route opens here once it has been loaded with a network. "
+        "Try again when you have signal.",
+    }
+    assert "No network" not in text.split("const CONFIG = ")[1].split(";\n", 1)[1]
+    assert "<html lang='\" + escapeHtml(CONFIG.language)" in text
+    # browsers fetch the manifest without cookies: the phone's own language
+    manifest = host_client(alpha.host).get(
+        "/driver/manifest.webmanifest", HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9"
+    )
+    assert manifest.json()["lang"] == "fr" and manifest["Content-Language"] == "fr"
+    assert "Accept-Language" in manifest["Vary"]
