@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import record
 from core.bulk import unstorable_message
@@ -281,7 +282,13 @@ def _decode(content: bytes) -> str:
     Windows-1252, else Latin-1 (which reads any byte)."""
     if content.startswith(b"PK\x03\x04"):
         raise ValidationError(
-            {"file": ["This is a spreadsheet (.xlsx), not CSV: save it as CSV and upload that."]}
+            {
+                "file": [
+                    gettext(
+                        "This is a spreadsheet (.xlsx), not CSV: save it as CSV and upload that."
+                    )
+                ]
+            }
         )
     for bom, encoding in (
         (codecs.BOM_UTF32_LE, "utf-32"),
@@ -293,7 +300,14 @@ def _decode(content: bytes) -> str:
             try:
                 return content.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise ValidationError({"file": [f"This is not readable {encoding} text."]}) from exc
+                raise ValidationError(
+                    {
+                        "file": [
+                            gettext("This is not readable %(encoding)s text.")
+                            % {"encoding": encoding}
+                        ]
+                    }
+                ) from exc
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return content.decode(encoding)
@@ -393,28 +407,44 @@ def csv_import_start(*, filename: str, content: bytes | str, user: Any = None) -
             raise ValidationError({"file": [unstorable_message(found.group())]})
     raw = content.encode() if isinstance(content, str) else content
     if len(raw) > MAX_BYTES:
-        raise ValidationError({"file": [f"The file is over {MAX_BYTES // (1024 * 1024)} MB."]})
+        raise ValidationError(
+            {"file": [gettext("The file is over %(mb)d MB.") % {"mb": MAX_BYTES // (1024 * 1024)}]}
+        )
     text = _decode(raw)
     if "\x00" in text:
-        raise ValidationError({"file": ["This is not a text file: save it as CSV."]})
+        raise ValidationError({"file": [gettext("This is not a text file: save it as CSV.")]})
     if not text.strip():
-        raise ValidationError({"file": ["The file is empty."]})
+        raise ValidationError({"file": [gettext("The file is empty.")]})
     delimiter = _delimiter_of(text)
     try:
         header, rows = _read(text, delimiter)
     except csv.Error as exc:
-        raise ValidationError({"file": [f"This is not a readable CSV file: {exc}."]}) from exc
+        raise ValidationError(
+            {"file": [gettext("This is not a readable CSV file: %(why)s.") % {"why": exc}]}
+        ) from exc
     names = [name for name in header if name]
     if not names:
-        raise ValidationError({"file": ["The first line must name the columns."]})
+        raise ValidationError({"file": [gettext("The first line must name the columns.")]})
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ValidationError({"file": [f"Two columns have the same name: {', '.join(repeated)}."]})
+        raise ValidationError(
+            {
+                "file": [
+                    gettext("Two columns have the same name: %(names)s.")
+                    % {"names": ", ".join(repeated)}
+                ]
+            }
+        )
     if not rows:
-        raise ValidationError({"file": ["The file has a header but no orders."]})
+        raise ValidationError({"file": [gettext("The file has a header but no orders.")]})
     if len(rows) > MAX_ROWS:
         raise ValidationError(
-            {"file": [f"At most {MAX_ROWS:,} orders per file; this one has {len(rows):,}."]}
+            {
+                "file": [
+                    gettext("At most %(most)s orders per file; this one has %(count)s.")
+                    % {"most": f"{MAX_ROWS:,}", "count": f"{len(rows):,}"}
+                ]
+            }
         )
     return CsvImport.objects.create(
         filename=os.path.basename((filename or "").replace("\\", "/"))[:255] or "upload.csv",
@@ -435,19 +465,24 @@ def _mapping_errors(
     problems: list[str] = []
     for target, column in mapping.items():
         if target not in TARGETS:
-            problems.append(f"'{target}' is not an order field.")
+            problems.append(gettext("'%(name)s' is not an order field.") % {"name": target})
         elif not isinstance(column, str) or column not in headers:
-            problems.append(f"The file has no column '{column}'.")
+            problems.append(gettext("The file has no column '%(column)s'.") % {"column": column})
     if "customer_name" not in mapping:
-        problems.append("Choose the column with the customer's name.")
+        problems.append(gettext("Choose the column with the customer's name."))
     if "address_line1" not in mapping and not {"lat", "lng"} <= set(mapping):
-        problems.append("Choose the address column, or the lat and lng columns.")
+        problems.append(gettext("Choose the address column, or the lat and lng columns."))
     for start, end in (*WINDOW_COLUMNS, ("pickup_window_start", "pickup_window_end")):
         if (start in mapping) != (end in mapping):
-            problems.append(f"Choose both {start} and {end}, or neither.")
+            problems.append(
+                gettext("Choose both %(start)s and %(end)s, or neither.")
+                % {"start": start, "end": end}
+            )
     errors: dict[str, list[str]] = {"mapping": problems} if problems else {}
     if "delivery_date" not in mapping and default_delivery_date is None:
-        errors["default_delivery_date"] = ["Choose the date column, or a date for every order."]
+        errors["default_delivery_date"] = [
+            gettext("Choose the date column, or a date for every order.")
+        ]
     return errors
 
 
@@ -466,9 +501,9 @@ def csv_import_set_mapping(
     # Locked and read again: an import done meanwhile must not be made importable again.
     locked = CsvImport.objects.select_for_update().get(pk=csv_import.pk)
     if locked.status == CsvImport.Status.IMPORTED:
-        raise ValidationError({"mapping": ["This file is already imported."]})
+        raise ValidationError({"mapping": [gettext("This file is already imported.")]})
     if not isinstance(mapping, dict):
-        raise ValidationError({"mapping": ["Send an object of order field → column."]})
+        raise ValidationError({"mapping": [gettext("Send an object of order field → column.")]})
     mapping = {target: column for target, column in mapping.items() if column}
     errors = _mapping_errors(csv_headers(locked), mapping, default_delivery_date)
     if errors:
@@ -636,8 +671,11 @@ def _rows(csv_import: CsvImport, *, limit: int | None = None) -> list[RowOutcome
         if any(cell.strip() for cell in row[width:]):
             # A separator inside an unquoted value shifts every value after it.
             errors["row"] = [
-                f"This line has {len(row)} values but the header names {width} columns "
-                f"(a '{csv_import.delimiter}' inside a value without quotes?)."
+                gettext(
+                    "This line has %(values)d values but the header names %(columns)d columns "
+                    "(a '%(separator)s' inside a value without quotes?)."
+                )
+                % {"values": len(row), "columns": width, "separator": csv_import.delimiter}
             ]
         outcomes.append(RowOutcome(line=line, values=values, data=data, errors=errors))
     return outcomes
@@ -652,11 +690,13 @@ def _in_csv_terms(
         tenant = current_tenant()
         day_first = date_reader(locale=tenant.locale, country=tenant.country).day_first
         # where the year is written first, 01/12/2026 is read only when a number is over 12
-        example = {True: " or 01/12/2026", False: " or 12/01/2026"}.get(day_first, "")
-        errors = {
-            **errors,
-            "delivery_date": [f"'{raw_date}' is not a date: write 2026-12-01{example}."],
-        }
+        if day_first is None:
+            message = gettext("'%(written)s' is not a date: write 2026-12-01.")
+        elif day_first:
+            message = gettext("'%(written)s' is not a date: write 2026-12-01 or 01/12/2026.")
+        else:
+            message = gettext("'%(written)s' is not a date: write 2026-12-01 or 12/01/2026.")
+        errors = {**errors, "delivery_date": [message % {"written": raw_date}]}
     return errors
 
 
@@ -670,7 +710,11 @@ def _check(outcomes: list[RowOutcome], *, country: str) -> None:
         reference = clean.get("external_id", "")
         if reference and not outcome.errors:
             if reference in seen:
-                outcome.errors = {"external_id": [f"Same reference as line {seen[reference]}."]}
+                outcome.errors = {
+                    "external_id": [
+                        gettext("Same reference as line %(line)s.") % {"line": seen[reference]}
+                    ]
+                }
             else:
                 seen[reference] = outcome.line
 
@@ -708,13 +752,21 @@ def _warnings(csv_import: CsvImport) -> list[str]:
     )
     if earlier is not None:
         warnings.append(
-            f"This file was imported before ({earlier.filename}, "
-            f"{timezone.localtime(earlier.imported_at):%Y-%m-%d %H:%M}): rows with a "
-            "reference will be skipped, rows without one created again."
+            gettext(
+                "This file was imported before (%(name)s, %(when)s): rows with a "
+                "reference will be skipped, rows without one created again."
+            )
+            % {
+                "name": earlier.filename,
+                "when": f"{timezone.localtime(earlier.imported_at):%Y-%m-%d %H:%M}",
+            }
         )
     if "external_id" not in csv_import.mapping:
         warnings.append(
-            "No reference column: if this file is imported again, its orders will be created again."
+            gettext(
+                "No reference column: if this file is imported again, its orders will be "
+                "created again."
+            )
         )
     return warnings
 
@@ -788,7 +840,7 @@ def csv_import_commit(*, csv_import: CsvImport, actor: str | None = None) -> Com
         if csv_import.status == CsvImport.Status.IMPORTED:
             return CommitResult(csv_import, None, replayed=True)
         if csv_import.status != CsvImport.Status.PREVIEWED:
-            raise ValidationError({"status": ["Look at the preview before importing."]})
+            raise ValidationError({"status": [gettext("Look at the preview before importing.")]})
         outcomes = _rows(csv_import)
         country = current_tenant().country
         readable = [o for o in outcomes if not o.errors]
@@ -806,7 +858,12 @@ def csv_import_commit(*, csv_import: CsvImport, actor: str | None = None) -> Com
             errors = _in_csv_terms(result.errors, outcome, country=country)
             if result.status == "invalid" and set(errors) == {"external_id"}:
                 if reference in accepted:
-                    errors = {"external_id": [f"Same reference as line {accepted[reference]}."]}
+                    errors = {
+                        "external_id": [
+                            gettext("Same reference as line %(line)s.")
+                            % {"line": accepted[reference]}
+                        ]
+                    }
             elif result.status != "invalid" and reference:
                 accepted.setdefault(reference, outcome.line)
             lines[outcome.line] = {

@@ -8,13 +8,14 @@ from functools import lru_cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 
 from dispatch.models.base import phone_number_plausible
 
 _WHY = {
-    phonenumbers.ValidationResult.TOO_SHORT: "too short",
-    phonenumbers.ValidationResult.TOO_LONG: "too long",
-    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "no such country code",
+    phonenumbers.ValidationResult.TOO_SHORT: gettext_noop("too short"),
+    phonenumbers.ValidationResult.TOO_LONG: gettext_noop("too long"),
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: gettext_noop("no such country code"),
 }
 
 
@@ -49,8 +50,17 @@ def phone_e164(value: object, *, region: str) -> str:
     if number is None or not phone_number_plausible(number):
         why = _WHY.get(phonenumbers.is_possible_number_with_reason(number)) if number else None
         example = phone_example(region)
-        raise ValidationError(
-            f"'{text}' is not a valid phone number{f' ({why})' if why else ''}."
-            + (f" Write it like {example}." if example else "")
-        )
+        if why:
+            message = gettext("'%(text)s' is not a valid phone number (%(why)s).") % {
+                "text": text,
+                "why": gettext(why),
+            }
+        else:
+            message = gettext("'%(text)s' is not a valid phone number.") % {"text": text}
+        if example:
+            message = gettext("%(problem)s Write it like %(example)s.") % {
+                "problem": message,
+                "example": example,
+            }
+        raise ValidationError(message)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from core.i18n import normalize_language
 from dispatch import tasks
@@ -125,21 +126,27 @@ def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyInt
     shop_domain = _shop_domain(shop_domain)
     errors: dict[str, list[str]] = {}
     if not SHOP_DOMAIN.match(shop_domain):
-        errors["shop_domain"] = ["Use the store's address, like your-store.myshopify.com."]
+        errors["shop_domain"] = [gettext("Use the store's address, like your-store.myshopify.com.")]
     integration = (
         ShopifyIntegration.objects.select_for_update().filter(shop_domain=shop_domain).first()
     )
     if integration and integration.mode == ShopifyIntegration.Mode.APP and integration.is_active:
         raise ValidationError(
-            {"shop_domain": ["This store is connected through the app: disconnect it first."]}
+            {
+                "shop_domain": [
+                    gettext("This store is connected through the app: disconnect it first.")
+                ]
+            }
         )
     secret = (client_secret or "").strip()
     if not secret and (integration is None or not integration.client_secret):
-        errors["client_secret"] = ["Paste the app's client secret (API secret key)."]
+        errors["client_secret"] = [gettext("Paste the app's client secret (API secret key).")]
     elif secret and len(secret) < 16:
-        errors["client_secret"] = ["That is too short to be a Shopify client secret."]
+        errors["client_secret"] = [gettext("That is too short to be a Shopify client secret.")]
     elif len(secret) > MAX_SECRET_LENGTH:
-        errors["client_secret"] = [f"At most {MAX_SECRET_LENGTH} characters."]
+        errors["client_secret"] = [
+            gettext("At most %(most)d characters.") % {"most": MAX_SECRET_LENGTH}
+        ]
     if errors:
         raise ValidationError(errors)
     integration = integration or ShopifyIntegration(shop_domain=shop_domain)
@@ -152,7 +159,9 @@ def integration_save(*, shop_domain: str, client_secret: str = "") -> ShopifyInt
         with transaction.atomic():
             integration.save()
     except IntegrityError as exc:  # the same store connected at the same moment
-        raise ValidationError({"shop_domain": ["This store is being connected already."]}) from exc
+        raise ValidationError(
+            {"shop_domain": [gettext("This store is being connected already.")]}
+        ) from exc
     return integration
 
 
@@ -169,8 +178,10 @@ def integration_deactivate(*, integration: ShopifyIntegration) -> ShopifyIntegra
         raise ValidationError(
             {
                 "shop_domain": [
-                    "This store is connected through the Shopify app: disconnect it on "
-                    "Settings → Stores, which removes the app from the store too."
+                    gettext(
+                        "This store is connected through the Shopify app: disconnect it on "
+                        "Settings → Stores, which removes the app from the store too."
+                    )
                 ]
             }
         )
