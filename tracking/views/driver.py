@@ -386,6 +386,7 @@ SHELL_STATIC = (
     "js/driver_masked.js",
     "js/driver_map.js",
     "js/driver_scan.js",
+    "js/driver_masked.js",
     "js/roadmap.js",
     "js/proof.js",
     "vendor/idb/umd.js",
