@@ -21,9 +21,9 @@ from core.startup import refuse_unsafe_configuration  # noqa: E402
 refuse_unsafe_configuration()  # no SECRET_KEY or PUBLIC_BASE_URL with DEBUG off: no serving
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.websockets import websocket_urlpatterns  # noqa: E402
+from config.ws_origins import origin_checked  # noqa: E402
 from core import metrics  # noqa: E402
 
 # The web process holds a few hundred thousand long-lived objects (modules, URL patterns,
@@ -36,7 +36,8 @@ gc.set_threshold(20_000, 20, 20)
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # pages of the socket's own host or of ALLOWED_HOSTS (config/ws_origins.py)
+        "websocket": origin_checked(URLRouter(websocket_urlpatterns)),
     }
 )
 

@@ -200,3 +200,40 @@ def test_every_route_on_the_own_host_checks_whose_link_it_is():
             continue
         assert str(route.pattern).startswith("t/<str:token>"), route.pattern
         assert getattr(route.callback, "for_this_host", False), route.name
+
+
+def _opens(headers: dict[bytes, bytes]) -> bool:
+    """Whether config/ws_origins.py lets a websocket with these headers through."""
+    from asgiref.sync import async_to_sync
+
+    from config.ws_origins import origin_checked
+
+    opened: list[bool] = []
+
+    async def app(scope, receive, send):
+        opened.append(True)
+
+    messages = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message):
+        pass
+
+    scope = {"type": "websocket", "path": "/ws/dispatch/", "headers": list(headers.items())}
+    async_to_sync(origin_checked(app))(scope, receive, send)
+    return bool(opened)
+
+
+def test_sockets_open_from_their_own_host_or_the_platforms_never_from_another_site(
+    custom_hosts,
+):
+    """With custom hosts on, ALLOWED_HOSTS holds "*"; the sockets' origin check must not."""
+    own = {b"host": HOST.encode(), b"origin": f"https://{HOST}".encode()}
+    assert _opens(own)
+    platform = {b"host": b"alpha.localhost:8000", b"origin": b"http://alpha.localhost:8000"}
+    assert _opens(platform)
+    assert not _opens({b"host": b"alpha.localhost:8000", b"origin": b"https://evil.example"})
+    assert not _opens({b"host": HOST.encode(), b"origin": b"https://evil.example"})
+    assert not _opens({b"host": b"alpha.localhost:8000"})  # no origin: not a page of ours
