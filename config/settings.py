@@ -188,6 +188,8 @@ MIDDLEWARE = [
     "core.http.ForwardedHeadersMiddleware",
     "core.observability.RequestContextMiddleware",
     "config.health.HealthCheckMiddleware",
+    # the pages answered before the tenant is known, in the browser's language
+    "core.i18n.BrowserLanguageMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

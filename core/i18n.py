@@ -138,6 +138,24 @@ def request_language(request: HttpRequest) -> str:
     return translation.get_language_from_request(request, check_path=False)
 
 
+class BrowserLanguageMiddleware:
+    """Before the tenant is known (placed before TenantMiddleware): the pages answered
+    there (an unknown host, a suspended account) are in the visitor's browser's language.
+    LanguageMiddleware decides again once the tenant and the user are known."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _is_api(request) or _is_catalog(request):
+            return self.get_response(request)
+        translation.activate(translation.get_language_from_request(request, check_path=False))
+        try:
+            return self.get_response(request)
+        finally:
+            translation.deactivate()
+
+
 class LanguageMiddleware:
     """Activates the request's language (after AuthenticationMiddleware: it reads the user)
     and says which one the response is in."""

@@ -169,3 +169,19 @@ def test_the_catalog_script_is_allowed_by_the_content_security_policy(alpha):
     # first script of the page: before htmx and the page's own
     first_script = re.search(r'<script src="([^"]+)"', body).group(1)
     assert first_script == "/jsi18n/en/"
+
+
+def test_pages_answered_before_the_tenant_is_known_follow_the_browser(tenants):
+    response = host_client("nobody.localhost").get("/", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 404
+    assert _lang(response) == "es"
+
+
+def test_error_pages_say_their_language(alpha):
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and _lang(response) == "en"
+    driver = login_client(alpha.host, alpha.driver_email)
+    response = driver.get("/orders/", HTTP_ACCEPT_LANGUAGE="fi")
+    # the person's language, not the browser's
+    assert response.status_code == 403 and _lang(response) == "en"
