@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -139,7 +140,8 @@ def brand_settings_view(request: HttpRequest) -> HttpResponse:
             "text_dark": TEXT_DARK,
             "custom_hosts": settings.TRACKING_CUSTOM_HOSTS,
             "tracking_host": host,
-            "platform_host": settings.PUBLIC_BASE_URL.split("://", 1)[-1].split("/")[0],
+            # what a CNAME names: the host customers reach the platform at, no port
+            "platform_host": urlsplit(settings.PUBLIC_BASE_URL).hostname or settings.PUBLIC_HOST,
             "contrast": {
                 "brand": _ratio(brand.colour),
                 "accent": _ratio(brand.accent),
