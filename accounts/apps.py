@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
@@ -12,5 +13,5 @@ class AccountsConfig(AppConfig):
 
         actor_kind_register("user", user_actor_names)
 
-        register(NavItem("Team", "accounts:team", order=90, roles=("owner",), section="admin"))
-        register(NavItem("Audit log", "audit-log", order=96, roles=("owner",), section="admin"))
+        register(NavItem(_("Team"), "accounts:team", order=90, roles=("owner",), section="admin"))
+        register(NavItem(_("Audit log"), "audit-log", order=96, roles=("owner",), section="admin"))

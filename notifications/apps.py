@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
@@ -11,18 +12,17 @@ class NotificationsConfig(AppConfig):
 
         register(
             NavItem(
-                "Customer messages",
+                _("Customer messages"),
                 "notification-settings",
                 order=93,
                 roles=("owner",),
                 section="admin",
             )
         )
-        from django.utils.translation import gettext_lazy
 
         register(
             NavItem(
-                gettext_lazy("Masked calls"),
+                _("Masked calls"),
                 "calls-settings",
                 order=95,
                 roles=("owner",),

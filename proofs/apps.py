@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProofsConfig(AppConfig):
@@ -11,6 +12,10 @@ class ProofsConfig(AppConfig):
 
         register(
             NavItem(
-                "Proof of delivery", "proof-settings", order=94, roles=("owner",), section="admin"
+                _("Proof of delivery"),
+                "proof-settings",
+                order=94,
+                roles=("owner",),
+                section="admin",
             )
         )

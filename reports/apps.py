@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
@@ -8,4 +9,4 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from core.navigation import NavItem, register
 
-        register(NavItem("Reports", "dashboard:reports", order=40))
+        register(NavItem(_("Reports"), "dashboard:reports", order=40))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from core.navigation import NavItem, register
 
@@ -10,6 +11,6 @@ class RoutingConfig(AppConfig):
     def ready(self) -> None:
         from routing import receivers  # noqa: F401 - connects the signal handlers
 
-        register(NavItem("Board", "dashboard:day-board", order=15, also=("dashboard:board",)))
-        register(NavItem("Plans", "dashboard:plans", order=25))
-        register(NavItem("My route", "driver:route", order=10, roles=("driver",), home=True))
+        register(NavItem(_("Board"), "dashboard:day-board", order=15, also=("dashboard:board",)))
+        register(NavItem(_("Plans"), "dashboard:plans", order=25))
+        register(NavItem(_("My route"), "driver:route", order=10, roles=("driver",), home=True))

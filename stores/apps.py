@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StoresConfig(AppConfig):
@@ -11,4 +12,4 @@ class StoresConfig(AppConfig):
         from stores.services.sources import registry
 
         registry.load()
-        register(NavItem("Stores", "stores", order=93, roles=("owner",), section="admin"))
+        register(NavItem(_("Stores"), "stores", order=93, roles=("owner",), section="admin"))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TenantsConfig(AppConfig):
@@ -23,9 +24,11 @@ class TenantsConfig(AppConfig):
         post_execute.connect(job_finished, dispatch_uid="tenants.job_finished")
 
         register(
-            NavItem("API keys", "tenants:api-keys", order=91, roles=("owner",), section="admin")
+            NavItem(_("API keys"), "tenants:api-keys", order=91, roles=("owner",), section="admin")
         )
         register(
-            NavItem("Settings", "tenants:settings", order=92, roles=("owner",), section="admin")
+            NavItem(_("Settings"), "tenants:settings", order=92, roles=("owner",), section="admin")
         )
-        register(NavItem("Roads", "tenants:roads", order=92.5, roles=("owner",), section="admin"))
+        register(
+            NavItem(_("Roads"), "tenants:roads", order=92.5, roles=("owner",), section="admin")
+        )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TrackingConfig(AppConfig):
@@ -13,5 +14,5 @@ class TrackingConfig(AppConfig):
         from tracking.services.day import van_position
 
         van_positions_from(van_position)  # plans are timed from the phones' positions
-        register(NavItem("Live map", "dashboard:live-map", order=26))
-        register(NavItem("Brand", "brand-settings", order=94, roles=("owner",), section="admin"))
+        register(NavItem(_("Live map"), "dashboard:live-map", order=26))
+        register(NavItem(_("Brand"), "brand-settings", order=94, roles=("owner",), section="admin"))

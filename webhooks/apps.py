@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhooksConfig(AppConfig):
@@ -10,5 +11,5 @@ class WebhooksConfig(AppConfig):
         from webhooks import receivers  # noqa: F401 - connects the signal handlers
 
         register(
-            NavItem("Webhooks", "webhook-settings", order=95, roles=("owner",), section="admin")
+            NavItem(_("Webhooks"), "webhook-settings", order=95, roles=("owner",), section="admin")
         )
