@@ -41,6 +41,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tenants.utils import schema_context
 
 from dispatch.models import ShopifyIntegration
@@ -125,13 +126,21 @@ def install_start(*, tenant: Tenant, user: Any, shop: str) -> str:
     to send the owner to. Raises ValidationError (field `shop`)."""
     if not app_configured():
         raise ValidationError(
-            {"shop": ["The Shopify app is not set up on this server: connect by hand instead."]}
+            {
+                "shop": [
+                    gettext(
+                        "The Shopify app is not set up on this server: connect by hand instead."
+                    )
+                ]
+            }
         )
     shop = intake._shop_domain(shop)
     if not intake.SHOP_DOMAIN.match(shop):
-        raise ValidationError({"shop": ["Use the store's address, like your-store.myshopify.com."]})
+        raise ValidationError(
+            {"shop": [gettext("Use the store's address, like your-store.myshopify.com.")]}
+        )
     if _installed_elsewhere(shop, tenant):
-        raise ValidationError({"shop": ["This store is connected to another account."]})
+        raise ValidationError({"shop": [gettext("This store is connected to another account.")]})
     now = timezone.now()
     # install states are worth nothing once expired: old ones go when new ones are made
     StoreInstall.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
@@ -183,11 +192,11 @@ def _single(query: Any) -> dict[str, str]:
     if hasattr(query, "lists"):
         lists = dict(query.lists())
         if any(len(v) != 1 for v in lists.values()):
-            raise InstallRefused("The address Shopify sent back is not valid.")
+            raise InstallRefused(gettext("The address Shopify sent back is not valid."))
         query = {k: v[0] for k, v in lists.items()}
     params = {str(k): str(v) for k, v in dict(query).items()}
     if any(len(k) + len(v) > PARAM_MAX_LENGTH for k, v in params.items()):
-        raise InstallRefused("The address Shopify sent back is not valid.")
+        raise InstallRefused(gettext("The address Shopify sent back is not valid."))
     return params
 
 
@@ -201,7 +210,7 @@ class _Grant:
 def _spend_state(state: str) -> StoreInstall:
     """The install `state` names, spent now (committed: it works once, whatever follows)."""
     if not state or len(state) > 64:
-        raise InstallRefused("This install link is not valid; start the install again.")
+        raise InstallRefused(gettext("This install link is not valid; start the install again."))
     with transaction.atomic():
         install = (
             StoreInstall.objects.select_for_update()
@@ -211,8 +220,10 @@ def _spend_state(state: str) -> StoreInstall:
         )
         if install is None:
             raise InstallRefused(
-                "This install link is not valid or was already used; start the install again "
-                "from your Stores page."
+                gettext(
+                    "This install link is not valid or was already used; start the install "
+                    "again from your Stores page."
+                )
             )
         install.delete()
     return install
@@ -251,12 +262,16 @@ def _exchange(shop: str, code: str) -> _Grant:
         )
     except requests.RequestException as exc:
         raise InstallRefused(
-            f"Shopify could not be reached ({type(exc).__name__}); install the app again."
+            gettext("Shopify could not be reached (%(why)s); install the app again.")
+            % {"why": type(exc).__name__}
         ) from exc
     if response.status_code != 200:
         raise InstallRefused(
-            f"Shopify did not accept the install ({response.status_code}): the code was "
-            "used already or is not valid; install the app again."
+            gettext(
+                "Shopify did not accept the install (%(status)s): the code was "
+                "used already or is not valid; install the app again."
+            )
+            % {"status": response.status_code}
         )
     try:
         body = response.json()
@@ -265,7 +280,9 @@ def _exchange(shop: str, code: str) -> _Grant:
     token = body.get("access_token") if isinstance(body, dict) else None
     scopes = body.get("scope") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token or not isinstance(scopes, str):
-        raise InstallRefused("Shopify's answer had no access token; install the app again.")
+        raise InstallRefused(
+            gettext("Shopify's answer had no access token; install the app again.")
+        )
     return _Grant(token=token, scopes=scopes, refresh=shopify_admin.refresh_of(body))
 
 
@@ -273,20 +290,22 @@ def _checked(query: Any) -> dict[str, str]:
     """Shopify's redirect to the app, as name → value, once its signature, its store's
     address and its time check."""
     if not app_configured():
-        raise InstallRefused("The Shopify app is not set up on this server.")
+        raise InstallRefused(gettext("The Shopify app is not set up on this server."))
     params = _single(query)
     if not query_signature_valid(params):
-        raise InstallRefused("The address Shopify sent back is not signed by Shopify.")
+        raise InstallRefused(gettext("The address Shopify sent back is not signed by Shopify."))
     if not intake.SHOP_DOMAIN.match(params.get("shop", "")):
-        raise InstallRefused("The store's address is not a Shopify store's.")
+        raise InstallRefused(gettext("The store's address is not a Shopify store's."))
     try:
         stamped = dt.datetime.fromtimestamp(int(params.get("timestamp", "")), tz=dt.UTC)
     except (ValueError, OverflowError, OSError):
-        raise InstallRefused("The address Shopify sent back has no valid time.") from None
+        raise InstallRefused(gettext("The address Shopify sent back has no valid time.")) from None
     if abs(timezone.now() - stamped) > TIMESTAMP_TOLERANCE:
-        raise InstallRefused("The address Shopify sent back is too old; install the app again.")
+        raise InstallRefused(
+            gettext("The address Shopify sent back is too old; install the app again.")
+        )
     if not params.get("code"):
-        raise InstallRefused("Shopify sent no install code; install the app again.")
+        raise InstallRefused(gettext("Shopify sent no install code; install the app again."))
     return params
 
 
@@ -305,8 +324,10 @@ def install_route(query: Any) -> Tenant:
     )
     if install is None:
         raise InstallRefused(
-            "This install link is not valid or was already used; start the install again "
-            "from your Stores page."
+            gettext(
+                "This install link is not valid or was already used; start the install "
+                "again from your Stores page."
+            )
         )
     return install.tenant
 
@@ -321,33 +342,42 @@ def install_finish(query: Any, *, tenant: Tenant, user: Any) -> ShopifyIntegrati
     shop = params["shop"]
     install = _spend_state(params.get("state", ""))
     if install.created_at < timezone.now() - STATE_LIFETIME:
-        raise InstallRefused("This install took too long and expired; install the app again.")
+        raise InstallRefused(
+            gettext("This install took too long and expired; install the app again.")
+        )
     if install.shop != shop:
         raise InstallRefused(
-            "The app was installed on another store than the one asked for; install it again."
+            gettext(
+                "The app was installed on another store than the one asked for; install it again."
+            )
         )
     if install.tenant_id != tenant.pk or (
         install.user_id is not None and install.user_id != getattr(user, "pk", None)
     ):
         raise InstallRefused(
-            "This install was started by someone else; start it from your own Stores page."
+            gettext("This install was started by someone else; start it from your own Stores page.")
         )
     if _installed_elsewhere(shop, tenant):
-        raise InstallRefused("This store is connected to another account.")
+        raise InstallRefused(gettext("This store is connected to another account."))
     grant = _exchange(shop, params["code"])
     if not _granted_covers(grant.scopes):
         _give_back(shop, grant)
         raise InstallRefused(
-            "The store did not grant the access the app needs "
-            f"({', '.join(SCOPES)}); install the app again."
+            gettext(
+                "The store did not grant the access the app needs (%(scopes)s); "
+                "install the app again."
+            )
+            % {"scopes": ", ".join(SCOPES)}
         )
     try:
         integration = _keep(tenant, shop, grant)
     except IntegrityError as exc:  # another install of this store committed meanwhile
         _give_back(shop, grant)
         raise InstallRefused(
-            "This store was being installed for another account at the same moment; "
-            "install the app again if it should be connected here."
+            gettext(
+                "This store was being installed for another account at the same moment; "
+                "install the app again if it should be connected here."
+            )
         ) from exc
     except InstallRefused:
         _give_back(shop, grant)
@@ -372,7 +402,7 @@ def _hold(tenant: Tenant, shop: str, now: dt.datetime) -> None:
     holder = _holder(shop)
     if holder is not None and holder.tenant_id != tenant.pk:
         if _installed_elsewhere(shop, tenant, holder):  # another tenant's install won
-            raise InstallRefused("This store is connected to another account.")
+            raise InstallRefused(gettext("This store is connected to another account."))
         # uninstalled there without its entry saying so: it moves here
         StoreShop.objects.filter(pk=holder.pk, uninstalled_at__isnull=True).update(
             uninstalled_at=now
@@ -532,14 +562,26 @@ def uninstall(*, integration: ShopifyIntegration) -> ShopifyIntegration:
         token = ""  # none we can use: Shopify cannot be asked, the app stops here all the same
     except RetryLater as exc:
         raise ValidationError(
-            {"shop": [f"Shopify could not be told ({exc}); nothing was changed, try again."]}
+            {
+                "shop": [
+                    gettext("Shopify could not be told (%(why)s); nothing was changed, try again.")
+                    % {"why": exc}
+                ]
+            }
         ) from exc
     if token:
         try:
             _revoke(integration.shop_domain, token)
         except RetryLater as exc:
             raise ValidationError(
-                {"shop": [f"Shopify could not be told ({exc}); nothing was changed, try again."]}
+                {
+                    "shop": [
+                        gettext(
+                            "Shopify could not be told (%(why)s); nothing was changed, try again."
+                        )
+                        % {"why": exc}
+                    ]
+                }
             ) from exc
     with transaction.atomic():
         intake.app_uninstalled(shop_domain=integration.shop_domain)

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from core.i18n import normalize_language
 from dispatch.models import Order, OrderStatus, WebhookEvent
@@ -92,9 +93,9 @@ def _url_errors(url: str) -> tuple[str, list[str]]:
     try:
         clean = url_normalise(url)
     except ValueError:
-        return "", ["Use the store's address, like https://shop.example.com."]
+        return "", [gettext("Use the store's address, like https://shop.example.com.")]
     if settings.STORE_REQUIRE_HTTPS and not clean.startswith("https://"):
-        return clean, ["The store must use https: its API keys are sent with every call."]
+        return clean, [gettext("The store must use https: its API keys are sent with every call.")]
     return clean, []
 
 
@@ -102,7 +103,11 @@ def _key_errors(name: str, value: str, prefix: str) -> list[str]:
     if not value:
         return []
     if not value.startswith(prefix) or not re.fullmatch(r"[A-Za-z0-9_]{8,255}", value):
-        return [f"A WooCommerce {name.replace('_', ' ')} starts with {prefix}."]
+        if name == "consumer_key":
+            message = gettext("A WooCommerce consumer key starts with %(prefix)s.")
+        else:
+            message = gettext("A WooCommerce consumer secret starts with %(prefix)s.")
+        return [message % {"prefix": prefix}]
     return []
 
 
@@ -129,14 +134,14 @@ def store_save(
             errors[name] = found
     secret = given["webhook_secret"]
     if not secret and not (store and store.webhook_secret):
-        errors["webhook_secret"] = ["Paste the secret of the store's webhooks."]
+        errors["webhook_secret"] = [gettext("Paste the secret of the store's webhooks.")]
     elif len(secret) > MAX_SECRET:
-        errors["webhook_secret"] = [f"At most {MAX_SECRET} characters."]
+        errors["webhook_secret"] = [gettext("At most %(most)d characters.") % {"most": MAX_SECRET}]
     key = given["consumer_key"] or (store.consumer_key if store else "")
     secret_key = given["consumer_secret"] or (store.consumer_secret if store else "")
     if bool(key) != bool(secret_key) and not errors.keys() & {"consumer_key", "consumer_secret"}:
         missing = "consumer_secret" if key else "consumer_key"
-        errors[missing] = ["The consumer key and secret go together."]
+        errors[missing] = [gettext("The consumer key and secret go together.")]
     if errors:
         raise ValidationError(errors)
     store = store or WooCommerceStore(url=clean)
@@ -149,7 +154,7 @@ def store_save(
         with transaction.atomic():
             store.save()
     except IntegrityError as exc:  # the same store connected at the same moment
-        raise ValidationError({"url": ["This store is being connected already."]}) from exc
+        raise ValidationError({"url": [gettext("This store is being connected already.")]}) from exc
     return store
 
 
@@ -171,8 +176,10 @@ def store_check(*, store: WooCommerceStore) -> tuple[bool, str]:
     except (PermanentError, RetryLater) as exc:
         return False, str(exc)
     except requests.RequestException as exc:
-        return False, f"The store could not be reached ({type(exc).__name__})."
-    return True, "The store answered: its keys can read orders."
+        return False, gettext("The store could not be reached (%(why)s).") % {
+            "why": type(exc).__name__
+        }
+    return True, gettext("The store answered: its keys can read orders.")
 
 
 # --- receiving ----------------------------------------------------------------------------
