@@ -25,9 +25,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http.cookie import parse_cookie
+from django.utils import translation
 from django_tenants.utils import remove_www, schema_context
 
 from core import metrics
+from core.i18n import user_language
 from core.observability import log_context
 from dispatch.models import Driver
 from tenants.models import Domain
@@ -229,6 +231,8 @@ class DriverConsumer(RefusingConsumer):
                 return Refusal(4403, "not_a_driver")
             if not services.is_on_duty(driver.pk):
                 return Refusal(4403, "off_duty")
+            # what the phone is told in words (a refused stop's reasons): the driver's language
+            self.language = user_language(driver.user, tenant)
             return tenant.schema_name, driver, services.heading_to(driver.pk)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
@@ -291,7 +295,7 @@ class DriverConsumer(RefusingConsumer):
         )
 
     def _stop_event(self, content: dict):
-        with schema_context(self.schema):
+        with schema_context(self.schema), translation.override(self.language):
             return services.stop_event(
                 driver=self.driver,
                 order_id=content.get("order"),
