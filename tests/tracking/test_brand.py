@@ -83,6 +83,13 @@ def apng() -> bytes:
     return out.getvalue()
 
 
+def webp(frames: int = 1) -> bytes:
+    pictures = [Image.new("RGBA", (700, 350), (0, 90 + 40 * k, 200, 255)) for k in range(frames)]
+    out = io.BytesIO()
+    pictures[0].save(out, "WEBP", save_all=frames > 1, append_images=pictures[1:], duration=100)
+    return out.getvalue()
+
+
 def gif() -> bytes:
     out = io.BytesIO()
     Image.new("P", (40, 40)).save(out, "GIF")
@@ -172,6 +179,11 @@ HOSTILE = {
     ),
     "too big": (upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024 + 1)), "too large"),
     "animated png": (upload(apng()), "Animated logos are not accepted"),
+    "animated webp": (upload(webp(3), "l.webp", "image/webp"), "Animated logos are not accepted"),
+    "script after a webp": (
+        upload(webp() + b"<script>alert(1)</script>", "l.webp", "image/webp"),
+        "carries something besides the picture",
+    ),
     "empty": (upload(b""), "The file is empty"),
 }
 
@@ -216,6 +228,15 @@ def test_a_good_jpeg_loses_its_camera_data_and_becomes_a_png(alpha, media):
     picture = Image.open(io.BytesIO(kept))
     assert picture.format == "PNG" and max(picture.size) <= max(LOGO_BOX)
     assert picture.size == (256, 256) and not picture.getexif()
+
+
+def test_a_good_webp_becomes_a_png_within_the_box(alpha, media):
+    schema = alpha.tenant.schema_name
+    with schema_context(schema):
+        row = save(schema, logo=upload(webp(), "logo.webp", "image/webp"))
+    with default_storage.open(row.logo, "rb") as handle:
+        picture = Image.open(io.BytesIO(handle.read()))
+    assert picture.format == "PNG" and picture.size == (512, 256)
 
 
 def test_a_new_logo_gets_a_new_address_and_the_old_file_goes(
