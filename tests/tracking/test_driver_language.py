@@ -75,6 +75,8 @@ def test_the_worker_keeps_the_catalog_of_the_drivers_language(french_business):
     assert finnish["language"] == "fi" and finnish["catalog"] == "/jsi18n/fi/"
     assert "/jsi18n/fi/" in finnish["shell"]  # kept when the worker installs
     assert "/static/js/driver.js" in finnish["shell"]
+    # cache.addAll refuses a list with a file twice: the worker would never install
+    assert len(set(finnish["shell"])) == len(finnish["shell"])
     assert not any(url.startswith("/jsi18n/") and url != "/jsi18n/fi/" for url in finnish["shell"])
     # its cache is named for the language, and the catalog is answered from it
     assert '"driver-shell-" + CONFIG.schema + "-" + CONFIG.language' in finnish_text

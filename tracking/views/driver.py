@@ -386,7 +386,6 @@ SHELL_STATIC = (
     "js/driver_masked.js",
     "js/driver_map.js",
     "js/driver_scan.js",
-    "js/driver_masked.js",
     "js/roadmap.js",
     "js/proof.js",
     "vendor/idb/umd.js",
@@ -440,7 +439,8 @@ def service_worker_view(request: HttpRequest) -> HttpResponse:
     so the app speaks it offline too."""
     language = translation.get_language()  # the signed-in driver's (core.i18n)
     catalog = reverse("javascript-catalog")  # the address of that language's catalog
-    shell = [static(name) for name in SHELL_STATIC] + [catalog]
+    # once each: the worker's cache.addAll refuses a list naming a file twice (no install)
+    shell = list(dict.fromkeys([static(name) for name in SHELL_STATIC] + [catalog]))
     tiles = settings.LEAFLET_CONFIG["TILES"]
     tile_host = urlsplit(tiles.replace("{s}.", "")).hostname or ""
     version = hashlib.sha256(
