@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -207,6 +208,14 @@ class RoadsForm(forms.Form):
         return name, profile
 
 
+def _factor_help_text() -> str:
+    # the percentage as an argument: a bare "30% s" reads to xgettext as a format
+    return _("1.3 = %(percent)s slower") % {"percent": "30%"}
+
+
+_factor_help = lazy(_factor_help_text, str)
+
+
 class RushHourForm(forms.Form):
     """One rush hour: days, a local time span and how much slower travel is then."""
 
@@ -223,8 +232,7 @@ class RushHourForm(forms.Form):
         min_value=FACTOR_MIN,
         max_value=FACTOR_MAX,
         widget=forms.NumberInput(attrs={"step": "0.05"}),
-        # xgettext:no-python-format
-        help_text=gettext_lazy("1.3 = 30% slower"),
+        help_text=_factor_help(),
     )
 
     def as_row(self) -> dict | None:
