@@ -85,7 +85,7 @@
   // STOP / START just came in: the answer box follows
   function optedOut(stopped) {
     var notice = document.getElementById("conversation-opted-out");
-    if (notice) { notice.style.display = stopped ? "" : "none"; notice.dataset.optedOut = stopped ? "1" : "0"; }
+    if (notice) { notice.hidden = !stopped; notice.dataset.optedOut = stopped ? "1" : "0"; }
     if (body) { body.disabled = stopped; send.disabled = stopped; }
   }
 
