@@ -486,7 +486,7 @@ def notification_settings():
 
 def tracking_url(order: Order) -> str:
     """The order's tracking link: on the business's own tracking host when it has one."""
-    return f"{tracking_base_url(current_tenant())}/t/{tracking_link_for(order)}"
+    return f"{tracking_base_url()}/t/{tracking_link_for(order)}"
 
 
 def _sms_allowed(row, now: dt.datetime) -> tuple[bool, dt.datetime | None, str]:

@@ -13,7 +13,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from tenants.models import Domain, Tenant
@@ -52,11 +52,17 @@ def tracking_host_of(tenant: Tenant) -> str:
     return domain.domain if domain is not None else ""
 
 
-def tracking_base_url(tenant: Tenant | None) -> str:
-    """Where the tenant's tracking links start: its own host over https, else the
-    platform's PUBLIC_BASE_URL."""
-    host = tracking_host_of(tenant) if tenant is not None else ""
-    return f"https://{host}" if host else settings.PUBLIC_BASE_URL
+def tracking_base_url(schema: str | None = None) -> str:
+    """Where the tracking links of the tenant of `schema` (default: the connection's)
+    start: its own host over https when the deployment serves such hosts
+    (TRACKING_CUSTOM_HOSTS), else the platform's PUBLIC_BASE_URL (the database is not
+    asked then)."""
+    if not settings.TRACKING_CUSTOM_HOSTS:
+        return settings.PUBLIC_BASE_URL
+    domain = Domain.objects.filter(
+        tenant__schema_name=schema or connection.schema_name, is_tracking_host=True
+    ).first()
+    return f"https://{domain.domain}" if domain is not None else settings.PUBLIC_BASE_URL
 
 
 @transaction.atomic

@@ -418,3 +418,16 @@ def test_an_email_carries_the_logo_inline_and_the_colours(alpha, media, smtp_ser
     with default_storage.open(row.logo, "rb") as handle:
         assert picture.get_content() == handle.read()
     assert message.get_content_type() == "multipart/related"
+
+
+def test_the_logo_changes_only_through_the_brand_service(alpha):
+    """The generic settings update (the messages page's) cannot set a logo file by name,
+    nor a colour past the contrast rule through the accent."""
+    from tracking.services.settings import tracking_settings_update
+
+    with schema_context(alpha.tenant.schema_name):
+        for field, value in (("logo", "brand/beta/logo-x.png"), ("accent_colour", "#777777")):
+            with pytest.raises(ValidationError) as refused:
+                tracking_settings_update(**{field: value})
+            assert field in refused.value.message_dict
+        assert tracking_settings().logo == ""

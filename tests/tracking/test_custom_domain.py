@@ -237,3 +237,11 @@ def test_sockets_open_from_their_own_host_or_the_platforms_never_from_another_si
     assert not _opens({b"host": b"alpha.localhost:8000", b"origin": b"https://evil.example"})
     assert not _opens({b"host": HOST.encode(), b"origin": b"https://evil.example"})
     assert not _opens({b"host": b"alpha.localhost:8000"})  # no origin: not a page of ours
+
+
+def test_with_the_switch_off_links_stay_on_the_platform(alpha, alpha_host, settings):
+    """A host set while the deployment served them is not linked to once it stops."""
+    settings.TRACKING_CUSTOM_HOSTS = False
+    with schema_context(alpha.tenant.schema_name):
+        order = Order.objects.create(customer_name="Switch off", delivery_date=tenant_today())
+        assert sending.tracking_url(order).startswith("http://localhost")

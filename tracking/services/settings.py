@@ -9,8 +9,15 @@ from django.core.exceptions import ValidationError
 from tracking.models import TrackingSettings
 from tracking.selectors import tracking_settings
 
+#: Changed only by tracking.services.brand.brand_update, which checks them (the logo's
+#: file, the colours' contrast).
+BRAND_ONLY = frozenset({"accent_colour", "logo", "logo_width", "logo_height"})
 #: The fields a settings form may change.
-FIELDS = frozenset(f.name for f in TrackingSettings._meta.concrete_fields if f.name not in ("id",))
+FIELDS = frozenset(
+    f.name
+    for f in TrackingSettings._meta.concrete_fields
+    if f.name not in ("id",) and f.name not in BRAND_ONLY
+)
 
 
 def tracking_settings_update(**values: Any) -> TrackingSettings:
