@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 #: Every placeholder a template may use (the names are never translated).
 PLACEHOLDERS = (
@@ -43,6 +44,14 @@ PLACEHOLDERS = (
 OLD_NAMES = {"customer": "customer_name", "link": "tracking_link", "driver": "driver_name"}
 
 _ESCAPABLE = "\\{}[]|"
+
+#: At most this many problems are listed (a pasted text may repeat one mistake thousands
+#: of times); the rest are counted.
+MAX_PROBLEMS = 10
+
+#: Longer sources are parsed every time rather than kept in the cache: the live preview
+#: parses whatever is typed, and a thousand pasted megabytes must not stay in memory.
+_CACHED_UP_TO = 4000
 
 
 class TemplateError(ValueError):
@@ -114,12 +123,36 @@ def _django(source: str, at: int) -> str:
     )
 
 
-@lru_cache(maxsize=1024)
 def parse(source: str) -> tuple[Node, ...]:
     """`source` as text, placeholders and optional parts; a `TemplateError` says every
-    problem found (after the first one about structure, the rest may not be reliable, so
-    structure problems stop the reading)."""
+    problem found, each once and at most `MAX_PROBLEMS` of them (after the first one
+    about structure, the rest may not be reliable, so structure problems stop the
+    reading)."""
+    if len(source) > _CACHED_UP_TO:
+        return _parse(source)
+    return _parse_cached(source)
+
+
+def _problems_said(problems: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(problems))
+    if len(unique) <= MAX_PROBLEMS:
+        return unique
+    more = len(unique) - MAX_PROBLEMS + 1
+    return [
+        *unique[: MAX_PROBLEMS - 1],
+        ngettext("…and %(count)s more problem.", "…and %(count)s more problems.", more)
+        % {"count": more},
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(source: str) -> tuple[Node, ...]:
+    return _parse(source)
+
+
+def _parse(source: str) -> tuple[Node, ...]:
     problems: list[str] = []
+    unknown: set[str] = set()
     nodes: list[Node] = []
     alternatives: list[list[Node]] | None = None  # inside [ ... ]
     opened_at = 0
@@ -161,7 +194,11 @@ def parse(source: str) -> tuple[Node, ...]:
                     _("Empty braces {}: put a placeholder's name inside, or write \\{\\}.")
                 )
             elif name not in PLACEHOLDERS:
-                problems.append(_unknown(name))
+                unknown.add(name)
+                # the closest name is looked for only while it can still be shown
+                # (`_problems_said`); beyond that a name only counts
+                said = len(unknown) <= MAX_PROBLEMS
+                problems.append(_unknown(name) if said else f"\0{name}")
             flush()
             target().append(Placeholder(name))
             i = end + 1
@@ -218,7 +255,7 @@ def parse(source: str) -> tuple[Node, ...]:
                 % {"text": _snippet(source, opened_at)}
             )
     if problems:
-        raise TemplateError(problems)
+        raise TemplateError(_problems_said(problems))
     flush()
     return tuple(nodes)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -35,6 +36,9 @@ from tracking.selectors import tracking_settings
 from tracking.services.settings import FIELDS as TRACKING_FIELDS
 
 EVENTS = Notification.Event.choices
+
+#: The longest template the page saves (and previews: the preview parses what is typed).
+TEMPLATE_MAX_LENGTH = 2000
 
 #: What each placeholder stands for, shown on its chip's tooltip and in the list.
 PLACEHOLDER_HELP = {
@@ -146,7 +150,7 @@ class NotificationSettingsForm(forms.Form):
         for key in DEFAULTS:
             self.fields[_field_name(key)] = forms.CharField(
                 required=False,
-                max_length=2000,
+                max_length=TEMPLATE_MAX_LENGTH,
                 validators=[_validate_template],
                 widget=forms.Textarea(
                     attrs={"rows": 3, "placeholder": DEFAULTS[key], "data-template": key}
@@ -214,7 +218,12 @@ def preview_view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_("Unknown template."), status=400)
     own = request.POST.get(_field_name(key), "").strip()
     source = own or str(DEFAULTS[key])
-    problems = check(source)
+    try:
+        MaxLengthValidator(TEMPLATE_MAX_LENGTH)(source)
+    except ValidationError as exc:  # the save's own words; not parsed
+        problems = exc.messages
+    else:
+        problems = check(source)
     if problems:
         return render(request, "notifications/_preview.html", {"errors": problems})
     text = render_message(source, SAMPLE, one_line=key.endswith(".sms"))

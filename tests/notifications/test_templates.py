@@ -106,6 +106,8 @@ def test_an_unknown_placeholder_is_named_with_the_closest_known_one():
     ("source", "words"),
     [
         ("Hi {customer_name", "is not closed"),
+        ("Hi {", "is not closed"),
+        ("Hi {\n}", "is not closed"),
         ("Hi {customer_name. Bye", "is not closed"),
         ("Hi customer_name}", "A } without its {"),
         ("Soon[, {eta}", "square bracket"),
@@ -118,6 +120,27 @@ def test_an_unknown_placeholder_is_named_with_the_closest_known_one():
 )
 def test_broken_structure_is_refused_with_how_to_write_it(source, words):
     assert words in _problems(source)
+
+
+def test_a_mistake_repeated_is_said_once_and_a_long_list_is_cut():
+    with pytest.raises(TemplateError) as caught:
+        parse("{zz} " * 5000)
+    assert caught.value.problems == [
+        "{zz} is not a placeholder; the placeholders are listed under the field."
+    ]
+    many = " ".join(f"{{x{i}}}" for i in range(30))
+    with pytest.raises(TemplateError) as caught:
+        parse(many)
+    problems = caught.value.problems
+    assert len(problems) == 10 and problems[0].startswith("{x0} is not a placeholder")
+    assert problems[-1] == "…and 21 more problems."
+
+
+def test_unicode_and_a_backslash_before_anything_else_are_plain_text():
+    assert render("Hyvää päivää {customer_name} 🚚 ✓", SAMPLE) == "Hyvää päivää Sam 🚚 ✓"
+    # a backslash escapes only \\ { } [ ] and |; before anything else it is itself
+    assert render("C:\\temp\\x and a last \\", SAMPLE) == "C:\\temp\\x and a last \\"
+    assert render("a | b [{eta}|]", {**SAMPLE, "eta": ""}) == "a | b"
 
 
 def test_django_syntax_is_refused_with_the_new_way_to_write_it():
@@ -182,6 +205,76 @@ def test_a_default_takes_the_language_active_when_rendered_not_when_looked_up(mo
         messages, "pgettext", lambda context, text: text.replace("{business}: ", "{business} // ")
     )
     assert render(source, SAMPLE).startswith("Acme Flowers // we could not deliver order #1042")
+
+
+_DELIVERED = "order {order} was delivered[ to {recipient}]. Proof of delivery: {tracking_link}"
+
+
+def _catalog(monkeypatch, entries: dict[tuple[str, str], str]) -> None:
+    """A translators' catalog for the test: (context, English) -> the translation, read
+    through Django's own pgettext (so the lazy defaults meet it as they would a .po)."""
+    from django.utils.translation import trans_real
+
+    real = trans_real.gettext
+
+    def gettext(message):
+        context, _sep, text = str(message).partition(trans_real.CONTEXT_SEPARATOR)
+        if translation.get_language() == "fr" and (context, text) in entries:
+            return entries[context, text]
+        return real(message)
+
+    monkeypatch.setattr(trans_real, "gettext", gettext)
+
+
+def test_a_translated_default_is_sent_translated(monkeypatch):
+    _catalog(
+        monkeypatch,
+        {
+            ("customer SMS", "{business}: %(message)s"): "{business} : %(message)s",
+            ("delivered", _DELIVERED): "commande {order} livrée[ à {recipient}]. Preuve : "
+            "{tracking_link}",
+        },
+    )
+    source = DEFAULTS["delivered.sms"]
+    with translation.override("fr"):
+        assert render(source, SAMPLE) == (
+            "Acme Flowers : commande #1042 livrée à Sam Porch. Preuve : https://example.com/t/abc"
+        )
+    assert render(source, SAMPLE).startswith("Acme Flowers: order #1042 was delivered")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "commande {commande} livrée. {tracking_link}",  # a placeholder translated
+        "commande {order} livrée[ à {recipient}. {tracking_link}",  # a bracket lost
+        "commande {order} livrée[ à destination]. {tracking_link}",  # nothing to drop it by
+        "commande {{ order }} livrée. {tracking_link}",  # the old syntax
+    ],
+)
+def test_a_translation_that_does_not_parse_gives_way_to_the_english(monkeypatch, broken):
+    _catalog(monkeypatch, {("delivered", _DELIVERED): broken})
+    with translation.override("fr"):
+        text = render(DEFAULTS["delivered.sms"], SAMPLE)
+    assert text == (
+        "Acme Flowers: order #1042 was delivered to Sam Porch. Proof of delivery: "
+        "https://example.com/t/abc"
+    )
+
+
+def test_a_translated_frame_without_the_message_gives_way_to_the_english(monkeypatch):
+    _catalog(
+        monkeypatch,
+        {
+            (
+                "customer email",
+                "Hello[ {customer_name}],\n\n%(message)s\n\n{business}",
+            ): "Bonjour[ {customer_name}],\n\n%(texte)s"
+        },
+    )
+    with translation.override("fr"):
+        text = render(DEFAULTS["delivered.email"], SAMPLE, one_line=False)
+    assert text.startswith("Hello Sam,\n\norder #1042 was delivered") and "Acme" in text
 
 
 def _names(source: str) -> set[str]:
@@ -272,6 +365,11 @@ def test_the_preview_answers_the_text_its_segments_and_the_errors_while_typing(a
         {"key": "delivered.sms", "template_delivered_sms": "Hi {custmer_name"},
     )
     assert bad.status_code == 200 and "is not closed" in bad.content.decode()
+    pasted = owner.post(  # what the save refuses, the preview says, without reading it
+        "/settings/messages/preview",
+        {"key": "delivered.sms", "template_delivered_sms": "{zz} " * 1000},
+    ).content.decode()
+    assert "at most 2000 characters" in pasted and "not a placeholder" not in pasted
     default = owner.post("/settings/messages/preview", {"key": "delivered.sms"}).content.decode()
     assert "Acme Flowers: order #1042 was delivered to Sam Porch." in default
     assert "has no {tracking_link}" not in default
