@@ -109,11 +109,15 @@ def _broadcast(message: CustomerMessage | None, *, order_id: int | None, **extra
     send_on_commit([(dispatch_group(connection.schema_name), event)])
 
 
-def inbound_received(*, raw_phone: str, body: str, provider_id: str = "") -> CustomerMessage:
+def inbound_received(*, raw_phone: str, body: str, provider_id: str = "") -> CustomerMessage | None:
     """A text from a customer (Twilio's inbound webhook): STOP / START keep their meaning
     (`sending.inbound_sms`), and every text, those included, is kept on the sender's order
-    (or on none). Twilio delivering it again (the same MessageSid) stores nothing more."""
-    inbound_sms(phone=raw_phone, body=body)
+    (or on none). Twilio delivering it again (the same MessageSid) changes nothing: not
+    even the opt-out, so an old STOP delivered again cannot undo the START that followed
+    it. A request with no sender (not a phone's text) keeps nothing: None."""
+    raw_phone = (raw_phone or "").strip()
+    if not raw_phone:
+        return None
     provider_id = (provider_id or "")[:64]
     if provider_id:
         known = CustomerMessage.objects.filter(
@@ -124,7 +128,10 @@ def inbound_received(*, raw_phone: str, body: str, provider_id: str = "") -> Cus
     phone = customer_phone(raw_phone)
     order = order_for_phone(phone, raw=raw_phone)
     try:
+        # the opt-out and the text together: the delivery that loses a race for the same
+        # MessageSid (the constraint) applies neither
         with transaction.atomic():
+            inbound_sms(phone=raw_phone, body=body)
             message = CustomerMessage.objects.create(
                 order=order,
                 direction=CustomerMessage.Direction.INBOUND,

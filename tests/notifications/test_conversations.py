@@ -6,6 +6,7 @@ status reports move it forward."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import urlencode
 
@@ -400,3 +401,52 @@ def test_the_socket_payload_is_json_and_says_a_stop_at_once(
         _inbound(alpha.host, "STOP", sid="SM" + "e" * 32, phone="+447700900888")
     event = json.loads(json.dumps(async_to_sync(layer.receive)(channel)))
     assert event["order"] is None and event["opted_out"] is True
+
+
+def test_an_old_stop_delivered_again_does_not_undo_the_start_that_followed(alpha, twilio):
+    """Twilio redelivers a webhook it did not see answered, possibly after later texts."""
+    with schema_context(alpha.tenant.schema_name):
+        _order("Changed mind")
+    assert _inbound(alpha.host, "STOP", sid="SM" + "f1" * 16).status_code == 200
+    assert _inbound(alpha.host, "START", sid="SM" + "f2" * 16).status_code == 200
+    assert _inbound(alpha.host, "STOP", sid="SM" + "f1" * 16).status_code == 200
+    with schema_context(alpha.tenant.schema_name):
+        assert not SmsOptOut.objects.filter(phone=PHONE).exists()
+        assert list(CustomerMessage.objects.values_list("body", flat=True)) == ["STOP", "START"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"To": "+447700900000", "Body": "STOP", "MessageSid": "SM" + "a1" * 16},
+        {"From": "", "To": "+447700900000", "Body": "hello", "MessageSid": "SM" + "a2" * 16},
+        {"From": PHONE, "MessageSid": "SM" + "a3" * 16},
+        {"From": PHONE, "To": "+447700900999"},
+    ],
+    ids=["no-from", "empty-from", "no-body-no-to", "no-sid-unknown-to"],
+)
+def test_odd_inbound_fields_answer_empty_twiml_never_a_500(alpha, twilio, params):
+    response = _signed(host_client(alpha.host), alpha.host, INBOUND, params)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    assert response.content.decode() == "<Response/>"
+    with schema_context(alpha.tenant.schema_name):
+        assert not SmsOptOut.objects.filter(phone="").exists()
+        # a text with no sender is nobody's: nothing kept; one with a sender is kept
+        kept = list(CustomerMessage.objects.values_list("phone", "body"))
+        assert kept == ([] if not params.get("From") else [(PHONE, "")])
+
+
+def test_a_text_reaches_only_its_own_tenants_dispatchers(
+    alpha, beta, twilio, layer, django_capture_on_commit_callbacks
+):
+    """The group carries the schema: beta's dispatchers hear nothing of alpha's customer."""
+    mine = async_to_sync(layer.new_channel)()
+    theirs = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(dispatch_group(alpha.tenant.schema_name), mine)
+    async_to_sync(layer.group_add)(dispatch_group(beta.tenant.schema_name), theirs)
+    with django_capture_on_commit_callbacks(execute=True):
+        _inbound(alpha.host, "alpha's customer", sid="SM" + "b1" * 16)
+    assert async_to_sync(layer.receive)(mine)["message"]["body"] == "alpha's customer"
+    with pytest.raises(asyncio.TimeoutError):
+        async_to_sync(asyncio.wait_for)(layer.receive(theirs), 0.2)
