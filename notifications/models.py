@@ -7,6 +7,7 @@ import secrets
 
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import Order
 
@@ -18,13 +19,14 @@ def new_send_key() -> str:
 
 class Notification(models.Model):
     class Event(models.TextChoices):
-        CONFIRMED = "confirmed", "Order confirmed"
-        OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
-        ARRIVING_SOON = "arriving_soon", "Arriving soon"
-        ETA_CHANGED = "eta_changed", "ETA changed"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Delivery failed"
-        RESCHEDULED = "rescheduled", "Rescheduled"
+        # also the customer's email subject (sending._send), in the order's language
+        CONFIRMED = "confirmed", _("Order confirmed")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+        ARRIVING_SOON = "arriving_soon", _("Arriving soon")
+        ETA_CHANGED = "eta_changed", _("ETA changed")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Delivery failed")
+        RESCHEDULED = "rescheduled", _("Rescheduled")
 
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"

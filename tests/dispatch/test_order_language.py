@@ -222,3 +222,33 @@ def test_what_the_live_page_is_sent_is_in_the_orders_language(alpha):
     assert promise.language == "fi"
     assert weekday in promise.as_message()["date_text"]
     assert weekday in snapshot["date_text"]
+
+
+def test_the_email_is_wrapped_and_titled_in_the_orders_language(alpha, settings, monkeypatch):
+    """The email's subject (the event's label) and its HTML wrapper are rendered in the
+    order's language too, when the worker sends it (whatever language the worker runs in)."""
+    from django.core import mail
+    from django.utils import translation
+
+    from notifications.models import Notification
+    from notifications.services import sending
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    seen: list[str] = []
+    real = sending.render_to_string
+
+    def spy(*args, **kwargs):
+        seen.append(translation.get_language())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "render_to_string", spy)
+    with schema_context(alpha.tenant.schema_name):
+        order = _order(language="fi", customer_email="aino@example.com")
+        result = orders_create([order], source="api", actor="test")
+        made = sending.notify_event(Order.objects.get(pk=result[0].id), "confirmed")
+        (email,) = [n for n in made if n.channel == Notification.Channel.EMAIL]
+        with translation.override("en"):
+            assert sending.deliver(email.pk) == "sent"
+    assert seen == ["fi"]
+    assert translation.get_language() == "en"  # put back after the send
+    assert '<html lang="fi">' in mail.outbox[-1].alternatives[0][0]
