@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from twilio.twiml.messaging_response import MessagingResponse
@@ -93,17 +93,13 @@ def proxy_remove(*, proxy_id: int, now: dt.datetime | None = None) -> None:
     proxy = ProxyNumber.objects.filter(pk=proxy_id).first()
     if proxy is None:
         return  # removed already (a double click)
+    in_use = _(
+        "%(phone)s is in use by a driver and a customer today: deactivate it instead, and "
+        "remove it tomorrow."
+    ) % {"phone": proxy.phone}
     sessions = MaskedSession.objects.filter(proxy=proxy)
     if sessions.filter(closed_at__isnull=True, expires_at__gt=now).exists():
-        raise ValidationError(
-            {
-                "proxy": _(
-                    "%(phone)s is in use by a driver and a customer today: deactivate it "
-                    "instead, and remove it tomorrow."
-                )
-                % {"phone": proxy.phone}
-            }
-        )
+        raise ValidationError({"proxy": in_use})
     if sessions.exists():
         raise ValidationError(
             {
@@ -114,7 +110,10 @@ def proxy_remove(*, proxy_id: int, now: dt.datetime | None = None) -> None:
                 % {"phone": proxy.phone}
             }
         )
-    proxy.delete()
+    try:
+        proxy.delete()
+    except ProtectedError:  # a driver opened a session on it since the check above
+        raise ValidationError({"proxy": in_use}) from None
 
 
 # --- sessions -----------------------------------------------------------------------------
@@ -232,6 +231,8 @@ def refusal(session: MaskedSession, *, now: dt.datetime) -> str:
     stop = published_stop(session.order_id)
     if stop is None or stop.route.driver_id != session.driver_id:
         return REFUSED_MOVED
+    if day_end(stop.route.plan.date) != session.expires_at:
+        return REFUSED_MOVED  # to another day: the session was for the day it was opened for
     return ""
 
 
@@ -281,6 +282,14 @@ def _contact(match: Match, *, kind: str, provider_id: str, refused: str = "") ->
     return contact
 
 
+def _refuse(match: Match, *, kind: str, provider_id: str, why: str, now: dt.datetime) -> None:
+    """A call or text the session may no longer put through: the session closes (its pool
+    number is free again) and the refusal stays on the order's history."""
+    if match.session.closed_at is None:
+        MaskedSession.objects.filter(pk=match.session.pk).update(closed_at=now)
+    _contact(match, kind=kind, provider_id=provider_id, refused=why)
+
+
 # --- Twilio's webhooks --------------------------------------------------------------------
 
 
@@ -324,9 +333,7 @@ def voice_answer(
             dial = response.dial(caller_id=match.session.proxy.phone, action=action_url)
             dial.number(match.to)
             return str(response)
-        if match.session.closed_at is None:
-            MaskedSession.objects.filter(pk=match.session.pk).update(closed_at=now)
-        _contact(match, kind=MaskedContact.Kind.CALL, provider_id=call_sid, refused=why)
+        _refuse(match, kind=MaskedContact.Kind.CALL, provider_id=call_sid, why=why, now=now)
     language, voice = _say_language()
     with translation.override(language):
         message = _(
@@ -377,9 +384,7 @@ def sms_relay(
                 contact.save(update_fields=["status"])
         return str(MessagingResponse())
     if match is not None:
-        if match.session.closed_at is None:
-            MaskedSession.objects.filter(pk=match.session.pk).update(closed_at=now)
-        _contact(match, kind=MaskedContact.Kind.SMS, provider_id=message_sid, refused=why)
+        _refuse(match, kind=MaskedContact.Kind.SMS, provider_id=message_sid, why=why, now=now)
     language, _voice = _say_language()
     with translation.override(language):
         message = _(

@@ -553,3 +553,43 @@ def test_the_order_history_lists_its_masked_calls_and_texts(alpha, twilio):
     assert 'id="masked-contacts"' in page
     assert "Call from the customer to Dana" in page and "answered" in page and "1:05" in page
     assert "Text from Dana to the customer" in page
+
+
+def test_a_stop_moved_to_another_day_no_longer_connects_today(alpha, twilio):
+    """The same driver has it tomorrow: today's session is over for it."""
+    with schema_context(alpha.tenant.schema_name):
+        day = _today(alpha)
+    number = _open(login_client(alpha.host, alpha.driver_email), day.orders[0]).json()["number"]
+    with schema_context(alpha.tenant.schema_name):
+        now = timezone.now()
+        later = Plan.objects.create(
+            date=tenant_today(1), status="done", solved_at=now, published_at=now
+        )
+        route = PlanRoute.objects.get(driver=day.driver)
+        route.pk, route.plan = None, later
+        route.save()
+        PlanStop.objects.filter(order_id=day.orders[0]).update(route=route)
+    answer = _call(alpha.host, to=number, caller=CUSTOMER_PHONES[0], sid="CA" + "d1" * 16)
+    assert answer.content.decode() == SORRY_CALL
+    with schema_context(alpha.tenant.schema_name):
+        assert MaskedContact.objects.get().refused == masking.REFUSED_MOVED
+        assert MaskedSession.objects.get().closed_at is not None
+
+
+def test_a_number_taken_between_the_check_and_the_removal_is_a_400(alpha, twilio, monkeypatch):
+    """A driver opening a session on it at the moment the owner removes it: no 500."""
+    with schema_context(alpha.tenant.schema_name):
+        day = _today(alpha)
+    number = _open(login_client(alpha.host, alpha.driver_email), day.orders[0]).json()["number"]
+    with schema_context(alpha.tenant.schema_name):
+        used = ProxyNumber.objects.get(phone=number)
+    # the checks see the pool as it was before the session: the delete meets it
+    monkeypatch.setattr(
+        MaskedSession.objects, "filter", lambda *a, **kw: MaskedSession.objects.none()
+    )
+    owner = login_client(alpha.host, alpha.owner_email)
+    refused = owner.post("/settings/calls/", {"action": "remove", "proxy": used.pk})
+    assert refused.status_code == 400 and "deactivate it" in refused.content.decode()
+    monkeypatch.undo()
+    with schema_context(alpha.tenant.schema_name):
+        assert ProxyNumber.objects.filter(pk=used.pk).exists()
