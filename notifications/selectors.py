@@ -3,9 +3,10 @@ the dispatchers' answers), as the order page, the inbox and the board's badge sh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Max, Q, QuerySet, Value, When
 
 from dispatch.models import Order
 from notifications.models import CustomerMessage, SmsOptOut
@@ -21,11 +22,6 @@ def unread_count() -> int:
 def order_thread(*, order: Order) -> QuerySet[CustomerMessage]:
     """The order's conversation, oldest first, with who answered."""
     return CustomerMessage.objects.filter(order=order).select_related("sent_by")
-
-
-def phone_thread(*, phone: str) -> QuerySet[CustomerMessage]:
-    """The texts of a number that matched no order, oldest first."""
-    return CustomerMessage.objects.filter(order__isnull=True, phone=phone).select_related("sent_by")
 
 
 def sms_opted_out(*, phone: str) -> bool:
@@ -45,35 +41,38 @@ class Thread:
     count: int
 
 
-def inbox_threads(*, limit: int = 500) -> list[Thread]:
-    """Every conversation, unread ones first, then the newest first (at most `limit`)."""
-    by_order = (
-        CustomerMessage.objects.filter(order__isnull=False)
-        .values("order_id")
-        .annotate(last_id=Max("id"), unread=Count("id", filter=_UNREAD), count=Count("id"))
-    )
-    by_phone = (
-        CustomerMessage.objects.filter(order__isnull=True)
-        .values("phone")
-        .annotate(last_id=Max("id"), unread=Count("id", filter=_UNREAD), count=Count("id"))
-    )
-    rows = sorted(
-        [*by_order, *by_phone],
-        key=lambda row: (row["unread"] == 0, -row["last_id"]),  # ids grow with time
-    )[:limit]
-    lasts = CustomerMessage.objects.in_bulk([row["last_id"] for row in rows])
-    orders = Order.objects.in_bulk([row["order_id"] for row in rows if row.get("order_id")])
-    threads = []
-    for row in rows:
-        last = lasts[row["last_id"]]
-        order = orders.get(row.get("order_id"))
-        threads.append(
-            Thread(
-                order=order,
-                phone=last.phone,
-                last=last,
-                unread=row["unread"],
-                count=row["count"],
+def inbox_rows() -> QuerySet:
+    """One row per conversation (an order's, or the texts of a number that matched no
+    order): its last message's id, unread and total counts; unread ones first, then the
+    newest first. Sorted and counted in the database, so the inbox pages through every
+    thread however many there are."""
+    return (
+        CustomerMessage.objects.annotate(
+            thread_phone=Case(
+                When(order__isnull=True, then=F("phone")),
+                default=Value(""),
+                output_field=CharField(),
             )
         )
-    return threads
+        .values("order_id", "thread_phone")
+        .annotate(last_id=Max("id"), unread=Count("id", filter=_UNREAD), count=Count("id"))
+        .annotate(all_read=Case(When(unread=0, then=Value(1)), default=Value(0)))
+        .order_by("all_read", "-last_id")  # ids grow with time
+    )
+
+
+def inbox_threads(rows: Iterable[dict]) -> list[Thread]:
+    """The inbox's lines for `rows` of `inbox_rows` (one page of them): two queries."""
+    rows = list(rows)
+    lasts = CustomerMessage.objects.in_bulk([row["last_id"] for row in rows])
+    orders = Order.objects.in_bulk([row["order_id"] for row in rows if row["order_id"]])
+    return [
+        Thread(
+            order=orders.get(row["order_id"]),
+            phone=lasts[row["last_id"]].phone,
+            last=lasts[row["last_id"]],
+            unread=row["unread"],
+            count=row["count"],
+        )
+        for row in rows
+    ]

@@ -18,7 +18,7 @@ from accounts.decorators import dispatcher_required
 from core.http import wants_json
 from dispatch.models import Order
 from notifications.models import new_send_key
-from notifications.selectors import inbox_threads, order_thread, unread_count
+from notifications.selectors import inbox_rows, inbox_threads, order_thread, unread_count
 from notifications.services import conversations as services
 
 THREADS_PER_PAGE = 50
@@ -27,11 +27,11 @@ THREADS_PER_PAGE = 50
 @dispatcher_required
 @require_GET
 def inbox_view(request: HttpRequest) -> HttpResponse:
-    page = Paginator(inbox_threads(), THREADS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(inbox_rows(), THREADS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "notifications/conversations.html",
-        {"page": page, "unread": unread_count()},
+        {"page": page, "threads": inbox_threads(page.object_list), "unread": unread_count()},
     )
 
 

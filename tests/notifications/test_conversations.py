@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from twilio.request_validator import RequestValidator
 
@@ -450,3 +451,34 @@ def test_a_text_reaches_only_its_own_tenants_dispatchers(
     assert async_to_sync(layer.receive)(mine)["message"]["body"] == "alpha's customer"
     with pytest.raises(asyncio.TimeoutError):
         async_to_sync(asyncio.wait_for)(layer.receive(theirs), 0.2)
+
+
+def test_the_inbox_pages_through_every_thread_unread_first(alpha, twilio):
+    """More threads than any page (or any cap) holds: the oldest is still on the last page,
+    and an old unread one still leads the first."""
+    total = 503
+    with schema_context(alpha.tenant.schema_name):
+        orders = Order.objects.bulk_create(
+            Order(customer_name=f"Many {k}", customer_phone=f"+4477009{k:05d}")
+            for k in range(total)
+        )
+        CustomerMessage.objects.bulk_create(
+            CustomerMessage(
+                order=order,
+                direction=CustomerMessage.Direction.INBOUND,
+                phone=order.customer_phone,
+                body=f"text number {k:03d}.",
+                status=CustomerMessage.Status.RECEIVED,
+                read_at=None if k == 1 else timezone.now(),
+            )
+            for k, order in enumerate(orders)
+        )
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    first = client.get("/conversations/").content.decode()
+    assert first.count('class="is-unread"') == 1
+    assert first.index("text number 001.") < first.index(f"text number {total - 1:03d}.")
+    pages = -(-total // 50)
+    assert f"Page 1 of {pages}" in first
+    last = client.get(f"/conversations/?page={pages}").content.decode()
+    assert "text number 000." in last and "text number 001." not in last
+    assert last.count("<tr class=") == total - 50 * (pages - 1)
