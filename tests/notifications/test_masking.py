@@ -593,3 +593,38 @@ def test_a_number_taken_between_the_check_and_the_removal_is_a_400(alpha, twilio
     monkeypatch.undo()
     with schema_context(alpha.tenant.schema_name):
         assert ProxyNumber.objects.filter(pk=used.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"To": POOL[0]},
+        {"To": POOL[0], "From": "anonymous", "CallSid": "CA" + "e1" * 16},
+        {"To": "+15005550006", "From": DRIVER_PHONE, "MessageSid": "SM" + "e2" * 16},
+        {"From": CUSTOMER_PHONES[0], "Body": "", "MessageSid": "SM" + "e3" * 16},
+    ],
+    ids=["nothing", "no-from", "withheld", "unknown-to", "no-to"],
+)
+@pytest.mark.parametrize("path", [VOICE, SMS])
+def test_odd_webhook_fields_are_refused_politely_never_a_500(alpha, twilio, path, params):
+    with schema_context(alpha.tenant.schema_name):
+        day = _today(alpha)
+    _open(login_client(alpha.host, alpha.driver_email), day.orders[0])
+    answer = _signed(host_client(alpha.host), alpha.host, path, params)
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/xml"
+    assert answer.content.decode() == (SORRY_CALL if path == VOICE else SORRY_TEXT)
+    assert twilio.messages == []
+    with schema_context(alpha.tenant.schema_name):
+        assert not MaskedContact.objects.exists()
+        assert MaskedSession.objects.get().closed_at is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"CallSid": "CA" + "f" * 32}, {"CallSid": "CA" + "f" * 32, "DialCallDuration": "soon"}],
+    ids=["nothing", "unknown-call", "odd-duration"],
+)
+def test_odd_call_status_fields_end_the_call_never_a_500(alpha, twilio, params):
+    answer = _signed(host_client(alpha.host), alpha.host, VOICE_STATUS, params)
+    assert answer.status_code == 200 and answer.content.decode() == EMPTY
