@@ -5,10 +5,14 @@ marked (or was translated once at import, which no later language would change).
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+
 import pytest
 from django.utils import translation
 from django_tenants.utils import schema_context
 
+from dispatch.models import Vehicle
 from routing.services import plans
 from tests.conftest import login_client
 from tests.routing.factories import DAY, make_fleet_day
@@ -84,3 +88,107 @@ def test_the_owner_settings_are_drawn_in_the_pseudo_language(alpha, pseudo):
         assert _wrap(text) in keys, text
     roads = _page(client, "/settings/roads/")
     assert _wrap("Rush hours") in roads and _wrap("Mon") in roads  # the weekday chips
+
+
+# every page: no English left unlooked-up -------------------------------------------------
+
+_SKIP = {"script", "style", "code", "pre", "template", "textarea"}
+_SHOWN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "data-confirm")
+
+
+class _Bare(HTMLParser):
+    """The visible texts and attributes of a page, with what was looked up (⟦…⟧) taken
+    out; what is left of words is English the page says without asking for a language."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skipping: list[str] = []
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _SKIP:
+            self.skipping.append(tag)
+        for name, value in attrs:
+            if name in _SHOWN_ATTRIBUTES and value:
+                self.texts.append(f"\n[{name}] {value}\n")
+
+    def handle_endtag(self, tag):
+        if self.skipping and self.skipping[-1] == tag:
+            self.skipping.pop()
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.texts.append(data)
+
+
+def _bare_english(page: str) -> list[str]:
+    parser = _Bare()
+    parser.feed(page)
+    # one text, since a looked-up sentence may hold tags (<code>, <strong>) inside it
+    left = re.sub(r"⟦.*?⟧", "\n", "".join(parser.texts), flags=re.S)
+    # two English words in a row (names and addresses of the fixtures are capitalised)
+    return [
+        " ".join(line.split())[:120]
+        for line in left.splitlines()
+        if re.search(r"\b[a-z]{3,} [a-z]{2,}\b", line)
+    ]
+
+
+DASHBOARD_PAGES = (
+    "/",
+    "/orders/",
+    "/orders/new/",
+    "/recurring/",
+    "/recurring/new/",
+    "/imports/",
+    "/fleet/depots/",
+    "/fleet/depots/new/",
+    "/fleet/vehicles/",
+    "/fleet/vehicles/new/",
+    "/fleet/drivers/",
+    "/fleet/drivers/new/",
+    "/plans/",
+    "/plans/days/new",
+    "/reports/",
+)
+OWNER_PAGES = (
+    "/settings/",
+    "/settings/api-keys/",
+    "/settings/roads/",
+    "/settings/messages/",
+    "/settings/webhooks/",
+    "/settings/stores/",
+    "/integrations/shopify/",
+)
+
+
+def test_no_dashboard_page_says_english_it_did_not_look_up(alpha, pseudo):
+    with schema_context(alpha.tenant.schema_name):
+        day = make_fleet_day("i18n", vans=1, orders=2)
+        plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
+        plans.plan_solve(plan.pk)
+        Vehicle.objects.update(capacity_items=1, max_stops=1)  # one of each: the singular
+    dispatcher = login_client(alpha.host, alpha.dispatcher_email)
+    owner = login_client(alpha.host, alpha.owner_email)
+    bare = {}
+    for client, paths in ((dispatcher, DASHBOARD_PAGES), (owner, OWNER_PAGES)):
+        for path in (*paths, *((f"/plans/{plan.pk}/",) if client is dispatcher else ())):
+            found = _bare_english(_page(client, path))
+            if found:
+                bare[path] = found
+    vans = _page(dispatcher, "/fleet/vehicles/")
+    assert _wrap("1 item") in vans and _wrap("1 stop") in vans
+    assert not bare, "\n".join(f"{p}: {t}" for p, ts in bare.items() for t in ts)
+
+
+def test_a_travel_source_stored_in_english_is_shown_in_the_pages_language(pseudo):
+    from routing.templatetags.travel_words import travel_words
+
+    assert travel_words("Estimated: straight lines \u00d7 1.3") == _wrap(
+        "Estimated: straight lines \u00d7 1.3"
+    )
+    assert travel_words("road region fi (car) cannot be read: bad file") == _wrap(
+        "road region fi (car) cannot be read: bad file"
+    )
+    assert travel_words("Roads: Helsinki (car)") == _wrap("Roads: Helsinki (car)")
+    assert travel_words("something we never wrote") == "something we never wrote"
