@@ -173,6 +173,12 @@ def test_the_dispatcher_sees_texts_live_and_answers_them(server, django_db_block
             # a text while the page is open appears at once, without a reload
             assert twilio_texts(shop.tenant, "I'm in the garden", "SM" + "1" * 31 + "b") == 200
             card.get_by_text("I'm in the garden").wait_for()
+            # an SMS body is text, never markup: drawn live, it stays text
+            hostile = '<img src="x" onerror="window.__xss = 1"><b>bold</b>'
+            assert twilio_texts(shop.tenant, hostile, "SM" + "1" * 31 + "c") == 200
+            card.get_by_text(hostile).wait_for()
+            assert card.locator("img, b").count() == 0
+            assert page.evaluate("window.__xss") is None
 
             box = page.get_by_label("Answer the customer")
             box.fill("Thanks, the driver will come round the back.")
