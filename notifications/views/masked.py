@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import owner_required, role_required
@@ -21,7 +20,7 @@ from core.forms import form_add_service_errors
 from dispatch.models import Driver
 from notifications.models import MaskedSession, ProxyNumber
 from notifications.services import masking
-from notifications.views.twilio import twilio_signed
+from notifications.views.twilio import twilio_webhook
 from tracking.throttling import driver_throttled
 
 TWIML = "application/xml"
@@ -137,12 +136,9 @@ def _refused(errors: dict[str, list[str]]) -> JsonResponse:
 # --- Twilio's webhooks for the pool numbers -----------------------------------------------
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def masked_voice_view(request: HttpRequest) -> HttpResponse:
     """A call to a pool number: <Dial> to the other side, or a polite refusal."""
-    if not twilio_signed(request):
-        return HttpResponse("Bad signature.", status=403)
     twiml = masking.voice_answer(
         to=request.POST.get("To", ""),
         caller=request.POST.get("From", ""),
@@ -152,13 +148,10 @@ def masked_voice_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(twiml, content_type=TWIML)
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def masked_voice_status_view(request: HttpRequest) -> HttpResponse:
     """How a masked call ended: <Dial>'s action (DialCallStatus, DialCallDuration), or a
     status callback (CallStatus, CallDuration). Answers TwiML that ends the call."""
-    if not twilio_signed(request):
-        return HttpResponse("Bad signature.", status=403)
     post = request.POST
     masking.call_status(
         call_sid=post.get("CallSid", ""),
@@ -168,12 +161,9 @@ def masked_voice_status_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(masking.hang_up(), content_type=TWIML)
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def masked_sms_view(request: HttpRequest) -> HttpResponse:
     """A text to a pool number: relayed to the other side, or a polite answer."""
-    if not twilio_signed(request):
-        return HttpResponse("Bad signature.", status=403)
     twiml = masking.sms_relay(
         to=request.POST.get("To", ""),
         sender=request.POST.get("From", ""),

@@ -7,19 +7,14 @@ X-Forwarded-Proto and the Host header (SECURE_PROXY_SSL_HEADER), as Twilio saw i
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from notifications.services import conversations
 from notifications.services import sending as services
-from notifications.views.twilio import twilio_signed
+from notifications.views.twilio import twilio_webhook
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def twilio_status_view(request: HttpRequest) -> HttpResponse:
-    if not twilio_signed(request):
-        return HttpResponse("Bad signature.", status=403)
     services.provider_status(
         provider_id=request.POST.get("MessageSid", ""),
         status=request.POST.get("MessageStatus", ""),
@@ -29,11 +24,8 @@ def twilio_status_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def twilio_inbound_view(request: HttpRequest) -> HttpResponse:
-    if not twilio_signed(request):
-        return HttpResponse("Bad signature.", status=403)
     conversations.inbound_received(
         raw_phone=request.POST.get("From", ""),
         body=request.POST.get("Body", ""),
@@ -42,12 +34,9 @@ def twilio_inbound_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<Response/>", content_type="application/xml")
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def twilio_answer_status_view(request: HttpRequest) -> HttpResponse:
     """The status of a dispatcher's answer; the answer's key is in the URL we gave Twilio."""
-    if not twilio_signed(request):
-        return HttpResponse("Bad signature.", status=403)
     conversations.answer_status(
         key=request.GET.get("key", ""),
         provider_id=request.POST.get("MessageSid", ""),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 
@@ -16,3 +21,16 @@ def twilio_signed(request: HttpRequest) -> bool:
         return False
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     return validator.validate(request.build_absolute_uri(), request.POST.dict(), signature)
+
+
+def twilio_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A Twilio webhook: POST only, no CSRF token (Twilio has none), and a 403 before the
+    view reads or writes anything unless the request is signed by Twilio."""
+
+    @wraps(view)
+    def signed(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not twilio_signed(request):
+            return HttpResponse("Bad signature.", status=403)
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(require_POST(signed))
