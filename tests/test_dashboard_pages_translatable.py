@@ -51,6 +51,8 @@ def test_the_plan_pages_are_drawn_in_the_pseudo_language(alpha, pseudo):
     listing = _page(client, "/plans/")
     for text in (
         "Plan a day",
+        "Date",  # a form field's label (not Django's name of the field)
+        "Depot",
         "Optimiser time (seconds)",  # a form label, lazy: looked up per request
         "Shortest total",  # a model choice
         "Plan several days",
@@ -62,6 +64,9 @@ def test_the_plan_pages_are_drawn_in_the_pseudo_language(alpha, pseudo):
         assert _wrap(text) in detail, text
     # a sentence with values: one text, the values put in after the lookup
     assert _wrap(f"Plan #{plan.pk}") in detail
+    board = _page(client, f"/plans/{plan.pk}/board")
+    for text in ("Planned", "any time"):  # a stop's state and its window, from the service
+        assert _wrap(text) in board, text
 
 
 def test_the_overview_and_reports_are_drawn_in_the_pseudo_language(alpha, pseudo):
@@ -168,11 +173,21 @@ def test_no_dashboard_page_says_english_it_did_not_look_up(alpha, pseudo):
         plan = plans.plan_create(date=DAY, depot=day.depot, seconds=1)
         plans.plan_solve(plan.pk)
         Vehicle.objects.update(capacity_items=1, max_stops=1)  # one of each: the singular
+        route = plan.routes.first()
+        order = route.stops.first().order
     dispatcher = login_client(alpha.host, alpha.dispatcher_email)
     owner = login_client(alpha.host, alpha.owner_email)
     bare = {}
     for client, paths in ((dispatcher, DASHBOARD_PAGES), (owner, OWNER_PAGES)):
-        for path in (*paths, *((f"/plans/{plan.pk}/",) if client is dispatcher else ())):
+        with_data = (
+            f"/plans/{plan.pk}/",
+            f"/plans/{plan.pk}/board",
+            f"/plans/{plan.pk}/routes/{route.pk}/sheet",
+            f"/orders/{order.pk}/",
+            f"/orders/{order.pk}/edit/",
+            "/live/",
+        )
+        for path in (*paths, *(with_data if client is dispatcher else ())):
             found = _bare_english(_page(client, path))
             if found:
                 bare[path] = found

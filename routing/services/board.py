@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils.timezone import localtime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from dispatch.models import Order, OrderStatus
 from routing import selectors
@@ -154,14 +154,14 @@ AT_RISK_S = 15 * 60
 
 #: A stop's state on the board (its colour), from its order's status and its times.
 STATE_LABELS = {
-    "planned": "Planned",
-    "en_route": "En route",
-    "arrived": "Arrived",
-    "delivered": "Delivered",
-    "failed": "Failed",
-    "late": "Late",
-    "at_risk": "At risk",
-    "break": "Break",
+    "planned": gettext_lazy("Planned"),
+    "en_route": gettext_lazy("En route"),
+    "arrived": gettext_lazy("Arrived"),
+    "delivered": gettext_lazy("Delivered"),
+    "failed": gettext_lazy("Failed"),
+    "late": gettext_lazy("Late"),
+    "at_risk": gettext_lazy("At risk"),
+    "break": gettext_lazy("Break"),
 }
 _OPEN = {
     OrderStatus.UNASSIGNED,
@@ -304,7 +304,7 @@ def board_routes(
             if stop.order is not None:
                 windows = stop.order.time_windows or []
                 item.window_text = ", ".join(formats.window(w) for w in windows)
-                item.window_text = item.window_text or "any time"
+                item.window_text = item.window_text or gettext("any time")
                 item.chip_text = item.label
                 if state == "late" and by:
                     item.chip_text += f" {formats.duration(by)}"

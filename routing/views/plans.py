@@ -30,10 +30,13 @@ from routing.views.multi_day import multi_day_form
 
 
 class PlanForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     depot = forms.ModelChoiceField(
         queryset=Depot.objects.filter(is_active=True),
         required=False,
+        label=gettext_lazy("Depot"),
         empty_label=gettext_lazy("Every depot"),
     )
     seconds = forms.FloatField(
