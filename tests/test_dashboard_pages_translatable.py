@@ -64,6 +64,7 @@ def test_the_plan_pages_are_drawn_in_the_pseudo_language(alpha, pseudo):
         assert _wrap(text) in detail, text
     # a sentence with values: one text, the values put in after the lookup
     assert _wrap(f"Plan #{plan.pk}") in detail
+    assert _wrap("Depot") in _page(client, "/plans/days/new")
     board = _page(client, f"/plans/{plan.pk}/board")
     for text in ("Planned", "any time"):  # a stop's state and its window, from the service
         assert _wrap(text) in board, text

@@ -37,6 +37,7 @@ class MultiDayForm(forms.Form):
     depot = forms.ModelChoiceField(
         queryset=Depot.objects.filter(is_active=True),
         required=False,
+        label=gettext_lazy("Depot"),
         empty_label=gettext_lazy("Every depot"),
     )
     seconds = forms.FloatField(
