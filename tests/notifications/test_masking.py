@@ -628,3 +628,43 @@ def test_odd_webhook_fields_are_refused_politely_never_a_500(alpha, twilio, path
 def test_odd_call_status_fields_end_the_call_never_a_500(alpha, twilio, params):
     answer = _signed(host_client(alpha.host), alpha.host, VOICE_STATUS, params)
     assert answer.status_code == 200 and answer.content.decode() == EMPTY
+
+
+class _StalePool:
+    """`ProxyNumber` as a request that chose its number before another request's session
+    was committed sees it: `.exclude(busy)` forgets the busy numbers."""
+
+    class _Query:
+        def __init__(self, query):
+            self.query = query
+
+        def exclude(self, *args, **kwargs):
+            return self.query
+
+        def __getattr__(self, name):
+            return getattr(self.query, name)
+
+    class objects:  # stands in for the model's manager (its name)
+        @staticmethod
+        def filter(**kwargs):
+            return _StalePool._Query(ProxyNumber.objects.filter(**kwargs))
+
+
+def test_a_number_taken_by_another_request_meanwhile_is_skipped_not_a_500(
+    alpha, twilio, monkeypatch
+):
+    """Two requests choosing at once see the same free numbers: the one that loses the
+    race on a number (the unique constraints) takes the next one, or says none is free."""
+    with schema_context(alpha.tenant.schema_name):
+        day = _today(alpha)
+        Order.objects.filter(pk=day.orders[1]).update(customer_phone=CUSTOMER_PHONES[0])
+    driver = login_client(alpha.host, alpha.driver_email)
+    assert _open(driver, day.orders[0]).json()["number"] == POOL[0]
+    monkeypatch.setattr(masking, "ProxyNumber", _StalePool)
+    second = _open(driver, day.orders[1])
+    assert second.status_code == 200 and second.json()["number"] == POOL[1]
+    third = _open(driver, day.orders[2])  # the driver's phone is on both numbers now
+    assert third.status_code == 400
+    assert "No calling number is free" in third.json()["message"]
+    with schema_context(alpha.tenant.schema_name):
+        assert MaskedSession.objects.count() == 2
