@@ -39,6 +39,7 @@ from django.db import transaction
 from django.utils.functional import lazy
 from django.utils.translation import override, pgettext, pgettext_lazy
 
+from notifications.models import Notification
 from notifications.services.placeholders import PLACEHOLDERS, TemplateError, fill, parse, tidy
 from tenants.selectors import current_tenant
 from tenants.services.formats import Formats
@@ -49,15 +50,7 @@ __all__ = ["PLACEHOLDERS", "TemplateError"]
 #: The key in `NotificationSettings.templates` under which unconverted old templates wait.
 LEGACY = "_legacy"
 
-EVENTS = (
-    "confirmed",
-    "out_for_delivery",
-    "arriving_soon",
-    "eta_changed",
-    "delivered",
-    "failed",
-    "rescheduled",
-)
+EVENTS = tuple(Notification.Event.values)
 
 #: What each message says after the business's name (SMS) or greeting (email).
 _BODIES = {
