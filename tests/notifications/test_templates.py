@@ -8,6 +8,7 @@ import importlib
 import re
 
 import pytest
+from django.conf import settings
 from django.utils import translation
 from django_tenants.utils import schema_context
 
@@ -275,6 +276,33 @@ def test_a_translated_frame_without_the_message_gives_way_to_the_english(monkeyp
     with translation.override("fr"):
         text = render(DEFAULTS["delivered.email"], SAMPLE, one_line=False)
     assert text.startswith("Hello Sam,\n\norder #1042 was delivered") and "Acme" in text
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+def test_the_shipped_translations_of_the_defaults_parse_and_keep_their_placeholders(language):
+    """What the translators wrote in locale/: a message that did not parse would go in
+    English (above); this says which one, before it ships."""
+    from notifications.services import messages
+
+    problems = []
+    for bodies in (messages._BODIES, messages._PICKUP_BODIES):
+        for event, body in bodies.items():
+            english = _names(str(body))
+            with translation.override(language):
+                text = str(body)
+                frames = {"sms": messages._frame("sms"), "email": messages._frame("email")}
+            try:
+                if _names(text) != english:
+                    problems.append(f"{event}: {_names(text) ^ english} differ: {text!r}")
+            except TemplateError as exc:
+                problems.append(f"{event}: {exc.problems}: {text!r}")
+        for channel, frame in frames.items():
+            try:
+                assert "{business}" in frame and frame.count("%(message)s") == 1, frame
+                parse(frame % {"message": ""})
+            except (AssertionError, TemplateError, KeyError, ValueError) as exc:
+                problems.append(f"{channel} frame: {exc}: {frame!r}")
+    assert not problems, "\n".join(problems)
 
 
 def _names(source: str) -> set[str]:
