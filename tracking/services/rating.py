@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_noop
 
 from dispatch.models import Driver, Order, OrderStatus
 from dispatch.selectors.recurring import tenant_today
@@ -19,7 +20,7 @@ from tracking.models import DeliveryRating
 
 COMMENT_MAX = 1000
 LOW_STARS = 2  # this many stars or fewer alert the dispatcher
-ALREADY_RATED = "This delivery has already been rated. Thank you!"
+ALREADY_RATED = gettext_noop("This delivery has already been rated. Thank you!")
 
 
 def _stars(value: Any) -> int:
@@ -29,7 +30,7 @@ def _stars(value: Any) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or not 1 <= value <= 5:
-        raise ValidationError({"stars": "Choose from 1 to 5 stars."})
+        raise ValidationError({"stars": gettext("Choose from 1 to 5 stars.")})
     return value
 
 
@@ -37,13 +38,16 @@ def _comment(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError({"comment": "Must be text."})
+        raise ValidationError({"comment": gettext("Must be text.")})
     text = value.strip()
     if "\x00" in text:
-        raise ValidationError({"comment": "Must not contain NUL characters."})
+        raise ValidationError({"comment": gettext("Must not contain NUL characters.")})
     if len(text) > COMMENT_MAX:
         raise ValidationError(
-            {"comment": f"At most {COMMENT_MAX:,} characters (this one has {len(text):,})."}
+            {
+                "comment": gettext("At most %(max)s characters (this one has %(length)s).")
+                % {"max": f"{COMMENT_MAX:,}", "length": f"{len(text):,}"}
+            }
         )
     return text
 
@@ -68,9 +72,11 @@ def rating_submit(*, order_id: int, stars: Any, comment: Any = "") -> DeliveryRa
     stars_n, text = _stars(stars), _comment(comment)
     order = Order.objects.filter(pk=order_id).first()
     if order is None or order.status != OrderStatus.DELIVERED:
-        raise ValidationError({"stars": "A delivery can be rated once it has been delivered."})
+        raise ValidationError(
+            {"stars": gettext("A delivery can be rated once it has been delivered.")}
+        )
     if DeliveryRating.objects.filter(order=order).exists():
-        raise ValidationError({"__all__": ALREADY_RATED})
+        raise ValidationError({"__all__": gettext(ALREADY_RATED)})
     try:
         with transaction.atomic():
             rating = DeliveryRating.objects.create(
@@ -79,7 +85,7 @@ def rating_submit(*, order_id: int, stars: Any, comment: Any = "") -> DeliveryRa
             if stars_n <= LOW_STARS:
                 _alert(rating)
     except IntegrityError as error:  # a second submission won the race: one rating stays
-        raise ValidationError({"__all__": ALREADY_RATED}) from error
+        raise ValidationError({"__all__": gettext(ALREADY_RATED)}) from error
     return rating
 
 

@@ -193,7 +193,8 @@ def tracking_rating_view(request: HttpRequest, token: str) -> HttpResponse:
             return JsonResponse({"error": error[refused.status_code]}, status=refused.status_code)
         return refused
     try:
-        with schema_context(state.schema):
+        # the order's language, as the page's: its field errors are shown there
+        with schema_context(state.schema), translation.override(link_language(state)):
             rating = rating_submit(
                 order_id=state.order_id,
                 stars=request.POST.get("stars"),
