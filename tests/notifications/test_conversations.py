@@ -119,15 +119,6 @@ def test_the_nearest_coming_day_when_nothing_today_and_the_latest_order_when_all
         assert CustomerMessage.objects.get(body="thanks!").order_id == newest.pk
 
 
-def test_a_number_written_nationally_on_the_order_still_matches(alpha, twilio):
-    with schema_context(alpha.tenant.schema_name):
-        order = _order("National", phone="+447700900654")
-    # Twilio writes From in E.164; the order's number is E.164 too (the importers make it)
-    assert _inbound(alpha.host, "hi", sid="SM" + "4" * 32, phone="+447700900654").status_code == 200
-    with schema_context(alpha.tenant.schema_name):
-        assert CustomerMessage.objects.get().order_id == order.pk
-
-
 def test_an_unsigned_or_forged_inbound_is_refused_and_stores_nothing(alpha, twilio):
     client = host_client(alpha.host)
     params = {"From": PHONE, "Body": "hello", "MessageSid": "SM" + "5" * 32}
