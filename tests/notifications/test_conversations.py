@@ -473,3 +473,32 @@ def test_the_inbox_pages_through_every_thread_unread_first(alpha, twilio):
     last = client.get(f"/conversations/?page={pages}").content.decode()
     assert "text number 000." in last and "text number 001." not in last
     assert last.count("<tr class=") == total - 50 * (pages - 1)
+
+
+def test_a_key_used_on_another_order_is_refused_and_sends_nothing_more(alpha, twilio):
+    with schema_context(alpha.tenant.schema_name):
+        first = _order("Keyed")
+        other = _order("Other", phone="+447700900444")
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    key = new_send_key()
+    assert _answer(client, first, "For the first", key=key).status_code == 201
+    reused = _answer(client, other, "For the other", key=key)
+    assert reused.status_code == 400 and list(reused.json()["errors"]) == ["key"]
+    assert [m["To"] for m in twilio.messages] == [PHONE]
+
+
+def test_a_provider_failure_on_a_plain_form_post_is_said_on_the_order_page(alpha, twilio):
+    with schema_context(alpha.tenant.schema_name):
+        order = _order("Plain failing")
+    twilio.fail_next(400, 21211)
+    client = login_client(alpha.host, alpha.dispatcher_email)
+    response = client.post(
+        f"/conversations/orders/{order.pk}/answer",
+        {"body": "Hello", "key": new_send_key()},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The answer was not sent" in page and "21211" in page
+    with schema_context(alpha.tenant.schema_name):
+        assert CustomerMessage.objects.get().status == "failed"
