@@ -62,6 +62,9 @@ def test_the_plan_pages_are_drawn_in_the_pseudo_language(alpha, pseudo):
     detail = _page(client, f"/plans/{plan.pk}/")
     for text in ("Publish to drivers", "Timeline", "Add a vehicle", "Lock route"):
         assert _wrap(text) in detail, text
+    # the map's legend, stored in English, in the page's language inside its sentence
+    legend = _wrap("Estimated: straight lines \u00d7 1.3")
+    assert legend + " \u2014 " + _wrap("no road region is chosen in Settings → Roads") in detail
     # a sentence with values: one text, the values put in after the lookup
     assert _wrap(f"Plan #{plan.pk}") in detail
     assert _wrap("Depot") in _page(client, "/plans/days/new")
@@ -131,7 +134,9 @@ def _bare_english(page: str) -> list[str]:
     parser = _Bare()
     parser.feed(page)
     # one text, since a looked-up sentence may hold tags (<code>, <strong>) inside it
-    left = re.sub(r"⟦.*?⟧", "\n", "".join(parser.texts), flags=re.S)
+    left, before = "".join(parser.texts), None
+    while left != before:  # innermost first: a looked-up value may sit in a sentence
+        left, before = re.sub(r"⟦[^⟦⟧]*⟧", "\n", left), left
     # two English words in a row (names and addresses of the fixtures are capitalised)
     return [
         " ".join(line.split())[:120]
@@ -208,3 +213,8 @@ def test_a_travel_source_stored_in_english_is_shown_in_the_pages_language(pseudo
     )
     assert travel_words("Roads: Helsinki (car)") == _wrap("Roads: Helsinki (car)")
     assert travel_words("something we never wrote") == "something we never wrote"
+    legend = "Paths drawn straight \u2014 no road region is chosen in Settings \u2192 Roads"
+    assert travel_words(legend) == (
+        f"{_wrap('Paths drawn straight')} \u2014 "
+        f"{_wrap('no road region is chosen in Settings → Roads')}"
+    )

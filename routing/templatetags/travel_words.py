@@ -28,6 +28,11 @@ _KNOWN = (
         gettext_noop("Roads: OSRM server (%(profile)s)"),
     ),
     (re.compile(r"Roads: (?P<region>.+)", re.S), gettext_noop("Roads: %(region)s")),
+    (re.compile(r"Paths drawn straight"), gettext_noop("Paths drawn straight")),
+    (
+        re.compile(r"road paths are drawn only from a road region built on this server"),
+        gettext_noop("road paths are drawn only from a road region built on this server"),
+    ),
     (
         re.compile(r"the platform is set to straight lines"),
         gettext_noop("the platform is set to straight lines"),
@@ -53,8 +58,11 @@ _KNOWN = (
 
 @register.filter
 def travel_words(text: str) -> str:
-    """`text` (a travel source's label or reason, in English) in the active language."""
+    """`text` (a travel source's label or reason, in English) in the active language; a
+    map's legend, "label — why" (`routing.services.geometry.source_dict`), part by part."""
     text = str(text or "")
+    if " \u2014 " in text:
+        return " \u2014 ".join(travel_words(part) for part in text.split(" \u2014 ", 1))
     for pattern, words in _KNOWN:
         match = pattern.fullmatch(text)
         if match:
