@@ -21,7 +21,7 @@ register = template.Library()
 _KNOWN = (
     (
         re.compile(r"Estimated: straight lines \u00d7 (?P<factor>[0-9]+(?:\.[0-9]+)?)"),
-        gettext_noop("Estimated: straight lines \u00d7 %(factor)s"),
+        gettext_noop("Estimated: straight lines × %(factor)s"),
     ),
     (
         re.compile(r"Roads: OSRM server \((?P<profile>[^()]*)\)"),
@@ -39,7 +39,7 @@ _KNOWN = (
     ),
     (
         re.compile(r"no road region is chosen in Settings \u2192 Roads"),
-        gettext_noop("no road region is chosen in Settings \u2192 Roads"),
+        gettext_noop("no road region is chosen in Settings → Roads"),
     ),
     (
         re.compile(
