@@ -1,7 +1,8 @@
 """Tenants' message templates from Django's template language to placeholders (issue 26).
 
 `{{ customer }}` becomes `{customer_name}`, `{% if x %}…{% endif %}` an optional part
-`[…]`, and `{% if x %}A{% elif y %}B{% else %}C{% endif %}` alternatives `[A|B|C]`, when
+`[…]`, `{{ customer|default:"there" }}` a fallback `[{customer_name}|there]`, and
+`{% if x %}A{% elif y %}B{% else %}C{% endif %}` alternatives `[A|B|C]`, when
 each conditional part shows the value it tests (the new syntax drops a part by the
 placeholders inside it, so a condition on a value the part does not show cannot be said).
 A template left exactly as our old default is removed: the new default, translated, is
@@ -78,6 +79,7 @@ for _key in list(OLD_DEFAULTS):
 
 _TAG = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#})")
 _VARIABLE = re.compile(r"^{{\s*(\w+)\s*}}$")
+_DEFAULTED = re.compile(r"""^{{\s*(\w+)\s*\|\s*default:\s*(?:"([^"]*)"|'([^']*)')\s*}}$""")
 _PLACEHOLDER = re.compile(r"{(\w+)}")
 
 
@@ -118,9 +120,20 @@ def convert(source: str) -> str:
             continue
         if token.startswith("{{"):
             match = _VARIABLE.match(token)
-            if not match or match.group(1) not in NAMES:
+            defaulted = _DEFAULTED.match(token)
+            if match and match.group(1) in NAMES:
+                target.append("{" + NAMES[match.group(1)] + "}")
+            elif defaulted and defaulted.group(1) in NAMES and block is None:
+                # {{ customer|default:"there" }}: the value, else the words (optional
+                # parts do not nest, so not inside a condition)
+                fallback = (
+                    defaulted.group(2) if defaulted.group(2) is not None else defaulted.group(3)
+                )
+                target.append(
+                    "[{" + NAMES[defaulted.group(1)] + "}|" + _escape(fallback, inside=True) + "]"
+                )
+            else:
                 raise Unconvertible(token)
-            target.append("{" + NAMES[match.group(1)] + "}")
             continue
         if token.startswith("{%"):
             words = token[2:-2].strip().split(None, 1)

@@ -459,6 +459,8 @@ def test_the_page_lists_placeholders_as_chips_and_shows_a_legacy_template_until_
         ("Box [3] {x} a|b{# note #}", r"Box \[3\] \{x\} a|b"),
         ("{% if reason %} (a|b {{ reason }}){% endif %}", r"[ (a\|b {reason})]"),
         ("Plain [text] {here}", r"Plain \[text\] \{here\}"),
+        ('Hi {{ customer|default:"there" }}!', "Hi [{customer_name}|there]!"),
+        ("Hi {{customer|default:'you [all]'}}", r"Hi [{customer_name}|you \[all\]]"),
     ],
 )
 def test_the_migration_converts_what_it_can_say_honestly(old, new):
@@ -477,6 +479,8 @@ def test_the_migration_converts_what_it_can_say_honestly(old, new):
         "{% if not eta %}soon{% endif %}",
         "{% if eta %}{{ eta }}",  # unclosed
         "{{ unknown_thing }}",
+        "{{ customer|default:x }}",  # a variable as the default
+        "{% if eta %}at {{ eta }}, {{ driver|default:'us' }}{% endif %}",  # it would nest
     ],
 )
 def test_the_migration_refuses_to_guess(old):
