@@ -33,6 +33,7 @@ default is sent meanwhile.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 
 from django.db import transaction
@@ -195,6 +196,19 @@ SAMPLE = {
     "reason": "Nobody home",
     "recipient": "Sam Porch",
 }
+
+
+_SAMPLE_DAY = dt.date(2026, 12, 1)  # a Tuesday: SAMPLE's "Tuesday 1 December"
+
+
+def sample() -> dict[str, str]:
+    """SAMPLE as the live preview shows it: the day in the tenant's format and the active
+    language, the failure's reason translated (the rest is names, numbers and a link)."""
+    return {
+        **SAMPLE,
+        "date": Formats.of(current_tenant()).date(_SAMPLE_DAY),
+        "reason": pgettext("sample reason a delivery failed", "Nobody home"),
+    }
 
 
 def render(source: str, context: dict[str, str], *, one_line: bool = True) -> str:

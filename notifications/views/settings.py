@@ -24,10 +24,10 @@ from notifications.services.messages import (
     DEFAULTS,
     LINK_EVENTS,
     PLACEHOLDERS,
-    SAMPLE,
     check,
     legacy_templates,
     legacy_templates_keep,
+    sample,
     sms_segments,
 )
 from notifications.services.messages import render as render_message
@@ -226,7 +226,7 @@ def preview_view(request: HttpRequest) -> HttpResponse:
         problems = check(source)
     if problems:
         return render(request, "notifications/_preview.html", {"errors": problems})
-    text = render_message(source, SAMPLE, one_line=key.endswith(".sms"))
+    text = render_message(source, sample(), one_line=key.endswith(".sms"))
     segments, encoding = sms_segments(text) if key.endswith(".sms") else (None, None)
     no_link = (
         bool(own)

@@ -403,6 +403,19 @@ def test_the_preview_answers_the_text_its_segments_and_the_errors_while_typing(a
     assert "has no {tracking_link}" not in default
 
 
+def test_the_preview_writes_the_sample_day_in_the_owners_language(alpha):
+    from accounts.models import User
+
+    with schema_context(alpha.tenant.schema_name):
+        User.objects.filter(email=alpha.owner_email).update(language="fi")
+    owner = login_client(alpha.host, alpha.owner_email)
+    answer = owner.post(
+        "/settings/messages/preview",
+        {"key": "confirmed.sms", "template_confirmed_sms": "Booked for {date}."},
+    ).content.decode()
+    assert "Booked for tiistai 1. joulukuuta." in answer, answer
+
+
 def test_the_page_lists_placeholders_as_chips_and_shows_a_legacy_template_until_rewritten(alpha):
     with schema_context(alpha.tenant.schema_name):
         row = services.notification_settings()
