@@ -26,7 +26,9 @@ def test_the_owner_previews_and_saves_a_template(live_server_url, django_db_bloc
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Nothing was saved", exact=False).wait_for()
     field_errors = page.locator(".message-template", has=page.get_by_label("Delivered by SMS"))
-    assert "{custmer_name} is not a placeholder" in field_errors.locator(".errorlist").inner_text()
+    # the save's errors on the field (the live preview, loaded with the page, says so too)
+    saved = field_errors.locator(".field-errors").inner_text()
+    assert "{custmer_name} is not a placeholder" in saved
     with django_db_blocker.unblock(), schema_context(tenant.schema):
         assert not services.notification_settings().templates
 
