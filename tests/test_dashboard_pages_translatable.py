@@ -9,13 +9,14 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tenants.utils import schema_context
 
 from dispatch.models import Vehicle
 from routing.services import plans
 from tests.conftest import login_client
 from tests.routing.factories import DAY, make_fleet_day
+from webhooks.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -181,10 +182,25 @@ def test_no_dashboard_page_says_english_it_did_not_look_up(alpha, pseudo):
         Vehicle.objects.update(capacity_items=1, max_stops=1)  # one of each: the singular
         route = plan.routes.first()
         order = route.stops.first().order
+        hook = Subscription.objects.create(url="https://example.com/hook", events=["order.created"])
+        for status in Delivery.Status.values:
+            Delivery.objects.create(
+                subscription=hook,
+                event="order.created",
+                key=f"order.created:{status}",
+                message_id=f"msg_{status}",
+                payload={},
+                status=status,
+                attempts=1,
+                next_attempt_at=timezone.now(),
+                last_status_code=500,
+                last_error="HTTP 500",
+            )
     dispatcher = login_client(alpha.host, alpha.dispatcher_email)
     owner = login_client(alpha.host, alpha.owner_email)
     bare = {}
-    for client, paths in ((dispatcher, DASHBOARD_PAGES), (owner, OWNER_PAGES)):
+    owner_pages = (*OWNER_PAGES, f"/settings/webhooks/{hook.pk}/")
+    for client, paths in ((dispatcher, DASHBOARD_PAGES), (owner, owner_pages)):
         with_data = (
             f"/plans/{plan.pk}/",
             f"/plans/{plan.pk}/board",
