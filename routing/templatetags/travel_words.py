@@ -21,7 +21,7 @@ register = template.Library()
 _KNOWN = (
     (
         re.compile(r"Estimated: straight lines \u00d7 (?P<factor>[0-9]+(?:\.[0-9]+)?)"),
-        gettext_noop("Estimated: straight lines × %(factor)s"),
+        gettext_noop("Estimated: straight lines × %(factor)s"),  # noqa: RUF001
     ),
     (
         re.compile(r"Roads: OSRM server \((?P<profile>[^()]*)\)"),
