@@ -12,6 +12,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -203,7 +204,14 @@ def notification_settings_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/settings.html",
-        {"form": form, "templates": templates, "general": general, "placeholders": placeholders},
+        {
+            "form": form,
+            "templates": templates,
+            "general": general,
+            "placeholders": placeholders,
+            # where Twilio must post the customers' replies to the business's own number
+            "reply_address": request.build_absolute_uri(reverse("twilio-inbound")),
+        },
         status=400 if form.is_bound and form.errors else 200,
     )
 

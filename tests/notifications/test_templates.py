@@ -534,3 +534,11 @@ def test_the_migration_runs_over_a_tenants_row(alpha):
         "delivered.sms": "Done {order}",
         LEGACY: {"failed.sms": "{{ reason|lower }}"},
     }
+
+
+def test_the_messages_page_gives_the_address_twilio_posts_replies_to(alpha):
+    """Replies to the business's own number reach their orders only once Twilio posts them
+    here: the owner finds the address on the page, on their own host."""
+    owner = login_client(alpha.host, alpha.owner_email)
+    page = owner.get("/settings/messages/").content.decode()
+    assert f'<code class="wrap">http://{alpha.host}/notifications/twilio/inbound</code>' in page
