@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.utils import translation
 from django_tenants.utils import schema_context
 
 from accounts.models import User
@@ -119,12 +120,16 @@ def test_the_worker_offline_page_and_the_manifest_speak_the_language(alpha):
     config, text = worker_config(login_client(alpha.host, alpha.driver_email))
     # the page a phone shows offline before the route was ever loaded: words from the
     # server in the driver's language, nothing English left in the worker's own text
-    assert config["offline"] == {
+    english = {
         "title": "Offline",
         "heading": "No network",
         "text": "Your route opens here once it has been loaded with a network. "
         "Try again when you have signal.",
     }
+    with translation.override("de"):
+        german = {key: translation.gettext(words) for key, words in english.items()}
+    assert german["heading"] != english["heading"]  # the shipped German catalog has them
+    assert config["offline"] == german
     assert "No network" not in text.split("const CONFIG = ")[1].split(";\n", 1)[1]
     assert "<html lang='\" + escapeHtml(CONFIG.language)" in text
     # browsers fetch the manifest without cookies: the phone's own language
@@ -133,3 +138,19 @@ def test_the_worker_offline_page_and_the_manifest_speak_the_language(alpha):
     )
     assert manifest.json()["lang"] == "fr" and manifest["Content-Language"] == "fr"
     assert "Accept-Language" in manifest["Vary"]
+
+
+@pytest.mark.django_db
+def test_the_driver_picks_their_language_in_the_apps_more_tab(alpha):
+    """The top bar's menu is not shown in the driver app: its More tab has the picker,
+    which saves the driver's own language and comes back to the app in it."""
+    first, _ = two_drivers(alpha, "")
+    driver = login_client(alpha.host, alpha.driver_email)
+    page = driver.get("/driver/").content.decode()
+    assert '<html lang="en">' in page
+    assert 'id="driver-language"' in page and '<option value="fi" lang="fi">Suomi</option>' in page
+    back = driver.post("/account/language/", {"language": "fi", "next": "/driver/"})
+    assert back.status_code == 302 and back["Location"] == "/driver/"
+    assert '<html lang="fi">' in driver.get("/driver/").content.decode()
+    with schema_context(alpha.tenant.schema_name):
+        assert User.objects.get(pk=first).language == "fi"
