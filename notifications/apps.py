@@ -10,6 +10,8 @@ class NotificationsConfig(AppConfig):
         from core.navigation import NavItem, register
         from notifications import receivers  # noqa: F401 - connects the signal handlers
 
+        # customers' texts and the answers (the board also counts the unread ones)
+        register(NavItem(_("Conversations"), "conversation-inbox", order=21))
         register(
             NavItem(
                 _("Customer messages"),

@@ -37,6 +37,8 @@ def test_navigation_lists_only_what_the_role_may_open(alpha):
     assert 'href="/team/"' in owner_page and 'href="/settings/api-keys/"' in owner_page
     assert 'href="/team/"' not in dispatcher_page
     assert 'href="/settings/api-keys/"' not in dispatcher_page
+    # customers' texts are the dispatchers' to answer: the inbox is in the main bar
+    assert 'href="/conversations/"' in dispatcher_page
 
 
 def test_driver_is_told_to_use_the_driver_app(alpha):
