@@ -90,20 +90,27 @@
   }
 
   // --- read while in view ---------------------------------------------------------------
-  var reading = false;
+  // one request at a time; a text that arrives while one is on its way may have come after
+  // the server marked the thread read, so it asks once more when that one is back
+  var reading = false, again = false;
   function markRead() {
-    if (reading || document.visibilityState !== "visible") { return; }
+    if (document.visibilityState !== "visible") { return; }
+    if (reading) { again = true; return; }
     reading = true;
+    again = false;
     fetch(card.dataset.readUrl, {method: "POST", credentials: "same-origin",
       headers: {"X-CSRFToken": csrf, "Accept": "application/json"}})
       .then(function (r) {
-        if (r.ok) {
+        if (r.ok && !again) {
           var chip = card.querySelector("[data-conversation-unread]");
           if (chip) { chip.remove(); }
           card.dataset.unread = "0";
         }
       })
-      .finally(function () { reading = false; });
+      .finally(function () {
+        reading = false;
+        if (again) { markRead(); }
+      });
   }
   if (Number(card.dataset.unread) > 0) { markRead(); }
   document.addEventListener("visibilitychange", function () { if (Number(card.dataset.unread) > 0) { markRead(); } });

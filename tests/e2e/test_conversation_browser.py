@@ -177,6 +177,15 @@ def test_the_dispatcher_sees_texts_live_and_answers_them(server, django_db_block
             hostile = '<img src="x" onerror="window.__xss = 1"><b>bold</b>'
             assert twilio_texts(shop.tenant, hostile, "SM" + "1" * 31 + "c") == 200
             card.get_by_text(hostile).wait_for()
+
+            # texts that came one after the other while the page was open are all read
+            # there (a read asked while another was on its way is asked again)
+            def none_unread() -> bool:
+                with django_db_blocker.unblock(), schema_context(shop.tenant.schema):
+                    unread = CustomerMessage.objects.filter(direction="in", read_at__isnull=True)
+                    return not unread.exists()
+
+            wait_until(none_unread, timeout=10)
             assert card.locator("img, b").count() == 0
             assert page.evaluate("window.__xss") is None
 

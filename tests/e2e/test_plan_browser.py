@@ -64,7 +64,7 @@ def test_plan_a_day_see_the_routes_move_a_stop_and_publish(
     page.get_by_role("button", name="Publish to drivers").click()
     page.get_by_text("Published: drivers have their routes.").wait_for()
     # publishing asks first, and says so when a route carries a warning
-    expected = "1 warning on the routes" if overloaded else "Publish 4 routes to the drivers?"
+    expected = "Warnings on the routes: 1;" if overloaded else "Publish 4 routes to the drivers?"
     assert asked and expected in asked[0]
     assert page.locator(f"#board-route-{target.pk}").get_by_text(re.compile(r"v1")).count() == 1
     with django_db_blocker.unblock(), schema_context(tenant.schema):
