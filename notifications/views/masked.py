@@ -4,6 +4,8 @@ and Twilio's webhooks for the pool numbers (signed: a 403 otherwise)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -123,7 +125,8 @@ def masked_open_view(request: HttpRequest, order_id: int) -> JsonResponse:
         {
             "number": session.proxy.phone,
             "session": session.pk,
-            "expires_at": session.expires_at.isoformat(),
+            # in UTC whether just made (a local time) or read back from the database
+            "expires_at": session.expires_at.astimezone(dt.UTC).isoformat(),
         }
     )
 
