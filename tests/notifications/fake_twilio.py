@@ -113,3 +113,20 @@ def running_fake_twilio() -> Iterator[tuple[FakeTwilio, str]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def twilio_pointed_at_fake(
+    settings, *, token: str, account: str = "AC" + "0" * 32, callbacks: bool = True
+) -> Iterator[FakeTwilio]:
+    """The real `twilio` client sending to a running fake (SMS_BACKEND "twilio"), its
+    webhooks signed with `token`; with `callbacks`, status callbacks to the tenant's host."""
+    with running_fake_twilio() as (fake, url):
+        settings.SMS_BACKEND = "twilio"
+        settings.TWILIO_ACCOUNT_SID = account
+        settings.TWILIO_AUTH_TOKEN = token
+        settings.TWILIO_FROM = "+447700900000"
+        settings.TWILIO_API_URL = url
+        if callbacks:
+            settings.TWILIO_CALLBACK_BASE = "https://{host}"
+        yield fake

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from dispatch.models import Order
 from notifications.models import CustomerMessage, NotificationSettings, SmsOptOut, new_send_key
 from tests.conftest import host_client, login_client, tenant_today
-from tests.notifications.fake_twilio import running_fake_twilio
+from tests.notifications.fake_twilio import twilio_pointed_at_fake
 from tracking.services.hub import dispatch_group
 
 pytestmark = pytest.mark.django_db
@@ -32,13 +32,7 @@ INBOUND = "/notifications/twilio/inbound"
 
 @pytest.fixture
 def twilio(settings):
-    with running_fake_twilio() as (fake, url):
-        settings.SMS_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_FROM = "+447700900000"
-        settings.TWILIO_API_URL = url
-        settings.TWILIO_CALLBACK_BASE = "https://{host}"
+    with twilio_pointed_at_fake(settings, token=TOKEN) as fake:
         yield fake
 
 

@@ -21,7 +21,7 @@ from notifications.models import MaskedContact, MaskedSession, ProxyNumber
 from notifications.services import masking
 from routing.models import Plan, PlanRoute, PlanStop
 from tests.conftest import host_client, login_client, tenant_today
-from tests.notifications.fake_twilio import running_fake_twilio
+from tests.notifications.fake_twilio import twilio_pointed_at_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +49,9 @@ EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 @pytest.fixture
 def twilio(settings):
     """The real `twilio` client against the local fake; webhooks signed with TOKEN."""
-    with running_fake_twilio() as (fake, url):
-        settings.SMS_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = "AC" + "1" * 32
-        settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_FROM = "+447700900000"
-        settings.TWILIO_API_URL = url
+    with twilio_pointed_at_fake(
+        settings, token=TOKEN, account="AC" + "1" * 32, callbacks=False
+    ) as fake:
         yield fake
 
 

@@ -17,7 +17,7 @@ from dispatch.models import Order
 from notifications.models import Notification, SmsOptOut
 from notifications.services import sending as services
 from tests.conftest import host_client
-from tests.notifications.fake_twilio import running_fake_twilio
+from tests.notifications.fake_twilio import twilio_pointed_at_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -27,14 +27,8 @@ PHONE = "+447700900123"
 
 @pytest.fixture
 def twilio(settings):
-    with running_fake_twilio() as (fake, url):
-        settings.SMS_BACKEND = "twilio"
-        settings.TWILIO_ACCOUNT_SID = "AC" + "0" * 32
-        settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_FROM = "+447700900000"
-        settings.TWILIO_API_URL = url
-        settings.TWILIO_CALLBACK_BASE = "https://{host}"
-        settings.NOTIFY_MAX_ATTEMPTS = 3
+    settings.NOTIFY_MAX_ATTEMPTS = 3
+    with twilio_pointed_at_fake(settings, token=TOKEN) as fake:
         yield fake
 
 
