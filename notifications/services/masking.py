@@ -85,6 +85,14 @@ def proxy_set_active(*, proxy_id: int, active: bool) -> ProxyNumber:
     return proxy
 
 
+def open_sessions(*, now: dt.datetime | None = None):
+    """The sessions that still join a driver and a customer: not closed, not expired (the
+    pool page's "in use", and why a number cannot be removed)."""
+    return MaskedSession.objects.filter(
+        closed_at__isnull=True, expires_at__gt=now or timezone.now()
+    )
+
+
 def proxy_remove(*, proxy_id: int, now: dt.datetime | None = None) -> None:
     """Removes a number from the pool. A number a driver and a customer are talking
     through (an open session) cannot be removed, and one that carried calls keeps them
@@ -98,7 +106,7 @@ def proxy_remove(*, proxy_id: int, now: dt.datetime | None = None) -> None:
         "remove it tomorrow."
     ) % {"phone": proxy.phone}
     sessions = MaskedSession.objects.filter(proxy=proxy)
-    if sessions.filter(closed_at__isnull=True, expires_at__gt=now).exists():
+    if open_sessions(now=now).filter(proxy=proxy).exists():
         raise ValidationError({"proxy": in_use})
     if sessions.exists():
         raise ValidationError(

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import owner_required, role_required
 from core.forms import form_add_service_errors
 from dispatch.models import Driver
-from notifications.models import MaskedSession, ProxyNumber
+from notifications.models import ProxyNumber
 from notifications.services import masking
 from notifications.views.twilio import twilio_webhook
 from tracking.throttling import driver_throttled
@@ -79,11 +78,7 @@ def calls_settings_view(request: HttpRequest) -> HttpResponse:
 
 
 def _page(request: HttpRequest, form: forms.Form, *, status: int, error: str = "") -> HttpResponse:
-    in_use = set(
-        MaskedSession.objects.filter(
-            closed_at__isnull=True, expires_at__gt=timezone.now()
-        ).values_list("proxy_id", flat=True)
-    )
+    in_use = set(masking.open_sessions().values_list("proxy_id", flat=True))
     numbers = [
         {"proxy": proxy, "in_use": proxy.pk in in_use} for proxy in ProxyNumber.objects.all()
     ]
