@@ -173,6 +173,12 @@ class PlanRoute(models.Model):
     #: The distance and time as published (reports compare them with what was driven).
     planned_distance_m = models.PositiveBigIntegerField(null=True, blank=True)
     planned_duration_s = models.PositiveBigIntegerField(null=True, blank=True)
+    #: How far the same stops are in the order their orders arrived (created), from the
+    #: same depot to the same depot: what the optimised order saves (reports).
+    arrival_order_distance_m = models.PositiveBigIntegerField(null=True, blank=True)
+    #: How much later (negative: earlier) the route ends than it would without what was
+    #: learned from the business's own drivers (`LearnedCorrections`).
+    learned_shift_s = models.IntegerField(default=0)
 
     class Meta:
         ordering = ["plan", "id"]
@@ -194,6 +200,11 @@ class PlanStop(models.Model):
     waiting_s = models.PositiveIntegerField(default=0)
     load = models.JSONField(default=list, help_text="On board after the stop: [10 g, dl, items].")
     locked = models.BooleanField(default=False, help_text="Re-solving keeps it on this route.")
+    #: How much later (negative: earlier) the stop is reached than without the learned
+    #: corrections, and why: {"service": {"level", "visits", "seconds", "configured"},
+    #: "travel": {"factor", "legs"}} (the plan page says so).
+    learned_shift_s = models.IntegerField(default=0)
+    learned = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["route", "sequence"]
@@ -274,3 +285,154 @@ class DispatchAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.date}: {self.message}"
+
+
+# --- what the business's own drivers teach (routing.services.learning, .corrections) ------
+
+
+class LearningDay(models.Model):
+    """A delivery day whose driven legs and stop times were read into observations (once:
+    the nightly job and the GPS purge both skip a day read before)."""
+
+    date = models.DateField(unique=True)
+    legs = models.PositiveIntegerField(default=0)
+    stops = models.PositiveIntegerField(default=0)
+    #: Legs not learned from, by why: {"no_gps": 3, "paused": 1, "outlier": 2, ...}.
+    skipped = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.legs} legs, {self.stops} stops"
+
+
+class LegObservation(models.Model):
+    """One leg a van drove between two stops, as the learner keeps it: no positions, only
+    the grid cell of the leg's middle (`corrections.cell_of`) and the local hour of the
+    week it set off in. Kept after the GPS it came from is purged."""
+
+    date = models.DateField(db_index=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, related_name="+")
+    driver = models.ForeignKey(Driver, on_delete=models.SET_NULL, null=True, related_name="+")
+    hour_of_week = models.PositiveSmallIntegerField(help_text="0: Monday 00:00-01:00, local.")
+    cell = models.CharField(max_length=24)
+    estimate_s = models.PositiveIntegerField(help_text="The road model's time, uncorrected.")
+    observed_s = models.PositiveIntegerField(help_text="Set off to arrived, pauses taken out.")
+    distance_m = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["date", "order"], name="leg_observed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.cell} h{self.hour_of_week}: {self.observed_s}/{self.estimate_s}"
+
+
+class ServiceObservation(models.Model):
+    """How long one stop took, arrived to delivered (or failed), keyed the ways the
+    learner groups it: the address (coordinates to about 10 m), the customer (a hash of
+    the phone or email) and the order's size (`corrections.size_of`)."""
+
+    date = models.DateField(db_index=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, related_name="+")
+    driver = models.ForeignKey(Driver, on_delete=models.SET_NULL, null=True, related_name="+")
+    address_key = models.CharField(max_length=32)
+    customer_key = models.CharField(max_length=32, blank=True)
+    size = models.PositiveSmallIntegerField()
+    configured_s = models.PositiveIntegerField()
+    observed_s = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["date", "order"], name="service_observed_once"),
+        ]
+        indexes = [models.Index(fields=["address_key"], name="service_obs_address")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.address_key}: {self.observed_s} s"
+
+
+class TravelFactor(models.Model):
+    """A learned travel-time factor over the road model: by local hour of the week, or by
+    area (grid cell). A leg's time is the road model's x its hour's x its area's factor."""
+
+    class Kind(models.TextChoices):
+        HOUR = "hour", _("Hour of the week")
+        AREA = "area", _("Area")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=24, help_text="Hour of the week (0-167) or grid cell.")
+    factor = models.FloatField()
+    legs = models.PositiveIntegerField(help_text="How many driven legs back it.")
+    spread = models.FloatField(default=0, help_text="Spread of those legs (log standard dev).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="travel_factor_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: x{self.factor:.2f} ({self.legs} legs)"
+
+
+class ServiceTime(models.Model):
+    """A learned time at the door, as what the visits took beyond the order's configured
+    time (`delta_s`, the median; slow stairs add minutes whatever the parcel): by address,
+    by customer, by order size. `median_s` is the typical visit, for people to read."""
+
+    class Level(models.TextChoices):
+        ADDRESS = "address", _("Address")
+        CUSTOMER = "customer", _("Customer")
+        SIZE = "size", _("Order size")
+
+    level = models.CharField(max_length=8, choices=Level.choices)
+    key = models.CharField(max_length=32)
+    delta_s = models.IntegerField(help_text="Median of observed minus configured seconds.")
+    median_s = models.PositiveIntegerField(help_text="Median observed seconds.")
+    visits = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "key"], name="service_time_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.key}: {self.delta_s:+d} s ({self.visits} visits)"
+
+
+class LearningRun(models.Model):
+    """One refresh of the learned corrections (nightly, or asked for), with what it read and
+    how it measured itself: ETA error on the last days, which it did not learn from,
+    before and after the corrections."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    days_read = models.PositiveIntegerField(default=0, help_text="Days read into observations.")
+    legs = models.PositiveIntegerField(default=0, help_text="Legs the factors were fitted on.")
+    visits = models.PositiveIntegerField(default=0, help_text="Stops the door times came from.")
+    first_date = models.DateField(null=True, blank=True)
+    last_date = models.DateField(null=True, blank=True)
+    #: Held-out measurement (`learning.eta_replay`): arrivals on days the learner did not see.
+    eval_days = models.PositiveIntegerField(default=0)
+    eval_stops = models.PositiveIntegerField(default=0)
+    mae_before_s = models.FloatField(null=True, blank=True)
+    mae_after_s = models.FloatField(null=True, blank=True)
+    inside_before = models.FloatField(null=True, blank=True, help_text="Share in the window.")
+    inside_after = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Learning run {self.pk} ({self.status})"

@@ -70,6 +70,11 @@ class Tenant(TenantMixin):
         help_text='Travel slower at some hours: [{"days": [0, 1, 2, 3, 4], "start": "07:00", '
         '"end": "09:00", "factor": 1.3}, ...]; days 0 = Monday; local times.',
     )
+    use_learned_times = models.BooleanField(
+        default=True,
+        help_text="Plans and ETAs use the travel and door times learned from this business's "
+        "own drivers (where enough data backs them).",
+    )
     auto_dispatch = models.BooleanField(
         default=False,
         help_text="An order that arrives for today is put at once on the published route "

@@ -138,9 +138,12 @@ def _public_schema_between_tests() -> Iterator[None]:
     """A request leaves the connection in its tenant's schema; start every test in public."""
     from django.db import connection
 
+    from routing.services import corrections
+
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
+    corrections.forget()  # learned corrections kept by this process die with the test's rows
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dispatch.models.base import Address, TimeStamped, validate_e164
 
@@ -42,6 +43,15 @@ class Depot(Address, TimeStamped):
 class Vehicle(TimeStamped):
     """A van, bike or truck. An empty capacity means "no limit" in that dimension."""
 
+    class Energy(models.TextChoices):
+        """What moves it (reports turn distance into fuel and CO2 by it)."""
+
+        DIESEL = "diesel", _("Diesel")
+        PETROL = "petrol", _("Petrol")
+        HYBRID = "hybrid", _("Hybrid (petrol)")
+        ELECTRIC = "electric", _("Electric")
+        HUMAN = "human", _("Pedal power")
+
     name = models.CharField(max_length=100, unique=True)
     capacity_weight_kg = models.DecimalField(
         max_digits=9, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
@@ -66,6 +76,18 @@ class Vehicle(TimeStamped):
     max_stops = models.PositiveIntegerField(null=True, blank=True)
     max_route_duration_s = models.PositiveIntegerField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    energy = models.CharField(
+        _("energy"), max_length=8, choices=Energy.choices, default=Energy.DIESEL
+    )
+    consumption_per_100km = models.DecimalField(
+        _("consumption per 100 km"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Litres (kWh for an electric vehicle). Empty: a typical van's."),
+    )
 
     class Meta:
         ordering = ["name"]
