@@ -25,7 +25,7 @@ from routing.selectors import orders_off_the_day, pool_orders_to_place
 from tenants.selectors import current_tenant, travel_source
 from tenants.tasks import enqueue_after_commit
 
-from . import recovery
+from . import baseline, recovery
 from .conversion import Crew, crews_for, problem_for_day, rush_of
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
@@ -386,6 +386,7 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
             )
             for k, v in enumerate(stops, start=1)
         )
+        baseline.arrival_order_store(stored)  # what the optimised order saves (reports)
     used = {r.vehicle_id for r in solution.routes}
     for vehicle, crew in zip(day.problem.vehicles, day.crews, strict=True):
         if vehicle.id not in used:  # idle today: listed, so stops can be moved to it

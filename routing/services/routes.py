@@ -29,6 +29,7 @@ from dispatch.models import Order, OrderEvent, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
 from routing.optimiser.problem import RoutePlan, Step, StepKind
 from routing.optimiser.schedule import UNREACHABLE_S, route_of
+from routing.services import baseline
 from routing.services.conversion import Crew, problem_for_day, rush_of
 from routing.signals import plan_changed
 from tenants.selectors import current_tenant
@@ -327,6 +328,7 @@ def route_retime(
     route.starts_at, route.ends_at = timeline.starts_at, timeline.ends_at
     route.distance_m, route.duration_s = timeline.distance_m, timeline.duration_s
     route.waiting_s, route.violations = timeline.waiting_s, timeline.violations
+    route.arrival_order_distance_m = baseline.arrival_order_distance(route)  # reports
     route.save()
     plan_totals(route.plan, actor=actor)
     if route.plan.is_published and (route.version or stops):
