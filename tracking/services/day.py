@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import secrets
 import threading
@@ -28,6 +29,9 @@ from routing.services.routes import VanPosition, arrival_from
 from tenants.models import TrackingLink
 from tenants.selectors import current_tenant
 from tracking.models import DriverPosition, Duty, LocationPing
+from tracking.services import observations
+
+logger = logging.getLogger(__name__)
 
 #: A batch from a phone that was offline for a long shift fits; larger ones are refused.
 MAX_BATCH = 5000
@@ -427,9 +431,17 @@ def positions_snapshot() -> dict[str, Any]:
 
 
 def locations_purge(*, days: int | None = None) -> int:
-    """Delete GPS history older than the tenant's retention setting; returns how many."""
+    """Delete GPS history older than the tenant's retention setting; returns how many.
+    The days those fixes belong to are first read into the learner's observations (no
+    positions in them), so what the drivers taught outlives the raw positions. A day that
+    cannot be read is logged, and its fixes still go: the retention is a promise."""
     days = current_tenant().location_retention_days if days is None else days
     cutoff = timezone.now() - dt.timedelta(days=days)
+    try:
+        with transaction.atomic():
+            observations.days_read_before_purge(cutoff)
+    except Exception:
+        logger.exception("GPS purge: the days before %s could not be read for learning", cutoff)
     deleted, _ = LocationPing.objects.filter(recorded_at__lt=cutoff).delete()
     return deleted
 
