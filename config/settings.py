@@ -593,6 +593,9 @@ ROUTING_OSRM_PROFILE = os.environ.get("ROUTING_OSRM_PROFILE", "driving")
 ROUTING_OSRM_TIMEOUT_S = float(os.environ.get("ROUTING_OSRM_TIMEOUT_S", "30"))
 ROUTING_OSRM_MAX_TABLE_SIZE = int(os.environ.get("ROUTING_OSRM_MAX_TABLE_SIZE", "100"))
 ROUTING_MATRIX_CACHE_TTL_S = int(os.environ.get("ROUTING_MATRIX_CACHE_TTL_S", "86400"))
+# Reports' CO2 of electric vans: kg CO2e per kWh charged (reports.services; default the UK
+# grid's generation factor, UK Government GHG Conversion Factors 2024, "UK electricity").
+EMISSIONS_GRID_KG_PER_KWH = float(os.environ.get("EMISSIONS_GRID_KG_PER_KWH", "0.207"))
 # Road regions built from OpenStreetMap extracts (manage.py roads_import), served in process
 # by the embedded OSRM engine (geo/services.py).
 ROADS_DIR = Path(os.environ.get("ROADS_DIR", BASE_DIR / ".data" / "roads"))

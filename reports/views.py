@@ -13,8 +13,20 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.decorators import dispatcher_required
 from dispatch.api.views.csv_io import csv_download
+from dispatch.models import Vehicle
 from dispatch.services.csv_io import csv_lines
-from reports.selectors import GROUPS, RatingRow, Row, ratings, report
+from reports.selectors import (
+    GROUPS,
+    EmissionRow,
+    Emissions,
+    RatingRow,
+    Row,
+    emissions,
+    ratings,
+    report,
+    route_facts,
+)
+from reports.services import UNIT, source_text
 
 MAX_DAYS = 366
 
@@ -97,6 +109,119 @@ RATING_TABLES = {
 }
 
 
+#: fuel and CO2: (name, cell) of what a route, a day, an energy or the total burnt
+FOOTPRINT_COLUMNS = [
+    (gettext_noop("km"), lambda r: _num(r.footprint.km)),
+    (gettext_noop("Litres"), lambda r: _num(r.footprint.litres, 2)),
+    (gettext_noop("kWh"), lambda r: _num(r.footprint.kwh, 2)),
+    (gettext_noop("CO2 kg"), lambda r: _num(r.footprint.co2_kg, 2)),
+]
+#: the optimised order against the same routes' stops in the order the orders arrived
+SAVING_COLUMNS = [
+    (gettext_noop("Routes compared"), lambda r: r.compared),
+    (gettext_noop("Optimised km"), lambda r: _num(r.optimised.km)),
+    (gettext_noop("Arrival-order km"), lambda r: _num(r.arrival.km)),
+    (gettext_noop("km saved"), lambda r: _num(r.saved.km)),
+    (gettext_noop("km saved %"), lambda r: _pct(r.saved_km_share)),
+    (gettext_noop("Litres saved"), lambda r: _num(r.saved.litres, 2)),
+    (gettext_noop("kWh saved"), lambda r: _num(r.saved.kwh, 2)),
+    (gettext_noop("CO2 kg saved"), lambda r: _num(r.saved.co2_kg, 2)),
+    (gettext_noop("CO2 saved %"), lambda r: _pct(r.saved_co2_share)),
+]
+ENERGY_COLUMNS = [(gettext_noop("Routes"), lambda r: r.routes), *FOOTPRINT_COLUMNS]
+ENERGY_LABELS = dict(Vehicle.Energy.choices)
+
+
+def _consumption(row: EmissionRow) -> str:
+    """ "10 l", "22 kWh (typical)": the consumption per 100 km a route was counted at."""
+    if row.per_100km is None:
+        return ""
+    text = f"{row.per_100km.normalize():f} {UNIT[row.energy]}".strip()
+    return _("%(value)s (typical)") % {"value": text} if row.typical else text
+
+
+def _route_columns(machine: bool) -> list:
+    """A route's own cells before its footprint: codes in the CSV, words on the page."""
+    return [
+        (
+            gettext_noop("Energy"),
+            (lambda r: r.energy)
+            if machine
+            else (lambda r: str(ENERGY_LABELS.get(r.energy, r.energy))),
+        ),
+        (
+            gettext_noop("Per 100 km"),
+            (lambda r: "" if r.per_100km is None else f"{r.per_100km.normalize():f}")
+            if machine
+            else _consumption,
+        ),
+        (
+            gettext_noop("Distance from"),
+            (lambda r: "driven" if r.driven else "planned")
+            if machine
+            else (lambda r: _("GPS track") if r.driven else _("Plan")),
+        ),
+    ]
+
+
+#: the fuel and CO2 tables: CSV name -> (title, first column's heading)
+EMISSION_TABLES = {
+    "emissions-day": (gettext_lazy("Fuel and CO2 per day"), GROUP_HEADINGS["day"]),
+    "emissions-route": (gettext_lazy("Fuel and CO2 per route"), GROUP_HEADINGS["route"]),
+    "emissions-energy": (gettext_lazy("Fuel and CO2 by energy"), gettext_lazy("Energy")),
+}
+
+
+def _emission_lines(table: str, found: Emissions) -> list[list]:
+    """A fuel and CO2 table for a CSV: English headers, energy codes, every column."""
+    if table == "emissions-day":
+        first, rows = "day", found.per_day
+        columns = [*FOOTPRINT_COLUMNS, *SAVING_COLUMNS]
+    elif table == "emissions-route":
+        first, rows = "route", found.per_route
+        columns = [*_route_columns(True), *FOOTPRINT_COLUMNS, *SAVING_COLUMNS]
+    else:
+        first, rows = "energy", found.per_energy
+        columns = [*ENERGY_COLUMNS, *SAVING_COLUMNS]
+    label = (lambda r: r.key) if first == "energy" else (lambda r: r.label)
+    lines = [[first, *[name for name, _get in columns]]]
+    lines += [[label(r), *[get(r) for _name, get in columns]] for r in rows]
+    lines.append([found.total.label, *[get(found.total) for _name, get in columns]])
+    return lines
+
+
+def _emission_context(found: Emissions) -> dict:
+    """The page's fuel and CO2 section: each table's headings and rows of cells."""
+
+    def table(columns: list, rows: list[EmissionRow]) -> dict:
+        return {
+            "columns": [_(n) for n, _g in columns],
+            "rows": [(r, [g(r) for _n, g in columns]) for r in rows],
+        }
+
+    total = found.total
+    return {
+        "emissions": found,
+        "emission_total": {
+            "km": _num(total.footprint.km),
+            "litres": _num(total.footprint.litres, 2),
+            "kwh": _num(total.footprint.kwh, 2),
+            "co2_kg": _num(total.footprint.co2_kg, 2),
+            "saved_km": _num(total.saved.km),
+            "saved_co2_kg": _num(total.saved.co2_kg, 2),
+            "saved_km_pct": _pct(total.saved_km_share),
+            "saved_co2_pct": _pct(total.saved_co2_share),
+        },
+        "emission_day": table(FOOTPRINT_COLUMNS, [*found.per_day, total]),
+        "emission_route": table(
+            [*_route_columns(False), *FOOTPRINT_COLUMNS], [*found.per_route, total]
+        ),
+        "emission_energy": table(ENERGY_COLUMNS, [*found.per_energy, total]),
+        "emission_saving": table(SAVING_COLUMNS, [*found.per_day, total]),
+        "emission_sources": source_text(),
+    }
+
+
 def _rating_table(rows: list[RatingRow], total: RatingRow) -> list[tuple[RatingRow, list]]:
     return [(r, [get(r) for _name, get in RATING_COLUMNS]) for r in [*rows, total]]
 
@@ -116,7 +241,8 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     context: dict = {"form": form, "groups": GROUPS}
     if form.is_valid():
         data = form.cleaned_data
-        rows, total = report(data["date_from"], data["date_to"], data["group"])
+        facts = route_facts(data["date_from"], data["date_to"])
+        rows, total = report(data["date_from"], data["date_to"], data["group"], facts=facts)
         reasons = total.reasons.most_common()
         rated = ratings(data["date_from"], data["date_to"])
         context.update(
@@ -147,6 +273,7 @@ def reports_view(request: HttpRequest) -> HttpResponse:
                 {"label": k, "value": v, "width": round(100 * v / reasons[0][1], 1)}
                 for k, v in reasons
             ],
+            **_emission_context(emissions(data["date_from"], data["date_to"], facts=facts)),
         )
     return render(request, "reports/reports.html", context, status=200 if form.is_valid() else 400)
 
@@ -154,11 +281,18 @@ def reports_view(request: HttpRequest) -> HttpResponse:
 @dispatcher_required
 def reports_csv_view(request: HttpRequest, table: str) -> HttpResponse:
     """`summary`: the table per day, driver or route; `reasons`: failed deliveries by reason
-    and group; `ratings-driver`, `ratings-day`: customers' ratings per driver, per day."""
+    and group; `ratings-driver`, `ratings-day`: customers' ratings per driver, per day;
+    `emissions-day`, `emissions-route`, `emissions-energy`: fuel and CO2, and the saving
+    of the optimised order."""
     form = _form(request)
-    if table not in ("summary", "reasons", *RATING_TABLES) or not form.is_valid():
+    known = ("summary", "reasons", *RATING_TABLES, *EMISSION_TABLES)
+    if table not in known or not form.is_valid():
         return HttpResponse(_("Bad report request."), status=400, content_type="text/plain")
     data = form.cleaned_data
+    if table in EMISSION_TABLES:
+        lines = _emission_lines(table, emissions(data["date_from"], data["date_to"]))
+        name = f"{table}-{data['date_from']}-{data['date_to']}.csv"
+        return csv_download(csv_lines(lines), name=name)
     if table in RATING_TABLES:
         rated = ratings(data["date_from"], data["date_to"])
         _title, per, attr = RATING_TABLES[table]
