@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from dispatch.models import OrderEvent, OrderStatus
-from routing.models import Plan, PlanRoute
+from routing.models import Plan, PlanRoute, PlanStop
 from routing.optimiser.problem import RoutePlan, Step, StepKind
 from routing.optimiser.schedule import UNREACHABLE_S, route_of
 from routing.services.conversion import Crew, problem_for_day
@@ -142,7 +142,7 @@ def eta_replay(
     """Replay the published routes of `dates` in the current schema under `corrections`
     (see the module doc). `matrix_of` replaces the road model (`routing.services.matrix
     .travel_matrix`, uncorrected) for a test or a bench."""
-    if matrix_of is None:
+    if matrix_of is None:  # looked up when called, as routes.py does: a patched one applies
         from routing.services.matrix import travel_matrix as matrix_of
     zone = ZoneInfo(current_tenant().time_zone)
     errors: list[StopError] = []
@@ -156,27 +156,30 @@ def eta_replay(
         midnight = dt.datetime.combine(plan.date, dt.time(), tzinfo=zone)
         routes = list(
             PlanRoute.objects.filter(plan=plan)
-            .select_related(
-                "driver", "vehicle", "vehicle__start_depot", "vehicle__end_depot", "plan"
-            )
-            .prefetch_related("stops__order")
+            .select_related("driver", "vehicle", "vehicle__start_depot", "vehicle__end_depot")
             .order_by("pk")
         )
-        order_ids = [s.order_id for r in routes for s in r.stops.all() if s.order_id]
-        events = _events_of(order_ids, midnight, midnight + dt.timedelta(days=1))
+        stops_of: dict[int, list[PlanStop]] = {route.pk: [] for route in routes}
+        stops = PlanStop.objects.filter(route__plan=plan).select_related("order")
+        for stop in stops.order_by("route_id", "sequence"):
+            stops_of[stop.route_id].append(stop)
+        events = _events_of(plan, midnight, midnight + dt.timedelta(days=1))
         for route in routes:
-            errors += _route_errors(route, events, midnight, corrections, matrix_of, seen)
+            errors += _route_errors(
+                route, stops_of[route.pk], events, midnight, corrections, matrix_of, seen
+            )
     return result_of(errors, window_s=window_s)
 
 
 def _events_of(
-    order_ids: list[int], since: dt.datetime, until: dt.datetime
+    plan: Plan, since: dt.datetime, until: dt.datetime
 ) -> dict[int, list[tuple[str, dt.datetime]]]:
-    """Each order's road events of the day, (status, when) in time order."""
+    """The road events of the day of each order on `plan`, (status, when) in time order."""
     found: dict[int, list[tuple[str, dt.datetime]]] = {}
+    on_plan = PlanStop.objects.filter(route__plan=plan, order__isnull=False)
     rows = (
         OrderEvent.objects.filter(
-            order_id__in=order_ids,
+            order_id__in=on_plan.values("order_id"),
             to_status__in=_EVENTS,
             created_at__gte=since,
             created_at__lt=until,
@@ -193,9 +196,17 @@ def _first(events: list[tuple[str, dt.datetime]], status: str) -> dt.datetime | 
     return next((at for s, at in events if s == status), None)
 
 
-def _route_errors(route, events, midnight, corrections, matrix_of, seen) -> list[StopError]:
+def _route_errors(
+    route: PlanRoute,
+    stops: list[PlanStop],
+    events: dict[int, list[tuple[str, dt.datetime]]],
+    midnight: dt.datetime,
+    corrections: Corrections,
+    matrix_of,
+    seen: set[int],
+) -> list[StopError]:
+    """The errors of `route`'s reached stops (`stops`: the route's, in sequence)."""
     seconds = lambda at: round((at - midnight).total_seconds())  # noqa: E731
-    stops = list(route.stops.all())
     reached = []  # (arrived at, stop)
     for stop in stops:
         order = stop.order
