@@ -17,7 +17,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-clock lint format check messages translations check-translations migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day screens db-stop clean
+.PHONY: run test test-clock lint format check messages translations check-translations migrate demo web serve worker scheduler bench bench-provisioning bench-migrations bench-intake bench-intake-guard bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day bench-learning screens db-stop clean
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on the PATH, or PYTHON=...)"; exit 1; }
@@ -118,7 +118,7 @@ check-translations: $(VENV)/.installed-run
 	$(PY) -m core.translations check $(CHECK_TRANSLATIONS_ARGS)
 
 ## bench: every benchmark; each prints a table with medians
-bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day
+bench: bench-provisioning bench-migrations bench-intake bench-planning bench-routing bench-tracking bench-roads bench-board bench-driver bench-multi-day bench-learning
 
 bench-provisioning: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/provisioning.py
@@ -164,6 +164,10 @@ bench-driver: $(VENV)/.installed-dev
 ## bench-multi-day: a week's orders (some flexible) in one multi-day search vs planned day by day with leftovers carried, 2 cases x 3 seeds (about 6 minutes; writes docs/benchmarks.md)
 bench-multi-day: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/multi_day.py
+
+## bench-learning: ETA error before/after learning on held-out days of a generated history with a hidden truth (3 seeds), and the nightly learning time for 90 days of 20 drivers (about 30 minutes; writes docs/benchmarks.md)
+bench-learning: $(VENV)/.installed-dev
+	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/learning.py
 
 screens: $(VENV)/.installed-dev
 	DJANGO_SETTINGS_MODULE=config.settings_test $(PY) bench/screens.py
