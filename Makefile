@@ -59,6 +59,7 @@ migrate: $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run
 	$(PY) manage.py seed_demo --port $(PORT)
+	$(PY) manage.py seed_history --schema demo --drivers 2
 
 ## web, worker, scheduler: one process each (bin/dispatch; production runs them the same way)
 web serve: $(VENV)/.installed-run
