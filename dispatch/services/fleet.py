@@ -58,6 +58,8 @@ VEHICLE_FIELDS = frozenset(
         "max_stops",
         "max_route_duration_s",
         "is_active",
+        "energy",
+        "consumption_per_100km",
     }
 )
 DRIVER_FIELDS = frozenset(
@@ -80,6 +82,7 @@ DECIMAL_FIELDS = (
     "cost_per_km",
     "cost_per_hour",
     "fixed_cost",
+    "consumption_per_100km",
 )
 
 
@@ -415,9 +418,12 @@ def vehicle_create(
     max_stops: int | None = None,
     max_route_duration_s: int | None = None,
     is_active: bool = True,
+    energy: str = Vehicle.Energy.DIESEL,
+    consumption_per_100km: Decimal | None = None,
 ) -> Vehicle:
     """Add a vehicle. An empty capacity means "no limit" in that dimension; it starts (and
-    without `end_depot` ends) its routes at an active depot."""
+    without `end_depot` ends) its routes at an active depot. `consumption_per_100km`:
+    litres (kWh for electric), empty for a typical van of its `energy` (reports)."""
     vehicle = Vehicle()
     errors = _apply(
         vehicle,
@@ -435,6 +441,8 @@ def vehicle_create(
             "max_stops": max_stops,
             "max_route_duration_s": max_route_duration_s,
             "is_active": is_active,
+            "energy": energy,
+            "consumption_per_100km": consumption_per_100km,
         },
         VEHICLE_FIELDS,
     )

@@ -159,6 +159,24 @@ class VehicleForm(FleetForm):
         max_value=fleet_services.MAX_ROUTE_DURATION_S // 60,
         help_text=NO_LIMIT,
     )
+    energy = forms.ChoiceField(
+        label=gettext_lazy("Energy"),
+        choices=Vehicle.Energy.choices,
+        initial=Vehicle.Energy.DIESEL,
+        required=False,  # not sent: unchanged (a new vehicle: diesel)
+        help_text=gettext_lazy("The reports turn its distance into fuel and CO2 by it."),
+    )
+    consumption_per_100km = forms.DecimalField(
+        label=gettext_lazy("Consumption per 100 km (litres; kWh if electric)"),
+        required=False,
+        min_value=0,
+        max_digits=Vehicle._meta.get_field("consumption_per_100km").max_digits,
+        decimal_places=Vehicle._meta.get_field("consumption_per_100km").decimal_places,
+        help_text=gettext_lazy(
+            "Litres of diesel or petrol per 100 km, or kWh per 100 km for an electric "
+            "vehicle. Empty: a typical van of its energy."
+        ),
+    )
 
     def __init__(self, *args: Any, item: Vehicle | None = None, **kwargs: Any) -> None:
         super().__init__(*args, item=item, **kwargs)
@@ -179,6 +197,8 @@ class VehicleForm(FleetForm):
         for name in ("cost_per_km", "cost_per_hour", "fixed_cost"):
             if data[name] is None:
                 data[name] = 0
+        if not data.get("energy"):
+            data.pop("energy", None)
         return data
 
 

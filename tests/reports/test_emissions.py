@@ -18,7 +18,7 @@ from dispatch.models import Depot, Driver, Order, OrderEvent, Vehicle
 from reports.selectors import emissions
 from reports.services import TYPICAL_PER_100KM, consumption_of, vehicle_footprint
 from routing.models import Plan, PlanRoute, RouteVersion
-from tests.conftest import login_client, tenant_today
+from tests.conftest import api_client, login_client, tenant_today
 from tracking.models import LocationPing
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +258,76 @@ def test_the_page_and_csv_show_alphas_fuel_and_co2_and_never_betas(alpha, beta):
     assert login_client(alpha.host, alpha.driver_email).get(
         f"/reports/emissions-day.csv{query}"
     ).status_code in (302, 403)
+
+
+# --- a vehicle's energy and consumption (the Vehicles page and the API) ------------------
+
+
+def test_the_api_sets_energy_and_consumption_and_refuses_a_negative_one(alpha, beta):
+    client = api_client(alpha.host, alpha.api_key)
+    with schema_context(alpha.tenant.schema_name):
+        depot = Depot.objects.create(name="Api depot", lat=51.5, lng=-0.1)
+    made = client.post(
+        "/api/v1/vehicles",
+        {"name": "E van", "start_depot": depot.pk, "energy": "electric"},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    body = made.json()
+    assert (body["energy"], body["consumption_per_100km"]) == ("electric", None)
+    negative = client.patch(
+        f"/api/v1/vehicles/{body['id']}", {"consumption_per_100km": "-1"}, format="json"
+    )
+    assert negative.status_code == 400
+    assert set(negative.json()["errors"]) == {"consumption_per_100km"}, negative.json()
+    unknown = client.patch(f"/api/v1/vehicles/{body['id']}", {"energy": "coal"}, format="json")
+    assert unknown.status_code == 400 and "energy" in unknown.json()["errors"]
+    set_ = client.patch(
+        f"/api/v1/vehicles/{body['id']}", {"consumption_per_100km": 19.5}, format="json"
+    )
+    assert set_.status_code == 200 and set_.json()["consumption_per_100km"] == "19.50"
+    with schema_context(alpha.tenant.schema_name):
+        van = Vehicle.objects.get(pk=body["id"])
+        assert (van.energy, van.consumption_per_100km) == ("electric", Decimal("19.50"))
+    # beta's key does not reach alpha's vehicle
+    theirs = api_client(beta.host, beta.api_key).patch(
+        f"/api/v1/vehicles/{body['id']}", {"consumption_per_100km": 1}, format="json"
+    )
+    assert theirs.status_code == 404
+
+
+def test_the_vehicle_form_shows_energy_and_unit_and_refuses_a_negative_consumption(alpha):
+    with schema_context(alpha.tenant.schema_name):
+        depot = Depot.objects.create(name="Form depot", lat=51.5, lng=-0.1)
+    dispatcher = login_client(alpha.host, alpha.dispatcher_email)
+    form = dispatcher.get("/fleet/vehicles/new/").content.decode()
+    assert 'name="energy"' in form and '<option value="electric">Electric</option>' in form
+    assert "Consumption per 100 km (litres; kWh if electric)" in form
+    bad = dispatcher.post(
+        "/fleet/vehicles/new/",
+        {
+            "name": "Neg van",
+            "start_depot": depot.pk,
+            "energy": "diesel",
+            "consumption_per_100km": "-2",
+        },
+    )
+    assert bad.status_code == 200
+    assert "greater than or equal to 0" in bad.content.decode()
+    made = dispatcher.post(
+        "/fleet/vehicles/new/",
+        {
+            "name": "Hy van",
+            "start_depot": depot.pk,
+            "energy": "hybrid",
+            "consumption_per_100km": "6.2",
+        },
+    )
+    assert made.status_code == 302, made.content.decode()[:2000]
+    with schema_context(alpha.tenant.schema_name):
+        van = Vehicle.objects.get(name="Hy van")
+    assert (van.energy, van.consumption_per_100km) == ("hybrid", Decimal("6.20"))
+    listing = dispatcher.get("/fleet/vehicles/").content.decode()
+    assert "Hybrid (petrol) · 6.20 l/100 km" in listing.replace("\u00a0", " ")
+    edit = dispatcher.get(f"/fleet/vehicles/{van.pk}/").content.decode()
+    assert '<option value="hybrid" selected>' in edit and 'value="6.20"' in edit

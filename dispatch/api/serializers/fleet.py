@@ -180,6 +180,20 @@ class VehicleInputSerializer(StrictInputSerializer):
         "Seconds; empty: no limit.",
     )
     is_active = serializers.BooleanField(required=False)
+    energy = serializers.ChoiceField(
+        choices=Vehicle.Energy.choices,
+        required=False,
+        help_text="What moves it; the reports turn distance into fuel and CO2 by it.",
+    )
+    consumption_per_100km = serializers.DecimalField(
+        max_digits=_column(Vehicle, "consumption_per_100km").max_digits,
+        decimal_places=_column(Vehicle, "consumption_per_100km").decimal_places,
+        min_value=_bounds(Vehicle, "consumption_per_100km")[0],
+        required=False,
+        allow_null=True,
+        help_text="Litres per 100 km (kWh per 100 km for an electric vehicle), 0 or more; "
+        "empty: a typical van of its energy.",
+    )
 
 
 class VehicleOutputSerializer(serializers.ModelSerializer):
@@ -200,6 +214,8 @@ class VehicleOutputSerializer(serializers.ModelSerializer):
             "max_stops",
             "max_route_duration_s",
             "is_active",
+            "energy",
+            "consumption_per_100km",
             "created_at",
             "updated_at",
         ]
