@@ -41,11 +41,7 @@ from tenants.selectors import current_tenant
 
 from . import corrections
 from .corrections import MIN_LEGS, MIN_VISITS, Corrections, configured_factor
-
-try:  # H3b's module (issue 27); until it is there, a run measures nothing on held-out days
-    from .replay import eta_replay
-except ImportError:  # pragma: no cover - only while replay.py has not landed
-    eta_replay = None
+from .replay import eta_replay
 
 logger = logging.getLogger(__name__)
 
@@ -386,25 +382,33 @@ def published_dates(first_date: dt.date, last_date: dt.date) -> list[dt.date]:
     )
 
 
-def _measure(run: LearningRun, train: Fitted, dates: list[dt.date], rush_hours) -> None:
+def _measure(
+    run: LearningRun, train: Fitted, dates: list[dt.date], rush_hours, window_s: int | None
+) -> None:
     """ETA error on `dates` (which `train` never saw) without and with what it learned."""
-    if eta_replay is None or not dates:
+    if not dates:
         return
-    before = eta_replay(dates, Corrections.none(rush_hours))
-    after = eta_replay(dates, train.corrections(rush_hours))
+    options = {} if window_s is None else {"window_s": window_s}
+    before = eta_replay(dates, Corrections.none(rush_hours), **options)
+    after = eta_replay(dates, train.corrections(rush_hours), **options)
     run.eval_days, run.eval_stops = after.days, after.stops
     run.mae_before_s, run.mae_after_s = before.mae_s, after.mae_s
     run.inside_before, run.inside_after = before.inside_share, after.inside_share
 
 
 def refresh(
-    *, today: dt.date | None = None, days: int = DAYS, held_out: int = HELD_OUT
+    *,
+    today: dt.date | None = None,
+    days: int = DAYS,
+    held_out: int = HELD_OUT,
+    window_s: int | None = None,
 ) -> LearningRun:
     """Refit the current tenant's learned corrections on the observations of the `days`
     days before `today` (the tenant's today by default) and put them in place: first
     fitted without the last `held_out` days and measured on them (ETA error without and
-    with the corrections), then fitted on all and the tables replaced in one transaction.
-    The run is visible while it works; a failure marks it failed (and is raised again)."""
+    with the corrections; `window_s`: the promised window's width, the replay's default
+    when None), then fitted on all and the tables replaced in one transaction. The run is
+    visible while it works; a failure marks it failed (and is raised again)."""
     tenant = current_tenant()
     rush_hours = tuple(tenant.rush_hours or ())
     today = today or local_today()
@@ -417,7 +421,8 @@ def refresh(
             if held_out > 0:
                 cut = last - dt.timedelta(days=held_out)
                 train = fit(first, cut, rush_hours=rush_hours)
-                _measure(run, train, published_dates(cut + dt.timedelta(days=1), last), rush_hours)
+                held = published_dates(cut + dt.timedelta(days=1), last)
+                _measure(run, train, held, rush_hours, window_s)
             fitted = fit(first, last, rush_hours=rush_hours)
             _advisory_lock("learning-refresh")
             _tables_replace(fitted)

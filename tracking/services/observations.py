@@ -44,6 +44,7 @@ from tenants.selectors import current_tenant
 from tenants.tasks import enqueue_after_commit
 from tracking import tasks
 from tracking.models import LocationPing
+from tracking.selectors import tracking_settings
 
 logger = logging.getLogger(__name__)
 
@@ -404,7 +405,8 @@ def learn_run(
     today = today or learning.local_today()
     since = today - dt.timedelta(days=tenant.location_retention_days)
     days_read(days_unread(today - dt.timedelta(days=1), since=since))
-    return learning.refresh(today=today, days=days, held_out=held_out)
+    window_s = tracking_settings().eta_window_minutes * 60  # what customers are promised
+    return learning.refresh(today=today, days=days, held_out=held_out, window_s=window_s)
 
 
 def learn(*, days: int = learning.DAYS) -> bool:
