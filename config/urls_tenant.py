@@ -23,6 +23,7 @@ dashboard_patterns = [
     path("board/", board_views.day_board_view, name="day-board"),
     path("reports/", include("reports.urls")),
     *tracking_urls.dashboard_patterns,
+    path("settings/learning/", include(tracking_urls.learning_patterns)),
 ]
 # The driver's app: the day's pages and the proof form.
 driver_patterns = [

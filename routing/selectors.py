@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils.timezone import localtime
 
 from dispatch.models import Driver, Order, OrderStatus, Vehicle
-from routing.models import DispatchAlert, Plan, PlanRoute, PlanStop, PlanUnassigned
+from routing.models import (
+    DispatchAlert,
+    LearningDay,
+    LearningRun,
+    Plan,
+    PlanRoute,
+    PlanStop,
+    PlanUnassigned,
+    ServiceObservation,
+    ServiceTime,
+    TravelFactor,
+)
 
 #: Route colours on the map and the timeline (distinct, readable on OpenStreetMap tiles),
 #: none of them the red, green, amber or grey that mean late, delivered, at risk and
@@ -327,3 +338,134 @@ def dispatch_alerts(days: list[dt.date]) -> list[DispatchAlert]:
     place, nightly plans that failed, low customer ratings), the newest first."""
     alerts = DispatchAlert.objects.filter(date__in=days, seen_at__isnull=True)
     return list(alerts.select_related("order", "plan").order_by("-created_at", "-pk")[:50])
+
+
+# --- what was learned from the drivers (the Learned times page) ----------------------------
+# The learned tables (routing.services.learning fills them; routing.services.corrections
+# applies them), read for people. The thresholds are the model's (corrections.MIN_LEGS,
+# MIN_VISITS), passed in: selectors read, the model lives in services.
+
+
+@dataclass(frozen=True)
+class DoorTime:
+    """A learned time at the door: by address (`key` is the address key), customer or
+    order size; `address` is the newest order's address there ("" if none is known)."""
+
+    key: str
+    delta_s: int
+    median_s: int
+    visits: int
+    address: str = ""
+    lat: float | None = None
+    lng: float | None = None
+
+
+def learning_runs(limit: int = 10) -> list[LearningRun]:
+    """The newest learning runs, newest first."""
+    return list(LearningRun.objects.order_by("-started_at", "-pk")[:limit])
+
+
+def learning_measured_run() -> LearningRun | None:
+    """The newest finished run that measured itself on days it did not learn from."""
+    return (
+        LearningRun.objects.filter(
+            status=LearningRun.Status.DONE,
+            eval_days__gt=0,
+            mae_before_s__isnull=False,
+            mae_after_s__isnull=False,
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def learning_run_under_way(since: dt.datetime) -> LearningRun | None:
+    """A run still running that started after `since` (an older one died unfinished)."""
+    return (
+        LearningRun.objects.filter(status=LearningRun.Status.RUNNING, started_at__gte=since)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def learning_days_read() -> tuple[int, int, int]:
+    """(days, legs, stops) read from the drivers' days so far."""
+    totals = LearningDay.objects.aggregate(days=Count("pk"), legs=Sum("legs"), stops=Sum("stops"))
+    return totals["days"] or 0, totals["legs"] or 0, totals["stops"] or 0
+
+
+def learned_hour_factors() -> dict[int, tuple[float, int]]:
+    """Every learned hour of the week (0: Monday 00:00 local) as (factor, legs), however
+    few legs back it."""
+    rows = TravelFactor.objects.filter(kind=TravelFactor.Kind.HOUR)
+    return {
+        int(key): (factor, legs)
+        for key, factor, legs in rows.values_list("key", "factor", "legs")
+        if key.isdigit()
+    }
+
+
+def learned_area_factors(*, min_legs: int) -> list[tuple[str, float, int]]:
+    """(cell, factor, legs) of the areas `min_legs` driven legs or more back, the slowest
+    first."""
+    rows = TravelFactor.objects.filter(kind=TravelFactor.Kind.AREA, legs__gte=min_legs)
+    return list(rows.order_by("-factor", "-legs", "key").values_list("key", "factor", "legs"))
+
+
+def learned_slow_doors(*, min_visits: int, limit: int = 20) -> list[DoorTime]:
+    """The addresses whose doors take longest beyond their configured time (`min_visits`
+    visits or more), with the newest order seen there for its address."""
+    rows = list(
+        ServiceTime.objects.filter(
+            level=ServiceTime.Level.ADDRESS, visits__gte=min_visits, delta_s__gt=0
+        )
+        .order_by("-delta_s", "-visits", "key")
+        .values_list("key", "delta_s", "median_s", "visits")[:limit]
+    )
+    # the newest observed visit of each address that still has its order (DISTINCT ON)
+    seen = (
+        ServiceObservation.objects.filter(
+            address_key__in=[row[0] for row in rows], order__isnull=False
+        )
+        .order_by("address_key", "-date", "-pk")
+        .distinct("address_key")
+        .select_related("order")
+    )
+    addresses = {obs.address_key: obs.order.address_text() for obs in seen}
+    doors = []
+    for key, delta, median, visits in rows:
+        lat, lng = _key_point(key)
+        doors.append(DoorTime(key, delta, median, visits, addresses.get(key, ""), lat, lng))
+    return doors
+
+
+def _key_point(key: str) -> tuple[float | None, float | None]:
+    """An address key's coordinates ("51.5073:-0.1277"), or (None, None)."""
+    try:
+        lat, lng = (float(part) for part in key.split(":"))
+    except ValueError:
+        return None, None
+    return lat, lng
+
+
+def learned_customers(*, min_visits: int) -> tuple[int, int]:
+    """(customers whose door time is learned, customers seen at the door at all)."""
+    rows = ServiceTime.objects.filter(level=ServiceTime.Level.CUSTOMER)
+    return rows.filter(visits__gte=min_visits).count(), rows.count()
+
+
+def learned_sizes(*, min_visits: int) -> dict[int, DoorTime]:
+    """The door time of each order size class learned from `min_visits` visits or more."""
+    rows = ServiceTime.objects.filter(level=ServiceTime.Level.SIZE, visits__gte=min_visits)
+    return {
+        int(key): DoorTime(key, delta, median, visits)
+        for key, delta, median, visits in rows.values_list("key", "delta_s", "median_s", "visits")
+        if key.isdigit()
+    }
+
+
+def learned_addresses_count(*, min_visits: int) -> int:
+    """How many addresses have a learned door time."""
+    return ServiceTime.objects.filter(
+        level=ServiceTime.Level.ADDRESS, visits__gte=min_visits
+    ).count()

@@ -16,3 +16,4 @@ class TrackingConfig(AppConfig):
         van_positions_from(van_position)  # plans are timed from the phones' positions
         register(NavItem(_("Live map"), "dashboard:live-map", order=26))
         register(NavItem(_("Brand"), "brand-settings", order=94, roles=("owner",), section="admin"))
+        register(NavItem(_("Learned times"), "dashboard:learning", order=92.7, section="admin"))

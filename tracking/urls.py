@@ -1,12 +1,13 @@
 """The day's pages. config/urls_tenant.py mounts `driver_patterns` under /driver/ (the
 "driver" namespace, with proofs' stop-completion page), `dashboard_patterns` in the
-dashboard and `brand_patterns` under /settings/brand/; the customer's page is on the
+dashboard, `learning_patterns` under /settings/learning/ (in the dashboard's namespace) and
+`brand_patterns` under /settings/brand/; the customer's page is on the
 public host (config/urls_public.py) and on a business's own tracking host
 (config/urls_tracking.py)."""
 
 from django.urls import path
 
-from tracking.views import brand, dispatch, driver
+from tracking.views import brand, dispatch, driver, learning
 
 driver_patterns = [
     path("", driver.driver_route_view, name="route"),
@@ -25,6 +26,13 @@ driver_patterns = [
 brand_patterns = [
     path("", brand.brand_settings_view, name="brand-settings"),
     path("logo/<str:digest>.png", brand.brand_logo_view, name="brand-logo"),
+]
+
+#: The Learned times page, under /settings/learning/ in the dashboard's namespace.
+learning_patterns = [
+    path("", learning.learning_view, name="learning"),
+    path("switch", learning.learning_switch_view, name="learning-switch"),
+    path("run", learning.learning_run_view, name="learning-run"),
 ]
 
 dashboard_patterns = [

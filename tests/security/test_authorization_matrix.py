@@ -447,6 +447,11 @@ MATRIX: dict[str, tuple[dict[str, str], object]] = {
     # the Brand page and the logo on the tenant's host (tests/tracking/test_brand.py)
     "brand-settings": ({"GET": "owner", "POST": "owner"}, NO_ARGS),
     "brand-logo": ({"GET": "members"}, _brand_logo),
+    # the Learned times page: staff read it and ask for a run, the owner switches it
+    # (tests/tracking/test_learning_page.py)
+    "dashboard:learning": ({"GET": "dashboard"}, NO_ARGS),
+    "dashboard:learning-switch": ({"POST": "owner"}, NO_ARGS),
+    "dashboard:learning-run": ({"POST": "dashboard"}, NO_ARGS),
 }
 
 # The public host: no tenant roles exist there; every tenant caller is anonymous on it.
