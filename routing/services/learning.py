@@ -59,6 +59,9 @@ HOURS_OF_WEEK = 168
 #: The refresh: learn from this many days before today, measure on the last HELD_OUT.
 DAYS = 90
 HELD_OUT = 7
+#: A run still "running" after this long was stopped from outside (its worker killed):
+#: the next refresh marks it failed.
+STALE_RUN = dt.timedelta(hours=6)
 
 
 # --- observations (what a day of driving left) ---------------------------------------------
@@ -413,6 +416,14 @@ def refresh(
     rush_hours = tuple(tenant.rush_hours or ())
     today = today or local_today()
     first, last = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
+    now = timezone.now()
+    LearningRun.objects.filter(
+        status=LearningRun.Status.RUNNING, started_at__lt=now - STALE_RUN
+    ).update(
+        status=LearningRun.Status.FAILED,
+        error="Stopped without finishing (its worker ended).",
+        finished_at=now,
+    )
     run = LearningRun.objects.create(status=LearningRun.Status.RUNNING)
     started = time.monotonic()
     schema = connection.schema_name

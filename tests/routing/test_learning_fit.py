@@ -280,3 +280,15 @@ def test_fitted_corrections_apply_as_the_stored_ones_would():
         sizes={1: (-30, 8)},
         version=3,
     )
+
+
+def test_a_run_left_running_by_a_killed_worker_is_marked_failed_by_the_next(alpha, replays):
+    with schema_context(alpha.tenant.schema_name):
+        killed = LearningRun.objects.create(started_at=timezone.now() - dt.timedelta(hours=7))
+        recent = LearningRun.objects.create(started_at=timezone.now() - dt.timedelta(hours=1))
+        run = learning.refresh(days=30)
+        killed.refresh_from_db()
+        recent.refresh_from_db()
+        assert killed.status == LearningRun.Status.FAILED and "Stopped" in killed.error
+        assert recent.status == LearningRun.Status.RUNNING  # may still be at work
+        assert run.status == LearningRun.Status.DONE
