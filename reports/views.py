@@ -141,8 +141,9 @@ def _consumption(row: EmissionRow) -> str:
 
 
 def _route_columns(machine: bool) -> list:
-    """A route's own cells before its footprint: codes in the CSV, words on the page."""
-    return [
+    """A route's own cells before its footprint: codes in the CSV, words on the page (empty
+    in the total's row)."""
+    columns = [
         (
             gettext_noop("Energy"),
             (lambda r: r.energy)
@@ -162,6 +163,11 @@ def _route_columns(machine: bool) -> list:
             else (lambda r: _("GPS track") if r.driven else _("Plan")),
         ),
     ]
+    return [(name, _own(get)) for name, get in columns]
+
+
+def _own(get):
+    return lambda r: "" if r.key == "total" else get(r)
 
 
 #: the fuel and CO2 tables: CSV name -> (title, first column's heading)
