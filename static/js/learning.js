@@ -65,6 +65,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // on a phone the runs' history is one tap away rather than ten tall rows
+    var history = document.getElementById("run-history");
+    if (history && window.matchMedia("(max-width: 760px)").matches) { history.open = false; }
     weekToFirstDrive();
     refreshWhileBusy();
   });

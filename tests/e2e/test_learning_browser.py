@@ -189,6 +189,10 @@ def test_the_learned_times_page_reads_well_and_the_owner_controls_it(
         box = page.locator(".week-wrap[role=region]")
         assert box.evaluate("el => el.scrollWidth > el.clientWidth")
         page.screenshot(path=str(SHOTS / "h5-learning-390.png"), full_page=True)
+        history = page.locator("#run-history")
+        assert history.get_attribute("open") is None  # one tap away on a phone
+        history.locator("summary").click()
+        page.locator("#runs-table").wait_for()
         # it opens at the first hour driven in (06:00), not at the empty small hours
         assert box.evaluate("el => el.scrollLeft") > 200
         box.screenshot(path=str(SHOTS / "h5-learning-week-390.png"))
