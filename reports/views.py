@@ -170,12 +170,8 @@ def _own(get):
     return lambda r: "" if r.key == "total" else get(r)
 
 
-#: the fuel and CO2 tables: CSV name -> (title, first column's heading)
-EMISSION_TABLES = {
-    "emissions-day": (gettext_lazy("Fuel and CO2 per day"), GROUP_HEADINGS["day"]),
-    "emissions-route": (gettext_lazy("Fuel and CO2 per route"), GROUP_HEADINGS["route"]),
-    "emissions-energy": (gettext_lazy("Fuel and CO2 by energy"), gettext_lazy("Energy")),
-}
+#: the fuel and CO2 tables' CSV names
+EMISSION_TABLES = ("emissions-day", "emissions-route", "emissions-energy")
 
 
 def _emission_lines(table: str, found: Emissions) -> list[list]:
