@@ -33,7 +33,8 @@ from routing.optimiser.problem import RoutePlan, Step, StepKind
 from routing.selectors import REASON_LABELS
 from tenants.selectors import current_tenant
 
-from .conversion import Crew, problem_for_day, rush_of
+from .conversion import Crew, problem_for_day
+from .corrections import corrections
 from .edits import PINNED, stop_move
 from .matrix import travel_matrix
 from .plans import plan_create, rest_of_route
@@ -179,11 +180,13 @@ def _best_on(plan: Plan, order: Order, now: dt.datetime):
     if not ahead:
         return None, "no_room"
     orders = [s.order for r in ahead for s in r.ahead if s.order is not None] + [order]
+    taught = corrections()  # what the drivers taught: the times the routes are kept with
     day = problem_for_day(
         orders=orders,
         crews=[r.crew for r in ahead],
         matrix_of=travel_matrix,
-        rush=rush_of(current_tenant().rush_hours, plan.date),
+        rush=taught.rush_for(plan.date),
+        corrections=taught,
     )
     problem = day.problem
     # a vehicle's stop limit counts the stops already behind it

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from dispatch.models import PickupDelivery
@@ -28,6 +28,7 @@ from routing.optimiser.problem import (
     TimeWindow,
     Vehicle,
 )
+from routing.services.corrections import Corrections
 
 UNLIMITED = 2**40
 #: A driver's break may start this long after its earliest start.
@@ -63,6 +64,20 @@ class DayProblem:
     pickups: dict = field(default_factory=dict)
     # deliveries left out: their pickup is open but not planned with them (or it failed)
     waiting: list = field(default_factory=list)
+    # location i of the problem is points[i] (lat, lng)
+    points: list[tuple[float, float]] = field(default_factory=list)
+    # what was learned from the drivers and applied (None: nothing), and the road model's
+    # matrix before its area factors (`unlearned` times the same day without them)
+    corrections: Corrections | None = None
+    road: Matrix | None = None
+
+    def order_of(self, kind: str, index: int):
+        """The order of the problem's job `index` (`kind` "job"), or of one end of its
+        shipment `index` ("pickup" or "delivery")."""
+        if kind == "job":
+            return self.orders[index]
+        start = len(self.problem.jobs) + 2 * index
+        return self.orders[start if kind == "delivery" else start + 1]
 
 
 def crews_for(drivers: Iterable, vehicles: Iterable) -> list[Crew]:
@@ -106,6 +121,7 @@ def problem_for_day(
     pins: Mapping[int, str] | None = None,
     rush: Sequence[Rush] = (),
     pairs: bool = True,
+    corrections: Corrections | None = None,
 ) -> DayProblem:
     """The optimiser's problem for `orders` served by `crews`.
 
@@ -119,7 +135,16 @@ def problem_for_day(
     delivery whose pickup is not among them is a plain job when the parcel is collected
     or being collected (the caller pins it to that route), else it waits (`waiting`).
     `pairs` False: every order its own job (timing a sequence already chosen).
+
+    `corrections` (the tenant's, `corrections.corrections()`): what the drivers taught,
+    applied to the legs' times (area factors) and the door times; the caller passes their
+    rush periods (`Corrections.rush_for(date)`). None: the road model and configured times.
     """
+    learned = corrections if corrections is not None and not corrections.is_empty else None
+
+    def service_of(order) -> int:
+        return learned.service_s(order) if learned is not None else order.service_s
+
     pins = pins or {}
     pickup_of, waiting_ids = _pickups_among(orders) if pairs else ({}, set())
     waiting = [o for o in orders if o.pk in waiting_ids]
@@ -193,7 +218,7 @@ def problem_for_day(
         Job(
             id=str(order.pk),
             location=location(order.lat, order.lng),
-            service_s=order.service_s,
+            service_s=service_of(order),
             windows=tuple(
                 TimeWindow(seconds_of(w["start"]), seconds_of(w["end"])) for w in order.time_windows
             ),
@@ -214,10 +239,12 @@ def problem_for_day(
             Shipment(
                 id=str(delivery.pk),
                 pickup=ShipmentStop(
-                    location(pickup.lat, pickup.lng), pickup.service_s, windows_of(pickup)
+                    location(pickup.lat, pickup.lng), service_of(pickup), windows_of(pickup)
                 ),
                 delivery=ShipmentStop(
-                    location(delivery.lat, delivery.lng), delivery.service_s, windows_of(delivery)
+                    location(delivery.lat, delivery.lng),
+                    service_of(delivery),
+                    windows_of(delivery),
                 ),
                 amount=(
                     _units(delivery.weight_kg, 100),
@@ -230,7 +257,8 @@ def problem_for_day(
         )
     if not points:
         points = [(0.0, 0.0)]
-    matrix = matrix_of(points)
+    road = matrix_of(points)
+    matrix = learned.scale(road, points) if learned is not None else road
     problem = Problem(
         durations_s=matrix.durations_s,
         distances_m=matrix.distances_m,
@@ -247,6 +275,38 @@ def problem_for_day(
         missing,
         pickups={str(d.pk): pickup_of[d.pk] for d in deliveries},
         waiting=waiting,
+        points=list(points),
+        corrections=learned,
+        road=road,
+    )
+
+
+def unlearned(day: DayProblem, rush: Sequence[Rush]) -> Problem:
+    """`day.problem` as it is without what the drivers taught: the road model's times,
+    each order's configured door time, and `rush` (the configured rush hours,
+    `rush_of`). The same problem when nothing learned was applied."""
+    if day.corrections is None:
+        return day.problem
+    problem = day.problem
+    road = day.road if day.road is not None else Matrix(problem.durations_s, problem.distances_m)
+    jobs = [
+        replace(job, service_s=int(day.order_of("job", k).service_s))
+        for k, job in enumerate(problem.jobs)
+    ]
+    shipments = [
+        replace(
+            s,
+            pickup=replace(s.pickup, service_s=int(day.order_of("pickup", k).service_s)),
+            delivery=replace(s.delivery, service_s=int(day.order_of("delivery", k).service_s)),
+        )
+        for k, s in enumerate(problem.shipments)
+    ]
+    return replace(
+        problem,
+        durations_s=road.durations_s,
+        jobs=tuple(jobs),
+        shipments=tuple(shipments),
+        rush=tuple(rush),
     )
 
 

@@ -43,11 +43,12 @@ from routing.optimiser.problem import (
     TimeWindow,
     Unassigned,
 )
-from tenants.selectors import current_tenant, travel_source
+from tenants.selectors import travel_source
 from tenants.tasks import enqueue_after_commit
 
 from . import recovery
-from .conversion import DayProblem, crews_for, problem_for_day, rush_of, seconds_of
+from .conversion import DayProblem, crews_for, problem_for_day, seconds_of
+from .corrections import corrections
 from .matrix import travel_matrix
 from .plans import PLAN_SECONDS_RANGE, plan_store_solution
 
@@ -217,7 +218,6 @@ def _acceptable(order: Order, days: list[dt.date]) -> list[dt.date]:
 
 
 def _week_problem(multi: models.MultiDayPlan) -> WeekProblem:
-    tenant = current_tenant()
     closed = published_days(
         first_date=multi.first_date, last_date=multi.last_date, depot=multi.depot
     )
@@ -238,8 +238,9 @@ def _week_problem(multi: models.MultiDayPlan) -> WeekProblem:
     if multi.depot_id:
         vehicles = vehicles.filter(start_depot_id=multi.depot_id)
     crews = crews_for(Driver.objects.filter(is_active=True).order_by("name", "pk"), vehicles)
-    base = problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix)
-    rush_by_day = {d: rush_of(tenant.rush_hours, d) for d in days}
+    taught = corrections()  # what the drivers taught: door and area times, each day's hours
+    base = problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix, corrections=taught)
+    rush_by_day = {d: taught.rush_for(d) for d in days}
     week = WeekProblem(base.problem, base, days, multi.first_date, acceptable, rush_by_day)
     vehicles_week = [
         _vehicle_on(vehicle, week.offset(day), day)
@@ -424,7 +425,15 @@ def _store(multi, week: WeekProblem, solution: Solution, *, matrix_s: float, sol
             matrix_s=matrix_s,
             solve_s=solve_s,
         )
-        day = DayProblem(cut.problem, cut.orders, week.base.crews, cut.not_geocoded)
+        day = DayProblem(
+            cut.problem,
+            cut.orders,
+            week.base.crews,
+            cut.not_geocoded,
+            points=week.base.points,
+            corrections=week.base.corrections,
+            road=week.base.road,
+        )
         plan_store_solution(plan, day, cut.solution)
     multi.status, multi.solved_at = models.MultiDayPlan.Status.DONE, timezone.now()
     multi.save(update_fields=["status", "solved_at"])

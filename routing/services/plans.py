@@ -22,15 +22,17 @@ from dispatch.models import Driver, Order, OrderStatus, PickupDelivery, Vehicle
 from routing import models, tasks
 from routing.optimiser import balance
 from routing.selectors import orders_off_the_day, pool_orders_to_place
-from tenants.selectors import current_tenant, travel_source
+from tenants.selectors import travel_source
 from tenants.tasks import enqueue_after_commit
 
 from . import baseline, recovery
-from .conversion import Crew, crews_for, problem_for_day, rush_of
+from .conversion import Crew, crews_for, problem_for_day
+from .corrections import corrections
 from .matrix import travel_matrix
 from .publish import order_dispatch, order_release
 from .routes import (
     _event_times,
+    learned_notes,
     midnight_of,
     plan_touched,
     revision_check,
@@ -224,8 +226,10 @@ def _shortest_fields(plan: models.Plan, answer: balance.Balanced) -> dict:
     }
 
 
-def _rush(plan: models.Plan):
-    return rush_of(current_tenant().rush_hours, plan.date)
+def _taught(plan: models.Plan) -> dict:
+    """What the drivers taught, as `problem_for_day` takes it for `plan`'s day."""
+    taught = corrections()
+    return {"rush": taught.rush_for(plan.date), "corrections": taught}
 
 
 def _first_problem(plan: models.Plan):
@@ -236,7 +240,7 @@ def _first_problem(plan: models.Plan):
     if plan.depot_id:
         vehicles = vehicles.filter(start_depot_id=plan.depot_id)
     crews = crews_for(Driver.objects.filter(is_active=True).order_by("name", "pk"), vehicles)
-    return problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix, rush=_rush(plan))
+    return problem_for_day(orders=orders, crews=crews, matrix_of=travel_matrix, **_taught(plan))
 
 
 def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
@@ -279,7 +283,7 @@ def _resolve_problem(plan: models.Plan, *, allow_reassign: bool):
         crews=[c for _, c in crews],
         matrix_of=travel_matrix,
         pins=pins,
-        rush=_rush(plan),
+        **_taught(plan),
     )
     day.routes = [r for r, _ in crews]
     day.left = left
@@ -357,8 +361,14 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
     at = lambda seconds: midnight + dt.timedelta(seconds=seconds)  # noqa: E731
     orders = {str(o.pk): o for o in day.orders}
     crews = {v.id: crew for v, crew in zip(day.problem.vehicles, day.crews, strict=True)}
-    for route in solution.routes:
+    sequences = balance.plans_of(day.problem, solution) if day.corrections else []
+    for n, route in enumerate(solution.routes):
         crew = crews[route.vehicle_id]
+        # what the drivers taught did to each visit (index in route.visits) and the end
+        learned, route_shift = {}, 0
+        if day.corrections:
+            notes, route_shift = learned_notes(day, sequences[n], route, midnight=midnight)
+            learned = dict(enumerate(notes, start=1))
         stored = models.PlanRoute.objects.create(
             plan=plan,
             driver=crew.driver,
@@ -368,9 +378,12 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
             distance_m=route.distance_m,
             duration_s=route.duration_s,
             waiting_s=route.waiting_s,
+            learned_shift_s=route_shift,
         )
         stops = [
-            v for v in route.visits if v.kind == "break" or _visit_order(day, orders, v) is not None
+            (k, v)
+            for k, v in enumerate(route.visits)
+            if v.kind == "break" or _visit_order(day, orders, v) is not None
         ]
         models.PlanStop.objects.bulk_create(
             models.PlanStop(
@@ -383,8 +396,10 @@ def _plan_store(plan: models.Plan, day, solution) -> None:
                 departs_at=at(v.departure_s),
                 waiting_s=v.waiting_s,
                 load=list(v.load),
+                learned_shift_s=learned.get(i, (0, {}))[0],
+                learned=learned.get(i, (0, {}))[1],
             )
-            for k, v in enumerate(stops, start=1)
+            for k, (i, v) in enumerate(stops, start=1)
         )
         baseline.arrival_order_store(stored)  # what the optimised order saves (reports)
     used = {r.vehicle_id for r in solution.routes}

@@ -5,6 +5,11 @@ in `route_retime`, which times the stops with the optimiser's own rules
 (`routing.optimiser.schedule.route_of`) and stores the rules the order breaks instead of refusing
 it; a published route then gets a new `RouteVersion` for the driver.
 
+What the drivers taught (`routing.services.corrections`) times every leg and door; when
+it is in use each stop is timed a second time without it, from the same departure, and
+the difference is stored with why (`PlanStop.learned_shift_s`, `PlanStop.learned`) for the
+plan page.
+
 Live progress: on a published route the stops up to the last one the driver reached
 (arrived or delivered) are behind; the rest is timed from there, no earlier than now, so
 a late driver pushes every later arrival back.
@@ -27,13 +32,13 @@ from django.utils.translation import gettext_lazy
 
 from dispatch.models import Order, OrderEvent, OrderStatus
 from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
-from routing.optimiser.problem import RoutePlan, Step, StepKind
+from routing.optimiser.problem import Route, RoutePlan, Step, StepKind
 from routing.optimiser.schedule import UNREACHABLE_S, route_of
 from routing.services import baseline
-from routing.services.conversion import Crew, problem_for_day, rush_of
+from routing.services.conversion import Crew, DayProblem, problem_for_day, rush_of, unlearned
+from routing.services.corrections import Corrections, corrections, hour_of_week
 from routing.signals import plan_changed
 from tenants.selectors import current_tenant
-from tenants.services.roads import rush_factor
 
 #: Order statuses that put a stop behind the driver (the route resumes after it).
 REACHED = frozenset({OrderStatus.ARRIVED, OrderStatus.DELIVERED})
@@ -65,6 +70,9 @@ class StopTimes:
     departs_at: dt.datetime
     waiting_s: int
     load: list[int]
+    #: how much later the stop is reached than without learning, and why (see the module doc)
+    learned_shift_s: int = 0
+    learned: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +88,7 @@ class Timeline:
     violations: list[dict] = field(default_factory=list)
     reached: int = 0  # the position just after the furthest stop reached
     behind: set[int] = field(default_factory=set)  # PlanStop pks the driver reached
+    learned_shift_s: int = 0  # how much later the route ends than without learning
 
 
 #: The statuses whose times re-time a route on the road (the others say nothing of where
@@ -132,6 +141,7 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
     at = lambda s: midnight + dt.timedelta(seconds=s)  # noqa: E731
     stops = list(route.stops.select_related("order").order_by("sequence"))
     live = now is not None and plan.is_published
+    taught = corrections()
     events = _event_times([s.order_id for s in stops if s.order_id]) if live else {}
     behind, ahead, last, reached = split_reached(stops, events)
     crew = Crew(route.driver, route.vehicle)
@@ -142,7 +152,7 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
             left = events.get((order.pk, OrderStatus.DELIVERED), last.departs_at)
         else:  # still there: leaves after serving, no earlier than now
             arrived = events.get((order.pk, OrderStatus.ARRIVED), last.arrives_at)
-            left = max(arrived + dt.timedelta(seconds=order.service_s), now)
+            left = max(arrived + dt.timedelta(seconds=taught.service_s(order)), now)
         going = [s.order for s in ahead if s.order and s.order.status == OrderStatus.EN_ROUTE]
         # on the way to the next stop since it set off; otherwise not on the way yet
         left = events.get((going[0].pk, OrderStatus.EN_ROUTE), left) if going else max(left, now)
@@ -160,8 +170,9 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
         orders=orders,
         crews=[crew],
         matrix_of=_travel_matrix(),
-        rush=rush_of(current_tenant().rush_hours, plan.date),
+        rush=taught.rush_for(plan.date),
         pairs=False,  # the sequence is chosen: each stop timed as a job of its own
+        corrections=taught,
     )
     index = {o.pk: k for k, o in enumerate(day.orders)}
     has_break = bool(day.problem.vehicles[0].breaks)
@@ -185,17 +196,30 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
         if target is not None and target != first.arrival_s:
             depart_s = timed_route.visits[0].departure_s + target - first.arrival_s
             timed_route = route_of(day.problem, RoutePlan(0, steps), depart_s=depart_s)
-    for stop in behind:
+    notes, timeline.learned_shift_s = learned_notes(
+        day, RoutePlan(0, steps), timed_route, midnight=midnight
+    )
+    for stop in behind:  # reached: what learning did to it stays as it was
         timeline.stops[stop.pk] = StopTimes(
-            stop.arrives_at, stop.starts_at, stop.departs_at, stop.waiting_s, list(stop.load)
+            stop.arrives_at,
+            stop.starts_at,
+            stop.departs_at,
+            stop.waiting_s,
+            list(stop.load),
+            stop.learned_shift_s,
+            stop.learned,
         )
-    for stop, visit in zip(timed, timed_route.visits[1 : 1 + len(steps)], strict=True):
+    for stop, visit, (shift, why) in zip(
+        timed, timed_route.visits[1 : 1 + len(steps)], notes, strict=True
+    ):
         timeline.stops[stop.pk] = StopTimes(
             at(visit.arrival_s),
             at(visit.start_s),
             at(visit.departure_s),
             visit.waiting_s,
             list(visit.load),
+            shift,
+            why,
         )
     for v in timed_route.violations:
         stop = timed[v.step - 1] if v.step else None
@@ -218,6 +242,59 @@ def route_timeline(route: PlanRoute, *, now: dt.datetime | None = None) -> Timel
     timeline.duration_s = int((timeline.ends_at - timeline.starts_at).total_seconds())
     timeline.waiting_s = sum(t.waiting_s for t in timeline.stops.values())
     return timeline
+
+
+def learned_notes(
+    day: DayProblem, plan: RoutePlan, timed: Route, *, midnight: dt.datetime
+) -> tuple[list[tuple[int, dict]], int]:
+    """What the drivers taught did to `timed` (`plan` timed on `day.problem`): per step,
+    how much later (seconds) the stop is reached than on the same day without it
+    (`conversion.unlearned`) from the same departure, and why: {"service": its learned
+    door time (`ServiceNote.as_json`), "travel": the learned factor of the leg into it};
+    and how much later the route ends. Nothing learned applied: zeros, no second timing."""
+    taught = day.corrections
+    if taught is None:
+        return [(0, {}) for _ in plan.steps], 0
+    plain = unlearned(day, rush_of(taught.rush_hours, midnight.date()))
+    base = route_of(plain, plan, depart_s=timed.visits[0].departure_s)
+    notes = []
+    for k, step in enumerate(plan.steps, start=1):
+        why: dict = {}
+        if step.kind is not StepKind.BREAK:
+            _, service = taught.service(day.order_of(step.kind.value, step.index))
+            if service is not None:
+                why["service"] = service.as_json()
+            travel = _leg_note(taught, day.points, timed.visits, k, midnight)
+            if travel is not None:
+                why["travel"] = travel
+        notes.append((timed.visits[k].arrival_s - base.visits[k].arrival_s, why))
+    return notes, timed.visits[-1].arrival_s - base.visits[-1].arrival_s
+
+
+def _leg_note(
+    taught: Corrections, points: list, visits: list, k: int, midnight: dt.datetime
+) -> dict | None:
+    """The learned factor of the leg into `visits[k]` (the hour of the week it sets off
+    in x its area), when either is learned and their product is not 1; else None."""
+    here = visits[k]
+    before = visits[k - 1]
+    if before.kind == "break" and before.location == here.location and k >= 2:
+        before = visits[k - 2]  # the leg was driven before the break, set off before it
+    if before.location is None or here.location is None or before.location == here.location:
+        return None
+    local = midnight + dt.timedelta(seconds=before.departure_s)
+    hour, hour_legs = taught.hour_factor(local)
+    area, area_legs = taught.area_factor(points[before.location], points[here.location])
+    factor = round(hour * area, 2)
+    if not (hour_legs or area_legs) or factor == 1.0:
+        return None
+    return {
+        "factor": factor,
+        "legs": hour_legs + area_legs,
+        "hour_of_week": hour_of_week(local),
+        "hour": [round(hour, 2), hour_legs],
+        "area": [round(area, 2), area_legs],
+    }
 
 
 #: A phone position older than this says nothing about where the van is now.
@@ -250,8 +327,9 @@ def arrival_from(
 ) -> dt.datetime | None:
     """When a van at (`lat`, `lng`) at `at` should reach the order, by the travel model the
     plans use: the road time from the van's position put on the road network (the
-    tenant's road region, or an OSRM server), times the rush factor in force when it
-    sets off; None when no road joins them."""
+    tenant's road region, or an OSRM server), times the factor of the leg's area and the
+    factor of the hour it sets off in, as learned from the drivers where they taught one
+    (else 1 and the configured rush hours); None when no road joins them."""
     order = Order.objects.filter(pk=order_id).only("lat", "lng").first()
     if order is None or order.lat is None:
         return None
@@ -260,9 +338,11 @@ def arrival_from(
     if seconds >= UNREACHABLE_S:  # no road from where the van is: no honest time
         return None
     leaves = max(at, now or timezone.now())
-    tenant = current_tenant()
-    local = leaves.astimezone(ZoneInfo(tenant.time_zone))
-    seconds = round(seconds * rush_factor(tenant.rush_hours, local))
+    local = leaves.astimezone(ZoneInfo(current_tenant().time_zone))
+    taught = corrections()
+    area, _ = taught.area_factor((lat, lng), (order.lat, order.lng))
+    hour, _ = taught.hour_factor(local)
+    seconds = round(round(seconds * area) * hour)  # as a plan's leg: the area's, then the hour's
     return leaves + dt.timedelta(seconds=seconds)
 
 
@@ -324,10 +404,12 @@ def route_retime(
                 t.departs_at,
             )
             stop.waiting_s, stop.load = t.waiting_s, t.load
-    _stops_store(stops, ["arrives_at", "starts_at", "departs_at", "waiting_s", "load"])
+            stop.learned_shift_s, stop.learned = t.learned_shift_s, t.learned
+    _stops_store(stops, [*_TIMES, "learned_shift_s", "learned"])
     route.starts_at, route.ends_at = timeline.starts_at, timeline.ends_at
     route.distance_m, route.duration_s = timeline.distance_m, timeline.duration_s
     route.waiting_s, route.violations = timeline.waiting_s, timeline.violations
+    route.learned_shift_s = timeline.learned_shift_s
     route.arrival_order_distance_m = baseline.arrival_order_distance(route)  # reports
     route.save()
     plan_totals(route.plan, actor=actor)
@@ -335,6 +417,9 @@ def route_retime(
         version_create(route, reason=reason or "Route changed", actor=actor)
     return timeline
 
+
+#: A stop's times, as `route_retime` stores them.
+_TIMES = ["arrives_at", "starts_at", "departs_at", "waiting_s", "load"]
 
 #: The SQL type of each PlanStop column `_stops_store` writes.
 _STOP_COLUMNS = {
@@ -344,6 +429,8 @@ _STOP_COLUMNS = {
     "departs_at": "timestamptz",
     "waiting_s": "integer",
     "load": "jsonb",
+    "learned_shift_s": "integer",
+    "learned": "jsonb",
 }
 
 
@@ -359,7 +446,8 @@ def _stops_store(stops: list[PlanStop], fields: list[str]) -> None:
     arrays = [[s.pk for s in stops]]
     for name in fields:
         values = [getattr(s, name) for s in stops]
-        arrays.append([json.dumps(v) for v in values] if name == "load" else values)
+        jsonb = _STOP_COLUMNS[name] == "jsonb"
+        arrays.append([json.dumps(v) for v in values] if jsonb else values)
     columns = ", ".join(
         f"%s::{'text' if _STOP_COLUMNS[n] == 'jsonb' else _STOP_COLUMNS[n]}[]" for n in fields
     )

@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,8 +26,9 @@ from core.forms import flash_service_errors
 from dispatch.models import Depot, Order
 from dispatch.services.csv_io import defuse
 from routing import selectors
-from routing.models import Objective, Plan, PlanRoute
+from routing.models import LearningRun, Objective, Plan, PlanRoute, PlanStop
 from routing.services import edits, geometry, live, plans, publish, roads
+from routing.services.corrections import corrections
 from routing.views.multi_day import multi_day_form
 
 
@@ -109,6 +112,9 @@ def _plan_context(plan: Plan) -> dict:
         route.stop_list = list(route.stops.all())
         route.flags = {v["sequence"]: v["detail"] for v in route.violations if v["sequence"]}
         route.route_flags = [v["detail"] for v in route.violations if not v["sequence"]]
+        route.learned_shown = abs(route.learned_shift_s) >= LEARNED_SHOWN_S
+        for stop in route.stop_list:
+            stop.learned_note = _learned_note(stop)
     for item in pool:
         item.label = selectors.REASON_LABELS.get(item.reason, item.reason)
     return {
@@ -122,6 +128,51 @@ def _plan_context(plan: Plan) -> dict:
         "urgent_orders": selectors.urgent_candidates(plan) if plan.is_published else [],
         "balance": selectors.plan_balance(plan),
         "map_settings": {"RESET_VIEW": False},
+        "learning": _learning_in_use(),
+    }
+
+
+#: A learned correction that moves a time by less than this is not worth a note.
+LEARNED_SHOWN_S = 60
+
+
+def _learned_note(stop: PlanStop) -> dict | None:
+    """What the plan page says of a stop a learned correction moved (its arrival by a
+    minute or more, or its own door time by as much), from `PlanStop.learned`."""
+    why = stop.learned or {}
+    service, travel = why.get("service"), why.get("travel")
+    door = service if service and abs(service["seconds"] - service["configured"]) >= 60 else None
+    shift = stop.learned_shift_s if abs(stop.learned_shift_s) >= LEARNED_SHOWN_S else 0
+    if not shift and door is None:
+        return None
+    note = {"shift": shift, "later": shift > 0, "size": abs(shift), "service": door}
+    if travel:
+        hour = travel["hour_of_week"]
+        note["travel"] = {**travel, "day": WEEKDAYS[hour // 24], "at": dt.time(hour % 24)}
+    return note
+
+
+def _learning_in_use() -> dict | None:
+    """What the page says on top when the tenant's times use what its drivers taught:
+    how many days it came from and how many hours, areas and door times it holds, and
+    where to read more (the learning page, when the site has it)."""
+    taught = corrections()
+    if taught.is_empty:
+        return None
+    run = LearningRun.objects.filter(pk=taught.version).first()
+    days = run.days_read if run else 0
+    if run and run.first_date and run.last_date:
+        days = (run.last_date - run.first_date).days + 1
+    try:
+        url = reverse("dashboard:learning")
+    except NoReverseMatch:  # the learning page is not on this site
+        url = ""
+    return {
+        "days": days,
+        "hours": len(taught.hours),
+        "areas": len(taught.areas),
+        "doors": len(taught.addresses) + len(taught.customers) + len(taught.sizes),
+        "url": url,
     }
 
 
