@@ -320,3 +320,27 @@ def test_each_day_of_a_multi_day_plan_stores_what_learning_moved(alpha):
             assert [s.learned_shift_s for s in stops] == [0, SLOW_S, 2 * SLOW_S]
             assert stops[1].departs_at - stops[1].arrives_at == dt.timedelta(seconds=300 + SLOW_S)
             assert route.learned_shift_s == 3 * SLOW_S
+
+
+def test_a_learned_leg_is_explained_with_its_hour_and_legs(alpha):
+    from django.template.loader import render_to_string
+
+    from routing.views.plans import _learned_note
+
+    stop = PlanStop(
+        learned_shift_s=-360,
+        learned={
+            "travel": {
+                "factor": 1.4,
+                "legs": 212,
+                "hour_of_week": 8,  # Monday 08:00
+                "hour": [1.4, 212],
+                "area": [1.0, 0],
+            }
+        },
+    )
+    with schema_context(alpha.tenant.schema_name):
+        html = render_to_string("routing/_learned_note.html", {"note": _learned_note(stop)})
+    text = " ".join(html.replace("\xa0", " ").split())
+    assert "\u22126 min learned" in text and "Monday 08:00 travel \u00d71.4 (212 legs)" in text
+    assert _learned_note(PlanStop(learned_shift_s=59, learned={})) is None
