@@ -6,7 +6,9 @@ configured times; a tenant never learns from another's days.
 Tolerances (truth: `Truth.default_for`, noise sigma 0.15 on every leg and door):
 - each weekday rush window (07-09 x1.45, 16-18 x1.3): the learned factors of its hours of
   the week, pooled (geometric mean weighted by legs), within 10% of the truth; each single
-  hour of the week within 20% (about 15 legs each: noise alone moves one by ~4%);
+  hour of the week within 20% (about 20 legs each: noise alone moves one by ~3.5%). The
+  learner's prior (the configured rush, x1.2 and x1.1 here, worth 5 legs) pulls them
+  down: about 6% low on seeds 1-4 and 27;
 - weekday hours outside the rush, pooled: within 10% of 1;
 - the slow area (x1.25): within 15%;
 - a slow door (+6 to 9 min) visited MIN_VISITS times or more: its learned door time
@@ -18,18 +20,26 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zoneinfo
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django_tenants.utils import schema_context
 
-from dispatch.models import Order
-from routing.models import LearningDay, LegObservation, ServiceObservation, TravelFactor
+from dispatch.models import Depot, Driver, Order
+from routing.models import (
+    LearningDay,
+    LegObservation,
+    Plan,
+    ServiceObservation,
+    TravelFactor,
+)
 from routing.services import corrections as model
 from routing.services.corrections import MIN_LEGS, MIN_VISITS, address_key, configured_factor
 from tenants.models import Tenant
 from tests.conftest import TENANT_ZONE, tenant_today
 from tracking.models import LocationPing
-from tracking.services.history import Truth, history_generate
+from tracking.services.history import HISTORY_ACTOR, Truth, history_generate
 from tracking.services.observations import days_unread, learn_run
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +88,8 @@ def test_rush_hours_slow_area_and_slow_doors_are_learned_within_tolerance(alpha)
 
         # every day read; (nearly) every leg and every door learned from
         assert LearningDay.objects.count() == 28
-        assert LegObservation.objects.count() >= 0.95 * len(history.stops)
+        # a leg shorter than the pings' cadence may hold no fix: not learned from (no_gps)
+        assert LegObservation.objects.count() >= sum(s.travel_s >= 60 for s in history.stops)
         assert ServiceObservation.objects.count() == len(history.stops)
 
         # rush hours: each weekday window, pooled, within 10%; each hour within 20%
@@ -209,3 +220,18 @@ def test_history_is_deterministic_and_not_made_twice(alpha, beta):
     assert [(s.date, s.address_key, s.travel_s, s.door_s) for s in other.stops] == [
         (s.date, s.address_key, s.travel_s, s.door_s) for s in first.stops
     ]
+
+
+def test_seed_history_command_reuses_the_fleet_and_adds_only_new_days(alpha):
+    schema = alpha.tenant.schema_name
+    with schema_context(schema):
+        Depot.objects.create(name="Own depot", lat=LONDON[0], lng=LONDON[1])
+    out = StringIO()
+    call_command("seed_history", "--schema", schema, "--days", "56", "--drivers", "2", stdout=out)
+    assert "56 new days" in out.getvalue()
+    call_command("seed_history", "--schema", schema, "--days", "56", "--drivers", "2", stdout=out)
+    assert "0 new days (56 there already)" in out.getvalue()
+    with schema_context(schema):
+        assert Depot.objects.count() == 1 and Driver.objects.count() == 2
+        assert Plan.objects.filter(published_by=HISTORY_ACTOR).count() == 56
+        assert set(Plan.objects.values_list("depot__name", flat=True)) == {"Own depot"}

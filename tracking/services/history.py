@@ -606,9 +606,9 @@ def _day(
             at = dt.datetime.fromtimestamp(planned_arrival, dt.UTC)
             plan_stops.append(
                 PlanStop(
-                    route=route,
+                    route_id=route.pk,
                     sequence=stop.sequence,
-                    order=order,
+                    order_id=order.pk,
                     arrives_at=at,
                     starts_at=at,
                     departs_at=at + dt.timedelta(seconds=order.service_s),
@@ -632,7 +632,7 @@ def _day(
             ):
                 events.append(
                     OrderEvent(
-                        order=order,
+                        order_id=order.pk,
                         from_status=from_status,
                         to_status=to_status,
                         actor=HISTORY_ACTOR if to_status == OrderStatus.DISPATCHED else actor,
