@@ -23,7 +23,7 @@ import zoneinfo
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
 from dispatch.models import Depot, Driver, Order
@@ -222,7 +222,11 @@ def test_history_is_deterministic_and_not_made_twice(alpha, beta):
     ]
 
 
-def test_seed_history_command_reuses_the_fleet_and_adds_only_new_days(alpha):
+def test_seed_history_command_reuses_the_fleet_and_adds_only_new_days(alpha, settings):
+    settings.DEMO_DATA = False
+    with pytest.raises(CommandError, match="sample data"):
+        call_command("seed_history", "--schema", alpha.tenant.schema_name)
+    settings.DEMO_DATA = True
     schema = alpha.tenant.schema_name
     with schema_context(schema):
         Depot.objects.create(name="Own depot", lat=LONDON[0], lng=LONDON[1])

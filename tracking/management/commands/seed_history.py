@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
@@ -29,6 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=27)
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEMO_DATA:
+            raise CommandError(
+                "Generated history is sample data (orders, routes and GPS that never were): "
+                "made only where demo data is (DEBUG, or DEMO_DATA=1)."
+            )
         tenant = Tenant.objects.filter(schema_name=options["schema"]).first()
         if tenant is None or tenant.schema_name == "public":
             raise CommandError(f"No tenant with the schema {options['schema']!r}.")
