@@ -6,7 +6,8 @@ and the nightly refresh that measures itself on days it did not learn from.
 The travel fit (per tenant): y = log(observed / road model), winsorised to
 [log 0.25, log 4], is backfitted as y = h[hour of the week] + a[area], each shrunk
 (ridge): an hour towards the log of the tenant's configured rush factor at its start
-(K_H legs' worth), an area towards 0, i.e. a factor of 1 (K_A legs' worth). Door times:
+(K_H legs' worth), an area towards 0, i.e. a factor of 1 (K_A legs' worth); the areas are
+kept centred (their legs' average is 0), so the overall level belongs to the hours. Door times:
 per address, customer and order size, the median of (observed - configured) seconds.
 Only groups with enough data (`corrections.MIN_LEGS`, `MIN_VISITS`) are stored.
 """
@@ -233,6 +234,9 @@ def travel_fit(
     for _ in range(ITERATIONS):
         h_new = (np.bincount(g, y - a[c], HOURS_OF_WEEK) + K_H * prior) / (n_g + K_H)
         a_new = np.bincount(c, y - h_new[g], len(cells)) / (n_c + K_A)
+        # an area is slower or faster than the tenant's average area: the level is the
+        # hours' (else a rush slowdown leaks into every area and the hours come out low)
+        a_new -= float(n_c @ a_new) / float(n_c.sum())
         moved = max(np.abs(h_new - h).max(), np.abs(a_new - a).max())
         h, a = h_new, a_new
         if moved < TOLERANCE:

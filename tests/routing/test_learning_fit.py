@@ -148,10 +148,25 @@ def test_the_hour_prior_is_the_configured_factor_and_shrinks_few_legs_towards_it
     rows = [(THIN_HOUR, "1:1", 100, 200)] * 5
     hours, areas, used = learning.travel_fit(rows, RUSH)
     assert used == 5
-    # h = (5 (log 2 - a) + 5 log 1.2) / 10, a = 5 (log 2 - h) / 10: solved together
-    log_h = (math.log(2) + 2 * math.log(1.2)) / 3
+    # one area is the average area (areas are centred): a = 0, so
+    # h = (5 log 2 + 5 log 1.2) / 10, half-way between the legs and the prior in logs
+    log_h = (5 * math.log(2) + 5 * math.log(1.2)) / 10
     assert hours[THIN_HOUR].factor == pytest.approx(math.exp(log_h), rel=1e-3)
-    assert areas["1:1"].factor == pytest.approx(math.exp((math.log(2) - log_h) / 2), rel=1e-3)
+    assert areas["1:1"].factor == pytest.approx(1.0)
+
+
+def test_areas_are_relative_to_the_average_area_so_the_hours_keep_the_level():
+    # every leg at the rush hour 1.5x the road model, in two areas (one 1.2x the other):
+    # the hour learns the level, the areas only their difference
+    rows = [(THIN_HOUR, "1:1", 100, 150)] * 40 + [(THIN_HOUR, "1:2", 100, 180)] * 40
+    hours, areas, _ = learning.travel_fit(rows, ())
+    slow, fast = areas["1:2"].factor, areas["1:1"].factor
+    # the difference, shrunk towards none by the areas' prior (5 legs' worth of 40)
+    assert slow / fast == pytest.approx(math.exp(math.log(1.2) * 40 / 45), rel=1e-3)
+    assert math.log(slow) + math.log(fast) == pytest.approx(0, abs=1e-4)  # factors to 4 places
+    # the level: the geometric mean of 1.5 and 1.8, shrunk a little towards 1 (5 of 85)
+    level = math.exp(80 * math.log(math.sqrt(1.5 * 1.8)) / 85)
+    assert hours[THIN_HOUR].factor == pytest.approx(level, rel=1e-3)
 
 
 def test_door_deltas_are_learned_by_address_customer_and_size(alpha):
