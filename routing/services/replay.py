@@ -24,7 +24,6 @@ Pure read, inside the tenant's schema: it writes nothing.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
@@ -220,22 +219,13 @@ def _route_errors(
     reached.sort(key=lambda pair: (pair[0], pair[1].sequence))
     seen.update(stop.order_id for _, stop in reached)
 
-    # the door times the corrections give (the configured ones without learning)
-    orders = []
-    for _, stop in reached:
-        order = copy.copy(stop.order)
-        order.service_s = corrections.service(stop.order)[0]
-        orders.append(order)
-
-    def corrected(points):
-        return corrections.scale(matrix_of(points), points)
-
     day = problem_for_day(
-        orders=orders,
+        orders=[stop.order for _, stop in reached],
         crews=[Crew(route.driver, route.vehicle)],
-        matrix_of=corrected,
+        matrix_of=matrix_of,
         rush=corrections.rush_for(midnight.date()),
         pairs=False,  # the order is the one driven: each stop timed as a job of its own
+        corrections=corrections,  # door times and area factors (none: the configured)
     )
     problem = day.problem
     index = {o.pk: k for k, o in enumerate(day.orders)}
@@ -270,7 +260,7 @@ def _route_errors(
             start = problem.jobs[index[before.order_id]].location
             leave = set_off(k) or _left(events.get(before.order_id, []), before_at)
             if leave is None:
-                leave = before_at + dt.timedelta(seconds=orders[k - 1].service_s)
+                leave = before_at + dt.timedelta(seconds=corrections.service_s(before.order))
         next_s = None
         if int(problem.durations_s[start, location]) < UNREACHABLE_S:
             leg = dataclasses.replace(problem, vehicles=(_from(vehicle, start),))

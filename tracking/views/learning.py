@@ -52,12 +52,17 @@ assert len(SIZE_LABELS) == len(SIZE_CLASSES)
 
 #: Factor bands of the week grid and the map (the CSS classes `f-…` and the legend).
 BANDS = (
+    # xgettext:no-python-format (a percent sign, not a placeholder)
     (0.9, "fast2", gettext_lazy("10% faster or more")),
     (0.97, "fast1", gettext_lazy("a little faster")),
     (1.03, "even", gettext_lazy("as the road times")),
+    # xgettext:no-python-format (a percent sign, not a placeholder)
     (1.15, "slow1", gettext_lazy("up to 15% slower")),
+    # xgettext:no-python-format (a percent sign, not a placeholder)
     (1.3, "slow2", gettext_lazy("15–30% slower")),  # noqa: RUF001 - the en dash of a range
+    # xgettext:no-python-format (a percent sign, not a placeholder)
     (1.5, "slow3", gettext_lazy("30–50% slower")),  # noqa: RUF001 - the en dash of a range
+    # xgettext:no-python-format (a percent sign, not a placeholder)
     (math.inf, "slow4", gettext_lazy("50% slower or more")),
 )
 
