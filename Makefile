@@ -60,6 +60,7 @@ migrate: $(VENV)/.installed-run
 demo: $(VENV)/.installed-run
 	$(PY) manage.py seed_demo --port $(PORT)
 	$(PY) manage.py seed_history --schema demo --drivers 2
+	$(PY) manage.py learn --schema demo
 
 ## web, worker, scheduler: one process each (bin/dispatch; production runs them the same way)
 web serve: $(VENV)/.installed-run

@@ -34,6 +34,7 @@ from dispatch.models import Depot, Driver, Order, OrderEvent, OrderStatus, Vehic
 from dispatch.services.fleet import depot_create, driver_create, vehicle_create
 from routing.models import Plan, PlanRoute, PlanStop, RouteVersion
 from routing.optimiser.schedule import UNREACHABLE_S
+from routing.services import baseline
 from routing.services.corrections import (
     AREA_CELL_M,
     METRES_PER_DEGREE,
@@ -653,6 +654,8 @@ def _day(
     copy_insert(PlanStop, plan_stops)
     copy_insert(OrderEvent, events)
     RouteVersion.objects.bulk_create(versions)
+    for route, _ in routes:  # what the planned order saved (reports), as plans store it
+        baseline.arrival_order_store(route)
     Plan.objects.filter(pk=plan.pk).update(
         distance_m=sum(r.distance_m for r, _ in routes),
         duration_s=sum(r.duration_s for r, _ in routes),
