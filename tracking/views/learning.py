@@ -52,24 +52,19 @@ assert len(SIZE_LABELS) == len(SIZE_CLASSES)
 
 #: Factor bands of the week grid and the map (the CSS classes `f-…` and the legend).
 BANDS = (
-    # xgettext:no-python-format (a percent sign, not a placeholder)
-    (0.9, "fast2", gettext_lazy("10% faster or more")),
-    (0.97, "fast1", gettext_lazy("a little faster")),
-    (1.03, "even", gettext_lazy("as the road times")),
-    # xgettext:no-python-format (a percent sign, not a placeholder)
-    (1.15, "slow1", gettext_lazy("up to 15% slower")),
-    # xgettext:no-python-format (a percent sign, not a placeholder)
-    (1.3, "slow2", gettext_lazy("15–30% slower")),  # noqa: RUF001 - the en dash of a range
-    # xgettext:no-python-format (a percent sign, not a placeholder)
-    (1.5, "slow3", gettext_lazy("30–50% slower")),  # noqa: RUF001 - the en dash of a range
-    # xgettext:no-python-format (a percent sign, not a placeholder)
-    (math.inf, "slow4", gettext_lazy("50% slower or more")),
+    (0.9, "fast2", gettext_lazy("%(percent)s%% faster or more"), {"percent": 10}),
+    (0.97, "fast1", gettext_lazy("a little faster"), {}),
+    (1.03, "even", gettext_lazy("as the road times"), {}),
+    (1.15, "slow1", gettext_lazy("up to %(percent)s%% slower"), {"percent": 15}),
+    (1.3, "slow2", gettext_lazy("%(low)s–%(high)s%% slower"), {"low": 15, "high": 30}),  # noqa: RUF001 - the en dash of a range
+    (1.5, "slow3", gettext_lazy("%(low)s–%(high)s%% slower"), {"low": 30, "high": 50}),  # noqa: RUF001 - the en dash of a range
+    (math.inf, "slow4", gettext_lazy("%(percent)s%% slower or more"), {"percent": 50}),
 )
 
 
 def band(factor: float) -> str:
     """The colour band of a travel factor."""
-    return next(name for top, name, _label in BANDS if factor < top)
+    return next(name for top, name, _label, _values in BANDS if factor < top)
 
 
 # --- the model as people read it ----------------------------------------------------------
@@ -215,7 +210,7 @@ def learning_view(request: HttpRequest) -> HttpResponse:
         ],
         "hours": [_hour_label(hour, twelve_hour) for hour in range(24)],
         "hours_learned": sum(cell.learned for row in week for cell in row),
-        "bands": [(name, label) for _top, name, label in BANDS],
+        "bands": [(name, label % values) for _top, name, label, values in BANDS],
         "areas": areas[:AREAS_LISTED],
         "areas_more": max(0, len(areas) - AREAS_LISTED),
         "area_count": len(areas),
