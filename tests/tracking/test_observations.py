@@ -353,6 +353,23 @@ def test_a_dispatchers_click_is_not_a_time_on_the_road(alpha):
         assert (read.legs, read.stops, read.skipped) == (0, 0, {})
 
 
+def test_waiting_at_the_depot_without_an_en_route_tap_is_not_driving(alpha):
+    # the first stop's "en route" was never tapped (the app passed it with "arrived"):
+    # the leg would start at the planned 08:06, but the phone stood at the depot until
+    # 08:10, when the van set off; the four minutes of waiting are not driving
+    with schema_context(alpha.tenant.schema_name):
+        day = tenant_today(-2)
+        crafted = crafted_day("wait", day)
+        OrderEvent.objects.filter(order=crafted.orders[0], to_status=OrderStatus.EN_ROUTE).delete()
+        crafted.route.starts_at = local(day, 8, 6)
+        crafted.route.save()
+        observations.day_read(day)
+        leg = LegObservation.objects.get(date=day, order=crafted.orders[0])
+        _order, set_off, driving_s, *_ = crafted.legs[0]
+        assert leg.observed_s == driving_s
+        assert leg.hour_of_week == hour_of_week(set_off.astimezone(TENANT_ZONE))
+
+
 def test_a_day_read_twice_is_stored_once(alpha):
     with schema_context(alpha.tenant.schema_name):
         day = tenant_today(-2)
@@ -396,3 +413,36 @@ def test_the_purge_reads_the_day_before_its_pings_go(alpha):
         # a second purge reads nothing again
         assert day_services.locations_purge(days=30) == 0
         assert LearningDay.objects.count() == 1
+
+
+def test_a_day_that_cannot_be_read_does_not_lose_the_others_before_the_purge(alpha, monkeypatch):
+    with schema_context(alpha.tenant.schema_name):
+        first, second = tenant_today(-40), tenant_today(-39)
+        crafted_day("bad1", first)
+        crafted_day("bad2", second)
+        read = observations.day_read
+
+        def second_fails(date):
+            if date == second:
+                raise ValueError("a depot without coordinates")
+            return read(date)
+
+        monkeypatch.setattr(observations, "day_read", second_fails)
+        assert day_services.locations_purge(days=30) > 0
+        assert LocationPing.objects.count() == 0  # the retention is kept all the same
+        assert list(LearningDay.objects.values_list("date", flat=True)) == [first]
+        assert observations.days_unread(tenant_today(-1)) == [second]  # tried again later
+
+
+def test_the_nightly_run_reads_the_day_before_yesterday_again_for_late_uploads(alpha):
+    # the phone was offline: its fixes of the day arrive the next morning, after that
+    # night's reading; the next night reads the day again and learns its legs
+    with schema_context(alpha.tenant.schema_name):
+        day = tenant_today(-2)
+        crafted = crafted_day("late", day, gps=False)
+        observations.day_read(day)
+        assert LegObservation.objects.filter(date=day).count() == 0
+        pings_store(crafted)
+        observations.learn_run(today=tenant_today())
+        assert LegObservation.objects.filter(date=day).count() == 3
+        assert LearningDay.objects.get(date=day).legs == 3

@@ -437,9 +437,8 @@ def locations_purge(*, days: int | None = None) -> int:
     cannot be read is logged, and its fixes still go: the retention is a promise."""
     days = current_tenant().location_retention_days if days is None else days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    try:
-        with transaction.atomic():
-            observations.days_read_before_purge(cutoff)
+    try:  # each day in its own savepoint: one bad day does not lose the others
+        observations.days_read_before_purge(cutoff)
     except Exception:
         logger.exception("GPS purge: the days before %s could not be read for learning", cutoff)
     deleted, _ = LocationPing.objects.filter(recorded_at__lt=cutoff).delete()

@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from dispatch.models import OrderEvent, OrderStatus
@@ -54,6 +55,9 @@ MAX_GAP_S = 300
 #: The van standing still at least this long, farther than STOP_RADIUS_M from both ends
 #: of the leg, is a pause (taken out of the leg's time).
 PAUSE_S = 180
+#: Standing this long at the start of a leg (at the depot, or after "delivered") is
+#: waiting, not driving: the leg starts when the van moves.
+WAIT_S = 120
 STOP_RADIUS_M = 150.0
 #: Fixes within this of the first fix of a stretch count as standing still (GPS noise).
 STILL_RADIUS_M = 50.0
@@ -65,6 +69,8 @@ DOOR_MIN_S, DOOR_MAX_S = 10, 2 * 3600
 #: "en route" and "arrived") are written within a moment of the tap: an event this close
 #: before the next one of its order was not a tap of its own.
 IMPLICIT_S = 10
+#: The nightly run reads the days before yesterday again, this many (late uploads).
+REREAD_DAYS = 1
 #: A "learn now" is not queued again while a run started less than this ago is running.
 RUNNING_FOR = dt.timedelta(hours=1)
 
@@ -166,6 +172,25 @@ def _paused_s(
             paused += still
         k = j + 1
     return paused
+
+
+def _left_at(
+    times: Sequence[dt.datetime],
+    points: Sequence[tuple[float, float]],
+    a: tuple[float, float],
+    set_off: dt.datetime,
+) -> dt.datetime | None:
+    """When the van really left `a`, if it stood there (within STILL_RADIUS_M) for at
+    least WAIT_S after `set_off`: the last of those fixes (waiting at the depot, or
+    lingering at a stop after "delivered", is not driving). None when it did not wait."""
+    left = None
+    for at, point in zip(times, points, strict=True):
+        if _metres(point, a) > STILL_RADIUS_M:
+            break
+        left = at
+    if left is None or (left - set_off).total_seconds() < WAIT_S:
+        return None
+    return left
 
 
 def _covered(times: Sequence[dt.datetime], start: dt.datetime, end: dt.datetime) -> bool:
@@ -279,6 +304,12 @@ def _leg_read(
     if not _covered(times[first:last], set_off, tap.arrived):
         return "no_gps"
     a, b = points[k], points[k + 1]
+    left = _left_at(times[first:last], fixes[first:last], a, set_off)
+    if left is not None:  # the phone says it stood there until then
+        set_off, elapsed = left, (tap.arrived - left).total_seconds()
+        first = bisect.bisect_left(times, set_off)
+        if elapsed <= 0:
+            return "outlier"
     paused = _paused_s(times[first:last], fixes[first:last], a, b)
     if paused > MAX_PAUSED_SHARE * elapsed:
         return "paused"
@@ -367,14 +398,19 @@ def days_unread(until: dt.date, *, since: dt.date | None = None) -> list[dt.date
 
 
 def days_read(dates: Sequence[dt.date]) -> int:
-    """Read each of `dates`; one whose road model cannot be had is left unread for the
-    next night (logged). Returns how many were read."""
+    """Read each of `dates`, each in its own savepoint: one that cannot be read (no travel
+    times now, or bad data) is logged and left unread for the next night, and the others
+    are kept. Returns how many were read."""
     count = 0
     for date in dates:
         try:
-            day_read(date)
+            with transaction.atomic():
+                day_read(date)
         except MatrixError:
             logger.exception("learning: %s not read (no travel times); left for later", date)
+            continue
+        except Exception:
+            logger.exception("learning: %s could not be read; left for later", date)
             continue
         count += 1
     return count
@@ -404,7 +440,15 @@ def learn_run(
     tenant = current_tenant()
     today = today or learning.local_today()
     since = today - dt.timedelta(days=tenant.location_retention_days)
-    days_read(days_unread(today - dt.timedelta(days=1), since=since))
+    unread = days_unread(today - dt.timedelta(days=1), since=since)
+    # the day before yesterday again: a phone that was offline sends its day the next
+    # morning, after that night's reading (reading a day again replaces it)
+    again = [
+        d
+        for d in learning.published_dates(today - dt.timedelta(days=REREAD_DAYS + 1), today)
+        if d < today - dt.timedelta(days=1) and d >= since and d not in unread
+    ]
+    days_read(sorted({*unread, *again}))
     window_s = tracking_settings().eta_window_minutes * 60  # what customers are promised
     return learning.refresh(today=today, days=days, held_out=held_out, window_s=window_s)
 
