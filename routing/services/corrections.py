@@ -22,7 +22,6 @@ A tenant that turned learning off (`Tenant.use_learned_times`), or never learned
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import math
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
+from django.utils.crypto import salted_hmac
 
 from routing.models import LearningRun, ServiceTime, TravelFactor
 from routing.optimiser.matrix import Matrix
@@ -50,6 +50,8 @@ MIN_VISITS = 3
 SIZE_CLASSES = (1, 2, 4, 10)
 #: A learned door time is never below this.
 MIN_SERVICE_S = 30
+#: A learned hour's factor this close to 1 is taken as 1.
+SNAP = 0.03
 #: How often a process looks for a newer learning run, seconds.
 RECHECK_S = 60.0
 METRES_PER_DEGREE = 111_320.0
@@ -80,15 +82,18 @@ def address_key(lat: float, lng: float) -> str:
 
 
 def customer_key(phone: str, email: str) -> str:
-    """A customer as the learner knows it: a hash of the phone (else the email); "" for
-    neither. The learned tables hold no phone numbers or addresses of mail."""
+    """A customer as the learner knows it: a keyed hash (HMAC with SECRET_KEY) of the phone,
+    else the email; "" for neither. The learned tables hold no phone numbers or addresses
+    of mail (rotating SECRET_KEY forgets the learned customers, nothing else)."""
     if phone:
         raw = f"p:{phone}"
     elif email:
         raw = f"e:{email.strip().lower()}"
     else:
         return ""
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    # keyed with the deployment's secret: a plain hash of a phone number is undone by
+    # hashing every number
+    return salted_hmac("routing.corrections.customer_key", raw, algorithm="sha256").hexdigest()[:32]
 
 
 def size_of(items: int) -> int:
@@ -103,6 +108,13 @@ def configured_factor(rush_hours: Sequence[Mapping], weekday: int, second: int) 
         if weekday in row["days"] and row["start"] <= hhmm < row["end"]:
             return float(row["factor"])
     return 1.0
+
+
+def snap(factor: float) -> float:
+    """A learned hour's factor as plans use it: to 2 places, and 1 within `SNAP` of 1 (a
+    day of hours each a hair off the road model would be a day of rush periods, which
+    slow the optimiser for nothing)."""
+    return 1.0 if abs(factor - 1.0) < SNAP else round(factor, 2)
 
 
 def _seconds(hhmm: str) -> int:
@@ -159,7 +171,7 @@ class Corrections:
         configured rush hours' (0 legs)."""
         learned = self.hours.get(hour_of_week(local))
         if learned is not None:
-            return learned
+            return snap(learned[0]), learned[1]
         second = local.hour * 3600 + local.minute * 60 + local.second
         return configured_factor(self.rush_hours, local.weekday(), second), 0
 
@@ -179,8 +191,9 @@ class Corrections:
         periods: list[list] = []
         for start, end in itertools.pairwise(cuts_sorted):
             learned = self.hours.get(weekday * 24 + start // 3600)
-            factor = learned[0] if learned else configured_factor(self.rush_hours, weekday, start)
-            factor = round(factor, 4)
+            factor = (
+                snap(learned[0]) if learned else configured_factor(self.rush_hours, weekday, start)
+            )
             if periods and periods[-1][1] == start and periods[-1][2] == factor:
                 periods[-1][1] = end
             else:

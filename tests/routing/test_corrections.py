@@ -176,3 +176,14 @@ def test_a_process_keeps_them_until_a_newer_run_or_forget(alpha, learned_rows) -
         learned.forget(schema)
         LearningRun.objects.create(status="done", finished_at=timezone.now())
         assert learned.corrections().hours[8] == (1.7, MIN_LEGS)
+
+
+def test_learned_hours_a_hair_off_the_road_model_make_no_rush_periods() -> None:
+    # a day where every hour was learned within 3% of the road model: no rush at all
+    monday = _monday()
+    near_one = {h: (1.0 + (0.02 if h % 2 else -0.02), 40) for h in range(24)}
+    near_one[8] = (1.444, 40)
+    corrections = Corrections(rush_hours=RUSH, hours=near_one)
+    assert corrections.rush_for(monday) == (Rush(28800, 32400, 1.44),)
+    monday_3 = dt.datetime.combine(monday, dt.time(3, 10))
+    assert corrections.hour_factor(monday_3) == (1.0, 40)
