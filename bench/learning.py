@@ -7,7 +7,7 @@ configured: weekdays 07:00-09:00 and 16:00-18:00 x1.3), history is generated wit
 hidden truth by `tracking.services.history.history_generate` (the truth: weekday rush
 07-09 x1.45 and 16-18 x1.3, one 2-km area x1.25, 8 % of the addresses slow doors of +6 to
 9 minutes, log-normal noise sigma 0.15 on every leg and door; `Truth.default_for` around
-central London, addresses spread over a disc of 4 km). Travel times: straight lines x 1.3
+central London, 3,000 addresses spread over a disc of 12 km). Travel times: straight lines x 1.3
 (the tenant has no road region; see the notes in the table for why not Helsinki's roads).
 
 (i) Accuracy, per seed: DAYS days of DRIVERS drivers (STOPS stops a route, a ping every
@@ -86,7 +86,9 @@ TIMING_DAYS = int(os.environ.get("BENCH_LEARNING_TIMING_DAYS", "90"))
 PARTS = set(os.environ.get("BENCH_LEARNING_PARTS", "accuracy,timing").split(","))
 FULL = not any(k.startswith("BENCH_LEARNING_") for k in os.environ)
 #: The customers' addresses each truth draws days from (a day takes DRIVERS x STOPS).
-ADDRESSES = 1500
+ADDRESSES = int(os.environ.get("BENCH_LEARNING_ADDRESSES", "3000"))
+#: ... spread over a disc this wide (metres): a city's delivery area, legs of minutes.
+RADIUS_M = float(os.environ.get("BENCH_LEARNING_RADIUS_M", "12000"))
 CENTRE = (51.5, -0.12)  # central London
 #: What the bench tenant's owner configured (a guess near the truth: 1.45 and 1.3).
 RUSH_HOURS = [
@@ -162,7 +164,7 @@ class Accuracy:
 def accuracy(seed: int) -> Accuracy:
     tenant = tenant_make(f"s{seed}")
     with schema_context(tenant.schema_name):
-        truth = Truth.default_for(CENTRE, seed=seed, addresses=ADDRESSES)
+        truth = Truth.default_for(CENTRE, seed=seed, addresses=ADDRESSES, radius_m=RADIUS_M)
         started = time.perf_counter()
         made = history_generate(
             days=DAYS,
@@ -296,7 +298,7 @@ class Timing:
 def timing() -> Timing:
     tenant = tenant_make("timing")
     with schema_context(tenant.schema_name):
-        truth = Truth.default_for(CENTRE, seed=1, addresses=ADDRESSES)
+        truth = Truth.default_for(CENTRE, seed=1, addresses=ADDRESSES, radius_m=RADIUS_M)
         started = time.perf_counter()
         made = history_generate(
             days=TIMING_DAYS,
@@ -454,15 +456,15 @@ def main() -> None:
             f"{median(r.generate_s for r in runs):.0f} s, reading {LEARN} "
             f"{median(r.read_s for r in runs):.0f} s, the fit "
             f"{median(r.fit_s for r in runs):.1f} s (medians).",
-            "- The generated days are dense: "
-            f"{DRIVERS * STOPS} stops a day among {ADDRESSES:,} addresses within 4 km, so a "
-            f"leg is short (median {median(r.leg_s for r in runs):.0f} s on the road model) "
-            f"and a door long (median {median(r.door_s for r in runs):.0f} s), a route "
-            f"{median(r.route_h for r in runs):.1f} h to its last stop. The next-stop view, "
-            "which times one leg from its actual set-off, has little to err on, and the "
-            "promised-at-departure error is mostly the doors' (slow doors and the noise "
-            "adding up along the route); the configured rush hours help little for the same "
-            "reason.",
+            "- The generated days: "
+            f"{DRIVERS * STOPS} stops a day among {ADDRESSES:,} addresses within "
+            f"{RADIUS_M / 1000:g} km of the centre; a leg's median is "
+            f"{median(r.leg_s for r in runs):.0f} s on the road model, a door's "
+            f"{median(r.door_s for r in runs):.0f} s, a route "
+            f"{median(r.route_h for r in runs):.1f} h to its last stop. The next-stop view "
+            "times one leg from its actual set-off (what the live ETA says once the van "
+            "leaves): its error is that leg's alone; promised at departure, the errors of "
+            "every leg and door before the stop add up.",
             "",
             "Each seed:",
             "",
