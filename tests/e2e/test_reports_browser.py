@@ -25,7 +25,7 @@ def test_the_dispatcher_reads_the_reports_and_downloads_a_csv(
     page.get_by_role("link", name="Reports").click()
     page.get_by_label("From").fill("2026-12-02")
     page.get_by_label("To").fill("2026-12-02")
-    page.get_by_label("Per").select_option("driver")
+    page.get_by_role("combobox", name="Per").select_option("driver")
     page.get_by_role("button", name="Show").click()
     chart = page.locator("#delivered-chart li")
     chart.first.wait_for()
