@@ -24,10 +24,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from dispatch.models import OrderEvent, OrderStatus
+from routing import selectors as routing_selectors
 from routing.models import LearningDay, LearningRun, Plan, PlanRoute, PlanStop
 from routing.optimiser.matrix import MatrixError
 from routing.optimiser.schedule import UNREACHABLE_S
@@ -73,6 +75,8 @@ IMPLICIT_S = 10
 REREAD_DAYS = 1
 #: A "learn now" is not queued again while a run started less than this ago is running.
 RUNNING_FOR = dt.timedelta(hours=1)
+#: A "learn now" asked for and not started within this is asked for again.
+QUEUED_FOR = dt.timedelta(minutes=30)
 
 ROAD_STATUSES = (
     OrderStatus.EN_ROUTE,
@@ -453,13 +457,33 @@ def learn_run(
     return learning.refresh(today=today, days=days, held_out=held_out, window_s=window_s)
 
 
+def _asked_key() -> str:
+    """The cache key of "a run was asked for", per newest run: once the asked-for run (or
+    any) starts, the key is another, so the next ask may queue again. django-tenants' key
+    function adds the schema."""
+    newest = routing_selectors.learning_runs(limit=1)
+    return f"learning:asked-after:{newest[0].pk if newest else 0}"
+
+
+def learn_under_way() -> tuple[str, dt.datetime] | None:
+    """("running", since) while a learning run runs, ("queued", asked at) while one asked
+    for has not started yet; None when `learn` may queue one."""
+    running = routing_selectors.learning_run_under_way(timezone.now() - RUNNING_FOR)
+    if running is not None:
+        return "running", running.started_at
+    asked = cache.get(_asked_key())
+    return ("queued", dt.datetime.fromisoformat(asked)) if asked else None
+
+
 def learn(*, days: int = learning.DAYS) -> bool:
     """Queue a learning run now (the "Learn now" button) once the current transaction
-    commits; False when one started in the last hour is still running."""
-    recent = timezone.now() - RUNNING_FOR
-    if LearningRun.objects.filter(
-        status=LearningRun.Status.RUNNING, started_at__gte=recent
-    ).exists():
+    commits, unless one runs or waits to start; True when this call queued it. A double
+    click queues one: `cache.add` is atomic, so of two asks at once one wins and the
+    other finds it waiting."""
+    if learn_under_way() is not None:
+        return False
+    asked = timezone.now().isoformat()
+    if not cache.add(_asked_key(), asked, timeout=QUEUED_FOR.total_seconds()):
         return False
     enqueue_after_commit(tasks.learn_now, days, task_name="learn-now")
     return True

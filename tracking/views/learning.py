@@ -11,10 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,10 +33,6 @@ from tenants.services.formats import Formats
 from tenants.services.learning import tenant_learning_set
 from tracking.services import observations
 
-#: A run asked for and not started within this long is taken as lost (a worker away): the
-#: button works again. (A run still "running" after `observations.RUNNING_FOR` is taken
-#: as dead.)
-QUEUED_FOR = dt.timedelta(minutes=30)
 #: Areas listed beside the map (the map shows every one).
 AREAS_LISTED = 30
 
@@ -146,39 +140,6 @@ def _areas() -> list[dict]:
     return areas
 
 
-# --- "Learn now" ----------------------------------------------------------------------------
-
-
-def _asked_key() -> str:
-    """The cache key of "a run was asked for", per newest run: once the asked-for run (or
-    any) starts, the key is another, so the next click may queue again. django-tenants'
-    key function adds the schema."""
-    newest = selectors.learning_runs(limit=1)
-    return f"learning:asked-after:{newest[0].pk if newest else 0}"
-
-
-def under_way() -> tuple[str, dt.datetime] | None:
-    """("running", since) while a learning run runs, ("queued", asked at) while one asked
-    for has not started yet; None when "Learn now" may queue one."""
-    running = selectors.learning_run_under_way(timezone.now() - observations.RUNNING_FOR)
-    if running is not None:
-        return "running", running.started_at
-    asked = cache.get(_asked_key())
-    return ("queued", dt.datetime.fromisoformat(asked)) if asked else None
-
-
-def learn_now_request() -> bool:
-    """Queue a learning run (`observations.learn`) unless one runs or waits to start;
-    True when this call queued it. A double click queues one: `cache.add` is atomic, so
-    of two clicks at once one wins, and the second finds the first waiting."""
-    if under_way() is not None:
-        return False
-    asked = timezone.now().isoformat()
-    if not cache.add(_asked_key(), asked, timeout=QUEUED_FOR.total_seconds()):
-        return False
-    return observations.learn()
-
-
 # --- the views ------------------------------------------------------------------------------
 
 
@@ -199,7 +160,7 @@ def learning_view(request: HttpRequest) -> HttpResponse:
         "runs": [_run(run, formats) for run in runs],
         "newest": runs[0] if runs else None,
         "measured": _measured(selectors.learning_measured_run(), formats),
-        "busy": under_way(),
+        "busy": observations.learn_under_way(),
         "week": [
             {
                 "name": str(WEEKDAYS[weekday]),
@@ -260,7 +221,7 @@ def learning_switch_view(request: HttpRequest) -> HttpResponse:
 @dispatcher_required
 def learning_run_view(request: HttpRequest) -> HttpResponse:
     """ "Learn now": a learning run queued at once (once, however often it is clicked)."""
-    if learn_now_request():
+    if observations.learn():
         messages.success(
             request, _("Learning from your drivers' days now. This page shows the run when done.")
         )
