@@ -19,7 +19,6 @@ import logging
 import math
 import statistics
 import time
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from dispatch.selectors.recurring import tenant_today
 from routing.models import (
     LearningDay,
     LearningRun,
@@ -373,11 +373,6 @@ def _tables_replace(fitted: Fitted) -> None:
     ServiceTime.objects.bulk_create(rows, batch_size=1000)
 
 
-def local_today() -> dt.date:
-    """The current tenant's date now, in its own time zone."""
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(current_tenant().time_zone or "UTC"))
-
-
 def published_dates(first_date: dt.date, last_date: dt.date) -> list[dt.date]:
     """Dates in `first_date`..`last_date` with a published plan, in order."""
     return sorted(
@@ -418,7 +413,7 @@ def refresh(
     visible while it works; a failure marks it failed (and is raised again)."""
     tenant = current_tenant()
     rush_hours = tuple(tenant.rush_hours or ())
-    today = today or local_today()
+    today = today or tenant_today()
     first, last = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
     now = timezone.now()
     LearningRun.objects.filter(

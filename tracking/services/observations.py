@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dispatch.models import OrderEvent, OrderStatus
+from dispatch.selectors.recurring import tenant_today
 from routing import selectors as routing_selectors
 from routing.models import LearningDay, LearningRun, Plan, PlanRoute, PlanStop
 from routing.optimiser.matrix import MatrixError
@@ -442,7 +443,7 @@ def learn_run(
     """Read every unread day up to yesterday still within the GPS retention, then refresh
     the learned corrections (`learning.refresh`). The nightly job and "learn now" run it."""
     tenant = current_tenant()
-    today = today or learning.local_today()
+    today = today or tenant_today()
     since = today - dt.timedelta(days=tenant.location_retention_days)
     unread = days_unread(today - dt.timedelta(days=1), since=since)
     # the day before yesterday again: a phone that was offline sends its day the next
