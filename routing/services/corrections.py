@@ -39,6 +39,7 @@ from routing.optimiser.matrix import Matrix
 from routing.optimiser.problem import Rush
 from routing.optimiser.schedule import UNREACHABLE_S
 from tenants.selectors import current_tenant
+from tenants.services.roads import rush_factor_on
 
 #: The side of an area's grid cell, metres.
 AREA_CELL_M = 2000
@@ -103,11 +104,7 @@ def size_of(items: int) -> int:
 
 def configured_factor(rush_hours: Sequence[Mapping], weekday: int, second: int) -> float:
     """The configured rush-hour factor at `second` after local midnight on `weekday`."""
-    hhmm = f"{second // 3600:02d}:{second % 3600 // 60:02d}"
-    for row in rush_hours:
-        if weekday in row["days"] and row["start"] <= hhmm < row["end"]:
-            return float(row["factor"])
-    return 1.0
+    return rush_factor_on(rush_hours, weekday, f"{second // 3600:02d}:{second % 3600 // 60:02d}")
 
 
 def snap(factor: float) -> float:

@@ -109,9 +109,14 @@ def _describe(row: dict) -> str:
 
 def rush_factor(rush_hours: Sequence[dict], at: dt.datetime) -> float:
     """The travel-time factor at local time `at` (1.0 outside every rush hour)."""
-    hhmm = at.strftime("%H:%M")
+    return rush_factor_on(rush_hours, at.weekday(), at.strftime("%H:%M"))
+
+
+def rush_factor_on(rush_hours: Sequence[dict], weekday: int, hhmm: str) -> float:
+    """The travel-time factor on `weekday` (0: Monday) at local "HH:MM" (1.0 outside
+    every rush hour)."""
     for row in rush_hours:
-        if at.weekday() in row["days"] and row["start"] <= hhmm < row["end"]:
+        if weekday in row["days"] and row["start"] <= hhmm < row["end"]:
             return float(row["factor"])
     return 1.0
 
