@@ -379,6 +379,11 @@ def learning_measured_run() -> LearningRun | None:
     )
 
 
+def learning_run(pk: int) -> LearningRun | None:
+    """The learning run `pk`, if it is there."""
+    return LearningRun.objects.filter(pk=pk).first()
+
+
 def learning_run_under_way(since: dt.datetime) -> LearningRun | None:
     """A run still running that started after `since` (an older one died unfinished)."""
     return (

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.timezone import localtime
@@ -26,7 +26,7 @@ from core.forms import flash_service_errors
 from dispatch.models import Depot, Order
 from dispatch.services.csv_io import defuse
 from routing import selectors
-from routing.models import LearningRun, Objective, Plan, PlanRoute, PlanStop
+from routing.models import Objective, Plan, PlanRoute, PlanStop
 from routing.services import edits, geometry, live, plans, publish, roads
 from routing.services.corrections import corrections
 from routing.views.multi_day import multi_day_form
@@ -155,24 +155,20 @@ def _learned_note(stop: PlanStop) -> dict | None:
 def _learning_in_use() -> dict | None:
     """What the page says on top when the tenant's times use what its drivers taught:
     how many days it came from and how many hours, areas and door times it holds, and
-    where to read more (the learning page, when the site has it)."""
+    where to read more (the learning page)."""
     taught = corrections()
     if taught.is_empty:
         return None
-    run = LearningRun.objects.filter(pk=taught.version).first()
+    run = selectors.learning_run(taught.version)
     days = run.days_read if run else 0
     if run and run.first_date and run.last_date:
         days = (run.last_date - run.first_date).days + 1
-    try:
-        url = reverse("dashboard:learning")
-    except NoReverseMatch:  # the learning page is not on this site
-        url = ""
     return {
         "days": days,
         "hours": len(taught.hours),
         "areas": len(taught.areas),
         "doors": len(taught.addresses) + len(taught.customers) + len(taught.sizes),
-        "url": url,
+        "url": reverse("dashboard:learning"),
     }
 
 
